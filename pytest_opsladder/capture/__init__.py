@@ -1,0 +1,1 @@
+"""Ladder level 0: run capture. The Run record, tools, decisions, cassettes, production capture."""

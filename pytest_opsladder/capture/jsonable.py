@@ -1,0 +1,114 @@
+"""Turning tool arguments and results into JSON that a cassette can hold (ladder level 0).
+
+The documented fallback: str, int, float, bool, None, lists, tuples and dicts with string keys
+are kept as they are; dataclasses, pydantic models (``model_dump``), enums, paths, datetimes,
+dates, UUIDs, decimals, sets and bytes are converted; anything else is a
+:class:`ToolArgumentError` naming the tool and the argument path, unless an encoder was
+registered for its type with :func:`register_encoder`. Replay returns the JSON form.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import json
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import PurePath
+from typing import Any
+
+from pytest_opsladder.exceptions import ToolArgumentError
+
+_PRIMITIVES = (str, int, bool, type(None))
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def register_encoder(kind: type, encoder: Callable[[Any], Any]) -> None:
+    """Teach capture how to store values of ``kind`` (the encoder returns JSON-able data)."""
+    _ENCODERS[kind] = encoder
+
+
+def to_jsonable(value: Any, *, tool: str = "?", path: str = "$") -> Any:
+    """Return ``value`` as JSON-compatible data, or raise naming ``tool`` and ``path``."""
+    if isinstance(value, _PRIMITIVES):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, Mapping):
+        return _mapping(value, tool, path)
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v, tool=tool, path=f"{path}[{i}]") for i, v in enumerate(value)]
+    return _convert_other(value, tool, path)
+
+
+def _mapping(value: Mapping[Any, Any], tool: str, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            key = _key_to_str(key, tool, path)
+        out[key] = to_jsonable(item, tool=tool, path=f"{path}.{key}")
+    return out
+
+
+def _key_to_str(key: Any, tool: str, path: str) -> str:
+    if isinstance(key, int | float | bool | enum.Enum):
+        return str(key.value if isinstance(key, enum.Enum) else key)
+    raise ToolArgumentError(
+        f"tool {tool!r}: the mapping at {path} has a key {key!r} of type "
+        f"{type(key).__name__}; cassettes store JSON, whose keys are strings. "
+        "Use string keys, or register an encoder with pytest_opsladder.register_encoder().",
+        tool=tool,
+        path=path,
+    )
+
+
+def _convert_other(value: Any, tool: str, path: str) -> Any:
+    for kind, encoder in _ENCODERS.items():
+        if isinstance(value, kind):
+            return to_jsonable(encoder(value), tool=tool, path=path)
+    converted = _builtin_conversion(value)
+    if converted is not _NO:
+        return to_jsonable(converted, tool=tool, path=path)
+    raise ToolArgumentError(
+        f"tool {tool!r}: the value at {path} is a {type(value).__module__}."
+        f"{type(value).__qualname__} ({_short_repr(value)}), which a cassette cannot store. "
+        "Pass JSON-compatible data (or a dataclass / pydantic model), or register an encoder "
+        "with pytest_opsladder.register_encoder(type, fn).",
+        tool=tool,
+        path=path,
+    )
+
+
+_NO = object()
+
+
+def _builtin_conversion(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "model_dump") and callable(value.model_dump):
+        return value.model_dump(mode="json")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, PurePath | uuid.UUID | decimal.Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes_b64__": base64.b64encode(bytes(value)).decode("ascii")}
+    return _NO
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no whitespace, UTF-8 kept: the form used for matching and hashing."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

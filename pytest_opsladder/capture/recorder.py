@@ -1,0 +1,138 @@
+"""Opening a run in a mode, and persisting it safely when it ends (ladder level 0).
+
+:class:`RunRecorder` is the one place that turns (mode, record mode, cassette path) into a
+recording plan: which results come from the cassette, what may go out live, and whether the
+cassette is written at the end. The pytest plugin, the nightmare-set items and production
+``capture()`` all open runs through it.
+
+Nothing recorded is lost: a cassette is only replaced by a run that ended (``complete`` or
+``error``); an interrupted run (KeyboardInterrupt, SystemExit, a cancelled task) is written
+beside it as ``<name>.incomplete.json`` and the previous cassette stays intact.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pytest_opsladder.capture.boundary import ReplayBoundary, ToolBoundary
+from pytest_opsladder.capture.run import Run, RunStatus, activate
+from pytest_opsladder.capture.scopes import RecordingPlan, run_scopes
+from pytest_opsladder.capture.tools import tools_schema_hash
+from pytest_opsladder.capture.variant import Case, Variant
+from pytest_opsladder.cassette import files
+from pytest_opsladder.cassette.naming import incomplete_path
+from pytest_opsladder.exceptions import CassetteNotFoundError
+from pytest_opsladder.modes import Mode, RecordMode
+
+
+def plan_recording(
+    mode: Mode,
+    record_mode: RecordMode,
+    cassette: Path | None,
+    options: dict[str, Any] | None = None,
+) -> RecordingPlan:
+    exists = cassette is not None and cassette.exists()
+    opts = options or {}
+    if mode is Mode.REPLAY or record_mode is RecordMode.NONE:
+        return RecordingPlan(mode, RecordMode.NONE, cassette, True, False, opts)
+    if record_mode is RecordMode.ONCE:
+        return RecordingPlan(mode, record_mode, cassette, exists, not exists, opts)
+    if record_mode is RecordMode.NEW_EPISODES:
+        return RecordingPlan(mode, record_mode, cassette, exists, True, opts)
+    return RecordingPlan(mode, record_mode, cassette, False, True, opts)  # all, rewrite
+
+
+class RunRecorder:
+    """Context manager: ``with RunRecorder(case, variant, path, ...) as run: agent(...)``."""
+
+    def __init__(
+        self,
+        case: Case,
+        variant: Variant,
+        cassette: Path | None,
+        *,
+        mode: Mode = Mode.REPLAY,
+        record_mode: RecordMode = RecordMode.NONE,
+        epoch: int = 0,
+        options: dict[str, Any] | None = None,
+        keep_previous: bool = True,
+    ) -> None:
+        self.keep_previous = keep_previous
+        self.plan = plan_recording(mode, record_mode, cassette, options)
+        self.recorded: Run | None = None
+        self.run = Run(case, variant, tools_hash=tools_schema_hash(), epoch=epoch)
+        self.saved_to: Path | None = None
+        self._stack = ExitStack()
+
+    @property
+    def replayed(self) -> bool:
+        return self.recorded is not None
+
+    def __enter__(self) -> Run:
+        self._prepare_cassette()
+        self.run.boundary = self._boundary()
+        try:
+            self._stack.enter_context(activate(self.run))
+            for factory in run_scopes().values():
+                scope = factory(self.run, self.recorded, self.plan)
+                if scope is not None:
+                    self._stack.enter_context(scope)
+        except BaseException:
+            self._stack.close()
+            raise
+        return self.run
+
+    def _prepare_cassette(self) -> None:
+        path = self.plan.cassette
+        if path is None:
+            return
+        if self.plan.record_mode is RecordMode.REWRITE:
+            path.unlink(missing_ok=True)
+        if self.plan.replaying:
+            if not path.exists():
+                raise CassetteNotFoundError(
+                    f"no cassette for case {self.run.case.id!r} (variant "
+                    f"{self.run.variant.name!r}) at {path}. Record it with: "
+                    f"pytest --opsladder-mode=record -k {self.run.case.id!r}",
+                    path=path,
+                )
+            self.recorded = files.load(path)
+
+    def _boundary(self) -> ToolBoundary:
+        if self.recorded is None:
+            return ToolBoundary()
+        return ReplayBoundary(self.recorded.events, fallthrough=self.plan.live)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self._stack.__exit__(kind, exc, tb)
+        finally:
+            if exc is not None:
+                self.run.fail(exc)
+            elif self.run.status is RunStatus.INCOMPLETE:
+                self.run.finish(self.run.output)
+            self._persist()
+
+    def _persist(self) -> None:
+        path = self.plan.cassette
+        if path is None or not self._should_write():
+            return
+        if self.run.status is RunStatus.INCOMPLETE and self.keep_previous:
+            self.saved_to = files.save(self.run, incomplete_path(path))
+        else:
+            self.saved_to = files.save(self.run, path)
+            incomplete_path(path).unlink(missing_ok=True)
+
+    def _should_write(self) -> bool:
+        if self.plan.mode is Mode.SHADOW and self.plan.options.get("shadow_no_write"):
+            return False
+        if self.recorded is None:
+            return self.plan.live
+        boundary = self.run.boundary
+        new_tools = boundary is not None and boundary.executed > 0
+        return self.plan.live and (new_tools or bool(self.run.extra.get("http_new_episodes")))

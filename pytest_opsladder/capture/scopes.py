@@ -1,0 +1,45 @@
+"""Run scopes: context managers entered around every run (ladder levels 0 and up).
+
+A rung that must be active while the agent runs (HTTP recording, an exporter, an input filter)
+registers a factory here instead of editing the recorder. Each factory receives the run being
+made, the recorded run it replays from (or None), and the recording plan, and returns a context
+manager, or None to stay out of this run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_opsladder.modes import Mode, RecordMode
+
+if TYPE_CHECKING:
+    from pytest_opsladder.capture.run import Run
+
+
+@dataclass(frozen=True)
+class RecordingPlan:
+    """What a run does with the outside world, decided once before it starts."""
+
+    mode: Mode
+    record_mode: RecordMode
+    cassette: Path | None
+    replaying: bool  # results come from a recorded run
+    live: bool  # calls not found in the recording may go out for real
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+ScopeFactory = Callable[["Run", "Run | None", RecordingPlan], AbstractContextManager[Any] | None]
+_SCOPES: dict[str, ScopeFactory] = {}
+
+
+def register_run_scope(name: str, factory: ScopeFactory) -> None:
+    """Enter ``factory(run, recorded, plan)`` around every run (replacing one of the same name)."""
+    _SCOPES[name] = factory
+
+
+def run_scopes() -> dict[str, ScopeFactory]:
+    return dict(_SCOPES)

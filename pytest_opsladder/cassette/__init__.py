@@ -1,0 +1,1 @@
+"""Cassette files: one versioned, self-describing file per run (ladder level 0)."""

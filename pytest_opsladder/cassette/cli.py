@@ -1,0 +1,67 @@
+"""``opsladder cassette validate|show``: check and read cassettes without running anything."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pytest_opsladder.cassette import files
+from pytest_opsladder.exceptions import CassetteError
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("cassette", help="inspect and validate cassettes (level 0)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    validate = actions.add_parser("validate", help="load every cassette under the paths")
+    validate.add_argument("paths", nargs="+", type=Path)
+    validate.set_defaults(func=_validate)
+    show = actions.add_parser("show", help="print a cassette's run summary (or --json)")
+    show.add_argument("path", type=Path)
+    show.add_argument("--json", action="store_true", help="print the whole run as JSON")
+    show.set_defaults(func=_show)
+
+
+def _cassettes(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(
+                p
+                for p in path.rglob("*")
+                if (p.suffix in (".json", ".yaml", ".yml") and ".cassettes" in str(p))
+                or p.parent.parent.name == "cassettes"
+            )
+        else:
+            out.append(path)
+    return out
+
+
+def _validate(args: argparse.Namespace) -> int:
+    bad = 0
+    paths = _cassettes(args.paths)
+    for path in paths:
+        try:
+            files.load(path)
+        except CassetteError as exc:
+            bad += 1
+            print(f"FAIL {exc}", file=sys.stderr)
+    print(f"{len(paths) - bad} valid, {bad} invalid cassette(s)")
+    return 1 if bad else 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    run = files.load(args.path)
+    if args.json:
+        print(json.dumps(run.to_dict(), indent=1, sort_keys=True))
+        return 0
+    print(
+        f"run {run.run_id}  case={run.case.id}  variant={run.variant.name}  "
+        f"status={run.status.value}"
+    )
+    for event in run.events:
+        print(f"  {event.seq:>4} {event.t_start:9.4f}s {event.kind:<12} {event.name}")
+    print(f"output: {json.dumps(run.output)[:300]}")
+    return 0

@@ -1,0 +1,88 @@
+"""The ``opsladder`` command. Each rung adds its subcommands through :data:`SUBCOMMANDS`.
+
+A subcommand module exposes ``register(subparsers) -> None``, which adds the parser named as in
+:data:`SUBCOMMANDS` and sets ``func(args) -> int`` on it. Only the named subcommand's module is
+imported; a module that registers several names (pause/resume/status) registers them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from pytest_opsladder import __version__
+from pytest_opsladder._modules import module_available
+from pytest_opsladder.exceptions import OpsladderError
+
+# name -> (module with register(), one-line help). Modules are added by the rung they serve.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "cassette": ("pytest_opsladder.cassette.cli", "inspect and validate cassettes (level 0)"),
+    "monitors": ("pytest_opsladder.schedule.cli", "receipts and monitors (level 1)"),
+    "idempotency": ("pytest_opsladder.idempotency.cli", "inspect the idempotency store (level 2)"),
+    "events": ("pytest_opsladder.observability.cli", "export events and metrics (level 3)"),
+    "policy": ("pytest_opsladder.guardrails.cli", "check and test guardrail policies (level 4)"),
+    "trash": ("pytest_opsladder.rollback.trash_cli", "list, restore and empty the trash (level 5)"),
+    "restore": ("pytest_opsladder.rollback.backup_cli", "restore the last known good (level 5)"),
+    "audit": ("pytest_opsladder.rollback.audit_cli", "verify the audit log (level 5)"),
+    "pause": ("pytest_opsladder.blast_radius.pause_cli", "pause side effects (level 6)"),
+    "resume": ("pytest_opsladder.blast_radius.pause_cli", "resume side effects (level 6)"),
+    "status": ("pytest_opsladder.blast_radius.pause_cli", "is the global pause on? (level 6)"),
+    "selfcheck": ("pytest_opsladder.drift.cli", "simulate the drift gate's error rates (level 7)"),
+    "merge": ("pytest_opsladder.drift.merge_cli", "merge shard results into one verdict (level 7)"),
+    "report": ("pytest_opsladder.reports.cli", "render reports from results JSON (level 7)"),
+    "nightmare": ("pytest_opsladder.nightmare.cli", "curate the nightmare set (level 7)"),
+    "sample": ("pytest_opsladder.store.sample_cli", "sample production runs (level 7)"),
+    "review": ("pytest_opsladder.review.cli", "review sampled production runs (level 7)"),
+}
+
+
+def _optional_subcommands() -> dict[str, tuple[str, str]]:
+    """Subcommands whose module is present in this install (rungs land one at a time)."""
+    found = {}
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        if module_available(module):
+            found[name] = (module, help_text)
+    return found
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="opsladder",
+        description="pytest-opsladder: production discipline for AI agents. "
+        "Run `pytest` to replay cassettes; these subcommands curate and inspect.",
+    )
+    parser.add_argument("--version", action="version", version=f"opsladder {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    registered: set[str] = set()
+    for name, (module, help_text) in _optional_subcommands().items():
+        if name in registered:
+            continue
+        if only is not None and name != only:
+            sub.add_parser(name, help=help_text)
+            registered.add(name)
+            continue
+        before = set(sub.choices)
+        importlib.import_module(module).register(sub)
+        registered |= set(sub.choices) - before
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(only=first if first in SUBCOMMANDS else None)
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except OpsladderError as exc:
+        print(f"opsladder {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

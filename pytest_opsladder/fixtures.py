@@ -1,0 +1,151 @@
+"""Fixtures of ladder level 0: the current run, its variant, and the user-overridable config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_opsladder import options as opt
+from pytest_opsladder.capture.recorder import RunRecorder
+from pytest_opsladder.capture.run import Run, RunStatus
+from pytest_opsladder.capture.variant import Case, Variant
+from pytest_opsladder.cassette.naming import cassette_path, safe_stem
+from pytest_opsladder.exceptions import ConfigError, OpsladderError
+from pytest_opsladder.settings import Settings
+
+CALL_OUTCOME = pytest.StashKey[BaseException | None]()
+CASE_KEY = pytest.StashKey[Case]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember how the test body ended, so the run knows whether it completed."""
+    if call.when == "call":
+        item.stash[CALL_OUTCOME] = call.excinfo.value if call.excinfo else None
+    return (yield)
+
+
+@pytest.fixture(scope="session")
+def opsladder_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved opsladder settings of this session (mode, record mode, variants, dirs)."""
+    from pytest_opsladder.plugin import SETTINGS_KEY
+
+    return pytestconfig.stash[SETTINGS_KEY]
+
+
+@pytest.fixture(scope="session")
+def opsladder_config() -> dict[str, Any]:
+    """Per-scope overrides of the run's recording (override this fixture at any scope).
+
+    Keys: ``record_mode``, ``cassette_dir``, plus those read by the HTTP recorder
+    (``match_ignore``, ``allowed_hosts``, ...).
+    """
+    return {}
+
+
+@pytest.fixture
+def opsladder_variant(request: pytest.FixtureRequest, opsladder_settings: Settings) -> Variant:
+    """The variant this test's run executes under (marker, --opsladder-variant, or baseline)."""
+    marker = request.node.get_closest_marker(opt.MARKER)
+    name = marker.kwargs.get("variant") if marker else None
+    try:
+        return opsladder_settings.variant(name) if name else opsladder_settings.run_variant
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.fixture
+def opsladder_agent() -> Callable[[Any], Any]:
+    """The agent under test: override this fixture in conftest.py (case input -> output)."""
+    raise pytest.UsageError(
+        "no opsladder_agent fixture: define one in conftest.py that returns a callable "
+        "(case input -> output) built for the `opsladder_variant` fixture's variant."
+    )
+
+
+def _case_for(item: pytest.Item) -> Case:
+    if CASE_KEY in item.stash:
+        return item.stash[CASE_KEY]
+    marker = item.get_closest_marker(opt.MARKER)
+    case_id = (marker.kwargs.get("case") if marker else None) or item.nodeid
+    return Case(str(case_id), marker.kwargs.get("input") if marker else None)
+
+
+def _cassette_for(
+    item: pytest.Item, case: Case, variant: Variant, settings: Settings, cfg: dict[str, Any]
+) -> Path:
+    hooked = item.config.hook.pytest_opsladder_cassette_path(
+        nodeid=item.nodeid, case_id=case.id, variant=variant, epoch=0
+    )
+    if hooked is not None:
+        if not isinstance(hooked, str | Path):
+            raise pytest.UsageError(
+                f"pytest_opsladder_cassette_path returned {hooked!r}; return a path or None."
+            )
+        return Path(hooked)
+    if CASE_KEY in item.stash:
+        return cassette_path(settings.nightmare_dir / "cassettes", case.id, variant.name)
+    base = cfg.get("cassette_dir") or settings.cassette_dir or item.path.parent / "cassettes"
+    return cassette_path(Path(base) / safe_stem(item.path.stem), item.name, variant.name)
+
+
+@pytest.fixture
+def opsladder_run(
+    request: pytest.FixtureRequest,
+    opsladder_settings: Settings,
+    opsladder_variant: Variant,
+) -> Generator[Run, None, None]:
+    """The run this test's agent records into (or replays from); persisted at teardown."""
+    cfg: dict[str, Any] = request.getfixturevalue("opsladder_config")
+    item = request.node
+    case = _case_for(item)
+    record_mode = opsladder_settings.record_mode
+    if cfg.get("record_mode"):
+        from pytest_opsladder.modes import RecordMode
+
+        record_mode = RecordMode(RecordMode.parse(cfg["record_mode"], setting="record_mode"))
+    recorder = RunRecorder(
+        case,
+        opsladder_variant,
+        _cassette_for(item, case, opsladder_variant, opsladder_settings, cfg),
+        mode=opsladder_settings.mode,
+        record_mode=record_mode,
+        options=dict(cfg),
+    )
+    try:
+        run = recorder.__enter__()
+    except OpsladderError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield run
+    _end_run(item, recorder)
+
+
+def _end_run(item: pytest.Item, recorder: RunRecorder) -> None:
+    from pytest_opsladder.plugin import TALLY_KEY
+
+    if CALL_OUTCOME not in item.stash:
+        exc: BaseException | None = KeyboardInterrupt("the test was interrupted")
+    else:
+        exc = item.stash[CALL_OUTCOME]
+        if isinstance(exc, AssertionError | pytest.fail.Exception):
+            exc = None  # the agent finished; a check on its output failed
+    recorder.__exit__(type(exc) if exc else None, exc, None)
+    tally = item.config.stash[TALLY_KEY]
+    run = recorder.run
+    if run.status is RunStatus.INCOMPLETE:
+        tally.add("incomplete")
+    elif recorder.replayed:
+        tally.add("replayed")
+    elif recorder.saved_to is not None:
+        tally.add("recorded")
+    item.config.hook.pytest_opsladder_run_finished(run=run, cassette=recorder.saved_to)
+
+
+@pytest.fixture(autouse=True)
+def _opsladder_marked(request: pytest.FixtureRequest) -> None:
+    """Tests marked @pytest.mark.opsladder run inside a run without asking for the fixture."""
+    if request.node.get_closest_marker(opt.MARKER) is not None:
+        request.getfixturevalue("opsladder_run")

@@ -1,0 +1,46 @@
+"""Hook specifications of pytest-opsladder, added in ``pytest_addhooks``.
+
+Implement them in a ``conftest.py`` or a plugin. Each is called by the rung named in its
+docstring; its return value is checked where it is called, and a wrong type is a
+``pytest.UsageError`` naming the hook.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytest_opsladder.capture.run import Run
+    from pytest_opsladder.capture.variant import Variant
+
+hookspec = pluggy.HookspecMarker("pytest")
+
+
+@hookspec
+def pytest_opsladder_variants() -> list[Variant]:  # type: ignore[empty-body]
+    """Declare the variants (prompt/model/params) the agent can run under (levels 0 and 7).
+
+    Every implementation's list is merged; names must be unique. The baseline is named by the
+    ``opsladder_baseline`` ini key.
+    """
+
+
+@hookspec
+def pytest_opsladder_run_metrics(run: Run) -> dict[str, Any] | None:
+    """Return extra metrics for a finished run; they become columns of the metrics table."""
+
+
+@hookspec(firstresult=True)
+def pytest_opsladder_cassette_path(
+    nodeid: str, case_id: str, variant: Variant, epoch: int
+) -> Path | None:
+    """Return where the cassette of this run lives, to override the default layout."""
+
+
+@hookspec
+def pytest_opsladder_run_finished(run: Run, cassette: Path | None) -> None:
+    """Called after every run ends and is persisted (for exporters, alerting, custom stores)."""

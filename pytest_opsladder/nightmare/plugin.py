@@ -1,0 +1,1 @@
+"""Collecting nightmare-set case files as pytest items (filled in below)."""

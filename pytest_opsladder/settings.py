@@ -1,0 +1,65 @@
+"""Resolved settings of a pytest session: command line > ini/pyproject > default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_opsladder.capture.variant import Variant
+from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.modes import Mode, RecordMode
+
+
+@dataclass
+class Settings:
+    mode: Mode
+    record_mode: RecordMode
+    rootdir: Path
+    cassette_dir: Path | None
+    nightmare_dir: Path
+    baseline: str
+    variant_name: str | None
+    variants: dict[str, Variant] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_variant(self) -> Variant:
+        """The variant that replay/record runs use: --opsladder-variant, else the baseline."""
+        return self.variant(self.variant_name or self.baseline)
+
+    def variant(self, name: str) -> Variant:
+        if name in self.variants:
+            return self.variants[name]
+        if not self.variants and name == self.baseline:
+            return Variant(name)
+        valid = ", ".join(sorted(self.variants)) or "(none declared)"
+        raise ConfigError(
+            f"unknown variant {name!r}. Declared variants: {valid}. Declare variants with the "
+            "pytest_opsladder_variants() hook in conftest.py."
+        )
+
+
+def resolve_modes(mode: str, record_mode: str | None) -> tuple[Mode, RecordMode]:
+    parsed = Mode.parse(mode, setting="opsladder mode (--opsladder-mode / opsladder_mode)")
+    default_record = "none" if parsed is Mode.REPLAY else "once"
+    rec = RecordMode.parse(
+        record_mode or default_record,
+        setting="record mode (--opsladder-record-mode / opsladder_record_mode)",
+    )
+    return Mode(parsed), RecordMode(rec)
+
+
+def merge_variants(lists: list[list[Variant] | None], root: Path, hook: str) -> dict[str, Variant]:
+    out: dict[str, Variant] = {}
+    for items in lists:
+        for item in items or []:
+            if not isinstance(item, Variant):
+                raise ConfigError(
+                    f"{hook}() returned {item!r}; it must return a list of "
+                    "pytest_opsladder.Variant objects."
+                )
+            if item.name in out:
+                raise ConfigError(f"{hook}(): variant {item.name!r} is declared twice.")
+            out[item.name] = item.with_root(root)
+    return out
