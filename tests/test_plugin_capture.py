@@ -47,7 +47,8 @@ def test_record_then_replay_never_executes_tools(
     replayed = pytester.runpytest(*xdist)
     replayed.assert_outcomes(passed=3)
     replayed.stdout.fnmatch_lines(["*opsladder runs: 0 recorded, 2 replayed, 0 incomplete*"])
-    assert "3" not in calls.read_text() and "4" not in calls.read_text()
+    # the tools were replayed, never executed: every process saw an empty list of calls
+    assert set(calls.read_text().split()) == {"[]"}
 
 
 def test_replay_without_cassette_says_how_to_record(pytester: pytest.Pytester) -> None:
@@ -67,4 +68,6 @@ def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
 def test_invalid_mode_is_a_usage_error_listing_valid_modes(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--opsladder-mode=playback")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*'playback' is not a valid opsladder mode*replay, record, shadow*"])
+    result.stderr.fnmatch_lines(
+        ["*'playback' is not a valid opsladder mode*replay, record, shadow*"]
+    )

@@ -8,12 +8,14 @@ manager, or None to stay out of this run.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_opsladder._modules import module_available
 from pytest_opsladder.modes import Mode, RecordMode
 
 if TYPE_CHECKING:
@@ -32,6 +34,11 @@ class RecordingPlan:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+# Modules of this package that register scopes at import; loaded on the first run, not before,
+# so importing the plugin never imports vcrpy.
+DEFAULT_SCOPE_MODULES = ("pytest_opsladder.http.scope",)
+_loaded = False
+
 ScopeFactory = Callable[["Run", "Run | None", RecordingPlan], AbstractContextManager[Any] | None]
 _SCOPES: dict[str, ScopeFactory] = {}
 
@@ -42,4 +49,10 @@ def register_run_scope(name: str, factory: ScopeFactory) -> None:
 
 
 def run_scopes() -> dict[str, ScopeFactory]:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in DEFAULT_SCOPE_MODULES:
+            if module_available(module):
+                importlib.import_module(module)
     return dict(_SCOPES)
