@@ -1,1 +1,92 @@
-"""Collecting nightmare-set case files as pytest items (filled in below)."""
+"""Collecting nightmare-set case files as pytest items (ladder level 7).
+
+Each YAML file under the nightmare dir becomes one test item named after the case id; its tags
+are keywords, so ``-k billing`` selects by tag. The item runs the user's ``opsladder_agent`` on
+the case input inside the ``opsladder_run`` run (recorded, replayed or shadowed by mode) and
+fails with every check that did not hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_opsladder.capture.jsonable import to_jsonable
+from pytest_opsladder.capture.run import Run
+from pytest_opsladder.capture.variant import Case
+from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.fixtures import CASE_KEY
+from pytest_opsladder.nightmare.case import CaseFormatError, NightmareCase, is_case_file, load_case
+from pytest_opsladder.nightmare.checks import evaluate
+
+NIGHTMARE_CASE = pytest.StashKey[NightmareCase]()
+SEEN_IDS = pytest.StashKey[dict[str, Path]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[SEEN_IDS] = {}
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    from pytest_opsladder.plugin import SETTINGS_KEY
+
+    root = parent.config.stash[SETTINGS_KEY].nightmare_dir
+    if is_case_file(file_path, root):
+        return NightmareFile.from_parent(parent, path=file_path)
+    return None
+
+
+class NightmareFile(pytest.File):
+    """One case file; collects to one item."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            case = load_case(self.path)
+        except ConfigError as exc:
+            raise self.CollectError(str(exc)) from None
+        self._claim_id(case)
+        item = pytest.Function.from_parent(self, name=case.id, callobj=_run_nightmare_case)
+        item.stash[NIGHTMARE_CASE] = case
+        item.stash[CASE_KEY] = Case(case.id, case.input)
+        item.extra_keyword_matches.update(case.tags)
+        item.extra_keyword_matches.add(case.severity.value)
+        yield item
+
+    def _claim_id(self, case: NightmareCase) -> None:
+        seen = self.config.stash[SEEN_IDS]
+        other = seen.setdefault(case.id, self.path)
+        if other != self.path:
+            raise self.CollectError(
+                str(
+                    CaseFormatError(
+                        f"duplicate case id {case.id!r}: {other} already uses it. Case ids must "
+                        "be unique across the nightmare set; rename one of them.",
+                        path=self.path,
+                    )
+                )
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, self.CollectError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+
+def _run_nightmare_case(
+    request: pytest.FixtureRequest,
+    opsladder_run: Run,
+    opsladder_agent: Callable[[Any], Any],
+) -> None:
+    case: NightmareCase = request.node.stash[NIGHTMARE_CASE]
+    output = opsladder_agent(case.input)
+    opsladder_run.output = to_jsonable(output, tool="agent output", path="output")
+    results = evaluate(case.checks, opsladder_run)
+    opsladder_run.extra["checks"] = results
+    opsladder_run.extra["passed"] = all(r["passed"] for r in results)
+    failed = [r for r in results if not r["passed"]]
+    if failed:
+        lines = "\n".join(f"  - {r['check']}: {r['failure']}" for r in failed)
+        pytest.fail(f"case {case.id!r}: {len(failed)} check(s) failed\n{lines}", pytrace=False)

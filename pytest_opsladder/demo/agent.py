@@ -1,0 +1,190 @@
+"""The demo content agent: markdown notes in, blog drafts in a local CMS out.
+
+This is the shape of agent the ops ladder grew out of, kept small enough to read as an example:
+
+1. skip a note that already has a post (idempotency by source; a decision point);
+2. ask the model, through the real ``openai`` SDK, for a title, a summary and tags;
+3. resolve the tags against the CMS's existing slugs; unknown tags are skipped with a warning,
+   never created (a decision point, and a ``log`` event);
+4. create the post as a draft (an outbound tool: shadow and replay never execute it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_opsladder.capture import events as ev
+from pytest_opsladder.capture.llm import llm_call
+from pytest_opsladder.capture.run import current_run, emit
+from pytest_opsladder.capture.tools import decision, tool
+from pytest_opsladder.capture.variant import Variant
+from pytest_opsladder.demo.cms import CMS
+
+PROPOSE_POST = {
+    "type": "function",
+    "function": {
+        "name": "propose_post",
+        "description": "Propose the title, summary and tags of a blog draft.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "title": {"type": "string"},
+                "summary": {"type": "string"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["title", "summary", "tags"],
+        },
+    },
+}
+
+
+def slugify(tag: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-")
+
+
+@dataclass
+class ContentAgent:
+    """Callable agent: ``agent({"note": "...", "source": "notes/x.md"}) -> dict``."""
+
+    variant: Variant
+    base_url: str
+    cms: CMS
+    api_key: str = "demo-key-not-secret"
+
+    def __post_init__(self) -> None:
+        import openai
+
+        # max_retries=0: a replay miss must fail at once, not after the SDK's backoff.
+        self.client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=0)
+        self._tools()
+
+    def _tools(self) -> None:
+        cms = self.cms
+
+        @tool(name="find_post_by_source")
+        def find_post_by_source(source: str) -> dict[str, Any] | None:
+            """The existing post made from this note, if any."""
+            return cms.post_by_source(source)
+
+        @tool(name="list_tags")
+        def list_tags() -> list[str]:
+            """Every tag slug the CMS knows."""
+            return cms.tag_slugs()
+
+        @tool(name="create_draft", outbound=True)
+        def create_draft(source: str, title: str, summary: str, body: str, tags: list[str]) -> int:
+            """Create a draft post (never published by the agent)."""
+            return cms.create_draft(source, title, summary, body, tags)
+
+        self.find_post_by_source = find_post_by_source
+        self.list_tags = list_tags
+        self.create_draft = create_draft
+
+    def __call__(self, case_input: dict[str, Any]) -> dict[str, Any]:
+        note = str(case_input["note"])
+        source = str(case_input.get("source") or "note")
+        existing = self.find_post_by_source(source)
+        if existing:
+            decision("dedupe", "skip", ["skip", "create"], "a post from this note already exists")
+            return {"post_id": existing["post_id"], "skipped": "duplicate", "tags": []}
+        proposal = self.propose(note)
+        tags, skipped = self.resolve_tags(proposal["tags"])
+        post_id = self.create_draft(source, proposal["title"], proposal["summary"], note, tags)
+        return {
+            "post_id": post_id,
+            "title": proposal["title"],
+            "summary": proposal["summary"],
+            "tags": tags,
+            "skipped_tags": skipped,
+        }
+
+    def propose(self, note: str) -> dict[str, Any]:
+        """One model call; a malformed answer is retried once, then an error."""
+        for attempt in (1, 2):
+            arguments = self._ask(note)
+            try:
+                return _parse_proposal(arguments)
+            except ValueError as exc:
+                if attempt == 2:
+                    emit(
+                        ev.ERROR,
+                        "bad_model_output",
+                        {"code": "bad_model_output", "detail": str(exc)},
+                    )
+                    raise
+                emit(ev.RETRY, "propose_post", {"attempt": attempt, "reason": str(exc)})
+        raise AssertionError("unreachable")
+
+    def _ask(self, note: str) -> str:
+        run = current_run()
+        t0 = run.now() if run else None
+        request: dict[str, Any] = {
+            "model": self.variant.model or "demo-writer",
+            "messages": [
+                {"role": "system", "content": self.variant.prompt_text or ""},
+                {"role": "user", "content": note},
+            ],
+            "tools": [PROPOSE_POST],
+            "tool_choice": {"type": "function", "function": {"name": "propose_post"}},
+            "seed": int(self.variant.params.get("seed", 7)),
+            "temperature": 0,
+        }
+        if self.variant.params.get("stream"):
+            return self._ask_streaming(request, t0)
+        response: Any = self.client.chat.completions.create(**request)
+        usage = response.usage.model_dump() if response.usage else {}
+        choice = response.choices[0]
+        llm_call(
+            request["model"], response.model, usage, t_start=t0, finish_reason=choice.finish_reason
+        )
+        calls = choice.message.tool_calls or []
+        return str(calls[0].function.arguments if calls else (choice.message.content or ""))
+
+    def _ask_streaming(self, request: dict[str, Any], t0: float | None) -> str:
+        stream: Any = self.client.chat.completions.create(
+            **request, stream=True, stream_options={"include_usage": True}
+        )
+        parts: list[str] = []
+        usage: dict[str, Any] = {}
+        model = None
+        for chunk in stream:
+            model = chunk.model
+            if chunk.usage:
+                usage = chunk.usage.model_dump()
+            for choice in chunk.choices:
+                for call in choice.delta.tool_calls or []:
+                    parts.append((call.function.arguments or "") if call.function else "")
+        llm_call(request["model"], model, usage, t_start=t0, finish_reason="tool_calls")
+        return "".join(parts)
+
+    def resolve_tags(self, proposed: list[str]) -> tuple[list[str], list[str]]:
+        known = set(self.list_tags())
+        resolved: list[str] = []
+        skipped: list[str] = []
+        for tag in proposed:
+            slug = slugify(tag)
+            (resolved if slug in known else skipped).append(slug)
+        for slug in skipped:
+            emit(
+                ev.LOG,
+                "unknown_tag",
+                {"level": "warning", "message": f"skipped unknown tag {slug!r}"},
+            )
+        decision("tags", resolved, proposed, f"{len(skipped)} unknown tag(s) skipped, none created")
+        return resolved, skipped
+
+
+def _parse_proposal(arguments: str) -> dict[str, Any]:
+    data = json.loads(arguments)
+    if not isinstance(data, dict) or not isinstance(data.get("tags"), list):
+        raise ValueError(
+            f"propose_post arguments are not {{title, summary, tags}}: {arguments[:80]!r}"
+        )
+    return {
+        "title": str(data.get("title") or ""),
+        "summary": str(data.get("summary") or ""),
+        "tags": [str(t) for t in data["tags"]],
+    }

@@ -1,0 +1,192 @@
+"""The nightmare-set case format: one YAML file per case, validated on load (ladder level 7).
+
+    id: refund-double-charge          # required; letters, digits, '-', '_', '.'
+    input: {message: "I was charged twice for order 1142"}   # required; any YAML/JSON data
+    checks:                           # each item is one check kind with its argument
+      - tool_trajectory: {mode: subset, calls: [search_orders, refund]}
+      - contains: refund
+    tags: [billing]                   # optional; selectable with -k
+    severity: high                    # optional: low, medium (default), high, critical
+    description: why this case is a nightmare
+    provenance: {source_run: 1f2e..., date: 2026-11-02, reason: double refund in prod}
+
+Unknown top-level keys are errors (a typo must not silently drop a check). Errors name the
+file, the line and the fix. Files are parsed with PyYAML's C safe loader when available: loading
+a case never executes anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.nightmare.checks import Check, parse_check
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_KEYS = {"id", "input", "checks", "tags", "severity", "description", "provenance", "epochs"}
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class CaseFormatError(ConfigError):
+    """A nightmare-set case file is malformed; ``path`` and ``line`` say where."""
+
+    def __init__(self, message: str, *, path: Path, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+
+
+@dataclass(frozen=True)
+class NightmareCase:
+    """A curated hard case: what the agent is given, and what must hold of what it does."""
+
+    id: str
+    input: Any
+    checks: tuple[Check, ...] = ()
+    tags: tuple[str, ...] = ()
+    severity: Severity = Severity.MEDIUM
+    description: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "input": self.input}
+        out["checks"] = [c.to_dict() for c in self.checks]
+        if self.tags:
+            out["tags"] = list(self.tags)
+        out["severity"] = self.severity.value
+        if self.description:
+            out["description"] = self.description
+        if self.provenance:
+            out["provenance"] = self.provenance
+        return out
+
+
+def load_case(path: Path) -> NightmareCase:
+    """Parse and validate one case file."""
+    text = _read(path)
+    try:
+        raw = yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CaseFormatError(
+            f"not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax at this line.",
+            path=path,
+            line=mark.line + 1 if mark else None,
+        ) from exc
+    return case_from_mapping(raw, path, text)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseFormatError(f"not UTF-8 text (byte {exc.start}).", path=path) from exc
+
+
+def case_from_mapping(raw: Any, path: Path, text: str = "") -> NightmareCase:
+    if not isinstance(raw, dict):
+        raise CaseFormatError(
+            "a case file must be a mapping with at least `id` and `input`.", path=path, line=1
+        )
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise CaseFormatError(
+            f"unknown key {unknown[0]!r}; valid keys are {', '.join(sorted(_KEYS))}.",
+            path=path,
+            line=line_of(text, unknown[0]),
+        )
+    return NightmareCase(
+        id=_case_id(raw, path, text),
+        input=_required(raw, "input", path, text),
+        checks=_checks(raw.get("checks") or [], path, text),
+        tags=_tags(raw.get("tags") or [], path, text),
+        severity=_severity(raw.get("severity", "medium"), path, text),
+        description=str(raw.get("description") or ""),
+        provenance=dict(raw.get("provenance") or {}),
+        path=path,
+    )
+
+
+def line_of(text: str, key: str) -> int | None:
+    """The first line where ``key:`` appears as a mapping key, for error messages."""
+    pattern = re.compile(rf"^\s*-?\s*{re.escape(str(key))}\s*:", re.MULTILINE)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _required(raw: dict[str, Any], key: str, path: Path, text: str) -> Any:
+    if key not in raw:
+        raise CaseFormatError(f"missing required key {key!r}.", path=path, line=1)
+    return raw[key]
+
+
+def _case_id(raw: dict[str, Any], path: Path, text: str) -> str:
+    value = _required(raw, "id", path, text)
+    if not isinstance(value, str) or not _ID.match(value):
+        raise CaseFormatError(
+            f"id {value!r} is not valid: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit.",
+            path=path,
+            line=line_of(text, "id"),
+        )
+    return value
+
+
+def _checks(items: Any, path: Path, text: str) -> tuple[Check, ...]:
+    if not isinstance(items, list):
+        raise CaseFormatError("`checks` must be a list.", path=path, line=line_of(text, "checks"))
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(parse_check(item))
+        except ConfigError as exc:
+            kind = next(iter(item), None) if isinstance(item, dict) else None
+            line = line_of(text, kind) if kind else line_of(text, "checks")
+            raise CaseFormatError(f"checks[{i}]: {exc}", path=path, line=line) from None
+    return tuple(out)
+
+
+def _tags(items: Any, path: Path, text: str) -> tuple[str, ...]:
+    if not isinstance(items, list) or not all(isinstance(t, str) for t in items):
+        raise CaseFormatError(
+            "`tags` must be a list of strings.", path=path, line=line_of(text, "tags")
+        )
+    return tuple(items)
+
+
+def _severity(value: Any, path: Path, text: str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        valid = ", ".join(s.value for s in Severity)
+        raise CaseFormatError(
+            f"severity {value!r} is not valid; use one of {valid}.",
+            path=path,
+            line=line_of(text, "severity"),
+        ) from None
+
+
+def is_case_file(path: Path, root: Path) -> bool:
+    """Case files are YAML files under the nightmare dir, outside its cassettes/ folder."""
+    if path.suffix not in (".yaml", ".yml"):
+        return False
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return False
+    return bool(rel.parts) and rel.parts[0] not in ("cassettes", "history", "retired")
