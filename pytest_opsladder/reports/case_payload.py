@@ -1,0 +1,109 @@
+"""The per-case data embedded in the HTML report, split for lazy loading (level 7).
+
+The case table needs one small row per case; the details (trajectories, outputs) are large and
+only a few are ever opened. So the rows go in as plain JSON and the details as one gzip+base64
+block the page decompresses on the first expand: 10,000 cases stay within the size budget and
+the page is interactive before it has parsed any output text.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from typing import Any
+
+from pytest_opsladder.reports.verdicts import CASE_ORDER, CaseVerdict
+
+MAX_TEXT_CHARS = 100_000  # per output in the HTML; results.json keeps the full text
+MAX_RESULT_CHARS = 2_000  # per tool result shown in a trajectory
+# In a <script> block only "</script" and "<!--" can end or confuse it; escaping every <, > and &
+# as JSON \\u escapes rules both out and keeps the JSON identical once parsed.
+_SCRIPT_SAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that is safe to place inside a <script type=application/json> block."""
+    return json.dumps(value, separators=(",", ":")).translate(_SCRIPT_SAFE)
+
+
+def ordered_cases(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cases with regressions first (stable within a verdict), whatever order the file had."""
+    rank = {v.value: r for v, r in CASE_ORDER.items()}
+    return sorted(results["cases"], key=lambda case: rank.get(case.get("verdict", ""), 9))
+
+
+def case_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One small row per case for the table: what filters and sorts need, nothing more."""
+    return [_row(case) for case in cases]
+
+
+def _row(case: dict[str, Any]) -> dict[str, Any]:
+    deltas = case.get("metric_deltas") or {}
+    return {
+        "id": case["case_id"],
+        "verdict": case["verdict"],
+        "severity": case.get("severity") or "",
+        "tags": [str(t) for t in case.get("tags") or []],
+        "deltas": {k: v for k, v in deltas.items() if isinstance(v, int | float)},
+        "divergence": divergence_text(case.get("first_divergence")),
+    }
+
+
+def divergence_text(divergence: Any) -> str:
+    """One line: where the candidate's trajectory first left the baseline's."""
+    if not isinstance(divergence, dict):
+        return ""
+    base = (divergence.get("baseline") or {}).get("tool", "-")
+    cand = (divergence.get("candidate") or {}).get("tool", "-")
+    return f"step {divergence.get('step', '?')} ({divergence.get('kind', '?')}): {base} -> {cand}"
+
+
+def details_blob(cases: list[dict[str, Any]]) -> str:
+    """Every case's details, gzip-compressed and base64-encoded, in table order."""
+    details = [_details(case) for case in cases]
+    # ensure_ascii keeps lone surrogates (undecodable bytes) as \\udcxx escapes: lossless JSON
+    raw = json.dumps(details, separators=(",", ":")).encode("ascii")
+    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+
+
+def _details(case: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "first_divergence": case.get("first_divergence"),
+        "baseline": [_run(r) for r in (case.get("baseline") or {}).get("runs") or []],
+        "candidate": [_run(r) for r in (case.get("candidate") or {}).get("runs") or []],
+    }
+
+
+def _run(run: dict[str, Any]) -> dict[str, Any]:
+    text = run.get("output_text")
+    text = text if isinstance(text, str) else json.dumps(text)
+    return {
+        "epoch": run.get("epoch"),
+        "status": run.get("status"),
+        "passed": run.get("passed"),
+        "failed_checks": run.get("failed_checks") or [],
+        "output_text": text[:MAX_TEXT_CHARS],
+        "output_chars": len(text),
+        "trajectory": [_call(c) for c in run.get("trajectory") or [] if isinstance(c, dict)],
+        "metrics": run.get("metrics") or {},
+        "error": run.get("error"),
+    }
+
+
+def _call(call: dict[str, Any]) -> dict[str, Any]:
+    result = json.dumps(call.get("result"), default=str)
+    if len(result) > MAX_RESULT_CHARS:
+        result = result[:MAX_RESULT_CHARS] + f"... ({len(result)} chars)"
+    return {"tool": call.get("tool"), "args": call.get("args"), "result": result,
+            "error": call.get("error")}  # fmt: skip
+
+
+def verdict_counts(cases: list[dict[str, Any]]) -> dict[str, int]:
+    """How many cases have each verdict, every verdict listed (zero included) for the filter."""
+    counts = {v.value: 0 for v in CaseVerdict}
+    for case in cases:
+        counts[case["verdict"]] = counts.get(case["verdict"], 0) + 1
+    return counts

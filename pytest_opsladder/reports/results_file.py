@@ -1,0 +1,126 @@
+"""Read and check a results JSON (docs/results-schema.md) before any report is drawn (level 7).
+
+The producer (shadow run, ``opsladder merge``) is versioned separately from the reader, so the
+reader refuses a ``schema_version`` it does not know instead of drawing a wrong report. Only the
+keys the reports rely on are required; everything else is optional and shown as "n/a".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pytest_opsladder.reports.errors import ResultsFileError, ResultsSchemaError
+from pytest_opsladder.reports.verdicts import CaseVerdict, GateVerdict, MetricVerdict
+
+RESULTS_FORMAT = "pytest-opsladder/results"
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
+_REQUIRED_TOP = {"alpha": (int, float), "verdict": str, "metrics": list, "cases": list}
+
+
+def load_results(path: Path | str) -> dict[str, Any]:
+    """The checked results dict read from ``path``; raises ResultsFileError naming the file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ResultsFileError(
+            f"cannot read results file {str(path)!r}: {exc.strerror or exc}. Pass the path of a "
+            "results.json written by a shadow run or `opsladder merge`.",
+            path=path,
+        ) from exc
+    return check_results(_parse(raw, path), path)
+
+
+def _parse(raw: bytes, path: Path) -> Any:
+    try:
+        # surrogateescape keeps undecodable bytes instead of refusing the whole file
+        return json.loads(raw.decode("utf-8", errors="surrogateescape"))
+    except json.JSONDecodeError as exc:
+        raise ResultsFileError(
+            f"{str(path)!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
+            "A results file is written atomically, so this one was cut or edited by hand; "
+            "re-run `opsladder merge` to regenerate it.",
+            path=path,
+            key=f"line {exc.lineno}",
+        ) from exc
+
+
+def check_results(results: Any, path: Path | str | None = None) -> dict[str, Any]:
+    """``results`` itself once its format, version and the keys the reports need are right."""
+    where = str(path) if path is not None else "<results dict>"
+    if not isinstance(results, dict):
+        raise ResultsFileError(
+            f"{where!r} holds a JSON {type(results).__name__}, not an object; a results file "
+            f"is an object with format {RESULTS_FORMAT!r}.",
+            path=path,
+        )
+    _check_version(results, where, path)
+    _check_top_keys(results, where, path)
+    GateVerdict.parse(results["verdict"], where="verdict", path=path)
+    _check_entries(results, where, path)
+    return results
+
+
+def _check_version(results: dict[str, Any], where: str, path: Path | str | None) -> None:
+    fmt = results.get("format")
+    if fmt != RESULTS_FORMAT:
+        raise ResultsFileError(
+            f"{where!r} has format {fmt!r}, expected {RESULTS_FORMAT!r}: this is not a "
+            "pytest-opsladder results file (key 'format').",
+            path=path,
+            key="format",
+        )
+    version = results.get("schema_version")
+    if version not in SUPPORTED_SCHEMA_VERSIONS or isinstance(version, bool):
+        supported = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
+        raise ResultsSchemaError(
+            f"{where!r} has schema_version {version!r}; this release of pytest-opsladder reads "
+            f"schema version(s) {supported}. Upgrade pytest-opsladder to read newer results, "
+            "or re-run `opsladder merge` with this release to rewrite older ones.",
+            path=path,
+            found=version,
+            supported=SUPPORTED_SCHEMA_VERSIONS,
+        )
+
+
+def _check_top_keys(results: dict[str, Any], where: str, path: Path | str | None) -> None:
+    for key, kind in _REQUIRED_TOP.items():
+        if not isinstance(results.get(key), kind) or isinstance(results.get(key), bool):
+            raise ResultsFileError(
+                f"{where!r}: key {key!r} is {results.get(key)!r}; it must be a "
+                f"{_kind_name(kind)} (see docs/results-schema.md).",
+                path=path,
+                key=key,
+            )
+
+
+def _check_entries(results: dict[str, Any], where: str, path: Path | str | None) -> None:
+    for i, metric in enumerate(results["metrics"]):
+        _require_name(metric, "name", f"metrics[{i}]", where, path)
+        verdict = metric.get("verdict", "not_gated")
+        MetricVerdict.parse(verdict, where=f"metrics[{i}].verdict", path=path)
+    for i, case in enumerate(results["cases"]):
+        _require_name(case, "case_id", f"cases[{i}]", where, path)
+        CaseVerdict.parse(case.get("verdict"), where=f"cases[{i}].verdict", path=path)
+
+
+def _require_name(entry: Any, key: str, at: str, where: str, path: Path | str | None) -> None:
+    if not isinstance(entry, dict) or not isinstance(entry.get(key), str):
+        raise ResultsFileError(
+            f"{where!r}: {at} must be an object with a string {key!r}; found {_short(entry)}.",
+            path=path,
+            key=at,
+        )
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {"int": "number", "float": "number", "str": "string", "list": "list"}
+    return " or ".join(sorted({names.get(k.__name__, k.__name__) for k in kinds}))
+
+
+def _short(value: Any, width: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
