@@ -1,0 +1,124 @@
+"""The canonical form requests are matched on, provider-aware (ladder level 0: replay).
+
+A request matches a recorded one on method, scheme, host, path, query and body. The port is
+left out (loopback servers get a fresh port on every run) and so are headers (SDK versions,
+retry counts and idempotency keys change on every call). JSON bodies are compared with sorted
+keys after dropping the fields that change on every run without changing the answer: the
+``user``/``metadata`` fields, tool-call ids, and ids and timestamps inside tool results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from pytest_opsladder.http.paths import JsonPath, parse_path, remove_path
+from pytest_opsladder.http.scrub import scrub_query
+
+# Fields of request bodies that differ between runs of the same conversation (OpenAI chat and
+# responses APIs, Anthropic messages API, and OpenAI-compatible servers).
+VOLATILE_BODY_PATHS = (
+    "$.user",
+    "$.metadata",
+    "$.safety_identifier",
+    "$.previous_response_id",
+    "$.messages[*].tool_calls[*].id",
+    "$.messages[*].tool_call_id",
+    "$.messages[*].content[*].id",
+    "$.messages[*].content[*].tool_use_id",
+    "$.input[*].call_id",
+    "$.input[*].id",
+)
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_TOOL_RESULT_TYPES = ("tool_result", "function_call_output")
+
+
+@dataclass(frozen=True, slots=True)
+class Canonical:
+    """A request reduced to what identifies it: ``key`` is what the index is built on."""
+
+    method: str
+    url: str  # scheme://host/path, no port
+    query: tuple[tuple[str, str], ...]
+    body: Any  # the normalised JSON value, or a digest of non-JSON bytes
+    key: str
+
+    def view(self) -> dict[str, Any]:
+        """The JSON form shown in a miss: what a field-level diff is computed over."""
+        return {
+            "method": self.method,
+            "url": self.url,
+            "query": dict(self.query),
+            "body": self.body,
+        }
+
+
+class Canonicalizer:
+    """Turns requests into :class:`Canonical` forms under one set of ignore paths."""
+
+    def __init__(self, ignore: Iterable[str] = ()) -> None:
+        self.paths: list[JsonPath] = [parse_path(p) for p in (*VOLATILE_BODY_PATHS, *ignore)]
+
+    def canonical(self, method: str, url: str, body: bytes | None) -> Canonical:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        base = f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
+        query = tuple(sorted(parse_qsl(scrub_query(parts.query), keep_blank_values=True)))
+        norm = self.normal_body(body or b"")
+        digest = hashlib.sha1(_dump(norm).encode("utf-8"), usedforsecurity=False).hexdigest()
+        key = f"{method.upper()} {base}?{_dump(query)} {digest}"
+        return Canonical(method.upper(), base, query, norm, key)
+
+    def normal_body(self, body: bytes) -> Any:
+        data = parse_json(body)
+        if data is _NOT_JSON:
+            digest = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+            return f"<{len(body)} bytes sha1:{digest[:16]}>" if body else None
+        for path in self.paths:
+            data = remove_path(data, path)
+        return _mask_tool_results(data)
+
+
+_NOT_JSON: Any = object()
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON value of ``body``, or the ``_NOT_JSON`` sentinel."""
+    head = body[:1].lstrip() or body.lstrip()[:1]
+    if head not in (b"{", b"["):
+        return _NOT_JSON
+    try:
+        return json.loads(body)
+    except ValueError:
+        return _NOT_JSON
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _mask_tool_results(data: Any) -> Any:
+    """Replace timestamps and UUIDs inside tool results, which tools regenerate on every run."""
+    if isinstance(data, dict):
+        if data.get("role") == "tool" or data.get("type") in _TOOL_RESULT_TYPES:
+            return _mask_strings(data)
+        return {k: _mask_tool_results(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_mask_tool_results(v) for v in data]
+    return data
+
+
+def _mask_strings(data: Any) -> Any:
+    if isinstance(data, str):
+        return _UUID.sub("<uuid>", _TIMESTAMP.sub("<timestamp>", data))
+    if isinstance(data, dict):
+        return {k: _mask_strings(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_mask_strings(v) for v in data]
+    return data

@@ -1,0 +1,127 @@
+"""One HTTP exchange over httpx/httpx2 inside a run: replayed, or recorded as it streams.
+
+A recorded interaction is stored only once its body has been read to the end (or the reader
+closed it); a stream that breaks mid-way is reported as an ``http`` event with the error and
+is not stored, so a cassette never holds half a response.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from pytest_opsladder.http import vcr_format
+from pytest_opsladder.http.bodies import (
+    ENCODING_HEADERS,
+    decode_body,
+    decoder_for,
+    encode_body,
+    is_event_stream,
+)
+from pytest_opsladder.http.scrub import scrub_headers, scrub_url
+from pytest_opsladder.http.store import HttpStore, Outcome
+from pytest_opsladder.http.streams import recording_stream_class, replay_stream_class
+
+
+class Exchange:
+    """The request side is read up front (it is small); the response side is streamed."""
+
+    def __init__(self, store: HttpStore, mod: ModuleType, request: Any, body: bytes) -> None:
+        self.store = store
+        self.mod = mod
+        self.request = request
+        self.body = body
+        self.t0 = store.run.now()
+        self.url = str(request.url)
+        self.decision = store.decide(request.method, self.url, body)
+        self.response: Any = None
+
+    def _event(self, **data: Any) -> dict[str, Any]:
+        return {"method": self.request.method, "url": scrub_url(self.url), **data}
+
+    # -- replay ----------------------------------------------------------------------------
+    def replay(self) -> Any:
+        if self.decision.outcome is Outcome.BLOCKED:
+            self.store.note(self.decision, self._event(), self.t0)
+            raise self.store.miss_error(self.request.method, self.url, self.decision.canonical)
+        assert self.decision.index is not None
+        stored = self.store.interaction(self.decision.index)["response"]
+        chunks = _stored_chunks(stored)
+        event = self._event(status=stored["status"], index=self.decision.index)
+        self.store.note(self.decision, {**event, "chunks": len(chunks)}, self.t0)
+        return self.mod.Response(
+            stored["status"],
+            headers=[(k, v) for k, vals in stored.get("headers", {}).items() for v in vals],
+            stream=replay_stream_class(self.mod)(chunks, self.store.options),
+            extensions=_reason(stored),
+        )
+
+    # -- record ----------------------------------------------------------------------------
+    def wrap(self, response: Any) -> Any:
+        """Let ``response`` through, keeping a copy of every chunk the caller reads."""
+        self.response = response
+        cls = recording_stream_class(self.mod)
+        response.stream = cls(response.stream, self.store.run.now, self._finished)
+        return response
+
+    def _finished(
+        self, chunks: list[tuple[float, bytes]], error: BaseException | None, early: bool
+    ) -> None:
+        status = self.response.status_code
+        if error is not None:
+            failure = f"{type(error).__name__}: {error}"
+            event = self._event(status=status, error=failure, chunks=len(chunks), stored=False)
+            self.store.note(self.decision, event, self.t0)
+            return
+        data = self._event(status=status, chunks=len(chunks))
+        if early:
+            data["closed_early"] = True
+        if self.decision.outcome is Outcome.RECORDED:
+            data["index"] = self.store.store(self._interaction(chunks, early))
+        self.store.note(self.decision, data, self.t0)
+
+    def _interaction(self, chunks: list[tuple[float, bytes]], early: bool) -> dict[str, Any]:
+        headers = scrub_headers(self.response.headers.multi_items())
+        response: dict[str, Any] = {
+            "status": self.response.status_code,
+            "reason": self.response.reason_phrase,
+        }
+        if is_event_stream(headers):
+            response["headers"], response["chunks"] = _decoded_chunks(headers, chunks)
+        else:
+            joined = b"".join(c for _, c in chunks)
+            response["headers"], body = vcr_format.decoded_response_body(headers, joined)
+            response["body"] = encode_body(body)
+        if early:
+            response["closed_early"] = True
+        req_headers = self.request.headers.multi_items()
+        return {
+            "request": vcr_format.stored_request(
+                self.request.method, self.url, req_headers, self.body
+            ),
+            "response": response,
+            "transport": self.mod.__name__,
+            "elapsed": round(self.store.run.now() - self.t0, 6),
+        }
+
+
+def _decoded_chunks(
+    headers: dict[str, list[str]], chunks: list[tuple[float, bytes]]
+) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+    decoder = decoder_for(",".join(headers.get("content-encoding", [])))
+    if decoder is None:
+        return headers, [{"t": round(t, 6), **encode_body(c)} for t, c in chunks]
+    out = [{"t": round(t, 6), **encode_body(decoder.feed(c))} for t, c in chunks]
+    return {k: v for k, v in headers.items() if k not in ENCODING_HEADERS}, out
+
+
+def _stored_chunks(stored: dict[str, Any]) -> list[tuple[float, bytes]]:
+    if "chunks" in stored:
+        return [(float(c.get("t", 0.0)), decode_body(c)) for c in stored["chunks"]]
+    body = decode_body(stored.get("body"))
+    return [(0.0, body)] if body else []
+
+
+def _reason(stored: dict[str, Any]) -> dict[str, Any] | None:
+    reason = stored.get("reason")
+    return {"reason_phrase": reason.encode("ascii", "replace")} if reason else None

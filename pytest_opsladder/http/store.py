@@ -1,0 +1,209 @@
+"""The run's HTTP cassette: an indexed, in-memory store vcrpy's patchers talk to (level 0).
+
+vcrpy scans every recorded interaction for each request; here the recorded interactions are
+indexed once by their canonical key (see :mod:`.canonical`), so a lookup is one dict access and
+replaying N interactions costs O(N). Repeated identical requests replay in recorded order.
+The object also speaks vcrpy's cassette protocol (``can_play_response_for``, ``play_response``,
+``append``, ``write_protected``), so vcrpy's own stubs for requests/urllib3/aiohttp use it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict, deque
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from pytest_opsladder.capture.diff import closest_calls
+from pytest_opsladder.exceptions import HttpReplayMissError
+from pytest_opsladder.http import vcr_format
+from pytest_opsladder.http.canonical import Canonical, Canonicalizer
+from pytest_opsladder.http.config import HttpOptions
+from pytest_opsladder.http.scrub import scrub_url
+
+if TYPE_CHECKING:
+    from pytest_opsladder.capture.run import Run
+    from pytest_opsladder.capture.scopes import RecordingPlan
+
+
+class Outcome(StrEnum):
+    """What happened to one HTTP request of a run."""
+
+    REPLAYED = "replayed"  # answered from the cassette, nothing went out
+    RECORDED = "recorded"  # went out and was stored in the run's cassette
+    LIVE = "live"  # went out and was not stored (allowed host in replay, or no cassette)
+    BLOCKED = "blocked"  # refused: not recorded, and the network is closed
+
+
+class Decision:
+    """What to do with one request, decided before anything is sent."""
+
+    __slots__ = ("canonical", "index", "outcome")
+
+    def __init__(self, outcome: Outcome, canonical: Canonical, index: int | None = None) -> None:
+        self.outcome = outcome
+        self.canonical = canonical
+        self.index = index
+
+
+class HttpStore:
+    """Recorded interactions of one run (indexed) and the new ones this run makes."""
+
+    custom_patches: tuple[Any, ...] = ()
+    skip_patchers = ("httpx", "httpx2")  # ours, chunk-faithful, patch these (see .transport)
+    write_protected = False  # blocking is decided per request in can_play_response_for
+
+    def __init__(
+        self, run: Run, recorded: list[dict[str, Any]], plan: RecordingPlan, opts: HttpOptions
+    ) -> None:
+        self.run = run
+        self.recorded = recorded
+        self.options = opts
+        self.canon = Canonicalizer(opts.match_ignore)
+        self._path = f"opsladder-run-{run.run_id}"
+        self._may_record = plan.live and plan.cassette is not None and not _no_write(plan)
+        self._may_go_out = plan.live
+        self.counts: Counter[str] = Counter()
+        self.misses: list[HttpReplayMissError] = []
+        self._lock = threading.Lock()
+        self._index = self._build_index(recorded)
+        self._pending: dict[int, tuple[Any, Decision]] = {}
+
+    def _build_index(self, recorded: list[dict[str, Any]]) -> dict[str, deque[int]]:
+        index: dict[str, deque[int]] = defaultdict(deque)
+        for i, item in enumerate(recorded):
+            req = item["request"]
+            body = vcr_format.stored_request_body(req)
+            index[self.canon.canonical(req["method"], req["url"], body).key].append(i)
+        return index
+
+    # -- deciding --------------------------------------------------------------------------
+    def decide(self, method: str, url: str, body: bytes | None) -> Decision:
+        """Replay, record, let through live, or block; consumes the recorded interaction."""
+        canonical = self.canon.canonical(method, url, body)
+        with self._lock:
+            queue = self._index.get(canonical.key)
+            if queue:
+                return Decision(Outcome.REPLAYED, canonical, queue.popleft())
+        if self._may_go_out:
+            outcome = Outcome.RECORDED if self._may_record else Outcome.LIVE
+            return Decision(outcome, canonical)
+        if self.options.host_allowed(urlsplit(url).hostname or ""):
+            return Decision(Outcome.LIVE, canonical)
+        return Decision(Outcome.BLOCKED, canonical)
+
+    def miss_error(self, method: str, url: str, canonical: Canonical) -> HttpReplayMissError:
+        """The error for a blocked request: the closest recorded requests and their diffs."""
+        candidates = [(self._name_of(item), self._view_of(item)) for item in self.recorded]
+        closest = closest_calls(f"{canonical.method} {canonical.url}", canonical.view(), candidates)
+        same = len([c for c in candidates if c[1] == canonical.view()])
+        run = self.run
+        why = (
+            f"it was recorded {same} time(s) and this is one more"
+            if same
+            else "no recorded request matches it"
+        )
+        err = HttpReplayMissError(
+            f"HTTP {method} {scrub_url(url)} is not in the cassette of run {run.run_id[:8]} "
+            f"(case {run.case.id!r}, variant {run.variant.name!r}): {why}, and replay blocks "
+            f"the network.\n{format_closest(closest)}\n"
+            "Fix: re-record (--opsladder-mode=record --opsladder-record-mode=new_episodes), "
+            "ignore a volatile field with opsladder_config['match_ignore'], or let the host "
+            "through with opsladder_config['allowed_hosts']. Ports and headers are not matched."
+        )
+        err.closest = closest  # type: ignore[attr-defined]
+        err.request = canonical.view()  # type: ignore[attr-defined]
+        self.misses.append(err)
+        return err
+
+    def _name_of(self, item: dict[str, Any]) -> str:
+        return f"{item['request']['method'].upper()} {self._canon_item(item).url}"
+
+    def _view_of(self, item: dict[str, Any]) -> dict[str, Any]:
+        return self._canon_item(item).view()
+
+    def _canon_item(self, item: dict[str, Any]) -> Canonical:
+        req = item["request"]
+        return self.canon.canonical(req["method"], req["url"], vcr_format.stored_request_body(req))
+
+    # -- storing ---------------------------------------------------------------------------
+    def store(self, interaction: dict[str, Any]) -> int:
+        """Append a new interaction to the run (it will be in the cassette); returns its index."""
+        with self._lock:
+            self.run.http.append(interaction)
+            return len(self.run.http) - 1
+
+    def interaction(self, index: int) -> dict[str, Any]:
+        return self.recorded[index]
+
+    def note(self, decision: Decision, data: dict[str, Any], t_start: float) -> None:
+        """Count the outcome and emit the run's ``http`` event."""
+        with self._lock:
+            self.counts[decision.outcome.value] += 1
+        data = {**data, "outcome": decision.outcome.value}
+        name = f"{data.get('method', '')} {decision.canonical.url}"
+        self.run.emit("http", name, data, t_start=t_start)
+
+    # -- vcrpy's cassette protocol (requests, urllib3, aiohttp, ...) -------------------------
+    def can_play_response_for(self, request: Any) -> bool:
+        decision = self._decision_for(request)
+        return decision.outcome in (Outcome.REPLAYED, Outcome.BLOCKED)
+
+    def _decision_for(self, request: Any) -> Decision:
+        key = id(request)
+        pending = self._pending.get(key)
+        if pending is None or pending[0] is not request:
+            decision = self.decide(request.method, request.uri, vcr_format.request_bytes(request))
+            pending = self._pending[key] = (request, decision)
+            pending[0]._opsladder_t0 = self.run.now()
+        return pending[1]
+
+    def filter_request(self, request: Any) -> Any:
+        return request
+
+    def play_response(self, request: Any) -> dict[str, Any]:
+        decision = self._decision_for(request)
+        self._pending.pop(id(request), None)
+        t0 = getattr(request, "_opsladder_t0", self.run.now())
+        data = {"method": request.method, "url": scrub_url(request.uri)}
+        if decision.outcome is Outcome.BLOCKED:
+            self.note(decision, data, t0)
+            raise self.miss_error(request.method, request.uri, decision.canonical)
+        assert decision.index is not None
+        item = self.recorded[decision.index]
+        data.update(status=item["response"]["status"], index=decision.index)
+        self.note(decision, data, t0)
+        return vcr_format.to_vcr_response(item["response"])
+
+    def append(self, request: Any, response: dict[str, Any]) -> None:
+        decision = self._decision_for(request)
+        self._pending.pop(id(request), None)
+        t0 = getattr(request, "_opsladder_t0", self.run.now())
+        data: dict[str, Any] = {"method": request.method, "url": scrub_url(request.uri)}
+        data["status"] = response["status"]["code"]
+        if decision.outcome is Outcome.RECORDED:
+            item = vcr_format.from_vcr(request, response, self.run.now() - t0)
+            data["index"] = self.store(item)
+        self.note(decision, data, t0)
+
+
+def format_closest(closest: list[dict[str, Any]]) -> str:
+    """The closest recorded requests with the JSON paths where each differs."""
+    if not closest:
+        return "The cassette holds no HTTP requests at all."
+    lines = ["Closest recorded requests:"]
+    for item in closest:
+        lines.append(f"  - {item['tool']}")
+        for path, rec, got in item["diffs"][:8]:
+            lines.append(f"      {path}: recorded {_short(rec)}, requested {_short(got)}")
+    return "\n".join(lines)
+
+
+def _short(value: Any, width: int = 100) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _no_write(plan: RecordingPlan) -> bool:
+    return plan.mode.value == "shadow" and bool(plan.options.get("shadow_no_write"))

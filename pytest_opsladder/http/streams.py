@@ -1,0 +1,119 @@
+"""Chunk-faithful response streams for httpx and httpx2 (ladder level 0).
+
+Recording: the real response stream is wrapped, so the agent reads each chunk as the server
+sends it while a copy is kept with its time since the headers arrived. Replay: the recorded
+chunks are yielded with their original boundaries, instantly or with the recorded gaps times
+``stream_timing``. Both classes are built per module (httpx, httpx2) because each checks that
+a response stream is an instance of its own ``SyncByteStream`` / ``AsyncByteStream``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+from pytest_opsladder.http.config import HttpOptions
+
+Finish = Callable[[list[tuple[float, bytes]], BaseException | None, bool], None]
+
+
+class _ReplayMixin:
+    def __init__(self, chunks: list[tuple[float, bytes]], opts: HttpOptions) -> None:
+        self._chunks = chunks
+        self._opts = opts
+
+    def _gaps(self) -> Iterator[tuple[float, bytes]]:
+        factor, last = self._opts.stream_timing, 0.0
+        for t, data in self._chunks:
+            yield (max(t - last, 0.0) * factor if factor else 0.0), data
+            last = t
+
+    def __iter__(self) -> Iterator[bytes]:
+        for gap, data in self._gaps():
+            if gap:
+                self._opts.sleep(gap)
+            yield data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for gap, data in self._gaps():
+            if gap:
+                await self._opts.async_sleep(gap)
+            yield data
+
+    def close(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _RecordingMixin:
+    def __init__(self, inner: Any, clock: Callable[[], float], finish: Finish) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._t0 = clock()
+        self._finish_cb = finish
+        self._chunks: list[tuple[float, bytes]] = []
+        self._done = False
+
+    def _add(self, data: bytes) -> None:
+        self._chunks.append((self._clock() - self._t0, bytes(data)))
+
+    def _finish(self, error: BaseException | None = None, closed_early: bool = False) -> None:
+        if not self._done:
+            self._done = True
+            self._finish_cb(self._chunks, error, closed_early)
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for data in self._inner:
+                self._add(data)
+                yield data
+        except GeneratorExit:
+            self._finish(closed_early=True)
+            raise
+        except BaseException as exc:
+            self._finish(error=exc)
+            raise
+        self._finish()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for data in self._inner:
+                self._add(data)
+                yield data
+        except GeneratorExit:
+            self._finish(closed_early=True)
+            raise
+        except BaseException as exc:
+            self._finish(error=exc)
+            raise
+        self._finish()
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._finish(closed_early=True)
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._finish(closed_early=True)
+
+
+@functools.cache
+def replay_stream_class(mod: ModuleType) -> type[Any]:
+    """The replay stream class for ``mod`` (httpx or httpx2)."""
+    bases = (_ReplayMixin, mod.SyncByteStream, mod.AsyncByteStream)
+    return type("OpsladderReplayStream", bases, {})
+
+
+@functools.cache
+def recording_stream_class(mod: ModuleType) -> type[Any]:
+    """The recording wrapper class for ``mod`` (httpx or httpx2)."""
+    bases = (_RecordingMixin, mod.SyncByteStream, mod.AsyncByteStream)
+    return type("OpsladderRecordingStream", bases, {})
