@@ -1,0 +1,54 @@
+"""Errors of the idempotency store (ladder level 2), under the package's one hierarchy.
+
+OpsladderError
+├── ConfigError
+│   └── IdempotencyConfigError      a bad namespace, payload, expiry or backend URL
+└── IdempotencyError                base of what a caller of an idempotent action sees
+    ├── IdempotencyMismatchError    same key, different payload: nothing was executed
+    ├── IdempotencyInProgressError  another caller holds the key's lock right now
+    ├── IdempotencyLockLostError    the lock expired and another caller took the key over
+    ├── NotLockHolderError          only the holder of a lock may release or complete it
+    └── StoredFailureError          the failure policy is ``replay``: the first error again
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_opsladder.exceptions import ConfigError, OpsladderError
+
+
+class IdempotencyConfigError(ConfigError):
+    """A namespace, payload, expiry or backend setting is invalid."""
+
+
+class IdempotencyError(OpsladderError):
+    """Base of the errors an idempotent action raises; ``key`` names the key involved."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class IdempotencyMismatchError(IdempotencyError):
+    """The key was used before with a different payload fingerprint; nothing executed."""
+
+
+class IdempotencyInProgressError(IdempotencyError):
+    """Another caller is executing this key; retry later, or pass ``wait=`` seconds."""
+
+
+class IdempotencyLockLostError(IdempotencyError):
+    """The in-progress lock expired and another caller took the key over before completion."""
+
+
+class NotLockHolderError(IdempotencyError):
+    """A caller that does not hold the key's lock tried to release or complete it."""
+
+
+class StoredFailureError(IdempotencyError):
+    """The first execution failed and the failure policy is ``replay``: its error, again."""
+
+    def __init__(self, message: str, *, key: str, error: dict[str, Any]) -> None:
+        super().__init__(message, key=key)
+        self.error = error

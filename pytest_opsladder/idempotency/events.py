@@ -1,0 +1,37 @@
+"""The idempotency rung's event kinds and metrics in the Run (ladder level 2)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pytest_opsladder.capture.events import register_event_kind
+from pytest_opsladder.capture.metrics import register_metric
+
+if TYPE_CHECKING:
+    from pytest_opsladder.capture.run import Run
+
+IDEMPOTENCY_HIT = register_event_kind(
+    "idempotency_hit", "a repeat returned the stored result (or stored error); nothing executed"
+)
+IDEMPOTENCY_EXECUTE = register_event_kind(
+    "idempotency_execute", "a key was claimed and its action executed (first run or takeover)"
+)
+IDEMPOTENCY_MISMATCH = register_event_kind(
+    "idempotency_mismatch", "a key was reused with a different payload; nothing executed"
+)
+IDEMPOTENCY_IN_PROGRESS = register_event_kind(
+    "idempotency_in_progress", "another caller held the key's lock; nothing executed"
+)
+UNDECLARED_WRITE = register_event_kind(
+    "undeclared_write", "an outbound tool the workflow did not declare was skipped (a no-op)"
+)
+
+
+@register_metric("idempotency_hits")
+def _hits(run: Run) -> int:
+    return len(run.events_of(IDEMPOTENCY_HIT))
+
+
+@register_metric("undeclared_writes")
+def _undeclared(run: Run) -> int:
+    return len(run.events_of(UNDECLARED_WRITE))

@@ -1,0 +1,89 @@
+"""What an idempotency backend stores per key, and the contract every backend keeps (level 2).
+
+A backend does four atomic things: ``begin`` (claim a free key, take over an expired lock, or
+return the record that stands in the way), ``complete`` and ``fail`` (only for the holder of
+the lock) and ``release`` (only for the holder). Everything else (payload fingerprints,
+failure policy, waiting, events) lives in :mod:`pytest_opsladder.idempotency.store`, so the
+SQLite and Redis backends cannot disagree on semantics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pytest_opsladder.modes import _ChoiceEnum
+
+
+class Status(_ChoiceEnum):
+    """The state of a key: executing now, done (result stored), or failed (error stored)."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class FailurePolicy(_ChoiceEnum):
+    """What a failed execution leaves behind.
+
+    ``release``: the key is freed, so a retry executes again (use when a failure means the side
+    effect did not happen). ``replay``: the error is stored and every repeat raises it again
+    without executing (use when a retry could duplicate a partial side effect).
+    """
+
+    RELEASE = "release"
+    REPLAY = "replay"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One key's stored state. ``result``/``error`` are JSON text; times are epoch seconds."""
+
+    key: str
+    fingerprint: str
+    status: Status
+    holder: str
+    locked_until: float
+    result: str | None
+    error: str | None
+    created_at: float
+    updated_at: float
+    takeovers: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["status"] = self.status.value
+        return out
+
+
+@dataclass(frozen=True)
+class Begin:
+    """The outcome of ``begin``: acquired (the record is ours) or blocked by ``record``."""
+
+    acquired: bool
+    record: Record
+    took_over: bool = False
+
+
+class Backend(Protocol):
+    """Atomic storage of :class:`Record` by key (SQLite by default, Redis for several hosts)."""
+
+    def begin(self, key: str, fp: str, holder: str, now: float, expiry: float) -> Begin | None:
+        """Claim ``key``; None means the record vanished under us (the caller retries)."""
+
+    def complete(self, key: str, holder: str, result: str, now: float) -> bool:
+        """Store the result if ``holder`` still holds the lock; False otherwise."""
+
+    def fail(self, key: str, holder: str, error: str, now: float) -> bool:
+        """Store the error if ``holder`` still holds the lock; False otherwise."""
+
+    def release(self, key: str, holder: str) -> bool:
+        """Delete the in-progress record if ``holder`` holds it; False otherwise."""
+
+    def get(self, key: str) -> Record | None: ...
+
+    def records(self, prefix: str = "") -> list[Record]: ...
+
+    def clear(self, prefix: str = "") -> int: ...
+
+    def close(self) -> None: ...

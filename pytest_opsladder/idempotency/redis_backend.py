@@ -1,0 +1,142 @@
+"""The Redis idempotency backend (level 2): one store for several machines.
+
+Every check-and-claim, completion and release is a Lua script, so it is atomic on the server.
+Lock expiry compares the caller's clock (passed in) with the stored deadline, exactly like the
+SQLite backend; machines sharing a store need synchronised clocks (NTP), as with any lease.
+The ``redis`` client is imported here, when a Redis store is opened, never at plugin load.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_opsladder.idempotency.errors import IdempotencyConfigError
+from pytest_opsladder.idempotency.records import Begin, Record, Status
+
+PREFIX = "opsladder:idem:"
+
+_BEGIN = """
+local k = KEYS[1]
+local st = redis.call('HGET', k, 'status')
+local acq, took = 0, 0
+if not st then
+  redis.call('HSET', k, 'fingerprint', ARGV[1], 'status', 'in_progress', 'holder', ARGV[2],
+    'locked_until', ARGV[4], 'created_at', ARGV[3], 'updated_at', ARGV[3], 'takeovers', 0)
+  acq = 1
+elseif st == 'in_progress' and tonumber(redis.call('HGET', k, 'locked_until')) <= tonumber(ARGV[3]) then
+  redis.call('HSET', k, 'fingerprint', ARGV[1], 'holder', ARGV[2], 'locked_until', ARGV[4],
+    'updated_at', ARGV[3])
+  redis.call('HINCRBY', k, 'takeovers', 1)
+  acq, took = 1, 1
+end
+local out = {acq, took}
+for _, v in ipairs(redis.call('HGETALL', k)) do table.insert(out, v) end
+return out
+"""
+
+_FINISH = """
+local k = KEYS[1]
+if redis.call('HGET', k, 'holder') ~= ARGV[1] or redis.call('HGET', k, 'status') ~= 'in_progress' then
+  return 0
+end
+redis.call('HSET', k, 'status', ARGV[2], ARGV[3], ARGV[4], 'updated_at', ARGV[5],
+  'locked_until', ARGV[5])
+return 1
+"""
+
+_RELEASE = """
+local k = KEYS[1]
+if redis.call('HGET', k, 'holder') == ARGV[1] and redis.call('HGET', k, 'status') == 'in_progress' then
+  return redis.call('DEL', k)
+end
+return 0
+"""
+
+
+class RedisBackend:
+    """Records as Redis hashes under ``opsladder:idem:<key>``."""
+
+    def __init__(self, url: str, *, socket_timeout_s: float = 5.0) -> None:
+        import redis
+
+        self.url = url
+        try:
+            self._redis: Any = redis.Redis.from_url(url, socket_timeout=socket_timeout_s)
+            self._redis.ping()
+        except (redis.RedisError, ValueError) as exc:
+            raise IdempotencyConfigError(
+                f"cannot reach the Redis idempotency store {url!r}: {exc}. Check the URL "
+                "(redis://host:port/db) and that redis-server is running."
+            ) from exc
+        self._begin = self._redis.register_script(_BEGIN)
+        self._finish = self._redis.register_script(_FINISH)
+        self._release = self._redis.register_script(_RELEASE)
+
+    def begin(self, key: str, fp: str, holder: str, now: float, expiry: float) -> Begin | None:
+        out = self._begin(keys=[PREFIX + key], args=[fp, holder, repr(now), repr(now + expiry)])
+        fields = _pairs(out[2:])
+        if not fields:
+            return None
+        return Begin(bool(out[0]), _record(key, fields), took_over=bool(out[1]))
+
+    def _finish_as(self, key: str, holder: str, status: Status, col: str, text: str, now: float) -> bool:
+        args = [holder, status.value, col, text, repr(now)]
+        return bool(self._finish(keys=[PREFIX + key], args=args))
+
+    def complete(self, key: str, holder: str, result: str, now: float) -> bool:
+        return self._finish_as(key, holder, Status.COMPLETED, "result", result, now)
+
+    def fail(self, key: str, holder: str, error: str, now: float) -> bool:
+        return self._finish_as(key, holder, Status.FAILED, "error", error, now)
+
+    def release(self, key: str, holder: str) -> bool:
+        return bool(self._release(keys=[PREFIX + key], args=[holder]))
+
+    def get(self, key: str) -> Record | None:
+        fields = {_text(k): _text(v) for k, v in self._redis.hgetall(PREFIX + key).items()}
+        return _record(key, fields) if fields else None
+
+    def _keys(self, prefix: str) -> list[str]:
+        found = self._redis.scan_iter(match=_glob_escape(PREFIX + prefix) + "*", count=500)
+        return sorted(_text(k)[len(PREFIX) :] for k in found)
+
+    def records(self, prefix: str = "") -> list[Record]:
+        return [r for r in (self.get(k) for k in self._keys(prefix)) if r is not None]
+
+    def clear(self, prefix: str = "") -> int:
+        keys = self._keys(prefix)
+        return int(self._redis.delete(*[PREFIX + k for k in keys])) if keys else 0
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def __repr__(self) -> str:
+        return f"RedisBackend({self.url!r})"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    items = [_text(v) for v in flat]
+    return dict(zip(items[0::2], items[1::2], strict=True))
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _record(key: str, f: dict[str, str]) -> Record:
+    return Record(
+        key=key,
+        fingerprint=f["fingerprint"],
+        status=Status(f["status"]),
+        holder=f["holder"],
+        locked_until=float(f["locked_until"]),
+        result=f.get("result"),
+        error=f.get("error"),
+        created_at=float(f["created_at"]),
+        updated_at=float(f["updated_at"]),
+        takeovers=int(f.get("takeovers", 0)),
+    )
