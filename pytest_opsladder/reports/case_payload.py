@@ -97,8 +97,12 @@ def _call(call: dict[str, Any]) -> dict[str, Any]:
     result = json.dumps(call.get("result"), default=str)
     if len(result) > MAX_RESULT_CHARS:
         result = result[:MAX_RESULT_CHARS] + f"... ({len(result)} chars)"
-    return {"tool": call.get("tool"), "args": call.get("args"), "result": result,
-            "error": call.get("error")}  # fmt: skip
+    return {
+        "tool": call.get("tool"),
+        "args": call.get("args"),
+        "result": result,
+        "error": call.get("error"),
+    }
 
 
 def verdict_counts(cases: list[dict[str, Any]]) -> dict[str, int]:

@@ -43,6 +43,10 @@ def script_source(name: str) -> str:
     return (resources.files("pytest_opsladder.reports") / "templates" / name).read_text("utf-8")
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def script_hash(source: str) -> str:
     """The CSP source expression that allows exactly this inline script."""
     digest = hashlib.sha256(source.encode("utf-8")).digest()
@@ -89,7 +93,7 @@ def banner(results: dict[str, Any]) -> dict[str, Any]:
 
 def metric_row(metric: dict[str, Any]) -> dict[str, Any]:
     """One row of the metrics table, numbers formatted and the effect's interval drawn."""
-    effect = metric.get("effect") if isinstance(metric.get("effect"), dict) else {}
+    effect = _dict(metric.get("effect"))
     margin = metric.get("margin")
     return {
         "name": metric["name"],

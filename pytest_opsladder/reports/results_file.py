@@ -16,7 +16,12 @@ from pytest_opsladder.reports.verdicts import CaseVerdict, GateVerdict, MetricVe
 
 RESULTS_FORMAT = "pytest-opsladder/results"
 SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
-_REQUIRED_TOP = {"alpha": (int, float), "verdict": str, "metrics": list, "cases": list}
+_REQUIRED_TOP: dict[str, type | tuple[type, ...]] = {
+    "alpha": (int, float),
+    "verdict": str,
+    "metrics": list,
+    "cases": list,
+}
 
 
 def load_results(path: Path | str) -> dict[str, Any]:

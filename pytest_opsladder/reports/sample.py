@@ -75,17 +75,57 @@ _SYLLABLES = [
 _TOOLS = ("search_orders", "get_customer", "list_tags", "create_draft", "send_email", "refund")
 _TAGS = ("billing", "titles", "shipping", "refunds", "tone", "long-input", "multilingual")
 _METRICS: tuple[dict[str, Any], ...] = (
-    {"name": "pass_rate", "type": "binary", "gated": True, "worse": "lower", "margin": 0.02,
-     "margin_kind": "absolute", "test": "mcnemar_exact", "effect": "delta_pass_rate"},
-    {"name": "latency_s", "type": "numeric", "gated": True, "worse": "higher", "margin": 0.2,
-     "margin_kind": "relative", "test": "wilcoxon", "effect": "hodges_lehmann"},
-    {"name": "cost", "type": "numeric", "gated": True, "worse": "higher", "margin": 0.1,
-     "margin_kind": "relative", "test": "wilcoxon", "effect": "hodges_lehmann"},
-    {"name": "tool_calls", "type": "numeric", "gated": False, "worse": "higher", "margin": None,
-     "margin_kind": None, "test": "wilcoxon", "effect": "hodges_lehmann"},
-    {"name": "trajectory", "type": "trajectory", "gated": False, "worse": "higher",
-     "margin": None, "margin_kind": None, "test": "wilcoxon", "effect": "edit_distance_excess"},
-)  # fmt: skip
+    {
+        "name": "pass_rate",
+        "type": "binary",
+        "gated": True,
+        "worse": "lower",
+        "margin": 0.02,
+        "margin_kind": "absolute",
+        "test": "mcnemar_exact",
+        "effect": "delta_pass_rate",
+    },
+    {
+        "name": "latency_s",
+        "type": "numeric",
+        "gated": True,
+        "worse": "higher",
+        "margin": 0.2,
+        "margin_kind": "relative",
+        "test": "wilcoxon",
+        "effect": "hodges_lehmann",
+    },
+    {
+        "name": "cost",
+        "type": "numeric",
+        "gated": True,
+        "worse": "higher",
+        "margin": 0.1,
+        "margin_kind": "relative",
+        "test": "wilcoxon",
+        "effect": "hodges_lehmann",
+    },
+    {
+        "name": "tool_calls",
+        "type": "numeric",
+        "gated": False,
+        "worse": "higher",
+        "margin": None,
+        "margin_kind": None,
+        "test": "wilcoxon",
+        "effect": "hodges_lehmann",
+    },
+    {
+        "name": "trajectory",
+        "type": "trajectory",
+        "gated": False,
+        "worse": "higher",
+        "margin": None,
+        "margin_kind": None,
+        "test": "wilcoxon",
+        "effect": "edit_distance_excess",
+    },
+)
 
 
 def sample_results(
@@ -131,7 +171,7 @@ def sample_results(
                 "effect": round(rng.uniform(-0.1, 0.1), 3),
             }
             for t in _TOOLS[:3]
-        ],  # fmt: skip
+        ],
         "aa_noise_floor": _aa(metrics) if epochs >= 2 else None,
         "distributions": _distributions(cases),
         "live_calls": {
@@ -139,7 +179,7 @@ def sample_results(
             "recorded": 0,
             "live": n_cases * epochs,
             "blocked": rng.randint(0, 2),
-        },  # fmt: skip
+        },
         "cases": cases,
     }
 
@@ -167,16 +207,20 @@ def _case(rng: random.Random, i: int, epochs: int, regress: float, words: int) -
             "runs": [
                 _run(rng, e, cand_traj, cand_text, verdict != "regressed") for e in range(epochs)
             ]
-        },  # fmt: skip
+        },
     }
 
 
 def _trajectory(rng: random.Random) -> list[dict[str, Any]]:
     return [
-        {"tool": tool, "args": {"query": " ".join(rng.choices(_WORDS, k=3)), "limit": 5},
-         "result": [{"id": rng.randint(1, 999)}], "error": None}
+        {
+            "tool": tool,
+            "args": {"query": " ".join(rng.choices(_WORDS, k=3)), "limit": 5},
+            "result": [{"id": rng.randint(1, 999)}],
+            "error": None,
+        }
         for tool in rng.choices(_TOOLS, k=rng.randint(2, 6))
-    ]  # fmt: skip
+    ]
 
 
 def _diverge(
@@ -242,7 +286,7 @@ def _run(
             "tokens_out": len(text) // 4,
             "cost": round(len(text) * 2e-7, 7),
             "tool_calls": len(traj),
-        },  # fmt: skip
+        },
         "divergences": 0 if passed else 1,
         "error": None,
     }
@@ -250,8 +294,11 @@ def _run(
 
 def _deltas(rng: random.Random, verdict: str) -> dict[str, float]:
     sign = {"regressed": -1.0, "improved": 1.0}.get(verdict, 0.0)
-    return {"pass_rate": sign, "latency_s": round(rng.gauss(0.02, 0.05), 3),
-            "cost": round(rng.gauss(0, 1e-5), 7)}  # fmt: skip
+    return {
+        "pass_rate": sign,
+        "latency_s": round(rng.gauss(0.02, 0.05), 3),
+        "cost": round(rng.gauss(0, 1e-5), 7),
+    }
 
 
 def _metric(
@@ -276,7 +323,7 @@ def _metric(
             "ci_low": round(est - half, 4),
             "ci_high": round(est + half, 4),
             "ci_level": 0.95,
-        },  # fmt: skip
+        },
         "extra": {},
         "mde": round(2.8 / max(1.0, n**0.5) * 0.5, 4),
         "n": n,
@@ -318,8 +365,10 @@ def _aa(metrics: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _fingerprint(rng: random.Random, model: str) -> dict[str, Any]:
-    return {"model": model, **{k: f"{rng.getrandbits(64):016x}"
-                               for k in ("prompt_hash", "params_hash", "tools_hash")}}  # fmt: skip
+    return {
+        "model": model,
+        **{k: f"{rng.getrandbits(64):016x}" for k in ("prompt_hash", "params_hash", "tools_hash")},
+    }
 
 
 def _reason(metrics: list[dict[str, Any]]) -> str:

@@ -104,10 +104,12 @@ def interval_strip(effect: Any, boundary: float | None) -> dict[str, Any] | None
     """A small strip: the estimate, its CI, zero, and the margin's boundary when known."""
     if not isinstance(effect, dict):
         return None
-    est, lo, hi = (effect.get(k) for k in ("estimate", "ci_low", "ci_high"))
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (est, lo, hi)):
+    raw = [effect.get(k) for k in ("estimate", "ci_low", "ci_high")]
+    values = [float(v) for v in raw if isinstance(v, int | float) and math.isfinite(v)]
+    if len(values) != 3:
         return None
-    marks = [0.0, float(lo), float(hi)] + ([boundary] if boundary is not None else [])
+    est, lo, hi = values
+    marks = [0.0, lo, hi] + ([boundary] if boundary is not None else [])
     a, b = _axis(min(marks), max(marks))
     a, b = a - (b - a) * 0.08, b + (b - a) * 0.08
 
@@ -115,9 +117,9 @@ def interval_strip(effect: Any, boundary: float | None) -> dict[str, Any] | None
         return f"{4 + (v - a) / (b - a) * 152:.1f}"
 
     return {
-        "lo": sx(float(lo)),
-        "hi": sx(float(hi)),
-        "est": sx(float(est)),
+        "lo": sx(lo),
+        "hi": sx(hi),
+        "est": sx(est),
         "zero": sx(0.0),
         "boundary": sx(boundary) if boundary is not None else None,
         "label": f"{fmt_num(est)} [{fmt_num(lo)}, {fmt_num(hi)}]",

@@ -1,0 +1,182 @@
+"""The verdict for CI (level 7): a Markdown job summary, JUnit XML, and terminal lines.
+
+A CI page shows only a few things well: a job summary (Markdown), test results (JUnit) and the
+log. Each gets the same verdict and numbers as the HTML report, short enough to read there. In
+JUnit every gated metric is a test case and so is the gate, so a failing gate shows as a failed
+test in any CI that reads JUnit; an inconclusive one shows as skipped with its reason.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from pytest_opsladder.reports.case_payload import divergence_text, ordered_cases
+from pytest_opsladder.reports.svg_plots import fmt_num
+from pytest_opsladder.reports.text_safety import md_text, xml_text
+
+TOP_CASES = 10
+_ICON = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _effect(metric: dict[str, Any]) -> str:
+    effect = _dict(metric.get("effect"))
+    est, lo, hi = (fmt_num(effect.get(k)) for k in ("estimate", "ci_low", "ci_high"))
+    return f"{est} [{lo}, {hi}]"
+
+
+def _names(results: dict[str, Any]) -> tuple[str, str]:
+    base = (results.get("baseline") or {}).get("name", "baseline")
+    cand = (results.get("candidate") or {}).get("name", "candidate")
+    return str(base), str(cand)
+
+
+def _counts(results: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for case in results["cases"]:
+        counts[case["verdict"]] = counts.get(case["verdict"], 0) + 1
+    return counts
+
+
+def headline(results: dict[str, Any]) -> str:
+    """One line: the gate's verdict, its alpha, the variants and the reason."""
+    base, cand = _names(results)
+    verdict = _ICON.get(results["verdict"], str(results["verdict"]).upper())
+    reason = results.get("verdict_reason") or ""
+    return f"drift gate {verdict} at alpha={fmt_num(results['alpha'])} ({base} -> {cand}): {reason}"
+
+
+def terminal_summary(results: dict[str, Any]) -> list[str]:
+    """Short lines for the pytest terminal summary: verdict, gated metrics, case counts."""
+    lines = [headline(results)]
+    for metric in results["metrics"]:
+        if metric.get("gated"):
+            lines.append(
+                f"  {metric['name']:<16} {metric.get('verdict', '?'):<12} effect {_effect(metric)}"
+                f"  p_adj {fmt_num(metric.get('p_adjusted'))}  MDE {fmt_num(metric.get('mde'))}"
+            )
+    counts = _counts(results)
+    scored = ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items())) or "no cases"
+    lines.append(f"  cases: {scored}")
+    live = results.get("live_calls") or {}
+    if live:
+        lines.append("  calls: " + ", ".join(f"{v} {k}" for k, v in live.items()))
+    return [xml_text(line) for line in lines]
+
+
+def markdown_summary(results: dict[str, Any], report_name: str = "report.html") -> str:
+    """A Markdown job summary: verdict, the metrics table, the worst cases, where the report is."""
+    base, cand = _names(results)
+    verdict = _ICON.get(results["verdict"], str(results["verdict"]))
+    out = [
+        f"## opsladder drift gate: {verdict} (alpha {fmt_num(results['alpha'])})",
+        "",
+        f"{md_text(results.get('verdict_reason') or '')}",
+        "",
+        f"Baseline **{md_text(base)}** vs candidate **{md_text(cand)}**, "
+        f"{results.get('n_cases', len(results['cases']))} cases.",
+        "",
+        *_metric_table(results),
+        *_case_list(results),
+        f"Full report: {md_text(report_name)} (self-contained HTML, open it offline).",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _metric_table(results: dict[str, Any]) -> list[str]:
+    if not results["metrics"]:
+        return ["No metrics were scored.", ""]
+    rows = [
+        "| metric | gated | test | p adj. | effect [CI] | margin | MDE | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in results["metrics"]:
+        cells = [
+            m["name"],
+            "yes" if m.get("gated") else "no",
+            m.get("test") or "n/a",
+            fmt_num(m.get("p_adjusted")),
+            _effect(m),
+            fmt_num(m.get("margin")),
+            fmt_num(m.get("mde")),
+            m.get("verdict", "not_gated"),
+        ]
+        rows.append("| " + " | ".join(md_text(c) for c in cells) + " |")
+    return [*rows, ""]
+
+
+def _case_list(results: dict[str, Any]) -> list[str]:
+    regressed = [c for c in ordered_cases(results) if c["verdict"] in ("regressed", "error")]
+    if not regressed:
+        return ["No case regressed.", ""]
+    out = [f"{len(regressed)} case(s) regressed or errored; the first {TOP_CASES}:", ""]
+    for case in regressed[:TOP_CASES]:
+        where = divergence_text(case.get("first_divergence")) or "no trajectory divergence"
+        out.append(
+            f"- {md_text(case['case_id'], 80)} ({md_text(case['verdict'])}): {md_text(where)}"
+        )
+    return [*out, ""]
+
+
+def junit_xml(results: dict[str, Any]) -> bytes:
+    """JUnit XML: one test case per gated metric plus one for the gate, with properties."""
+    gated = [m for m in results["metrics"] if m.get("gated")]
+    suite = ET.Element("testsuite", name="opsladder.drift_gate", tests=str(len(gated) + 1))
+    props = ET.SubElement(suite, "properties")
+    for key, value in _suite_properties(results).items():
+        ET.SubElement(props, "property", name=key, value=xml_text(value))
+    for metric in gated:
+        _testcase(
+            suite,
+            f"metric[{metric['name']}]",
+            metric.get("verdict", ""),
+            metric.get("reason") or "",
+            _metric_properties(metric),
+        )
+    _testcase(suite, "gate", results["verdict"], results.get("verdict_reason") or "", {})
+    suite.set("failures", str(len(suite.findall("testcase/failure"))))
+    suite.set("skipped", str(len(suite.findall("testcase/skipped"))))
+    root = ET.Element("testsuites", name="opsladder")
+    root.append(suite)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
+
+
+def _testcase(
+    suite: ET.Element, name: str, verdict: str, reason: str, props: dict[str, Any]
+) -> None:
+    case = ET.SubElement(suite, "testcase", classname="opsladder.drift_gate", name=xml_text(name))
+    if props:
+        holder = ET.SubElement(case, "properties")
+        for key, value in props.items():
+            ET.SubElement(holder, "property", name=key, value=xml_text(value))
+    if verdict == "fail":
+        ET.SubElement(case, "failure", message=xml_text(reason), type="DriftGateFailure")
+    elif verdict == "inconclusive":
+        ET.SubElement(case, "skipped", message=xml_text(f"inconclusive: {reason}"))
+
+
+def _suite_properties(results: dict[str, Any]) -> dict[str, Any]:
+    base, cand = _names(results)
+    git = (results.get("provenance") or {}).get("git") or {}
+    return {
+        "verdict": results["verdict"],
+        "alpha": results["alpha"],
+        "baseline": base,
+        "candidate": cand,
+        "n_cases": results.get("n_cases", len(results["cases"])),
+        "git_commit": git.get("commit") or "",
+        "schema_version": results["schema_version"],
+    }
+
+
+def _metric_properties(metric: dict[str, Any]) -> dict[str, Any]:
+    effect = _dict(metric.get("effect"))
+    keys = ("test", "statistic", "p_value", "p_adjusted", "margin", "margin_kind", "mde", "n")
+    props = {k: metric.get(k) for k in keys if metric.get(k) is not None}
+    props.update({f"effect_{k}": v for k, v in effect.items() if v is not None})
+    return props
