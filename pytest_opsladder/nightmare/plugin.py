@@ -18,7 +18,8 @@ from pytest_opsladder.capture.jsonable import to_jsonable
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.capture.variant import Case
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.fixtures import CASE_KEY
+from pytest_opsladder.drift.shadow import ShadowStopRun
+from pytest_opsladder.fixtures import CASE_KEY, EPOCH_KEY
 from pytest_opsladder.nightmare.case import CaseFormatError, NightmareCase, is_case_file, load_case
 from pytest_opsladder.nightmare.checks import evaluate
 
@@ -48,12 +49,18 @@ class NightmareFile(pytest.File):
         except ConfigError as exc:
             raise self.CollectError(str(exc)) from None
         self._claim_id(case)
-        item = pytest.Function.from_parent(self, name=case.id, callobj=_run_nightmare_case)
-        item.stash[NIGHTMARE_CASE] = case
-        item.stash[CASE_KEY] = Case(case.id, case.input)
-        item.extra_keyword_matches.update(case.tags)
-        item.extra_keyword_matches.add(case.severity.value)
-        yield item
+        from pytest_opsladder.plugin import SETTINGS_KEY
+
+        epochs = self.config.stash[SETTINGS_KEY].epochs
+        for epoch in range(epochs):
+            name = case.id if epochs == 1 else f"{case.id}[e{epoch}]"
+            item = pytest.Function.from_parent(self, name=name, callobj=_run_nightmare_case)
+            item.stash[NIGHTMARE_CASE] = case
+            item.stash[CASE_KEY] = Case(case.id, case.input)
+            item.stash[EPOCH_KEY] = epoch
+            item.extra_keyword_matches.update(case.tags)
+            item.extra_keyword_matches.add(case.severity.value)
+            yield item
 
     def _claim_id(self, case: NightmareCase) -> None:
         seen = self.config.stash[SEEN_IDS]
@@ -81,12 +88,19 @@ def _run_nightmare_case(
     opsladder_agent: Callable[[Any], Any],
 ) -> None:
     case: NightmareCase = request.node.stash[NIGHTMARE_CASE]
-    output = opsladder_agent(case.input)
+    shadow = opsladder_run.boundary is not None and hasattr(opsladder_run.boundary, "divergences")
+    try:
+        output = opsladder_agent(case.input)
+    except (Exception, ShadowStopRun) as exc:
+        if not shadow:
+            raise
+        opsladder_run.fail(exc)  # a candidate that raises is a result (error status), counted
+        output = None
     opsladder_run.output = to_jsonable(output, tool="agent output", path="output")
     results = evaluate(case.checks, opsladder_run)
     opsladder_run.extra["checks"] = results
-    opsladder_run.extra["passed"] = all(r["passed"] for r in results)
+    opsladder_run.extra["passed"] = opsladder_run.error is None and all(r["passed"] for r in results)
     failed = [r for r in results if not r["passed"]]
-    if failed:
+    if failed and not shadow:  # in shadow mode the gate, not each case, decides
         lines = "\n".join(f"  - {r['check']}: {r['failure']}" for r in failed)
         pytest.fail(f"case {case.id!r}: {len(failed)} check(s) failed\n{lines}", pytrace=False)
