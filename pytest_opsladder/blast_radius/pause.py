@@ -1,0 +1,129 @@
+"""The global pause, a kill switch (ladder level 6): one file every process reads.
+
+``opsladder pause`` writes the state file atomically; every side-effecting tool call checks it at
+the tool boundary. Unreadable state (bad JSON, wrong type, no permission, a directory) means
+paused: a kill switch that fails open is no kill switch. The pause is sticky: nothing but an
+explicit resume clears it. A missing file means "never paused" unless ``missing_means_paused``.
+Reads are cached on the file's (inode, mtime, size), so a check costs one ``stat``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_opsladder.blast_radius import events as ev
+from pytest_opsladder.blast_radius.errors import PausedError
+from pytest_opsladder.capture.run import emit
+
+ENV_PAUSE_FILE = "OPSLADDER_PAUSE_FILE"
+DEFAULT_PAUSE_FILE = ".opsladder/pause.json"
+
+
+def default_pause_path() -> Path:
+    return Path(os.environ.get(ENV_PAUSE_FILE) or DEFAULT_PAUSE_FILE)
+
+
+@dataclass(frozen=True)
+class PauseState:
+    """What the switch says right now; ``readable`` is False when the file could not be read."""
+
+    paused: bool
+    reason: str = ""
+    since: str = ""
+    by: str = ""
+    readable: bool = True
+
+
+_NEVER_PAUSED = PauseState(False)
+
+
+class PauseSwitch:
+    """The kill switch stored at ``path``; cheap to check, safe to share across processes."""
+
+    def __init__(self, path: str | Path | None = None, *, missing_means_paused: bool = False):
+        self.path = Path(path) if path is not None else default_pause_path()
+        self.missing_means_paused = missing_means_paused
+        self._cache_key: tuple[int, int, int] | None = None
+        self._cached = _NEVER_PAUSED
+
+    def state(self) -> PauseState:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            if self.missing_means_paused:
+                return PauseState(True, f"no pause state at {self.path}", readable=False)
+            return _NEVER_PAUSED
+        except OSError as exc:
+            return _unreadable(self.path, exc)
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if key != self._cache_key:
+            self._cached, self._cache_key = _read(self.path), key
+        return self._cached
+
+    def is_paused(self) -> bool:
+        return self.state().paused
+
+    def check(self, what: str = "this call") -> None:
+        """Raise :class:`PausedError` if paused; call it at every side-effecting boundary."""
+        state = self.state()
+        if state.paused:
+            emit(ev.PAUSE_BLOCKED, what, {"reason": state.reason, "readable": state.readable})
+            raise PausedError(
+                f"{what} was refused: the global pause is on ({state.reason or 'no reason'}"
+                f"{', since ' + state.since if state.since else ''}; state file {self.path}). "
+                "Side effects stay blocked until someone runs `opsladder resume`."
+            )
+
+    def pause(self, reason: str = "", by: str = "") -> PauseState:
+        return self._write(PauseState(True, reason, _utc_now(), by or _who()))
+
+    def resume(self, by: str = "") -> PauseState:
+        return self._write(PauseState(False, "", _utc_now(), by or _who()))
+
+    def _write(self, state: PauseState) -> PauseState:
+        body = {"paused": state.paused, "reason": state.reason, "since": state.since}
+        _atomic_write(self.path, json.dumps({**body, "by": state.by}, sort_keys=True) + "\n")
+        return state
+
+
+def _read(path: Path) -> PauseState:
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return _unreadable(path, exc)
+    if not isinstance(raw, dict) or not isinstance(raw.get("paused"), bool):
+        return _unreadable(path, ValueError('expected {"paused": true|false, ...}'))
+    reason, since, by = (str(raw.get(k) or "") for k in ("reason", "since", "by"))
+    return PauseState(raw["paused"], reason, since, by)
+
+
+def _unreadable(path: Path, exc: BaseException) -> PauseState:
+    return PauseState(True, f"pause state {path} is unreadable ({exc!r})", readable=False)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".pause-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _who() -> str:
+    return os.environ.get("USER") or os.environ.get("USERNAME") or f"pid {os.getpid()}"

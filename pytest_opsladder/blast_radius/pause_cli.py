@@ -1,0 +1,58 @@
+"""``opsladder pause | resume | status``: the global kill switch (ladder level 6).
+
+``status`` exits 0 when running and 1 when paused (or when the state is unreadable, which
+counts as paused), so scripts can gate on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pytest_opsladder.blast_radius.pause import ENV_PAUSE_FILE, PauseSwitch
+
+
+def _add_state(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        default=None,
+        help=f"the pause state file (default: ${ENV_PAUSE_FILE} or .opsladder/pause.json)",
+    )
+
+
+def register(subparsers: Any) -> None:
+    pause = subparsers.add_parser("pause", help="pause every side-effecting call (level 6)")
+    _add_state(pause)
+    pause.add_argument("--reason", default="", help="why (shown to every refused call)")
+    pause.set_defaults(func=_pause)
+    resume = subparsers.add_parser("resume", help="resume side-effecting calls (level 6)")
+    _add_state(resume)
+    resume.set_defaults(func=_resume)
+    status = subparsers.add_parser("status", help="is the global pause on? exit 1 if paused")
+    _add_state(status)
+    status.set_defaults(func=_status)
+
+
+def _pause(args: argparse.Namespace) -> int:
+    switch = PauseSwitch(args.state)
+    switch.pause(args.reason)
+    print(f"paused: side-effecting calls are refused until `opsladder resume` ({switch.path})")
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    switch = PauseSwitch(args.state)
+    switch.resume()
+    print(f"resumed: side-effecting calls are allowed ({switch.path})")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    state = PauseSwitch(args.state).state()
+    if not state.paused:
+        print("running: not paused")
+        return 0
+    since = f" since {state.since}" if state.since else ""
+    print(f"paused{since}: {state.reason or 'no reason given'}")
+    return 1

@@ -1,0 +1,197 @@
+"""The tamper-evident audit log (ladder level 5): append-only, hash-chained, checkpointed.
+
+Entry 0 is a genesis entry naming the log; every later entry carries the hash of the one before,
+so an edit, a reorder, an insert or a delete breaks the chain at its sequence number. What the
+chain alone cannot show (the tail cut off, the whole log deleted, the chain recomputed after an
+edit) an external checkpoint shows: each append can also record ``(seq, head hash)`` in a file
+kept elsewhere. Appends take an exclusive ``flock`` on the log (and a thread lock in-process),
+so writers in several processes always extend the same head: the chain never forks.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pytest_opsladder.capture.run import current_run, emit, utc_now
+from pytest_opsladder.rollback import events as ev
+from pytest_opsladder.rollback.audit_format import GENESIS_PREV, canonical, make_line, parse_line
+from pytest_opsladder.rollback.audit_verify import AuditReport, verify_log
+from pytest_opsladder.rollback.errors import AuditError
+
+__all__ = ["AuditLog", "AuditReport", "verify_log"]
+_TAIL_CHUNK = 1 << 16
+
+
+class AuditLog:
+    """Append entries to the log at ``path``; optionally checkpoint every ``checkpoint_every``."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        checkpoint: str | Path | None = None,
+        checkpoint_every: int = 1,
+        fsync: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.checkpoint_every = max(1, checkpoint_every)
+        self.fsync = fsync
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._known: tuple[int, int, str, str] | None = None  # (size, seq, hash, log_id)
+        self._log_id = ""
+
+    # -- appending ------------------------------------------------------------------------
+    def append(self, payload: Any) -> int:
+        """Append one entry (any JSON value); returns its sequence number."""
+        try:
+            canonical(payload)
+        except (TypeError, ValueError) as exc:
+            raise AuditError(
+                f"audit payload {payload!r:.200} is not canonical JSON ({exc}); pass dicts, "
+                "lists, strings, finite numbers, booleans and None only."
+            ) from exc
+        with self._lock, self._locked() as fd:
+            seq, head = self._head(fd)
+            line, digest = make_line(seq + 1, head, utc_now(), payload)
+            self._write(fd, line)
+            self._after(fd, seq + 1, digest, len(line))
+        emit(ev.AUDIT, str(self.path.name), {"seq": seq + 1})
+        return seq + 1
+
+    @contextmanager
+    def _locked(self) -> Iterator[int]:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield self._fd
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _write(self, fd: int, line: bytes) -> None:
+        written = os.write(fd, line)
+        if written != len(line):
+            raise AuditError(f"short write to audit log {self.path}: {written} of {len(line)}")
+        if self.fsync:
+            os.fsync(fd)
+
+    def _after(self, fd: int, seq: int, digest: str, size_added: int) -> None:
+        assert self._known is not None
+        self._known = (self._known[0] + size_added, seq, digest, self._log_id)
+        if self.checkpoint is not None and seq % self.checkpoint_every == 0:
+            self._write_checkpoint(seq, digest)
+
+    def _head(self, fd: int) -> tuple[int, str]:
+        """(seq, hash) of the last entry, writing the genesis entry into an empty log."""
+        size = os.fstat(fd).st_size
+        if self._known is not None and self._known[0] == size:
+            return self._known[1], self._known[2]
+        if size == 0:
+            return self._genesis(fd)
+        return self._read_tail(fd, size)
+
+    def _genesis(self, fd: int) -> tuple[int, str]:
+        self._log_id = uuid.uuid4().hex
+        payload = {"genesis": True, "log_id": self._log_id}
+        line, digest = make_line(0, GENESIS_PREV, utc_now(), payload)
+        self._known = (0, -1, GENESIS_PREV, self._log_id)
+        self._write(fd, line)
+        self._after(fd, 0, digest, len(line))
+        return 0, digest
+
+    def _read_tail(self, fd: int, size: int) -> tuple[int, str]:
+        tail = _last_line(fd, size)
+        if not tail.endswith(b"\n"):
+            raise AuditError(
+                f"audit log {self.path} ends in a torn line (a crash mid-append?); appending "
+                "now would extend a broken chain. Run `opsladder audit verify` and, if only the "
+                "torn line is wrong, AuditLog.repair_torn_tail()."
+            )
+        parsed = parse_line(tail[:-1])
+        if parsed.problem:
+            raise AuditError(
+                f"audit log {self.path}: the last entry is invalid ({parsed.problem}); refusing "
+                "to extend it. Run `opsladder audit verify` to find the first bad entry."
+            )
+        if not self._log_id:
+            self._log_id = _log_id_of(self.path)
+        self._known = (size, parsed.seq, parsed.hash, self._log_id)
+        return parsed.seq, parsed.hash
+
+    def _write_checkpoint(self, seq: int, digest: str) -> None:
+        assert self.checkpoint is not None
+        record = canonical({"head": digest, "log_id": self._log_id, "seq": seq, "ts": utc_now()})
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.checkpoint, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, record.encode() + b"\n")
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # -- maintenance ----------------------------------------------------------------------
+    def verify(self) -> AuditReport:
+        """Verify from genesis (against the checkpoint if this log has one)."""
+        return verify_log(self.path, self.checkpoint)
+
+    def repair_torn_tail(self) -> bool:
+        """Cut a torn final line (no newline) off the log; returns whether one was cut."""
+        with self._lock, self._locked() as fd:
+            size = os.fstat(fd).st_size
+            tail = _last_line(fd, size) if size else b"\n"
+            if tail.endswith(b"\n"):
+                return False
+            os.truncate(self.path, size - len(tail))
+            self._known = None
+            return True
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _last_line(fd: int, size: int) -> bytes:
+    """The last line of the file, newline included if it has one."""
+    chunk = _TAIL_CHUNK
+    while True:
+        start = max(0, size - chunk)
+        data = os.pread(fd, size - start, start)
+        cut = data.rfind(b"\n", 0, len(data) - 1)
+        if cut >= 0 or start == 0:
+            return data[cut + 1 :]
+        chunk *= 4
+
+
+def _log_id_of(path: Path) -> str:
+    with path.open("rb") as fh:
+        first = fh.readline()
+    try:
+        from pytest_opsladder.rollback.audit_format import decode
+
+        return str(decode(first)["payload"]["log_id"])
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
+def record(log: AuditLog, action: str, **details: Any) -> int:
+    """Append ``{"action", "run_id", **details}``: the shape the other rungs use."""
+    run = current_run()
+    return log.append({"action": action, "run_id": run.run_id if run else None, **details})

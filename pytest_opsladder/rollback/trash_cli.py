@@ -1,0 +1,50 @@
+"""``opsladder trash list | restore ID [--to PATH] | empty --older-than 7d`` (ladder level 5)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pytest_opsladder.rollback.trash import ENV_TRASH_DIR, Trash, parse_duration
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("trash", help="list, restore and empty the trash (level 5)")
+    parser.add_argument(
+        "--dir",
+        default=None,
+        metavar="DIR",
+        help=f"the trash directory (default: ${ENV_TRASH_DIR} or .opsladder/trash)",
+    )
+    sub = parser.add_subparsers(dest="trash_command", metavar="ACTION", required=True)
+    sub.add_parser("list", help="list trashed items, oldest first").set_defaults(func=_list)
+    restore = sub.add_parser("restore", help="put a trashed item back where it was")
+    restore.add_argument("entry", help="the entry id shown by `opsladder trash list`")
+    restore.add_argument("--to", default=None, help="restore here instead of the original path")
+    restore.set_defaults(func=_restore)
+    empty = sub.add_parser("empty", help="delete for good the items older than a duration")
+    empty.add_argument("--older-than", required=True, help="e.g. 7d, 12h, 30m, 45s, 2w")
+    empty.set_defaults(func=_empty)
+
+
+def _list(args: argparse.Namespace) -> int:
+    entries = Trash(args.dir).entries()
+    for e in entries:
+        print(f"{e.id}\t{e.deleted_at}\t{e.kind}\t{e.run_id or '-'}\t{e.original}")
+    if not entries:
+        print("the trash is empty")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    target = Trash(args.dir).restore(args.entry, to=args.to)
+    print(f"restored {args.entry} to {target}")
+    return 0
+
+
+def _empty(args: argparse.Namespace) -> int:
+    trash = Trash(args.dir)
+    gone = trash.empty(parse_duration(args.older_than))
+    trash.repair()
+    print(f"emptied {len(gone)} item(s) trashed more than {args.older_than} ago")
+    return 0
