@@ -82,6 +82,9 @@ class Backend(Protocol):
 
     def get(self, key: str) -> Record | None: ...
 
+    def delete(self, key: str) -> bool:
+        """Remove ``key`` whatever its state (an operator's clear); True if it existed."""
+
     def records(self, prefix: str = "") -> list[Record]: ...
 
     def clear(self, prefix: str = "") -> int: ...

@@ -96,6 +96,9 @@ class RedisBackend:
         fields = {_text(k): _text(v) for k, v in self._redis.hgetall(PREFIX + key).items()}
         return _record(key, fields) if fields else None
 
+    def delete(self, key: str) -> bool:
+        return bool(self._redis.delete(PREFIX + key))
+
     def _keys(self, prefix: str) -> list[str]:
         found = self._redis.scan_iter(match=_glob_escape(PREFIX + prefix) + "*", count=500)
         return sorted(_text(k)[len(PREFIX) :] for k in found)

@@ -114,6 +114,9 @@ class SqliteBackend:
     def get(self, key: str) -> Record | None:
         return self._row(self._conn(), key)
 
+    def delete(self, key: str) -> bool:
+        return self._conn().execute("DELETE FROM idempotency WHERE key=?", (key,)).rowcount == 1
+
     def records(self, prefix: str = "") -> list[Record]:
         rows = self._conn().execute(
             f"SELECT {_COLUMNS} FROM idempotency WHERE substr(key, 1, ?) = ? ORDER BY key",
