@@ -1,0 +1,97 @@
+"""write_reports and the CI summaries: what a CI job and a reviewer read."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_opsladder.reports import terminal_summary, write_reports
+from pytest_opsladder.reports.errors import ReportWriteError, ResultsFileError
+from pytest_opsladder.reports.sample import sample_results
+
+
+def test_all_four_files_are_written(tmp_path: Path, results: dict[str, Any]) -> None:
+    paths = write_reports(results, tmp_path / "reports")
+    assert set(paths) == {"report.html", "results.json", "summary.md", "junit.xml"}
+    assert all(p.parent == tmp_path / "reports" and p.stat().st_size > 0 for p in paths.values())
+    assert json.loads(paths["results.json"].read_text("utf-8")) == results
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(paths)
+
+
+def test_rewriting_replaces_files_and_leaves_no_temporaries(tmp_path: Path) -> None:
+    write_reports(sample_results(5, seed=1), tmp_path)
+    second = sample_results(7, seed=2)
+    paths = write_reports(second, tmp_path)
+    assert json.loads(paths["results.json"].read_text("utf-8"))["n_cases"] == 7
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_malformed_dict_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with pytest.raises(ResultsFileError, match="schema_version"):
+        write_reports({**sample_results(2), "schema_version": 2}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_directory_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("in the way", "utf-8")
+    with pytest.raises(ReportWriteError, match="cannot write reports into"):
+        write_reports(sample_results(2), blocker / "reports")
+
+
+def test_junit_has_a_testcase_per_gated_metric_and_one_for_the_gate(
+    tmp_path: Path, results: dict[str, Any]
+) -> None:
+    root = ET.parse(write_reports(results, tmp_path)["junit.xml"]).getroot()
+    cases = root.findall(".//testcase")
+    gated = [m for m in results["metrics"] if m["gated"]]
+    assert [c.get("name") for c in cases] == [f"metric[{m['name']}]" for m in gated] + ["gate"]
+    failed = {c.get("name") for c in cases if c.find("failure") is not None}
+    expected = {f"metric[{m['name']}]" for m in gated if m["verdict"] == "fail"}
+    assert failed == expected | ({"gate"} if results["verdict"] == "fail" else set())
+    props = {p.get("name"): p.get("value") for p in root.find("testsuite/properties")}
+    assert props["verdict"] == results["verdict"]
+    assert props["alpha"] == str(results["alpha"])
+
+
+def test_an_inconclusive_gate_shows_as_skipped_in_junit(tmp_path: Path) -> None:
+    res = sample_results(6, seed=4)
+    res["verdict"] = "inconclusive"
+    res["metrics"][0]["verdict"] = "inconclusive"
+    root = ET.parse(write_reports(res, tmp_path)["junit.xml"]).getroot()
+    skipped = [c.get("name") for c in root.iter("testcase") if c.find("skipped") is not None]
+    assert skipped == [f"metric[{res['metrics'][0]['name']}]", "gate"]
+    assert root.find("testsuite").get("failures") == "0"
+
+
+def test_markdown_summary_has_the_verdict_metrics_and_worst_cases(
+    tmp_path: Path, results: dict[str, Any]
+) -> None:
+    text = write_reports(results, tmp_path)["summary.md"].read_text("utf-8")
+    assert text.startswith(f"## opsladder drift gate: {results['verdict'].upper()} (alpha 0.01)")
+    assert "| pass\\_rate | yes | mcnemar\\_exact |" in text
+    first_regressed = next(c for c in results["cases"] if c["verdict"] == "regressed")
+    assert first_regressed["case_id"].split("-")[1] in text
+
+
+def test_markdown_escapes_recorded_markup(tmp_path: Path) -> None:
+    res = sample_results(3, seed=1, regress_fraction=1.0)
+    res["verdict_reason"] = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) | x"
+    res["cases"][0]["case_id"] = "<script>alert(1)</script>"
+    text = write_reports(res, tmp_path)["summary.md"].read_text("utf-8")
+    assert "<img" not in text and "<script" not in text and "[click](" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "\\[click\\](javascript" in text  # brackets escaped: literal text, not a link
+
+
+def test_terminal_summary_is_short_and_leads_with_the_verdict(results: dict[str, Any]) -> None:
+    lines = terminal_summary(results)
+    assert lines[0].startswith(f"drift gate {results['verdict'].upper()} at alpha=0.01 (prod -> next)")
+    gated = [m["name"] for m in results["metrics"] if m["gated"]]
+    assert [line.split()[0] for line in lines[1 : 1 + len(gated)]] == gated
+    assert any(line.strip().startswith("cases:") for line in lines)
+    assert all(len(line) < 160 for line in lines)
