@@ -1,0 +1,90 @@
+"""Fixtures of ladder level 4: unit-test a policy, and enforce it on every run of a test.
+
+Configure the policy with ``--opsladder-policy FILE`` or ``opsladder_policy = FILE`` in the ini
+file (relative to the rootdir), or override the ``opsladder_policy_file`` fixture. When one is
+configured, every test's tool calls are guarded by it, in every mode, replay and shadow too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_opsladder.exceptions import ConfigError
+
+OPT_POLICY = "--opsladder-policy"
+INI_POLICY = "opsladder_policy"
+INI_ENVIRONMENT = "opsladder_policy_environment"
+_CACHE = pytest.StashKey[dict[tuple[str, str | None], Any]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("opsladder")
+    group.addoption(
+        OPT_POLICY,
+        dest="opsladder_policy",
+        default=None,
+        metavar="FILE",
+        help="guardrail policy (toml/yaml) enforced on every tool call. ini: opsladder_policy",
+    )
+    parser.addini(INI_POLICY, "guardrail policy file enforced on tool calls", default="")
+    parser.addini(INI_ENVIRONMENT, "environment the guardrail policy is loaded for", default="")
+
+
+@pytest.fixture(scope="session")
+def opsladder_policy_file(pytestconfig: pytest.Config) -> Path | None:
+    """The configured policy file, or None (override this fixture to pick one in code)."""
+    value = pytestconfig.getoption("opsladder_policy") or pytestconfig.getini(INI_POLICY)
+    return Path(pytestconfig.rootpath) / value if value else None
+
+
+@pytest.fixture
+def opsladder_approver() -> Any:
+    """Who answers ``ask`` decisions in tests (None: an ask stops the call). Override me."""
+    return None
+
+
+def _load(config: pytest.Config, path: Path) -> Any:
+    from pytest_opsladder.guardrails.policy_load import load_policy
+
+    environment = str(config.getini(INI_ENVIRONMENT)) or None
+    cache = config.stash.setdefault(_CACHE, {})
+    key = (str(path), environment)
+    if key not in cache:
+        try:
+            cache[key] = load_policy(path, environment=environment)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return cache[key]
+
+
+@pytest.fixture
+def opsladder_policy(pytestconfig: pytest.Config, opsladder_policy_file: Path | None) -> Any:
+    """The loaded policy with ``decide``/``assert_denied``/``assert_asks``/``assert_allowed``."""
+    from pytest_opsladder.guardrails.testing import PolicyTester
+
+    if opsladder_policy_file is None:
+        raise pytest.UsageError(
+            "the opsladder_policy fixture needs a policy: pass --opsladder-policy FILE, set "
+            "opsladder_policy = FILE in the ini file, or override opsladder_policy_file."
+        )
+    return PolicyTester(_load(pytestconfig, opsladder_policy_file))
+
+
+@pytest.fixture(autouse=True)
+def _opsladder_guardrails(
+    request: pytest.FixtureRequest, opsladder_policy_file: Path | None
+) -> Iterator[None]:
+    """Enforce the configured policy on every tool call of the test (no-op without one)."""
+    if opsladder_policy_file is None:
+        yield
+        return
+    from pytest_opsladder.guardrails.enforce import Guardrails
+
+    policy = _load(request.config, opsladder_policy_file)
+    approver = request.getfixturevalue("opsladder_approver")
+    with Guardrails(policy, approver=approver).enforce():
+        yield

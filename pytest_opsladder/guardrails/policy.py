@@ -1,0 +1,120 @@
+"""Policies as code (ladder level 4): who may call which tool, with which arguments.
+
+A :class:`Policy` is immutable once loaded, from a file or from code, never from anything the
+model says: a prompt or a tool result cannot widen its scopes. Deciding a call collects every
+matching rule, constraint and shell/SQL finding and keeps the strictest (deny > ask > allow),
+whatever the rule's specificity; a call that no rule matches gets the policy's ``default``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_opsladder.guardrails.arguments import Constraint, check_constraint, normalize_args
+from pytest_opsladder.guardrails.inputs import InputRules
+from pytest_opsladder.guardrails.shell_detect import ShellContext, shell_decisions
+from pytest_opsladder.guardrails.shell_parse import MAX_COMMAND_CHARS
+from pytest_opsladder.guardrails.verdicts import Decision, Verdict, strictest
+from pytest_opsladder.guardrails.workspace import Workspace
+
+
+def matches(patterns: tuple[str, ...], tool: str) -> bool:
+    return any(fnmatch.fnmatchcase(tool, pattern) for pattern in patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A tool scope: calls of ``tools`` (glob patterns) get ``decision``."""
+
+    id: str
+    tools: tuple[str, ...]
+    decision: Verdict
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandTools:
+    """Tools whose ``arg`` is a shell command (kind ``shell``) or SQL text (kind ``sql``)."""
+
+    tools: tuple[str, ...] = ()
+    arg: str = "command"
+    max_chars: int = MAX_COMMAND_CHARS
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A call the policy must decide as ``expect``; checked when the policy loads."""
+
+    id: str
+    tool: str
+    args: Any
+    expect: Verdict
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A loaded, validated policy for one workflow and environment."""
+
+    name: str
+    source: str
+    default: Verdict = Verdict.ASK
+    workspace: Workspace | None = None
+    rules: tuple[Rule, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    shell: CommandTools = field(default_factory=CommandTools)
+    sql: CommandTools = field(default_factory=lambda: CommandTools(arg="query"))
+    examples: tuple[Example, ...] = ()
+    inputs: InputRules = field(default_factory=InputRules)
+    workflow: str | None = None
+    environment: str | None = None
+    approve_outbound: bool = False
+
+    def decide(self, tool: str, args: Any) -> Decision:
+        """The strictest decision for calling ``tool`` with ``args`` (a dict or JSON text)."""
+        found = strictest(self.decisions(tool, args))
+        assert found is not None  # decisions() always yields at least the scope decision
+        return found
+
+    def decisions(self, tool: str, args: Any) -> list[Decision]:
+        """Every decision that applies to the call, in policy order (for explanations)."""
+        parsed, malformed = normalize_args(args)
+        out = self._scope(tool)
+        if malformed is not None:
+            out.append(malformed)
+        for constraint in self.constraints:
+            if matches(constraint.tools, tool):
+                found = check_constraint(constraint, parsed, self.workspace)
+                out += [found] if found else []
+        out += self._commands(tool, parsed)
+        return out
+
+    def _scope(self, tool: str) -> list[Decision]:
+        scoped = [
+            Decision(r.decision, r.id, r.reason or f"rule {r.id!r} matches tool {tool!r}")
+            for r in self.rules
+            if matches(r.tools, tool)
+        ]
+        why = f"no rule matches tool {tool!r}; the policy's default applies"
+        return scoped or [Decision(self.default, "default", why)]
+
+    def _commands(self, tool: str, args: dict[str, Any]) -> list[Decision]:
+        out: list[Decision] = []
+        if matches(self.shell.tools, tool):
+            text = args.get(self.shell.arg)
+            ctx = ShellContext(self.workspace, self.shell.max_chars)
+            out += _text_or_ask(text, self.shell.arg, "shell", lambda t: shell_decisions(t, ctx))
+        if matches(self.sql.tools, tool):
+            from pytest_opsladder.guardrails.sql_detect import sql_decisions
+
+            out += _text_or_ask(args.get(self.sql.arg), self.sql.arg, "sql", sql_decisions)
+        return out
+
+
+def _text_or_ask(text: Any, arg: str, kind: str, check: Any) -> list[Decision]:
+    if not isinstance(text, str):
+        why = f"argument {arg!r} is {text!r}, not {kind} text, so it cannot be checked"
+        return [Decision(Verdict.ASK, f"{kind}:unreadable", why, True)]
+    found: list[Decision] = check(text)
+    return found
