@@ -1,0 +1,53 @@
+"""Errors of the drift scorer and gate (ladder level 7), under the package's one hierarchy.
+
+OpsladderError
+├── ConfigError
+│   └── GateConfigError            a [tool.opsladder.gate] key or value is wrong
+│       └── UnknownGateMetricError a gated metric the metrics table does not have
+├── ResultsSchemaError             a results JSON this release cannot read
+└── ShardError                     a shard file is unreadable or disagrees with the others
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_opsladder.exceptions import ConfigError, OpsladderError
+
+
+class GateConfigError(ConfigError):
+    """The gate configuration is invalid; ``key`` names the offending key."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class UnknownGateMetricError(GateConfigError):
+    """The gate names a metric that is not scored; ``valid`` lists the ones that are."""
+
+    def __init__(self, metric: str, valid: list[str]) -> None:
+        super().__init__(
+            f"[tool.opsladder.gate] names the metric {metric!r}, which the metrics table does "
+            f"not have. Valid metrics are: {', '.join(valid)}. Fix the key's spelling, or add "
+            "the metric through register_metric / the pytest_opsladder_metrics hook.",
+            key=metric,
+        )
+        self.metric = metric
+        self.valid = valid
+
+
+class ResultsSchemaError(OpsladderError):
+    """A results JSON has a format or schema version this release does not read."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class ShardError(OpsladderError):
+    """A shard file cannot be read, or its settings disagree with the other shards."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None

@@ -1,0 +1,225 @@
+"""Paired tests and effect sizes for drift scoring (ladder level 7), one value per case.
+
+scipy runs every test it has (binomtest for exact McNemar, wilcoxon, permutation_test, fisher,
+mannwhitneyu); this module adds only what scipy lacks: the Hodges-Lehmann shift with its
+distribution-free interval, the matched-pairs rank-biserial, a seeded cluster bootstrap, the
+minimum detectable effect, and the Holm and Benjamini-Hochberg adjustments. Inputs are numpy
+arrays of per-case values with NaN already dropped by the caller.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.floating[Any]]
+# Beyond this many cases the Walsh averages (n^2/2 of them) are sampled, seeded.
+_WALSH_EXACT_MAX = 2000
+_WALSH_SAMPLE = 1_000_000
+# Beyond this many cases the bootstrap is replaced by its normal limit (same SE across cases).
+_BOOTSTRAP_MAX = 5000
+
+
+@dataclass
+class TestResult:
+    """What a test found: statistic, p-value and the test-specific numbers for ``extra``."""
+
+    test: str
+    statistic: float
+    p_value: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def mcnemar_exact(b: int, c: int, *, n: int, margin: float = 0.0, one_sided: bool) -> TestResult:
+    """Exact McNemar on discordant pairs: b regressions, c improvements.
+
+    With a margin the null is "pass rate dropped by at most ``margin``": conditional on the b + c
+    discordant pairs, b is binomial with p = (d + n*margin) / (2d) at the null's boundary (the
+    discordance rate plugged in). With margin 0 this is scipy's exact McNemar (p = 1/2).
+    """
+    from scipy.stats import binomtest
+
+    d = b + c
+    extra = {"b_regressions": int(b), "c_improvements": int(c)}
+    if d == 0:
+        return TestResult("mcnemar_exact", 0.0, 1.0, extra)
+    p0 = 0.5 if not one_sided else (d + n * margin) / (2 * d)
+    if p0 >= 1.0:  # the margin allows every discordant pair to be a regression
+        return TestResult("mcnemar_exact", float(b), 1.0, {**extra, "null_p": 1.0})
+    alternative = "greater" if one_sided else "two-sided"
+    res = binomtest(int(b), int(d), p=p0, alternative=alternative)
+    return TestResult("mcnemar_exact", float(b), float(res.pvalue), {**extra, "null_p": p0})
+
+
+def wilcoxon_shift(x: Array, *, one_sided: bool) -> TestResult:
+    """Wilcoxon signed-rank that ``x`` (per-case differences minus margin) is centred above 0.
+
+    ``zero_method="zsplit"``: cases that did not change are evidence of no change, so their
+    ranks are split between the signs instead of dropped ("wilcox" would drop them and call a
+    suite where 3 of 100 cases moved significant).
+    """
+    from scipy.stats import wilcoxon
+
+    if x.size == 0 or not np.any(x != 0):
+        return TestResult("wilcoxon", 0.0, 1.0, {"zero_method": "zsplit"})
+    alternative = "greater" if one_sided else "two-sided"
+    res = wilcoxon(x, zero_method="zsplit", alternative=alternative)
+    return TestResult(
+        "wilcoxon", float(res.statistic), float(res.pvalue), {"zero_method": "zsplit"}
+    )
+
+
+def sign_flip(x: Array, *, one_sided: bool, seed: int) -> TestResult:
+    """Sign-flip permutation test of the mean of ``x`` (exact up to 16 cases, seeded beyond).
+
+    Past 2000 cases the randomisation distribution of sum(s_i x_i) (mean 0, variance sum x_i^2)
+    is used through its normal limit, which at that n is accurate far below any alpha in use.
+    """
+    from scipy.stats import norm, permutation_test
+
+    if x.size == 0 or not np.any(x != 0):
+        return TestResult("sign_flip_permutation", 0.0, 1.0, {})
+    alternative = "greater" if one_sided else "two-sided"
+    if x.size > 2000:
+        z = float(x.sum() / math.sqrt(float(np.sum(x * x))))
+        p = float(norm.sf(z)) if one_sided else float(2 * norm.sf(abs(z)))
+        return TestResult("sign_flip_permutation", float(x.mean()), p, {"method": "normal"})
+    res = permutation_test(
+        (x,),
+        _mean_stat,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=np.inf if x.size <= 16 else 9999,
+        alternative=alternative,
+        rng=np.random.default_rng(seed),
+    )
+    method = "exact" if x.size <= 16 else "monte_carlo_9999"
+    return TestResult(
+        "sign_flip_permutation", float(x.mean()), float(res.pvalue), {"method": method}
+    )
+
+
+def _mean_stat(x: Array, axis: int) -> Array:
+    return np.asarray(np.mean(x, axis=axis))
+
+
+def walsh_averages(d: Array, seed: int = 0) -> Array:
+    """All pairwise means (d_i + d_j)/2, i <= j; a seeded sample of them past 2000 cases."""
+    n = d.size
+    if n <= _WALSH_EXACT_MAX:
+        i, j = np.triu_indices(n)
+        return np.asarray((d[i] + d[j]) / 2.0)
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n, _WALSH_SAMPLE)
+    j = rng.integers(0, n, _WALSH_SAMPLE)
+    return np.asarray((d[i] + d[j]) / 2.0)
+
+
+def hodges_lehmann(d: Array, *, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Hodges-Lehmann shift with its Wilcoxon-inverted (distribution-free) confidence interval."""
+    from scipy.stats import norm
+
+    n = d.size
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    walsh = np.sort(walsh_averages(d, seed))
+    m = n * (n + 1) / 2
+    z = float(norm.ppf(0.5 + level / 2))
+    k = m / 2 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    q = min(max(k / m, 0.0), 0.5)
+    lo, hi = np.quantile(walsh, [q, 1 - q])
+    return float(np.median(walsh)), float(lo), float(hi)
+
+
+def rank_biserial(d: Array) -> float:
+    """Matched-pairs rank-biserial: (R+ - R-) / (R+ + R-) over non-zero differences."""
+    from scipy.stats import rankdata
+
+    nz = d[d != 0]
+    if nz.size == 0:
+        return 0.0
+    ranks = rankdata(np.abs(nz))
+    total = float(ranks.sum())
+    return float((ranks[nz > 0].sum() - ranks[nz < 0].sum()) / total)
+
+
+def pct_change_median(base: Array, cand: Array) -> float | None:
+    """Relative change of the median, or None when the baseline median is 0."""
+    mb = float(np.median(base)) if base.size else math.nan
+    if base.size == 0 or mb == 0:
+        return None
+    return (float(np.median(cand)) - mb) / abs(mb)
+
+
+def mean_ci(
+    d: Array, *, level: float = 0.95, seed: int = 0, n_boot: int = 2000
+) -> tuple[float, float]:
+    """Cluster (case) bootstrap percentile interval of the mean per-case difference.
+
+    Each case is one cluster: its epochs were reduced to one value before this point, so
+    resampling cases resamples clusters. Past 5000 cases the normal limit is used instead.
+    """
+    from scipy.stats import norm
+
+    n = d.size
+    if n < 2:
+        return math.nan, math.nan
+    if n > _BOOTSTRAP_MAX or not np.any(d != d[0]):
+        se = float(np.std(d, ddof=1)) / math.sqrt(n)
+        z = float(norm.ppf(0.5 + level / 2))
+        return float(d.mean()) - z * se, float(d.mean()) + z * se
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    means = d[idx].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def mde(se: float, *, alpha: float, power: float = 0.8) -> float:
+    """Minimum detectable effect of a one-sided test at ``alpha`` with ``power``: (z_a + z_b) SE."""
+    from scipy.stats import norm
+
+    return float((norm.ppf(1 - alpha) + norm.ppf(power)) * se)
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm step-down adjusted p-values (family-wise error across the gated metrics)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """Benjamini-Hochberg q-values, for diagnostic breakdowns that are never gated."""
+    if not p_values:
+        return []
+    from scipy.stats import false_discovery_control
+
+    return [float(q) for q in false_discovery_control(np.asarray(p_values), method="bh")]
+
+
+def fisher_unpaired(pass_b: int, n_b: int, pass_c: int, n_c: int) -> TestResult:
+    """Fallback when runs cannot be paired: Fisher's exact test on the 2x2 pass/fail table."""
+    from scipy.stats import fisher_exact
+
+    res = fisher_exact([[pass_b, n_b - pass_b], [pass_c, n_c - pass_c]])
+    return TestResult("fisher_exact", float(res.statistic), float(res.pvalue), {})
+
+
+def mann_whitney_unpaired(base: Array, cand: Array) -> TestResult:
+    """Fallback for unpaired numeric samples (cases seen on one side only)."""
+    from scipy.stats import mannwhitneyu
+
+    if base.size == 0 or cand.size == 0 or np.all(np.concatenate([base, cand]) == base[0]):
+        return TestResult("mann_whitney_u", math.nan, 1.0, {})
+    res = mannwhitneyu(cand, base, alternative="two-sided")
+    return TestResult("mann_whitney_u", float(res.statistic), float(res.pvalue), {})

@@ -1,0 +1,209 @@
+"""Score a metrics table into the results JSON, write it atomically, read it back (level 7).
+
+:func:`score` is the one entry point of the shadow plugin and of ``opsladder merge``; the
+document it returns follows docs/results-schema.md (schema version 1) field for field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_opsladder.capture.run import utc_now
+from pytest_opsladder.drift.cases import build_cases
+from pytest_opsladder.drift.errors import ResultsSchemaError
+from pytest_opsladder.drift.gate import GateConfig, overall_verdict
+from pytest_opsladder.drift.scoring import (
+    BINARY,
+    NUMERIC,
+    aa_noise_floor,
+    check_gate,
+    diagnostics,
+    metric_catalogue,
+    score_metrics,
+)
+from pytest_opsladder.drift.stats import reduce_cases
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMAT = "pytest-opsladder/results"
+SCHEMA_VERSION = 1
+READABLE_VERSIONS = (1,)
+_LIVE_KEYS = ("replayed", "recorded", "live", "blocked")
+_ROLES = ("baseline", "candidate")
+
+
+def score(
+    table: pd.DataFrame,
+    *,
+    baseline: str,
+    candidate: str,
+    gate: GateConfig | None = None,
+    case_meta: Mapping[str, Mapping[str, Any]] | None = None,
+    first_divergences: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    live_calls: Mapping[str, int] | None = None,
+    fingerprints: Mapping[str, Mapping[str, Any]] | None = None,
+    include_text: bool = True,
+    include_cases: bool = True,
+) -> dict[str, Any]:
+    """The results document for one baseline/candidate comparison.
+
+    ``table`` is :func:`~pytest_opsladder.drift.table.metrics_table` output (its ``role``
+    column says which side a run is on); ``fingerprints`` maps ``"baseline"``/``"candidate"``
+    to the variants' fingerprints. Raises :class:`~.errors.UnknownGateMetricError` (a
+    ConfigError) when the gate names a metric the table cannot score.
+    """
+    gate = gate or GateConfig.default()
+    kinds = metric_catalogue(table, text=include_text)
+    check_gate(gate, kinds)
+    sides = _case_sets(table)
+    scored = table[table["case_id"].isin(sides["both"])]
+    metrics = score_metrics(scored, gate, kinds)
+    verdict, reason = _overall(metrics, gate)
+    doc = _header(gate, verdict, reason, baseline, candidate, fingerprints, provenance)
+    doc.update(_counts(table, sides))
+    doc["metrics"] = metrics
+    doc["diagnostics"] = diagnostics(scored, gate)
+    doc["aa_noise_floor"] = aa_noise_floor(scored, gate, kinds)
+    numeric = [n for n, k in kinds.items() if k in (BINARY, NUMERIC)]
+    base, cand = reduce_cases(scored.assign(pass_rate=scored["passed"].astype(float)), numeric)
+    doc["distributions"] = {
+        n: {"baseline": _floats(base[n]), "candidate": _floats(cand[n])} for n in numeric
+    }
+    doc["live_calls"] = {k: int((live_calls or {}).get(k, 0)) for k in _LIVE_KEYS}
+    deltas = cand - base
+    doc["cases"] = (
+        build_cases(
+            table,
+            deltas,
+            [n for n in numeric if n != "pass_rate"],
+            case_meta or {},
+            first_divergences or {},
+        )
+        if include_cases
+        else []
+    )
+    return _as_doc(_json_safe(doc))
+
+
+def _overall(metrics: list[dict[str, Any]], gate: GateConfig) -> tuple[str, str]:
+    return overall_verdict([m for m in metrics if m["gated"]], gate)
+
+
+def _case_sets(table: pd.DataFrame) -> dict[str, list[str]]:
+    base = set(table.loc[table["role"] == "baseline", "case_id"])
+    cand = set(table.loc[table["role"] == "candidate", "case_id"])
+    return {
+        "both": sorted(base & cand),
+        "missing_baseline": sorted(cand - base),
+        "missing_candidate": sorted(base - cand),
+    }
+
+
+def _counts(table: pd.DataFrame, sides: dict[str, list[str]]) -> dict[str, Any]:
+    per_case = table.groupby(["role", "case_id"])["run_id"].count()
+    roles = per_case.index.get_level_values(0)
+    epochs = {r: int(per_case[roles == r].max()) if (roles == r).any() else 0 for r in _ROLES}
+    cand = table[table["role"] == "candidate"]
+    return {
+        "epochs": epochs,
+        "n_cases": len(sides["both"]),
+        "cases_missing_baseline": sides["missing_baseline"],
+        "cases_missing_candidate": sides["missing_candidate"],
+        "candidate_errors": int((cand["status"] == "error").sum()),  # added to schema v1
+    }
+
+
+def _header(
+    gate: GateConfig,
+    verdict: str,
+    reason: str,
+    baseline: str,
+    candidate: str,
+    fingerprints: Mapping[str, Mapping[str, Any]] | None,
+    provenance: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    fps = fingerprints or {}
+    return {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "created_at": utc_now(),
+        "alpha": gate.alpha,
+        "verdict": verdict,
+        "verdict_reason": reason,
+        "baseline": {"name": baseline, "fingerprint": dict(fps.get("baseline") or {})},
+        "candidate": {"name": candidate, "fingerprint": dict(fps.get("candidate") or {})},
+        "provenance": dict(provenance or {}),
+    }
+
+
+def _floats(series: pd.Series[float]) -> list[float | None]:
+    return [None if not math.isfinite(v) else float(v) for v in series.to_numpy(dtype=float)]
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities become null; numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _as_doc(value: Any) -> dict[str, Any]:
+    assert isinstance(value, dict)
+    return value
+
+
+def write_results(doc: Mapping[str, Any], path: Path | str) -> Path:
+    """Write atomically (temp file + rename): a reader never sees half a results file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1, allow_nan=False, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def load_results(path: Path | str) -> dict[str, Any]:
+    """Read a results JSON; refuse another format or a schema version this release lacks."""
+    source = Path(path)
+    try:
+        doc = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResultsSchemaError(
+            f"cannot read results file {str(source)!r}: {exc}", path=source
+        ) from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ResultsSchemaError(
+            f"{source} is not a pytest-opsladder results file (its format is "
+            f"{doc.get('format') if isinstance(doc, dict) else type(doc).__name__!r}, "
+            f"expected {FORMAT!r})",
+            path=source,
+        )
+    version = doc.get("schema_version")
+    if version not in READABLE_VERSIONS:
+        raise ResultsSchemaError(
+            f"{source} has schema_version {version!r}; this release reads versions "
+            f"{list(READABLE_VERSIONS)}. Re-run the shadow run or upgrade pytest-opsladder.",
+            path=source,
+        )
+    return doc

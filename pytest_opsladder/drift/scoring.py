@@ -1,0 +1,151 @@
+"""Which metric gets which test, and the A/A noise floor (ladder level 7).
+
+The metric catalogue follows the metrics table's columns: ``pass_rate`` (from ``passed``) is
+binary, the known counters and any further numeric column are numeric, ``status`` and further
+label columns are categorical, ``trajectory`` and ``output_text`` use the noise-floor design.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pytest_opsladder.drift import stats_labels as sl
+from pytest_opsladder.drift.errors import GateConfigError
+from pytest_opsladder.drift.gate import GateConfig, Worse, apply_gate
+from pytest_opsladder.drift.paired_tests import benjamini_hochberg
+from pytest_opsladder.drift.stats import Context, reduce_cases, score_binary, score_numeric
+from pytest_opsladder.drift.table import ID_COLUMNS, NUMERIC_METRICS, OTHER_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+BINARY, NUMERIC, CATEGORICAL, TRAJECTORY, TEXT = (
+    "binary",
+    "numeric",
+    "categorical",
+    "trajectory",
+    "text",
+)
+_NOT_METRICS = {*ID_COLUMNS, *OTHER_COLUMNS} - {"status"}
+
+
+def metric_catalogue(table: pd.DataFrame, *, text: bool = True) -> dict[str, str]:
+    """Every metric the table can score, with its type (the valid names for the gate)."""
+    import pandas as pd
+
+    kinds = {"pass_rate": BINARY}
+    kinds |= {name: NUMERIC for name in NUMERIC_METRICS if name in table}
+    for col in table.columns:
+        if col in kinds or col in _NOT_METRICS or col.startswith("_"):
+            continue
+        kinds[col] = NUMERIC if pd.api.types.is_numeric_dtype(table[col]) else CATEGORICAL
+    kinds["status"] = CATEGORICAL
+    kinds["trajectory"] = TRAJECTORY
+    if text:
+        kinds["output_text"] = TEXT
+    return kinds
+
+
+def check_gate(gate: GateConfig, kinds: dict[str, str]) -> None:
+    """Unknown metrics and gates that make no sense for the metric's type are config errors."""
+    gate.validate_metrics(kinds)
+    for name, g in gate.metrics.items():
+        if kinds[name] == CATEGORICAL:
+            raise GateConfigError(
+                f"[tool.opsladder.gate] {name} is categorical and cannot be gated (its drift is "
+                "reported with a JS-distance test); gate a numeric or pass/fail metric instead",
+                key=name,
+            )
+        if kinds[name] in (TRAJECTORY, TEXT) and g.worse is not Worse.HIGHER:
+            raise GateConfigError(
+                f"[tool.opsladder.gate] {name}.worse = {g.worse.value!r}: {name} is a distance "
+                'that degrades upwards; write worse = "higher"',
+                key=f"{name}.worse",
+            )
+
+
+def epochs_of(table: pd.DataFrame) -> int:
+    """Runs per case and role (the largest), the K of the per-case reduction."""
+    if table.empty:
+        return 1
+    return int(table.groupby(["role", "case_id"]).size().max())
+
+
+def score_metrics(
+    table: pd.DataFrame, gate: GateConfig, kinds: dict[str, str]
+) -> list[dict[str, Any]]:
+    """One results entry per metric, gated ones Holm-adjusted with verdicts."""
+    ctx = Context(gate, len(gate.metrics), epochs_of(table))
+    numeric = [n for n, k in kinds.items() if k == NUMERIC]
+    data = table.assign(pass_rate=table["passed"].astype(float))
+    base, cand = reduce_cases(data, ["pass_rate", *numeric])
+    entries = []
+    for name, kind in kinds.items():
+        g = gate.metrics.get(name)
+        if kind in (BINARY, NUMERIC):
+            b, c = base[name].to_numpy(dtype=float), cand[name].to_numpy(dtype=float)
+            fn = score_binary if kind == BINARY else score_numeric
+            entries.append(fn(name, b, c, g, ctx))
+        elif kind == CATEGORICAL:
+            entries.append(sl.score_categorical(name, data, ctx))
+        else:
+            mode = (g.match if g else None) or gate.trajectory_match if kind == TRAJECTORY else None
+            entries.append(sl.score_excess(name, kind, data, g, ctx, mode))
+    apply_gate(entries, gate)
+    return entries
+
+
+def diagnostics(table: pd.DataFrame, gate: GateConfig) -> list[dict[str, Any]]:
+    """Per tool, per error code and per status: never gated, Benjamini-Hochberg within group."""
+    ctx = Context(gate, 0, epochs_of(table))
+    codes = table["error"].map(
+        lambda e: str(e.get("type", "error")) if isinstance(e, dict) else "none"
+    )
+    groups = [
+        ("tool", *sl.tool_shares(table)),
+        ("error_code", *sl.category_shares(table.assign(error_code=codes), "error_code")),
+        ("status", *sl.category_shares(table, "status")),
+    ]
+    out: list[dict[str, Any]] = []
+    for group, base, cand in groups:
+        rows = sl.category_diagnostics(group, base, cand, ctx) if len(base) else []
+        for row, q in zip(rows, benjamini_hochberg([r["p_value"] for r in rows]), strict=True):
+            out.append(row | {"q_value": q})
+    return out
+
+
+def aa_noise_floor(
+    table: pd.DataFrame, gate: GateConfig, kinds: dict[str, str]
+) -> dict[str, Any] | None:
+    """Baseline epochs split in two halves and scored as if one were the candidate: the false
+    alarms of this run's own pipeline. None unless the baseline has >= 2 epochs per case."""
+    base = table[table["role"] == "baseline"]
+    if base.empty:
+        return None
+    k = base.groupby("case_id").cumcount().to_numpy()
+    size = base.groupby("case_id")["case_id"].transform("size").to_numpy()
+    keep = size >= 2
+    if not keep.any():
+        return None
+    first = int(np.min(size[keep])) // 2
+    roles = np.where(k < size // 2, "baseline", "candidate")
+    split = base.assign(role=roles)[keep]
+    gated = {n: kinds[n] for n in gate.metrics}
+    entries = score_metrics(split, gate, gated) if gated else []
+    return {
+        "epochs_split": [first, int(np.min(size[keep])) - first],
+        "metrics": [_aa_row(e) for e in entries],
+        "false_alarms": sum(1 for e in entries if e["verdict"] == "fail"),
+    }
+
+
+def _aa_row(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": entry["name"],
+        "p_value": entry["p_value"],
+        "p_adjusted": entry["p_adjusted"],
+        "effect": entry["effect"]["estimate"],
+        "verdict": entry["verdict"],
+    }
