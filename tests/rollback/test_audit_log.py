@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -35,14 +36,14 @@ def test_intact_log_verifies_and_lines_are_canonical_json(tmp_path: Path) -> Non
     rows = [json.loads(line) for line in lines(log_path)]
     assert rows[0]["payload"]["genesis"] is True
     assert [r["seq"] for r in rows] == list(range(6))
-    assert all(r["prev"] == p["hash"] for p, r in zip(rows, rows[1:], strict=False))
+    assert all(r["prev"] == p["hash"] for p, r in itertools.pairwise(rows))
     for raw, row in zip(lines(log_path), rows, strict=True):
         canon = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert raw == canon.encode() + b"\n"
 
 
 def test_an_edited_field_is_reported_at_its_seq(tmp_path: Path) -> None:
-    log_path, ck = write_log(tmp_path)
+    log_path, _ck = write_log(tmp_path)
     rows = lines(log_path)
     rows[3] = rows[3].replace(b'"order":3', b'"order":4')
     log_path.write_bytes(b"".join(rows))
@@ -119,7 +120,8 @@ def test_a_deleted_log_is_detected_against_the_checkpoint(tmp_path: Path) -> Non
     log_path.unlink()
     report = verify_log(log_path, ck)
     assert report.bad_seq == 0
-    assert "does not exist" in report.problem and "expects 6 entries" in report.problem
+    assert "does not exist" in report.problem
+    assert "expects 6 entries" in report.problem
 
 
 def test_a_replaced_log_is_detected_against_the_checkpoint(tmp_path: Path) -> None:

@@ -36,8 +36,13 @@ def test_trash_keeps_metadata_and_restores_byte_identical(tmp_path: Path) -> Non
     assert entry.original == str(target)
     assert entry.run_id == run.run_id
     assert entry.deleted_at.endswith("Z")
-    assert abs(dt.datetime.fromisoformat(entry.deleted_at[:-1] + "+00:00").timestamp()
-               - dt.datetime.now(dt.UTC).timestamp()) < 600
+    assert (
+        abs(
+            dt.datetime.fromisoformat(entry.deleted_at[:-1] + "+00:00").timestamp()
+            - dt.datetime.now(dt.UTC).timestamp()
+        )
+        < 600
+    )
     assert [e.kind for e in trash.entries()] == ["file"]
     with activate(run):
         trash.restore(entry)
@@ -67,7 +72,8 @@ def test_a_dangling_symlink_is_trashed_and_restored_as_the_link(tmp_path: Path) 
     assert entry.kind == "symlink"
     assert not os.path.lexists(link)
     trash.restore(entry)
-    assert link.is_symlink() and os.readlink(link) == str(tmp_path / "nowhere")
+    assert link.is_symlink()
+    assert os.readlink(link) == str(tmp_path / "nowhere")
 
 
 def test_a_symlink_is_trashed_not_its_target(tmp_path: Path) -> None:
@@ -204,7 +210,8 @@ def test_a_crash_between_metadata_and_move_loses_nothing(tmp_path: Path) -> None
     assert f.read_text() == "precious"
     assert trash.entries() == []
     assert len(trash.orphans()) == 1
-    assert trash.repair() and trash.orphans() == []
+    assert trash.repair()
+    assert trash.orphans() == []
     trash.restore(trash.delete(f))
     assert f.read_text() == "precious"
 
@@ -219,7 +226,9 @@ def test_a_failed_move_cleans_its_entry(tmp_path: Path, monkeypatch: pytest.Monk
     f.write_text("x")
     with pytest.raises(TrashError, match="left where it was"):
         trash.delete(f)
-    assert f.exists() and trash.orphans() == [] and trash.entries() == []
+    assert f.exists()
+    assert trash.orphans() == []
+    assert trash.entries() == []
 
 
 def test_trashing_nothing_is_an_error(tmp_path: Path) -> None:
@@ -234,7 +243,8 @@ def test_empty_older_than_keeps_recent_items(tmp_path: Path) -> None:
         (tmp_path / name).write_text(name)
         trash.delete(tmp_path / name, now=now - dt.timedelta(days=age))
     gone = trash.empty(parse_duration("7d"), now=now)
-    assert len(gone) == 1 and "old.txt" in gone[0]
+    assert len(gone) == 1
+    assert "old.txt" in gone[0]
     assert [Path(e.original).name for e in trash.entries()] == ["new.txt"]
 
 
