@@ -13,11 +13,13 @@ from pytest_opsladder.capture.recorder import RunRecorder
 from pytest_opsladder.capture.run import Run, RunStatus
 from pytest_opsladder.capture.variant import Case, Variant
 from pytest_opsladder.cassette.naming import cassette_path, safe_stem
-from pytest_opsladder.exceptions import ConfigError, OpsladderError
+from pytest_opsladder.exceptions import CassetteNotFoundError, ConfigError, OpsladderError
+from pytest_opsladder.modes import Mode, RecordMode
 from pytest_opsladder.settings import Settings
 
 CALL_OUTCOME = pytest.StashKey[BaseException | None]()
 CASE_KEY = pytest.StashKey[Case]()
+EPOCH_KEY = pytest.StashKey[int]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -52,6 +54,8 @@ def opsladder_variant(request: pytest.FixtureRequest, opsladder_settings: Settin
     marker = request.node.get_closest_marker(opt.MARKER)
     name = marker.kwargs.get("variant") if marker else None
     try:
+        if opsladder_settings.mode is Mode.SHADOW:
+            return opsladder_settings.candidate
         return opsladder_settings.variant(name) if name else opsladder_settings.run_variant
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -77,8 +81,9 @@ def _case_for(item: pytest.Item) -> Case:
 def _cassette_for(
     item: pytest.Item, case: Case, variant: Variant, settings: Settings, cfg: dict[str, Any]
 ) -> Path:
+    epoch = item.stash.get(EPOCH_KEY, 0)
     hooked = item.config.hook.pytest_opsladder_cassette_path(
-        nodeid=item.nodeid, case_id=case.id, variant=variant, epoch=0
+        nodeid=item.nodeid, case_id=case.id, variant=variant, epoch=epoch
     )
     if hooked is not None:
         if not isinstance(hooked, str | Path):
@@ -87,9 +92,9 @@ def _cassette_for(
             )
         return Path(hooked)
     if CASE_KEY in item.stash:
-        return cassette_path(settings.nightmare_dir / "cassettes", case.id, variant.name)
+        return cassette_path(settings.nightmare_dir / "cassettes", case.id, variant.name, epoch)
     base = cfg.get("cassette_dir") or settings.cassette_dir or item.path.parent / "cassettes"
-    return cassette_path(Path(base) / safe_stem(item.path.stem), item.name, variant.name)
+    return cassette_path(Path(base) / safe_stem(item.path.stem), item.name, variant.name, epoch)
 
 
 @pytest.fixture
@@ -104,15 +109,17 @@ def opsladder_run(
     case = _case_for(item)
     record_mode = opsladder_settings.record_mode
     if cfg.get("record_mode"):
-        from pytest_opsladder.modes import RecordMode
-
         record_mode = RecordMode(RecordMode.parse(cfg["record_mode"], setting="record_mode"))
+    if opsladder_settings.mode is Mode.SHADOW:
+        yield from _shadow_run(item, case, opsladder_settings, cfg)
+        return
     recorder = RunRecorder(
         case,
         opsladder_variant,
         _cassette_for(item, case, opsladder_variant, opsladder_settings, cfg),
         mode=opsladder_settings.mode,
         record_mode=record_mode,
+        epoch=item.stash.get(EPOCH_KEY, 0),
         options=dict(cfg),
     )
     try:
@@ -121,6 +128,36 @@ def opsladder_run(
         pytest.fail(str(exc), pytrace=False)
     yield run
     _end_run(item, recorder)
+
+
+def _shadow_run(
+    item: pytest.Item, case: Case, settings: Settings, cfg: dict[str, Any]
+) -> Generator[Run, None, None]:
+    """Shadow mode: the candidate runs against the baseline's recorded tool results."""
+    from pytest_opsladder.drift import plugin as shadow_session
+
+    baseline = settings.variant(settings.baseline)
+    base_path = _cassette_for(item, case, baseline, settings, cfg)
+    cand_path = _cassette_for(item, case, settings.candidate, settings, cfg)
+    try:
+        recorder = shadow_session.open_shadow_run(item, case, settings, base_path, cand_path, cfg)
+    except CassetteNotFoundError as missing:
+        shadow_session.missing_baseline(item, case.id)
+        pytest.skip(f"no baseline to shadow (reported in the results): {missing}")
+    try:
+        run = recorder.__enter__()
+    except OpsladderError as error:
+        pytest.fail(str(error), pytrace=False)
+    yield run
+    exc = item.stash.get(CALL_OUTCOME, KeyboardInterrupt("the test was interrupted"))
+    if isinstance(exc, AssertionError | pytest.fail.Exception):
+        exc = None
+    recorder.__exit__(type(exc) if exc else None, exc, None)
+    shadow_session.collect(item, recorder)
+    from pytest_opsladder.plugin import TALLY_KEY
+
+    item.config.stash[TALLY_KEY].add("shadowed")
+    item.config.hook.pytest_opsladder_run_finished(run=recorder.run, cassette=None)
 
 
 def _end_run(item: pytest.Item, recorder: RunRecorder) -> None:

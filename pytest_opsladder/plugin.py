@@ -15,7 +15,7 @@ from pytest_opsladder import hookspecs
 from pytest_opsladder import options as opt
 from pytest_opsladder._modules import module_available
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.settings import Settings, merge_variants, resolve_modes
+from pytest_opsladder.settings import Settings, merge_variants, positive_int, resolve_modes
 from pytest_opsladder.tally import Tally
 
 # Each rung's fixtures and hooks live in its own plugin module; rungs land one at a time, so a
@@ -90,17 +90,71 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="the nightmare set's directory (default: nightmare_set). ini: opsladder_nightmare_dir",
     )
+    _add_shadow_options(group)
     parser.addini(opt.INI_MODE, "default opsladder mode (replay, record, shadow)", default="replay")
     parser.addini(opt.INI_RECORD_MODE, "default record mode", default="")
     parser.addini(opt.INI_BASELINE, "name of the baseline variant", default="baseline")
     parser.addini(opt.INI_CASSETTE_DIR, "directory for tests' cassettes", default="")
     parser.addini(opt.INI_NIGHTMARE_DIR, "the nightmare set's directory", default="nightmare_set")
+    _add_shadow_ini(parser)
     parser.addini(
         opt.INI_THREAD_CONTEXT,
         "carry the current run into ThreadPoolExecutor workers",
         type="bool",
         default=True,
     )
+
+
+def _add_shadow_options(group: Any) -> None:
+    group.addoption(
+        opt.OPT_CANDIDATE,
+        dest="opsladder_candidate",
+        default=None,
+        metavar="NAME",
+        help="shadow: the candidate variant (default: the one variant that is not the "
+        "baseline). ini: opsladder_candidate",
+    )
+    group.addoption(
+        opt.OPT_EPOCHS,
+        dest="opsladder_epochs",
+        default=None,
+        metavar="K",
+        help="run each case K times (record: K baseline cassettes; shadow: K candidate runs, "
+        "reduced per case before testing); fixed before the run. ini: opsladder_epochs",
+    )
+    group.addoption(
+        opt.OPT_CONCURRENCY,
+        dest="opsladder_concurrency",
+        default=None,
+        metavar="N",
+        help="shadow: candidate runs executing at once (needs the pytest_opsladder_build_agent "
+        "hook). ini: opsladder_concurrency",
+    )
+    group.addoption(
+        opt.OPT_DIVERGENCE,
+        dest="opsladder_divergence",
+        default=None,
+        metavar="POLICY",
+        help="shadow: what a candidate gets for a tool call the baseline never made: nearest "
+        "(default: the result of the closest recorded call of that tool), error, stop. "
+        "ini: opsladder_divergence",
+    )
+    group.addoption(
+        opt.OPT_REPORT_DIR,
+        dest="opsladder_report_dir",
+        default=None,
+        metavar="DIR",
+        help="where shadow results and reports are written (default: reports). "
+        "ini: opsladder_report_dir",
+    )
+
+
+def _add_shadow_ini(parser: pytest.Parser) -> None:
+    parser.addini(opt.INI_CANDIDATE, "the shadow candidate variant", default="")
+    parser.addini(opt.INI_EPOCHS, "runs per case", default="1")
+    parser.addini(opt.INI_CONCURRENCY, "concurrent candidate runs in shadow mode", default="1")
+    parser.addini(opt.INI_DIVERGENCE, "divergence policy: nearest, error, stop", default="nearest")
+    parser.addini(opt.INI_REPORT_DIR, "directory of shadow results and reports", default="reports")
 
 
 def _option_or_ini(config: pytest.Config, dest: str, ini: str) -> str | None:
@@ -118,7 +172,7 @@ def _build_settings(config: pytest.Config) -> Settings:
     root = Path(config.rootpath)
     cassette_dir = _option_or_ini(config, "opsladder_cassette_dir", opt.INI_CASSETTE_DIR)
     nightmare = _option_or_ini(config, "opsladder_nightmare_dir", opt.INI_NIGHTMARE_DIR)
-    return Settings(
+    settings = Settings(
         mode=mode,
         record_mode=record_mode,
         rootdir=root,
@@ -126,7 +180,28 @@ def _build_settings(config: pytest.Config) -> Settings:
         nightmare_dir=root / (nightmare or "nightmare_set"),
         baseline=str(config.getini(opt.INI_BASELINE)),
         variant_name=config.getoption("opsladder_variant"),
+        record_mode_explicit=record_value is not None,
     )
+    _shadow_settings(config, settings)
+    return settings
+
+
+def _shadow_settings(config: pytest.Config, settings: Settings) -> None:
+    from pytest_opsladder.drift.shadow import DivergencePolicy
+
+    settings.candidate_name = _option_or_ini(config, "opsladder_candidate", opt.INI_CANDIDATE)
+    epochs = _option_or_ini(config, "opsladder_epochs", opt.INI_EPOCHS) or "1"
+    settings.epochs = positive_int(epochs, "--opsladder-epochs / opsladder_epochs")
+    workers = _option_or_ini(config, "opsladder_concurrency", opt.INI_CONCURRENCY) or "1"
+    settings.concurrency = positive_int(workers, "--opsladder-concurrency / opsladder_concurrency")
+    policy = _option_or_ini(config, "opsladder_divergence", opt.INI_DIVERGENCE) or "nearest"
+    try:
+        settings.divergence = DivergencePolicy(policy).value
+    except ValueError:
+        valid = ", ".join(p.value for p in DivergencePolicy)
+        raise ConfigError(f"{policy!r} is not a valid divergence policy. Valid: {valid}.") from None
+    report_dir = _option_or_ini(config, "opsladder_report_dir", opt.INI_REPORT_DIR) or "reports"
+    settings.report_dir = settings.rootdir / report_dir
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -150,6 +225,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         settings.variants = merge_variants(hook(), settings.rootdir, "pytest_opsladder_variants")
         settings.run_variant  # noqa: B018 - validates --opsladder-variant / the baseline early
+        if settings.mode.value == "shadow":
+            settings.candidate  # noqa: B018 - the candidate must exist before any case runs
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
 

@@ -21,7 +21,27 @@ class Settings:
     baseline: str
     variant_name: str | None
     variants: dict[str, Variant] = field(default_factory=dict)
+    candidate_name: str | None = None
+    epochs: int = 1
+    concurrency: int = 1
+    divergence: str = "nearest"
+    report_dir: Path | None = None
+    record_mode_explicit: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def candidate(self) -> Variant:
+        """The shadow candidate: --opsladder-candidate, else the one non-baseline variant."""
+        if self.candidate_name:
+            return self.variant(self.candidate_name)
+        others = [name for name in self.variants if name != self.baseline]
+        if len(others) != 1:
+            listed = ", ".join(others) or "(none)"
+            raise ConfigError(
+                "shadow mode needs a candidate variant: pass --opsladder-candidate NAME "
+                f"(or set opsladder_candidate). Variants other than the baseline: {listed}."
+            )
+        return self.variants[others[0]]
 
     @property
     def run_variant(self) -> Variant:
@@ -48,6 +68,16 @@ def resolve_modes(mode: str, record_mode: str | None) -> tuple[Mode, RecordMode]
         setting="record mode (--opsladder-record-mode / opsladder_record_mode)",
     )
     return Mode(parsed), RecordMode(rec)
+
+
+def positive_int(value: str | int, setting: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{setting} must be a whole number of at least 1, got {value!r}.")
+    return number
 
 
 def merge_variants(lists: list[list[Variant] | None], root: Path, hook: str) -> dict[str, Variant]:

@@ -24,7 +24,7 @@ class Tally:
 
     @property
     def total(self) -> int:
-        return sum(self.counts[k] for k in ("recorded", "replayed", "incomplete"))
+        return sum(self.counts[k] for k in ("recorded", "replayed", "incomplete", "shadowed"))
 
     def summary_line(self) -> str:
         c = self.counts

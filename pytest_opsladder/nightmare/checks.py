@@ -161,7 +161,7 @@ def _regex(args: dict[str, Any], output: Any, run: Run) -> str | None:
 def _json_schema(args: dict[str, Any], output: Any, run: Run) -> str | None:
     import jsonschema
 
-    schema = args.get("schema", args.get("value"))
+    schema: Any = args.get("schema", args.get("value"))
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(output), key=str)
     if not errors:
         return None

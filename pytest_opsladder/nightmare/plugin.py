@@ -17,8 +17,8 @@ import pytest
 from pytest_opsladder.capture.jsonable import to_jsonable
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.capture.variant import Case
-from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.drift.shadow import ShadowStopRun
+from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.fixtures import CASE_KEY, EPOCH_KEY
 from pytest_opsladder.nightmare.case import CaseFormatError, NightmareCase, is_case_file, load_case
 from pytest_opsladder.nightmare.checks import evaluate
@@ -99,7 +99,8 @@ def _run_nightmare_case(
     opsladder_run.output = to_jsonable(output, tool="agent output", path="output")
     results = evaluate(case.checks, opsladder_run)
     opsladder_run.extra["checks"] = results
-    opsladder_run.extra["passed"] = opsladder_run.error is None and all(r["passed"] for r in results)
+    checks_hold = all(r["passed"] for r in results)
+    opsladder_run.extra["passed"] = opsladder_run.error is None and checks_hold
     failed = [r for r in results if not r["passed"]]
     if failed and not shadow:  # in shadow mode the gate, not each case, decides
         lines = "\n".join(f"  - {r['check']}: {r['failure']}" for r in failed)

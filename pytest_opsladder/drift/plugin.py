@@ -1,0 +1,274 @@
+"""Shadow mode inside pytest: pairing, progress, scoring, the gate and the reports (level 7).
+
+Each shadowed case item hands its baseline and candidate runs to the session's collector
+(through ``workeroutput`` under pytest-xdist). When the session ends, the controller alone
+builds the metrics table, scores it, writes ``reports/`` and reports the gate as its own test
+(``opsladder::gate``): it appears in JUnit, counts in the summary, and fails the exit status.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_opsladder.drift.shadow import DivergencePolicy, ShadowRecorder
+from pytest_opsladder.drift.shadow_collect import ShadowCollector
+from pytest_opsladder.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from pytest_opsladder.capture.variant import Case
+    from pytest_opsladder.drift.gate import GateConfig
+    from pytest_opsladder.settings import Settings
+
+COLLECTOR_KEY = pytest.StashKey[ShadowCollector]()
+GATE_KEY = pytest.StashKey["GateConfig"]()
+PROGRESS_KEY = pytest.StashKey[dict[str, Any]]()
+RESULTS_KEY = pytest.StashKey[dict[str, Any]]()
+GATE_NODEID = "opsladder::gate"
+
+
+def _settings(config: pytest.Config) -> Settings:
+    from pytest_opsladder.plugin import SETTINGS_KEY
+
+    return config.stash[SETTINGS_KEY]
+
+
+def _shadowing(config: pytest.Config) -> bool:
+    return _settings(config).mode.value == "shadow"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not _shadowing(config):
+        return
+    config.stash[COLLECTOR_KEY] = ShadowCollector()
+    config.stash[PROGRESS_KEY] = {"total": 0, "done": 0, "divergent": 0, "live": 0, "last": -1}
+    try:
+        gate = load_gate(_settings(config).rootdir)
+        gate.validate_metrics(gateable_metrics())
+        config.stash[GATE_KEY] = gate
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def gateable_metrics() -> set[str]:
+    """Names the gate may use before any run exists: the table's metrics and registered ones."""
+    from pytest_opsladder.capture.metrics import known_metrics
+    from pytest_opsladder.drift.table import NUMERIC_METRICS
+
+    return {"pass_rate", "status", "trajectory", "output_text", *NUMERIC_METRICS, *known_metrics()}
+
+
+def load_gate(rootdir: Path) -> GateConfig:
+    """``[tool.opsladder.gate]`` of the project's pyproject.toml (the defaults without one)."""
+    from pytest_opsladder.drift.gate import GateConfig, load_gate_config
+
+    pyproject = rootdir / "pyproject.toml"
+    if not pyproject.is_file():
+        return GateConfig.default()
+    with pyproject.open("rb") as handle:
+        has_gate = "gate" in tomllib.load(handle).get("tool", {}).get("opsladder", {})
+    return load_gate_config(pyproject) if has_gate else GateConfig.default()
+
+
+# -- per case ----------------------------------------------------------------------------------
+def open_shadow_run(
+    item: pytest.Item,
+    case: Case,
+    settings: Settings,
+    baseline_cassette: Path,
+    candidate_cassette: Path,
+    cfg: dict[str, Any],
+) -> ShadowRecorder:
+    """A candidate run of ``case`` paired with its baseline cassette (missing: NotFound)."""
+    from pytest_opsladder.cassette import files
+    from pytest_opsladder.fixtures import EPOCH_KEY
+
+    baseline = files.load(baseline_cassette)
+    record_mode = settings.record_mode if settings.record_mode_explicit else None
+    recorder = ShadowRecorder(
+        case,
+        settings.candidate,
+        baseline,
+        candidate_cassette,
+        policy=DivergencePolicy(settings.divergence),
+        record_mode=record_mode,
+        epoch=item.stash.get(EPOCH_KEY, 0),
+        options=cfg,
+    )
+    return recorder
+
+
+def missing_baseline(item: pytest.Item, case_id: str) -> None:
+    collector = item.config.stash[COLLECTOR_KEY]
+    if case_id not in collector.missing_baseline:
+        collector.missing_baseline.append(case_id)
+
+
+def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
+    """Hand the case's baseline and candidate runs to the session's collector."""
+    from pytest_opsladder.nightmare.checks import evaluate
+    from pytest_opsladder.nightmare.plugin import NIGHTMARE_CASE
+
+    collector = item.config.stash[COLLECTOR_KEY]
+    case = item.stash.get(NIGHTMARE_CASE, None)
+    base, cand = recorder.baseline, recorder.run
+    base_checks = evaluate(case.checks, base) if case is not None else []
+    collector.add_run(base.to_dict(), _extra("baseline", base.error is None, base_checks))
+    cand_checks = cand.extra.get("checks", [])
+    passed = cand.error is None and all(c["passed"] for c in cand_checks)
+    cand_extra = _extra("candidate", passed, cand_checks)
+    cand_extra["divergences"] = cand.extra.get("divergences", 0)
+    fd = cand.extra.get("first_divergence")
+    cand_extra["first_divergence_step"] = fd["step"] if fd else None
+    collector.add_run(cand.to_dict(), cand_extra)
+    collector.first_divergences[base.case.id] = fd
+    if case is not None:
+        collector.case_meta[case.id] = {"tags": list(case.tags), "severity": case.severity.value}
+    http = cand.extra.get("http") or {}
+    item.user_properties.append(
+        ("opsladder_shadow", {"divergent": fd is not None, "live": int(http.get("live", 0))})
+    )
+
+
+def _extra(role: str, passed: bool, checks: list[dict[str, Any]]) -> dict[str, Any]:
+    failed = [c["check"] for c in checks if not c["passed"]]
+    return {"role": role, "passed": passed and not failed, "failed_checks": failed}
+
+
+# -- xdist -------------------------------------------------------------------------------------
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    data = getattr(node, "workeroutput", {}).get("opsladder_shadow")
+    if data:
+        node.config.stash[COLLECTOR_KEY].merge(data)
+
+
+# -- progress ----------------------------------------------------------------------------------
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if _shadowing(session.config):
+        session.config.stash[PROGRESS_KEY]["total"] = len(session.items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    progress = node.config.stash.get(PROGRESS_KEY, None)
+    if progress is not None:
+        progress["total"] = max(progress["total"], len(ids))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "teardown":
+        return
+    info: Any = dict(report.user_properties).get("opsladder_shadow")
+    config = _CONFIG.get("config")
+    if info is None or config is None:
+        return
+    progress = config.stash[PROGRESS_KEY]
+    progress["done"] += 1
+    progress["divergent"] += int(bool(info.get("divergent")))
+    progress["live"] += int(info.get("live", 0))
+    _print_progress(config, progress)
+
+
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+    if _shadowing(session.config):
+        session.config.stash[PROGRESS_KEY]["started"] = time.monotonic()
+
+
+def _print_progress(config: pytest.Config, progress: dict[str, Any]) -> None:
+    """One line per tenth of the cases (each a line of its own in CI logs); none under -q."""
+    if config.get_verbosity() < 0 or hasattr(config, "workerinput"):
+        return
+    total, done = max(progress["total"], progress["done"]), progress["done"]
+    if done % max(1, total // 10) and done != total:
+        return
+    elapsed = time.monotonic() - progress.get("started", time.monotonic())
+    left = elapsed / done * (total - done) if done else 0.0
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"opsladder shadow: {done}/{total} cases, {progress['divergent']} divergent, "
+            f"{progress['live']} live calls, ~{left:.0f}s left"
+        )
+
+
+# -- the end: score, report, gate ------------------------------------------------------------
+def finish_shadow(session: pytest.Session) -> None:
+    """Controller only: score every pair, write reports/, report the gate as its own test."""
+    from pytest_opsladder.drift.session_scoring import score_session
+
+    config = session.config
+    settings = _settings(config)
+    try:
+        results, written = score_session(
+            config.stash[COLLECTOR_KEY], settings, config.stash[GATE_KEY]
+        )
+    except ConfigError as exc:
+        _report_gate(config, "failed", f"the gate could not be scored: {exc}", [])
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return
+    config.stash[RESULTS_KEY] = {"results": results, "written": written}
+    failed = results["verdict"] == "fail"
+    properties = [("verdict", results["verdict"]), ("alpha", results["alpha"])]
+    properties += [(f"metric.{m['name']}", m.get("verdict")) for m in results["metrics"]
+                   if m.get("gated")]  # fmt: skip
+    _report_gate(config, "failed" if failed else "passed", results.get("verdict_reason", ""),
+                 properties)  # fmt: skip
+    if failed:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _report_gate(
+    config: pytest.Config, outcome: str, text: str, properties: list[tuple[str, object]]
+) -> None:
+    """The gate as a test report of its own: JUnit, -x, the summary and the exit code see it."""
+    location = ("opsladder", None, "opsladder gate")
+    for when, result in (("setup", "passed"), ("call", outcome), ("teardown", "passed")):
+        report = pytest.TestReport(
+            nodeid=GATE_NODEID,
+            location=location,
+            keywords={"opsladder": 1},
+            outcome=result,  # type: ignore[arg-type]
+            longrepr=text if result == "failed" else None,
+            when=when,  # type: ignore[arg-type]
+            user_properties=properties if when == "teardown" else [],
+        )
+        config.hook.pytest_runtest_logreport(report=report)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not _shadowing(session.config):
+        return
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["opsladder_shadow"] = session.config.stash[COLLECTOR_KEY].as_dict()
+        return
+    finish_shadow(session)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    done = config.stash.get(RESULTS_KEY, None)
+    if done is None or hasattr(config, "workerinput"):
+        return
+    from pytest_opsladder.reports.ci_summaries import terminal_summary
+
+    terminalreporter.write_sep("-", "opsladder shadow verdict")
+    for line in terminal_summary(done["results"]):
+        terminalreporter.write_line(line)
+    for name, path in sorted(done["written"].items()):
+        terminalreporter.write_line(f"  {name}: {path}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _CONFIG.pop("config", None)

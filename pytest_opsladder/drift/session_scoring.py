@@ -1,0 +1,58 @@
+"""Scoring a finished shadow session and writing its reports (ladder level 7).
+
+Called once, on the controller, with everything the session collected: builds the metrics
+table (one row per run), scores it against the gate, and writes the results JSON and the
+reports into the report directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_opsladder.capture.manifest import git_state, package_versions
+
+if TYPE_CHECKING:
+    from pytest_opsladder.drift.gate import GateConfig
+    from pytest_opsladder.drift.shadow_collect import ShadowCollector
+    from pytest_opsladder.settings import Settings
+
+
+def live_calls(collector: ShadowCollector) -> dict[str, int]:
+    """HTTP accounting of the candidate runs (run.extra["http"], written by the HTTP scope)."""
+    totals = {"replayed": 0, "recorded": 0, "live": 0, "blocked": 0}
+    for run, extra in zip(collector.runs, collector.extras, strict=True):
+        if extra.get("role") != "candidate":
+            continue
+        for key, value in ((run.get("extra") or {}).get("http") or {}).items():
+            if key in totals:
+                totals[key] += int(value)
+    return totals
+
+
+def score_session(
+    collector: ShadowCollector, settings: Settings, gate: GateConfig
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    from pytest_opsladder.drift.results import score
+    from pytest_opsladder.drift.table import metrics_table
+    from pytest_opsladder.reports.writer import write_reports
+
+    table = metrics_table(collector.runs, extras=collector.extras, baseline=settings.baseline)
+    candidate = settings.candidate
+    baseline = settings.variant(settings.baseline)
+    results = score(
+        table,
+        baseline=baseline.name,
+        candidate=candidate.name,
+        gate=gate,
+        case_meta=collector.case_meta,
+        first_divergences=collector.first_divergences,
+        provenance={"packages": package_versions(), "git": git_state(str(settings.rootdir))},
+        live_calls=live_calls(collector),
+        fingerprints={"baseline": baseline.fingerprint(), "candidate": candidate.fingerprint()},
+    )
+    results["cases_missing_baseline"] = sorted(
+        set(results.get("cases_missing_baseline", [])) | set(collector.missing_baseline)
+    )
+    out_dir = settings.report_dir or settings.rootdir / "reports"
+    return results, write_reports(results, out_dir)

@@ -1,0 +1,58 @@
+"""What a shadow session collects per case, mergeable across xdist workers and CI shards (L7).
+
+Everything here is plain JSON-able data so that a worker can hand it to the controller through
+``workeroutput`` and a CI shard can write it to a file for ``opsladder merge``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ShadowCollector:
+    """Baseline and candidate runs of every shadowed case, plus the cases that had no baseline."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    extras: list[dict[str, Any]] = field(default_factory=list)
+    case_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    first_divergences: dict[str, Any] = field(default_factory=dict)
+    missing_baseline: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    _seen_runs: set[str] = field(default_factory=set)
+
+    def add_run(self, run: dict[str, Any], extra: dict[str, Any]) -> None:
+        run_id = run["manifest"]["run_id"]
+        if run_id in self._seen_runs:  # a baseline epoch shared by several candidate items
+            return
+        self._seen_runs.add(run_id)
+        self.runs.append(run)
+        self.extras.append(extra)
+
+    @property
+    def cases_done(self) -> int:
+        return len({r["case"]["id"] for r, e in zip(self.runs, self.extras, strict=True)
+                    if e.get("role") == "candidate"})  # fmt: skip
+
+    @property
+    def divergent_cases(self) -> int:
+        return sum(1 for fd in self.first_divergences.values() if fd)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "extras": self.extras,
+            "case_meta": self.case_meta,
+            "first_divergences": self.first_divergences,
+            "missing_baseline": self.missing_baseline,
+        }
+
+    def merge(self, data: dict[str, Any]) -> None:
+        for run, extra in zip(data.get("runs", []), data.get("extras", []), strict=True):
+            self.add_run(run, extra)
+        self.case_meta.update(data.get("case_meta", {}))
+        self.first_divergences.update(data.get("first_divergences", {}))
+        self.missing_baseline += [c for c in data.get("missing_baseline", [])
+                                  if c not in self.missing_baseline]  # fmt: skip
