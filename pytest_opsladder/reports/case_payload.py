@@ -13,6 +13,7 @@ import gzip
 import json
 from typing import Any
 
+from pytest_opsladder.reports.text_safety import clean, utf8_bytes
 from pytest_opsladder.reports.verdicts import CASE_ORDER, CaseVerdict
 
 MAX_TEXT_CHARS = 100_000  # per output in the HTML; results.json keeps the full text
@@ -26,7 +27,8 @@ _SCRIPT_SAFE = str.maketrans(
 
 def script_json(value: Any) -> str:
     """``value`` as JSON that is safe to place inside a <script type=application/json> block."""
-    return json.dumps(value, separators=(",", ":")).translate(_SCRIPT_SAFE)
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return clean(text).translate(_SCRIPT_SAFE)
 
 
 def ordered_cases(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -64,8 +66,8 @@ def divergence_text(divergence: Any) -> str:
 def details_blob(cases: list[dict[str, Any]]) -> str:
     """Every case's details, gzip-compressed and base64-encoded, in table order."""
     details = [_details(case) for case in cases]
-    # ensure_ascii keeps lone surrogates (undecodable bytes) as \\udcxx escapes: lossless JSON
-    raw = json.dumps(details, separators=(",", ":")).encode("ascii")
+    # undecodable bytes (lone surrogates) become U+FFFD here; results.json keeps them
+    raw = utf8_bytes(json.dumps(details, separators=(",", ":"), ensure_ascii=False))
     return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
 

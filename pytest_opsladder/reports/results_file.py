@@ -40,8 +40,9 @@ def load_results(path: Path | str) -> dict[str, Any]:
 
 def _parse(raw: bytes, path: Path) -> Any:
     try:
-        # surrogateescape keeps undecodable bytes instead of refusing the whole file
-        return json.loads(raw.decode("utf-8", errors="surrogateescape"))
+        # surrogateescape keeps undecodable bytes, strict=False raw control characters:
+        # a reviewer sees them replaced rather than no report at all
+        return json.loads(raw.decode("utf-8", errors="surrogateescape"), strict=False)
     except json.JSONDecodeError as exc:
         raise ResultsFileError(
             f"{str(path)!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "

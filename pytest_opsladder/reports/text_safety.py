@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#!~<>&])")
 _MD_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
@@ -19,7 +20,8 @@ def utf8_bytes(text: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode("utf-8")
+        # a str from json.loads never holds a valid pair, so every surrogate here is lone
+        return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
 
 
 def clean(text: object) -> str:

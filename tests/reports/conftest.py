@@ -28,7 +28,7 @@ def results() -> dict[str, Any]:
 
 @pytest.fixture
 def open_report(browser: Any, tmp_path: Path) -> Callable[[dict[str, Any]], Any]:
-    """Write the reports of a results dict and open report.html by file:// URL; return the driver."""
+    """Write a results dict's reports, open report.html by file:// URL; return the driver."""
 
     def _open(res: dict[str, Any], name: str = "report.html") -> Any:
         paths = write_reports(res, tmp_path / "out")

@@ -84,6 +84,12 @@ def test_a_required_key_of_the_wrong_type_is_named() -> None:
 
 
 def test_optional_keys_may_be_absent() -> None:
-    minimal = {"format": "pytest-opsladder/results", "schema_version": 1, "alpha": 0.01,
-               "verdict": "pass", "metrics": [], "cases": []}  # fmt: skip
+    minimal = {
+        "format": "pytest-opsladder/results",
+        "schema_version": 1,
+        "alpha": 0.01,
+        "verdict": "pass",
+        "metrics": [],
+        "cases": [],
+    }
     assert check_results(minimal) is minimal

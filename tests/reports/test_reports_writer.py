@@ -83,14 +83,18 @@ def test_markdown_escapes_recorded_markup(tmp_path: Path) -> None:
     res["verdict_reason"] = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) | x"
     res["cases"][0]["case_id"] = "<script>alert(1)</script>"
     text = write_reports(res, tmp_path)["summary.md"].read_text("utf-8")
-    assert "<img" not in text and "<script" not in text and "[click](" not in text
+    assert "<img" not in text
+    assert "<script" not in text
+    assert "[click](" not in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
     assert "\\[click\\](javascript" in text  # brackets escaped: literal text, not a link
 
 
 def test_terminal_summary_is_short_and_leads_with_the_verdict(results: dict[str, Any]) -> None:
     lines = terminal_summary(results)
-    assert lines[0].startswith(f"drift gate {results['verdict'].upper()} at alpha=0.01 (prod -> next)")
+    assert lines[0].startswith(
+        f"drift gate {results['verdict'].upper()} at alpha=0.01 (prod -> next)"
+    )
     gated = [m["name"] for m in results["metrics"] if m["gated"]]
     assert [line.split()[0] for line in lines[1 : 1 + len(gated)]] == gated
     assert any(line.strip().startswith("cases:") for line in lines)

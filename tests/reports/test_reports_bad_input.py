@@ -1,0 +1,118 @@
+"""Bad input: empty results, a 1 MB output, undecodable bytes, an unknown schema version."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from pytest_opsladder.cli import main
+from pytest_opsladder.reports import load_results, terminal_summary, write_reports
+from pytest_opsladder.reports.case_payload import MAX_TEXT_CHARS
+from pytest_opsladder.reports.sample import sample_results
+
+Opener = Callable[..., Any]
+UNDECODABLE = b"caf\xe9 \xff\xfe na\xefve ok".decode("utf-8", "surrogateescape")
+
+
+def _empty() -> dict[str, Any]:
+    res = sample_results(0, seed=1)
+    res.update(metrics=[], distributions={}, diagnostics=[], verdict="inconclusive")
+    return res
+
+
+def _ready(driver: Any) -> None:
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script("return document.body.getAttribute('data-ready')") == "1"
+    )
+
+
+def _expand_first(driver: Any) -> Any:
+    driver.find_element(By.CSS_SELECTOR, "tr.case-row").click()
+    return WebDriverWait(driver, 20).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".run-candidate pre.output")
+    )
+
+
+def test_empty_results_render_every_file(
+    open_report: Opener, console_errors: Callable[[], list[Any]], tmp_path: Path
+) -> None:
+    res = _empty()
+    driver = open_report(res)
+    _ready(driver)
+    assert driver.find_element(By.ID, "no-cases").text == "No cases were scored in this run."
+    assert "No metrics were scored." in driver.find_element(By.TAG_NAME, "main").text
+    assert console_errors() == []
+    paths = write_reports(res, tmp_path / "again")
+    names = [c.get("name") for c in ET.parse(paths["junit.xml"]).getroot().iter("testcase")]
+    assert names == ["gate"]
+    assert "No case regressed." in paths["summary.md"].read_text("utf-8")
+    assert terminal_summary(res)[-2] == "  cases: no cases"
+
+
+def test_a_one_megabyte_output_is_cut_in_the_page_and_kept_in_the_json(
+    open_report: Opener, console_errors: Callable[[], list[Any]], tmp_path: Path
+) -> None:
+    res = sample_results(3, seed=4, regress_fraction=1.0)
+    huge = ("line of model output " * 50 + "\n") * 1000
+    assert len(huge) >= 1_000_000
+    res["cases"][0]["candidate"]["runs"][0]["output_text"] = huge
+    driver = open_report(res)
+    _ready(driver)
+    pre = _expand_first(driver)
+    assert len(pre.get_attribute("textContent")) == MAX_TEXT_CHARS
+    heading = pre.find_element(By.XPATH, "preceding-sibling::h4[1]").text
+    assert f"first {MAX_TEXT_CHARS} of {len(huge)} characters" in heading
+    assert console_errors() == []
+    copied = load_results(tmp_path / "out" / "results.json")
+    assert copied["cases"][0]["candidate"]["runs"][0]["output_text"] == huge
+
+
+def test_undecodable_bytes_show_as_replacement_characters(
+    open_report: Opener, console_errors: Callable[[], list[Any]], tmp_path: Path
+) -> None:
+    res = sample_results(3, seed=4, regress_fraction=1.0)
+    res["cases"][0]["candidate"]["runs"][0]["output_text"] = UNDECODABLE
+    res["cases"][0]["baseline"]["runs"][0]["output_text"] = "already replaced: caf\ufffd"
+    res["cases"][0]["case_id"] = "case-" + UNDECODABLE
+    res["verdict_reason"] = UNDECODABLE
+    driver = open_report(res)
+    _ready(driver)
+    text = _expand_first(driver).get_attribute("textContent")
+    assert text == "caf\ufffd \ufffd\ufffd na\ufffdve ok"  # one U+FFFD per undecodable byte
+    assert "caf\ufffd" in driver.find_element(By.ID, "verdict").text
+    assert console_errors() == []
+    out = tmp_path / "out"
+    assert load_results(out / "results.json") == res  # lossless: the bytes are still there
+    assert "caf\ufffd" in (out / "summary.md").read_text("utf-8")
+    ET.parse(out / "junit.xml")  # still well-formed XML
+
+
+def test_raw_undecodable_bytes_in_a_results_file_are_read(tmp_path: Path) -> None:
+    res = sample_results(2, seed=1)
+    res["cases"][0]["candidate"]["runs"][0]["output_text"] = "MARK"
+    raw = json.dumps(res, ensure_ascii=False).encode().replace(b"MARK", b"caf\xe9\x00\x1b[31m")
+    path = tmp_path / "results.json"
+    path.write_bytes(raw)
+    assert main(["report", str(path), "-o", str(tmp_path / "out")]) == 0
+    ET.parse(tmp_path / "out" / "junit.xml")
+    assert (tmp_path / "out" / "report.html").read_bytes().decode("utf-8")  # valid UTF-8
+
+
+def test_unknown_schema_version_is_a_clear_cli_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps({**sample_results(2), "schema_version": 7}), "utf-8")
+    assert main(["report", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("opsladder report: error: ")
+    assert f"{str(path)!r} has schema_version 7" in err
+    assert "reads schema version(s) 1" in err
+    assert not (tmp_path / "out").exists()
