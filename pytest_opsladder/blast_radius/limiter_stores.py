@@ -28,16 +28,23 @@ class SQLiteStore:
         self.clock = clock
         self.timeout = timeout
         self._local = threading.local()
+        self._lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
             self._local.conn = conn
         return conn
 
     def take(self, key: str, cost: float, capacity: float, rate: float) -> Decision:
+        with self._lock:
+            return self._transaction(key, cost, capacity, rate)
+
+    def _transaction(self, key: str, cost: float, capacity: float, rate: float) -> Decision:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
