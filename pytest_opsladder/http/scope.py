@@ -17,6 +17,7 @@ from pytest_opsladder.capture.scopes import RecordingPlan, register_run_scope
 from pytest_opsladder.http.config import parse_options
 from pytest_opsladder.http.errors import HttpSecretError
 from pytest_opsladder.http.secrets_scan import Finding, scan
+from pytest_opsladder.http.stale import cassette_changes
 from pytest_opsladder.http.store import HttpStore, Outcome
 from pytest_opsladder.http.transport import transport_patchers
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
 
 COUNTS_KEY = "http"  # run.extra["http"]: {"replayed": n, "recorded": n, "live": n, "blocked": n}
+STALE_KEY = "stale"  # run.extra["stale"]: what changed since the replayed cassette was recorded
 
 
 class HttpScope:
@@ -34,6 +36,7 @@ class HttpScope:
         self.replaying = recorded is not None
         history = list(recorded.http) if recorded is not None else []
         self.store = HttpStore(run, history, plan, parse_options(plan.options))
+        self.plan = plan
         self._stack = ExitStack()
 
     def __enter__(self) -> HttpStore:
@@ -47,7 +50,15 @@ class HttpScope:
         except BaseException:
             self._stack.close()
             raise
+        self._check_stale()
         return self.store
+
+    def _check_stale(self) -> None:
+        if not self.replaying or self.plan.cassette is None:
+            return
+        changed = cassette_changes(self.plan.cassette, self.run.variant, self.run.tools_hash)
+        if changed:
+            self.run.extra[STALE_KEY] = changed
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
