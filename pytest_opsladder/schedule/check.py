@@ -1,0 +1,146 @@
+"""``monitors check``: the dead man's switch that lives outside the scheduler (ladder level 1).
+
+Run it from any scheduler other than the one that runs the jobs (a cron line on another host,
+a CI schedule, a systemd timer): a scheduler that drops a job leaves no trace, so the absence of
+a receipt is detected here. Each check turns the state file into outcomes (an open start past
+its limit is ``timed_out``; a slot past due + grace with no receipt is ``missed``; a ``fail``
+receipt is ``failing``; a ``success`` is ``ok``), counts consecutive outcomes, and sends an
+alert when a monitor crosses its failure threshold or its recovery threshold. Checks are
+idempotent: a slot or a start is counted once however often the check runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pytest_opsladder.schedule.alerts import Alert, Severity, Sink, deliver
+from pytest_opsladder.schedule.monitors import Outcome
+from pytest_opsladder.schedule.state import MonitorState, MonitorStore
+
+MAX_SLOTS_PER_CHECK = 1000
+MAX_DELIVERY_ATTEMPTS = 5
+
+
+@dataclass
+class MonitorReport:
+    """What one check found for one monitor."""
+
+    name: str
+    status: str  # up, down, paused
+    alert_kind: str | None = None
+    outcomes: list[str] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    deliveries: list[dict[str, str]] = field(default_factory=list)
+
+
+def _iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
+
+
+def check_monitors(
+    store: MonitorStore, sinks: Sequence[Sink], names: Sequence[str] | None = None
+) -> list[MonitorReport]:
+    """Evaluate every monitor (or ``names``) at ``store.clock()`` and deliver new alerts."""
+    _retry_deliveries(store, sinks)  # earlier alerts first: new ones were just attempted
+    states = [store.get(n) for n in names] if names else store.all()
+    return [_check_one(store, st, sinks) for st in states]
+
+
+def _check_one(store: MonitorStore, st: MonitorState, sinks: Sequence[Sink]) -> MonitorReport:
+    name = st.monitor.name
+    if st.paused:
+        return MonitorReport(name, "paused", st.alert_kind)
+    now = store.clock()
+    _time_out_starts(store, st, now)
+    _find_missed(store, st, now)
+    report = _apply_outcomes(store, st)
+    for alert in report.alerts:
+        alert_id = store.add_alert(name, alert.state, alert.kind, alert.message)
+        result = deliver(alert, sinks)
+        store.set_deliveries(alert_id, {"results": result, "attempts": 1})
+        report.deliveries.append(result)
+    return report
+
+
+def _time_out_starts(store: MonitorStore, st: MonitorState, now: float) -> None:
+    limit = st.monitor.runtime_limit
+    for receipt_id, started, _run_id in store.open_starts(st.monitor.name):
+        if now > started + limit:
+            store.add_outcome(st.monitor.name, Outcome.TIMED_OUT, f"start:{receipt_id}", now)
+            store.close_start(receipt_id)
+
+
+def _find_missed(store: MonitorStore, st: MonitorState, now: float) -> None:
+    name = st.monitor.name
+    if store.open_starts(name):
+        return  # a run is in progress: its limit, not the schedule, decides
+    marks = (st.created_at, st.resumed_at, store.last_activity(name), store.last_missed_slot(name))
+    ref = max(m for m in marks if m is not None)
+    schedule = st.monitor.schedule()
+    for _ in range(MAX_SLOTS_PER_CHECK):
+        slot = schedule.next_slot(ref)
+        if now <= slot.due + st.monitor.grace:
+            return
+        store.add_outcome(name, Outcome.MISSED, f"slot:{slot.opens!r}", slot.opens)
+        ref = slot.opens
+
+
+def _apply_outcomes(store: MonitorStore, st: MonitorState) -> MonitorReport:
+    mon = st.monitor
+    firing, kind = st.alert_state == "firing", st.alert_kind
+    bad, good, last = st.bad_streak, st.good_streak, st.last_outcome
+    report = MonitorReport(mon.name, "up")
+    for outcome_id, outcome, at in store.outcomes_after(mon.name, st.last_outcome):
+        last = outcome_id
+        report.outcomes.append(outcome.value)
+        bad, good = (0, good + 1) if outcome is Outcome.OK else (bad + 1, 0)
+        if not firing and bad >= mon.failure_threshold:
+            firing, kind = True, outcome.value
+            report.alerts.append(_alert(store, st, outcome, at, bad, "firing"))
+        elif firing and good >= mon.recovery_threshold:
+            report.alerts.append(_alert(store, st, Outcome(kind or "ok"), at, good, "resolved"))
+            firing, kind = False, None
+    store.save_alert_state(
+        mon.name, alert_state="firing" if firing else "ok", alert_kind=kind,
+        bad_streak=bad, good_streak=good, last_outcome=last,
+    )  # fmt: skip
+    report.status, report.alert_kind = ("down" if firing else "up"), kind
+    return report
+
+
+def _alert(
+    store: MonitorStore, st: MonitorState, outcome: Outcome, at: float, streak: int, state: str
+) -> Alert:
+    mon = st.monitor
+    why = {
+        Outcome.MISSED: f"no receipt for the run expected at {_iso(at)} "
+        f"({mon.schedule().describe()}, grace {mon.grace:g}s)",
+        Outcome.TIMED_OUT: f"a run started but sent no success/fail within {mon.runtime_limit:g}s",
+        Outcome.FAILING: "the job reported fail: " + _last_fail_message(store, mon.name),
+        Outcome.OK: "",
+    }[outcome]
+    if state == "resolved":
+        why = f"recovered after {streak} consecutive success(es)"
+    details = {"schedule": mon.schedule().describe(), "streak": streak, "at": _iso(at)}
+    severity = Severity.INFO if state == "resolved" else Severity.CRITICAL
+    return Alert(mon.name, outcome.value, severity, f"{mon.name}: {why}", state, details, _iso(at))
+
+
+def _last_fail_message(store: MonitorStore, name: str) -> str:
+    fails = [r for r in store.receipts(name, limit=20) if r["kind"] == "fail"]
+    return str(fails[0]["message"] or "(no message)") if fails else "(no message)"
+
+
+def _retry_deliveries(store: MonitorStore, sinks: Sequence[Sink]) -> None:
+    """Resend alerts whose earlier delivery failed, to the sinks that failed, a few times."""
+    for row in store.alerts():
+        record = row["deliveries"]
+        failed = {k for k, v in record.get("results", {}).items() if v != "ok"}
+        if not failed or record.get("attempts", 0) >= MAX_DELIVERY_ATTEMPTS:
+            continue
+        retry = [s for s in sinks if s.label in failed]
+        alert = Alert(row["monitor"], row["kind"], Severity.CRITICAL, row["message"], row["state"])
+        results = dict(record["results"]) | deliver(alert, retry)
+        store.set_deliveries(row["id"], {"results": results, "attempts": record["attempts"] + 1})

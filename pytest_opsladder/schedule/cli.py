@@ -1,0 +1,175 @@
+"""``opsladder monitors ...``: define monitors, send receipts, and run the check (level 1).
+
+    opsladder monitors add nightly --cron "30 2 * * *" --tz Europe/Berlin --grace 15m
+    opsladder monitors send nightly start --target http://monitors:8787   # from the job
+    opsladder monitors check --sink stderr --sink webhook:https://hooks/x # from another scheduler
+    opsladder monitors pause nightly / resume nightly / list / serve --port 8787
+
+The state file is ``--db`` (default ``$OPSLADDER_MONITORS_DB`` or ``monitors.sqlite``). ``check``
+exits 1 while any monitor is alerting, so the scheduler running it can page on its own too.
+``send`` always exits 0: a receipt never fails the job that sends it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+from typing import Any
+
+from pytest_opsladder.schedule.alerts import load_sinks
+from pytest_opsladder.schedule.check import check_monitors
+from pytest_opsladder.schedule.monitors import Monitor
+from pytest_opsladder.schedule.state import MonitorStore
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("monitors", help="receipts and monitors (level 1)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _add_parser(actions)
+    for name, func, text in (
+        ("list", _list, "every monitor with its state"),
+        ("remove", _remove, "delete a monitor and its history"),
+        ("pause", _pause, "pause a monitor (sticky: receipts do not resume it)"),
+        ("resume", _resume, "resume a paused monitor; its schedule restarts now"),
+    ):
+        cmd = actions.add_parser(name, help=text)
+        _db(cmd)
+        if name != "list":
+            cmd.add_argument("name")
+        cmd.set_defaults(func=func)
+    _send_parser(actions)
+    _check_parser(actions)
+    serve = actions.add_parser("serve", help="run the HTTP receipt receiver")
+    _db(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8787)
+    serve.set_defaults(func=_serve)
+
+
+def _db(parser: argparse.ArgumentParser) -> None:
+    default = os.environ.get("OPSLADDER_MONITORS_DB", "monitors.sqlite")
+    parser.add_argument("--db", default=default, help=f"the state file (default: {default})")
+
+
+def _add_parser(actions: Any) -> None:
+    add = actions.add_parser("add", help="create or update a monitor")
+    _db(add)
+    add.add_argument("name")
+    when = add.add_mutually_exclusive_group(required=True)
+    when.add_argument("--cron", help="cron expression, evaluated in --tz")
+    when.add_argument("--every", help="interval: seconds or 90s / 15m / 2h / 1d")
+    add.add_argument("--tz", default="UTC", help="IANA timezone of the cron expression")
+    add.add_argument("--grace", default="5m", help="lateness allowed (default 5m)")
+    add.add_argument("--max-runtime", default=None, help="longest a started run may take")
+    add.add_argument("--failure-threshold", type=int, default=1)
+    add.add_argument("--recovery-threshold", type=int, default=1)
+    add.set_defaults(func=_add)
+
+
+def _send_parser(actions: Any) -> None:
+    send = actions.add_parser("send", help="send a receipt (never fails the job)")
+    _db(send)
+    send.add_argument("name")
+    send.add_argument("kind", choices=["start", "success", "fail"])
+    send.add_argument("--run-id", default=None)
+    send.add_argument("--message", default="")
+    send.add_argument("--target", default=None, help="receiver URL (default: the --db file)")
+    send.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    send.add_argument("--spool", default=None, help="where undelivered receipts wait")
+    send.set_defaults(func=_send)
+
+
+def _check_parser(actions: Any) -> None:
+    check = actions.add_parser("check", help="evaluate monitors and send alerts")
+    _db(check)
+    check.add_argument("names", nargs="*", help="only these monitors")
+    check.add_argument("--sink", action="append", default=None,
+                       help="stderr, file:PATH, webhook:URL or command:CMD (repeatable)")  # fmt: skip
+    check.add_argument("--sinks-file", default=None, help="TOML/JSON file with [[sink]] tables")
+    check.set_defaults(func=_check)
+
+
+def _add(args: argparse.Namespace) -> int:
+    fields = {"cron": args.cron, "every": args.every, "timezone": args.tz, "grace": args.grace,
+              "max_runtime": args.max_runtime, "failure_threshold": args.failure_threshold,
+              "recovery_threshold": args.recovery_threshold}  # fmt: skip
+    monitor = Monitor.create(args.name, **fields)
+    MonitorStore(args.db).add(monitor)
+    print(f"monitor {monitor.name}: {monitor.schedule().describe()}, grace {monitor.grace:g}s")
+    return 0
+
+
+def _iso(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
+
+
+def _list(args: argparse.Namespace) -> int:
+    store = MonitorStore(args.db)
+    for st in store.all():
+        state = "paused" if st.paused else ("down" if st.alert_state == "firing" else "up")
+        kind = f" ({st.alert_kind})" if st.alert_kind else ""
+        last = _iso(store.last_activity(st.monitor.name))
+        print(f"{st.monitor.name:<24} {state}{kind:<12} last receipt {last}  "
+              f"{st.monitor.schedule().describe()}")  # fmt: skip
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    MonitorStore(args.db).remove(args.name)
+    print(f"removed monitor {args.name}")
+    return 0
+
+
+def _pause(args: argparse.Namespace) -> int:
+    MonitorStore(args.db).set_paused(args.name, True)
+    print(f"paused {args.name}: receipts are kept but do not resume it; `resume` does")
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    MonitorStore(args.db).set_paused(args.name, False)
+    print(f"resumed {args.name}")
+    return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    from pytest_opsladder.schedule.receipts import Receipts
+
+    receipts = Receipts(args.target or args.db, timeout=args.timeout, spool=args.spool)
+    run_id = args.run_id
+    if args.kind == "start":
+        run_id = receipts.start(args.name, run_id)
+        print(run_id)
+    else:
+        receipts.send(args.name, args.kind, run_id, args.message)
+    if receipts.last_error:
+        print(f"opsladder monitors send: receipt spooled for retry ({receipts.last_error})",
+              file=__import__("sys").stderr)  # fmt: skip
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    sinks = load_sinks(args.sinks_file) if args.sinks_file else load_sinks(args.sink)
+    reports = check_monitors(MonitorStore(args.db), sinks, args.names or None)
+    for report in reports:
+        kind = f" ({report.alert_kind})" if report.alert_kind else ""
+        new = ", ".join(report.outcomes) or "no new outcomes"
+        print(f"{report.name:<24} {report.status}{kind}: {new}")
+    return 1 if any(r.status == "down" for r in reports) else 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from pytest_opsladder.schedule.receiver import ReceiptServer
+
+    server = ReceiptServer(MonitorStore(args.db), (args.host, args.port))
+    print(f"receiving receipts on {server.url}/ping/<monitor>/<start|success|fail>", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

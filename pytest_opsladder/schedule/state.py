@@ -1,0 +1,276 @@
+"""The monitors' state file (ladder level 1): one SQLite file that receipts and checks share.
+
+Receipts are stamped with the *receiver's* clock (the process writing here), never the job's,
+so a job whose clock is an hour off cannot satisfy a window it did not run in. The file is
+opened per operation in WAL mode with a busy timeout, so a receiver thread, a job writing
+directly and ``opsladder monitors check`` can share it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_opsladder.schedule.errors import MonitorNotFoundError, ScheduleConfigError
+from pytest_opsladder.schedule.monitors import Monitor, Outcome, ReceiptKind
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS monitors (
+  name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at REAL NOT NULL,
+  paused INTEGER NOT NULL DEFAULT 0, resumed_at REAL, alert_state TEXT NOT NULL DEFAULT 'ok',
+  alert_kind TEXT, bad_streak INTEGER NOT NULL DEFAULT 0, good_streak INTEGER NOT NULL DEFAULT 0,
+  last_outcome INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS receipts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, monitor TEXT NOT NULL, kind TEXT NOT NULL, run_id TEXT,
+  received_at REAL NOT NULL, sent_at REAL, message TEXT, paused INTEGER NOT NULL DEFAULT 0,
+  open INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS receipts_by_monitor ON receipts (monitor, id);
+CREATE TABLE IF NOT EXISTS outcomes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, monitor TEXT NOT NULL, kind TEXT NOT NULL,
+  ref TEXT NOT NULL, at REAL NOT NULL, UNIQUE (monitor, kind, ref));
+CREATE TABLE IF NOT EXISTS alerts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, monitor TEXT NOT NULL, state TEXT NOT NULL,
+  kind TEXT NOT NULL, at REAL NOT NULL, message TEXT NOT NULL, deliveries TEXT NOT NULL DEFAULT '{}');
+"""
+
+
+@dataclass(frozen=True)
+class MonitorState:
+    """A monitor with its live state (pause, alert, streaks)."""
+
+    monitor: Monitor
+    created_at: float
+    paused: bool
+    resumed_at: float | None
+    alert_state: str
+    alert_kind: str | None
+    bad_streak: int
+    good_streak: int
+    last_outcome: int
+
+
+class MonitorStore:
+    """Monitors, receipts, outcomes and alerts in one SQLite file; ``clock`` is epoch seconds."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.connect() as conn:
+                conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise ScheduleConfigError(
+                f"cannot open the monitors state file {str(self.path)!r}: {exc}. Pass a "
+                "writable path with --db (it is created if missing)."
+            ) from exc
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            yield conn
+        finally:
+            conn.close()
+
+    # -- monitors ------------------------------------------------------------------------
+    def add(self, monitor: Monitor) -> None:
+        """Create the monitor, or update its spec and keep its state."""
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT INTO monitors (name, spec, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET spec=excluded.spec",
+                (monitor.name, json.dumps(monitor.to_dict()), self.clock()),
+            )
+
+    def remove(self, name: str) -> None:
+        self.get(name)
+        with self.connect() as conn:
+            for table, col in (("monitors", "name"), ("receipts", "monitor"), ("outcomes", "monitor")):
+                conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (name,))
+
+    def get(self, name: str) -> MonitorState:
+        with self.connect() as conn:
+            row = conn.execute("SELECT * FROM monitors WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise MonitorNotFoundError(
+                f"no monitor named {name!r} in {self.path}; create it with `opsladder monitors "
+                f"add {name} --cron '...'` (or --every SECONDS), or list them with "
+                "`opsladder monitors list`.",
+                monitor=name,
+            )
+        return _state(row)
+
+    def all(self) -> list[MonitorState]:
+        with self.connect() as conn:
+            rows = conn.execute("SELECT * FROM monitors ORDER BY name").fetchall()
+        return [_state(r) for r in rows]
+
+    def set_paused(self, name: str, paused: bool) -> None:
+        """Pause (sticky: receipts do not resume) or resume (the schedule restarts now)."""
+        self.get(name)
+        with self.connect() as conn:
+            if paused:
+                conn.execute("UPDATE monitors SET paused = 1 WHERE name = ?", (name,))
+            else:
+                conn.execute(
+                    "UPDATE monitors SET paused = 0, resumed_at = ? WHERE name = ?",
+                    (self.clock(), name),
+                )
+
+    def save_alert_state(self, name: str, **fields: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.connect() as conn:
+            conn.execute(f"UPDATE monitors SET {sets} WHERE name = ?", (*fields.values(), name))
+
+    # -- receipts ------------------------------------------------------------------------
+    def record_receipt(
+        self,
+        name: str,
+        kind: ReceiptKind | str,
+        run_id: str | None = None,
+        *,
+        sent_at: float | None = None,
+        message: str = "",
+    ) -> int:
+        """Store a receipt stamped with this store's clock; returns its id."""
+        kind = ReceiptKind(ReceiptKind.parse(kind, setting="receipt kind"))
+        state = self.get(name)
+        now = self.clock()
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            rid = self._insert_receipt(conn, state, kind, run_id, now, sent_at, message)
+            conn.execute("COMMIT")
+        return rid
+
+    def _insert_receipt(
+        self,
+        conn: sqlite3.Connection,
+        state: MonitorState,
+        kind: ReceiptKind,
+        run_id: str | None,
+        now: float,
+        sent_at: float | None,
+        message: str,
+    ) -> int:
+        name = state.monitor.name
+        if kind is ReceiptKind.SUCCESS:  # closes only its own run's start
+            conn.execute(
+                "UPDATE receipts SET open = 0 WHERE monitor = ? AND kind = 'start' AND open = 1 "
+                "AND run_id IS ?",
+                (name, run_id),
+            )
+        elif kind is ReceiptKind.FAIL:  # a failure closes every open start
+            conn.execute("UPDATE receipts SET open = 0 WHERE monitor = ? AND open = 1", (name,))
+        cur = conn.execute(
+            "INSERT INTO receipts (monitor, kind, run_id, received_at, sent_at, message, paused, "
+            "open) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, kind.value, run_id, now, sent_at, message[:2000], int(state.paused),
+             int(kind is ReceiptKind.START and not state.paused)),
+        )  # fmt: skip
+        rid = int(cur.lastrowid or 0)
+        if kind is not ReceiptKind.START and not state.paused:
+            outcome = Outcome.OK if kind is ReceiptKind.SUCCESS else Outcome.FAILING
+            self._add_outcome(conn, name, outcome, f"receipt:{rid}", now)
+        return rid
+
+    def receipts(self, name: str, limit: int = 50) -> list[dict[str, Any]]:
+        with self.connect() as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute(
+                "SELECT * FROM receipts WHERE monitor = ? ORDER BY id DESC LIMIT ?", (name, limit)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def open_starts(self, name: str) -> list[tuple[int, float, str | None]]:
+        with self.connect() as conn:
+            return conn.execute(
+                "SELECT id, received_at, run_id FROM receipts WHERE monitor = ? AND open = 1 "
+                "ORDER BY id",
+                (name,),
+            ).fetchall()
+
+    def close_start(self, receipt_id: int) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE receipts SET open = 0 WHERE id = ?", (receipt_id,))
+
+    def last_activity(self, name: str) -> float | None:
+        """The latest receipt (any kind) received while not paused."""
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT MAX(received_at) FROM receipts WHERE monitor = ? AND paused = 0", (name,)
+            ).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    # -- outcomes and alerts -------------------------------------------------------------
+    def _add_outcome(
+        self, conn: sqlite3.Connection, name: str, kind: Outcome, ref: str, at: float
+    ) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO outcomes (monitor, kind, ref, at) VALUES (?, ?, ?, ?)",
+            (name, kind.value, ref, at),
+        )
+
+    def add_outcome(self, name: str, kind: Outcome, ref: str, at: float) -> None:
+        with self.connect() as conn:
+            self._add_outcome(conn, name, kind, ref, at)
+
+    def last_missed_slot(self, name: str) -> float | None:
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT MAX(at) FROM outcomes WHERE monitor = ? AND kind = 'missed'", (name,)
+            ).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    def outcomes_after(self, name: str, after_id: int) -> list[tuple[int, Outcome, float]]:
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT id, kind, at FROM outcomes WHERE monitor = ? AND id > ? ORDER BY id",
+                (name, after_id),
+            ).fetchall()
+        return [(int(i), Outcome(k), float(a)) for i, k, a in rows]
+
+    def add_alert(self, name: str, state: str, kind: str, message: str) -> int:
+        with self.connect() as conn:
+            cur = conn.execute(
+                "INSERT INTO alerts (monitor, state, kind, at, message) VALUES (?, ?, ?, ?, ?)",
+                (name, state, kind, self.clock(), message),
+            )
+            return int(cur.lastrowid or 0)
+
+    def alerts(self, name: str | None = None) -> list[dict[str, Any]]:
+        query, args = "SELECT * FROM alerts", ()
+        if name is not None:
+            query, args = query + " WHERE monitor = ?", (name,)
+        with self.connect() as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute(query + " ORDER BY id", args).fetchall()
+        return [dict(r) | {"deliveries": json.loads(r["deliveries"])} for r in rows]
+
+    def set_deliveries(self, alert_id: int, deliveries: dict[str, Any]) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                "UPDATE alerts SET deliveries = ? WHERE id = ?", (json.dumps(deliveries), alert_id)
+            )
+
+
+def _state(row: tuple[Any, ...]) -> MonitorState:
+    return MonitorState(
+        monitor=Monitor.from_dict(json.loads(row[1])),
+        created_at=float(row[2]),
+        paused=bool(row[3]),
+        resumed_at=row[4],
+        alert_state=row[5],
+        alert_kind=row[6],
+        bad_streak=int(row[7]),
+        good_streak=int(row[8]),
+        last_outcome=int(row[9]),
+    )
