@@ -1,0 +1,164 @@
+"""Ladder level 0: a run that does not end cleanly is never `complete`, and never costs the
+cassette recorded before it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_opsladder import Case, Mode, RecordMode, RunRecorder, RunStatus, Variant, tool
+from pytest_opsladder.cassette import files
+
+
+@tool(name="irq_fetch")
+def fetch(x: int) -> int:
+    return x + 1
+
+
+def recorder(path: Path, record_mode: RecordMode = RecordMode.ALL) -> RunRecorder:
+    return RunRecorder(Case("irq"), Variant("v"), path, mode=Mode.RECORD, record_mode=record_mode)
+
+
+@pytest.fixture
+def good_cassette(tmp_path: Path) -> Path:
+    path = tmp_path / "case" / "v.json"
+    with recorder(path) as run:
+        run.output = fetch(1)
+    assert files.load(path).status is RunStatus.COMPLETE
+    return path
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
+def test_interrupted_run_is_incomplete_and_previous_cassette_intact(
+    good_cassette: Path, interrupt: type[BaseException]
+) -> None:
+    before = good_cassette.read_bytes()
+    rec = recorder(good_cassette)
+    with pytest.raises(interrupt), rec as run:
+        fetch(2)
+        raise interrupt()
+    assert run.status is RunStatus.INCOMPLETE
+    assert good_cassette.read_bytes() == before
+    beside = good_cassette.with_name("v.incomplete.json")
+    kept = files.load(beside)
+    assert kept.status is RunStatus.INCOMPLETE
+    assert kept.error is not None
+    assert kept.error["type"] == interrupt.__name__
+    assert [e.data["args"] for e in kept.events_of("tool_call")] == [{"x": 2}]
+    assert sorted(p.name for p in good_cassette.parent.iterdir()) == ["v.incomplete.json", "v.json"]
+
+
+def test_a_clean_run_replaces_cassette_and_removes_the_incomplete_one(good_cassette: Path) -> None:
+    with pytest.raises(KeyboardInterrupt), recorder(good_cassette):
+        raise KeyboardInterrupt
+    with recorder(good_cassette) as run:
+        run.output = fetch(5)
+    assert files.load(good_cassette).output == 6
+    assert not good_cassette.with_name("v.incomplete.json").exists()
+
+
+def test_an_exception_in_the_agent_ends_the_run_as_error_never_complete(tmp_path: Path) -> None:
+    path = tmp_path / "v.json"
+    with pytest.raises(ZeroDivisionError), recorder(path):
+        fetch(1)
+        _ = 1 / 0
+    saved = files.load(path)
+    assert saved.status is RunStatus.ERROR
+    assert saved.error is not None
+    assert saved.error["type"] == "ZeroDivisionError"
+
+
+def test_an_interrupted_replay_does_not_touch_the_cassette(good_cassette: Path) -> None:
+    before = good_cassette.read_bytes()
+    replaying = RunRecorder(Case("irq"), Variant("v"), good_cassette, mode=Mode.REPLAY)
+    with pytest.raises(KeyboardInterrupt), replaying as run:
+        fetch(1)
+        raise KeyboardInterrupt
+    assert run.status is RunStatus.INCOMPLETE
+    assert good_cassette.read_bytes() == before
+    assert sorted(p.name for p in good_cassette.parent.iterdir()) == ["v.json"]
+
+
+def test_sigkill_mid_production_capture_leaves_an_incomplete_record(tmp_path: Path) -> None:
+    store = tmp_path / "runs"
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from pytest_opsladder import capture, tool
+
+        @tool
+        def lookup(x: int) -> int:
+            return x * 2
+
+        with capture(case_id="ticket-1", variant="prod", store={str(store)!r}, input="hi") as run:
+            lookup(21)
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == -9, done.stderr.decode()
+    written = sorted(p.relative_to(store) for p in store.rglob("*") if p.is_file())
+    assert len(written) == 1, written
+    assert written[0].suffix == ".json"
+    assert not written[0].name.startswith(".")  # no temp file left behind
+    raw = json.loads((store / written[0]).read_text())  # whole, parseable JSON
+    run = files.load(store / written[0])
+    assert raw["run"]["status"] == "incomplete"
+    assert run.status is RunStatus.INCOMPLETE
+    assert run.case.id == "ticket-1"
+
+
+def test_production_capture_that_ends_is_complete(tmp_path: Path) -> None:
+    from pytest_opsladder import capture
+
+    with capture(case_id="t2", variant="prod", store=tmp_path, input="x") as run:
+        run.output = fetch(41)
+    (path,) = [p for p in tmp_path.rglob("*.json")]
+    assert path.parent.name == run.manifest["started_at"][:10]
+    saved = files.load(path)
+    assert saved.status is RunStatus.COMPLETE
+    assert saved.output == 42
+    assert [e.name for e in saved.events_of("tool_call")] == ["irq_fetch"]
+
+
+def test_sigkill_mid_pytest_recording_keeps_previous_cassette(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_kill="""
+        import os, signal
+        import pytest
+        from pytest_opsladder import tool
+
+        @tool
+        def lookup(x: int) -> int:
+            return x * 2
+
+        @pytest.mark.opsladder
+        def test_agent():
+            lookup(1)
+            if os.environ.get("KILL"):
+                os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    pytester.runpytest("--opsladder-mode=record").assert_outcomes(passed=1)
+    cassette = pytester.path / "cassettes/test_kill/test_agent/baseline.json"
+    before = cassette.read_bytes()
+    env = {**os.environ, "KILL": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--opsladder-mode=record", "--opsladder-record-mode=all",
+         "-p", "no:cacheprovider"],
+        cwd=pytester.path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == -9
+    assert cassette.read_bytes() == before
+    assert sorted(p.name for p in cassette.parent.iterdir()) == ["baseline.json"]
