@@ -1,43 +1,63 @@
 """Wires the shipped demo agent (pytest_opsladder.demo) into this repository's runs.
 
 A user's conftest.py looks like this one: declare the variants, build the agent for a variant.
-In replay mode nothing is served: every model call and tool result comes from the cassettes.
+The hook lets shadow mode build agents outside test items, to run candidates concurrently
+(--opsladder-concurrency); the fixture serves the test items. In replay mode nothing is
+served: every model call and tool result comes from the cassettes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_opsladder import Run, Variant
+from pytest_opsladder import Case, Run, Variant
 from pytest_opsladder.demo import REPLAY_BASE_URL, build_agent, demo_variants, serve_model
-from pytest_opsladder.settings import Settings
+from pytest_opsladder.plugin import SETTINGS_KEY
+
+_MODEL = ExitStack()
+_URL: dict[str, str] = {}
 
 
 def pytest_opsladder_variants() -> list[Variant]:
     return demo_variants()
 
 
-@pytest.fixture(scope="session")
-def demo_model_url(opsladder_settings: Settings) -> Iterator[str]:
+def demo_model_url(config: pytest.Config) -> str:
     """The demo model's base URL: served on loopback when runs may go live, else unreachable."""
-    if opsladder_settings.mode.value == "replay" or opsladder_settings.record_mode.value == "none":
-        yield REPLAY_BASE_URL
-        return
-    with serve_model(latency_s=0.01, latency_per_token_s=0.0005) as url:
-        yield url
+    settings = config.stash[SETTINGS_KEY]
+    if settings.mode.value == "replay" or settings.record_mode.value == "none":
+        return REPLAY_BASE_URL
+    if "url" not in _URL:
+        _URL["url"] = _MODEL.enter_context(serve_model(latency_s=0.01, latency_per_token_s=5e-4))
+    return _URL["url"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _MODEL.close()
+    _URL.clear()
+
+
+def _agent(config: pytest.Config, variant: Variant, case_input: Any, workdir: Path) -> Any:
+    agent = build_agent(variant, demo_model_url(config), workdir / "cms.sqlite3")
+    for post in (case_input or {}).get("existing_posts", []):  # the world the case starts in
+        agent.cms.create_draft(post["source"], post["title"], "", "", [])
+    return agent
+
+
+def pytest_opsladder_build_agent(
+    config: pytest.Config, variant: Variant, case: Case, workdir: Path
+) -> Callable[[Any], Any]:
+    return _agent(config, variant, case.input, workdir)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
 def opsladder_agent(
-    opsladder_variant: Variant, opsladder_run: Run, demo_model_url: str, tmp_path: Path
+    pytestconfig: pytest.Config, opsladder_variant: Variant, opsladder_run: Run, tmp_path: Path
 ) -> Callable[[Any], Any]:
     """The demo content agent for this run's variant, with a fresh CMS seeded from the case."""
-    agent = build_agent(opsladder_variant, demo_model_url, tmp_path / "cms.sqlite3")
-    case_input = opsladder_run.case.input or {}
-    for post in case_input.get("existing_posts", []):
-        agent.cms.create_draft(post["source"], post["title"], "", "", [])
-    return agent
+    return _agent(pytestconfig, opsladder_variant, opsladder_run.case.input, tmp_path)  # type: ignore[no-any-return]

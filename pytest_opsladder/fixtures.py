@@ -78,7 +78,7 @@ def _case_for(item: pytest.Item) -> Case:
     return Case(str(case_id), marker.kwargs.get("input") if marker else None)
 
 
-def _cassette_for(
+def cassette_for(
     item: pytest.Item, case: Case, variant: Variant, settings: Settings, cfg: dict[str, Any]
 ) -> Path:
     epoch = item.stash.get(EPOCH_KEY, 0)
@@ -116,7 +116,7 @@ def opsladder_run(
     recorder = RunRecorder(
         case,
         opsladder_variant,
-        _cassette_for(item, case, opsladder_variant, opsladder_settings, cfg),
+        cassette_for(item, case, opsladder_variant, opsladder_settings, cfg),
         mode=opsladder_settings.mode,
         record_mode=record_mode,
         epoch=item.stash.get(EPOCH_KEY, 0),
@@ -137,13 +137,17 @@ def _shadow_run(
     from pytest_opsladder.drift import plugin as shadow_session
 
     baseline = settings.variant(settings.baseline)
-    base_path = _cassette_for(item, case, baseline, settings, cfg)
-    cand_path = _cassette_for(item, case, settings.candidate, settings, cfg)
+    base_path = cassette_for(item, case, baseline, settings, cfg)
+    cand_path = cassette_for(item, case, settings.candidate, settings, cfg)
     try:
         recorder = shadow_session.open_shadow_run(item, case, settings, base_path, cand_path, cfg)
     except CassetteNotFoundError as missing:
         shadow_session.missing_baseline(item, case.id)
         pytest.skip(f"no baseline to shadow (reported in the results): {missing}")
+    if recorder.run.manifest.get("ended_at"):  # run concurrently before the items (prefetch)
+        yield recorder.run
+        shadow_session.collect(item, recorder)
+        return
     try:
         run = recorder.__enter__()
     except OpsladderError as error:
@@ -154,10 +158,6 @@ def _shadow_run(
         exc = None
     recorder.__exit__(type(exc) if exc else None, exc, None)
     shadow_session.collect(item, recorder)
-    from pytest_opsladder.plugin import TALLY_KEY
-
-    item.config.stash[TALLY_KEY].add("shadowed")
-    item.config.hook.pytest_opsladder_run_finished(run=recorder.run, cassette=None)
 
 
 def _end_run(item: pytest.Item, recorder: RunRecorder) -> None:

@@ -14,8 +14,10 @@ import pluggy
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import pytest
+
     from pytest_opsladder.capture.run import Run
-    from pytest_opsladder.capture.variant import Variant
+    from pytest_opsladder.capture.variant import Case, Variant
 
 hookspec = pluggy.HookspecMarker("pytest")
 
@@ -39,6 +41,18 @@ def pytest_opsladder_cassette_path(
     nodeid: str, case_id: str, variant: Variant, epoch: int
 ) -> Path | None:
     """Return where the cassette of this run lives, to override the default layout."""
+
+
+@hookspec(firstresult=True)
+def pytest_opsladder_build_agent(
+    config: pytest.Config, variant: Variant, case: Case, workdir: Path
+) -> Any:
+    """Return the agent (a callable: case input -> output, sync or async) for ``variant``.
+
+    Optional. Implement it to let shadow mode run candidates concurrently
+    (``--opsladder-concurrency N``): the fixture ``opsladder_agent`` cannot be called outside
+    a test item, a hook can. ``workdir`` is a fresh directory for the run's local state.
+    """
 
 
 @hookspec

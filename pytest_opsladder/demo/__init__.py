@@ -32,6 +32,7 @@ def demo_variants(prompt_root: str = "pytest_opsladder/demo/prompts") -> list[Va
 
 
 def build_agent(variant: Variant, base_url: str, cms_path: Path) -> ContentAgent:
+    """A content agent with a fresh CMS seeded with the default tags at ``cms_path``."""
     cms = CMS(cms_path)
     cms.seed_tags()
     return ContentAgent(variant=variant, base_url=base_url, cms=cms)

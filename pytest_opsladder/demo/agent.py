@@ -41,6 +41,20 @@ PROPOSE_POST = {
 }
 
 
+_CLIENTS: dict[tuple[str, str], Any] = {}
+
+
+def _client(base_url: str, api_key: str) -> Any:
+    """One SDK client per endpoint, shared by agents (thread-safe; keeps connections warm)."""
+    import openai
+
+    key = (base_url, api_key)
+    if key not in _CLIENTS:
+        # max_retries=0: a replay miss must fail at once, not after the SDK's backoff.
+        _CLIENTS[key] = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0)
+    return _CLIENTS[key]
+
+
 def slugify(tag: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-")
 
@@ -55,10 +69,7 @@ class ContentAgent:
     api_key: str = "demo-key-not-secret"
 
     def __post_init__(self) -> None:
-        import openai
-
-        # max_retries=0: a replay miss must fail at once, not after the SDK's backoff.
-        self.client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=0)
+        self.client = _client(self.base_url, self.api_key)
         self._tools()
 
     def _tools(self) -> None:

@@ -28,6 +28,7 @@ COLLECTOR_KEY = pytest.StashKey[ShadowCollector]()
 GATE_KEY = pytest.StashKey["GateConfig"]()
 PROGRESS_KEY = pytest.StashKey[dict[str, Any]]()
 RESULTS_KEY = pytest.StashKey[dict[str, Any]]()
+PREFETCH_KEY = pytest.StashKey[ShadowRecorder]()
 GATE_NODEID = "opsladder::gate"
 
 
@@ -89,6 +90,9 @@ def open_shadow_run(
     from pytest_opsladder.fixtures import EPOCH_KEY
 
     baseline = files.load(baseline_cassette)
+    prefetched = item.stash.get(PREFETCH_KEY, None)
+    if prefetched is not None:
+        return prefetched
     record_mode = settings.record_mode if settings.record_mode_explicit else None
     recorder = ShadowRecorder(
         case,
@@ -129,6 +133,10 @@ def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
     collector.first_divergences[base.case.id] = fd
     if case is not None:
         collector.case_meta[case.id] = {"tags": list(case.tags), "severity": case.severity.value}
+    from pytest_opsladder.plugin import TALLY_KEY
+
+    item.config.stash[TALLY_KEY].add("shadowed")
+    item.config.hook.pytest_opsladder_run_finished(run=cand, cassette=None)
     http = cand.extra.get("http") or {}
     item.user_properties.append(
         ("opsladder_shadow", {"divergent": fd is not None, "live": int(http.get("live", 0))})
@@ -138,6 +146,88 @@ def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
 def _extra(role: str, passed: bool, checks: list[dict[str, Any]]) -> dict[str, Any]:
     failed = [c["check"] for c in checks if not c["passed"]]
     return {"role": role, "passed": passed and not failed, "failed_checks": failed}
+
+
+# -- concurrency -----------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Any:
+    config = session.config
+    settings = _settings(config)
+    if (
+        _shadowing(config)
+        and settings.concurrency > 1
+        and not config.option.collectonly
+        and not hasattr(config, "workerinput")  # under xdist the workers are the concurrency
+    ):
+        prefetch(session, settings)
+    return (yield)
+
+
+def prefetch(session: pytest.Session, settings: Settings) -> None:
+    """Run every case's candidate at once (``--opsladder-concurrency``); items then report."""
+    import tempfile
+
+    from pytest_opsladder.drift.concurrent import ShadowJob, run_jobs
+
+    jobs: list[tuple[pytest.Item, ShadowJob]] = []
+    with tempfile.TemporaryDirectory(prefix="opsladder-shadow-") as tmp:
+        for item in session.items:
+            job = _job_for(item, settings, Path(tmp) / str(len(jobs)))
+            if job is None and not jobs and _agent_hook_missing(session.config, settings):
+                return
+            if job is not None:
+                jobs.append((item, job))
+        run_jobs([job for _, job in jobs], settings.concurrency)
+    for item, job in jobs:
+        _evaluate_prefetched(item, job.recorder)
+        item.stash[PREFETCH_KEY] = job.recorder
+
+
+def _agent_hook_missing(config: pytest.Config, settings: Settings) -> bool:
+    return not config.pluginmanager.hook.pytest_opsladder_build_agent.get_hookimpls()
+
+
+def _job_for(item: pytest.Item, settings: Settings, workdir: Path) -> Any:
+    from pytest_opsladder.cassette import files
+    from pytest_opsladder.drift.concurrent import ShadowJob
+    from pytest_opsladder.exceptions import CassetteError
+    from pytest_opsladder.fixtures import CASE_KEY, EPOCH_KEY, cassette_for
+    from pytest_opsladder.nightmare.plugin import NIGHTMARE_CASE
+
+    if NIGHTMARE_CASE not in item.stash:
+        return None
+    case = item.stash[CASE_KEY]
+    cand_path = cassette_for(item, case, settings.candidate, settings, {})
+    if cand_path.exists():
+        return None  # replaying the candidate's own cassette needs the HTTP scope: in-item
+    try:
+        base_path = cassette_for(item, case, settings.variant(settings.baseline), settings, {})
+        baseline = files.load(base_path)
+    except CassetteError:
+        return None  # reported by the item itself
+    workdir.mkdir(parents=True, exist_ok=True)
+    agent = item.config.hook.pytest_opsladder_build_agent(
+        config=item.config, variant=settings.candidate, case=case, workdir=workdir
+    )
+    if agent is None:
+        return None
+    recorder = ShadowRecorder(
+        case, settings.candidate, baseline, None,
+        policy=DivergencePolicy(settings.divergence), epoch=item.stash.get(EPOCH_KEY, 0),
+        use_scopes=False,
+    )  # fmt: skip
+    return ShadowJob(recorder, agent, case.input)
+
+
+def _evaluate_prefetched(item: pytest.Item, recorder: ShadowRecorder) -> None:
+    from pytest_opsladder.nightmare.checks import evaluate
+    from pytest_opsladder.nightmare.plugin import NIGHTMARE_CASE
+
+    run = recorder.run
+    results = evaluate(item.stash[NIGHTMARE_CASE].checks, run)
+    run.extra["checks"] = results
+    run.extra["passed"] = run.error is None and all(r["passed"] for r in results)
+    run.extra["http"] = {"live": len(run.events_of("llm_call"))}
 
 
 # -- xdist -------------------------------------------------------------------------------------

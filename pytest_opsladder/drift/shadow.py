@@ -174,7 +174,9 @@ class ShadowRecorder:
         record_mode: RecordMode | None = None,
         epoch: int = 0,
         options: dict[str, Any] | None = None,
+        use_scopes: bool = True,
     ) -> None:
+        self.use_scopes = use_scopes
         self.baseline = baseline
         self.cassette = candidate_cassette
         self.record_mode = record_mode
@@ -191,8 +193,10 @@ class ShadowRecorder:
             self.recorded = files.load(self.cassette)
         live = self.recorded is None or self.record_mode is RecordMode.NEW_EPISODES
         mode = self.record_mode or RecordMode.NONE
+        # Without an explicit record mode nothing is written: the candidate's calls are live.
+        options = {**self.options, "shadow_no_write": self.record_mode is None}
         return RecordingPlan(
-            Mode.SHADOW, mode, self.cassette, self.recorded is not None, live, self.options
+            Mode.SHADOW, mode, self.cassette, self.recorded is not None, live, options
         )
 
     def __enter__(self) -> Run:
@@ -200,7 +204,7 @@ class ShadowRecorder:
         self.run.boundary = self.boundary
         try:
             self._stack.enter_context(activate(self.run))
-            for factory in run_scopes().values():
+            for factory in run_scopes().values() if self.use_scopes else ():
                 scope = factory(self.run, self.recorded, plan)
                 if scope is not None:
                     self._stack.enter_context(scope)

@@ -88,6 +88,8 @@ def _run_nightmare_case(
     opsladder_agent: Callable[[Any], Any],
 ) -> None:
     case: NightmareCase = request.node.stash[NIGHTMARE_CASE]
+    if opsladder_run.manifest.get("ended_at"):
+        return  # shadow prefetch already ran this case concurrently and evaluated its checks
     shadow = opsladder_run.boundary is not None and hasattr(opsladder_run.boundary, "divergences")
     try:
         output = opsladder_agent(case.input)

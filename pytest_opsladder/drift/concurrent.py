@@ -1,0 +1,81 @@
+"""Running candidate runs of a shadow session concurrently (ladder level 7).
+
+The model is the bottleneck of a shadow run, so candidate runs overlap: sync agents in a thread
+pool, async agents (coroutine functions, or callables returning awaitables) as tasks on one
+event loop, at most ``concurrency`` at a time. Each run executes in its own context, so the
+current run never leaks between them. HTTP recording patches transports process-wide and is
+not entered here: candidates' model calls go out live (shadow's default) and are counted from
+the runs' ``llm_call`` events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_opsladder.drift.shadow import ShadowRecorder, ShadowStopRun
+
+
+@dataclass
+class ShadowJob:
+    """One candidate run to make: its recorder, the agent and the case input."""
+
+    recorder: ShadowRecorder
+    agent: Callable[[Any], Any]
+    case_input: Any
+    error: BaseException | None = None
+
+
+def _finish(job: ShadowJob, output: Any, exc: BaseException | None) -> None:
+    from pytest_opsladder.capture.jsonable import to_jsonable
+
+    run = job.recorder.run
+    if exc is not None:
+        run.fail(exc)
+    else:
+        run.output = to_jsonable(output, tool="agent output", path="output")
+
+
+def _run_sync(job: ShadowJob) -> ShadowJob:
+    with job.recorder:
+        try:
+            output, exc = job.agent(job.case_input), None
+        except (Exception, ShadowStopRun) as error:
+            output, exc = None, error
+        _finish(job, output, exc)
+    return job
+
+
+async def _run_async(job: ShadowJob, gate: asyncio.Semaphore) -> ShadowJob:
+    async with gate:
+        with job.recorder:
+            try:
+                output, exc = await job.agent(job.case_input), None
+            except (Exception, ShadowStopRun) as error:
+                output, exc = None, error
+            _finish(job, output, exc)
+    return job
+
+
+def is_async_agent(agent: Callable[[Any], Any]) -> bool:
+    call = getattr(agent, "__call__", None)  # noqa: B004 - a callable object's own method
+    return inspect.iscoroutinefunction(agent) or inspect.iscoroutinefunction(call)
+
+
+def run_jobs(jobs: Sequence[ShadowJob], concurrency: int) -> list[ShadowJob]:
+    """Run every job, at most ``concurrency`` at once; returns them in the given order."""
+    if jobs and all(is_async_agent(j.agent) for j in jobs):
+        return asyncio.run(_gather(jobs, concurrency))
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="opsladder-shadow") as pool:
+        futures = [pool.submit(contextvars.Context().run, _run_sync, job) for job in jobs]
+        return [f.result() for f in futures]
+
+
+async def _gather(jobs: Sequence[ShadowJob], concurrency: int) -> list[ShadowJob]:
+    gate = asyncio.Semaphore(concurrency)
+    return list(await asyncio.gather(*(_run_async(job, gate) for job in jobs)))
