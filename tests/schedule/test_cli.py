@@ -1,0 +1,82 @@
+"""``opsladder monitors``: the commands a scheduler and an operator run (ladder level 1)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_opsladder.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_opsladder.cli", "monitors", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_add_and_send_from_the_command_line(tmp_path: Path) -> None:
+    from pytest_opsladder.schedule.state import MonitorStore
+
+    db = str(tmp_path / "m.sqlite")
+    assert run("add", "nightly", "--every", "1d", "--grace", "10m", "--db", db).returncode == 0
+    started = run("send", "nightly", "start", "--db", db)
+    assert started.returncode == 0
+    run_id = started.stdout.strip()
+    assert len(run_id) == 32
+    assert run("send", "nightly", "success", "--run-id", run_id, "--db", db).returncode == 0
+    receipts = MonitorStore(db).receipts("nightly")
+    assert [(r["kind"], r["run_id"], r["open"]) for r in receipts] == [
+        ("success", run_id, 0),
+        ("start", run_id, 0),
+    ]
+
+
+def test_check_from_another_scheduler_exits_1_and_alerts(tmp_path: Path) -> None:
+    import time
+
+    from pytest_opsladder.schedule.monitors import Monitor
+    from pytest_opsladder.schedule.state import MonitorStore
+
+    db = str(tmp_path / "m.sqlite")
+    two_hours_ago = time.time() - 7200
+    MonitorStore(db, clock=lambda: two_hours_ago).add(Monitor.create("etl", every="1h", grace=60))
+    alerts = tmp_path / "alerts.jsonl"
+    checked = run("check", "--db", db, "--sink", f"file:{alerts}")
+    assert checked.returncode == 1
+    assert "etl" in checked.stdout and "down (missed): missed" in checked.stdout
+    assert json.loads(alerts.read_text().splitlines()[0])["kind"] == "missed"
+
+
+def test_send_never_fails_the_job(tmp_path: Path) -> None:
+    result = run("send", "nope", "success", "--db", str(tmp_path / "m.sqlite"),
+                 "--spool", str(tmp_path / "spool"))  # fmt: skip
+    assert result.returncode == 0
+    assert "spooled for retry" in result.stderr and "no monitor named 'nope'" in result.stderr
+
+
+def test_pause_resume_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "m.sqlite")
+    assert main(["monitors", "add", "r", "--cron", "0 3 * * *", "--tz", "Europe/Berlin", "--db", db]) == 0
+    assert main(["monitors", "pause", "r", "--db", db]) == 0
+    assert main(["monitors", "list", "--db", db]) == 0
+    assert "r" in capsys.readouterr().out.splitlines()[-1]
+    assert main(["monitors", "check", "--db", db]) == 0
+    assert "paused" in capsys.readouterr().out
+    assert main(["monitors", "resume", "r", "--db", db]) == 0
+    assert main(["monitors", "remove", "r", "--db", db]) == 0
+    assert main(["monitors", "pause", "r", "--db", db]) == 2
+    assert "no monitor named 'r'" in capsys.readouterr().err
+
+
+def test_bad_cron_on_the_command_line_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["monitors", "add", "x", "--cron", "every day", "--db", str(tmp_path / "m")]) == 2
+    assert "cron expression 'every day' is invalid" in capsys.readouterr().err

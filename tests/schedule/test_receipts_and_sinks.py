@@ -1,0 +1,170 @@
+"""Receipts never fail or block the job; alert sinks; raise_alert for the drift gate."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_opsladder.schedule.alerts import (
+    Alert,
+    Severity,
+    StderrSink,
+    deliver,
+    load_sinks,
+    raise_alert,
+)
+from pytest_opsladder.schedule.fixtures import MonitorKit
+from pytest_opsladder.schedule.receipts import Receipts
+from pytest_opsladder.schedule.receiver import ReceiptServer
+
+Hook = Any  # tests/schedule/conftest.py's loopback server
+
+
+def test_a_receipt_to_an_endpoint_that_is_down_is_spooled_not_raised(
+    down_url: str, tmp_path: Path
+) -> None:
+    sender = Receipts(down_url, timeout=0.5, spool=tmp_path / "spool.jsonl")
+    with sender.job("nightly") as run_id:
+        ran = True
+    assert ran
+    pending = sender.pending()
+    assert [(r["kind"], r["run_id"]) for r in pending] == [("start", run_id), ("success", run_id)]
+    assert "URLError" in (sender.last_error or "")
+
+
+def test_a_receipt_to_an_endpoint_that_answers_after_30s_gives_up_at_the_timeout(
+    slow_endpoint: Hook, tmp_path: Path
+) -> None:
+    sender = Receipts(slow_endpoint.url, timeout=0.2, spool=tmp_path / "spool.jsonl")
+    assert sender.success("nightly", "r1") is False  # returns after 0.2 s, not 30 s
+    assert "timed out" in (sender.last_error or "")
+    assert [r["run_id"] for r in sender.pending()] == ["r1"]
+
+
+def test_spooled_receipts_are_delivered_in_order_once_the_receiver_is_back(
+    opsladder_monitors: MonitorKit, down_url: str, tmp_path: Path
+) -> None:
+    kit = opsladder_monitors
+    kit.add("nightly", every="1d")
+    spool = tmp_path / "spool.jsonl"
+    offline = Receipts(down_url, timeout=0.5, spool=spool)
+    run_id = offline.start("nightly")
+    offline.fail("nightly", run_id, "boom")
+    server = ReceiptServer(kit.store, ("127.0.0.1", 0))
+    server.serve_in_thread()
+    try:
+        online = Receipts(server.url, timeout=5, spool=spool)
+        assert online.success("nightly", "next-run")  # delivers, then flushes the spool
+    finally:
+        server.shutdown()
+        server.server_close()
+    got = [(r["kind"], r["run_id"]) for r in reversed(kit.store.receipts("nightly"))]
+    assert got == [("success", "next-run"), ("start", run_id), ("fail", run_id)]
+    assert online.pending() == []
+
+
+def test_the_receiver_answers_404_and_400_with_reasons(opsladder_monitors: MonitorKit) -> None:
+    import urllib.error
+    import urllib.request
+
+    server = ReceiptServer(opsladder_monitors.store, ("127.0.0.1", 0))
+    server.serve_in_thread()
+    opsladder_monitors.add("known", every=60)
+    try:
+        for path, code in (("/ping/unknown/start", 404), ("/ping/known/finish", 400)):
+            req = urllib.request.Request(server.url + path, b"{}", method="POST")
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(req, timeout=5)
+            assert info.value.code == code
+            assert "error" in json.loads(info.value.read())
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_every_sink_gets_the_redacted_alert(webhook: Hook, tmp_path: Path) -> None:
+    out = tmp_path / "cmd.json"
+    script = f"import sys, os; open({str(out)!r}, 'w').write(sys.stdin.read() + os.environ['OPSLADDER_ALERT_KIND'])"
+    stream = io.StringIO()
+    sinks = [
+        StderrSink(stream),
+        *load_sinks(
+            [
+                f"file:{tmp_path / 'alerts.jsonl'}",
+                {"type": "webhook", "url": webhook.url + "/hook", "timeout": 5},
+                {"type": "command", "argv": [sys.executable, "-c", script]},
+            ]
+        ),
+    ]
+    alert = Alert("etl", "missed", Severity.CRITICAL, "token=abcd1234efgh missing",
+                  details={"args": {"api_key": "sk-abcdefghijklmnopqrstuvwxyz"}})  # fmt: skip
+    results = deliver(alert, sinks)
+    assert set(results.values()) == {"ok"}
+    for text in (
+        stream.getvalue(),
+        (tmp_path / "alerts.jsonl").read_text(),
+        json.dumps(webhook.received),
+        out.read_text(),
+    ):
+        assert "etl" in text and "abcd1234efgh" not in text and "sk-abcdef" not in text
+    assert out.read_text().endswith("missed")
+    assert webhook.received[0]["json"]["details"]["args"]["api_key"] == "[REDACTED]"
+
+
+def test_a_failing_sink_does_not_stop_the_others_and_is_retried(
+    opsladder_monitors: MonitorKit, down_url: str, webhook: Hook, tmp_path: Path
+) -> None:
+    from pytest_opsladder.schedule.check import check_monitors
+    from pytest_opsladder.schedule.alerts import WebhookSink, FileSink
+
+    kit = opsladder_monitors
+    kit.add("etl", every="1h", grace="1m")
+    kit.clock.advance(hours=2)
+    broken = WebhookSink(down_url, timeout=1)
+    check_monitors(kit.store, [broken, FileSink(tmp_path / "a.jsonl")])
+    [row] = kit.store.alerts("etl")
+    assert row["deliveries"]["results"][f"file:{tmp_path / 'a.jsonl'}"] == "ok"
+    assert row["deliveries"]["results"][broken.label].startswith("error: URLError")
+    broken.url = webhook.url  # the endpoint comes back (same label: the same sink)
+    check_monitors(kit.store, [broken, FileSink(tmp_path / "a.jsonl")])
+    assert len(webhook.received) == 1
+    [row] = kit.store.alerts("etl")
+    assert set(row["deliveries"]["results"].values()) == {"ok"}
+
+
+def test_raise_alert_is_the_drift_gates_path_to_the_same_sinks(tmp_path: Path) -> None:
+    sinks_file = tmp_path / "sinks.toml"
+    sinks_file.write_text(f'[[sink]]\ntype = "file"\npath = "{tmp_path / "gate.jsonl"}"\n')
+    results = raise_alert("nightly-shadow", "critical", "drift gate failed: pass_rate",
+                          {"metric": "pass_rate", "p": 0.001}, sinks_file, kind="drift")  # fmt: skip
+    assert list(results.values()) == ["ok"]
+    [alert] = [json.loads(x) for x in (tmp_path / "gate.jsonl").read_text().splitlines()]
+    assert alert["kind"] == "drift" and alert["severity"] == "critical"
+    assert alert["details"] == {"metric": "pass_rate", "p": 0.001}
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (["pager:x"], "'pager' is not a valid sink type. Valid values are: stderr, file"),
+        ([{"type": "file"}], "file needs path"),
+        (["webhook:ftp://x"], "must start with http"),
+    ],
+)
+def test_bad_sinks_say_what_and_how(config: list[object], message: str) -> None:
+    from pytest_opsladder.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        load_sinks(config)  # type: ignore[arg-type]
+
+
+def test_raise_alert_checks_the_severity() -> None:
+    from pytest_opsladder.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="Valid values are: info, warning, critical"):
+        raise_alert("x", "sev1", "m")
