@@ -5,7 +5,11 @@
 
 The run is written to ``<store>/<YYYY-MM-DD>/<run_id>.json`` as ``incomplete`` before the agent
 starts and replaced atomically when it ends, so a crash (even SIGKILL) leaves an ``incomplete``
-record, never a half-written file and never a false ``complete``.
+record, never a half-written file and never a false ``complete``. Both writes are redacted
+(level-3 redaction registry). When the run has ended, one line is appended to the store's
+``index.jsonl`` under a lock (see :mod:`pytest_opsladder.store`), which is what sampling reads.
+
+``store`` may be left out: ``$OPSLADDER_STORE`` names the directory, else ``runs/``.
 """
 
 from __future__ import annotations
@@ -17,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.capture.recorder import RunRecorder
-from pytest_opsladder.capture.run import Run
+from pytest_opsladder.capture.run import Run, RunStatus
 from pytest_opsladder.capture.variant import Case, Variant
-from pytest_opsladder.cassette import files
 from pytest_opsladder.modes import Mode, RecordMode
 
 
@@ -28,26 +31,39 @@ def store_path(store: Path, run: Run) -> Path:
     return store / day / f"{run.run_id}.json"
 
 
+class _StoreRecorder(RunRecorder):
+    """A recorder whose cassette is the store: redacted writes, and an index line at the end."""
+
+    def __init__(self, store: Path, case: Case, variant: Variant) -> None:
+        super().__init__(
+            case, variant, None, mode=Mode.RECORD, record_mode=RecordMode.ALL, keep_previous=False
+        )
+        self.store = store
+        path = store_path(store, self.run)
+        self.plan = self.plan.__class__(**{**self.plan.__dict__, "cassette": path})
+        self._write(index=False)
+
+    def _write(self, *, index: bool) -> None:
+        from pytest_opsladder.store.runs import write_run
+
+        self.saved_to = write_run(self.store, self.run.to_dict(), index=index)
+
+    def _persist(self) -> None:
+        self._write(index=self.run.status is not RunStatus.INCOMPLETE)
+
+
 @contextmanager
 def capture(
     case_id: str,
     variant: str | Variant,
-    store: str | Path,
+    store: str | Path | None = None,
     *,
     input: Any = None,
 ) -> Iterator[Run]:
     """Record one production run of the agent into a run store."""
+    from pytest_opsladder.store.layout import resolve_store
+
     var = variant if isinstance(variant, Variant) else Variant(variant)
-    recorder = RunRecorder(
-        Case(case_id, input),
-        var,
-        None,
-        mode=Mode.RECORD,
-        record_mode=RecordMode.ALL,
-        keep_previous=False,
-    )
-    path = store_path(Path(store), recorder.run)
-    recorder.plan = recorder.plan.__class__(**{**recorder.plan.__dict__, "cassette": path})
-    files.save(recorder.run, path)
+    recorder = _StoreRecorder(resolve_store(store), Case(case_id, input), var)
     with recorder as run:
         yield run

@@ -1,0 +1,75 @@
+"""Reservoir sampling over streams of unknown length, seeded (ladder level 7).
+
+:class:`SkipReservoir` is Li's Algorithm L: it draws how many items to skip, so a stream of N
+items costs O(k log(N/k)) random numbers and parses only the items it keeps. :class:`Reservoir`
+is Algorithm R, for streams already being looked at item by item (one per stratum).
+Memory is O(k) either way.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Reservoir(Generic[T]):
+    """Algorithm R: after ``seen`` offers, each offered item is kept with probability k/seen."""
+
+    def __init__(self, k: int, rng: random.Random) -> None:
+        self.k = k
+        self.rng = rng
+        self.items: list[T] = []
+        self.seen = 0
+
+    def offer(self, item: T) -> None:
+        self.seen += 1
+        if len(self.items) < self.k:
+            self.items.append(item)
+            return
+        slot = int(self.rng.random() * self.seen)  # randrange() costs 3x more per item
+        if slot < self.k:
+            self.items[slot] = item
+
+
+class SkipReservoir:
+    """Algorithm L: ``wants(i)`` says whether item ``i`` (0-based) would enter the sample."""
+
+    def __init__(self, k: int, rng: random.Random) -> None:
+        self.k = k
+        self.rng = rng
+        self.items: list[object] = []
+        self._w = 1.0
+        self._next = -1
+
+    def wants(self, i: int) -> bool:
+        return len(self.items) < self.k or i == self._next
+
+    def put(self, i: int, item: object) -> None:
+        """Add item ``i`` (only after ``wants(i)``); a full reservoir replaces a random slot."""
+        if len(self.items) < self.k:
+            self.items.append(item)
+            if len(self.items) == self.k:
+                self._w = self._draw_w()
+                self._advance(i)
+            return
+        self.items[self.rng.randrange(self.k)] = item
+        self._w *= self._draw_w()
+        self._advance(i)
+
+    def skip(self, i: int) -> None:
+        """Item ``i`` was wanted but unusable (an unreadable line): move to the next draw."""
+        if len(self.items) >= self.k and i == self._next:
+            self._advance(i)
+
+    def _draw_w(self) -> float:
+        return math.exp(math.log(self._unit()) / self.k)
+
+    def _advance(self, i: int) -> None:
+        gap = math.floor(math.log(self._unit()) / math.log1p(-self._w)) if self._w < 1 else 0
+        self._next = i + gap + 1
+
+    def _unit(self) -> float:
+        return self.rng.random() or 1e-300  # log(0) guard: random() may return 0.0

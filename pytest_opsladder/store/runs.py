@@ -1,0 +1,64 @@
+"""Writing and reading run records in the store, redacted before they touch the disk (level 7).
+
+A stored run is the same cassette envelope tests use (``cassette/files.py``), so a production
+run can be replayed, diffed and promoted to the nightmare set as it is. Every string of it goes
+through the level-3 redaction registry first: credentials never reach the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pytest_opsladder.cassette import files
+from pytest_opsladder.store.errors import StoreError
+from pytest_opsladder.store.index import append_entries, dumps_entry, entry_for, entry_path
+from pytest_opsladder.store.layout import index_path, run_path
+from pytest_opsladder.store.locking import locked
+
+
+def redacted(run: dict[str, Any]) -> dict[str, Any]:
+    """``run`` with secret-looking keys and registered secret patterns masked."""
+    from pytest_opsladder.observability.redaction import redact
+
+    result: dict[str, Any] = redact(run)
+    return result
+
+
+def write_run(store: Path, run: dict[str, Any], *, index: bool) -> Path:
+    """Write a run record atomically under its date folder; index it when it has ended."""
+    clean = redacted(run)
+    entry = entry_for(clean)
+    path = run_path(store, entry_path(entry))
+    envelope = {"format": files.FORMAT, "schema_version": files.SCHEMA_VERSION, "run": clean}
+    files.atomic_write_text(path, json.dumps(envelope, sort_keys=True, indent=1) + "\n")
+    if index:
+        append_entries(store, [entry])
+    return path
+
+
+def load_run(store: Path, relpath: str) -> dict[str, Any]:
+    """The run record at ``relpath`` of the store (a dict, ``Run.to_dict()`` form)."""
+    path = run_path(store, relpath)
+    if not path.resolve().is_relative_to(store.resolve()):
+        raise StoreError(f"run path {relpath!r} points outside the store {store}.", path=path)
+    run: dict[str, Any] = files.load_envelope(path)["run"]
+    return run
+
+
+def iter_run_files(store: Path) -> Iterator[Path]:
+    """Every run file of the store, date folders in order."""
+    for day in sorted(p for p in store.iterdir() if p.is_dir() and p.name[:4].isdigit()):
+        yield from sorted(day.glob("*.json"))
+
+
+def reindex(store: Path) -> int:
+    """Rebuild the index from the run files (after a crash or a manual cleanup); returns count."""
+    entries = [entry_for(files.load_envelope(p)["run"]) for p in iter_run_files(store)]
+    path = index_path(store)
+    with locked(path):
+        files.atomic_write_text(path, "".join(dumps_entry(e) for e in entries))
+    return len(entries)
+

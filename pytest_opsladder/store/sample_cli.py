@@ -1,0 +1,109 @@
+"""``opsladder sample``: draw production runs from the store for review (ladder level 7).
+
+    opsladder sample --store runs/ --strategy interesting -n 10 --seed 7 -o sample.jsonl
+    opsladder sample --strategy stratified --by status,variant -n 5
+    cat runs.jsonl | opsladder sample --strategy reservoir --input - -n 50
+
+Writes the drawn index entries as JSON lines (stdout or ``-o``); ``opsladder review --serve
+--sample sample.jsonl`` shows them. The same seed over the same index draws the same runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pytest_opsladder.cassette.files import atomic_write_text
+from pytest_opsladder.store.index import IndexReadStats, iter_index_lines
+from pytest_opsladder.store.layout import ENV_STORE, index_path, resolve_store
+from pytest_opsladder.store.sampling import (
+    SampleSpec,
+    Strategy,
+    StratumField,
+    dumps_sample,
+    sample_lines,
+)
+
+
+def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options `sample` and `review` share: where the store is and how to draw."""
+    parser.add_argument(
+        "--store", default=None, help=f"the run store directory (default: ${ENV_STORE} or runs/)"
+    )
+    parser.add_argument(
+        "--strategy",
+        default="uniform",
+        help="uniform (default), stratified, reservoir or interesting",
+    )
+    parser.add_argument("-n", type=int, default=20, help="runs to draw (per stratum / reason)")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed draws the same runs")
+    parser.add_argument(
+        "--by", default="status", help="stratified: comma-separated status,tool,error_code,variant"
+    )
+    parser.add_argument("--slow-s", type=float, default=None, help="interesting: slow threshold")
+    parser.add_argument("--z", type=float, default=3.0, help="interesting: outlier z-score")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("sample", help="sample production runs (level 7)")
+    add_sampling_arguments(parser)
+    parser.add_argument("--input", default=None, help="read JSON lines from FILE or - (stdin)")
+    parser.add_argument("-o", "--output", default=None, help="write the sample here (JSON lines)")
+    parser.add_argument("--reindex", action="store_true", help="rebuild the index from run files")
+    parser.set_defaults(func=run)
+
+
+def spec_from_args(args: argparse.Namespace) -> SampleSpec:
+    by = tuple(
+        StratumField(StratumField.parse(b.strip(), what="stratum field (--by)"))
+        for b in str(args.by).split(",")
+        if b.strip()
+    )
+    return SampleSpec(
+        strategy=Strategy(Strategy.parse(args.strategy, what="sampling strategy (--strategy)")),
+        n=args.n,
+        seed=args.seed,
+        by=by or (StratumField.STATUS,),
+        slow_s=args.slow_s,
+        z=args.z,
+    )
+
+
+def draw(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Draw a sample as the options say, warning on stderr about unreadable lines."""
+    spec = spec_from_args(args)
+    store = resolve_store(args.store)
+    stats = IndexReadStats()
+    source = getattr(args, "input", None)
+    lines = _stdin_lines() if source == "-" else iter_index_lines(
+        Path(source) if source else index_path(store), stats
+    )
+    drawn = sample_lines(lines, spec, stats)
+    warning = stats.warning(Path(source) if source and source != "-" else index_path(store))
+    if warning:
+        print(f"opsladder: warning: {warning}", file=sys.stderr)
+    return drawn
+
+
+def _stdin_lines() -> Iterator[bytes]:
+    for line in sys.stdin.buffer:
+        yield line.rstrip(b"\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.reindex:
+        from pytest_opsladder.store.runs import reindex
+
+        count = reindex(resolve_store(args.store))
+        print(f"reindexed {count} run(s) into {index_path(resolve_store(args.store))}")
+    drawn = draw(args)
+    text = dumps_sample(drawn)
+    if args.output:
+        atomic_write_text(Path(args.output), text)
+        print(f"wrote {len(drawn)} run(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
