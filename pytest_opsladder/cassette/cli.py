@@ -24,19 +24,29 @@ def register(sub: Any) -> None:
     show.set_defaults(func=_show)
 
 
+_SUFFIXES = (".json", ".yaml", ".yml")
+
+
 def _cassettes(paths: list[Path]) -> list[Path]:
+    """Files named on the command line, and every cassette file found under a directory."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out += sorted(
-                p
-                for p in path.rglob("*")
-                if (p.suffix in (".json", ".yaml", ".yml") and ".cassettes" in str(p))
-                or p.parent.parent.name == "cassettes"
-            )
+            out += sorted(p for p in path.rglob("*") if _is_cassette(p, path))
         else:
             out.append(path)
     return out
+
+
+def _is_cassette(path: Path, root: Path) -> bool:
+    """A data file (not a temp file) under a ``cassettes`` directory, or one that says it is a
+    cassette: case files beside the cassettes (nightmare_set/*.yaml) are not cassettes."""
+    if not path.is_file() or path.suffix not in _SUFFIXES or path.name.startswith("."):
+        return False
+    if "cassettes" in path.relative_to(root.parent).parts[:-1]:
+        return True
+    with path.open("rb") as handle:
+        return files.FORMAT.encode() in handle.read(4096)
 
 
 def _validate(args: argparse.Namespace) -> int:
