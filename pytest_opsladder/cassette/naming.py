@@ -1,8 +1,8 @@
 """Deterministic, short cassette names (ladder level 0).
 
 A name is built from the test or case id, the variant and the epoch. Characters that are unsafe
-in file names become ``_``; a name longer than :data:`MAX_STEM` keeps a readable prefix and a
-hash of the whole, so long parametrize ids stay unique and under every filesystem's limit.
+in file names become ``_``; a name that had to change, or is longer than :data:`MAX_STEM`, keeps
+a readable prefix and a hash of the whole, so ids stay unique and under every filesystem's limit.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 
 def safe_stem(text: str) -> str:
+    """``text`` itself when it is already safe and short; otherwise a readable prefix plus a
+    hash of the whole, so ids that sanitize alike (``a/b``, ``a:b``) keep distinct names."""
     stem = _UNSAFE.sub("_", text).strip("._") or "_"
-    if len(stem) <= MAX_STEM:
+    if stem == text and len(stem) <= MAX_STEM:
         return stem
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     return f"{stem[: MAX_STEM - 13]}-{digest}"
