@@ -96,7 +96,7 @@ def _run(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _call(call: dict[str, Any]) -> dict[str, Any]:
-    result = json.dumps(call.get("result"), default=str)
+    result = json.dumps(call.get("result"))  # no options: the shared C encoder, fastest
     if len(result) > MAX_RESULT_CHARS:
         result = result[:MAX_RESULT_CHARS] + f"... ({len(result)} chars)"
     return {

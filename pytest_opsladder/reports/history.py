@@ -8,7 +8,6 @@ JSON files that are not results (other CI artifacts) are listed as ignored, not 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -144,9 +143,3 @@ def write_history(directory: Path, out_dir: Path) -> Path:
     from pytest_opsladder.reports.writer import write_atomic
 
     return write_atomic(Path(out_dir) / "history.html", utf8_bytes(render_history(Path(directory))))
-
-
-def history_json(directory: Path) -> str:
-    """The trends as JSON, for tools that chart elsewhere."""
-    runs, _ = load_history(directory)
-    return json.dumps(trends(runs))
