@@ -21,15 +21,21 @@ def _add_state(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    """Add ``name``, or fill in the placeholder cli.py added when another name was invoked."""
+    existing: argparse.ArgumentParser | None = subparsers.choices.get(name)
+    return existing if existing is not None else subparsers.add_parser(name, help=help_text)
+
+
 def register(subparsers: Any) -> None:
-    pause = subparsers.add_parser("pause", help="pause every side-effecting call (level 6)")
+    pause = _parser(subparsers, "pause", "pause every side-effecting call (level 6)")
     _add_state(pause)
     pause.add_argument("--reason", default="", help="why (shown to every refused call)")
     pause.set_defaults(func=_pause)
-    resume = subparsers.add_parser("resume", help="resume side-effecting calls (level 6)")
+    resume = _parser(subparsers, "resume", "resume side-effecting calls (level 6)")
     _add_state(resume)
     resume.set_defaults(func=_resume)
-    status = subparsers.add_parser("status", help="is the global pause on? exit 1 if paused")
+    status = _parser(subparsers, "status", "is the global pause on? exit 1 if paused")
     _add_state(status)
     status.set_defaults(func=_status)
 
