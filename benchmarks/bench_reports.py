@@ -35,11 +35,18 @@ def pandas_table(results: dict[str, Any], path: Path) -> float:
     rows = []
     for case in results["cases"]:
         base, cand = case["baseline"]["runs"][0], case["candidate"]["runs"][0]
-        rows.append({"case_id": case["case_id"], "verdict": case["verdict"],
-                     "tags": ", ".join(case["tags"]), **case["metric_deltas"],
-                     "baseline_output": base["output_text"], "candidate_output": cand["output_text"],
-                     "baseline_trajectory": json.dumps(base["trajectory"]),
-                     "candidate_trajectory": json.dumps(cand["trajectory"])})  # fmt: skip
+        rows.append(
+            {
+                "case_id": case["case_id"],
+                "verdict": case["verdict"],
+                "tags": ", ".join(case["tags"]),
+                **case["metric_deltas"],
+                "baseline_output": base["output_text"],
+                "candidate_output": cand["output_text"],
+                "baseline_trajectory": json.dumps(base["trajectory"]),
+                "candidate_trajectory": json.dumps(cand["trajectory"]),
+            }
+        )
     html = pd.DataFrame(rows).to_html(index=False)
     path.write_text(f"<!doctype html><meta charset=utf-8>{html}", "utf-8")
     return time.perf_counter() - start
@@ -90,10 +97,11 @@ def main() -> int:
     print(f"{n_cases} cases; results.json {json_mb:.1f} MB; output in {out}")
     print(f"{'':28}{'opsladder':>12}{'pandas to_html':>16}")
     print(f"{'file size (MB)':28}{size:12.1f}{alt_size:16.1f}   {verdict(size, TARGET_MB)}")
-    print(f"{'write time (s)':28}{write_all:12.2f}{alt_write:16.2f}   {verdict(write_all, TARGET_WRITE_S)}"
-          "  (ours: all 4 files)")  # fmt: skip
-    print(f"{'time to interactive (s)':28}{tti:12.2f}{alt_tti:16.2f}   {verdict(tti, TARGET_TTI_S)}"
-          f"  (ours: ready marker at {in_page} ms in page; pandas: load event, no filter/sort)")  # fmt: skip
+    write = f"{write_all:12.2f}{alt_write:16.2f}   {verdict(write_all, TARGET_WRITE_S)}"
+    print(f"{'write time (s)':28}{write}  (ours: all 4 files)")
+    ready = f"{tti:12.2f}{alt_tti:16.2f}   {verdict(tti, TARGET_TTI_S)}"
+    print(f"{'time to interactive (s)':28}{ready}  (ours: ready marker at {in_page} ms in page;")
+    print(f"{'':28}{'':28}   pandas: its load event, and it cannot filter or sort)")
     print(f"{'first case expand (s)':28}{expand:12.2f}{'(all in DOM)':>16}")
     ok = size <= TARGET_MB and write_all <= TARGET_WRITE_S and tti <= TARGET_TTI_S
     return 0 if ok else 1
