@@ -19,6 +19,7 @@ import yaml
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.exceptions import (
     CassetteCorruptError,
+    CassetteError,
     CassetteNotFoundError,
     CassetteSchemaError,
     CassetteWriteError,
@@ -87,6 +88,12 @@ def _read_bytes(path: Path) -> bytes:
     except FileNotFoundError as exc:
         raise CassetteNotFoundError(
             f"no cassette at {path}. Record it with: pytest --opsladder-mode=record", path=path
+        ) from exc
+    except OSError as exc:  # a directory, an unreadable file: say which, not a traceback
+        raise CassetteError(
+            f"cannot read cassette {path}: {exc.strerror or exc}. Pass a cassette file "
+            "(a directory is scanned by `opsladder cassette validate DIR`).",
+            path=path,
         ) from exc
 
 
