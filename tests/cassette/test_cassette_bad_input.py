@@ -1,0 +1,215 @@
+"""Ladder level 0: every bad cassette is a clear error naming the file; nothing in one executes."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from pytest_opsladder import Case, Mode, RecordMode, Run, RunRecorder, RunStatus, Variant, tool
+from pytest_opsladder.cassette import files
+from pytest_opsladder.exceptions import (
+    CassetteCorruptError,
+    CassetteError,
+    CassetteNotFoundError,
+    CassetteSchemaError,
+    CassetteWriteError,
+)
+
+
+@tool(name="bad_fetch")
+def fetch(x: int) -> int:
+    return x
+
+
+@pytest.fixture
+def cassette(tmp_path: Path) -> Path:
+    path = tmp_path / "case" / "v.json"
+    with RunRecorder(Case("c"), Variant("v"), path, mode=Mode.RECORD, record_mode=RecordMode.ALL) as run:
+        run.output = [fetch(i) for i in range(20)]
+    return path
+
+
+def replay(path: Path) -> None:
+    with RunRecorder(Case("c"), Variant("v"), path, mode=Mode.REPLAY):
+        fetch(0)
+
+
+def test_a_good_cassette_round_trips(cassette: Path) -> None:
+    run = files.load(cassette)
+    assert run.status is RunStatus.COMPLETE
+    assert run.output == list(range(20))
+    envelope = json.loads(cassette.read_text())
+    assert sorted(envelope) == ["format", "run", "schema_version"]
+    assert envelope["format"] == "pytest-opsladder/cassette"
+    assert envelope["schema_version"] == 1
+    assert cassette.read_text() == files.dumps(run)  # stable: loading and saving is a no-op
+    replay(cassette)
+
+
+def test_truncated_cassette(cassette: Path) -> None:
+    data = cassette.read_bytes()
+    cassette.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CassetteCorruptError) as info:
+        replay(cassette)
+    message = str(info.value)
+    assert str(cassette) in message
+    assert "not valid JSON" in message
+    assert "truncated" in message
+    assert "--opsladder-mode=record" in message
+    assert info.value.path == cassette
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"this is not json at all\n", b"", b"\xff\xfe\x00garbage", b"[1, 2, 3]\n", b'{"run": {}}'],
+    ids=["text", "empty", "not-utf8", "json-list", "no-envelope"],
+)
+def test_corrupt_cassette(cassette: Path, content: bytes) -> None:
+    cassette.write_bytes(content)
+    with pytest.raises(CassetteCorruptError) as info:
+        files.load(cassette)
+    assert str(cassette) in str(info.value)
+    assert "re-record" in str(info.value).lower()
+
+
+@pytest.mark.parametrize("version", [2, 0, "1", None])
+def test_unknown_schema_version_names_file_and_readable_versions(
+    cassette: Path, version: object
+) -> None:
+    envelope = json.loads(cassette.read_text())
+    envelope["schema_version"] = version
+    cassette.write_text(json.dumps(envelope))
+    with pytest.raises(CassetteSchemaError) as info:
+        replay(cassette)
+    message = str(info.value)
+    assert str(cassette) in message
+    assert f"schema_version {version!r}" in message
+    assert "reads version(s) 1" in message
+    assert info.value.found == version
+
+
+def test_a_directory_is_not_a_cassette(tmp_path: Path) -> None:
+    with pytest.raises(CassetteError, match="directory"):
+        files.load(tmp_path)
+
+
+def test_missing_cassette(tmp_path: Path) -> None:
+    with pytest.raises(CassetteNotFoundError, match="--opsladder-mode=record"):
+        files.load(tmp_path / "nope.json")
+
+
+def _yaml_exploit(marker: Path) -> str:
+    return (
+        "format: pytest-opsladder/cassette\nschema_version: 1\nrun:\n"
+        f"  output: !!python/object/apply:os.system ['touch {marker}']\n"
+    )
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml", ".json"])
+def test_yaml_python_tags_are_refused_never_executed(tmp_path: Path, suffix: str) -> None:
+    marker = tmp_path / "pwned"
+    path = tmp_path / f"evil{suffix}"
+    path.write_text(_yaml_exploit(marker))
+    with pytest.raises(CassetteCorruptError) as info:
+        files.load(path)
+    assert not marker.exists()
+    assert str(path) in str(info.value)
+    assert "never executed" in str(info.value) or "refused" in str(info.value)
+
+
+def test_yaml_exploit_would_have_run_under_an_unsafe_loader(tmp_path: Path) -> None:
+    """Proves the payload above is live, so the refusal test is not vacuous."""
+    import yaml
+
+    marker = tmp_path / "pwned"
+    yaml.load(_yaml_exploit(marker), Loader=yaml.UnsafeLoader)  # noqa: S506 - on purpose
+    assert marker.exists()
+
+
+class _Exploit:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("protocol", [0, 2, pickle.HIGHEST_PROTOCOL])
+@pytest.mark.parametrize("name", ["evil.json", "evil.yaml", "evil.pkl"])
+def test_pickle_payload_is_refused_never_unpickled(tmp_path: Path, name: str, protocol: int) -> None:
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"run": _Exploit(marker)}, protocol=protocol)
+    path = tmp_path / name
+    path.write_bytes(payload)
+    with pytest.raises(CassetteCorruptError) as info:
+        files.load(path)
+    assert not marker.exists()
+    assert str(path) in str(info.value)
+    pickle.loads(payload)  # noqa: S301 - proves the payload is live
+    assert marker.exists()
+
+
+def test_yaml_cassette_round_trips_with_the_safe_loader(cassette: Path) -> None:
+    run = files.load(cassette)
+    path = files.save(run, cassette.with_suffix(".yaml"))
+    assert "!!python" not in path.read_text()
+    again = files.load(path)
+    assert again.to_dict() == run.to_dict()
+
+
+def test_unwritable_cassette_directory_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("a regular file where the cassette directory should be")
+    path = blocker / "case" / "v.json"
+    rec = RunRecorder(Case("c"), Variant("v"), path, mode=Mode.RECORD, record_mode=RecordMode.ALL)
+    with pytest.raises(CassetteWriteError) as info, rec:
+        fetch(1)
+    message = str(info.value)
+    assert f"cannot write cassette {path}" in message
+    assert "--opsladder-cassette-dir" in message
+    assert info.value.path == path
+    assert rec.run.status is RunStatus.COMPLETE  # the run itself ended fine; only the write failed
+
+
+def test_a_failed_write_leaves_the_previous_cassette_and_no_temp_file(
+    cassette: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = cassette.read_bytes()
+
+    def disk_full(fd: int) -> None:  # a fault this test cannot cause for real
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    run = Run(Case("c"), Variant("v"))
+    run.finish("new")
+    with pytest.raises(OSError, match="No space"):
+        files.save(run, cassette)
+    assert cassette.read_bytes() == before
+    assert sorted(p.name for p in cassette.parent.iterdir()) == ["v.json"]
+
+
+def test_unwritable_cassette_dir_through_pytest(pytester: pytest.Pytester) -> None:
+    (pytester.path / "blocker").write_text("a file, not a directory")
+    pytester.makepyfile(
+        test_agent="""
+import pytest
+from pytest_opsladder import tool
+
+@tool
+def lookup(x: int) -> int:
+    return x
+
+@pytest.mark.opsladder
+def test_one():
+    lookup(1)
+"""
+    )
+    result = pytester.runpytest("--opsladder-mode=record", "--opsladder-cassette-dir=blocker/sub")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*cannot write cassette*blocker/sub*--opsladder-cassette-dir*"])
+    assert "INTERNALERROR" not in result.stdout.str()
