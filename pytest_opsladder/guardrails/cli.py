@@ -26,7 +26,11 @@ def register(sub: Any) -> None:
     check = actions.add_parser("check", help="decide one tool call or shell command")
     check.add_argument("--policy", required=True, type=Path, help="policy file (toml/yaml/json)")
     what = check.add_mutually_exclusive_group(required=True)
-    what.add_argument("--command", help="a shell command, checked as the policy's shell tool")
+    what.add_argument(
+        "--command",
+        dest="shell_command",
+        help="a shell command, checked as the policy's shell tool",
+    )
     what.add_argument("--tool", help="a tool name (give its arguments with --args)")
     check.add_argument("--args", default="{}", help="the tool's arguments as JSON text")
     _context_options(check)
@@ -66,9 +70,9 @@ def _load(args: argparse.Namespace, path: Path, check_examples: bool) -> Policy:
 
 def _check(args: argparse.Namespace) -> int:
     policy = _load(args, args.policy, check_examples=True)
-    if args.command is not None:
+    if args.shell_command is not None:
         tool = _shell_tool(policy)
-        call_args: Any = {policy.shell.arg: args.command}
+        call_args: Any = {policy.shell.arg: args.shell_command}
     else:
         tool, call_args = args.tool, args.args  # JSON text: malformed input is decided, too
     decisions = policy.decisions(tool, call_args)

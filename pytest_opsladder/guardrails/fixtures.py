@@ -34,15 +34,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(INI_ENVIRONMENT, "environment the guardrail policy is loaded for", default="")
 
 
+def _configured(config: pytest.Config) -> Path | None:
+    value = config.getoption("opsladder_policy") or config.getini(INI_POLICY)
+    return Path(config.rootpath) / value if value else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load a configured policy now, so a broken one stops the session with a usage error."""
+    path = _configured(config)
+    if path is not None:
+        _load(config, path)
+
+
 @pytest.fixture(scope="session")
 def opsladder_policy_file(pytestconfig: pytest.Config) -> Path | None:
     """The configured policy file, or None (override this fixture to pick one in code)."""
-    value = pytestconfig.getoption("opsladder_policy") or pytestconfig.getini(INI_POLICY)
-    return Path(pytestconfig.rootpath) / value if value else None
+    return _configured(pytestconfig)
 
 
 @pytest.fixture
-def opsladder_approver() -> Any:
+def opsladder_guardrail_approver() -> Any:
     """Who answers ``ask`` decisions in tests (None: an ask stops the call). Override me."""
     return None
 
@@ -85,6 +96,6 @@ def _opsladder_guardrails(
     from pytest_opsladder.guardrails.enforce import Guardrails
 
     policy = _load(request.config, opsladder_policy_file)
-    approver = request.getfixturevalue("opsladder_approver")
+    approver = request.getfixturevalue("opsladder_guardrail_approver")
     with Guardrails(policy, approver=approver).enforce():
         yield

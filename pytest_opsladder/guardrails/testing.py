@@ -8,30 +8,37 @@ from typing import Any
 from pytest_opsladder.guardrails.policy import Policy, matches
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
 
+_NO_ARGS: Any = object()
+
 
 class PolicyTester:
     """Decide calls under a policy and assert on the verdict, with the rule in the message.
 
-    For a shell tool of the policy, ``args`` may be the command text itself.
+    For a shell tool of the policy, ``args`` may be the command text itself. Leaving ``args``
+    out means "no arguments"; ``None`` means the model sent ``null``.
     """
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
 
-    def decide(self, tool: str, args: Any = None) -> Decision:
+    def decide(self, tool: str, args: Any = _NO_ARGS) -> Decision:
         if isinstance(args, str) and matches(self.policy.shell.tools, tool):
             args = {self.policy.shell.arg: args}
-        return self.policy.decide(tool, {} if args is None else args)
+        return self.policy.decide(tool, {} if args is _NO_ARGS else args)
 
-    def assert_denied(self, tool: str, args: Any = None, *, rule: str | None = None) -> Decision:
+    def assert_denied(
+        self, tool: str, args: Any = _NO_ARGS, *, rule: str | None = None
+    ) -> Decision:
         __tracebackhide__ = True
         return self._expect(Verdict.DENY, tool, args, rule)
 
-    def assert_asks(self, tool: str, args: Any = None, *, rule: str | None = None) -> Decision:
+    def assert_asks(self, tool: str, args: Any = _NO_ARGS, *, rule: str | None = None) -> Decision:
         __tracebackhide__ = True
         return self._expect(Verdict.ASK, tool, args, rule)
 
-    def assert_allowed(self, tool: str, args: Any = None, *, rule: str | None = None) -> Decision:
+    def assert_allowed(
+        self, tool: str, args: Any = _NO_ARGS, *, rule: str | None = None
+    ) -> Decision:
         __tracebackhide__ = True
         return self._expect(Verdict.ALLOW, tool, args, rule)
 

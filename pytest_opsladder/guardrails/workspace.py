@@ -24,6 +24,8 @@ class Workspace:
         return cls(os.path.realpath(root), tuple(os.path.realpath(p) for p in extra))
 
     def resolve(self, value: str) -> str:
+        if "\x00" in value:  # the OS would refuse it; realpath raises on it
+            return "<a path with a NUL byte>"
         return os.path.realpath(os.path.join(self.root, value))
 
     def contains(self, value: str) -> bool:

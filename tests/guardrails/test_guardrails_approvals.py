@@ -1,0 +1,314 @@
+"""Approval gates: pause before the side effect, bind to the call id, persist, run once."""
+
+from __future__ import annotations
+
+import io
+import math
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_opsladder import Case, Mode, RecordMode, Run, RunRecorder, Variant, tool
+from pytest_opsladder.guardrails import (
+    GUARDRAIL_APPROVAL,
+    Answer,
+    ApprovalMismatch,
+    ApprovalPending,
+    ApprovalRefused,
+    ApprovalRequest,
+    ApprovalRequired,
+    ApprovalState,
+    ApprovalStore,
+    Guardrails,
+    policy_from_dict,
+    prompt_approver,
+)
+
+POLICY = {
+    "rules": [
+        {"id": "send-asks", "tools": ["gr_send_*"], "decision": "ask"},
+        {"id": "search-ok", "tools": ["gr_search"], "decision": "allow"},
+    ]
+}
+SENT: list[dict[str, Any]] = []
+
+
+@tool(name="gr_send_email", outbound=True)
+def send_email(to: str, body: Any = "") -> str:
+    SENT.append({"to": to, "body": body})
+    return "sent"
+
+
+@tool(name="gr_search")
+def search(query: str) -> list[str]:
+    return [query]
+
+
+@pytest.fixture(autouse=True)
+def _no_sent() -> Iterator[None]:
+    SENT.clear()
+    yield
+    SENT.clear()
+
+
+def open_run(case: str = "ticket-1") -> RunRecorder:
+    return RunRecorder(Case(case), Variant("v"), None, mode=Mode.RECORD, record_mode=RecordMode.ALL)
+
+
+class Answers:
+    """A callback approver that records what it was asked."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.asked: list[ApprovalRequest] = []
+
+    def __call__(self, request: ApprovalRequest) -> Any:
+        self.asked.append(request)
+        return self.answers.pop(0) if self.answers else None
+
+
+def guarded(approver: Any = None, **kw: Any) -> Guardrails:
+    return Guardrails(policy_from_dict(POLICY), approver=approver, **kw)
+
+
+def approvals(run: Run) -> list[dict[str, Any]]:
+    return [e.data for e in run.events_of(GUARDRAIL_APPROVAL)]
+
+
+def test_an_approved_call_runs_after_the_approver_says_yes() -> None:
+    answers = Answers(Answer.APPROVE)
+    with open_run() as run:
+        guarded(answers).install(run)
+        assert send_email("a@example.com", "hi") == "sent"
+    assert SENT == [{"to": "a@example.com", "body": "hi"}]
+    assert answers.asked[0].tool == "gr_send_email"
+    assert answers.asked[0].decision.rule == "send-asks"
+    assert approvals(run)[0]["outcome"] == "approved"
+
+
+def test_a_refused_call_never_runs() -> None:
+    with open_run() as run:
+        guarded(Answers(False)).install(run)
+        with pytest.raises(ApprovalRefused, match="refused"):
+            send_email("a@example.com")
+    assert SENT == []
+    assert approvals(run)[0]["outcome"] == "ApprovalRefused"
+
+
+def test_without_an_approver_the_call_stops_before_its_side_effect() -> None:
+    with open_run() as run:
+        guarded().install(run)
+        with pytest.raises(ApprovalRequired, match="no approver is configured"):
+            send_email("a@example.com")
+    assert SENT == []
+
+
+def test_allowed_calls_do_not_ask() -> None:
+    answers = Answers()
+    with open_run() as run:
+        guarded(answers).install(run)
+        search("x")
+    assert answers.asked == []
+
+
+def test_each_approval_covers_one_call_only() -> None:
+    answers = Answers("approve", None)
+    with open_run() as run:
+        guarded(answers).install(run)
+        send_email("a@example.com")
+        with pytest.raises(ApprovalRequired):
+            send_email("a@example.com")  # the same arguments again: a new call, a new approval
+    assert len(SENT) == 1
+    assert answers.asked[0].call_id != answers.asked[1].call_id
+
+
+def test_always_binds_to_the_tool_for_this_run_only() -> None:
+    answers = Answers("always", None)
+    guard = guarded(answers)
+    with open_run() as run:
+        guard.install(run)
+        send_email("a@example.com")
+        send_email("b@example.com")
+        send_email("c@example.com")
+    assert len(answers.asked) == 1
+    assert [a["by"] for a in approvals(run)] == ["approver", "always", "always"]
+    with open_run() as second:
+        guard.install(second)
+        with pytest.raises(ApprovalRequired):
+            send_email("d@example.com")
+    assert len(answers.asked) == 2
+    assert len(SENT) == 3
+
+
+def test_always_does_not_cover_malformed_arguments() -> None:
+    answers = Answers("always", None)
+    with open_run() as run:
+        guarded(answers).install(run)
+        send_email("a@example.com")
+        with pytest.raises(ApprovalRequired):
+            send_email("b@example.com", body=math.nan)
+    assert answers.asked[1].decision.rule == "malformed-arguments"
+    assert len(SENT) == 1
+
+
+def test_an_approval_for_one_call_is_refused_for_another() -> None:
+    first: list[ApprovalRequest] = []
+
+    def replaying(request: ApprovalRequest) -> Any:
+        first.append(request)
+        return first[0].approve()  # always presents the first call's approval
+
+    with open_run() as run:
+        guarded(replaying).install(run)
+        send_email("a@example.com", "refund 5")
+        with pytest.raises(ApprovalMismatch, match="cannot be replayed"):
+            send_email("attacker@example.net", "refund 5000")
+    assert SENT == [{"to": "a@example.com", "body": "refund 5"}]
+
+
+def test_a_stored_approval_does_not_unlock_a_different_call(tmp_path: Path) -> None:
+    store = ApprovalStore(tmp_path / "approvals.sqlite")
+    guard = guarded(store=store, run_key="ticket-9")
+    with open_run() as run:
+        guard.install(run)
+        with pytest.raises(ApprovalPending) as pending:
+            send_email("a@example.com")
+    store.answer(pending.value.call_id, "approve", by="alice")
+    with open_run() as run:
+        guarded(store=store, run_key="ticket-9").install(run)
+        with pytest.raises(ApprovalPending):
+            send_email("other@example.net")  # not the approved call
+    assert SENT == []
+
+
+def test_a_tampered_store_row_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "approvals.sqlite"
+    store = ApprovalStore(path)
+    with open_run() as run:
+        guarded(store=store, run_key="k").install(run)
+        with pytest.raises(ApprovalPending) as pending:
+            send_email("a@example.com")
+    with sqlite3.connect(path) as db:  # someone moves another call's digest onto this row
+        db.execute("UPDATE approvals SET binding = 'forged', state = 'approved'")
+    with open_run() as run:
+        guarded(store=store, run_key="k").install(run)
+        with pytest.raises(ApprovalMismatch):
+            send_email("a@example.com")
+    assert pending.value.call_id.startswith("appr_")
+    assert SENT == []
+
+
+def test_an_async_answer_from_another_process_is_picked_up(tmp_path: Path) -> None:
+    path = tmp_path / "approvals.sqlite"
+    store = ApprovalStore(path)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:  # the other process answers while the gate waits
+        now[0] += seconds
+        (row,) = store.pending()
+        cli = [sys.executable, "-m", "pytest_opsladder.cli", "policy", "approve", row.call_id]
+        subprocess.run([*cli, "--store", str(path), "--by", "bob"], check=True)
+
+    guard = guarded(store=store, wait_s=5, poll_s=1, clock=lambda: now[0], sleep=sleep)
+    with open_run() as run:
+        guard.install(run)
+        send_email("a@example.com")
+    assert len(SENT) == 1
+    assert approvals(run)[0]["by"] == "bob"
+    row = store.get(approvals(run)[0]["call_id"])
+    assert row is not None
+    assert row.state is ApprovalState.EXECUTED
+
+
+AGENT = """
+import sys
+from pytest_opsladder import Case, Mode, RecordMode, RunRecorder, Variant, tool
+from pytest_opsladder.guardrails import (
+    ApprovalAlreadyUsed, ApprovalPending, Guardrails, policy_from_dict,
+)
+
+store, sent = sys.argv[1], sys.argv[2]
+
+@tool(name="gr_send_email", outbound=True)
+def send_email(to, body):
+    with open(sent, "a") as f:
+        f.write(to + "\\n")
+    return "sent"
+
+rules = [{"id": "send-asks", "tools": ["gr_send_*"], "decision": "ask"}]
+guard = Guardrails(policy_from_dict({"rules": rules}), store=store, run_key="ticket-42")
+rec = RunRecorder(
+    Case("ticket-42"), Variant("v"), None, mode=Mode.RECORD, record_mode=RecordMode.ALL
+)
+try:
+    with rec as run:
+        guard.install(run)
+        send_email("customer@example.com", "your refund")
+except ApprovalPending as exc:
+    print("PENDING", exc.call_id)
+    sys.exit(3)
+except ApprovalAlreadyUsed:
+    print("ALREADY")
+    sys.exit(4)
+print("SENT")
+"""
+
+
+def test_a_run_resumes_after_a_restart_and_runs_the_action_exactly_once(tmp_path: Path) -> None:
+    script = tmp_path / "agent.py"
+    script.write_text(textwrap.dedent(AGENT))
+    store, sent = tmp_path / "approvals.sqlite", tmp_path / "sent.txt"
+
+    def agent() -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, str(script), str(store), str(sent)]
+        return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+    first = agent()
+    assert first.returncode == 3, first.stderr
+    call_id = first.stdout.split()[1]
+    assert not sent.exists()
+    cli = [sys.executable, "-m", "pytest_opsladder.cli", "policy"]
+    listing = subprocess.run(
+        [*cli, "approvals", "--store", str(store)], capture_output=True, text=True, check=True
+    )
+    assert call_id in listing.stdout
+    subprocess.run([*cli, "approve", call_id, "--store", str(store)], check=True)
+    second = agent()
+    assert second.stdout.strip() == "SENT", second.stderr
+    third = agent()
+    assert third.stdout.strip() == "ALREADY", third.stderr
+    assert sent.read_text() == "customer@example.com\n"
+
+
+def test_answering_a_closed_request_is_an_error(tmp_path: Path) -> None:
+    store = ApprovalStore(tmp_path / "a.sqlite")
+    with pytest.raises(Exception, match="no such request"):
+        store.answer("appr_missing", "approve")
+    with pytest.raises(Exception, match="not a valid answer"):
+        store.answer("appr_missing", "maybe")
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent", "error"),
+    [("y\n", 1, None), ("n\n", 0, ApprovalRefused), ("a\n", 1, None), ("", 0, ApprovalRefused)],
+)
+def test_the_cli_prompt_approver(typed: str, sent: int, error: Any) -> None:
+    shown = io.StringIO()
+    approver = prompt_approver(stdin=io.StringIO(typed), stdout=shown)
+    with open_run() as run:
+        guarded(approver).install(run)
+        if error:
+            with pytest.raises(error):
+                send_email("a@example.com")
+        else:
+            send_email("a@example.com")
+    assert len(SENT) == sent
+    assert "approve gr_send_email" in shown.getvalue()
+    assert "send-asks" in shown.getvalue()
