@@ -55,7 +55,6 @@ def opsladder_rate_limiter(opsladder_blast_clock: ManualClock) -> Callable[..., 
 
 @pytest.fixture
 def opsladder_blast_radius(
-    request: pytest.FixtureRequest,
     opsladder_pause: PauseSwitch,
     opsladder_blast_clock: ManualClock,
 ) -> Iterator[BlastRadius]:
