@@ -55,12 +55,14 @@ class RunRecorder:
         cassette: Path | None,
         *,
         mode: Mode = Mode.REPLAY,
-        record_mode: RecordMode = RecordMode.NONE,
+        record_mode: RecordMode | None = None,
         epoch: int = 0,
         options: dict[str, Any] | None = None,
         keep_previous: bool = True,
     ) -> None:
         self.keep_previous = keep_previous
+        if record_mode is None:  # as under pytest: recording means `once`, replay means `none`
+            record_mode = RecordMode.NONE if mode is Mode.REPLAY else RecordMode.ONCE
         self.plan = plan_recording(mode, record_mode, cassette, options)
         self.recorded: Run | None = None
         self.run = Run(case, variant, tools_hash=tools_schema_hash(), epoch=epoch)
