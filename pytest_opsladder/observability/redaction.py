@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MASK = "[REDACTED]"
@@ -26,9 +26,14 @@ _KEY_WORDS: set[str] = set()
 _KEY_RE: list[re.Pattern[str]] = []
 
 
-def register_secret_pattern(name: str, regex: str | re.Pattern[str]) -> None:
-    """Redact every match of ``regex`` in strings; a group named ``secret`` limits the mask."""
-    _PATTERNS[name] = re.compile(regex) if isinstance(regex, str) else regex
+def register_secret_pattern(name: str, regex: str | re.Pattern[str]) -> Callable[[], None]:
+    """Redact every match of ``regex`` in strings; a group named ``secret`` limits the mask.
+
+    Returns a function that removes the pattern again (tests use it to leave no trace).
+    """
+    compiled = re.compile(regex) if isinstance(regex, str) else regex
+    _PATTERNS[name] = compiled
+    return lambda: _PATTERNS.pop(name, None) if _PATTERNS.get(name) is compiled else None
 
 
 def register_secret_key(word: str) -> None:
