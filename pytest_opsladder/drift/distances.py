@@ -80,19 +80,101 @@ def text_distance(a: str, b: str) -> float:
     return 1.0 - difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-class CachedDistance:
-    """A distance computed once per distinct (left, right) pair of hashable values."""
+# distance(values, i, j) for many pairs at once: values[i[k]] against values[j[k]].
+BatchDistance = Callable[[Sequence[str], NDArray[np.int64], NDArray[np.int64]], NDArray[np.float64]]
+_SEP = "\x1f"  # joins tool names into one hashable key; never part of a tool name
+_BATCH = 2000  # pairs per vectorised dynamic-programming pass (bounds memory)
+_MAX_VECTOR_LEN = 48  # longer trajectories go through the scalar edit distance
 
-    def __init__(self, fn: Callable[[object, object], float]) -> None:
-        self.fn = fn
-        self.cache: dict[tuple[Hashable, Hashable], float] = {}
 
-    def __call__(self, left: Hashable, right: Hashable) -> float:
-        key = (left, right)
-        found = self.cache.get(key)
-        if found is None:
-            found = self.cache[key] = float(self.fn(left, right))
-        return found
+def split_key(key: str) -> list[str]:
+    return key.split(_SEP) if key else []
+
+
+def pairwise(fn: Callable[[str, str], float]) -> BatchDistance:
+    """A scalar distance applied pair by pair (free text: difflib does not vectorise)."""
+
+    def batch(
+        values: Sequence[str], i: NDArray[np.int64], j: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        pairs = zip(i.tolist(), j.tolist(), strict=True)
+        return np.array([fn(values[a], values[b]) for a, b in pairs], dtype=float)
+
+    return batch
+
+
+def trajectory_batch(mode: MatchMode) -> BatchDistance:
+    """The match mode's trajectory distance over many pairs of trajectory keys, vectorised."""
+
+    def batch(
+        keys: Sequence[str], i: NDArray[np.int64], j: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        seqs = [split_key(str(k)) for k in keys]
+        tools = {t: n for n, t in enumerate(sorted({t for s in seqs for t in s}))}
+        lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+        if mode is MatchMode.STRICT:
+            if lengths.size and lengths.max() > _MAX_VECTOR_LEN:
+                return pairwise(lambda a, b: edit_distance(split_key(a), split_key(b)))(keys, i, j)
+            tokens = np.full((len(seqs), max(int(lengths.max(initial=0)), 1)), -1, dtype=np.int64)
+            for row, s in enumerate(seqs):
+                tokens[row, : len(s)] = [tools[t] for t in s]
+            return _levenshtein(tokens, lengths, i, j)
+        counts = np.zeros((len(seqs), max(len(tools), 1)))
+        for row, s in enumerate(seqs):
+            np.add.at(counts[row], [tools[t] for t in s], 1.0)
+        return _multiset(mode, counts, lengths, i, j)
+
+    return batch
+
+
+def _levenshtein(
+    tokens: NDArray[np.int64],
+    lengths: NDArray[np.int64],
+    i: NDArray[np.int64],
+    j: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    out = np.zeros(i.size)
+    for start in range(0, i.size, _BATCH):
+        a, b = i[start : start + _BATCH], j[start : start + _BATCH]
+        raw = _levenshtein_block(tokens[a], tokens[b], lengths[a], lengths[b])
+        longer = np.maximum(lengths[a], lengths[b])
+        out[start : start + _BATCH] = np.where(longer > 0, raw / np.maximum(longer, 1), 0.0)
+    return out
+
+
+def _levenshtein_block(
+    ta: NDArray[np.int64], tb: NDArray[np.int64], la: NDArray[np.int64], lb: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Edit distances of prefix lengths (la, lb), one DP table per pair, rows in lockstep."""
+    n, width = ta.shape[0], tb.shape[1]
+    rows = np.empty((ta.shape[1] + 1, n, width + 1))
+    rows[0] = np.arange(width + 1)
+    for r in range(1, ta.shape[1] + 1):
+        prev, cur = rows[r - 1], rows[r]
+        best = np.minimum(prev[:, :-1] + (ta[:, r - 1 : r] != tb), prev[:, 1:] + 1)
+        cur[:, 0] = r
+        for c in range(1, width + 1):
+            cur[:, c] = np.minimum(best[:, c - 1], cur[:, c - 1] + 1)
+    return np.asarray(rows[la, np.arange(n), lb])
+
+
+def _multiset(
+    mode: MatchMode,
+    counts: NDArray[np.float64],
+    lengths: NDArray[np.int64],
+    i: NDArray[np.int64],
+    j: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """unordered: unmatched share of both; subset: candidate (i) calls the baseline (j) lacks;
+    superset: baseline calls the candidate lacks."""
+    ca, cb = counts[i], counts[j]
+    if mode is MatchMode.UNORDERED:
+        num, den = np.abs(ca - cb).sum(axis=1), (lengths[i] + lengths[j]).astype(float)
+    elif mode is MatchMode.SUBSET:
+        num, den = np.maximum(ca - cb, 0).sum(axis=1), lengths[i].astype(float)
+    else:
+        num, den = np.maximum(cb - ca, 0).sum(axis=1), lengths[j].astype(float)
+    return np.asarray(np.where(den > 0, num / np.maximum(den, 1.0), 0.0))
 
 
 def js_distance(p: NDArray[np.float64], q: NDArray[np.float64]) -> NDArray[np.float64]:

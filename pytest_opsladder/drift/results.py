@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from pytest_opsladder.capture.run import utc_now
 from pytest_opsladder.drift.cases import build_cases
 from pytest_opsladder.drift.errors import ResultsSchemaError
@@ -25,6 +27,7 @@ from pytest_opsladder.drift.scoring import (
     check_gate,
     diagnostics,
     metric_catalogue,
+    prepare_table,
     score_metrics,
 )
 from pytest_opsladder.drift.stats import reduce_cases
@@ -64,7 +67,8 @@ def score(
     kinds = metric_catalogue(table, text=include_text)
     check_gate(gate, kinds)
     sides = _case_sets(table)
-    scored = table[table["case_id"].isin(sides["both"])]
+    work, names = prepare_table(table)
+    scored = work[names.isin(sides["both"])[work["case_id"].to_numpy()]]
     metrics = score_metrics(scored, gate, kinds)
     verdict, reason = _overall(metrics, gate)
     doc = _header(gate, verdict, reason, baseline, candidate, fingerprints, provenance)
@@ -72,25 +76,21 @@ def score(
     doc["metrics"] = metrics
     doc["diagnostics"] = diagnostics(scored, gate)
     doc["aa_noise_floor"] = aa_noise_floor(scored, gate, kinds)
-    numeric = [n for n, k in kinds.items() if k in (BINARY, NUMERIC)]
-    base, cand = reduce_cases(scored.assign(pass_rate=scored["passed"].astype(float)), numeric)
-    doc["distributions"] = {
-        n: {"baseline": _floats(base[n]), "candidate": _floats(cand[n])} for n in numeric
-    }
     doc["live_calls"] = {k: int((live_calls or {}).get(k, 0)) for k in _LIVE_KEYS}
-    deltas = cand - base
-    doc["cases"] = (
-        build_cases(
-            table,
-            deltas,
-            [n for n in numeric if n != "pass_rate"],
-            case_meta or {},
-            first_divergences or {},
-        )
+    numeric = [n for n, k in kinds.items() if k in (BINARY, NUMERIC)]
+    base, cand = reduce_cases(scored, numeric)
+    deltas = (cand - base).set_axis(names[cand.index.to_numpy(dtype=np.int64)], axis=0)
+    cases = (
+        build_cases(table, deltas, numeric[1:], case_meta or {}, first_divergences or {})
         if include_cases
         else []
     )
-    return _as_doc(_json_safe(doc))
+    out = _as_doc(_json_safe(doc | {"cases": cases}))
+    # per-case values for the plots: already plain floats, so kept out of the recursive cleanup
+    out["distributions"] = {
+        n: {"baseline": _floats(base[n]), "candidate": _floats(cand[n])} for n in numeric
+    }
+    return out
 
 
 def _overall(metrics: list[dict[str, Any]], gate: GateConfig) -> tuple[str, str]:
@@ -98,8 +98,8 @@ def _overall(metrics: list[dict[str, Any]], gate: GateConfig) -> tuple[str, str]
 
 
 def _case_sets(table: pd.DataFrame) -> dict[str, list[str]]:
-    base = set(table.loc[table["role"] == "baseline", "case_id"])
-    cand = set(table.loc[table["role"] == "candidate", "case_id"])
+    base = set(table.loc[table["role"] == "baseline", "case_id"].unique().tolist())
+    cand = set(table.loc[table["role"] == "candidate", "case_id"].unique().tolist())
     return {
         "both": sorted(base & cand),
         "missing_baseline": sorted(cand - base),
@@ -108,7 +108,7 @@ def _case_sets(table: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def _counts(table: pd.DataFrame, sides: dict[str, list[str]]) -> dict[str, Any]:
-    per_case = table.groupby(["role", "case_id"])["run_id"].count()
+    per_case = table.groupby(["role", "case_id"], observed=True)["run_id"].count()
     roles = per_case.index.get_level_values(0)
     epochs = {r: int(per_case[roles == r].max()) if (roles == r).any() else 0 for r in _ROLES}
     cand = table[table["role"] == "candidate"]
@@ -145,7 +145,10 @@ def _header(
 
 
 def _floats(series: pd.Series[float]) -> list[float | None]:
-    return [None if not math.isfinite(v) else float(v) for v in series.to_numpy(dtype=float)]
+    values = series.to_numpy(dtype=float)
+    if np.isfinite(values).all():
+        return list(values.tolist())
+    return [None if not math.isfinite(v) else v for v in values.tolist()]
 
 
 def _json_safe(value: Any) -> Any:

@@ -41,14 +41,14 @@ class Context:
 
 def reduce_cases(table: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-case means of ``columns`` for each role, restricted to cases present on both sides."""
-    return split_roles(table.groupby(["role", "case_id"], sort=True)[columns].mean())
+    return split_roles(table.groupby(["role", "case_id"], sort=True, observed=True)[columns].mean())
 
 
 def split_roles(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows indexed (role, case_id) to a baseline and a candidate frame on the same cases."""
     import pandas as pd
 
-    roles = set(frame.index.get_level_values(0))
+    roles = set(frame.index.get_level_values(0).unique())
     if not {"baseline", "candidate"} <= roles:
         empty = pd.DataFrame(columns=frame.columns, index=pd.Index([], name="case_id"))
         return empty, empty

@@ -9,18 +9,20 @@ per case, distance(candidate, baseline) minus distance(baseline epoch, baseline 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pytest_opsladder.drift import paired_tests as pt
 from pytest_opsladder.drift.distances import (
-    CachedDistance,
+    _SEP,
+    BatchDistance,
     MatchMode,
     js_distance,
+    pairwise,
+    split_key,
     text_distance,
-    trajectory_distance,
+    trajectory_batch,
     tv_distance,
 )
 from pytest_opsladder.drift.gate import MetricGate
@@ -29,17 +31,31 @@ from pytest_opsladder.drift.stats import Context, _effect, base_entry, split_rol
 if TYPE_CHECKING:
     import pandas as pd
 
-_SEP = "\x1f"  # joins tool names into one hashable key; never part of a tool name
-_PERM_BUDGET = 20_000_000  # sign flips x cases per permutation test
+_PERM_BUDGET = 5_000_000  # sign flips x cases per permutation test
 
 
 def category_shares(table: pd.DataFrame, column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per case and role, the share of runs in each category (rows: cases on both sides)."""
-    import pandas as pd
 
     labels = table[column].astype("object").where(table[column].notna(), "<missing>").astype(str)
-    counts = pd.crosstab([table["role"], table["case_id"]], labels)
+    counts = count_matrix(table["role"], table["case_id"], labels)
     return split_roles(counts.div(counts.sum(axis=1), axis=0))
+
+
+def count_matrix(role: pd.Series[Any], case: pd.Series[Any], label: pd.Series[Any]) -> pd.DataFrame:
+    """Runs per (role, case) x label via integer codes and one bincount (crosstab is slower)."""
+    import pandas as pd
+
+    role_codes, roles = pd.factorize(role, sort=True)
+    case_codes, cases = pd.factorize(case, sort=True)
+    col_codes, col_keys = pd.factorize(label.to_numpy(), sort=True)
+    width, n_rows = max(len(col_keys), 1), len(roles) * len(cases)
+    row_codes = role_codes * len(cases) + case_codes
+    flat = np.bincount(row_codes * width + col_codes, minlength=n_rows * width)
+    matrix = flat.reshape(n_rows, width)[:, : len(col_keys)]
+    index = pd.MultiIndex.from_product([roles, cases], names=["role", "case_id"])
+    frame = pd.DataFrame(matrix, index=index, columns=pd.Index(col_keys))
+    return frame[frame.sum(axis=1) > 0]
 
 
 def score_categorical(name: str, table: pd.DataFrame, ctx: Context) -> dict[str, Any]:
@@ -111,22 +127,36 @@ def _share_test(b: pt.Array, c: pt.Array, epochs: int) -> pt.TestResult:
 
 
 def tool_shares(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per case and role, the share of runs that called each tool at least once."""
+    """Per case and role, the share of runs that called each tool at least once.
+
+    Tool sets are worked out once per distinct trajectory, then indexed per run."""
     import pandas as pd
 
-    runs = table[["case_id", "role", "trajectory"]].reset_index(drop=True)
-    used = runs.explode("trajectory").dropna(subset=["trajectory"]).reset_index()
-    used = used.drop_duplicates(["index", "trajectory"])
-    per_run = runs.groupby(["role", "case_id"]).size()
-    if used.empty:
+    codes, keys = pd.factorize(_trajectory_keys(table))
+    tools = sorted({t for key in keys for t in split_key(str(key))})
+    if not tools:
         empty = pd.DataFrame(index=pd.Index([], name="case_id"))
         return empty, empty
-    counts = pd.crosstab([used["role"], used["case_id"]], used["trajectory"])
-    return split_roles(counts.reindex(per_run.index, fill_value=0).div(per_run, axis=0))
+    column = {t: i for i, t in enumerate(tools)}
+    per_key = np.zeros((len(keys), len(tools)))
+    for k, key in enumerate(keys):
+        per_key[k, [column[t] for t in set(split_key(str(key)))]] = 1.0
+    used = pd.DataFrame(per_key[codes], columns=tools, index=table.index)
+    used[["role", "case_id"]] = table[["role", "case_id"]]
+    return split_roles(used.groupby(["role", "case_id"], sort=True, observed=True)[tools].mean())
+
+
+def _trajectory_keys(table: pd.DataFrame) -> pd.Series[Any]:
+    """One hashable string per run's tool sequence (precomputed by prepare_table if present)."""
+    if "_traj_key" in table:
+        return table["_traj_key"]
+    import pandas as pd
+
+    return pd.Series(trajectory_keys(table["trajectory"]), index=table.index)
 
 
 def excess_distances(
-    table: pd.DataFrame, column: str, fn: Callable[[str, str], float]
+    table: pd.DataFrame, column: str, batch: BatchDistance
 ) -> tuple[pd.Series[Any], pd.Series[Any], pd.Series[Any], pd.Series[Any]]:
     """Per case: mean d(candidate, baseline), mean d(baseline_i, baseline_j), and exact-match
     shares of both. Each distinct pair of values is measured once."""
@@ -136,14 +166,13 @@ def excess_distances(
     df = pd.DataFrame(
         {"case_id": table["case_id"].to_numpy(), "role": table["role"].to_numpy(), "code": codes}
     )
-    df["k"] = df.groupby(["case_id", "role"]).cumcount()
+    df["k"] = df.groupby(["case_id", "role"], observed=True).cumcount()
     base, cand = df[df["role"] == "baseline"], df[df["role"] == "candidate"]
-    dist = _lookup(uniques, fn)
     cb = cand.merge(base, on="case_id", suffixes=("_c", "_b"))
-    cb["d"] = dist(cb["code_c"].to_numpy(), cb["code_b"].to_numpy())
     bb = base.merge(base, on="case_id", suffixes=("_c", "_b"))
-    bb = bb[bb["k_c"] < bb["k_b"]].copy()
-    bb["d"] = dist(bb["code_c"].to_numpy(), bb["code_b"].to_numpy())
+    bb = bb[bb["k_c"] < bb["k_b"]]
+    d_cb, d_bb = _distances(list(uniques), batch, cb, bb)
+    cb, bb = cb.assign(d=d_cb), bb.assign(d=d_bb)
     cand_d = cb.groupby("case_id")["d"].mean()
     floor = bb.groupby("case_id")["d"].mean().reindex(cand_d.index)
     cand_match = (cb["d"] == 0).groupby(cb["case_id"]).mean()
@@ -151,25 +180,35 @@ def excess_distances(
     return cand_d, floor, cand_match, base_match
 
 
-def _lookup(uniques: Any, fn: Callable[[str, str], float]) -> Callable[[Any, Any], pt.Array]:
-    cached = CachedDistance(lambda i, j: fn(uniques[i], uniques[j]))
-    width = max(len(uniques), 1)
+def _distances(values: list[Any], batch: BatchDistance, *frames: pd.DataFrame) -> list[pt.Array]:
+    """Distances of every row's (code_c, code_b), measuring each distinct unequal pair once."""
+    left = np.concatenate([f["code_c"].to_numpy(dtype=np.int64) for f in frames])
+    right = np.concatenate([f["code_b"].to_numpy(dtype=np.int64) for f in frames])
+    out = np.zeros(left.size)
+    differ = left != right  # equal values are at distance 0
+    width = max(len(values), 1)
+    distinct, inverse = np.unique(left[differ] * width + right[differ], return_inverse=True)
+    if distinct.size:
+        out[differ] = batch(values, distinct // width, distinct % width)[inverse]
+    bounds = np.cumsum([len(f) for f in frames])[:-1]
+    return list(np.split(out, bounds))
 
-    def dist(left: Any, right: Any) -> pt.Array:
-        pair = left.astype(np.int64) * width + right.astype(np.int64)
-        distinct, inverse = np.unique(pair, return_inverse=True)
-        values = np.array([cached(int(p // width), int(p % width)) for p in distinct], dtype=float)
-        return values[inverse] if distinct.size else np.empty(0)
 
-    return dist
+def trajectory_keys(column: pd.Series[Any]) -> list[str]:
+    """trajectory_key for a whole column: str.join per list, the slow path only if needed."""
+    try:
+        return [_SEP.join(steps) if steps else "" for steps in column.tolist()]
+    except TypeError:
+        return [trajectory_key(steps) for steps in column.tolist()]
 
 
 def trajectory_key(steps: Any) -> str:
-    return _SEP.join(str(s) for s in (steps or []))
-
-
-def split_key(key: str) -> list[str]:
-    return key.split(_SEP) if key else []
+    """One hashable string per tool sequence."""
+    if not isinstance(steps, list | tuple) or not steps:
+        return ""
+    return (
+        _SEP.join(steps) if all(isinstance(s, str) for s in steps) else _SEP.join(map(str, steps))
+    )
 
 
 def score_excess(
@@ -212,12 +251,11 @@ def score_excess(
 
 def _keyed(
     table: pd.DataFrame, name: str, kind: str, mode: MatchMode | None
-) -> tuple[pd.DataFrame, Callable[[str, str], float]]:
+) -> tuple[pd.DataFrame, BatchDistance]:
     if kind == "trajectory":
-        traj = trajectory_distance(mode or MatchMode.STRICT)
-        keys = table[name].map(trajectory_key)
-        return table.assign(_key=keys), lambda a, b: traj(split_key(a), split_key(b))
-    return table.assign(_key=table[name].fillna("").astype(str)), text_distance
+        batch = trajectory_batch(mode or MatchMode.STRICT)
+        return table.assign(_key=_trajectory_keys(table)), batch
+    return table.assign(_key=table[name].fillna("").astype(str)), pairwise(text_distance)
 
 
 def _exact_match(cand: pt.Array, base: pt.Array) -> dict[str, Any]:

@@ -1,0 +1,144 @@
+"""Gate configuration (every error names its key) and the pass / fail / inconclusive verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytest_opsladder.drift.errors import GateConfigError, UnknownGateMetricError
+from pytest_opsladder.drift.gate import (
+    GateConfig,
+    MarginKind,
+    Worse,
+    load_gate_config,
+    parse_gate_config,
+)
+from pytest_opsladder.drift.results import score
+from pytest_opsladder.drift.simulate import Effects, simulate_table
+from pytest_opsladder.exceptions import ConfigError
+
+
+def test_parses_the_documented_example() -> None:
+    gate = parse_gate_config(
+        {
+            "alpha": 0.05,
+            "pass_rate": {"worse": "lower", "margin": 0.02},
+            "latency": {"worse": "higher", "margin": "10%"},
+        }
+    )
+    assert gate.alpha == 0.05
+    assert gate.metrics["pass_rate"].worse is Worse.LOWER
+    assert gate.metrics["pass_rate"].margin == 0.02
+    latency = gate.metrics["latency_s"]  # "latency" is an alias of the table's latency_s
+    assert (latency.margin, latency.margin_kind) == (pytest.approx(0.10), MarginKind.RELATIVE)
+    assert parse_gate_config(gate.to_dict()) == gate
+
+
+def test_default_alpha_is_001_and_default_gate_is_pass_rate() -> None:
+    assert parse_gate_config({}).alpha == 0.01
+    assert list(GateConfig.default().metrics) == ["pass_rate"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "words"),
+    [
+        ({"alpha": 1.5}, "alpha", "between 0 and 1"),
+        ({"alpha": "0.01"}, "alpha", "between 0 and 1"),
+        ({"pass_rate": {"worse": "down"}}, "pass_rate.worse", "'lower', 'higher'"),
+        ({"pass_rate": {"margin": 0.1}}, "pass_rate.worse", 'worse = "lower"'),
+        ({"pass_rate": {"worse": "lower", "margin": "ten"}}, "pass_rate.margin", '"10%"'),
+        ({"pass_rate": {"worse": "lower", "margin": -1}}, "pass_rate.margin", "non-negative"),
+        ({"pass_rate": {"worse": "lower", "tolerance": 1}}, "pass_rate.tolerance", "valid keys"),
+        ({"pass_rate": 0.02}, "pass_rate", "must be a table"),
+        ({"seed": -1}, "seed", "non-negative integer"),
+        ({"trajectory_match": "fuzzy"}, "trajectory_match", "strict, unordered"),
+    ],
+)
+def test_bad_config_names_the_key(raw, key, words) -> None:
+    with pytest.raises(GateConfigError) as info:
+        parse_gate_config(raw)
+    assert isinstance(info.value, ConfigError)
+    assert info.value.key == key
+    assert words in str(info.value)
+
+
+def test_unknown_metric_names_it_and_the_valid_ones() -> None:
+    table = simulate_table(6, 1, Effects(), np.random.default_rng(0))
+    gate = parse_gate_config({"latncy_s": {"worse": "higher"}})
+    with pytest.raises(UnknownGateMetricError) as info:
+        score(table, baseline="prod", candidate="next", gate=gate)
+    assert isinstance(info.value, ConfigError)
+    message = str(info.value)
+    assert "'latncy_s'" in message
+    assert "latency_s" in message
+    assert "pass_rate" in message
+
+
+def test_gating_a_categorical_metric_is_refused() -> None:
+    table = simulate_table(6, 1, Effects(), np.random.default_rng(0))
+    gate = parse_gate_config({"status": {"worse": "higher"}})
+    with pytest.raises(GateConfigError, match="categorical"):
+        score(table, baseline="prod", candidate="next", gate=gate)
+
+
+def test_load_from_pyproject(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[tool.opsladder.gate]\nalpha = 0.02\ncost = {worse = "higher", margin = "5%"}\n')
+    gate = load_gate_config(path)
+    assert gate.alpha == 0.02
+    assert gate.metrics["cost"].margin == pytest.approx(0.05)
+    (tmp_path / "empty.toml").write_text("[tool.other]\n")
+    assert load_gate_config(tmp_path / "empty.toml") == GateConfig.default()
+    (tmp_path / "bad.toml").write_text("[tool.opsladder.gate\n")
+    with pytest.raises(GateConfigError, match="bad.toml"):
+        load_gate_config(tmp_path / "bad.toml")
+
+
+def _verdicts(doc):
+    return {m["name"]: m["verdict"] for m in doc["metrics"] if m["gated"]}
+
+
+def test_a_large_regression_fails_with_holm_adjusted_p() -> None:
+    table = simulate_table(300, 1, Effects(pass_drop=0.3, latency_ratio=1.5), np.random.default_rng(1))
+    gate = parse_gate_config(
+        {"pass_rate": {"worse": "lower", "margin": 0.02}, "latency": {"worse": "higher", "margin": "10%"}}
+    )
+    doc = score(table, baseline="prod", candidate="next", gate=gate, include_cases=False)
+    assert doc["verdict"] == "fail"
+    assert _verdicts(doc) == {"pass_rate": "fail", "latency_s": "fail"}
+    pass_rate = next(m for m in doc["metrics"] if m["name"] == "pass_rate")
+    assert pass_rate["test"] == "mcnemar_exact"
+    assert pass_rate["p_adjusted"] >= pass_rate["p_value"]
+    assert pass_rate["extra"]["b_regressions"] > pass_rate["extra"]["c_improvements"]
+    assert pass_rate["effect"]["estimate"] < -0.2
+    assert "alpha=0.01" in doc["verdict_reason"]
+
+
+def test_no_drift_with_enough_cases_passes_and_reports_the_mde() -> None:
+    table = simulate_table(2000, 1, Effects(), np.random.default_rng(2))
+    gate = parse_gate_config({"latency": {"worse": "higher", "margin": "10%"}})
+    doc = score(table, baseline="prod", candidate="next", gate=gate, include_cases=False)
+    latency = next(m for m in doc["metrics"] if m["name"] == "latency_s")
+    assert latency["verdict"] == "pass"
+    assert 0 < latency["mde"] < 0.10
+    assert doc["verdict"] == "pass"
+
+
+def test_small_suite_is_inconclusive_because_the_mde_exceeds_the_margin() -> None:
+    table = simulate_table(20, 1, Effects(), np.random.default_rng(3))
+    gate = parse_gate_config({"pass_rate": {"worse": "lower", "margin": 0.02}})
+    doc = score(table, baseline="prod", candidate="next", gate=gate, include_cases=False)
+    assert doc["verdict"] == "inconclusive"
+    pass_rate = doc["metrics"][0]
+    assert pass_rate["mde"] > 0.02
+    assert "minimum detectable effect" in pass_rate["reason"]
+
+
+def test_fewer_than_five_cases_is_inconclusive_with_the_reason() -> None:
+    table = simulate_table(4, 1, Effects(pass_drop=1.0), np.random.default_rng(4))
+    doc = score(table, baseline="prod", candidate="next", include_cases=False)
+    assert doc["verdict"] == "inconclusive"
+    assert "only 4 case(s)" in doc["verdict_reason"]
+    assert "at least 5" in doc["verdict_reason"]
