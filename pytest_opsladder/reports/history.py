@@ -8,6 +8,7 @@ JSON files that are not results (other CI artifacts) are listed as ignored, not 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ def _trend(name: str, runs: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]
         metric = next((m for m in results["metrics"] if m["name"] == name), None)
         effect = (metric or {}).get("effect") or {}
         values = [effect.get(k) for k in ("estimate", "ci_low", "ci_high")]
-        if metric is None or not all(isinstance(v, int | float) for v in values):
+        if metric is None or not all(_finite(v) for v in values):
             continue
         points.append(
             {
@@ -70,16 +71,37 @@ def _trend(name: str, runs: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]
                 "gate": results["verdict"],
             }
         )
-    return {"name": name, "points": _layout(points, len(runs)), "n_runs": len(runs)}
+    laid = _layout(points, len(runs))
+    line = " ".join(f"{p['x']},{p['y']}" for p in laid)
+    return {"name": name, "points": laid, "line": line, "axis": _axis_labels(points)}
 
 
-def _layout(points: list[dict[str, Any]], n_runs: int) -> list[dict[str, Any]]:
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _bounds(points: list[dict[str, Any]]) -> tuple[float, float]:
+    """The value range every estimate, interval, zero and boundary fits in, with 5% air."""
     spans = [v for p in points for v in p["values"]] + [0.0]
     spans += [p["boundary"] for p in points if p["boundary"] is not None]
     lo, hi = min(spans), max(spans)
-    lo, hi = (
-        (lo - 0.5, hi + 0.5) if hi - lo < 1e-12 else (lo - (hi - lo) * 0.05, hi + (hi - lo) * 0.05)
-    )
+    if hi - lo < 1e-12:
+        return lo - 0.5, hi + 0.5
+    return lo - (hi - lo) * 0.05, hi + (hi - lo) * 0.05
+
+
+def _axis_labels(points: list[dict[str, Any]]) -> dict[str, str]:
+    lo, hi = _bounds(points)
+    return {
+        "top": fmt_num(hi, 3),
+        "bottom": fmt_num(lo, 3),
+        "y_top": f"{TREND_PAD + 4:.0f}",
+        "y_bottom": f"{TREND_H - TREND_PAD:.0f}",
+    }
+
+
+def _layout(points: list[dict[str, Any]], n_runs: int) -> list[dict[str, Any]]:
+    lo, hi = _bounds(points)
 
     def y(v: float) -> str:
         return f"{TREND_H - TREND_PAD - (v - lo) / (hi - lo) * (TREND_H - 2 * TREND_PAD):.1f}"
