@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.guardrails import enforce as _enforce  # noqa: F401 - registers event kinds
 
 OPT_POLICY = "--opsladder-policy"
 INI_POLICY = "opsladder_policy"
