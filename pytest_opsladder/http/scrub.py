@@ -63,7 +63,9 @@ def scrub_query(query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     if not any(k.lower() in SECRET_QUERY for k, _ in pairs):
         return query
-    return urlencode([(k, SCRUBBED if k.lower() in SECRET_QUERY else v) for k, v in pairs])
+    return urlencode(
+        [(k, SCRUBBED if k.lower() in SECRET_QUERY else v) for k, v in pairs], safe="<>"
+    )
 
 
 def scrub_url(url: str) -> str:

@@ -18,8 +18,10 @@ from pytest_opsladder.http.canonical import _NOT_JSON, parse_json
 from pytest_opsladder.http.paths import format_path
 
 PATTERNS: dict[str, re.Pattern[str]] = {
-    "Anthropic API key": re.compile(r"sk-ant-[A-Za-z0-9_\-]{20,}"),
-    "OpenAI API key": re.compile(r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+    "Anthropic API key": re.compile(r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_\-]{20,}"),
+    "OpenAI API key": re.compile(
+        r"(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"
+    ),
     "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     "GitHub token": re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})"),
     "Google API key": re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"),

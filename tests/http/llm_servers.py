@@ -85,14 +85,18 @@ class Handler(BaseHTTPRequestHandler):
         }
         route = routes.get(self.path.split("?")[0])
         if route is None:
-            self._json({"path": self.path, "n": len(self.server.hits)})
+            self._json({"path": self.path.split("?")[0], "n": len(self.server.hits)})
         else:
             route()
 
     def do_POST(self) -> None:
         raw = self._body()
         self.server.hits.append(self.path)
-        body = json.loads(raw) if raw else {}
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            self._send(400, b"request body is not JSON: " + raw[:40], "text/plain")
+            return
         if self.path.endswith("/chat/completions"):
             self._openai(body)
         elif self.path.endswith("/messages"):

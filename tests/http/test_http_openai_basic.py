@@ -20,10 +20,10 @@ VARIANT = Variant("prod", model="m1")
 
 
 def ask(base_url: str, question: str) -> str:
-    client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="test-key", max_retries=0)
-    reply = client.chat.completions.create(
-        model="m1", messages=[{"role": "user", "content": question}], user="u-123"
-    )
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key="test-key", max_retries=0) as client:
+        reply = client.chat.completions.create(
+            model="m1", messages=[{"role": "user", "content": question}], user="u-123"
+        )
     return reply.choices[0].message.content or ""
 
 

@@ -30,9 +30,9 @@ def run_in(path: Path, fn: Any, mode: Mode, **opts: Any) -> Run:
 
 
 def openai_sync(url: str) -> list[str]:
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0)
-    stream = client.chat.completions.create(model="m1", messages=MESSAGES, stream=True)
-    return [chunk.choices[0].delta.content or "" for chunk in stream]
+    with openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0) as client:
+        stream = client.chat.completions.create(model="m1", messages=MESSAGES, stream=True)
+        return [chunk.choices[0].delta.content or "" for chunk in stream]
 
 
 def openai_async(url: str) -> list[str]:
@@ -47,19 +47,21 @@ def openai_async(url: str) -> list[str]:
 
 
 def anthropic_sync(url: str) -> list[str]:
-    client = anthropic.Anthropic(base_url=url, api_key="k", max_retries=0)
-    with client.messages.stream(model="c1", max_tokens=50, messages=MESSAGES) as stream:
+    with (
+        anthropic.Anthropic(base_url=url, api_key="k", max_retries=0) as client,
+        client.messages.stream(model="c1", max_tokens=50, messages=MESSAGES) as stream,
+    ):
         return [event.type for event in stream] + [stream.get_final_message().content[0].text]
 
 
 def anthropic_async(url: str) -> list[str]:
     async def main() -> list[str]:
-        async with anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0) as client:
-            async with client.messages.stream(
-                model="c1", max_tokens=50, messages=MESSAGES
-            ) as s:
-                events = [event.type async for event in s]
-                return [*events, (await s.get_final_message()).content[0].text]
+        async with (
+            anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0) as client,
+            client.messages.stream(model="c1", max_tokens=50, messages=MESSAGES) as s,
+        ):
+            events = [event.type async for event in s]
+            return [*events, (await s.get_final_message()).content[0].text]
 
     return asyncio.run(main())
 
@@ -72,10 +74,10 @@ def test_streams_replay_with_the_same_outputs_and_chunks(
     llm_server: LLMServer, tmp_path: Path
 ) -> None:
     agents = [openai_sync, openai_async, anthropic_sync, anthropic_async]
+    url = llm_server.url
     recorded = {
         fn.__name__: run_in(tmp_path / f"{fn.__name__}.json", lambda f=fn: f(url), Mode.RECORD)
         for fn in agents
-        for url in [llm_server.url]
     }
     llm_server.stop()
     for fn in agents:
@@ -98,16 +100,17 @@ def test_stream_chunks_are_stored_readably_with_relative_times(
     assert times == sorted(times)
 
 
-def test_replay_at_recorded_speed_scaled_by_a_factor(
-    llm_server: LLMServer, tmp_path: Path
-) -> None:
+def test_replay_at_recorded_speed_scaled_by_a_factor(llm_server: LLMServer, tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     run_in(path, lambda: openai_sync(llm_server.url), Mode.RECORD)
     stored = [c["t"] for c in files.load(path).http[0]["response"]["chunks"]]
     slept: list[float] = []
     run_in(
-        path, lambda: openai_sync(llm_server.url), Mode.REPLAY,
-        stream_timing=2.0, stream_sleep=slept.append,
+        path,
+        lambda: openai_sync(llm_server.url),
+        Mode.REPLAY,
+        stream_timing=2.0,
+        stream_sleep=slept.append,
     )
     gaps = [b - a for a, b in zip([0.0, *stored], stored, strict=False)]
     assert sum(slept) == sum(2.0 * g for g in gaps if g > 0)
