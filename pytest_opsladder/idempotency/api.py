@@ -147,7 +147,9 @@ def idempotent(
     def deco(fn: Callable[P, T]) -> Callable[P, T]:
         sig = inspect.signature(fn)
 
-        def plan(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[IdempotencyStore, str, Any]:
+        def plan(
+            args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> tuple[IdempotencyStore, str, Any]:
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
             payload = dict(bound.arguments)
@@ -159,7 +161,9 @@ def idempotent(
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 chosen, k, payload = plan(args, kwargs)
                 call = functools.partial(fn, *args, **kwargs)
-                return await aexecute(chosen, k, payload, call, wait=wait, policy=policy, expiry=expiry)
+                return await aexecute(
+                    chosen, k, payload, call, wait=wait, policy=policy, expiry=expiry
+                )
 
             return functools.wraps(fn)(async_wrapper)  # type: ignore[return-value]
 
@@ -168,6 +172,6 @@ def idempotent(
             call = functools.partial(fn, *args, **kwargs)
             return execute(chosen, k, payload, call, wait=wait, policy=policy, expiry=expiry)
 
-        return functools.wraps(fn)(wrapper)  # type: ignore[return-value]
+        return functools.wraps(fn)(wrapper)
 
     return deco

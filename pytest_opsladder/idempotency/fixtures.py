@@ -16,7 +16,7 @@ from pytest_opsladder.schedule.clock import ManualClock
 
 @pytest.fixture
 def opsladder_idempotency(tmp_path: Path) -> Iterator[IdempotencyStore]:
-    """A fresh SQLite idempotency store (a real file) on a ManualClock; ``@idempotent``'s default."""
+    """A fresh SQLite idempotency store on a ManualClock; also ``@idempotent``'s default."""
     store = IdempotencyStore.open(tmp_path / "idempotency.sqlite", clock=ManualClock())
     previous = set_default_store(store)
     try:

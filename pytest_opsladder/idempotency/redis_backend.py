@@ -23,7 +23,8 @@ if not st then
   redis.call('HSET', k, 'fingerprint', ARGV[1], 'status', 'in_progress', 'holder', ARGV[2],
     'locked_until', ARGV[4], 'created_at', ARGV[3], 'updated_at', ARGV[3], 'takeovers', 0)
   acq = 1
-elseif st == 'in_progress' and tonumber(redis.call('HGET', k, 'locked_until')) <= tonumber(ARGV[3]) then
+elseif st == 'in_progress'
+  and tonumber(redis.call('HGET', k, 'locked_until')) <= tonumber(ARGV[3]) then
   redis.call('HSET', k, 'fingerprint', ARGV[1], 'holder', ARGV[2], 'locked_until', ARGV[4],
     'updated_at', ARGV[3])
   redis.call('HINCRBY', k, 'takeovers', 1)
@@ -36,7 +37,8 @@ return out
 
 _FINISH = """
 local k = KEYS[1]
-if redis.call('HGET', k, 'holder') ~= ARGV[1] or redis.call('HGET', k, 'status') ~= 'in_progress' then
+local holder, st = redis.call('HGET', k, 'holder'), redis.call('HGET', k, 'status')
+if holder ~= ARGV[1] or st ~= 'in_progress' then
   return 0
 end
 redis.call('HSET', k, 'status', ARGV[2], ARGV[3], ARGV[4], 'updated_at', ARGV[5],
@@ -46,7 +48,8 @@ return 1
 
 _RELEASE = """
 local k = KEYS[1]
-if redis.call('HGET', k, 'holder') == ARGV[1] and redis.call('HGET', k, 'status') == 'in_progress' then
+local holder, st = redis.call('HGET', k, 'holder'), redis.call('HGET', k, 'status')
+if holder == ARGV[1] and st == 'in_progress' then
   return redis.call('DEL', k)
 end
 return 0
@@ -79,7 +82,9 @@ class RedisBackend:
             return None
         return Begin(bool(out[0]), _record(key, fields), took_over=bool(out[1]))
 
-    def _finish_as(self, key: str, holder: str, status: Status, col: str, text: str, now: float) -> bool:
+    def _finish_as(
+        self, key: str, holder: str, status: Status, col: str, text: str, now: float
+    ) -> bool:
         args = [holder, status.value, col, text, repr(now)]
         return bool(self._finish(keys=[PREFIX + key], args=args))
 

@@ -90,7 +90,9 @@ class SqliteBackend:
         assert mine is not None  # written in this transaction
         return Begin(True, mine, took_over=found is not None)
 
-    def _finish(self, key: str, holder: str, status: Status, column: str, text: str, now: float) -> bool:
+    def _finish(
+        self, key: str, holder: str, status: Status, column: str, text: str, now: float
+    ) -> bool:
         cur = self._conn().execute(
             f"UPDATE idempotency SET status=?, {column}=?, updated_at=?, locked_until=? "
             "WHERE key=? AND holder=? AND status=?",

@@ -53,8 +53,10 @@ def _jsonl(args: argparse.Namespace) -> int:
 
 def _metrics(args: argparse.Namespace) -> int:
     metrics = Metrics().add_all(load_runs(args.paths))
-    text = metrics.to_prometheus() if args.format == "prometheus" else (
-        json.dumps(metrics.to_dict(), indent=1, sort_keys=True) + "\n"
+    text = (
+        metrics.to_prometheus()
+        if args.format == "prometheus"
+        else (json.dumps(metrics.to_dict(), indent=1, sort_keys=True) + "\n")
     )
     out = _open(args.out)
     try:

@@ -77,10 +77,17 @@ def _step_path() -> str | None:
 
 def record_error(exc: BaseException, name: str = "", *, fatal: bool = False) -> None:
     """Emit an ``error`` event: code, type, redacted message, step."""
-    emit(ev.ERROR, name or type(exc).__name__, {
-        "code": code_of(exc).value, "type": type(exc).__name__,
-        "message": redact_text(str(exc))[:500], "fatal": fatal, "step": _step_path(),
-    })  # fmt: skip
+    emit(
+        ev.ERROR,
+        name or type(exc).__name__,
+        {
+            "code": code_of(exc).value,
+            "type": type(exc).__name__,
+            "message": redact_text(str(exc))[:500],
+            "fatal": fatal,
+            "step": _step_path(),
+        },
+    )
 
 
 def record_retry(name: str, attempt: int, exc: BaseException | None = None) -> None:

@@ -19,22 +19,37 @@ from pytest_opsladder.observability.redaction import redact
 
 
 def run_record(run: Run) -> dict[str, Any]:
-    return redact({
-        "type": "run", "run_id": run.run_id, "case_id": run.case.id,
-        "variant": run.variant.name, "model": run.variant.model, "status": run.status.value,
-        "started_at": run.manifest.get("started_at"), "duration_s": run.manifest.get("duration_s"),
-        "error": run.error and {k: run.error.get(k) for k in ("type", "message")},
-        "metrics": {k: v for k, v in run.metrics.items() if not isinstance(v, dict)},
-    })  # fmt: skip
+    record: dict[str, Any] = redact(
+        {
+            "type": "run",
+            "run_id": run.run_id,
+            "case_id": run.case.id,
+            "variant": run.variant.name,
+            "model": run.variant.model,
+            "status": run.status.value,
+            "started_at": run.manifest.get("started_at"),
+            "duration_s": run.manifest.get("duration_s"),
+            "error": run.error and {k: run.error.get(k) for k in ("type", "message")},
+            "metrics": {k: v for k, v in run.metrics.items() if not isinstance(v, dict)},
+        }
+    )
+    return record
 
 
 def event_record(run: Run, event: ev.Event) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "type": "event", "run_id": run.run_id, "case_id": run.case.id,
-        "variant": run.variant.name, "seq": event.seq, "kind": event.kind, "name": event.name,
-        "t_start": round(event.t_start, 6), "duration_s": round(event.duration, 6),
-        "call_id": event.call_id, "data": event.data,
-    }  # fmt: skip
+        "type": "event",
+        "run_id": run.run_id,
+        "case_id": run.case.id,
+        "variant": run.variant.name,
+        "seq": event.seq,
+        "kind": event.kind,
+        "name": event.name,
+        "t_start": round(event.t_start, 6),
+        "duration_s": round(event.duration, 6),
+        "call_id": event.call_id,
+        "data": event.data,
+    }
     err = event.data.get("error") if event.kind == ev.TOOL_CALL else None
     if isinstance(err, dict):
         record["error_code"] = error_code(str(err.get("type", ""))).value

@@ -64,8 +64,11 @@ class Metrics:
     def add(self, run: Run) -> Metrics:
         self.inc("opsladder_runs_total", 1, variant=run.variant.name, status=run.status.value)
         if run.manifest.get("duration_s") is not None:
-            self.observe("opsladder_run_duration_seconds", float(run.manifest["duration_s"]),
-                         variant=run.variant.name)  # fmt: skip
+            self.observe(
+                "opsladder_run_duration_seconds",
+                float(run.manifest["duration_s"]),
+                variant=run.variant.name,
+            )
         for event in run.events:
             self._event(event)
         return self
@@ -105,11 +108,22 @@ class Metrics:
             self.inc("opsladder_llm_tokens_total", tokens, model=model, type=kind)
 
     def to_dict(self) -> dict[str, Any]:
-        counters = [{"name": n, "labels": dict(lb), "value": v}
-                    for n, series in sorted(self.counters.items()) for lb, v in sorted(series.items())]  # fmt: skip
-        hists = [{"name": n, "labels": dict(lb), "count": h.count, "sum": round(h.total, 6),
-                  "buckets": dict(h.cumulative())}
-                 for n, series in sorted(self.histograms.items()) for lb, h in sorted(series.items())]  # fmt: skip
+        counters = [
+            {"name": n, "labels": dict(lb), "value": v}
+            for n, series in sorted(self.counters.items())
+            for lb, v in sorted(series.items())
+        ]
+        hists = [
+            {
+                "name": n,
+                "labels": dict(lb),
+                "count": h.count,
+                "sum": round(h.total, 6),
+                "buckets": dict(h.cumulative()),
+            }
+            for n, series in sorted(self.histograms.items())
+            for lb, h in sorted(series.items())
+        ]
         return {"counters": counters, "histograms": hists}
 
     def to_prometheus(self) -> str:
@@ -128,8 +142,10 @@ class Metrics:
 def _fmt(labels: Labels) -> str:
     if not labels:
         return ""
+
     def esc(v: str) -> str:
         return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
     return "{" + ",".join(f'{k}="{esc(v)}"' for k, v in labels) + "}"
 
 

@@ -52,8 +52,9 @@ def export_run(
     tracer = trace.get_tracer(SCOPE, tracer_provider=tracer_provider)
     name = agent_name or run.variant.name
     end = run.manifest.get("duration_s") or max((e.t_end for e in run.events), default=0.0)
-    root = tracer.start_span(f"invoke_agent {name}", start_time=_ns(run, 0.0),
-                             attributes=_agent_attrs(run, name))  # fmt: skip
+    root = tracer.start_span(
+        f"invoke_agent {name}", start_time=_ns(run, 0.0), attributes=_agent_attrs(run, name)
+    )
     parent = trace.set_span_in_context(root)
     for event in run.events:
         _event_span(tracer, parent, run, event, capture_content)
@@ -66,9 +67,13 @@ def export_run(
 
 
 def _agent_attrs(run: Run, name: str) -> dict[str, Any]:
-    attrs = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": name,
-             "opsladder.run_id": run.run_id, "opsladder.case_id": run.case.id,
-             "opsladder.status": run.status.value}  # fmt: skip
+    attrs = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": name,
+        "opsladder.run_id": run.run_id,
+        "opsladder.case_id": run.case.id,
+        "opsladder.status": run.status.value,
+    }
     if run.variant.model:
         attrs["gen_ai.request.model"] = run.variant.model
     return attrs
@@ -79,8 +84,9 @@ def _event_span(tracer: Tracer, parent: Any, run: Run, event: ev.Event, content:
     if built is None:
         return
     name, attrs, err = built
-    span = tracer.start_span(name, context=parent, start_time=_ns(run, event.t_start),
-                             attributes=attrs)  # fmt: skip
+    span = tracer.start_span(
+        name, context=parent, start_time=_ns(run, event.t_start), attributes=attrs
+    )
     if err is not None:
         _fail(span, str(err.get("type", "error")), str(err.get("message", "")))
     span.end(end_time=_ns(run, event.t_end))
@@ -89,8 +95,12 @@ def _event_span(tracer: Tracer, parent: Any, run: Run, event: ev.Event, content:
 def _span_shape(event: ev.Event, content: bool) -> tuple[str, dict[str, Any], Any] | None:
     data = redact(event.data)
     if event.kind == ev.TOOL_CALL:
-        attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": event.name,
-                 "gen_ai.tool.type": "function", "gen_ai.tool.call.id": event.call_id or ""}  # fmt: skip
+        attrs = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": event.name,
+            "gen_ai.tool.type": "function",
+            "gen_ai.tool.call.id": event.call_id or "",
+        }
         if content:
             attrs["gen_ai.tool.call.arguments"] = json.dumps(data.get("args"), default=str)
             attrs["gen_ai.tool.call.result"] = json.dumps(data.get("result"), default=str)
@@ -117,14 +127,16 @@ def _llm_shape(event: ev.Event, data: dict[str, Any]) -> tuple[str, dict[str, An
 
 def _span_event(root: Span, run: Run, event: ev.Event) -> None:
     if event.kind == ev.RETRY:
-        attrs = {"opsladder.retry.attempt": int(event.data.get("attempt") or 0),
-                 "opsladder.retry.name": event.name}  # fmt: skip
-        root.add_event("retry", attrs, timestamp=_ns(run, event.t_start))
+        retry: dict[str, Any] = {
+            "opsladder.retry.attempt": int(event.data.get("attempt") or 0),
+            "opsladder.retry.name": event.name,
+        }
+        root.add_event("retry", retry, timestamp=_ns(run, event.t_start))
     elif event.kind == ev.ERROR:
         code = str(event.data.get("code") or error_code(event.name).value)
         message = redact_text(str(event.data.get("message", "")))
         attrs = {"error.type": code, "exception.message": message}
-        root.add_event("exception", attrs, timestamp=_ns(run, event.t_start))
+        root.add_event("exception", dict(attrs), timestamp=_ns(run, event.t_start))
 
 
 def _fail(span: Span, type_name: str, message: str) -> None:
@@ -136,12 +148,16 @@ def _fail(span: Span, type_name: str, message: str) -> None:
 
 def _record_metrics(run: Run, provider: MeterProvider) -> None:
     meter = provider.get_meter(SCOPE)
-    duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s",
-                                      description="GenAI operation duration")  # fmt: skip
-    usage = meter.create_histogram("gen_ai.client.token.usage", unit="{token}",
-                                   description="Measures number of input and output tokens used")  # fmt: skip
+    duration = meter.create_histogram(
+        "gen_ai.client.operation.duration", unit="s", description="GenAI operation duration"
+    )
+    usage = meter.create_histogram(
+        "gen_ai.client.token.usage",
+        unit="{token}",
+        description="Measures number of input and output tokens used",
+    )
     for event in run.events_of(ev.LLM_CALL):
-        name, attrs, err = _llm_shape(event, event.data)
+        _, attrs, err = _llm_shape(event, event.data)
         base = {k: attrs[k] for k in ("gen_ai.operation.name", "gen_ai.request.model")}
         if "gen_ai.response.model" in attrs:
             base["gen_ai.response.model"] = attrs["gen_ai.response.model"]

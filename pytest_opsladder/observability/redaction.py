@@ -33,7 +33,12 @@ def register_secret_pattern(name: str, regex: str | re.Pattern[str]) -> Callable
     """
     compiled = re.compile(regex) if isinstance(regex, str) else regex
     _PATTERNS[name] = compiled
-    return lambda: _PATTERNS.pop(name, None) if _PATTERNS.get(name) is compiled else None
+
+    def remove() -> None:
+        if _PATTERNS.get(name) is compiled:
+            del _PATTERNS[name]
+
+    return remove
 
 
 def register_secret_key(word: str) -> None:
@@ -83,8 +88,11 @@ def redact(value: Any) -> Any:
 
 def _secret_entry(key: Any, value: Any) -> bool:
     # only text is masked whole: ``prompt_tokens: 12`` is usage, not a credential
-    return isinstance(key, str) and isinstance(value, str | bytes) and value != "" and (
-        is_secret_key(key)
+    return (
+        isinstance(key, str)
+        and isinstance(value, str | bytes)
+        and value != ""
+        and (is_secret_key(key))
     )
 
 
@@ -100,9 +108,21 @@ class RedactingFilter(logging.Filter):
 
 
 for _word in (
-    "password", "passwd", "secret", "token", "apikey", "api_key", "authorization", "auth_header",
-    "cookie", "credential", "private_key", "session_key", "access_key", "client_secret",
-):  # fmt: skip
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "authorization",
+    "auth_header",
+    "cookie",
+    "credential",
+    "private_key",
+    "session_key",
+    "access_key",
+    "client_secret",
+):
     register_secret_key(_word)
 
 register_secret_pattern("openai_key", r"\bsk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_\-]{16,}")

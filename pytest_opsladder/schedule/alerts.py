@@ -87,8 +87,10 @@ class StderrSink:
 
     def send(self, payload: dict[str, Any]) -> None:
         out = self.stream or sys.stderr
-        out.write(f"opsladder alert {payload['name']} {payload['kind']} {payload['state']} "
-                  f"({payload['severity']}): {payload['message']}\n")  # fmt: skip
+        out.write(
+            f"opsladder alert {payload['name']} {payload['kind']} {payload['state']} "
+            f"({payload['severity']}): {payload['message']}\n"
+        )
         out.flush()
 
 
@@ -114,7 +116,7 @@ class WebhookSink:
         body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", **self.headers}
         request = urllib.request.Request(self.url, body, headers, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
             response.read()
 
 
@@ -122,7 +124,9 @@ class CommandSink:
     def __init__(self, argv: Sequence[str] | str, timeout: float = 30.0) -> None:
         self.argv = shlex.split(argv) if isinstance(argv, str) else list(argv)
         if not self.argv:
-            raise ScheduleConfigError("a command sink needs a command: {type='command', argv=[...]}")
+            raise ScheduleConfigError(
+                "a command sink needs a command: {type='command', argv=[...]}"
+            )
         self.timeout = float(timeout)
         self.label = f"command:{self.argv[0]}"
 
@@ -130,12 +134,19 @@ class CommandSink:
         env = dict(os.environ)
         for key in ("name", "kind", "state", "severity", "message"):
             env[f"OPSLADDER_ALERT_{key.upper()}"] = str(payload[key])
-        subprocess.run(self.argv, input=json.dumps(payload), text=True, env=env,
-                       timeout=self.timeout, check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            self.argv,
+            input=json.dumps(payload),
+            text=True,
+            env=env,
+            timeout=self.timeout,
+            check=True,
+            capture_output=True,
+        )
 
 
 def sink_from_spec(spec: str | Mapping[str, Any]) -> Sink:
-    """One sink from ``"stderr"``, ``"file:PATH"``, ``"webhook:URL"``, ``"command:CMD"`` or a dict."""
+    """One sink from ``"stderr"``, ``"file:PATH"``, ``"webhook:URL"``, ``"command:CMD"``, a dict."""
     if isinstance(spec, str):
         kind, _, target = spec.partition(":")
         key = {"file": "path", "webhook": "url", "command": "argv"}.get(kind, "target")
@@ -164,7 +175,9 @@ def load_sinks(config: SinksConfig) -> list[Sink]:
     """Sinks from a list of specs, a TOML/JSON file with a ``sink`` list, or None (stderr)."""
     if config is None:
         return [StderrSink()]
-    if isinstance(config, Path) or (isinstance(config, str) and config.endswith((".toml", ".json"))):
+    if isinstance(config, Path) or (
+        isinstance(config, str) and config.endswith((".toml", ".json"))
+    ):
         return [sink_from_spec(s) for s in _read_sinks_file(Path(config))]
     if isinstance(config, str):
         config = [config]

@@ -103,9 +103,13 @@ def _apply_outcomes(store: MonitorStore, st: MonitorState) -> MonitorReport:
             report.alerts.append(_alert(store, st, Outcome(kind or "ok"), at, good, "resolved"))
             firing, kind = False, None
     store.save_alert_state(
-        mon.name, alert_state="firing" if firing else "ok", alert_kind=kind,
-        bad_streak=bad, good_streak=good, last_outcome=last,
-    )  # fmt: skip
+        mon.name,
+        alert_state="firing" if firing else "ok",
+        alert_kind=kind,
+        bad_streak=bad,
+        good_streak=good,
+        last_outcome=last,
+    )
     report.status, report.alert_kind = ("down" if firing else "up"), kind
     return report
 

@@ -84,16 +84,26 @@ def _check_parser(actions: Any) -> None:
     check = actions.add_parser("check", help="evaluate monitors and send alerts")
     _db(check)
     check.add_argument("names", nargs="*", help="only these monitors")
-    check.add_argument("--sink", action="append", default=None,
-                       help="stderr, file:PATH, webhook:URL or command:CMD (repeatable)")  # fmt: skip
+    check.add_argument(
+        "--sink",
+        action="append",
+        default=None,
+        help="stderr, file:PATH, webhook:URL or command:CMD (repeatable)",
+    )
     check.add_argument("--sinks-file", default=None, help="TOML/JSON file with [[sink]] tables")
     check.set_defaults(func=_check)
 
 
 def _add(args: argparse.Namespace) -> int:
-    fields = {"cron": args.cron, "every": args.every, "timezone": args.tz, "grace": args.grace,
-              "max_runtime": args.max_runtime, "failure_threshold": args.failure_threshold,
-              "recovery_threshold": args.recovery_threshold}  # fmt: skip
+    fields = {
+        "cron": args.cron,
+        "every": args.every,
+        "timezone": args.tz,
+        "grace": args.grace,
+        "max_runtime": args.max_runtime,
+        "failure_threshold": args.failure_threshold,
+        "recovery_threshold": args.recovery_threshold,
+    }
     monitor = Monitor.create(args.name, **fields)
     MonitorStore(args.db).add(monitor)
     print(f"monitor {monitor.name}: {monitor.schedule().describe()}, grace {monitor.grace:g}s")
@@ -112,8 +122,10 @@ def _list(args: argparse.Namespace) -> int:
         state = "paused" if st.paused else ("down" if st.alert_state == "firing" else "up")
         kind = f" ({st.alert_kind})" if st.alert_kind else ""
         last = _iso(store.last_activity(st.monitor.name))
-        print(f"{st.monitor.name:<24} {state}{kind:<12} last receipt {last}  "
-              f"{st.monitor.schedule().describe()}")  # fmt: skip
+        print(
+            f"{st.monitor.name:<24} {state}{kind:<12} last receipt {last}  "
+            f"{st.monitor.schedule().describe()}"
+        )
     return 0
 
 
@@ -146,8 +158,10 @@ def _send(args: argparse.Namespace) -> int:
     else:
         receipts.send(args.name, args.kind, run_id, args.message)
     if receipts.last_error:
-        print(f"opsladder monitors send: receipt spooled for retry ({receipts.last_error})",
-              file=__import__("sys").stderr)  # fmt: skip
+        print(
+            f"opsladder monitors send: receipt spooled for retry ({receipts.last_error})",
+            file=__import__("sys").stderr,
+        )
     return 0
 
 

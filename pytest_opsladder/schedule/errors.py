@@ -1,9 +1,9 @@
 """Errors of the schedule rung (ladder level 1).
 
-    OpsladderError
-    └── ConfigError
-        └── ScheduleConfigError       a bad cron expression, timezone, duration or sink
-            └── MonitorNotFoundError  a receipt or command named a monitor nobody created
+OpsladderError
+└── ConfigError
+    └── ScheduleConfigError       a bad cron expression, timezone, duration or sink
+        └── MonitorNotFoundError  a receipt or command named a monitor nobody created
 """
 
 from __future__ import annotations

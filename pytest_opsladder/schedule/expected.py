@@ -122,7 +122,9 @@ def _slots_for(naive: dt.datetime, tz: ZoneInfo, wildcard_hour: bool) -> list[Sl
     if first == second:
         return [Slot(first, first)]
     if _exists(naive, tz, first):  # repeated by fall-back: first < second
-        return [Slot(first, first), Slot(second, second)] if wildcard_hour else [Slot(first, second)]
+        return (
+            [Slot(first, first), Slot(second, second)] if wildcard_hour else [Slot(first, second)]
+        )
     # skipped by spring-forward: fold=1 reads before the jump, fold=0 after it
     return [Slot(_transition(second, first, tz), first)]
 

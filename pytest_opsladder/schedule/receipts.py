@@ -78,8 +78,13 @@ class Receipts:
         self, monitor: str, kind: ReceiptKind | str, run_id: str | None = None, message: str = ""
     ) -> bool:
         """Deliver one receipt now or spool it; True if it was delivered. Never raises."""
-        receipt = {"monitor": monitor, "kind": str(kind), "run_id": run_id,
-                   "sent_at": self.clock(), "message": redact_text(message)[:2000]}  # fmt: skip
+        receipt = {
+            "monitor": monitor,
+            "kind": str(kind),
+            "run_id": run_id,
+            "sent_at": self.clock(),
+            "message": redact_text(message)[:2000],
+        }
         if self._deliver(receipt):
             self.flush(limit=100)
             return True
@@ -104,15 +109,20 @@ class Receipts:
         request = urllib.request.Request(
             url, json.dumps(receipt).encode(), {"Content-Type": "application/json"}, method="POST"
         )
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
             response.read()
 
     def _write(self, receipt: dict[str, Any]) -> None:
         from pytest_opsladder.schedule.state import MonitorStore
 
         store = MonitorStore(self.target, clock=self.clock)
-        store.record_receipt(receipt["monitor"], receipt["kind"], receipt["run_id"],
-                             sent_at=receipt["sent_at"], message=receipt["message"])  # fmt: skip
+        store.record_receipt(
+            receipt["monitor"],
+            receipt["kind"],
+            receipt["run_id"],
+            sent_at=receipt["sent_at"],
+            message=receipt["message"],
+        )
 
     # -- the spool ------------------------------------------------------------------------
     def _spool(self, receipt: dict[str, Any]) -> None:

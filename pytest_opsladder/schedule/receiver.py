@@ -23,7 +23,7 @@ MAX_BODY = 64 * 1024
 class _Handler(BaseHTTPRequestHandler):
     server: ReceiptServer
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+    def do_POST(self) -> None:
         parts = [p for p in self.path.split("?")[0].split("/") if p]
         if len(parts) != 3 or parts[0] != "ping":
             return self._reply(404, {"error": "POST /ping/<monitor>/<start|success|fail>"})
@@ -32,9 +32,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(400, {"error": "the body must be a JSON object (or empty)"})
         try:
             rid = self.server.store.record_receipt(
-                parts[1], parts[2], body.get("run_id"),
-                sent_at=body.get("sent_at"), message=str(body.get("message") or ""),
-            )  # fmt: skip
+                parts[1],
+                parts[2],
+                body.get("run_id"),
+                sent_at=body.get("sent_at"),
+                message=str(body.get("message") or ""),
+            )
         except MonitorNotFoundError as exc:
             return self._reply(404, {"error": str(exc)})
         except ConfigError as exc:

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS outcomes (
   ref TEXT NOT NULL, at REAL NOT NULL, UNIQUE (monitor, kind, ref));
 CREATE TABLE IF NOT EXISTS alerts (
   id INTEGER PRIMARY KEY AUTOINCREMENT, monitor TEXT NOT NULL, state TEXT NOT NULL,
-  kind TEXT NOT NULL, at REAL NOT NULL, message TEXT NOT NULL, deliveries TEXT NOT NULL DEFAULT '{}');
+  kind TEXT NOT NULL, at REAL NOT NULL, message TEXT NOT NULL,
+  deliveries TEXT NOT NULL DEFAULT '{}');
 """
 
 
@@ -94,7 +95,11 @@ class MonitorStore:
     def remove(self, name: str) -> None:
         self.get(name)
         with self.connect() as conn:
-            for table, col in (("monitors", "name"), ("receipts", "monitor"), ("outcomes", "monitor")):
+            for table, col in (
+                ("monitors", "name"),
+                ("receipts", "monitor"),
+                ("outcomes", "monitor"),
+            ):
                 conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (name,))
 
     def get(self, name: str) -> MonitorState:
@@ -173,9 +178,17 @@ class MonitorStore:
         cur = conn.execute(
             "INSERT INTO receipts (monitor, kind, run_id, received_at, sent_at, message, paused, "
             "open) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (name, kind.value, run_id, now, sent_at, message[:2000], int(state.paused),
-             int(kind is ReceiptKind.START and not state.paused)),
-        )  # fmt: skip
+            (
+                name,
+                kind.value,
+                run_id,
+                now,
+                sent_at,
+                message[:2000],
+                int(state.paused),
+                int(kind is ReceiptKind.START and not state.paused),
+            ),
+        )
         rid = int(cur.lastrowid or 0)
         if kind is not ReceiptKind.START and not state.paused:
             outcome = Outcome.OK if kind is ReceiptKind.SUCCESS else Outcome.FAILING
@@ -247,7 +260,7 @@ class MonitorStore:
             return int(cur.lastrowid or 0)
 
     def alerts(self, name: str | None = None) -> list[dict[str, Any]]:
-        query, args = "SELECT * FROM alerts", ()
+        query, args = "SELECT * FROM alerts", tuple[str, ...]()
         if name is not None:
             query, args = query + " WHERE monitor = ?", (name,)
         with self.connect() as conn:

@@ -154,9 +154,7 @@ def test_a_crash_between_side_effect_and_record_is_recovered_by_upsert(
     assert retry.took_over
     sqlite_upsert(conn, "shipments", "key", retry.key, {"status": "shipped"})
     retry.complete("shipped")
-    assert conn.execute("SELECT key, status FROM shipments").fetchall() == [
-        (retry.key, "shipped")
-    ]
+    assert conn.execute("SELECT key, status FROM shipments").fetchall() == [(retry.key, "shipped")]
     assert store.get("ship-9").takeovers == 1  # type: ignore[union-attr]
     store.backend.clear(workflow)
     assert os.path.exists(world)

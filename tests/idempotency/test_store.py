@@ -38,7 +38,7 @@ def test_a_reused_key_with_another_payload_is_a_mismatch_and_runs_nothing(
 ) -> None:
     effects: list[str] = []
     execute(store, "order-1142", {"amount": 10}, lambda: effects.append("first"))
-    with pytest.raises(IdempotencyMismatchError, match="order-1142.*nothing was executed"):
+    with pytest.raises(IdempotencyMismatchError, match=r"order-1142.*nothing was executed"):
         execute(store, "order-1142", {"amount": 99}, lambda: effects.append("second"))
     assert effects == ["first"]
 
@@ -83,7 +83,8 @@ def test_waiting_gives_up_at_the_deadline(target: str, clock: ManualClock, workf
 def test_a_lock_expiry_of_zero_expires_at_once(store: IdempotencyStore) -> None:
     first = store.acquire("k", {"x": 1}, expiry=0)
     second = store.acquire("k", {"x": 1}, expiry=0)  # same instant: already expired
-    assert second.took_over and not second.replayed
+    assert second.took_over
+    assert not second.replayed
     with pytest.raises(NotLockHolderError):
         first.release()
     with pytest.raises(IdempotencyLockLostError, match="taken over"):
@@ -92,7 +93,9 @@ def test_a_lock_expiry_of_zero_expires_at_once(store: IdempotencyStore) -> None:
     assert execute(store, "k", {"x": 1}, lambda: "again") == "winner"
 
 
-def test_a_lock_expires_after_its_lease_not_before(store: IdempotencyStore, clock: ManualClock) -> None:
+def test_a_lock_expires_after_its_lease_not_before(
+    store: IdempotencyStore, clock: ManualClock
+) -> None:
     store.acquire("k", {}, expiry=30)
     clock.advance(29.9)
     with pytest.raises(IdempotencyInProgressError):

@@ -66,7 +66,8 @@ def test_an_undeclared_write_is_a_no_op_with_a_warning_in_the_run() -> None:
     assert [e.name for e in run.events_of("tool_call")] == ["send_email", "lookup"]
     run.finish()
     assert run.metrics["undeclared_writes"] == 1
-    assert isinstance(run.boundary, ToolBoundary) and type(run.boundary) is ToolBoundary
+    assert isinstance(run.boundary, ToolBoundary)
+    assert type(run.boundary) is ToolBoundary
 
 
 def test_an_undeclared_async_write_is_a_no_op_too() -> None:
@@ -133,7 +134,7 @@ def test_assert_idempotent_passes_for_an_upsert_and_fails_for_an_insert(
     result = pytester.runpytest("-p", "no:cacheprovider", *xdist)
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*not idempotent: running it a second time changed the world*"])
-    result.stdout.fnmatch_lines(["*+*\"1\",*"])
+    result.stdout.fnmatch_lines(['*+*"1",*'])
 
 
 def test_cli_lists_shows_and_clears_keys(
@@ -145,7 +146,9 @@ def test_cli_lists_shows_and_clears_keys(
     execute(store, "manual", {}, lambda: "r2")
     assert main(["idempotency", "list", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "completed" in out and "billing:manual" in out and "2 key(s)" in out
+    assert "completed" in out
+    assert "billing:manual" in out
+    assert "2 key(s)" in out
     assert main(["idempotency", "show", str(path), "billing:manual"]) == 0
     assert json.loads(capsys.readouterr().out)["result"] == '"r2"'
     assert main(["idempotency", "clear", str(path), "--key", "billing:manual"]) == 0

@@ -72,7 +72,8 @@ def test_asyncio_tasks_see_the_run_and_the_step(opsladder_telemetry: TelemetryKi
 def test_outside_a_run_the_context_is_empty() -> None:
     assert current_context() == {"run_id": None, "step": None, "span_id": None}
     with step("alone") as ctx:
-        assert current_context()["step"] == "alone" and ctx.parent_span_id is None
+        assert current_context()["step"] == "alone"
+        assert ctx.parent_span_id is None
 
 
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]])

@@ -26,8 +26,13 @@ def agent_run(kit: TelemetryKit) -> None:
     with step("plan"):
         t0 = kit.run.now()
         kit.clock.advance(1.5)
-        llm_call("gpt-4.1", "gpt-4.1-2025-04-14", {"prompt_tokens": 100, "completion_tokens": 20},
-                 t_start=t0, finish_reason="tool_calls")  # fmt: skip
+        llm_call(
+            "gpt-4.1",
+            "gpt-4.1-2025-04-14",
+            {"prompt_tokens": 100, "completion_tokens": 20},
+            t_start=t0,
+            finish_reason="tool_calls",
+        )
     kit.clock.advance(0.25)
     search("refunds")
     with pytest.raises(TimeoutError):
@@ -44,8 +49,13 @@ def agent_run(kit: TelemetryKit) -> None:
     assert retrying(flaky, name="fetch_page", sleep=lambda s: None) == "ok"
     t1 = kit.run.now()
     kit.clock.advance(0.5)
-    llm_call("claude-x", "claude-x", {"input_tokens": 7, "output_tokens": 3}, t_start=t1,
-             operation="text_completion")  # fmt: skip
+    llm_call(
+        "claude-x",
+        "claude-x",
+        {"input_tokens": 7, "output_tokens": 3},
+        t_start=t1,
+        operation="text_completion",
+    )
     kit.run.finish("done")
 
 
@@ -70,15 +80,20 @@ def test_metrics_per_tool_and_model_with_retries_and_error_codes(
         (("model", "gpt-4.1-2025-04-14"), ("operation", "chat")): 1,
         (("model", "claude-x"), ("operation", "text_completion")): 1,
     }
-    assert series(m, "opsladder_llm_tokens_total")[
-        (("model", "gpt-4.1-2025-04-14"), ("type", "input"))
-    ] == 100
+    assert (
+        series(m, "opsladder_llm_tokens_total")[
+            (("model", "gpt-4.1-2025-04-14"), ("type", "input"))
+        ]
+        == 100
+    )
     assert series(m, "opsladder_retries_total") == {(("name", "fetch_page"),): 2}
     # the fetch_page success after retries records no error: only the tool's timeout is one
     assert series(m, "opsladder_errors_total") == {(("code", "timeout"), ("source", "tool")): 1}
     hist = [h for h in m["histograms"] if h["name"] == "opsladder_llm_duration_seconds"]
     gpt = next(h for h in hist if h["labels"]["model"].startswith("gpt"))
-    assert gpt["sum"] == 1.5 and gpt["buckets"]["1.0"] == 0 and gpt["buckets"]["2.5"] == 1
+    assert gpt["sum"] == 1.5
+    assert gpt["buckets"]["1.0"] == 0
+    assert gpt["buckets"]["2.5"] == 1
 
 
 def test_prometheus_text_has_counters_and_cumulative_buckets(
@@ -100,7 +115,8 @@ def test_jsonl_lines_carry_run_identity_error_codes_and_steps(
     agent_run(opsladder_telemetry)
     lines = opsladder_telemetry.lines()
     run_id = opsladder_telemetry.run.run_id
-    assert lines[0]["type"] == "run" and lines[0]["status"] == "complete"
+    assert lines[0]["type"] == "run"
+    assert lines[0]["status"] == "complete"
     assert all(line["run_id"] == run_id for line in lines)
     kinds = [line["kind"] for line in lines[1:]]
     assert kinds == ["llm_call", "step", "tool_call", "tool_call", "retry", "retry", "llm_call"]
@@ -117,9 +133,13 @@ def test_otel_spans_follow_the_genai_conventions(
     export_run(opsladder_telemetry.run, opsladder_otel.tracer_provider, agent_name="support")
     spans = {s.name: s for s in opsladder_otel.spans.get_finished_spans()}
     assert set(spans) == {
-        "invoke_agent support", "chat gpt-4.1", "text_completion claude-x",
-        "execute_tool search", "execute_tool fetch", "step plan",
-    }  # fmt: skip
+        "invoke_agent support",
+        "chat gpt-4.1",
+        "text_completion claude-x",
+        "execute_tool search",
+        "execute_tool fetch",
+        "step plan",
+    }
     root = spans["invoke_agent support"]
     assert root.attributes["gen_ai.operation.name"] == "invoke_agent"
     assert root.attributes["gen_ai.agent.name"] == "support"
@@ -141,19 +161,28 @@ def test_otel_metrics_are_in_seconds_and_tokens_by_type(
     opsladder_telemetry: TelemetryKit, opsladder_otel: OtelKit
 ) -> None:
     agent_run(opsladder_telemetry)
-    export_run(opsladder_telemetry.run, opsladder_otel.tracer_provider,
-               opsladder_otel.meter_provider)  # fmt: skip
+    export_run(
+        opsladder_telemetry.run, opsladder_otel.tracer_provider, opsladder_otel.meter_provider
+    )
     data = opsladder_otel.reader.get_metrics_data()
-    metrics = {m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    metrics = {
+        m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+    }
     duration = metrics["gen_ai.client.operation.duration"]
     assert duration.unit == "s"
     sums = {p.attributes["gen_ai.request.model"]: p.sum for p in duration.data.data_points}
     assert sums == {"gpt-4.1": pytest.approx(1.5), "claude-x": pytest.approx(0.5)}
     usage = metrics["gen_ai.client.token.usage"]
-    by_type = {(p.attributes["gen_ai.request.model"], p.attributes["gen_ai.token.type"]): p.sum
-               for p in usage.data.data_points}  # fmt: skip
-    assert by_type == {("gpt-4.1", "input"): 100, ("gpt-4.1", "output"): 20,
-                       ("claude-x", "input"): 7, ("claude-x", "output"): 3}  # fmt: skip
+    by_type = {
+        (p.attributes["gen_ai.request.model"], p.attributes["gen_ai.token.type"]): p.sum
+        for p in usage.data.data_points
+    }
+    assert by_type == {
+        ("gpt-4.1", "input"): 100,
+        ("gpt-4.1", "output"): 20,
+        ("claude-x", "input"): 7,
+        ("claude-x", "output"): 3,
+    }
 
 
 def test_enable_otel_export_exports_every_run_at_its_end(opsladder_otel: OtelKit) -> None:
@@ -163,8 +192,9 @@ def test_enable_otel_export_exports_every_run_at_its_end(opsladder_otel: OtelKit
 
     enable_otel_export(opsladder_otel.tracer_provider)
     try:
-        with RunRecorder(Case("c1"), Variant("prod"), None, mode=Mode.RECORD,
-                         record_mode=RecordMode.ALL):  # fmt: skip
+        with RunRecorder(
+            Case("c1"), Variant("prod"), None, mode=Mode.RECORD, record_mode=RecordMode.ALL
+        ):
             search("x")
     finally:
         disable_otel_export()
@@ -183,4 +213,5 @@ def test_retrying_gives_up_with_one_error_after_the_last_attempt(
     run = opsladder_telemetry.run
     assert [e.data["attempt"] for e in run.events_of("retry")] == [1, 2]
     [error] = run.events_of("error")
-    assert error.data["code"] == "connection" and error.data["fatal"] is True
+    assert error.data["code"] == "connection"
+    assert error.data["fatal"] is True

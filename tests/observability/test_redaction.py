@@ -11,8 +11,8 @@ import pytest
 
 from pytest_opsladder import tool
 from pytest_opsladder.observability import (
-    RedactingFilter,
     Metrics,
+    RedactingFilter,
     record_error,
     redact,
     redact_text,
@@ -33,9 +33,11 @@ def call_api(request: dict[str, object]) -> str:
 
 
 def make_run(kit: TelemetryKit) -> None:
-    nested = {"endpoint": "https://api", "auth": {"headers": {"X-Api-Key": OPENAI},
-              "basic": {"user": "bob", "password": PASSWORD}},
-              "items": [{"note": f"token={'ghp_' + 'x' * 36}"}, AWS]}  # fmt: skip
+    nested = {
+        "endpoint": "https://api",
+        "auth": {"headers": {"X-Api-Key": OPENAI}, "basic": {"user": "bob", "password": PASSWORD}},
+        "items": [{"note": f"token={'ghp_' + 'x' * 36}"}, AWS],
+    }
     with pytest.raises(PermissionError):
         call_api(nested)
     try:
@@ -52,7 +54,9 @@ def assert_clean(text: str) -> None:
 
 def test_redact_walks_nested_structures_and_keeps_non_secrets() -> None:
     out = redact({"a": [{"api_key": "abc123456"}, {"prompt_tokens": 12, "text": f"use {OPENAI}"}]})
-    assert out == {"a": [{"api_key": "[REDACTED]"}, {"prompt_tokens": 12, "text": "use [REDACTED]"}]}
+    assert out == {
+        "a": [{"api_key": "[REDACTED]"}, {"prompt_tokens": 12, "text": "use [REDACTED]"}]
+    }
 
 
 @pytest.mark.parametrize(
@@ -83,7 +87,8 @@ def test_jsonl_export_is_redacted(opsladder_telemetry: TelemetryKit) -> None:
     make_run(opsladder_telemetry)
     text = json.dumps(opsladder_telemetry.lines())
     assert_clean(text)
-    assert "[REDACTED]" in text and "bob" in text  # only secrets go
+    assert "[REDACTED]" in text
+    assert "bob" in text
 
 
 def test_metrics_never_carry_arguments(opsladder_telemetry: TelemetryKit) -> None:
@@ -99,7 +104,8 @@ def test_otel_spans_are_redacted_even_with_content_capture(
     export_run(opsladder_telemetry.run, opsladder_otel.tracer_provider, capture_content=True)
     spans = opsladder_otel.spans.get_finished_spans()
     dumped = "".join(span.to_json() for span in spans)
-    assert "execute_tool call_api" in dumped and "[REDACTED]" in dumped
+    assert "execute_tool call_api" in dumped
+    assert "[REDACTED]" in dumped
     assert_clean(dumped)
 
 

@@ -27,7 +27,7 @@ class Hook(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Hook
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.server.hang is not None:
             self.server.hang.wait(30)  # "answers after 30 s" (released at teardown)

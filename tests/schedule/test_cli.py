@@ -50,20 +50,32 @@ def test_check_from_another_scheduler_exits_1_and_alerts(tmp_path: Path) -> None
     alerts = tmp_path / "alerts.jsonl"
     checked = run("check", "--db", db, "--sink", f"file:{alerts}")
     assert checked.returncode == 1
-    assert "etl" in checked.stdout and "down (missed): missed" in checked.stdout
+    assert "etl" in checked.stdout
+    assert "down (missed): missed" in checked.stdout
     assert json.loads(alerts.read_text().splitlines()[0])["kind"] == "missed"
 
 
 def test_send_never_fails_the_job(tmp_path: Path) -> None:
-    result = run("send", "nope", "success", "--db", str(tmp_path / "m.sqlite"),
-                 "--spool", str(tmp_path / "spool"))  # fmt: skip
+    result = run(
+        "send",
+        "nope",
+        "success",
+        "--db",
+        str(tmp_path / "m.sqlite"),
+        "--spool",
+        str(tmp_path / "spool"),
+    )
     assert result.returncode == 0
-    assert "spooled for retry" in result.stderr and "no monitor named 'nope'" in result.stderr
+    assert "spooled for retry" in result.stderr
+    assert "no monitor named 'nope'" in result.stderr
 
 
 def test_pause_resume_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "m.sqlite")
-    assert main(["monitors", "add", "r", "--cron", "0 3 * * *", "--tz", "Europe/Berlin", "--db", db]) == 0
+    assert (
+        main(["monitors", "add", "r", "--cron", "0 3 * * *", "--tz", "Europe/Berlin", "--db", db])
+        == 0
+    )
     assert main(["monitors", "pause", "r", "--db", db]) == 0
     assert main(["monitors", "list", "--db", db]) == 0
     assert "r" in capsys.readouterr().out.splitlines()[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -60,7 +61,7 @@ def test_hourly_cron_expects_every_real_hour(
 ) -> None:
     slots = due_times("0 * * * *", utc(*start) - 1, utc(*end) - 1)
     assert len(slots) == count
-    assert all(b[0] - a[0] == 3600 for a, b in zip(slots, slots[1:], strict=False))
+    assert all(b[0] - a[0] == 3600 for a, b in itertools.pairwise(slots))
 
 
 @pytest.mark.parametrize(

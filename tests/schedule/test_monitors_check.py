@@ -20,7 +20,8 @@ def test_a_start_without_success_within_grace_is_timed_out(opsladder_monitors: M
     assert kit.alerts() == []
     kit.clock.advance(seconds=1)
     [report] = kit.check()
-    assert report.status == "down" and report.alert_kind == "timed_out"
+    assert report.status == "down"
+    assert report.alert_kind == "timed_out"
     assert kinds(kit) == [("timed_out", "firing")]
     assert "no success/fail within 600s" in kit.alerts()[0]["message"]
 
@@ -45,7 +46,9 @@ def test_no_receipt_by_next_expected_time_plus_grace_is_missed(
     kit.clock.advance(seconds=1)
     [report] = kit.check()
     assert report.outcomes == ["missed"]
-    assert kit.alerts()[0]["message"].startswith("hourly: no receipt for the run expected at 2026-01-05T13:00:00")
+    assert kit.alerts()[0]["message"].startswith(
+        "hourly: no receipt for the run expected at 2026-01-05T13:00:00"
+    )
 
 
 def test_checks_are_idempotent(opsladder_monitors: MonitorKit) -> None:
@@ -144,7 +147,7 @@ def test_a_pause_is_sticky(opsladder_monitors: MonitorKit) -> None:
 def test_an_unknown_monitor_is_a_clear_error(opsladder_monitors: MonitorKit) -> None:
     from pytest_opsladder.schedule.errors import MonitorNotFoundError
 
-    with pytest.raises(MonitorNotFoundError, match="no monitor named 'nope'.*monitors add nope"):
+    with pytest.raises(MonitorNotFoundError, match=r"no monitor named 'nope'.*monitors add nope"):
         opsladder_monitors.store.record_receipt("nope", "success")
     assert opsladder_monitors.receipts.success("nope") is False  # but a sender never raises
 

@@ -89,7 +89,10 @@ def test_the_receiver_answers_404_and_400_with_reasons(opsladder_monitors: Monit
 
 def test_every_sink_gets_the_redacted_alert(webhook: Hook, tmp_path: Path) -> None:
     out = tmp_path / "cmd.json"
-    script = f"import sys, os; open({str(out)!r}, 'w').write(sys.stdin.read() + os.environ['OPSLADDER_ALERT_KIND'])"
+    script = (
+        f"import sys, os; open({str(out)!r}, 'w')"
+        ".write(sys.stdin.read() + os.environ['OPSLADDER_ALERT_KIND'])"
+    )
     stream = io.StringIO()
     sinks = [
         StderrSink(stream),
@@ -101,8 +104,13 @@ def test_every_sink_gets_the_redacted_alert(webhook: Hook, tmp_path: Path) -> No
             ]
         ),
     ]
-    alert = Alert("etl", "missed", Severity.CRITICAL, "token=abcd1234efgh missing",
-                  details={"args": {"api_key": "sk-abcdefghijklmnopqrstuvwxyz"}})  # fmt: skip
+    alert = Alert(
+        "etl",
+        "missed",
+        Severity.CRITICAL,
+        "token=abcd1234efgh missing",
+        details={"args": {"api_key": "sk-abcdefghijklmnopqrstuvwxyz"}},
+    )
     results = deliver(alert, sinks)
     assert set(results.values()) == {"ok"}
     for text in (
@@ -111,7 +119,9 @@ def test_every_sink_gets_the_redacted_alert(webhook: Hook, tmp_path: Path) -> No
         json.dumps(webhook.received),
         out.read_text(),
     ):
-        assert "etl" in text and "abcd1234efgh" not in text and "sk-abcdef" not in text
+        assert "etl" in text
+        assert "abcd1234efgh" not in text
+        assert "sk-abcdef" not in text
     assert out.read_text().endswith("missed")
     assert webhook.received[0]["json"]["details"]["args"]["api_key"] == "[REDACTED]"
 
@@ -119,8 +129,8 @@ def test_every_sink_gets_the_redacted_alert(webhook: Hook, tmp_path: Path) -> No
 def test_a_failing_sink_does_not_stop_the_others_and_is_retried(
     opsladder_monitors: MonitorKit, down_url: str, webhook: Hook, tmp_path: Path
 ) -> None:
+    from pytest_opsladder.schedule.alerts import FileSink, WebhookSink
     from pytest_opsladder.schedule.check import check_monitors
-    from pytest_opsladder.schedule.alerts import WebhookSink, FileSink
 
     kit = opsladder_monitors
     kit.add("etl", every="1h", grace="1m")
@@ -140,11 +150,18 @@ def test_a_failing_sink_does_not_stop_the_others_and_is_retried(
 def test_raise_alert_is_the_drift_gates_path_to_the_same_sinks(tmp_path: Path) -> None:
     sinks_file = tmp_path / "sinks.toml"
     sinks_file.write_text(f'[[sink]]\ntype = "file"\npath = "{tmp_path / "gate.jsonl"}"\n')
-    results = raise_alert("nightly-shadow", "critical", "drift gate failed: pass_rate",
-                          {"metric": "pass_rate", "p": 0.001}, sinks_file, kind="drift")  # fmt: skip
+    results = raise_alert(
+        "nightly-shadow",
+        "critical",
+        "drift gate failed: pass_rate",
+        {"metric": "pass_rate", "p": 0.001},
+        sinks_file,
+        kind="drift",
+    )
     assert list(results.values()) == ["ok"]
     [alert] = [json.loads(x) for x in (tmp_path / "gate.jsonl").read_text().splitlines()]
-    assert alert["kind"] == "drift" and alert["severity"] == "critical"
+    assert alert["kind"] == "drift"
+    assert alert["severity"] == "critical"
     assert alert["details"] == {"metric": "pass_rate", "p": 0.001}
 
 
