@@ -80,8 +80,10 @@ class GateConfig:
 
     @classmethod
     def default(cls) -> GateConfig:
-        """Used when a project configures no gate: the pass rate may not drop at all."""
-        return cls({"pass_rate": MetricGate("pass_rate", Worse.LOWER, 0.0)})
+        """Used when a project configures no gate: the pass rate may not drop by more than 5
+        points. (A margin of 0 can never pass: no finite suite rules out an arbitrarily small
+        drop, so it can only fail or be inconclusive.)"""
+        return cls({"pass_rate": MetricGate("pass_rate", Worse.LOWER, 0.05)})
 
     def validate_metrics(self, available: Iterable[str]) -> None:
         """Raise :class:`UnknownGateMetricError` for a gated metric that is not scored."""

@@ -118,7 +118,9 @@ def diagnostics(table: pd.DataFrame, gate: GateConfig) -> list[dict[str, Any]]:
     """Per tool, per error code and per status: never gated, Benjamini-Hochberg within group."""
     ctx = Context(gate, 0, epochs_of(table))
     errors = table["error"]
-    codes = errors.where(errors.isna(), errors[errors.notna()].map(_error_code)).fillna("none")
+    has_error = errors.notna().to_numpy()
+    codes = np.full(len(table), "none", dtype=object)
+    codes[has_error] = [_error_code(e) for e in errors[has_error].tolist()]
     groups = [
         ("tool", *sl.tool_shares(table)),
         ("error_code", *sl.category_shares(table.assign(error_code=codes), "error_code")),
@@ -130,10 +132,6 @@ def diagnostics(table: pd.DataFrame, gate: GateConfig) -> list[dict[str, Any]]:
         for row, q in zip(rows, benjamini_hochberg([r["p_value"] for r in rows]), strict=True):
             out.append(row | {"q_value": q})
     return out
-
-
-def _error_code(err: Any) -> str:
-    return str(err.get("type", "error")) if isinstance(err, dict) else "none"
 
 
 def _error_code(err: Any) -> str:

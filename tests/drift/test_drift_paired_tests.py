@@ -16,6 +16,7 @@ from pytest_opsladder.drift.distances import (
     edit_distance,
     js_distance,
     text_distance,
+    trajectory_batch,
     trajectory_distance,
     tv_distance,
 )
@@ -158,3 +159,14 @@ def test_edit_and_text_distance_edges() -> None:
     assert 0 < text_distance("refund issued", "refund denied") < 1
     with pytest.raises(ValueError, match="strict, unordered, subset, superset"):
         MatchMode.parse("fuzzy")
+
+
+@pytest.mark.parametrize("mode", list(MatchMode))
+def test_vectorised_trajectory_distance_equals_the_scalar_one(mode: MatchMode) -> None:
+    rng = np.random.default_rng(11)
+    seqs = [list(rng.choice(["a", "b", "c", "d"], size=int(rng.integers(0, 7)))) for _ in range(40)]
+    keys = ["\x1f".join(s) for s in seqs]
+    i, j = rng.integers(0, 40, 300), rng.integers(0, 40, 300)
+    got = trajectory_batch(mode)(keys, i, j)
+    want = [trajectory_distance(mode)(seqs[a], seqs[b]) for a, b in zip(i, j, strict=True)]
+    assert got == pytest.approx(want, abs=1e-12)
