@@ -176,6 +176,30 @@ def _git_clean(args: list[str]) -> list[Decision]:
     return []
 
 
+def _git_rm(args: list[str]) -> list[Decision]:
+    short, long, _ = split_flags(args)
+    if "--cached" in long:
+        return []  # only unstages; the files stay
+    if short & set("rf") or long & {"--force"}:
+        why = "git rm -r/-f deletes files, even with uncommitted changes"
+        return [Decision(Verdict.DENY, "git:rm", why)]
+    return [Decision(Verdict.ASK, "git:rm", "git rm deletes files from the working tree")]
+
+
+def _git_discard(args: list[str]) -> list[Decision]:
+    short, long, operands = split_flags(args)
+    if "f" in short or "--force" in long or "." in operands or "--staged" in long:
+        why = "discards uncommitted changes in the working tree"
+        return [Decision(Verdict.ASK, "git:discard", why)]
+    return []
+
+
+def _git_stash(args: list[str]) -> list[Decision]:
+    if args[:1] in (["drop"], ["clear"]):
+        return [Decision(Verdict.ASK, "git:discard", f"git stash {args[0]} deletes stashed work")]
+    return []
+
+
 def _git_rewrite(args: list[str]) -> list[Decision]:
     return [Decision(Verdict.DENY, "git:history-rewrite", "rewrites the repository's history")]
 
@@ -185,6 +209,10 @@ _GIT = {
     "reset": _git_reset,
     "branch": _git_branch,
     "clean": _git_clean,
+    "rm": _git_rm,
+    "checkout": _git_discard,
+    "restore": _git_discard,
+    "stash": _git_stash,
     "filter-branch": _git_rewrite,
     "filter-repo": _git_rewrite,
 }

@@ -145,6 +145,21 @@ def _sql_client(flag_opts: tuple[str, ...], positional_sql: bool) -> Handler:
     return handle
 
 
+def _command(args: list[str], ctx: ShellContext) -> list[Decision]:
+    if args and args[0] in ("-v", "-V"):
+        return []  # `command -v NAME` only looks a name up
+    inner = args[sc.skip_options(args, set()) :]
+    return command_decisions(inner, ctx) if inner else []
+
+
+def _recursive_mode(args: list[str], ctx: ShellContext) -> list[Decision]:
+    short, long, _ = sc.split_flags(args)
+    if "R" in short or "--recursive" in long:
+        why = "changes owners or permissions of a whole tree"
+        return [Decision(Verdict.ASK, "shell:permissions", why)]
+    return []
+
+
 def _fixed(verdict: Verdict, rule: str, why: str) -> Handler:
     return lambda args, ctx: [Decision(verdict, rule, why)]
 
@@ -172,7 +187,7 @@ _HANDLERS: dict[str, Handler] = {
     "setsid": _wrapper(None, "", lambda a: sc.skip_options(a, set())),
     "stdbuf": _wrapper(None, "", lambda a: sc.skip_options(a, {"-i", "-o", "-e"})),
     "time": _wrapper(None, "", lambda a: sc.skip_options(a, {"-f", "-o"})),
-    "command": _wrapper(None, "", lambda a: sc.skip_options(a, set())),
+    "command": _command,
     "builtin": _wrapper(None, "", lambda a: 0),
     "exec": _wrapper(None, "", lambda a: sc.skip_options(a, {"-a"})),
     "watch": _wrapper(Verdict.ASK, "watch repeats a command", sc.skip_watch),
@@ -186,6 +201,9 @@ _HANDLERS: dict[str, Handler] = {
     "reboot": _fixed(Verdict.DENY, "shell:system", "restarts the machine"),
     "halt": _fixed(Verdict.DENY, "shell:system", "stops the machine"),
     "poweroff": _fixed(Verdict.DENY, "shell:system", "stops the machine"),
+    "chmod": _recursive_mode,
+    "chown": _recursive_mode,
+    "chgrp": _recursive_mode,
     "unlink": _fixed(Verdict.ASK, "shell:delete", "unlink deletes a file"),
     "rmdir": _fixed(Verdict.ASK, "shell:delete", "rmdir deletes a directory"),
     "truncate": _fixed(Verdict.ASK, "shell:delete", "truncate discards file contents"),
@@ -201,3 +219,6 @@ _HANDLERS: dict[str, Handler] = {
 }
 for _name in ("sh", "bash", "zsh", "dash", "ksh", "ash", "busybox"):
     _HANDLERS[_name] = _shell
+for _name in ("source", ".", "alias", "unalias", "set", "shopt", "trap", "enable", "hash"):
+    why = f"{_name} changes how later commands run, or runs a file"
+    _HANDLERS[_name] = _fixed(Verdict.ASK, "shell:state", why)

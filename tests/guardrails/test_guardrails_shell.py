@@ -90,6 +90,15 @@ def test_wrappers_are_unwrapped(policy: Policy, command: str) -> None:
         ("env FOO=1 ls", "shell:env"),
         ("python -c 'import os'", "shell:interpreter"),
         ("ssh host ls", "shell:remote"),
+        ("alias ls='rm -rf'", "shell:state"),
+        ("git rm notes.txt", "git:rm"),
+        ("git checkout -- .", "git:discard"),
+        ("git checkout -f main", "git:discard"),
+        ("git stash drop", "git:discard"),
+        ("source env.sh", "shell:state"),
+        (". env.sh", "shell:state"),
+        ("chmod -R 777 src", "shell:permissions"),
+        ("chown --recursive bob src", "shell:permissions"),
     ],
 )
 def test_wrappers_that_cannot_be_seen_through_escalate_to_ask(
@@ -189,6 +198,8 @@ def test_unicode_look_alikes_and_invisible_characters_ask(policy: Policy, comman
         ("git branch --delete --force feature", "git:branch-delete"),
         ("git branch -fD feature", "git:branch-delete"),
         ("git clean -fdx", "git:clean"),
+        ("git rm -rf src", "git:rm"),
+        ("git rm -r --force src", "git:rm"),
         ("find . -name x -delete", "shell:find-delete"),
         ("dd if=/dev/zero of=disk.img", "shell:dd"),
         ("shred secrets.txt", "shell:shred"),
@@ -233,6 +244,11 @@ def test_sql_given_to_database_clients_is_parsed(policy: Policy, command: str, r
         "sqlite3 app.db \"select 'drop table x'\"",
         "git branch --list",
         "git reset HEAD file.txt",
+        "command -v rm",
+        "git rm --cached notes.txt",
+        "git checkout -b feature",
+        "git stash list",
+        "chmod 644 src",
     ],
 )
 def test_harmless_commands_that_mention_danger_stay_allowed(policy: Policy, command: str) -> None:
@@ -263,3 +279,52 @@ def test_a_command_argument_that_is_not_text_asks(policy: Policy) -> None:
     decision = policy.decide("run_shell", {"command": ["rm", "-rf", "/"]})
     assert decision.verdict is Verdict.ASK
     assert decision.rule == "shell:unreadable"
+
+
+def _spellings() -> list[str]:
+    import itertools
+
+    out = []
+    for recursive, force in itertools.product(["-r", "-R", "--recursive"], ["-f", "--force"]):
+        out += [
+            f"rm {recursive} {force} x",
+            f"rm {force} {recursive} x",
+            f"rm x {force} {recursive}",
+        ]
+        if not recursive.startswith("--") and not force.startswith("--"):
+            out += [f"rm {recursive}{force[1]} x", f"rm {force}{recursive[1]} x"]
+    return out
+
+
+@pytest.mark.parametrize("command", _spellings())
+def test_every_spelling_and_order_of_rm_recursive_force_is_denied(
+    policy: Policy, command: str
+) -> None:
+    assert decide(policy, command) == ("deny", "shell:rm-recursive-force")
+
+
+def test_quoted_text_of_any_printable_characters_is_only_text(policy: Policy) -> None:
+    import random
+    import string
+
+    rng = random.Random(8)
+    alphabet = string.printable.replace("'", "").replace("\r", "").replace("\x0b", "")
+    alphabet = alphabet.replace("\x0c", "")
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
+        assert decide(policy, f"echo '{text}'") == ("allow", "shell-allowed"), text
+
+
+def test_random_input_never_crashes_and_never_allows_non_ascii(policy: Policy) -> None:
+    import random
+
+    rng = random.Random(4)
+    pieces = ["rm", "-rf", " ", "'", '"', "$", "(", ")", "`", "|", ";", "&", "\\", "\n", "*"]
+    pieces += ["<<", ">", "sh -c", "git", "push", "+", "\u200b", "\u0440", "{", "}", "#", "~"]
+    for _ in range(500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        verdict, _rule = decide(policy, text)
+        if not text.isascii():
+            assert verdict != "allow", text
+        if "rm" in text.split() and "-rf" in text.split() and verdict == "allow":
+            pytest.fail(f"allowed a command containing rm -rf words: {text!r}")
