@@ -175,3 +175,21 @@ def test_injected_markup_in_recorded_content_never_runs(
     assert driver.find_element(By.CSS_SELECTOR, "tr.case-row td").text == case["case_id"]
     assert INJECTED in driver.find_element(By.ID, "verdict").text
     assert console_errors() == []
+
+
+def test_the_epoch_selector_switches_the_runs_shown(
+    open_report: Opener, results: dict[str, Any], console_errors: Callable[[], list[Any]]
+) -> None:
+    case = results["cases"][0]
+    case["candidate"]["runs"][1]["output_text"] = "the second epoch said this"
+    driver = open_report(results)
+    _ready(driver)
+    driver.find_element(By.CSS_SELECTOR, "tr.case-row").click()
+    pre = WebDriverWait(driver, 20).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".run-candidate pre.output")
+    )
+    assert pre.get_attribute("textContent") == case["candidate"]["runs"][0]["output_text"]
+    Select(driver.find_element(By.CSS_SELECTOR, "tr.details select")).select_by_value("1")
+    shown = driver.find_element(By.CSS_SELECTOR, ".run-candidate pre.output")
+    assert shown.get_attribute("textContent") == "the second epoch said this"
+    assert console_errors() == []
