@@ -123,6 +123,11 @@ def coerce_types(frame: pd.DataFrame) -> pd.DataFrame:
     frame["first_divergence_step"] = pd.to_numeric(
         frame["first_divergence_step"], errors="coerce"
     ).astype("float64")
+    fixed = {*ID_COLUMNS, *NUMERIC_METRICS, *OTHER_COLUMNS}
+    for col in [c for c in frame.columns if c not in fixed and frame[c].dtype == object]:
+        values = frame[col].dropna()
+        if values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)).all():
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     return frame
 
 

@@ -40,7 +40,9 @@ def build_run(
 ) -> dict[str, Any]:
     """A finished Run (events emitted through Run.emit) as ``Run.to_dict()`` plus shadow extras."""
     clock = FakeClock()
-    run = Run(Case(case_id, {"q": case_id}), Variant(variant, model=model), clock=clock, epoch=epoch)
+    run = Run(
+        Case(case_id, {"q": case_id}), Variant(variant, model=model), clock=clock, epoch=epoch
+    )
     run.emit(
         "llm_call",
         "chat",
@@ -54,7 +56,12 @@ def build_run(
     else:
         run.finish(output)
     run.metrics.update(metrics or {})
-    return {**run.to_dict(), "role": role, "passed": passed, "failed_checks": [] if passed else ["contains: refund"]}
+    return {
+        **run.to_dict(),
+        "role": role,
+        "passed": passed,
+        "failed_checks": [] if passed else ["contains: refund"],
+    }
 
 
 @pytest.fixture

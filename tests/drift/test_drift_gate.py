@@ -85,7 +85,9 @@ def test_gating_a_categorical_metric_is_refused() -> None:
 
 def test_load_from_pyproject(tmp_path: Path) -> None:
     path = tmp_path / "pyproject.toml"
-    path.write_text('[tool.opsladder.gate]\nalpha = 0.02\ncost = {worse = "higher", margin = "5%"}\n')
+    path.write_text(
+        '[tool.opsladder.gate]\nalpha = 0.02\ncost = {worse = "higher", margin = "5%"}\n'
+    )
     gate = load_gate_config(path)
     assert gate.alpha == 0.02
     assert gate.metrics["cost"].margin == pytest.approx(0.05)
@@ -101,9 +103,14 @@ def _verdicts(doc):
 
 
 def test_a_large_regression_fails_with_holm_adjusted_p() -> None:
-    table = simulate_table(300, 1, Effects(pass_drop=0.3, latency_ratio=1.5), np.random.default_rng(1))
+    table = simulate_table(
+        300, 1, Effects(pass_drop=0.3, latency_ratio=1.5), np.random.default_rng(1)
+    )
     gate = parse_gate_config(
-        {"pass_rate": {"worse": "lower", "margin": 0.02}, "latency": {"worse": "higher", "margin": "10%"}}
+        {
+            "pass_rate": {"worse": "lower", "margin": 0.02},
+            "latency": {"worse": "higher", "margin": "10%"},
+        }
     )
     doc = score(table, baseline="prod", candidate="next", gate=gate, include_cases=False)
     assert doc["verdict"] == "fail"

@@ -67,6 +67,40 @@ def test_sign_flip_exact_matches_enumeration() -> None:
     assert got.extra["method"] == "exact"
 
 
+@pytest.mark.parametrize("one_sided", [True, False])
+def test_sign_flip_exact_equals_scipy_permutation_test(one_sided: bool) -> None:
+    x = RNG.normal(0.3, 1.0, 12)
+    got = pt.sign_flip(x, one_sided=one_sided, seed=0)
+    want = stats.permutation_test(
+        (x,),
+        lambda v, axis: np.mean(v, axis=axis),
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=np.inf,
+        alternative="greater" if one_sided else "two-sided",
+    )
+    assert got.p_value == pytest.approx(want.pvalue, abs=1e-12)
+
+
+def test_sign_flip_monte_carlo_agrees_with_scipy_within_mc_error() -> None:
+    x = RNG.normal(0.25, 1.0, 40)
+    got = pt.sign_flip(x, one_sided=True, seed=0)
+    want = stats.permutation_test(
+        (x,),
+        lambda v, axis: np.mean(v, axis=axis),
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=99_999,
+        alternative="greater",
+        rng=np.random.default_rng(1),
+    )
+    assert got.extra["method"] == "monte_carlo_9999"
+    assert (
+        abs(got.p_value - want.pvalue)
+        < 4 * math.sqrt(want.pvalue * (1 - want.pvalue) / 9999) + 1e-4
+    )
+
+
 def test_sign_flip_large_n_uses_the_normal_limit() -> None:
     x = RNG.normal(0.0, 1.0, 3000)
     got = pt.sign_flip(x, one_sided=True, seed=0)

@@ -182,7 +182,9 @@ def test_write_is_atomic_and_load_round_trips(tmp_path: Path, paired_runs) -> No
 def test_loader_refuses_unknown_schema_versions_and_other_files(tmp_path: Path) -> None:
     future = tmp_path / "future.json"
     future.write_text(json.dumps({"format": "pytest-opsladder/results", "schema_version": 99}))
-    with pytest.raises(ResultsSchemaError, match=r"schema_version 99.*reads versions \[1\]") as info:
+    with pytest.raises(
+        ResultsSchemaError, match=r"schema_version 99.*reads versions \[1\]"
+    ) as info:
         load_results(future)
     assert "future.json" in str(info.value)
     other = tmp_path / "other.json"
