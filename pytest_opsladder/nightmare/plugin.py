@@ -3,7 +3,8 @@
 Each YAML file under the nightmare dir becomes one test item named after the case id; its tags
 are keywords, so ``-k billing`` selects by tag. The item runs the user's ``opsladder_agent`` on
 the case input inside the ``opsladder_run`` run (recorded, replayed or shadowed by mode) and
-fails with every check that did not hold.
+fails with every check that did not hold. ``--opsladder-tag TAG`` (repeatable) keeps only the
+cases carrying one of the tags and deselects every other item.
 """
 
 from __future__ import annotations
@@ -25,10 +26,60 @@ from pytest_opsladder.nightmare.checks import evaluate
 
 NIGHTMARE_CASE = pytest.StashKey[NightmareCase]()
 SEEN_IDS = pytest.StashKey[dict[str, Path]]()
+FIXTURE_INFO = pytest.StashKey[dict[Path, Any]]()
+OPT_TAG = "--opsladder-tag"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("opsladder")
+    group.addoption(
+        OPT_TAG,
+        dest="opsladder_tags",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="run only the nightmare cases tagged TAG (repeat for any of several tags); "
+        "-k TAG also matches tags",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[SEEN_IDS] = {}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = set(config.getoption("opsladder_tags") or ())
+    if not wanted:
+        return
+    keep, drop = [], []
+    for item in items:
+        case = item.stash.get(NIGHTMARE_CASE, None)
+        (keep if case is not None and wanted & set(case.tags) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """In replay, a case without its baseline cassette fails here, saying how to record it."""
+    case = item.stash.get(NIGHTMARE_CASE, None)
+    if case is None:
+        return
+    from pytest_opsladder.fixtures import cassette_for
+    from pytest_opsladder.nightmare.replay_check import missing_cassette_message, replays
+    from pytest_opsladder.plugin import SETTINGS_KEY
+
+    settings = item.config.stash[SETTINGS_KEY]
+    if not replays(settings):
+        return
+    try:
+        variant = settings.run_variant
+    except ConfigError:
+        return  # the run fixture reports an unknown variant as a usage error
+    path = cassette_for(item, item.stash[CASE_KEY], variant, settings, {})
+    message = missing_cassette_message(case, path, variant.name, settings.rootdir)
+    if message:
+        pytest.fail(message, pytrace=False)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -54,13 +105,28 @@ class NightmareFile(pytest.File):
         epochs = self.config.stash[SETTINGS_KEY].epochs
         for epoch in range(epochs):
             name = case.id if epochs == 1 else f"{case.id}[e{epoch}]"
-            item = pytest.Function.from_parent(self, name=name, callobj=_run_nightmare_case)
+            item = pytest.Function.from_parent(
+                self, name=name, callobj=_run_nightmare_case, fixtureinfo=self._fixtureinfo()
+            )
             item.stash[NIGHTMARE_CASE] = case
             item.stash[CASE_KEY] = Case(case.id, case.input)
             item.stash[EPOCH_KEY] = epoch
             item.extra_keyword_matches.update(case.tags)
             item.extra_keyword_matches.add(case.severity.value)
             yield item
+
+    def _fixtureinfo(self) -> Any:
+        """The fixture closure, computed once per directory: every case item requests the same
+        fixtures and sees the same conftests, and resolving them per item cost most of the
+        collection time of a large set (see benchmarks/bench_nightmare.py)."""
+        cache = self.config.stash.setdefault(FIXTURE_INFO, {})
+        key = self.path.parent
+        if key not in cache:
+            manager = getattr(self.session, "_fixturemanager", None)  # pytest's own Function
+            if manager is None:  # reads it the same way; without it pytest computes per item
+                return None
+            cache[key] = manager.getfixtureinfo(node=self, func=_run_nightmare_case, cls=None)
+        return cache[key]
 
     def _claim_id(self, case: NightmareCase) -> None:
         seen = self.config.stash[SEEN_IDS]

@@ -1,0 +1,226 @@
+"""Curating the nightmare set: add, promote, retire, dedupe (ladder level 7).
+
+A case is a YAML file ``<dir>/<id>.yaml``; its baseline cassette is
+``<dir>/cassettes/<id>/<variant>.json``. Promotion turns one production run (a run file of the
+store) into a case in one step: the run's input becomes the case input, the run itself becomes
+the baseline cassette, and the provenance says which run, when and why. Retiring moves the
+case (and its cassettes) under ``<dir>/retired/`` and appends the reason to
+``<dir>/history/retired.jsonl``: nothing is deleted, and the collector skips both folders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pytest_opsladder.cassette import files
+from pytest_opsladder.cassette.naming import cassette_path, safe_stem
+from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.nightmare.case import NightmareCase, case_from_mapping, is_case_file, load_case
+from pytest_opsladder.nightmare.errors import CurationError
+from pytest_opsladder.store.index import input_hash
+from pytest_opsladder.store.locking import append_jsonl
+
+RETIRED = "retired"
+HISTORY = "history"
+NEEDS_CHECKS = "needs-checks"
+
+
+def today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def case_file(root: Path, case_id: str) -> Path:
+    return root / f"{safe_stem(case_id)}.yaml"
+
+
+def case_cassettes(root: Path, case_id: str) -> Path:
+    return root / "cassettes" / safe_stem(case_id)
+
+
+def iter_case_files(root: Path) -> list[Path]:
+    """The active case files under ``root``, sorted (what pytest collects)."""
+    if not root.is_dir():
+        return []
+    found = (p for p in root.rglob("*.y*ml") if is_case_file(p, root))
+    return sorted(found)
+
+
+def load_cases(root: Path) -> list[NightmareCase]:
+    return [load_case(p) for p in iter_case_files(root)]
+
+
+def find_case(root: Path, case_id: str) -> NightmareCase:
+    for case in load_cases(root):
+        if case.id == case_id:
+            return case
+    raise CurationError(
+        f"no case {case_id!r} in {root}; `opsladder nightmare list` shows the case ids.", path=root
+    )
+
+
+def write_case(root: Path, raw: dict[str, Any], *, allow_duplicate: bool = False) -> Path:
+    """Validate ``raw`` as a case, refuse a taken id or (unless allowed) a known input; write."""
+    path = case_file(root, str(raw.get("id")))
+    case = case_from_mapping(raw, path, "")
+    existing = load_cases(root)
+    _refuse_taken_id(case, existing, path)
+    if not allow_duplicate:
+        _refuse_duplicate_input(case, existing)
+    text = yaml.safe_dump(case.to_dict(), sort_keys=False, allow_unicode=True)
+    files.atomic_write_text(path, text)
+    return path
+
+
+def _refuse_taken_id(case: NightmareCase, existing: list[NightmareCase], path: Path) -> None:
+    taken = {c.id: c.path for c in existing}
+    if case.id in taken or path.exists():
+        raise CurationError(
+            f"case id {case.id!r} is taken by {taken.get(case.id, path)}; choose another --id.",
+            path=path,
+        )
+
+
+def _refuse_duplicate_input(case: NightmareCase, existing: list[NightmareCase]) -> None:
+    digest = input_hash(case.input)
+    for other in existing:
+        if input_hash(other.input) == digest:
+            raise CurationError(
+                f"case {other.id!r} ({other.path}) already has this input (canonical form); a "
+                "duplicate adds cost and no coverage. Strengthen that case's checks instead, "
+                "or pass --allow-duplicate."
+            )
+
+
+def build_case(
+    case_id: str,
+    case_input: Any,
+    *,
+    checks: Iterable[dict[str, Any]] = (),
+    tags: Iterable[str] = (),
+    severity: str = "medium",
+    description: str = "",
+    provenance: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The mapping of a new case; a case without checks is tagged ``needs-checks``."""
+    check_list = list(checks)
+    tag_list = list(dict.fromkeys(tags))
+    if not check_list and NEEDS_CHECKS not in tag_list:
+        tag_list.append(NEEDS_CHECKS)
+    raw: dict[str, Any] = {"id": case_id, "input": case_input, "checks": check_list}
+    raw.update(tags=tag_list, severity=severity, description=description)
+    if provenance:
+        raw["provenance"] = provenance
+    return raw
+
+
+def parse_check_text(text: str) -> dict[str, Any]:
+    """``--check 'contains: refund'``: one check written as YAML (a one-key mapping)."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CurationError(f"--check {text!r} is not YAML ({exc}).") from None
+    if not isinstance(value, dict):
+        raise CurationError(f"--check {text!r} must be a mapping such as 'contains: refund'.")
+    return value
+
+
+def promote_run(
+    root: Path,
+    run_file: Path,
+    *,
+    reason: str,
+    case_id: str | None = None,
+    variant: str | None = None,
+    allow_duplicate: bool = False,
+    **case_fields: Any,
+) -> Path:
+    """Turn a stored production run into a case with the run as its baseline cassette."""
+    run = files.load_envelope(run_file)["run"]
+    manifest = run.get("manifest") or {}
+    run_id = str(manifest.get("run_id"))
+    new_id = case_id or default_case_id(str(run["case"]["id"]), run_id)
+    provenance = {
+        "source": "production",
+        "source_run": run_id,
+        "source_file": str(run_file),
+        "date": str(manifest.get("started_at") or "")[:10] or today(),
+        "reason": reason,
+    }
+    raw = build_case(new_id, run["case"].get("input"), provenance=provenance, **case_fields)
+    path = write_case(root, raw, allow_duplicate=allow_duplicate)
+    copy_cassette(run, root, new_id, variant or str(run["variant"]["name"]))
+    return path
+
+
+def default_case_id(source_case: str, run_id: str) -> str:
+    return safe_stem(f"prod-{source_case}-{run_id[:8]}")[:128].lstrip("._-") or run_id[:8]
+
+
+def copy_cassette(run: dict[str, Any], root: Path, case_id: str, variant: str) -> Path:
+    """Write ``run`` as the case's baseline cassette, re-labelled with the new case id."""
+    copied = json.loads(json.dumps(run))
+    copied["case"]["id"] = case_id
+    path = cassette_path(root / "cassettes", case_id, variant)
+    envelope = {"format": files.FORMAT, "schema_version": files.SCHEMA_VERSION, "run": copied}
+    files.atomic_write_text(path, json.dumps(envelope, sort_keys=True, indent=1) + "\n")
+    return path
+
+
+def retire(root: Path, case_id: str, reason: str, *, clock: Callable[[], str] = today) -> Path:
+    """Move a case and its cassettes under ``retired/`` and log why; returns the new path."""
+    if not reason.strip():
+        raise CurationError("retiring a case needs a --reason: the history must say why.")
+    case = find_case(root, case_id)
+    assert case.path is not None
+    target = root / RETIRED / case.path.relative_to(root)
+    _move(case.path, target)
+    cassettes = case_cassettes(root, case_id)
+    if cassettes.exists():
+        _move(cassettes, root / RETIRED / "cassettes" / cassettes.name)
+    record = {"case_id": case_id, "date": clock(), "reason": reason, "file": str(target)}
+    append_jsonl(root / HISTORY / "retired.jsonl", [record])
+    return target
+
+
+def _move(source: Path, target: Path) -> None:
+    if target.exists():
+        raise CurationError(
+            f"{target} already exists (a case retired earlier under the same name); rename "
+            "one of them before retiring.",
+            path=target,
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(source, target)
+
+
+def retired_cases(root: Path) -> list[dict[str, Any]]:
+    from pytest_opsladder.store.index import iter_index
+
+    return list(iter_index(root / HISTORY / "retired.jsonl"))
+
+
+def duplicate_groups(root: Path) -> list[list[NightmareCase]]:
+    """Cases that share one canonical input, each group's keeper first (severity, then id)."""
+    groups: dict[str, list[NightmareCase]] = {}
+    for case in load_cases(root):
+        groups.setdefault(input_hash(case.input), []).append(case)
+    order = ["critical", "high", "medium", "low"]
+    dupes = [g for g in groups.values() if len(g) > 1]
+    return [sorted(g, key=lambda c: (order.index(c.severity.value), c.id)) for g in dupes]
+
+
+def load_json_arg(text: str, what: str) -> Any:
+    """``--input '{"q": 1}'`` or ``--input @file.json``."""
+    try:
+        if text.startswith("@"):
+            return json.loads(Path(text[1:]).read_text(encoding="utf-8"))
+        return json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{what} {text!r} is not JSON or a readable @file ({exc}).") from None
