@@ -17,7 +17,8 @@ from pytest_opsladder.reports.text_safety import clean, utf8_bytes
 from pytest_opsladder.reports.verdicts import CASE_ORDER, CaseVerdict
 
 MAX_TEXT_CHARS = 100_000  # per output in the HTML; results.json keeps the full text
-MAX_RESULT_CHARS = 2_000  # per tool result shown in a trajectory
+MAX_RESULT_CHARS = 2_000  # per tool result string shown in a trajectory
+MAX_RESULT_ITEMS = 50  # per tool result list
 # In a <script> block only "</script" and "<!--" can end or confuse it; escaping every <, > and &
 # as JSON \\u escapes rules both out and keeps the JSON identical once parsed.
 _SCRIPT_SAFE = str.maketrans(
@@ -96,15 +97,22 @@ def _run(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _call(call: dict[str, Any]) -> dict[str, Any]:
-    result = json.dumps(call.get("result"))  # no options: the shared C encoder, fastest
-    if len(result) > MAX_RESULT_CHARS:
-        result = result[:MAX_RESULT_CHARS] + f"... ({len(result)} chars)"
     return {
         "tool": call.get("tool"),
         "args": call.get("args"),
-        "result": result,
+        "result": _bounded(call.get("result")),
         "error": call.get("error"),
     }
+
+
+def _bounded(value: Any) -> Any:
+    """A tool result cut to a size the page can hold; encoding each one to measure it exactly
+    would cost seconds at 10,000 cases, so long strings and long lists are cut by length."""
+    if isinstance(value, str) and len(value) > MAX_RESULT_CHARS:
+        return value[:MAX_RESULT_CHARS] + f"... ({len(value)} characters)"
+    if isinstance(value, list) and len(value) > MAX_RESULT_ITEMS:
+        return [*value[:MAX_RESULT_ITEMS], f"... ({len(value)} items)"]
+    return value
 
 
 def verdict_counts(cases: list[dict[str, Any]]) -> dict[str, int]:
