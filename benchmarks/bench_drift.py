@@ -57,7 +57,9 @@ def make_table() -> Any:
 
 def vectorised(table: Any) -> tuple[float, dict[str, Any]]:
     t0 = time.perf_counter()
-    doc = score(table, baseline="prod", candidate="next", gate=GATE, include_text=False, include_cases=False)
+    doc = score(
+        table, baseline="prod", candidate="next", gate=GATE, include_text=False, include_cases=False
+    )
     return time.perf_counter() - t0, doc
 
 
@@ -69,7 +71,9 @@ def naive_loop(table: Any) -> float:
     per_case: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for row in table.to_dict("records"):
         per_case[row["case_id"]][row["role"]].append(row)
-    reduced: dict[str, tuple[list[float], list[float]]] = {m: ([], []) for m in ["pass_rate", *NUMERIC]}
+    reduced: dict[str, tuple[list[float], list[float]]] = {
+        m: ([], []) for m in ["pass_rate", *NUMERIC]
+    }
     statuses: dict[str, list[float]] = {"base": [], "cand": []}
     for sides in per_case.values():
         base, cand = sides["baseline"], sides["candidate"]
@@ -91,13 +95,21 @@ def naive_loop(table: Any) -> float:
 
 def main() -> int:
     table = make_table()
-    print(f"bench_drift: {len(table):,} runs ({N_CASES:,} cases x {EPOCHS} epochs x 2 sides), 12 metrics")
+    print(
+        f"bench_drift: {len(table):,} runs "
+        f"({N_CASES:,} cases x {EPOCHS} epochs x 2 sides), 12 metrics"
+    )
     vectorised(table[table["case_id"] < "case-00400"])  # warm-up: scipy imports, untimed
     elapsed, doc = vectorised(table)
     loop = naive_loop(table)
     ok = elapsed <= TARGET_S
-    print(f"  opsladder score (pandas/numpy groupby): {elapsed:7.3f} s   metrics scored: {len(doc['metrics'])}")
-    print(f"  naive per-case Python loop + scipy:      {loop:7.3f} s   ({loop / elapsed:.1f}x slower)")
+    print(
+        f"  opsladder score (pandas/numpy groupby): {elapsed:7.3f} s   "
+        f"metrics scored: {len(doc['metrics'])}"
+    )
+    print(
+        f"  naive per-case Python loop + scipy:      {loop:7.3f} s   ({loop / elapsed:.1f}x slower)"
+    )
     print(f"  target <= {TARGET_S:.1f} s: {'PASS' if ok else 'MISS'}   (verdict {doc['verdict']})")
     return 0 if ok else 1
 

@@ -72,7 +72,7 @@ def make_run() -> MakeRun:
 
 @pytest.fixture
 def paired_runs() -> Callable[..., list[dict[str, Any]]]:
-    """Runs of ``n`` cases x ``epochs`` on both sides; ``cand`` overrides candidate kwargs per case."""
+    """Runs of ``n`` cases x ``epochs`` on both sides; ``base``/``cand`` give kwargs per run."""
 
     def make(
         n: int,

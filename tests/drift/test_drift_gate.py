@@ -94,7 +94,7 @@ def test_load_from_pyproject(tmp_path: Path) -> None:
     (tmp_path / "empty.toml").write_text("[tool.other]\n")
     assert load_gate_config(tmp_path / "empty.toml") == GateConfig.default()
     (tmp_path / "bad.toml").write_text("[tool.opsladder.gate\n")
-    with pytest.raises(GateConfigError, match="bad.toml"):
+    with pytest.raises(GateConfigError, match=r"bad\.toml"):
         load_gate_config(tmp_path / "bad.toml")
 
 

@@ -193,7 +193,7 @@ def test_loader_refuses_unknown_schema_versions_and_other_files(tmp_path: Path) 
         load_results(other)
     broken = tmp_path / "broken.json"
     broken.write_text("{")
-    with pytest.raises(ResultsSchemaError, match="broken.json"):
+    with pytest.raises(ResultsSchemaError, match=r"broken\.json"):
         load_results(broken)
 
 
