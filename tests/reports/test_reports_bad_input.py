@@ -63,9 +63,15 @@ def test_a_one_megabyte_output_is_cut_in_the_page_and_kept_in_the_json(
     huge = ("line of model output " * 50 + "\n") * 1000
     assert len(huge) >= 1_000_000
     res["cases"][0]["candidate"]["runs"][0]["output_text"] = huge
+    res["cases"][0]["candidate"]["runs"][0]["trajectory"][0]["result"] = huge
     driver = open_report(res)
     _ready(driver)
     pre = _expand_first(driver)
+    result_cell = driver.find_element(
+        By.CSS_SELECTOR, ".run-candidate table.trajectory tr:nth-child(2) td:nth-child(4)"
+    )
+    assert len(result_cell.text) < 2100
+    assert result_cell.text.endswith(" characters)")
     assert len(pre.get_attribute("textContent")) == MAX_TEXT_CHARS
     heading = pre.find_element(By.XPATH, "preceding-sibling::h4[1]").text
     assert f"first {MAX_TEXT_CHARS} of {len(huge)} characters" in heading
