@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -99,3 +101,12 @@ def test_terminal_summary_is_short_and_leads_with_the_verdict(results: dict[str,
     assert [line.split()[0] for line in lines[1 : 1 + len(gated)]] == gated
     assert any(line.strip().startswith("cases:") for line in lines)
     assert all(len(line) < 160 for line in lines)
+
+
+def test_importing_the_reports_api_loads_no_heavy_library() -> None:
+    code = (
+        "import sys, pytest_opsladder.reports; "
+        "print(sorted(m for m in ('jinja2', 'pandas', 'selenium') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
