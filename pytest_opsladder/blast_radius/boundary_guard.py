@@ -48,6 +48,7 @@ class BlastRadius:
         self.breaker_settings = dict(breaker_settings) if breaker_settings is not None else None
         self.scope = scope
         self.cost = cost
+        self._keys: dict[str, str] = {}
 
     def breaker_for(self, tool: str) -> CircuitBreaker | None:
         """The tool's breaker; made from ``breaker_settings`` on first use if there are any."""
@@ -61,17 +62,21 @@ class BlastRadius:
 
     def guard(self, run: Run, spec: ToolSpec, args: dict[str, Any]) -> None:
         """Refuse the call by raising; see the module docstring for the order."""
-        if spec.outbound and self.pause is not None:
-            self.pause.check(f"tool {spec.name!r}")
+        pause = self.pause
+        if spec.outbound and pause is not None and pause.state().paused:
+            pause.check(f"tool {spec.name!r}")
         if self.scope is not None:
             self.scope.check_args(spec.name, args)
-        breaker = self.breaker_for(spec.name)
+        breaker = self.breakers.get(spec.name) or self.breaker_for(spec.name)
         if breaker is not None:
             breaker.check()
-        limiter = self.limiter_for(spec.name)
+        limiter = self.limits.get(spec.name) or self.limits.get(ANY_TOOL)
         if limiter is not None:
             cost = self.cost(spec, args) if self.cost is not None else 1
-            limiter.acquire(f"{self.workflow}:{spec.name}", cost)
+            key = self._keys.get(spec.name) or self._keys.setdefault(
+                spec.name, f"{self.workflow}:{spec.name}"
+            )
+            limiter.acquire(key, cost)
 
     def protect(self, tool: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator for a tool's function (put it under ``@tool``) that feeds its breaker."""

@@ -97,6 +97,8 @@ class CircuitBreaker:
     # -- admission ------------------------------------------------------------------------
     def check(self) -> None:
         """Fail fast if a call would be refused now, without taking a probe slot."""
+        if self._state is BreakerState.CLOSED:
+            return  # lock-free fast path: reading one attribute is atomic
         with self._lock:
             state = self._current_state()
             if state is BreakerState.OPEN or (
@@ -106,6 +108,8 @@ class CircuitBreaker:
 
     def _admit(self) -> bool:
         """Take a slot; returns True when the call is a half-open probe."""
+        if self._state is BreakerState.CLOSED:
+            return False  # a call racing the opening transition was in flight anyway
         with self._lock:
             state = self._current_state()
             if state is BreakerState.CLOSED:
@@ -138,6 +142,8 @@ class CircuitBreaker:
         return _Outcome.NEUTRAL if isinstance(exc, excluded) else _Outcome.FAILURE
 
     def _settle(self, probe: bool, exc: BaseException | None) -> None:
+        if exc is None and not probe and self._failures == 0:
+            return  # the common case, nothing to change: no lock
         outcome = self._classify(exc)
         with self._lock:
             if probe:

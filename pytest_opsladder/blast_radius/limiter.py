@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pytest_opsladder.blast_radius import events as ev
 from pytest_opsladder.blast_radius.clocks import Clock, monotonic
@@ -44,9 +43,8 @@ class FailMode(StrEnum):
             ) from None
 
 
-@dataclass(frozen=True)
-class Decision:
-    """The result of one check-and-consume."""
+class Decision(NamedTuple):
+    """The result of one check-and-consume (a tuple: cheap on the hot path)."""
 
     allowed: bool
     remaining: float
@@ -84,13 +82,17 @@ class MemoryStore:
         self._lock = threading.Lock()
 
     def take(self, key: str, cost: float, capacity: float, rate: float) -> Decision:
-        with self._lock:
+        with self._lock:  # refill() and consume() inlined: this is the per-call hot path
             now = self.clock()
-            tokens, last = self._buckets.get(key, (capacity, now))
-            tokens = refill(tokens, last, now, capacity, rate)
-            allowed, left, retry = consume(tokens, cost, rate)
-            self._buckets[key] = (left, max(now, last))
-        return Decision(allowed, left, retry)
+            tokens, last = self._buckets.get(key) or (capacity, now)
+            if now > last:
+                tokens = min(capacity, tokens + (now - last) * rate)
+                last = now
+            if tokens >= cost:
+                self._buckets[key] = (tokens - cost, last)
+                return Decision(True, tokens - cost, 0.0)
+            self._buckets[key] = (tokens, last)
+        return Decision(False, tokens, (cost - tokens) / rate)
 
 
 _RATE = re.compile(
@@ -137,7 +139,8 @@ class RateLimiter:
 
     def try_acquire(self, key: str, cost: float = 1) -> Decision:
         """Take ``cost`` tokens from ``key``'s bucket if all are there; never blocks."""
-        self._check_cost(key, cost)
+        if not 0 < cost <= self.capacity:
+            self._bad_cost(key, cost)
         try:
             return self.store.take(key, float(cost), self.capacity, self.rate)
         except Exception as exc:  # any store failure is handled the same way, per policy
@@ -145,7 +148,12 @@ class RateLimiter:
 
     def acquire(self, key: str, cost: float = 1) -> Decision:
         """Like :meth:`try_acquire`, but a refusal raises :class:`RateLimitedError`."""
-        decision = self.try_acquire(key, cost)
+        if not 0 < cost <= self.capacity:
+            self._bad_cost(key, cost)
+        try:
+            decision = self.store.take(key, cost, self.capacity, self.rate)
+        except Exception as exc:  # any store failure is handled the same way, per policy
+            return self._store_down(key, cost, exc)
         if not decision.allowed:
             emit(ev.RATE_LIMITED, key, self._event(key, cost, decision))
             raise RateLimitedError(
@@ -160,12 +168,11 @@ class RateLimiter:
     def _event(self, key: str, cost: float, d: Decision) -> dict[str, object]:
         return {"key": key, "cost": cost, "retry_after": d.retry_after, "store": self.store.name}
 
-    def _check_cost(self, key: str, cost: float) -> None:
-        if not 0 < cost <= self.capacity:
-            raise BlastRadiusConfigError(
-                f"rate limiter {self.name!r}: cost {cost!r} for {key!r} can never be granted "
-                f"by a bucket of capacity {self.capacity:g}; use a cost in (0, capacity]."
-            )
+    def _bad_cost(self, key: str, cost: float) -> None:
+        raise BlastRadiusConfigError(
+            f"rate limiter {self.name!r}: cost {cost!r} for {key!r} can never be granted "
+            f"by a bucket of capacity {self.capacity:g}; use a cost in (0, capacity]."
+        )
 
     def _store_down(self, key: str, cost: float, exc: Exception) -> Decision:
         data = {"key": key, "store": self.store.name, "policy": self.on_store_error.value}

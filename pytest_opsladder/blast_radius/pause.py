@@ -4,7 +4,9 @@
 the tool boundary. Unreadable state (bad JSON, wrong type, no permission, a directory) means
 paused: a kill switch that fails open is no kill switch. The pause is sticky: nothing but an
 explicit resume clears it. A missing file means "never paused" unless ``missing_means_paused``.
-Reads are cached on the file's (inode, mtime, size), so a check costs one ``stat``.
+A check costs no syscall: writers bump a change token that readers see through shared memory
+(:mod:`~pytest_opsladder.blast_radius.pause_signal`); the file itself is re-read when the token
+changes and at least every ``recheck_interval`` seconds, so hand edits are seen too.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import datetime as dt
 import json
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.blast_radius import events as ev
 from pytest_opsladder.blast_radius.errors import PausedError
+from pytest_opsladder.blast_radius.pause_signal import SignalWatch, bump
 from pytest_opsladder.capture.run import emit
 
 ENV_PAUSE_FILE = "OPSLADDER_PAUSE_FILE"
@@ -46,22 +51,53 @@ _NEVER_PAUSED = PauseState(False)
 class PauseSwitch:
     """The kill switch stored at ``path``; cheap to check, safe to share across processes."""
 
-    def __init__(self, path: str | Path | None = None, *, missing_means_paused: bool = False):
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        missing_means_paused: bool = False,
+        recheck_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = Path(path) if path is not None else default_pause_path()
         self.missing_means_paused = missing_means_paused
-        self._cache_key: tuple[int, int, int] | None = None
+        self.recheck_interval = recheck_interval
+        self.clock = clock
+        self._fspath = os.fspath(self.path)
+        self._cache_key: tuple[int, int, int, int] | None = None
         self._cached = _NEVER_PAUSED
+        self._fresh_until = float("-inf")
+        self._watch = SignalWatch(self.path)
+        self._seen: bytes | None = None
 
     def state(self) -> PauseState:
+        """The switch now: from memory while the change token is unchanged (no syscall), from
+        the file when it changed, and at least every ``recheck_interval`` s (hand edits)."""
+        token = self._watch.token()
+        if token is not None and token == self._seen and self.clock() < self._fresh_until:
+            return self._cached
+        return self._refresh()
+
+    def _refresh(self) -> PauseState:
+        self._watch.refresh()
+        self._seen = self._watch.token()
+        state = self._stat_state()
+        self._fresh_until = self.clock() + self.recheck_interval
+        return state
+
+    def _stat_state(self) -> PauseState:
         try:
-            st = os.stat(self.path)
+            st = os.stat(self._fspath)
         except FileNotFoundError:
+            self._cache_key = None
+            self._cached = _NEVER_PAUSED
             if self.missing_means_paused:
-                return PauseState(True, f"no pause state at {self.path}", readable=False)
-            return _NEVER_PAUSED
+                self._cached = PauseState(True, f"no pause state at {self.path}", readable=False)
+            return self._cached
         except OSError as exc:
-            return _unreadable(self.path, exc)
-        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            self._cache_key, self._cached = None, _unreadable(self.path, exc)
+            return self._cached
+        key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
         if key != self._cache_key:
             self._cached, self._cache_key = _read(self.path), key
         return self._cached
@@ -89,6 +125,7 @@ class PauseSwitch:
     def _write(self, state: PauseState) -> PauseState:
         body = {"paused": state.paused, "reason": state.reason, "since": state.since}
         _atomic_write(self.path, json.dumps({**body, "by": state.by}, sort_keys=True) + "\n")
+        bump(self.path)
         return state
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_opsladder.blast_radius.boundary_guard import BlastRadius
+from pytest_opsladder.blast_radius.clocks import ManualClock
 from pytest_opsladder.blast_radius.errors import PausedError
 from pytest_opsladder.blast_radius.pause import PauseSwitch
 from pytest_opsladder.capture.boundary import ToolBoundary
@@ -132,7 +133,46 @@ def test_the_state_file_is_written_whole(tmp_path: Path) -> None:
     raw = json.loads(path.read_text())
     assert (raw["paused"], raw["reason"], raw["by"]) == (True, "why", "oncall")
     assert raw["since"].endswith("Z")
-    assert [p.name for p in path.parent.iterdir()] == ["pause.json"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["pause.json", "pause.json.signal"]
+
+
+def test_a_running_check_costs_no_syscall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    switch = PauseSwitch(tmp_path / "p.json")
+    switch.resume()
+    assert not switch.is_paused()
+    stats: list[object] = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda *a, **kw: stats.append(a) or real_stat(*a, **kw))
+    for _ in range(100):
+        switch.check()
+    assert stats == []
+    PauseSwitch(tmp_path / "p.json").pause("now")  # another switch, as another process would
+    assert switch.is_paused()  # seen at once, through the change token
+
+
+def test_a_hand_edit_is_seen_within_the_recheck_interval(tmp_path: Path) -> None:
+    clock = ManualClock()
+    path = tmp_path / "p.json"
+    PauseSwitch(path).resume()
+    switch = PauseSwitch(path, recheck_interval=1.0, clock=clock)
+    assert not switch.is_paused()
+    tmp = tmp_path / "edited.json"
+    tmp.write_text('{"paused": true, "reason": "edited by hand"}')
+    os.replace(tmp, path)  # no change token: only the periodic re-check can see it
+    clock.advance(1.0)
+    assert switch.state().reason == "edited by hand"
+
+
+def test_a_deleted_signal_file_falls_back_to_the_state_file(tmp_path: Path) -> None:
+    clock = ManualClock()
+    path = tmp_path / "p.json"
+    PauseSwitch(path).resume()
+    switch = PauseSwitch(path, clock=clock)
+    assert not switch.is_paused()
+    (tmp_path / "p.json.signal").unlink()
+    PauseSwitch(path).pause("after the signal was deleted")
+    clock.advance(1.0)
+    assert switch.is_paused()
 
 
 def test_cli_status_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
