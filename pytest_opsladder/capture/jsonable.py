@@ -33,7 +33,43 @@ def register_encoder(kind: type, encoder: Callable[[Any], Any]) -> None:
 
 
 def to_jsonable(value: Any, *, tool: str = "?", path: str = "$") -> Any:
-    """Return ``value`` as JSON-compatible data, or raise naming ``tool`` and ``path``."""
+    """Return ``value`` as JSON-compatible data, or raise naming ``tool`` and ``path``.
+
+    Plain JSON data (the common case: every tool call goes through here) is copied by a fast
+    path that builds no argument paths; anything else takes the full walk, which names them.
+    """
+    try:
+        return _plain_copy(value)
+    except _NotPlain:
+        return _to_jsonable(value, tool=tool, path=path)
+
+
+class _NotPlain(Exception):
+    """Raised by the fast path on the first value that is not plain JSON."""
+
+
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _plain_copy(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            out[key] = _plain_copy(item)
+        return out
+    if kind is list or kind is tuple:
+        return [_plain_copy(item) for item in value]
+    if kind is float and math.isfinite(value):
+        return value
+    raise _NotPlain
+
+
+def _to_jsonable(value: Any, *, tool: str, path: str) -> Any:
     if isinstance(value, _PRIMITIVES):
         return value
     if isinstance(value, float):
@@ -109,6 +145,11 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each time, which
+# costs more than encoding a tool call's small arguments (replay matches on every call).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8 kept: the form used for matching and hashing."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
