@@ -35,7 +35,28 @@ def dumps(run: Run, *, suffix: str = ".json") -> str:
     envelope = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "run": run.to_dict()}
     if suffix in (".yaml", ".yml"):
         return yaml.safe_dump(envelope, sort_keys=True, allow_unicode=True)
-    return json.dumps(envelope, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    return _layered_json(envelope, _LAYERS) + "\n"
+
+
+# The envelope, the run and its lists are laid out one item per line, and each item (an event,
+# an HTTP interaction) is one compact line: diffs show which event changed, and the C encoder
+# does the bulk (json.dumps with indent= runs in pure Python, ~6x slower on a 1,000-event run).
+_LAYERS = 3
+_FLAT = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
+def _layered_json(value: Any, layers: int, indent: str = "") -> str:
+    if layers == 0 or not isinstance(value, dict | list) or not value:
+        return _FLAT.encode(value)
+    inner = indent + " "
+    if isinstance(value, dict):
+        items = [
+            f"{inner}{_FLAT.encode(str(key))}: {_layered_json(value[key], layers - 1, inner)}"
+            for key in sorted(value)
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    lines = [inner + _layered_json(item, layers - 1, inner) for item in value]
+    return "[\n" + ",\n".join(lines) + "\n" + indent + "]"
 
 
 def save(run: Run, path: Path) -> Path:
