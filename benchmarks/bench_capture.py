@@ -1,0 +1,226 @@
+"""Benchmark of ladder level 0 (run capture), next to vcrpy-style YAML recording of the same calls.
+
+    python benchmarks/bench_capture.py
+
+Targets (issue 2): recording a wrapped tool call costs <= 20 us median over the bare function;
+writing a 1,000-event run and loading-and-replaying it each take <= 50 ms. The alternative a
+user would otherwise pick is vcrpy: the same calls go through vcrpy's own Cassette (append,
+save through its FilesystemPersister with `vcr.serializers.yamlserializer`, load, play_response),
+measured in the same process. Exit code 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pytest_opsladder import Case, Mode, RecordMode, Run, RunRecorder, Variant, tool
+from pytest_opsladder.capture.boundary import ToolBoundary
+from pytest_opsladder.capture.run import activate
+from pytest_opsladder.cassette import files
+
+OVERHEAD_TARGET_US = 20.0
+IO_TARGET_MS = 50.0
+EVENTS = 1000
+
+
+def search_orders(customer_id: str, status: str = "open", limit: int = 10) -> dict[str, Any]:
+    """A typical small tool: a few arguments in, a small document out."""
+    return {"customer_id": customer_id, "status": status, "orders": [{"id": 1142, "total": 19.5}]}
+
+
+wrapped = tool(name="bench_search_orders")(search_orders)
+
+
+def _args(i: int) -> tuple[str, str]:
+    return f"cus_{i % 97}", "open" if i % 3 else "closed"
+
+
+# -- per-call overhead ---------------------------------------------------------------------------
+def _timed_calls(fn: Callable[..., Any], n: int) -> list[int]:
+    """Each call timed on its own (ns): the median ignores the rare call that pays for a GC pass,
+    the mean (printed too) does not."""
+    clock = time.perf_counter_ns
+    out = []
+    for i in range(n):
+        customer = f"cus_{i % 97}"
+        start = clock()
+        fn(customer, "open")
+        out.append(clock() - start)
+    return out
+
+
+def _in_run(fn: Callable[[], list[int]]) -> list[int]:
+    run = Run(Case("bench"), Variant("v"))
+    run.boundary = ToolBoundary()
+    with activate(run):
+        return fn()
+
+
+def _vcr_cassette(path: Path | None = None) -> Any:
+    from vcr.cassette import Cassette
+    from vcr.persisters.filesystem import FilesystemPersister
+    from vcr.serializers import yamlserializer
+
+    return Cassette(
+        path or Path("unused.yaml"), serializer=yamlserializer, persister=FilesystemPersister
+    )
+
+
+def _vcr_record(cassette: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A tool wrapper that records each call as vcrpy records an HTTP interaction."""
+    from vcr.request import Request
+
+    def call(customer_id: str, status: str = "open", limit: int = 10) -> Any:
+        body = json.dumps({"customer_id": customer_id, "status": status, "limit": limit})
+        result = fn(customer_id, status, limit)
+        response = {
+            "status": {"code": 200, "message": "OK"},
+            "headers": {"content-type": ["application/json"]},
+            "body": {"string": json.dumps(result)},
+        }
+        cassette.append(Request("POST", "tool://search_orders", body, {}), response)
+        return result
+
+    return call
+
+
+def per_call(batches: int = 60, n: int = 1000) -> dict[str, dict[str, float]]:
+    """Median and mean cost of one call (us): bare, recorded by opsladder, recorded by vcrpy."""
+    samples: dict[str, list[int]] = {"bare": [], "ours": [], "vcr": []}
+    for _ in range(batches):  # interleaved, so drift of the machine hits all three alike
+        samples["bare"] += _timed_calls(search_orders, n)
+        samples["ours"] += _in_run(lambda: _timed_calls(wrapped, n))
+        samples["vcr"] += _timed_calls(_vcr_record(_vcr_cassette(), search_orders), n)
+    return {
+        k: {"median": statistics.median(v) / 1000, "mean": statistics.fmean(v) / 1000}
+        for k, v in samples.items()
+    }
+
+
+# -- writing, loading and replaying a 1,000-event run --------------------------------------------
+def recorded_run() -> Run:
+    rec = RunRecorder(Case("bench", {"q": 1}), Variant("v"), None, mode=Mode.RECORD)
+    with rec as run:
+        for i in range(EVENTS):
+            wrapped(*_args(i))
+    return run
+
+
+def _median_ms(fn: Callable[[], Any], repeat: int = 15) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def replay_once(path: Path) -> None:
+    with RunRecorder(Case("bench", {"q": 1}), Variant("v"), path, mode=Mode.REPLAY):
+        for i in range(EVENTS):
+            wrapped(*_args(i))
+
+
+def vcr_files(tmp: Path) -> tuple[Callable[[], None], Callable[[], None]]:
+    from vcr import matchers
+    from vcr.cassette import Cassette
+    from vcr.persisters.filesystem import FilesystemPersister
+    from vcr.request import Request
+    from vcr.serializers import yamlserializer
+
+    path = tmp / "vcr.yaml"
+    cassette = _vcr_cassette(path)
+    record = _vcr_record(cassette, search_orders)
+    for i in range(EVENTS):
+        record(*_args(i))
+    requests = [
+        Request(
+            "POST",
+            "tool://search_orders",
+            json.dumps({"customer_id": c, "status": s, "limit": 10}),
+            {},
+        )
+        for c, s in map(_args, range(EVENTS))
+    ]
+
+    def write() -> None:
+        cassette._save(force=True)
+
+    def load_and_replay() -> None:
+        loaded = Cassette.load(
+            path=path,
+            serializer=yamlserializer,
+            persister=FilesystemPersister,
+            record_mode="none",
+            match_on=(matchers.method, matchers.uri, matchers.body),
+            allow_playback_repeats=False,
+        )
+        for request in requests:
+            json.loads(loaded.play_response(request)["body"]["string"])
+
+    return write, load_and_replay
+
+
+def file_figures() -> dict[str, float]:
+    run = recorded_run()
+    assert len(run.events) == EVENTS
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        path = tmp / "bench" / "v.json"
+        figures = {"write_ours": _median_ms(lambda: files.save(run, path))}
+        figures["replay_ours"] = _median_ms(lambda: replay_once(path))
+        figures["size_ours"] = path.stat().st_size / 1024
+        vcr_write, vcr_replay = vcr_files(tmp)
+        figures["write_vcr"] = _median_ms(vcr_write, repeat=5)
+        figures["replay_vcr"] = _median_ms(vcr_replay, repeat=1)  # O(n^2): ~20 s
+        figures["size_vcr"] = (tmp / "vcr.yaml").stat().st_size / 1024
+    return figures
+
+
+def verdict(value: float, target: float) -> str:
+    return "PASS" if value <= target else "MISS"
+
+
+def main() -> int:
+    calls = per_call()
+    bare, ours, vcr = calls["bare"], calls["ours"], calls["vcr"]
+    io = file_figures()
+    rows = [
+        ("bare function call (us, median)", bare["median"], bare["median"], None),
+        (
+            "recording overhead/call (us, median)",
+            ours["median"] - bare["median"],
+            vcr["median"] - bare["median"],
+            OVERHEAD_TARGET_US,
+        ),
+        (
+            "recording overhead/call (us, mean)",
+            ours["mean"] - bare["mean"],
+            vcr["mean"] - bare["mean"],
+            None,
+        ),
+        (f"write a {EVENTS}-event run (ms)", io["write_ours"], io["write_vcr"], IO_TARGET_MS),
+        (f"load + replay {EVENTS} calls (ms)", io["replay_ours"], io["replay_vcr"], IO_TARGET_MS),
+        ("cassette size (KiB)", io["size_ours"], io["size_vcr"], None),
+    ]
+    print(f"{'figure':<38}{'opsladder':>11}{'vcrpy YAML':>12}{'ratio':>8}   target")
+    missed = False
+    for label, mine, theirs, target in rows:
+        ratio = f"{theirs / mine:.1f}x" if mine > 0 else "-"
+        goal = f"<= {target:g}  {verdict(mine, target)}" if target is not None else ""
+        missed |= target is not None and mine > target
+        print(f"{label:<38}{mine:>11.2f}{theirs:>12.2f}{ratio:>8}   {goal}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
