@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pytest_opsladder import Case, Mode, RecordMode, Run, RunRecorder, Variant, tool
+from pytest_opsladder import Case, Mode, Run, RunRecorder, Variant, tool
 from pytest_opsladder.capture.boundary import ToolBoundary
 from pytest_opsladder.capture.run import activate
 from pytest_opsladder.cassette import files
@@ -212,6 +213,8 @@ def main() -> int:
         (f"load + replay {EVENTS} calls (ms)", io["replay_ours"], io["replay_vcr"], IO_TARGET_MS),
         ("cassette size (KiB)", io["size_ours"], io["size_vcr"], None),
     ]
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} (figures scale with it)")
     print(f"{'figure':<38}{'opsladder':>11}{'vcrpy YAML':>12}{'ratio':>8}   target")
     missed = False
     for label, mine, theirs, target in rows:
