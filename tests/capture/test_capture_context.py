@@ -114,9 +114,7 @@ def test_concurrent_events_are_all_kept_with_unique_ordered_seqs(tmp_path: Path)
     for t in range(threads):
         mine = [e.data["args"]["x"] for e in calls if e.data["args"]["x"] // 1000 == t]
         assert mine == [t * 1000 + i for i in range(per_thread)]
-    reloaded = RunRecorder(
-        Case("ctx"), Variant("v"), tmp_path / "c.json", mode=Mode.REPLAY
-    )
+    reloaded = RunRecorder(Case("ctx"), Variant("v"), tmp_path / "c.json", mode=Mode.REPLAY)
     with reloaded:
         pass
     assert reloaded.recorded is not None

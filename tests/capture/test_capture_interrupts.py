@@ -25,6 +25,13 @@ def recorder(path: Path, record_mode: RecordMode = RecordMode.ALL) -> RunRecorde
     return RunRecorder(Case("irq"), Variant("v"), path, mode=Mode.RECORD, record_mode=record_mode)
 
 
+def agent_dies(rec: RunRecorder, exc: BaseException, x: int = 2) -> None:
+    """An agent that makes a tool call, then is stopped by ``exc``."""
+    with rec:
+        fetch(x)
+        raise exc
+
+
 @pytest.fixture
 def good_cassette(tmp_path: Path) -> Path:
     path = tmp_path / "case" / "v.json"
@@ -40,10 +47,9 @@ def test_interrupted_run_is_incomplete_and_previous_cassette_intact(
 ) -> None:
     before = good_cassette.read_bytes()
     rec = recorder(good_cassette)
-    with pytest.raises(interrupt), rec as run:
-        fetch(2)
-        raise interrupt()
-    assert run.status is RunStatus.INCOMPLETE
+    with pytest.raises(interrupt):
+        agent_dies(rec, interrupt())
+    assert rec.run.status is RunStatus.INCOMPLETE
     assert good_cassette.read_bytes() == before
     beside = good_cassette.with_name("v.incomplete.json")
     kept = files.load(beside)
@@ -65,9 +71,8 @@ def test_a_clean_run_replaces_cassette_and_removes_the_incomplete_one(good_casse
 
 def test_an_exception_in_the_agent_ends_the_run_as_error_never_complete(tmp_path: Path) -> None:
     path = tmp_path / "v.json"
-    with pytest.raises(ZeroDivisionError), recorder(path):
-        fetch(1)
-        _ = 1 / 0
+    with pytest.raises(ZeroDivisionError):
+        agent_dies(recorder(path), ZeroDivisionError("division by zero"))
     saved = files.load(path)
     assert saved.status is RunStatus.ERROR
     assert saved.error is not None
@@ -77,10 +82,9 @@ def test_an_exception_in_the_agent_ends_the_run_as_error_never_complete(tmp_path
 def test_an_interrupted_replay_does_not_touch_the_cassette(good_cassette: Path) -> None:
     before = good_cassette.read_bytes()
     replaying = RunRecorder(Case("irq"), Variant("v"), good_cassette, mode=Mode.REPLAY)
-    with pytest.raises(KeyboardInterrupt), replaying as run:
-        fetch(1)
-        raise KeyboardInterrupt
-    assert run.status is RunStatus.INCOMPLETE
+    with pytest.raises(KeyboardInterrupt):
+        agent_dies(replaying, KeyboardInterrupt(), x=1)
+    assert replaying.run.status is RunStatus.INCOMPLETE
     assert good_cassette.read_bytes() == before
     assert sorted(p.name for p in good_cassette.parent.iterdir()) == ["v.json"]
 
@@ -152,8 +156,15 @@ def test_sigkill_mid_pytest_recording_keeps_previous_cassette(
     before = cassette.read_bytes()
     env = {**os.environ, "KILL": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--opsladder-mode=record", "--opsladder-record-mode=all",
-         "-p", "no:cacheprovider"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--opsladder-mode=record",
+            "--opsladder-record-mode=all",
+            "-p",
+            "no:cacheprovider",
+        ],
         cwd=pytester.path,
         env=env,
         capture_output=True,

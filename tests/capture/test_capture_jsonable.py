@@ -1,4 +1,5 @@
-"""Ladder level 0: tool arguments that JSON cannot hold: a clear error, or the documented fallback."""
+"""Ladder level 0: tool arguments that JSON cannot hold: a clear error, or the documented
+fallback."""
 
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ def test_unserialisable_result_is_recorded_as_an_error_naming_the_tool(tmp_path:
 @tool(name="js_opaque")
 def _opaque_result() -> Any:
     return Opaque()
+
 
 def test_non_string_mapping_key_is_named(tmp_path: Path) -> None:
     with recording(tmp_path), pytest.raises(ToolArgumentError, match=r"\$\.payload has a key"):

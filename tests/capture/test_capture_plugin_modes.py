@@ -25,7 +25,9 @@ def lookup(x: int) -> dict:
     return {"x": x, "version": os.environ.get("TOOL_VERSION", "1")}
 """
 
-AGENT = TOOLS + """
+AGENT = (
+    TOOLS
+    + """
 @pytest.mark.opsladder
 def test_one(opsladder_run):
     opsladder_run.output = lookup(1)
@@ -36,6 +38,7 @@ def test_one(opsladder_run):
 def test_two(opsladder_run):
     opsladder_run.output = lookup(2)
 """
+)
 
 
 @pytest.fixture
@@ -157,7 +160,9 @@ def test_one(opsladder_run):
     path = cassette(pytester, "test_one")
     path.parent.mkdir(parents=True)
     path.write_text("stale, not even JSON")
-    result = pytester.runpytest("--opsladder-mode=record", "--opsladder-record-mode=rewrite", *xdist)
+    result = pytester.runpytest(
+        "--opsladder-mode=record", "--opsladder-record-mode=rewrite", *xdist
+    )
     result.assert_outcomes(passed=1)
     assert executed(log) == [1]
     assert saved(path)["status"] == "complete"
@@ -189,9 +194,17 @@ def test_default_mode_is_replay(pytester: pytest.Pytester, log: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "ini", "message"),
     [
-        (["--opsladder-record-mode=sometimes"], "", "*'sometimes' is not a valid record mode*"
-         "Valid values are: none, once, new_episodes, all, rewrite*"),
-        ([], "opsladder_mode = live", "*'live' is not a valid opsladder mode*replay, record, shadow*"),
+        (
+            ["--opsladder-record-mode=sometimes"],
+            "",
+            "*'sometimes' is not a valid record mode*"
+            "Valid values are: none, once, new_episodes, all, rewrite*",
+        ),
+        (
+            [],
+            "opsladder_mode = live",
+            "*'live' is not a valid opsladder mode*replay, record, shadow*",
+        ),
         ([], "opsladder_record_mode = never", "*'never' is not a valid record mode*none, once*"),
     ],
 )
@@ -200,8 +213,11 @@ def test_invalid_values_are_usage_errors_listing_valid_ones(
 ) -> None:
     pytester.makeini(f"[pytest]\n{ini}\n")
     pytester.makepyfile(test_x="def test_x(): pass")
-    result = pytester.runpytest("--opsladder-mode=record", *args) if not ini.startswith(
-        "opsladder_mode") else pytester.runpytest(*args)
+    result = (
+        pytester.runpytest("--opsladder-mode=record", *args)
+        if not ini.startswith("opsladder_mode")
+        else pytester.runpytest(*args)
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
@@ -308,9 +324,7 @@ def test_one(opsladder_run):
     path = cassette(pytester, "test_one")
     before = path.read_bytes()
     monkeypatch.setenv("INTERRUPT", "1")
-    result = pytester.runpytest_subprocess(
-        "--opsladder-mode=record", "--opsladder-record-mode=all"
-    )
+    result = pytester.runpytest_subprocess("--opsladder-mode=record", "--opsladder-record-mode=all")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*opsladder runs: 0 recorded, 0 replayed, 1 incomplete*"])
     assert path.read_bytes() == before

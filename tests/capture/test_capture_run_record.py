@@ -55,7 +55,8 @@ def test_a_saved_run_carries_case_variant_manifest_events_output_status_metrics(
     manifest = raw["manifest"]
     assert manifest["schema_version"] == 1
     assert manifest["run_id"] == run.run_id
-    assert manifest["started_at"].endswith("Z") and manifest["ended_at"].endswith("Z")
+    assert manifest["started_at"].endswith("Z")
+    assert manifest["ended_at"].endswith("Z")
     assert manifest["started_at"] <= manifest["ended_at"]
     assert manifest["python"] == platform.python_version()
     assert "pytest" in manifest["packages"]
@@ -84,7 +85,9 @@ def test_editing_the_prompt_changes_its_hash(tmp_path: Path) -> None:
 
 def test_unregistered_event_kinds_are_refused_and_registered_ones_work(tmp_path: Path) -> None:
     with RunRecorder(Case("k"), Variant("v"), None, mode=Mode.RECORD) as run:
-        with pytest.raises(UnknownEventKindError, match=r"'tool_cal' is not a registered.*decision"):
+        with pytest.raises(
+            UnknownEventKindError, match=r"'tool_cal' is not a registered.*decision"
+        ):
             run.emit("tool_cal", "x")
         kind = register_event_kind("rr_custom_kind", "a test's own kind")
         run.emit(kind, "x", {"n": 1})

@@ -57,7 +57,11 @@ class SideEffects:
             fh.write(json.dumps([name, arg]) + "\n")
 
     def executions(self) -> list[list[Any]]:
-        return [json.loads(ln) for ln in self.log.read_text().splitlines()] if self.log.exists() else []
+        return (
+            [json.loads(ln) for ln in self.log.read_text().splitlines()]
+            if self.log.exists()
+            else []
+        )
 
 
 @pytest.fixture
@@ -106,12 +110,15 @@ def test_record_captures_name_call_id_args_with_defaults_result_and_times(
 
 
 def test_record_captures_exceptions_and_reraises_them(fx: SideEffects, tmp_path: Path) -> None:
-    with record(tmp_path / "c.json") as run:
-        with pytest.raises(KeyError):
-            fx.fails_builtin(7)
+    with record(tmp_path / "c.json") as run, pytest.raises(KeyError):
+        fx.fails_builtin(7)
     (call,) = run.events_of("tool_call")
     assert call.data["args"] == {"x": 7}
-    assert call.data["error"] == {"type": "KeyError", "module": "builtins", "message": "'no order 7'"}
+    assert call.data["error"] == {
+        "type": "KeyError",
+        "module": "builtins",
+        "message": "'no order 7'",
+    }
     assert "result" not in call.data
 
 
@@ -123,7 +130,10 @@ def test_async_tool_records_like_sync(fx: SideEffects, tmp_path: Path) -> None:
         assert asyncio.run(agent()) == {"customer": "ann", "limit": 5}
     (call,) = run.events_of("tool_call")
     assert call.name == "alookup"
-    assert call.data == {"args": {"customer": "ann", "limit": 5}, "result": {"customer": "ann", "limit": 5}}
+    assert call.data == {
+        "args": {"customer": "ann", "limit": 5},
+        "result": {"customer": "ann", "limit": 5},
+    }
 
 
 def test_replay_returns_recorded_results_without_executing(fx: SideEffects, tmp_path: Path) -> None:

@@ -81,8 +81,9 @@ def fetch(x: int) -> int:
 
 
 def _record(path: Path, case: str = "c") -> None:
-    with RunRecorder(Case(case, {"q": 1}), Variant("prod"), path, mode=Mode.RECORD,
-                     record_mode=RecordMode.ALL) as run:
+    with RunRecorder(
+        Case(case, {"q": 1}), Variant("prod"), path, mode=Mode.RECORD, record_mode=RecordMode.ALL
+    ) as run:
         run.output = fetch(2)
 
 
@@ -93,7 +94,9 @@ def test_opsladder_help_and_version() -> None:
     assert "cassette" in done.stdout
     done = subprocess.run(
         [sys.executable, "-m", "pytest_opsladder.cli", "--version"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0
     assert done.stdout.strip() == f"opsladder {__version__}"
@@ -138,7 +141,8 @@ def test_cassette_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "case=refund-42" in out
     assert "variant=prod" in out
     assert "status=complete" in out
-    assert "tool_call" in out and "cli_fetch" in out
+    assert "tool_call" in out
+    assert "cli_fetch" in out
     assert "output: 6" in out
     assert main(["cassette", "show", str(path), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)

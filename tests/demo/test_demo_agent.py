@@ -18,7 +18,10 @@ from pytest_opsladder.demo import PROMPTS, REPLAY_BASE_URL, build_agent, demo_va
 from pytest_opsladder.demo.agent import PROPOSE_POST
 from pytest_opsladder.demo.cms import DEFAULT_TAGS
 
-MANY_TAGS = "# Shipping agents\nWe ship agents weekly.\ntags: Python, Testing, LLM, Agents, Ops, Kubernetes\n"
+MANY_TAGS = (
+    "# Shipping agents\nWe ship agents weekly.\n"
+    "tags: Python, Testing, LLM, Agents, Ops, Kubernetes\n"
+)
 SHORT = "# Redis tips\nUse redis.\ntags: redis\n"
 
 
@@ -73,7 +76,8 @@ def test_model_answers_the_openai_sdk_with_a_tool_call(model_url: str) -> None:
     assert post["title"] == "Shipping agents"
     assert post["tags"] == ["Python", "Testing", "LLM", "Agents", "Ops"]
     assert response.model == "demo-writer-1-2026-01-15"
-    assert response.usage is not None and response.usage.total_tokens > 0
+    assert response.usage is not None
+    assert response.usage.total_tokens > 0
 
 
 def test_streaming_sync_and_async_give_the_same_answer(model_url: str) -> None:
@@ -88,7 +92,8 @@ def test_streaming_sync_and_async_give_the_same_answer(model_url: str) -> None:
     assert len(chunks) > 3  # really streamed in pieces
     args, usage = streamed_arguments(chunks)
     assert args == plain_args
-    assert plain.usage is not None and usage == plain.usage.model_dump()
+    assert plain.usage is not None
+    assert usage == plain.usage.model_dump()
 
     async def both() -> tuple[str, str]:
         aclient = openai.AsyncOpenAI(base_url=model_url, api_key="demo", max_retries=0)
@@ -113,7 +118,9 @@ def test_deterministic_for_a_seed(model_url: str) -> None:
 
     def tags(seed: int) -> list[str]:
         response = c.chat.completions.create(**request(note, seed=seed))
-        return json.loads((response.choices[0].message.tool_calls or [])[0].function.arguments)["tags"]
+        return json.loads((response.choices[0].message.tool_calls or [])[0].function.arguments)[
+            "tags"
+        ]
 
     first = c.chat.completions.create(**request(note, seed=3))
     again = c.chat.completions.create(**request(note, seed=3))
