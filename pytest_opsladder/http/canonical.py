@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pytest_opsladder.http.paths import JsonPath, parse_path, remove_path
+from pytest_opsladder.http.paths import build_trie, parse_path, prune
 from pytest_opsladder.http.scrub import scrub_query
 
 # Fields of request bodies that differ between runs of the same conversation (OpenAI chat and
@@ -63,7 +63,7 @@ class Canonicalizer:
     """Turns requests into :class:`Canonical` forms under one set of ignore paths."""
 
     def __init__(self, ignore: Iterable[str] = ()) -> None:
-        self.paths: list[JsonPath] = [parse_path(p) for p in (*VOLATILE_BODY_PATHS, *ignore)]
+        self.trie = build_trie([parse_path(p) for p in (*VOLATILE_BODY_PATHS, *ignore)])
 
     def canonical(self, method: str, url: str, body: bytes | None) -> Canonical:
         parts = urlsplit(url)
@@ -80,9 +80,7 @@ class Canonicalizer:
         if data is _NOT_JSON:
             digest = hashlib.sha1(body, usedforsecurity=False).hexdigest()
             return f"<{len(body)} bytes sha1:{digest[:16]}>" if body else None
-        for path in self.paths:
-            data = remove_path(data, path)
-        return _mask_tool_results(data)
+        return _mask_tool_results(prune(data, self.trie))
 
 
 _NOT_JSON: Any = object()

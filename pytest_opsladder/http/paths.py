@@ -37,37 +37,53 @@ def parse_path(text: str) -> JsonPath:
     return tuple(steps)
 
 
-def remove_path(data: Any, path: JsonPath) -> Any:
-    """A copy of ``data`` without what ``path`` points at (unchanged when absent)."""
-    if not path:
-        return data
-    head, rest = path[0], path[1:]
-    if isinstance(data, dict) and isinstance(head, str):
-        if head == WILD:
-            return {k: remove_path(v, rest) if rest else v for k, v in data.items() if rest}
-        if head not in data:
-            return data
-        out = dict(data)
-        if rest:
-            out[head] = remove_path(out[head], rest)
-        else:
-            del out[head]
-        return out
-    if isinstance(data, list) and (head == WILD or isinstance(head, int)):
-        return _remove_in_list(data, head, rest)
+Trie = dict[str | int, "Trie | None"]  # None marks a path's end: remove this key
+
+
+def build_trie(paths: list[JsonPath]) -> Trie:
+    """Merge paths into one trie, so a body is walked once for all of them."""
+    root: Trie = {}
+    for path in paths:
+        node = root
+        for step in path[:-1]:
+            child = node.get(step)
+            if child is None:
+                child = node[step] = {}
+            node = child
+        node[path[-1]] = None
+    return root
+
+
+def prune(data: Any, trie: Trie) -> Any:
+    """``data`` without every path of ``trie``; untouched parts are shared, not copied."""
+    if isinstance(data, dict):
+        return _prune_dict(data, trie)
+    if isinstance(data, list):
+        return _prune_list(data, trie)
     return data
 
 
-def _remove_in_list(data: list[Any], head: str | int, rest: JsonPath) -> list[Any]:
-    if not rest:  # removing list items by path would shift the others: keep the list as is
-        return data
-    if head == WILD:
-        return [remove_path(v, rest) for v in data]
-    assert isinstance(head, int)
-    if head >= len(data):
-        return data
+def _prune_dict(data: dict[str, Any], trie: Trie) -> dict[str, Any]:
+    out: dict[str, Any] | None = None
+    for key, sub in trie.items():
+        keys = list(data) if key == WILD else [key] if key in data else []
+        for k in keys:
+            out = out if out is not None else dict(data)
+            if sub is None:
+                out.pop(k, None)
+            else:
+                out[k] = prune(out[k], sub)
+    return data if out is None else out
+
+
+def _prune_list(data: list[Any], trie: Trie) -> list[Any]:
     out = list(data)
-    out[head] = remove_path(out[head], rest)
+    for key, sub in trie.items():
+        if sub is None or (isinstance(key, str) and key != WILD):
+            continue  # whole list items are never removed: the others would shift
+        indexes = range(len(out)) if key == WILD else [key] if int(key) < len(out) else []
+        for i in indexes:
+            out[int(i)] = prune(out[int(i)], sub)
     return out
 
 

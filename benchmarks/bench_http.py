@@ -1,0 +1,229 @@
+"""Benchmark of HTTP recording (issue 3): indexed replay vs vcrpy + pytest-recording.
+
+    python benchmarks/bench_http.py            # full run (under a minute on 2 cores)
+
+Prints, side by side and measured in the same run:
+- replaying N distinct JSON POSTs over httpx from one run's cassette (ours, N = 2,000 and 5,000,
+  cassette load included) against vcrpy driven by pytest-recording (``@pytest.mark.vcr``,
+  record mode none, matching on the body too) from one YAML cassette. vcrpy scans the whole
+  cassette per request, so it is measured at two smaller sizes and its 2,000 figure is
+  extrapolated with the fitted a*n^2 + b*n curve (printed as such);
+- recording N requests (ours), per request at two sizes, to show recording is linear.
+
+The vcrpy side needs pytest-recording; it is looked for on sys.path and in
+``OPSLADDER_BENCH_DEPS`` (e.g. ``pip install --target /tmp/bench_deps pytest-recording``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from pytest_opsladder.capture.recorder import RunRecorder
+from pytest_opsladder.capture.run import Run
+from pytest_opsladder.capture.variant import Case, Variant
+from pytest_opsladder.cassette import files
+from pytest_opsladder.modes import Mode, RecordMode
+
+URL = "http://127.0.0.1:8765/v1/chat/completions"
+VARIANT = Variant("bench", model="m")
+TARGET_5000_S = 2.0
+TARGET_RATIO = 100.0
+# CPU seconds of this process: the 2-core machine is shared, and wall time there measures the
+# neighbours. The vcrpy side is timed with the same clock inside its pytest process.
+CLOCK = time.process_time
+REPEATS = 3  # ours is timed best-of-3 (the machine is shared); vcrpy once, it is slow enough
+
+
+def body(i: int) -> dict[str, Any]:
+    return {"model": "m", "messages": [{"role": "user", "content": f"question number {i}"}]}
+
+
+def answer(i: int) -> dict[str, Any]:
+    msg = {"role": "assistant", "content": f"answer {i}"}
+    return {"id": f"c{i}", "object": "chat.completion", "choices": [{"index": 0, "message": msg}]}
+
+
+def interaction(i: int) -> dict[str, Any]:
+    return {
+        "request": {
+            "method": "POST",
+            "url": URL,
+            "headers": {"content-type": ["application/json"]},
+            "body": {"text": json.dumps(body(i))},
+        },
+        "response": {
+            "status": 200,
+            "reason": "OK",
+            "headers": {"content-type": ["application/json"]},
+            "body": {"text": json.dumps(answer(i))},
+        },
+        "transport": "httpx",
+        "elapsed": 0.001,
+    }
+
+
+def write_our_cassette(path: Path, n: int) -> None:
+    run = Run(Case("bench"), VARIANT)
+    run.http = [interaction(i) for i in range(n)]
+    run.finish(None)
+    files.save(run, path)
+
+
+def replay_ours(path: Path, n: int) -> float:
+    """Seconds to load the cassette and replay ``n`` POSTs through a real httpx.Client."""
+    t0 = CLOCK()
+    with (
+        RunRecorder(Case("bench"), VARIANT, path, mode=Mode.REPLAY) as run,
+        httpx.Client() as client,
+    ):
+        for i in range(n):
+            reply = client.post(URL, json=body(i)).json()
+            assert reply["id"] == f"c{i}"
+    elapsed = CLOCK() - t0
+    assert run.extra["http"]["replayed"] == n
+    return elapsed
+
+
+def record_ours(tmp: Path, n: int) -> float:
+    """Seconds per request to record ``n`` POSTs (transport answered in-process)."""
+    mock = httpx.MockTransport(lambda request: httpx.Response(200, json={"ok": 1}))
+    path = tmp / f"record-{n}.json"
+    recorder = RunRecorder(
+        Case("bench"), VARIANT, path, mode=Mode.RECORD, record_mode=RecordMode.ALL
+    )
+    t0 = CLOCK()
+    with recorder, httpx.Client(transport=mock) as client:
+        for i in range(n):
+            client.post(URL, json=body(i)).read()
+    return (CLOCK() - t0) / n
+
+
+# -- vcrpy + pytest-recording --------------------------------------------------------------
+VCR_TEST = """
+import json, time, httpx, pytest
+
+@pytest.fixture(scope="module")
+def vcr_config():
+    return {{"match_on": ["method", "scheme", "host", "port", "path", "query", "body"]}}
+
+@pytest.mark.vcr
+def test_replay():
+    t0 = time.process_time()
+    with httpx.Client() as client:
+        for i in range({n}):
+            body = {{"model": "m", "messages": [{{"role": "user",
+                    "content": f"question number {{i}}"}}]}}
+            assert client.post({url!r}, json=body).json()["id"] == f"c{{i}}"
+    with open({out!r}, "w") as f:
+        f.write(str(time.process_time() - t0))
+"""
+
+
+def write_vcr_cassette(path: Path, n: int) -> None:
+    from vcr.request import Request
+    from vcr.serialize import serialize
+    from vcr.serializers import yamlserializer
+
+    requests = [
+        Request("POST", URL, json.dumps(body(i)), {"content-type": "application/json"})
+        for i in range(n)
+    ]
+    responses = [
+        {
+            "status": {"code": 200, "message": "OK"},
+            "headers": {"content-type": ["application/json"]},
+            "body": {"string": json.dumps(answer(i))},
+        }
+        for i in range(n)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(serialize({"requests": requests, "responses": responses}, yamlserializer))
+
+
+def replay_vcr(tmp: Path, n: int) -> float | None:
+    """Seconds vcrpy (under pytest-recording) takes to replay ``n`` POSTs, or None."""
+    work = tmp / f"vcr{n}"
+    work.mkdir()
+    out = work / "elapsed.txt"
+    (work / "test_vcr.py").write_text(VCR_TEST.format(n=n, url=URL, out=str(out)))
+    write_vcr_cassette(work / "cassettes" / "test_vcr" / "test_replay.yaml", n)
+    env = dict(os.environ)
+    deps = os.environ.get("OPSLADDER_BENCH_DEPS", "/tmp/bench_deps")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (deps, env.get("PYTHONPATH", "")) if p)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:opsladder"]
+    cmd += ["--record-mode=none", "-W", "ignore", "test_vcr.py"]  # pytest-recording's flag
+    done = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not out.exists():
+        print(done.stdout[-1500:], done.stderr[-1500:], file=sys.stderr)
+        return None
+    return float(out.read_text())
+
+
+def quadratic_fit(n1: int, t1: float, n2: int, t2: float) -> Callable[[int], float]:
+    """t(n) = a*n^2 + b*n through the two measured points."""
+    a = (t2 / n2 - t1 / n1) / (n2 - n1)
+    b = t1 / n1 - a * n1
+    return lambda n: a * n * n + b * n
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        warm = tmp / "warm.json"
+        write_our_cassette(warm, 20)
+        replay_ours(warm, 20)  # one-time imports (vcrpy's stubs), as in any test session
+        ours: dict[int, float] = {}
+        for n in (2000, 5000):
+            path = tmp / f"ours-{n}.json"
+            write_our_cassette(path, n)
+            ours[n] = min(replay_ours(path, n) for _ in range(REPEATS))
+        small, large = 250, 500
+        vcr_small, vcr_large = replay_vcr(tmp, small), replay_vcr(tmp, large)
+        rec = {n: record_ours(tmp, n) for n in (1000, 4000)}
+    print("replay of distinct JSON POSTs over httpx from one cassette (CPU seconds)")
+    print(f"  {'N':>6}  {'opsladder':>10}  {'vcrpy+pytest-recording':>24}")
+    print(f"  {2000:>6}  {ours[2000]:>10.3f}  ", end="")
+    if vcr_small is None or vcr_large is None:
+        print(f"{'(not measured: pytest-recording missing)':>24}")
+        ratio = None
+    else:
+        fit = quadratic_fit(small, vcr_small, large, vcr_large)
+        print(f"{fit(2000):>20.1f} (extrapolated a*n^2+b*n from {small} and {large})")
+        print(f"  {small:>6}  {'':>10}  {vcr_small:>24.2f} (measured)")
+        print(f"  {large:>6}  {'':>10}  {vcr_large:>24.2f} (measured)")
+        ratio = fit(2000) / ours[2000]
+    print(f"  {5000:>6}  {ours[5000]:>10.3f}")
+    print(f"target: 5,000 replayed in <= {TARGET_5000_S} s: {verdict(ours[5000] <= TARGET_5000_S)}")
+    if ratio is not None:
+        print(
+            f"target: >= {TARGET_RATIO:.0f}x faster than vcrpy at 2,000: "
+            f"{ratio:,.0f}x {verdict(ratio >= TARGET_RATIO)}"
+        )
+    growth = rec[4000] / rec[1000]
+    print("recording (opsladder, per request, in-process transport)")
+    print(
+        f"  N=1000: {rec[1000] * 1e6:.0f} us   N=4000: {rec[4000] * 1e6:.0f} us   "
+        f"growth x{growth:.2f} for 4x the requests"
+    )
+    print(
+        f"target: recording not quadratic (per-request cost grows < 1.5x): {verdict(growth < 1.5)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
