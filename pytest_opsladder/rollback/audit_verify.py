@@ -10,7 +10,7 @@ swapped for another (different genesis id).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,6 @@ class AuditReport:
     bad_seq: int | None = None
     problem: str = ""
     checkpoints: int = 0
-    heads: dict[int, str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -56,22 +55,55 @@ class AuditReport:
 def verify_log(path: str | Path, checkpoint: str | Path | None = None) -> AuditReport:
     """Verify the log at ``path`` from genesis, and against ``checkpoint`` if given."""
     report = AuditReport(Path(path))
-    marks = _read_checkpoints(Path(checkpoint)) if checkpoint is not None else []
-    report.checkpoints = len(marks)
-    wanted = {int(m["seq"]) for m in marks}
+    marks = _Checkpoints(Path(checkpoint)) if checkpoint is not None else None
+    report.checkpoints = len(marks) if marks else 0
+    if marks is not None and not marks:
+        raise AuditError(f"the audit checkpoint {checkpoint} is empty: it holds no record.")
     if not report.path.exists():
         return report.fail(0, "the log does not exist (deleted?)" + _expected(marks))
-    _walk(report, wanted)
+    heads: list[str] | None = [] if marks else None
+    _walk(report, heads)
     if report.ok and report.entries == 0:
         report.fail(0, "the log is empty: no genesis entry" + _expected(marks))
-    return _against(report, marks) if report.ok else report
+    if report.ok and marks and heads is not None:
+        _against(report, marks, heads)
+    return report
 
 
-def _expected(marks: list[dict[str, Any]]) -> str:
+class _Checkpoints:
+    """The checkpoint file's records, parsed only when looked at (there may be one per entry)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise AuditError(
+                f"cannot read the audit checkpoint {path}: {exc}. Without it truncation and a "
+                "recomputed chain cannot be detected; pass the right --checkpoint FILE."
+            ) from exc
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        index = index % len(self.lines)
+        text = self.lines[index]
+        try:
+            mark = json.loads(text)
+            return {**mark, "seq": int(mark["seq"]), "head": str(mark["head"])}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AuditError(
+                f"audit checkpoint {self.path}, line {index + 1}: {text[:80]!r} is not a "
+                f"checkpoint record ({exc!r}); expected {{'seq': N, 'head': HASH, 'log_id': ID}}."
+            ) from exc
+
+
+def _expected(marks: _Checkpoints | None) -> str:
     return f"; the checkpoint expects {marks[-1]['seq'] + 1} entries" if marks else ""
 
 
-def _walk(report: AuditReport, wanted: set[int]) -> None:
+def _walk(report: AuditReport, heads: list[str] | None) -> None:
     prev, seq = GENESIS_PREV, 0
     with report.path.open("rb") as fh:
         for line in fh:
@@ -80,8 +112,8 @@ def _walk(report: AuditReport, wanted: set[int]) -> None:
                 report.fail(seq, problem)
                 return
             prev = line[9:73].decode()
-            if seq in wanted:
-                report.heads[seq] = prev
+            if heads is not None:
+                heads.append(prev)
             seq += 1
     report.entries, report.head = seq, prev
     if seq and not _genesis_ok(report.path):
@@ -108,46 +140,40 @@ def _genesis_ok(path: Path) -> bool:
     return isinstance(payload, dict) and payload.get("genesis") is True
 
 
-def _read_checkpoints(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise AuditError(
-            f"cannot read the audit checkpoint {path}: {exc}. Without it truncation and a "
-            "recomputed chain cannot be detected; pass the right --checkpoint FILE."
-        ) from exc
-    marks = []
-    for number, text in enumerate(lines, 1):
-        try:
-            mark = json.loads(text)
-            marks.append({"seq": int(mark["seq"]), "head": str(mark["head"]), **mark})
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AuditError(
-                f"audit checkpoint {path}, line {number}: {text[:80]!r} is not a checkpoint "
-                f"record ({exc!r}); expected {{'seq': N, 'head': HASH, 'log_id': ID}}."
-            ) from exc
-    return marks
+def _against(report: AuditReport, marks: _Checkpoints, heads: list[str]) -> None:
+    """Check the newest checkpoint; if its head differs, bisect for the first that differs.
 
-
-def _against(report: AuditReport, marks: list[dict[str, Any]]) -> AuditReport:
+    A rewrite at seq k changes every head from k on, so "differs" is monotonic in seq.
+    """
+    last = marks[-1]
     log_id = _log_id(report.path)
-    for mark in sorted(marks, key=lambda m: m["seq"]):
-        seq = mark["seq"]
-        if mark.get("log_id") and mark["log_id"] != log_id:
-            return report.fail(0, f"genesis id {log_id!r} is not the checkpoint's log (replaced)")
-        if seq >= report.entries:
-            return report.fail(
-                report.entries,
-                f"the log ends at seq {report.entries - 1} but the checkpoint saw seq {seq}: "
-                "the tail was truncated",
-            )
-        if report.heads.get(seq) != mark["head"]:
-            return report.fail(
-                seq,
-                f"entry {seq}'s hash differs from the checkpoint's: the chain was rewritten "
-                f"(recomputed) at or before seq {seq}",
-            )
-    return report
+    if last.get("log_id") and last["log_id"] != log_id:
+        report.fail(0, f"genesis id {log_id!r} is not the checkpoint's log (replaced)")
+    elif last["seq"] >= report.entries:
+        report.fail(
+            report.entries,
+            f"the log ends at seq {report.entries - 1} but the checkpoint saw seq {last['seq']}: "
+            "the tail was truncated",
+        )
+    elif heads[last["seq"]] != last["head"]:
+        seq = _first_mismatch(marks, heads)
+        report.fail(
+            seq,
+            f"entry {seq}'s hash differs from the checkpoint's: the chain was rewritten "
+            f"(recomputed) at or before seq {seq}",
+        )
+
+
+def _first_mismatch(marks: _Checkpoints, heads: list[str]) -> int:
+    lo, hi = 0, len(marks) - 1  # marks[hi] differs
+    while lo < hi:
+        mid = (lo + hi) // 2
+        mark = marks[mid]
+        if mark["seq"] < len(heads) and heads[mark["seq"]] == mark["head"]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return int(marks[hi]["seq"])
 
 
 def _log_id(path: Path) -> str:
