@@ -1,7 +1,7 @@
 """Benchmark: scoring 100,000 paired runs x 12 metrics (target <= 2 s).
 
-Run: ``python benchmarks/bench_drift.py``. The suite is 20,000 cases x 5 epochs on each side
-(100,000 baseline + 100,000 candidate runs). The 12 metrics: pass_rate, latency_s, tokens_in,
+Run: ``python benchmarks/bench_drift.py``. Two shapes of 100,000 paired runs: 20,000 cases x 5
+epochs, and 100,000 cases x 1 epoch (each side). The 12 metrics: pass_rate, latency_s, tokens_in,
 tokens_out, cost, tool_calls, retries, errors, guardrail_denials, judge_score (numeric), status
 (categorical, JS permutation test) and trajectory (noise-floor edit distance). Free-text distance
 is excluded (a difflib ratio per distinct text pair does not vectorise; see docs/drift.md).
@@ -47,9 +47,9 @@ GATE = parse_gate_config(
 )
 
 
-def make_table() -> Any:
+def make_table(n_cases: int = N_CASES, epochs: int = EPOCHS) -> Any:
     rng = np.random.default_rng(0)
-    table = simulate_table(N_CASES, EPOCHS, Effects(pass_drop=0.01), rng)
+    table = simulate_table(n_cases, epochs, Effects(pass_drop=0.01), rng)
     table["cost"] = table["tokens_in"] * 2e-6 + table["tokens_out"] * 8e-6
     table["judge_score"] = rng.random(len(table))
     return table
@@ -93,24 +93,32 @@ def naive_loop(table: Any) -> float:
     return time.perf_counter() - t0
 
 
-def main() -> int:
-    table = make_table()
+def run_shape(n_cases: int, epochs: int) -> bool:
+    table = make_table(n_cases, epochs)
     print(
-        f"bench_drift: {len(table):,} runs "
-        f"({N_CASES:,} cases x {EPOCHS} epochs x 2 sides), 12 metrics"
+        f"bench_drift: {len(table) // 2:,} paired runs "
+        f"({n_cases:,} cases x {epochs} epoch(s) x 2 sides), 12 metrics"
     )
     vectorised(table[table["case_id"] < "case-00400"])  # warm-up: scipy imports, untimed
-    elapsed, doc = vectorised(table)
+    # best of 3, as timeit does: the minimum is the least disturbed by other processes
+    timings = [vectorised(table) for _ in range(3)]
+    elapsed, doc = min(timings, key=lambda t: t[0])
     loop = naive_loop(table)
     ok = elapsed <= TARGET_S
     print(
-        f"  opsladder score (pandas/numpy groupby): {elapsed:7.3f} s   "
+        f"  opsladder score (pandas/numpy groupby): {elapsed:7.3f} s (best of 3)   "
         f"metrics scored: {len(doc['metrics'])}"
     )
     print(
         f"  naive per-case Python loop + scipy:      {loop:7.3f} s   ({loop / elapsed:.1f}x slower)"
     )
     print(f"  target <= {TARGET_S:.1f} s: {'PASS' if ok else 'MISS'}   (verdict {doc['verdict']})")
+    return ok
+
+
+def main() -> int:
+    ok = run_shape(N_CASES, EPOCHS)
+    ok = run_shape(100_000, 1) and ok
     return 0 if ok else 1
 
 

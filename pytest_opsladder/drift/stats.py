@@ -110,7 +110,9 @@ def score_numeric(
     log = _use_log(name, gate, b, c)
     d = (np.log(c) - np.log(b)) if log else (c - b)
     margin_t = _margin_on_test_scale(gate, b, log)
-    if gate is not None:
+    if gate is not None and math.isinf(margin_t):
+        res = pt.TestResult("wilcoxon", 0.0, 1.0, {"zero_method": "zsplit"})
+    elif gate is not None:
         res = pt.wilcoxon_shift(_sign(gate) * d - margin_t, one_sided=True)
     else:
         res = pt.wilcoxon_shift(d, one_sided=False)
@@ -136,17 +138,30 @@ def _use_log(name: str, gate: MetricGate | None, b: Array, c: Array) -> bool:
 
 
 def _margin_on_test_scale(gate: MetricGate | None, b: Array, log: bool) -> float:
-    """The margin in the unit the test works in: log-ratio, or absolute in the metric's unit."""
+    """The margin in the unit the test works in: a log ratio, or absolute in the metric's unit.
+
+    On the log scale a fraction f of the baseline is log(1 + f) upwards and -log(1 - f)
+    downwards; an absolute margin on a log-scale metric is taken as a fraction of the baseline
+    median. A downward margin of 100% or more cannot be exceeded: +inf.
+    """
     if gate is None:
         return 0.0
+    if not log:
+        if gate.margin_kind is MarginKind.ABSOLUTE:
+            return gate.margin
+        return gate.margin * abs(float(b.mean())) if b.size else 0.0
+    fraction = gate.margin
     if gate.margin_kind is MarginKind.ABSOLUTE:
-        if log:  # an absolute margin on a log-scale metric: as a ratio of the baseline median
-            med = float(np.median(b))
-            return math.log1p(gate.margin / med) if med > 0 else 0.0
-        return gate.margin
-    if log:
-        return math.log1p(gate.margin)
-    return gate.margin * abs(float(b.mean())) if b.size else 0.0
+        med = float(np.median(b)) if b.size else 0.0
+        fraction = gate.margin / med if med > 0 else 0.0
+    if gate.worse is Worse.HIGHER:
+        return math.log1p(fraction)
+    return -math.log1p(-fraction) if fraction < 1 else math.inf
+
+
+def _from_log(m: float, gate: MetricGate | None) -> float:
+    """A degradation of m on the log scale as a fraction of the baseline."""
+    return -math.expm1(-m) if gate is not None and gate.worse is Worse.LOWER else math.expm1(m)
 
 
 def _numeric_mde(
@@ -157,10 +172,10 @@ def _numeric_mde(
         return None
     alpha = ctx.alpha_each if gate is not None else ctx.gate.alpha
     m = pt.mde(float(np.std(d, ddof=1)) / math.sqrt(d.size), alpha=alpha, power=ctx.gate.power)
-    relative = gate is not None and gate.margin_kind is MarginKind.RELATIVE
+    relative = gate is None or gate.margin_kind is MarginKind.RELATIVE
     if log:
-        return math.expm1(m) if relative or gate is None else float(np.median(b)) * math.expm1(m)
-    if relative:
+        return _from_log(m, gate) if relative else float(np.median(b)) * _from_log(m, gate)
+    if relative and gate is not None:
         mean_b = abs(float(b.mean()))
         return m / mean_b if mean_b > 0 else None
     return m

@@ -149,3 +149,21 @@ def test_fewer_than_five_cases_is_inconclusive_with_the_reason() -> None:
     assert doc["verdict"] == "inconclusive"
     assert "only 4 case(s)" in doc["verdict_reason"]
     assert "at least 5" in doc["verdict_reason"]
+
+
+@pytest.mark.parametrize(("drop", "verdict"), [(0.30, "fail"), (0.0, "pass")])
+def test_relative_margin_on_a_metric_that_degrades_downwards(drop: float, verdict: str) -> None:
+    rng = np.random.default_rng(9)
+    table = simulate_table(400, 1, Effects(), rng)
+    quality = rng.uniform(0.5, 1.0, 400)
+    base = table["role"] == "baseline"
+    table["judge_score"] = 0.0
+    table.loc[base, "judge_score"] = quality
+    table.loc[~base, "judge_score"] = quality * (1 - drop) * rng.uniform(0.98, 1.02, 400)
+    gate = parse_gate_config({"judge_score": {"worse": "lower", "margin": "10%"}})
+    doc = score(table, baseline="prod", candidate="next", gate=gate, include_cases=False)
+    judge = next(m for m in doc["metrics"] if m["name"] == "judge_score")
+    assert judge["extra"]["scale"] == "log"
+    assert judge["alternative"] == "less"
+    assert judge["verdict"] == verdict
+    assert judge["effect"]["estimate"] == pytest.approx(-drop, abs=0.02)
