@@ -57,7 +57,8 @@ def ours(pause_file: Path) -> Callable[[], object]:
         limits={"*": RateLimiter((1e12, 1.0))},  # never refuses: we measure the check itself
         breakers={"send": CircuitBreaker("send", fail_max=5)},
     )
-    run, spec, args = Run(Case("c"), Variant("v")), ToolSpec("send", noop, outbound=True), {}
+    run, spec = Run(Case("c"), Variant("v")), ToolSpec("send", noop, outbound=True)
+    args: dict[str, object] = {}
     breaker = radius.breakers["send"]
 
     def call() -> object:
