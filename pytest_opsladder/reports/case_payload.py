@@ -69,7 +69,8 @@ def details_blob(cases: list[dict[str, Any]]) -> str:
     details = [_details(case) for case in cases]
     # undecodable bytes (lone surrogates) become U+FFFD here; results.json keeps them
     raw = utf8_bytes(json.dumps(details, separators=(",", ":"), ensure_ascii=False))
-    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+    packed = gzip.compress(raw, compresslevel=4, mtime=0)  # ~3x faster than 6, ~12% larger
+    return base64.b64encode(packed).decode("ascii")
 
 
 def _details(case: dict[str, Any]) -> dict[str, Any]:
@@ -80,20 +81,27 @@ def _details(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run(run: dict[str, Any]) -> dict[str, Any]:
-    text = run.get("output_text")
-    text = text if isinstance(text, str) else json.dumps(text)
+def _run(run: Any) -> Any:
+    """The run as recorded when it fits the page (no copy: 10,000 cases), else a cut copy."""
+    if not isinstance(run, dict):
+        return {}
+    text, calls = run.get("output_text"), run.get("trajectory") or []
+    if isinstance(text, str) and len(text) <= MAX_TEXT_CHARS and all(map(_fits, calls)):
+        return run
+    text = text if isinstance(text, str) else "" if text is None else json.dumps(text)
     return {
-        "epoch": run.get("epoch"),
-        "status": run.get("status"),
-        "passed": run.get("passed"),
-        "failed_checks": run.get("failed_checks") or [],
+        **run,
         "output_text": text[:MAX_TEXT_CHARS],
         "output_chars": len(text),
-        "trajectory": [_call(c) for c in run.get("trajectory") or [] if isinstance(c, dict)],
-        "metrics": run.get("metrics") or {},
-        "error": run.get("error"),
+        "trajectory": [_call(c) for c in calls if isinstance(c, dict)],
     }
+
+
+def _fits(call: Any) -> bool:
+    if not isinstance(call, dict):
+        return False
+    result = call.get("result")
+    return not isinstance(result, str | list) or _bounded(result) is result
 
 
 def _call(call: dict[str, Any]) -> dict[str, Any]:

@@ -122,3 +122,20 @@ def test_unknown_schema_version_is_a_clear_cli_error(
     assert f"{str(path)!r} has schema_version 7" in err
     assert "reads schema version(s) 1" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_sparse_run_summaries_still_open(
+    open_report: Opener, console_errors: Callable[[], list[Any]]
+) -> None:
+    res = sample_results(2, seed=4, regress_fraction=1.0)
+    res["cases"][0]["baseline"]["runs"] = [{"run_id": "b0"}]
+    res["cases"][0]["candidate"]["runs"] = [{"output_text": None, "trajectory": None}]
+    driver = open_report(res)
+    _ready(driver)
+    pre = _expand_first(driver)
+    assert pre.get_attribute("textContent") == ""
+    for side in ("baseline", "candidate"):
+        text = driver.find_element(By.CSS_SELECTOR, f".run-{side}").text
+        assert "(no output text)" in text
+        assert "status n/a, passed n/a" in text
+    assert console_errors() == []
