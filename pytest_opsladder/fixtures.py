@@ -93,7 +93,9 @@ def cassette_for(
         return Path(hooked)
     if CASE_KEY in item.stash:
         return cassette_path(settings.nightmare_dir / "cassettes", case.id, variant.name, epoch)
-    base = cfg.get("cassette_dir") or settings.cassette_dir or item.path.parent / "cassettes"
+    configured = cfg.get("cassette_dir")  # relative to the rootdir, like the ini key
+    base = settings.rootdir / configured if configured else settings.cassette_dir
+    base = base or item.path.parent / "cassettes"
     return cassette_path(Path(base) / safe_stem(item.path.stem), item.name, variant.name, epoch)
 
 
