@@ -17,6 +17,7 @@ from pytest_opsladder import Case, Mode, RecordMode, Run, RunRecorder, Variant, 
 from pytest_opsladder.guardrails import (
     GUARDRAIL_APPROVAL,
     Answer,
+    ApprovalAlreadyUsed,
     ApprovalMismatch,
     ApprovalPending,
     ApprovalRefused,
@@ -312,3 +313,50 @@ def test_the_cli_prompt_approver(typed: str, sent: int, error: Any) -> None:
     assert len(SENT) == sent
     assert "approve gr_send_email" in shown.getvalue()
     assert "send-asks" in shown.getvalue()
+
+
+def test_two_workers_racing_for_one_approval_run_the_action_once(tmp_path: Path) -> None:
+    import threading
+
+    store = ApprovalStore(tmp_path / "approvals.sqlite")
+    with open_run("ticket-7") as run:
+        guarded(store=store).install(run)
+        with pytest.raises(ApprovalPending) as pending:
+            send_email("a@example.com")
+    store.answer(pending.value.call_id, "approve")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker() -> None:
+        with open_run("ticket-7") as run:
+            guarded(store=store).install(run)
+            barrier.wait()
+            try:
+                send_email("a@example.com")
+                outcomes.append("sent")
+            except ApprovalAlreadyUsed:
+                outcomes.append("already used")
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["already used", "sent"]
+    assert len(SENT) == 1
+
+
+def test_a_deny_from_another_process_refuses_the_waiting_call(tmp_path: Path) -> None:
+    store = ApprovalStore(tmp_path / "approvals.sqlite")
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        ApprovalStore(store.path).answer(store.pending()[0].call_id, "deny", by="carol")
+
+    guard = guarded(store=store, wait_s=3, poll_s=1, clock=lambda: now[0], sleep=sleep)
+    with open_run() as run:
+        guard.install(run)
+        with pytest.raises(ApprovalRefused, match="carol refused"):
+            send_email("a@example.com")
+    assert SENT == []
