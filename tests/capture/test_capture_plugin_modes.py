@@ -357,3 +357,48 @@ def test_agent_crashes(opsladder_run):
     crashed = saved(cassette(pytester, "test_agent_crashes"))
     assert crashed["status"] == "error"
     assert crashed["error"]["message"] == "agent broke"
+
+
+def test_config_cassette_dir_is_relative_to_the_rootdir(
+    pytester: pytest.Pytester, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeini("[pytest]\n")
+    pytester.makeconftest(
+        """
+import pytest
+
+@pytest.fixture(scope="session")
+def opsladder_config():
+    return {"cassette_dir": "recordings"}
+"""
+    )
+    sub = pytester.mkdir("sub")
+    (sub / "test_agent.py").write_text(AGENT)
+    monkeypatch.chdir(sub)  # run from a subdirectory, as an IDE or a developer might
+    pytester.runpytest("--opsladder-mode=record", "test_agent.py").assert_outcomes(passed=2)
+    assert (pytester.path / "recordings" / "test_agent" / "test_one" / "baseline.json").is_file()
+    assert not (sub / "recordings").exists()
+
+
+@XDIST
+def test_a_run_whose_test_never_ran_is_incomplete(
+    pytester: pytest.Pytester, log: Path, xdist: list[str]
+) -> None:
+    pytester.makepyfile(
+        test_agent=TOOLS
+        + """
+@pytest.fixture
+def broken_db():
+    raise RuntimeError("database is down")
+
+def test_one(opsladder_run, broken_db):
+    opsladder_run.output = lookup(1)
+"""
+    )
+    result = pytester.runpytest("--opsladder-mode=record", *xdist)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*opsladder runs: 0 recorded, 0 replayed, 1 incomplete*"])
+    assert executed(log) == []
+    path = cassette(pytester, "test_one")
+    assert not path.exists()  # never a cassette for a run that did not happen
+    assert saved(path.with_name("baseline.incomplete.json"))["status"] == "incomplete"
