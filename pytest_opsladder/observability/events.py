@@ -106,6 +106,13 @@ def retrying(
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Call ``fn`` up to ``attempts`` times; a retry is an event, only the last failure an error."""
+    if not isinstance(attempts, int) or attempts < 1:
+        from pytest_opsladder.exceptions import ConfigError
+
+        raise ConfigError(
+            f"retrying({name!r}): attempts={attempts!r} must be a whole number >= 1 "
+            "(1 means a single try without retries)."
+        )
     for attempt in range(1, attempts + 1):
         try:
             return fn()

@@ -105,3 +105,11 @@ def test_the_fixtures_work_in_a_users_suite(pytester: pytest.Pytester, xdist: li
     )
     result = pytester.runpytest("-p", "no:cacheprovider", *xdist)
     result.assert_outcomes(passed=2)
+
+
+def test_retrying_refuses_zero_attempts() -> None:
+    from pytest_opsladder.exceptions import ConfigError
+    from pytest_opsladder.observability import retrying
+
+    with pytest.raises(ConfigError, match="attempts=0 must be a whole number >= 1"):
+        retrying(lambda: None, name="x", attempts=0)
