@@ -16,6 +16,7 @@ from pytest_opsladder.capture.metrics import register_metric
 from pytest_opsladder.capture.scopes import RecordingPlan, register_run_scope
 from pytest_opsladder.http.config import parse_options
 from pytest_opsladder.http.errors import HttpSecretError
+from pytest_opsladder.http.netguard import block_network
 from pytest_opsladder.http.secrets_scan import Finding, scan
 from pytest_opsladder.http.stale import cassette_changes
 from pytest_opsladder.http.store import HttpStore, Outcome
@@ -47,6 +48,8 @@ class HttpScope:
                 self._stack.enter_context(patcher)
             for patcher in transport_patchers(self.store):
                 self._stack.enter_context(patcher)
+            if not self.plan.live:
+                self._stack.enter_context(block_network(self.store.options))
         except BaseException:
             self._stack.close()
             raise

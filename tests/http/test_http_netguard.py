@@ -1,0 +1,44 @@
+"""Replay closes the network to everything but loopback and the allowed hosts."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from http_helpers import run_in
+from llm_servers import LLMServer
+
+from pytest_opsladder.http.netguard import NetworkBlockedError
+from pytest_opsladder.modes import Mode
+
+OUTSIDE = ("10.255.255.1", 9)  # refused by the guard before any packet is sent
+
+
+def connect(address: tuple[str, int]) -> str:
+    with socket.create_connection(address, timeout=5):
+        return "connected"
+
+
+@pytest.fixture
+def cassette(tmp_path: Path) -> Path:
+    path = tmp_path / "c.json"
+    run_in(path, lambda: None, Mode.RECORD)
+    return path
+
+
+def test_replay_refuses_non_loopback_sockets(cassette: Path) -> None:
+    with pytest.raises(NetworkBlockedError, match="replay blocks the network"):
+        run_in(cassette, lambda: connect(OUTSIDE))
+    assert "connect" not in vars(socket.socket)  # the guard is gone after the run
+
+
+def test_loopback_stays_open_in_replay(cassette: Path, llm_server: LLMServer) -> None:
+    port = llm_server.server_address[1]
+    assert run_in(cassette, lambda: connect(("127.0.0.1", int(port)))).output == "connected"
+
+
+def test_allowed_ip_hosts_pass_the_guard(cassette: Path) -> None:
+    with pytest.raises(OSError) as info:  # the guard lets it through; the OS answers
+        run_in(cassette, lambda: connect(("0.0.0.0", 9)), allowed_hosts=["0.0.0.0"])
+    assert not isinstance(info.value, NetworkBlockedError)
