@@ -24,6 +24,7 @@ from pytest_opsladder.drift.scoring import (
     BINARY,
     NUMERIC,
     aa_noise_floor,
+    add_unpaired_fallbacks,
     check_gate,
     diagnostics,
     metric_catalogue,
@@ -70,6 +71,12 @@ def score(
     work, names = prepare_table(table)
     scored = work[names.isin(sides["both"])[work["case_id"].to_numpy()]]
     metrics = score_metrics(scored, gate, kinds)
+    if (
+        sides["missing_baseline"]
+        or sides["missing_candidate"]
+        or len(sides["both"]) < gate.min_cases
+    ):
+        add_unpaired_fallbacks(metrics, work, kinds)
     verdict, reason = _overall(metrics, gate)
     doc = _header(gate, verdict, reason, baseline, candidate, fingerprints, provenance)
     doc.update(_counts(table, sides))

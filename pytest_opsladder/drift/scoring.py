@@ -134,6 +134,40 @@ def diagnostics(table: pd.DataFrame, gate: GateConfig) -> list[dict[str, Any]]:
     return out
 
 
+def add_unpaired_fallbacks(
+    entries: list[dict[str, Any]], work: pd.DataFrame, kinds: dict[str, str]
+) -> None:
+    """When some cases ran on one side only (or too few are paired), also test every case seen
+    on each side as independent samples: Fisher's exact test on per-case passes (one epoch),
+    Mann-Whitney U on per-case means otherwise. Reported in ``extra["unpaired"]``, never gated:
+    the gate stays paired."""
+    cols = [n for n, k in kinds.items() if k in (BINARY, NUMERIC)]
+    means = work.groupby(["role", "case_id"], observed=True)[cols].mean()
+    roles = set(means.index.get_level_values(0).unique())
+    if not {"baseline", "candidate"} <= roles:
+        return
+    base, cand = means.xs("baseline"), means.xs("candidate")
+    for entry in entries:
+        if entry["name"] in cols:
+            b = base[entry["name"]].dropna().to_numpy(dtype=float)
+            c = cand[entry["name"]].dropna().to_numpy(dtype=float)
+            entry["extra"]["unpaired"] = _unpaired(entry["type"], b, c) | {
+                "n_baseline": int(b.size),
+                "n_candidate": int(c.size),
+            }
+
+
+def _unpaired(kind: str, b: Any, c: Any) -> dict[str, Any]:
+    from pytest_opsladder.drift.paired_tests import fisher_unpaired, mann_whitney_unpaired
+
+    binary = kind == BINARY and np.isin(b, (0.0, 1.0)).all() and np.isin(c, (0.0, 1.0)).all()
+    if binary:
+        res = fisher_unpaired(int(b.sum()), int(b.size), int(c.sum()), int(c.size))
+    else:
+        res = mann_whitney_unpaired(b, c)
+    return {"test": res.test, "statistic": res.statistic, "p_value": res.p_value}
+
+
 def _error_code(err: Any) -> str:
     return str(err.get("type", "error")) if isinstance(err, dict) else "none"
 

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from scipy import stats
 
 from pytest_opsladder.drift.errors import ResultsSchemaError
 from pytest_opsladder.drift.gate import parse_gate_config
@@ -112,6 +113,13 @@ def test_differing_case_sets_score_the_intersection(paired_runs, make_run) -> No
     assert all(m["n"] == 6 for m in doc["metrics"] if m["name"] != "cost")
     cost = next(m for m in doc["metrics"] if m["name"] == "cost")
     assert cost["n"] == 0  # no price table given: every cost is unknown, none is made up
+    pass_rate = next(m for m in doc["metrics"] if m["name"] == "pass_rate")
+    unpaired = pass_rate["extra"]["unpaired"]  # every case of each side, as independent samples
+    assert unpaired["test"] == "fisher_exact"
+    assert (unpaired["n_baseline"], unpaired["n_candidate"]) == (7, 7)
+    assert unpaired["p_value"] == stats.fisher_exact([[7, 0], [7, 0]]).pvalue
+    latency = next(m for m in doc["metrics"] if m["name"] == "latency_s")
+    assert latency["extra"]["unpaired"]["test"] == "mann_whitney_u"
 
 
 def test_candidate_errors_are_counted_and_shown(paired_runs) -> None:
