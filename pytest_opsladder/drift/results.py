@@ -70,13 +70,7 @@ def score(
     sides = _case_sets(table)
     work, names = prepare_table(table)
     scored = work[names.isin(sides["both"])[work["case_id"].to_numpy()]]
-    metrics = score_metrics(scored, gate, kinds)
-    if (
-        sides["missing_baseline"]
-        or sides["missing_candidate"]
-        or len(sides["both"]) < gate.min_cases
-    ):
-        add_unpaired_fallbacks(metrics, work, kinds)
+    metrics = _scored_metrics(scored, work, gate, kinds, sides)
     verdict, reason = _overall(metrics, gate)
     doc = _header(gate, verdict, reason, baseline, candidate, fingerprints, provenance)
     doc.update(_counts(table, sides))
@@ -86,18 +80,31 @@ def score(
     doc["live_calls"] = {k: int((live_calls or {}).get(k, 0)) for k in _LIVE_KEYS}
     numeric = [n for n, k in kinds.items() if k in (BINARY, NUMERIC)]
     base, cand = reduce_cases(scored, numeric)
-    deltas = (cand - base).set_axis(names[cand.index.to_numpy(dtype=np.int64)], axis=0)
-    cases = (
-        build_cases(table, deltas, numeric[1:], case_meta or {}, first_divergences or {})
-        if include_cases
-        else []
-    )
-    out = _as_doc(_json_safe(doc | {"cases": cases}))
+    if include_cases:
+        deltas = (cand - base).set_axis(names[cand.index.to_numpy(dtype=np.int64)], axis=0)
+        metas, divergences = case_meta or {}, first_divergences or {}
+        doc["cases"] = build_cases(table, deltas, numeric[1:], metas, divergences)
+    out = _as_doc(_json_safe(doc | {"cases": doc.get("cases", [])}))
     # per-case values for the plots: already plain floats, so kept out of the recursive cleanup
     out["distributions"] = {
         n: {"baseline": _floats(base[n]), "candidate": _floats(cand[n])} for n in numeric
     }
     return out
+
+
+def _scored_metrics(
+    scored: pd.DataFrame,
+    work: pd.DataFrame,
+    gate: GateConfig,
+    kinds: dict[str, str],
+    sides: dict[str, list[str]],
+) -> list[dict[str, Any]]:
+    """Paired tests on the cases both sides ran; unpaired fallbacks when some ran on one side."""
+    metrics = score_metrics(scored, gate, kinds)
+    few = len(sides["both"]) < gate.min_cases
+    if sides["missing_baseline"] or sides["missing_candidate"] or few:
+        add_unpaired_fallbacks(metrics, work, kinds)
+    return metrics
 
 
 def _overall(metrics: list[dict[str, Any]], gate: GateConfig) -> tuple[str, str]:
