@@ -24,9 +24,25 @@ class Workspace:
         return cls(os.path.realpath(root), tuple(os.path.realpath(p) for p in extra))
 
     def resolve(self, value: str) -> str:
+        """Where ``value`` leads, symlinks followed (the result of ``os.path.realpath``)."""
         if "\x00" in value:  # the OS would refuse it; realpath raises on it
             return "<a path with a NUL byte>"
-        return os.path.realpath(os.path.join(self.root, value))
+        parts = value.split(os.sep)
+        if os.path.isabs(value) or ".." in parts:
+            return os.path.realpath(os.path.join(self.root, value))
+        return self._below_root(value, parts)
+
+    def _below_root(self, value: str, parts: list[str]) -> str:
+        # The root is already real: without "..", only a symlink under it can lead elsewhere,
+        # so one lstat per component replaces realpath's walk from "/" (the hot path).
+        path = self.root.rstrip(os.sep)
+        for part in parts:
+            if part in ("", "."):
+                continue
+            path = f"{path}{os.sep}{part}"
+            if os.path.islink(path):
+                return os.path.realpath(os.path.join(self.root, value))
+        return path or os.sep
 
     def contains(self, value: str) -> bool:
         """True when ``value`` (absolute, or relative to the root) resolves inside."""

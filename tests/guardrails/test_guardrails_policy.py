@@ -222,3 +222,18 @@ def test_policy_from_dict_copies_its_input() -> None:
     policy = policy_from_dict(data)
     data["rules"][0]["decision"] = "allow"  # type: ignore[index]
     assert verdict(policy, "x", {}) == ("deny", "r")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["x", "a/b", "./a//b/", "a/out/passwd", "a/in/z", "..", "/etc", "a/../../x", "a/in/../out"],
+)
+def test_workspace_paths_resolve_exactly_as_the_os_does(tmp_path: Path, value: str) -> None:
+    from pytest_opsladder.guardrails.workspace import Workspace
+
+    root = tmp_path / "ws"
+    (root / "a" / "b").mkdir(parents=True)
+    os.symlink("/etc", root / "a" / "out")
+    os.symlink(root / "a" / "b", root / "a" / "in")
+    workspace = Workspace.at(root)
+    assert workspace.resolve(value) == os.path.realpath(os.path.join(root, value))
