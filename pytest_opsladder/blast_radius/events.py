@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pytest_opsladder.capture.events import register_event_kind
+from pytest_opsladder.capture.metrics import MetricFn, register_metric
 
 BREAKER_STATE = register_event_kind(
     "breaker_state", "a circuit breaker changed state (breaker, from, to, reason)"
@@ -22,3 +23,17 @@ PAUSE_BLOCKED = register_event_kind(
 ENV_BLOCKED = register_event_kind(
     "environment_blocked", "a call reached for another environment's target or credential"
 )
+
+
+def _count(kind: str) -> MetricFn:
+    return lambda run: len(run.events_of(kind))
+
+
+# Columns of the metrics table: how often a run hit the blast-radius controls.
+register_metric("breaker_trips")(
+    lambda run: sum(1 for e in run.events_of(BREAKER_STATE) if e.data.get("to") == "open")
+)
+register_metric("breaker_rejections")(_count(BREAKER_REJECTED))
+register_metric("rate_limited_calls")(_count(RATE_LIMITED))
+register_metric("pause_blocked_calls")(_count(PAUSE_BLOCKED))
+register_metric("environment_violations")(_count(ENV_BLOCKED))

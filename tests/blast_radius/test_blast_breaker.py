@@ -291,6 +291,8 @@ def test_state_changes_are_events_of_the_run() -> None:
     moves = [(e.data["from"], e.data["to"]) for e in run.events_of("breaker_state")]
     assert moves == [("closed", "open"), ("open", "half_open"), ("half_open", "closed")]
     assert [e.name for e in run.events_of("breaker_rejected")] == ["search"]
+    run.finish()
+    assert (run.metrics["breaker_trips"], run.metrics["breaker_rejections"]) == (1, 1)
 
 
 def test_bad_settings_are_one_clear_error() -> None:

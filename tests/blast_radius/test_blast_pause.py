@@ -60,6 +60,8 @@ def test_the_pause_flipped_mid_run_blocks_the_next_side_effect(tmp_path: Path) -
     assert SENT == ["+100"]
     blocked = run.events_of("pause_blocked")
     assert [(e.name, e.data["reason"]) for e in blocked] == [("tool 'send_sms'", "bad deploy")]
+    run.finish()
+    assert run.metrics["pause_blocked_calls"] == 1
 
 
 def test_the_pause_is_sticky_until_resumed(tmp_path: Path) -> None:

@@ -177,6 +177,8 @@ def test_drafts_and_publishes_are_events_of_the_run_and_publish_goes_through_the
     assert [e.name for e in run.events_of("tool_call")] == ["send_email"]
     assert draft.run_id == run.run_id
     assert send.drafts.pending() == []
+    run.finish()
+    assert (run.metrics["drafts_held"], run.metrics["drafts_published"]) == (1, 1)
 
 
 def test_discarded_drafts_cannot_be_published() -> None:
