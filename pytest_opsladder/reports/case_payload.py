@@ -1,9 +1,10 @@
 """The per-case data embedded in the HTML report, split for lazy loading (level 7).
 
 The case table needs one small row per case; the details (trajectories, outputs) are large and
-only a few are ever opened. So the rows go in as plain JSON and the details as one gzip+base64
-block the page decompresses on the first expand: 10,000 cases stay within the size budget and
-the page is interactive before it has parsed any output text.
+only a few are ever opened. So the rows go in as plain JSON and the details as gzip+base64
+blocks the page decompresses on expand: 10,000 cases stay within the size budget and
+the page is interactive before it has parsed any output text. The block is cut in chunks so
+that opening a case only decompresses the 200 cases around it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pytest_opsladder.reports.verdicts import CASE_ORDER, CaseVerdict
 MAX_TEXT_CHARS = 100_000  # per output in the HTML; results.json keeps the full text
 MAX_RESULT_CHARS = 2_000  # per tool result string shown in a trajectory
 MAX_RESULT_ITEMS = 50  # per tool result list
+DETAILS_CHUNK = 200  # cases per compressed block; the page's script uses the same number
 # In a <script> block only "</script" and "<!--" can end or confuse it; escaping every <, > and &
 # as JSON \\u escapes rules both out and keeps the JSON identical once parsed.
 _SCRIPT_SAFE = str.maketrans(
@@ -64,9 +66,16 @@ def divergence_text(divergence: Any) -> str:
     return f"step {divergence.get('step', '?')} ({divergence.get('kind', '?')}): {base} -> {cand}"
 
 
-def details_blob(cases: list[dict[str, Any]]) -> str:
-    """Every case's details, gzip-compressed and base64-encoded, in table order."""
-    details = [_details(case) for case in cases]
+def details_blobs(cases: list[dict[str, Any]]) -> list[str]:
+    """Every case's details in table order, in chunks of DETAILS_CHUNK cases, each one
+    gzip-compressed and base64-encoded: opening a case decompresses only its own chunk."""
+    return [
+        _pack([_details(case) for case in cases[i : i + DETAILS_CHUNK]])
+        for i in range(0, len(cases), DETAILS_CHUNK)
+    ]
+
+
+def _pack(details: list[dict[str, Any]]) -> str:
     # undecodable bytes (lone surrogates) become U+FFFD here; results.json keeps them
     raw = utf8_bytes(json.dumps(details, separators=(",", ":"), ensure_ascii=False))
     packed = gzip.compress(raw, compresslevel=4, mtime=0)  # ~3x faster than 6, ~12% larger

@@ -69,7 +69,8 @@ def render_report(results: dict[str, Any]) -> str:
         "delta_metrics": sorted({k for c in cases for k in c.get("metric_deltas") or {}}),
         "case_verdicts": [v.value for v in CaseVerdict],
         "rows_json": Markup(case_payload.script_json(case_payload.case_rows(cases))),
-        "details_b64": case_payload.details_blob(cases),
+        "details_chunks": case_payload.details_blobs(cases),
+        "details_chunk": case_payload.DETAILS_CHUNK,
         "script": Markup(script),
         "script_hash": script_hash(script),
     }

@@ -193,3 +193,24 @@ def test_the_epoch_selector_switches_the_runs_shown(
     shown = driver.find_element(By.CSS_SELECTOR, ".run-candidate pre.output")
     assert shown.get_attribute("textContent") == "the second epoch said this"
     assert console_errors() == []
+
+
+def test_details_come_from_the_right_case_after_sorting_across_chunks(
+    open_report: Opener, console_errors: Callable[[], list[Any]]
+) -> None:
+    res = sample_results(450, seed=6)  # 3 compressed chunks of case details
+    for case in res["cases"]:
+        case["candidate"]["runs"][0]["output_text"] = f"output of {case['case_id']}"
+    driver = open_report(res)
+    _ready(driver)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "script.case-details")) == 3
+    header = driver.find_element(By.CSS_SELECTOR, "th[data-key='id']")
+    header.click()
+    header.click()  # descending: the first row is the last case id, in the last chunk
+    last = max(c["case_id"] for c in res["cases"])
+    driver.find_element(By.CSS_SELECTOR, "tr.case-row").click()
+    pre = WebDriverWait(driver, 20).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".run-candidate pre.output")
+    )
+    assert pre.get_attribute("textContent") == f"output of {last}"
+    assert console_errors() == []
