@@ -16,6 +16,7 @@ from pytest_opsladder.capture.manifest import package_versions
 from pytest_opsladder.capture.variant import Variant
 from pytest_opsladder.capture.variant import content_hash as _hash
 from pytest_opsladder.exceptions import CassetteError
+from pytest_opsladder.modes import Mode, RecordMode
 
 FINGERPRINT_FIELDS = ("model", "prompt_hash", "params_hash", "tools_hash")
 SDK_PACKAGES = ("openai", "anthropic", "httpx", "httpx2", "requests", "vcrpy")
@@ -67,3 +68,23 @@ def cassette_changes(path: Path, variant: Variant, tools_hash: str | None) -> li
     except CassetteError:
         return []  # a broken cassette is reported by replay, with its own error
     return changes(recorded_fingerprint(envelope["run"]), current_fingerprint(variant, tools_hash))
+
+
+def plan_for_stale(
+    rerecord: bool,
+    path: Path,
+    variant: Variant,
+    tools_hash: str | None,
+    mode: Mode,
+    record_mode: RecordMode,
+) -> tuple[Mode, RecordMode]:
+    """The (mode, record mode) of a run under ``--opsladder-rerecord-stale``.
+
+    A stale cassette is re-recorded from scratch; a fresh one keeps the session's modes, so
+    only the stale cases go out live. Shadow runs are never re-recorded.
+    """
+    if not rerecord or mode is Mode.SHADOW:
+        return mode, record_mode
+    if cassette_changes(path, variant, tools_hash):
+        return Mode.RECORD, RecordMode.REWRITE
+    return mode, record_mode

@@ -9,9 +9,10 @@ import pytest
 from http_helpers import run_in
 from llm_servers import LLMServer
 
+from pytest_opsladder.capture.tools import tools_schema_hash
 from pytest_opsladder.capture.variant import Variant
-from pytest_opsladder.http.stale import cassette_changes
-from pytest_opsladder.modes import Mode
+from pytest_opsladder.http.stale import cassette_changes, plan_for_stale
+from pytest_opsladder.modes import Mode, RecordMode
 
 
 def test_a_changed_model_and_prompt_make_the_replayed_run_stale(
@@ -32,6 +33,29 @@ def test_a_changed_model_and_prompt_make_the_replayed_run_stale(
     assert changed[1].startswith("prompt_hash: ")
     assert cassette_changes(path, new, None)[:2] == changed[:2]
     assert cassette_changes(tmp_path / "absent.json", new, None) == []
+
+
+def test_rerecord_stale_switches_only_stale_cassettes_to_record(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    def agent() -> int:
+        with httpx.Client() as client:
+            return client.get(llm_server.url + "/x").status_code
+
+    fresh, stale = tmp_path / "fresh.json", tmp_path / "stale.json"
+    old, new = Variant("prod", model="m1"), Variant("prod", model="m2")
+    run_in(fresh, agent, Mode.RECORD, variant=new)
+    run_in(stale, agent, Mode.RECORD, variant=old)
+    keep = (Mode.REPLAY, RecordMode.NONE)
+    tools = tools_schema_hash()  # what the runs above were recorded with
+    assert plan_for_stale(True, fresh, new, tools, *keep) == keep
+    assert plan_for_stale(True, stale, new, tools, *keep) == (Mode.RECORD, RecordMode.REWRITE)
+    assert plan_for_stale(False, stale, new, tools, *keep) == keep
+    assert plan_for_stale(True, stale, new, tools, Mode.SHADOW, RecordMode.NONE)[0] is Mode.SHADOW
+    mode, record_mode = plan_for_stale(True, stale, new, tools, *keep)
+    rerecorded = run_in(stale, agent, mode, record_mode, variant=new)
+    assert rerecorded.extra.get("stale") is None
+    assert cassette_changes(stale, new, tools) == []
 
 
 CONFTEST = """
