@@ -69,14 +69,29 @@ class AuditLog:
 
     @contextmanager
     def _locked(self) -> Iterator[int]:
-        if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        fd = self._lock_current_file()
         try:
-            yield self._fd
+            yield fd
         finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_current_file(self) -> int:
+        """Lock the file now at ``path``: a log deleted or replaced under an open descriptor
+        is reopened, never written into an unlinked inode where appends would vanish."""
+        while True:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return self._fd
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self.close()
+            self._known, self._log_id = None, ""
 
     def _write(self, fd: int, line: bytes) -> None:
         written = os.write(fd, line)

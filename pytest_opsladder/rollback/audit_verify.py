@@ -147,7 +147,8 @@ def _against(report: AuditReport, marks: _Checkpoints, heads: list[str]) -> None
     """
     last = marks[-1]
     log_id = _log_id(report.path)
-    if last.get("log_id") and last["log_id"] != log_id:
+    ids = {m.get("log_id") for m in (marks[0], last)} - {None, ""}
+    if ids and ids != {log_id}:
         report.fail(0, f"genesis id {log_id!r} is not the checkpoint's log (replaced)")
     elif last["seq"] >= report.entries:
         report.fail(

@@ -201,7 +201,8 @@ class Trash:
             return None
 
     def get(self, entry_id: str) -> TrashEntry:
-        entry = self._load(self.root / entry_id) if "/" not in entry_id else None
+        safe = entry_id and "/" not in entry_id and not entry_id.startswith(".")
+        entry = self._load(self.root / entry_id) if safe else None
         if entry is None or not os.path.lexists(entry.item):
             known = ", ".join(e.id for e in self.entries()[-5:]) or "(the trash is empty)"
             raise TrashError(

@@ -241,3 +241,15 @@ def test_a_bad_checkpoint_file_names_the_line(tmp_path: Path) -> None:
     ck.write_text("not json\n")
     with pytest.raises(AuditError, match=r"audit.ck, line 1"):
         verify_log(log_path, ck)
+
+
+def test_a_log_deleted_under_an_open_writer_is_detected_not_lost(tmp_path: Path) -> None:
+    path, ck = tmp_path / "a.jsonl", tmp_path / "a.ck"
+    with AuditLog(path, checkpoint=ck) as log:
+        log.append({"i": 1})
+        path.unlink()
+        log.append({"i": 2})  # goes to a new log at the path, not into the deleted inode
+    assert verify_log(path).entries == 2
+    report = verify_log(path, ck)
+    assert report.bad_seq == 0
+    assert "replaced" in report.problem
