@@ -10,29 +10,13 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
-from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
 
+from pytest_opsladder.drift.match_modes import MatchMode
 
-class MatchMode(StrEnum):
-    """How a candidate trajectory is compared with the baseline's."""
-
-    STRICT = "strict"  # same tools in the same order
-    UNORDERED = "unordered"  # same multiset of tools, any order
-    SUBSET = "subset"  # the candidate calls nothing the baseline did not
-    SUPERSET = "superset"  # the candidate calls everything the baseline did
-
-    @classmethod
-    def parse(cls, value: object) -> MatchMode:
-        try:
-            return cls(str(value))
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(
-                f"{value!r} is not a valid match mode. Valid modes are: {valid}"
-            ) from None
+__all__ = ["MatchMode"]  # re-exported: where a reader of distances looks for it
 
 
 def edit_distance(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:

@@ -15,9 +15,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pytest_opsladder.drift.distances import MatchMode
+from pytest_opsladder.drift.adjust import holm
 from pytest_opsladder.drift.errors import GateConfigError, UnknownGateMetricError
-from pytest_opsladder.drift.paired_tests import holm
+from pytest_opsladder.drift.match_modes import MatchMode
 
 ALIASES = {"latency": "latency_s", "pass": "pass_rate", "passed": "pass_rate"}
 _TABLE_KEYS = {"alpha", "power", "seed", "min_cases", "trajectory_match"}

@@ -16,6 +16,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from pytest_opsladder.drift.adjust import benjamini_hochberg, holm
+
+__all__ = ["benjamini_hochberg", "holm"]  # re-exported with the tests they adjust
+
 Array = NDArray[np.floating[Any]]
 # Beyond this many cases the Walsh averages (n^2/2 of them) are sampled (250,000, seeded).
 _WALSH_EXACT_MAX = 700
@@ -190,27 +194,6 @@ def mde(se: float, *, alpha: float, power: float = 0.8) -> float:
     from scipy.stats import norm
 
     return float((norm.ppf(1 - alpha) + norm.ppf(power)) * se)
-
-
-def holm(p_values: list[float]) -> list[float]:
-    """Holm step-down adjusted p-values (family-wise error across the gated metrics)."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
-
-
-def benjamini_hochberg(p_values: list[float]) -> list[float]:
-    """Benjamini-Hochberg q-values, for diagnostic breakdowns that are never gated."""
-    if not p_values:
-        return []
-    from scipy.stats import false_discovery_control
-
-    return [float(q) for q in false_discovery_control(np.asarray(p_values), method="bh")]
 
 
 def fisher_unpaired(pass_b: int, n_b: int, pass_c: int, n_c: int) -> TestResult:

@@ -1,0 +1,27 @@
+"""Trajectory match modes (ladder level 7): a closed set the gate config parses.
+
+Kept apart from :mod:`.distances` so reading the gate configuration imports no numpy.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MatchMode(StrEnum):
+    """How a candidate trajectory is compared with the baseline's."""
+
+    STRICT = "strict"  # same tools in the same order
+    UNORDERED = "unordered"  # same multiset of tools, any order
+    SUBSET = "subset"  # the candidate calls nothing the baseline did not
+    SUPERSET = "superset"  # the candidate calls everything the baseline did
+
+    @classmethod
+    def parse(cls, value: object) -> MatchMode:
+        try:
+            return cls(str(value))
+        except ValueError:
+            valid = ", ".join(m.value for m in cls)
+            raise ValueError(
+                f"{value!r} is not a valid match mode. Valid modes are: {valid}"
+            ) from None
