@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 from llm_servers import LLMServer
@@ -97,3 +99,51 @@ def test_new_episodes_adds_unrecorded_interactions_to_a_replayed_run(
     llm_server.stop()
     saved = files.load(path)
     assert [i["request"]["body"]["text"].count("new") for i in saved.http] == [1]
+
+
+def openai_async(url: str) -> str:
+    async def main() -> str:
+        async with openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0) as c:
+            reply = await c.chat.completions.create(
+                model="m1", messages=[{"role": "user", "content": "async"}]
+            )
+            return reply.choices[0].message.content or ""
+
+    return asyncio.run(main())
+
+
+def anthropic_sync(url: str) -> str:
+    with anthropic.Anthropic(base_url=url, api_key="k", max_retries=0) as client:
+        message = client.messages.create(
+            model="c1", max_tokens=20, messages=[{"role": "user", "content": "hi"}]
+        )
+    block = message.content[0]
+    assert isinstance(block, anthropic.types.TextBlock)
+    return block.text
+
+
+def anthropic_async(url: str) -> str:
+    async def main() -> str:
+        async with anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0) as c:
+            message = await c.messages.create(
+                model="c1", max_tokens=20, messages=[{"role": "user", "content": "hi"}]
+            )
+        block = message.content[0]
+        assert isinstance(block, anthropic.types.TextBlock)
+        return block.text
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("agent", [openai_async, anthropic_sync, anthropic_async])
+def test_non_streaming_sdks_sync_and_async_replay_offline(
+    llm_server: LLMServer, tmp_path: Path, agent: Any
+) -> None:
+    path = tmp_path / "c1.json"
+    url = llm_server.url
+    recorded = record(path, lambda: agent(url))
+    llm_server.stop()
+    replayed = replay(path, lambda: agent(url))
+    assert replayed.output == recorded.output
+    assert recorded.output
+    assert outcomes(replayed) == ["replayed"]
