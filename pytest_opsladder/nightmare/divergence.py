@@ -69,10 +69,12 @@ def promote_divergence(
     baseline_run = _baseline_cassette(root, source_case, baseline_name, cassette)
     candidate = _first_run(entry, "candidate")
     new_id = case_id or safe_stem(f"{source_case}-div-{str(candidate.get('run_id'))[:8]}")
+    pinned = {"tool_trajectory": {"mode": "strict", "calls": _trajectory(entry)}}
+    extra_checks = list(case_fields.pop("checks", None) or [])
     raw = build_case(
         new_id,
         baseline_run["case"].get("input"),
-        checks=[{"tool_trajectory": {"mode": "strict", "calls": _trajectory(entry)}}],
+        checks=[pinned, *extra_checks],
         provenance=_provenance(results, results_file, entry, candidate, reason),
         **case_fields,
     )

@@ -162,7 +162,8 @@ def _run_nightmare_case(
     except (Exception, ShadowStopRun) as exc:
         if not shadow:
             raise
-        opsladder_run.fail(exc)  # a candidate that raises is a result (error status), counted
+        # a candidate that raises (or is stopped at a divergence) is a result: error status
+        opsladder_run.fail(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
         output = None
     opsladder_run.output = to_jsonable(output, tool="agent output", path="output")
     results = evaluate(case.checks, opsladder_run)

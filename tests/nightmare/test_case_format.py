@@ -1,0 +1,75 @@
+"""Bad case files: every error names the file and the line, and says what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_opsladder.nightmare.case import CaseFormatError, load_case
+from tests.nightmare.conftest import case_yaml, write_case
+
+
+def _load(tmp_path: Path, text: str) -> NightmareCaseError:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CaseFormatError) as info:
+        load_case(path)
+    return info.value
+
+
+NightmareCaseError = CaseFormatError
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
+    err = _load(tmp_path, "id: a\ninput: {q: 1}\nchecks:\n  - contains: [unclosed\ntags: [x]\n")
+    assert err.path == tmp_path / "bad.yaml"
+    assert err.line is not None and 4 <= err.line <= 5
+    assert str(err).startswith(f"{tmp_path / 'bad.yaml'}:{err.line}: not valid YAML")
+
+
+def test_unknown_key_is_named_with_its_line(tmp_path: Path) -> None:
+    err = _load(tmp_path, "id: a\ninput: 1\nchecks: []\nseverty: high\n")
+    assert err.line == 4
+    assert "unknown key 'severty'" in str(err)
+
+
+def test_unknown_check_lists_the_valid_ones(tmp_path: Path) -> None:
+    err = _load(tmp_path, "id: a\ninput: 1\nchecks:\n  - containz: refund\n")
+    assert err.line == 4
+    assert "unknown check 'containz'; valid checks are contains, exact" in str(err)
+
+
+def test_bad_severity_lists_the_valid_ones(tmp_path: Path) -> None:
+    err = _load(tmp_path, "id: a\ninput: 1\nseverity: urgent\n")
+    assert "severity 'urgent' is not valid; use one of low, medium, high, critical" in str(err)
+    assert err.line == 3
+
+
+def test_bad_trajectory_mode_is_refused(tmp_path: Path) -> None:
+    err = _load(tmp_path, "id: a\ninput: 1\nchecks:\n  - tool_trajectory: {mode: loose, calls: []}\n")
+    assert "mode 'loose' is not valid; use one of strict, unordered, subset, superset" in str(err)
+
+
+def test_missing_input_is_refused(tmp_path: Path) -> None:
+    assert "missing required key 'input'" in str(_load(tmp_path, "id: a\n"))
+
+
+def test_malformed_file_is_a_collection_error_naming_file_and_line(
+    project: pytest.Pytester,
+) -> None:
+    write_case(project, "good.yaml", case_yaml("good"))
+    write_case(project, "broken.yaml", "id: broken\ninput: {q: 1\nchecks: []\n")
+    result = project.runpytest("nightmare_set", "--collect-only")
+    result.stdout.fnmatch_lines(["*nightmare_set/broken.yaml:*: not valid YAML*"])
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]])
+def test_duplicate_ids_are_a_collection_error(project: pytest.Pytester, xdist: list[str]) -> None:
+    write_case(project, "one.yaml", case_yaml("same-id", "1"))
+    write_case(project, "two.yaml", case_yaml("same-id", "2"))
+    result = project.runpytest("nightmare_set", *xdist)
+    result.stdout.fnmatch_lines(["*duplicate case id 'same-id'*already uses it*rename one of them*"])
+    assert result.ret != 0

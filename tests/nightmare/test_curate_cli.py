@@ -1,0 +1,159 @@
+"""`opsladder nightmare ...`: add, promote (run / divergence), list, retire, dedupe, stats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytest_opsladder.capture.production import capture
+from pytest_opsladder.cli import main
+from pytest_opsladder.nightmare.case import load_case
+
+
+def nm(root: Path, *args: str) -> int:
+    return main(["nightmare", "--dir", str(root), *args])
+
+
+def _run_in_store(store: Path, case_id: str = "ticket-1", q: str = "charged twice") -> str:
+    with capture(case_id, "prod", store, input={"message": q, "password": "hunter2"}) as run:
+        run.output = {"answer": "refunded twice"}
+    return run.run_id
+
+
+def test_add_writes_a_valid_case(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "nm"
+    code = nm(root, "add", "--id", "refund-twice", "--input", '{"q": 1}', "--check",
+              "contains: refund", "--tag", "billing", "--severity", "high", "--reason", "t-4411")
+    assert code == 0
+    case = load_case(root / "refund-twice.yaml")
+    assert (case.id, case.tags, case.severity.value) == ("refund-twice", ("billing",), "high")
+    assert case.provenance["reason"] == "t-4411"
+    assert "pytest " in capsys.readouterr().out
+
+
+def test_add_refuses_a_bad_check_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = nm(tmp_path, "add", "--id", "x", "--input", "1", "--check", "containz: a")
+    assert code == 2
+    assert "unknown check 'containz'" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.yaml"))
+
+
+def test_promote_a_production_run_in_one_command(tmp_path: Path) -> None:
+    store, root = tmp_path / "runs", tmp_path / "nm"
+    run_id = _run_in_store(store)
+    assert nm(root, "promote", run_id, "--store", str(store), "--reason", "double refund",
+              "--id", "double-refund", "--check", "not_contains: twice") == 0
+    case = load_case(root / "double-refund.yaml")
+    assert case.input == {"message": "charged twice", "password": "[REDACTED]"}
+    assert case.provenance["source_run"] == run_id
+    assert case.provenance["reason"] == "double refund"
+    cassette = json.loads((root / "cassettes/double-refund/prod.json").read_text())
+    assert cassette["run"]["case"]["id"] == "double-refund"
+    assert cassette["run"]["manifest"]["run_id"] == run_id
+
+
+def test_promote_refuses_an_input_already_in_the_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, root = tmp_path / "runs", tmp_path / "nm"
+    first, second = _run_in_store(store), _run_in_store(store)
+    assert nm(root, "promote", first, "--store", str(store)) == 0
+    assert nm(root, "promote", second, "--store", str(store)) == 2
+    assert "already has this input (canonical form)" in capsys.readouterr().err
+
+
+def test_promote_an_unknown_run_says_where_it_looked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nm(tmp_path / "nm", "promote", "nope", "--store", str(tmp_path)) == 2
+    assert "no run 'nope'" in capsys.readouterr().err
+
+
+def _results(tmp_path: Path) -> Path:
+    div = {"step": 1, "kind": "tool", "baseline": {"tool": "list_tags", "args": {}},
+           "candidate": {"tool": "create_draft", "args": {}}}
+    runs = {
+        "baseline": {"runs": [{"run_id": "b1", "epoch": 0, "passed": True,
+                               "trajectory": [{"tool": "find"}, {"tool": "list_tags"}]}]},
+        "candidate": {"runs": [{"run_id": "c1234567xyz", "epoch": 0, "passed": False,
+                                "trajectory": [{"tool": "find"}, {"tool": "create_draft"}]}]},
+    }
+    data = {"format": "pytest-opsladder/results", "schema_version": 1,
+            "created_at": "2026-11-20T10:00:00Z", "baseline": {"name": "prod"},
+            "candidate": {"name": "next"},
+            "cases": [{"case_id": "note-a", "verdict": "regressed", "first_divergence": div, **runs}]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_promote_a_shadow_divergence(tmp_path: Path) -> None:
+    store, root = tmp_path / "runs", tmp_path / "nm"
+    run_id = _run_in_store(store, "note-a", "a note")
+    cassette = next(store.glob(f"*/{run_id}.json"))
+    assert nm(root, "promote", "--results", str(_results(tmp_path)), "--case", "note-a",
+              "--cassette", str(cassette)) == 0
+    case = load_case(root / "note-a-div-c1234567.yaml")
+    assert case.checks[0].to_dict() == {
+        "tool_trajectory": {"mode": "strict", "calls": ["find", "list_tags"]}
+    }
+    assert case.provenance["source"] == "shadow"
+    assert "step 1 (tool): list_tags -> create_draft" in case.provenance["reason"]
+    assert (root / "cassettes/note-a-div-c1234567/prod.json").is_file()
+
+
+def test_promote_divergence_without_input_says_to_pass_the_cassette(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nm(tmp_path / "nm", "promote", "--results", str(_results(tmp_path)), "--case",
+              "note-a") == 2
+    assert "Pass the baseline run's cassette with --cassette PATH" in capsys.readouterr().err
+
+
+def test_retire_keeps_the_case_and_the_reason(tmp_path: Path) -> None:
+    store, root = tmp_path / "runs", tmp_path / "nm"
+    nm(root, "promote", _run_in_store(store), "--store", str(store), "--id", "old-case")
+    assert nm(root, "retire", "old-case", "--reason", "feature removed") == 0
+    assert not (root / "old-case.yaml").exists()
+    assert load_case(root / "retired/old-case.yaml").id == "old-case"
+    assert (root / "retired/cassettes/old-case/prod.json").is_file()
+    history = [json.loads(line) for line in (root / "history/retired.jsonl").read_text().splitlines()]
+    assert history[0]["case_id"] == "old-case" and history[0]["reason"] == "feature removed"
+
+
+def test_dedupe_finds_the_same_canonical_input_and_retires_on_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "nm"
+    root.mkdir()
+    (root / "a.yaml").write_text("id: a\ninput: {x: 1, y: [1, 2]}\nseverity: high\n")
+    (root / "b.yaml").write_text('id: b\ninput: {"y": [1, 2], "x": 1}\n')
+    (root / "c.yaml").write_text("id: c\ninput: {x: 2}\n")
+    assert nm(root, "dedupe") == 0
+    assert "b duplicates a (same canonical input)" in capsys.readouterr().out
+    assert nm(root, "dedupe", "--retire") == 0
+    assert sorted(p.name for p in root.glob("*.yaml")) == ["a.yaml", "c.yaml"]
+    assert "duplicate of a" in (root / "history/retired.jsonl").read_text()
+
+
+def test_list_and_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "nm"
+    nm(root, "add", "--id", "k1", "--input", "1", "--tag", "billing", "--severity", "critical")
+    capsys.readouterr()
+    assert nm(root, "list") == 0
+    assert "k1" in capsys.readouterr().out
+    assert nm(root, "stats") == 0
+    out = capsys.readouterr().out
+    assert "cases: 1 active, 0 retired" in out and "without a cassette: 1 (k1)" in out
+
+
+def test_promoted_case_yaml_round_trips(tmp_path: Path) -> None:
+    root = tmp_path / "nm"
+    nm(root, "add", "--id", "round", "--input", '{"a": "<b>"}', "--check", "regex: '^r'")
+    raw = yaml.safe_load((root / "round.yaml").read_text())
+    assert raw["checks"] == [{"regex": {"value": "^r"}}] and raw["input"] == {"a": "<b>"}

@@ -1,0 +1,86 @@
+"""The review CLI path: verdicts, promotion of a bad run, two reviewers at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_opsladder.cli import main
+from pytest_opsladder.nightmare.case import load_case
+from pytest_opsladder.store.reviews import read_reviews
+from tests.review.conftest import run_ids
+
+
+def test_verdict_is_recorded_in_the_store(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_id = run_ids(store)[1]
+    assert main(["review", run_id, "--store", str(store), "--verdict", "good", "--note", "fine",
+                 "--reviewer", "ann"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["verdict"], record["note"], record["reviewer"]) == ("good", "fine", "ann")
+    assert read_reviews(store)[run_id][0]["verdict"] == "good"
+
+
+def test_bad_verdict_promotes_the_run_in_one_action(store: Path, tmp_path: Path) -> None:
+    run_id = run_ids(store)[0]
+    nightmare = tmp_path / "nightmare_set"
+    assert main(["review", run_id, "--store", str(store), "--verdict", "bad", "--note",
+                 "leaked a script", "--promote", "--case-id", "xss-reply",
+                 "--nightmare-dir", str(nightmare)]) == 0
+    case = load_case(nightmare / "xss-reply.yaml")
+    assert case.provenance["source_run"] == run_id and case.provenance["reason"] == "leaked a script"
+    assert (nightmare / "cassettes/xss-reply/prod.json").is_file()
+    assert read_reviews(store)[run_id][0]["promoted_to"] == str(nightmare / "xss-reply.yaml")
+
+
+def test_promoting_a_good_run_is_refused(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["review", run_ids(store)[0], "--store", str(store), "--verdict", "good",
+                 "--promote"]) == 2
+    assert "only a 'bad' verdict promotes" in capsys.readouterr().err
+    assert read_reviews(store) == {}
+
+
+def test_bad_verdict_value_lists_the_valid_ones(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["review", run_ids(store)[0], "--store", str(store), "--verdict", "meh"]) == 2
+    assert "verdict 'meh' is not valid; use one of good, bad, unsure" in capsys.readouterr().err
+
+
+def test_list_shows_sampled_runs_with_their_latest_verdict(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = run_ids(store)[0]
+    main(["review", first, "--store", str(store), "--verdict", "unsure"])
+    capsys.readouterr()
+    assert main(["review", "--list", "--store", str(store), "-n", "10"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert any(first in line and "verdict=unsure" in line for line in lines)
+
+
+REVIEWER = """
+import sys
+from pathlib import Path
+from pytest_opsladder.store.reviews import Verdict, record_verdict
+store, who, run_ids = Path(sys.argv[1]), sys.argv[2], sys.argv[3].split(",")
+for i in range(50):
+    for run_id in run_ids:
+        record_verdict(store, run_id, Verdict.BAD, f"{who} note {i}", reviewer=who)
+"""
+
+
+def test_two_reviewers_writing_at_once_both_keep_their_verdicts(store: Path) -> None:
+    ids = ",".join(run_ids(store))
+    procs = [
+        subprocess.Popen([sys.executable, "-c", REVIEWER, str(store), who, ids])
+        for who in ("ann", "bob")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    reviews = read_reviews(store)
+    for run_id in run_ids(store):
+        by = [r["reviewer"] for r in reviews[run_id]]
+        assert by.count("ann") == 50 and by.count("bob") == 50

@@ -1,0 +1,131 @@
+"""The review page in headless Chromium: shows runs, escapes output, records, promotes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_opsladder.nightmare.case import load_case
+from pytest_opsladder.review.server import ReviewSession, make_server, serve_in_thread, url_of
+from pytest_opsladder.store.index import iter_index
+from pytest_opsladder.store.reviews import read_reviews
+from tests.review.conftest import run_ids
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync")
+
+
+@pytest.fixture
+def review_url(store: Path, tmp_path: Path) -> Iterator[str]:
+    session = ReviewSession(store, list(iter_index(store / "index.jsonl")), tmp_path / "nm")
+    server = make_server(session)
+    thread = serve_in_thread(server)
+    try:
+        yield url_of(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("Debian's chromium and chromium-driver are required (.ci/run installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def test_page_shows_runs_and_never_runs_recorded_script(
+    browser: object, review_url: str, store: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(review_url)  # type: ignore[attr-defined]
+    sections = browser.find_elements(By.CSS_SELECTOR, "section.run")  # type: ignore[attr-defined]
+    assert len(sections) == 3
+    first = browser.find_element(By.ID, f"run-{run_ids(store)[0]}")  # type: ignore[attr-defined]
+    assert "<script>window.__pwned = 1" in first.find_element(By.CSS_SELECTOR, "pre.output").text
+    assert "help 0" in first.find_element(By.CSS_SELECTOR, "pre.input").text
+    assert "latency_s" in first.find_element(By.CSS_SELECTOR, "table.metrics").text
+    assert browser.execute_script("return window.__pwned === undefined")  # type: ignore[attr-defined]
+    assert browser.title == "opsladder review"  # type: ignore[attr-defined]
+
+
+def test_bad_verdict_with_promote_in_the_browser(
+    browser: object, review_url: str, store: Path, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    run_id = run_ids(store)[0]
+    browser.get(review_url)  # type: ignore[attr-defined]
+    section = browser.find_element(By.ID, f"run-{run_id}")  # type: ignore[attr-defined]
+    section.find_element(By.CSS_SELECTOR, "input[name=verdict][value=bad]").click()
+    section.find_element(By.NAME, "reviewer").send_keys("ann")
+    section.find_element(By.NAME, "note").send_keys("reply carries <script> from the model")
+    section.find_element(By.NAME, "promote").click()
+    section.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    message = browser.find_element(By.ID, "message").text  # type: ignore[attr-defined]
+    assert f"recorded bad for {run_id}; promoted to" in message
+    review = read_reviews(store)[run_id][-1]
+    assert (review["verdict"], review["reviewer"]) == ("bad", "ann")
+    case_file = Path(review["promoted_to"])
+    assert load_case(case_file).provenance["reason"] == "reply carries <script> from the model"
+    shown = browser.find_element(By.ID, f"run-{run_id}").find_element(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR, "ul.verdicts"
+    )
+    assert "bad by ann" in shown.text and "reply carries <script>" in shown.text
+    assert browser.execute_script("return window.__pwned === undefined")  # type: ignore[attr-defined]
+
+
+def test_a_run_outside_the_sample_is_refused(review_url: str, store: Path) -> None:
+    data = b"run_id=not-sampled&verdict=bad&note=x"
+    request = urllib.request.Request(review_url + "verdict", data=data, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert "not recorded" in response.read().decode()
+    assert read_reviews(store) == {}
+
+
+def test_the_page_forbids_scripts(review_url: str) -> None:
+    with urllib.request.urlopen(review_url, timeout=10) as response:
+        csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+
+
+def test_serve_prints_a_loopback_url(store: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_opsladder.cli", "review", "--serve", "--store", str(store)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("reviewing 3 run(s) at http://127.0.0.1:")
+        url = line.split(" at ")[1].split()[0]
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert "Review: 3 sampled run(s)" in response.read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -1,0 +1,116 @@
+"""Sampling: uniform, stratified, reservoir, interesting; reproducible with a seed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_opsladder.cli import main
+from pytest_opsladder.store.errors import StoreConfigError
+from pytest_opsladder.store.sampling import SampleSpec, Strategy, StratumField, sample_lines
+
+
+def _entry(i: int, **over: Any) -> dict[str, Any]:
+    base = {"run_id": f"r{i}", "status": "complete", "variant": "prod", "error_code": None,
+            "tools": ["search"], "denials": 0, "duration_s": 1.0 + (i % 5) * 0.01,
+            "metrics": {"tokens_out": 40 + i % 3, "tool_calls": 1}}
+    return {**base, **over}
+
+
+def _lines(entries: list[dict[str, Any]]) -> list[bytes]:
+    return [json.dumps(e).encode() for e in entries]
+
+
+def _ids(drawn: list[dict[str, Any]]) -> list[str]:
+    return [d["run_id"] for d in drawn]
+
+
+def test_uniform_is_reproducible_with_a_seed_and_varies_without() -> None:
+    lines = _lines([_entry(i) for i in range(1000)])
+    one = sample_lines(lines, SampleSpec(Strategy.UNIFORM, 10, seed=7))
+    assert _ids(one) == _ids(sample_lines(lines, SampleSpec(Strategy.UNIFORM, 10, seed=7)))
+    assert set(_ids(one)) != set(_ids(sample_lines(lines, SampleSpec(Strategy.UNIFORM, 10, seed=8))))
+    assert len(set(_ids(one))) == 10
+
+
+def test_uniform_gives_every_run_the_same_chance() -> None:
+    lines = _lines([_entry(i) for i in range(50)])
+    counts: Counter[str] = Counter()
+    for seed in range(2000):
+        counts.update(_ids(sample_lines(lines, SampleSpec(Strategy.UNIFORM, 5, seed=seed))))
+    expected = 2000 * 5 / 50  # 200 draws per run
+    chi2 = sum((counts[f"r{i}"] - expected) ** 2 / expected for i in range(50))
+    assert chi2 < 90, chi2  # 49 degrees of freedom: p < 0.001 above ~86
+
+
+def test_fewer_runs_than_asked_returns_them_all() -> None:
+    lines = _lines([_entry(i) for i in range(3)])
+    assert sorted(_ids(sample_lines(lines, SampleSpec(Strategy.UNIFORM, 10)))) == ["r0", "r1", "r2"]
+
+
+def test_stratified_draws_from_every_stratum() -> None:
+    entries = [_entry(i) for i in range(500)]
+    entries += [_entry(1000 + i, status="error", error_code="Timeout") for i in range(4)]
+    entries += [_entry(2000 + i, variant="next", tools=["refund", "search"]) for i in range(30)]
+    spec = SampleSpec(Strategy.STRATIFIED, 2, seed=1, by=(StratumField.STATUS, StratumField.VARIANT))
+    drawn = sample_lines(_lines(entries), spec)
+    strata = Counter(s for d in drawn for s in d["sample"]["strata"])
+    assert strata == {"status=complete|variant=prod": 2, "status=error|variant=prod": 2,
+                      "status=complete|variant=next": 2}
+    by_tool = sample_lines(_lines(entries), SampleSpec(Strategy.STRATIFIED, 3, by=(StratumField.TOOL,)))
+    assert {s for d in by_tool for s in d["sample"]["strata"]} == {"tool=search", "tool=refund"}
+
+
+def test_interesting_finds_errors_denials_slow_runs_and_outliers() -> None:
+    entries = [_entry(i) for i in range(300)]
+    entries[100] = _entry(100, status="error", error_code="RateLimit")
+    entries[150] = _entry(150, denials=2)
+    entries[200] = _entry(200, duration_s=30.0)
+    entries[250] = _entry(250, metrics={"tokens_out": 4000, "tool_calls": 1})
+    drawn = sample_lines(_lines(entries), SampleSpec(Strategy.INTERESTING, 5, seed=3))
+    reasons = {d["run_id"]: d["sample"]["reasons"] for d in drawn}
+    assert reasons == {"r100": ["error"], "r150": ["denial"], "r200": ["slow"], "r250": ["outlier"]}
+
+
+def test_interesting_with_an_explicit_slow_threshold() -> None:
+    entries = [_entry(i, duration_s=float(i)) for i in range(20)]
+    drawn = sample_lines(_lines(entries), SampleSpec(Strategy.INTERESTING, 50, slow_s=17.5))
+    assert sorted(_ids(drawn)) == ["r18", "r19"]
+
+
+def test_bad_strategy_and_field_list_the_valid_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sample", "--strategy", "random"]) == 2
+    assert "valid: uniform, stratified, reservoir, interesting" in capsys.readouterr().err
+    assert main(["sample", "--strategy", "stratified", "--by", "colour"]) == 2
+    assert "valid: status, tool, error_code, variant" in capsys.readouterr().err
+    with pytest.raises(StoreConfigError, match="at least 1"):
+        sample_lines([], SampleSpec(n=0))
+
+
+def test_reservoir_over_stdin_of_run_records(tmp_path: Path) -> None:
+    records = [{"format": "pytest-opsladder/cassette", "schema_version": 1, "run": {
+        "case": {"id": f"c{i}", "input": i}, "variant": {"name": "prod"},
+        "manifest": {"run_id": f"run{i}", "started_at": "2026-11-24T00:00:00Z"},
+        "status": "complete", "events": []}} for i in range(100)]
+    stream = "".join(json.dumps(r) + "\n" for r in records)
+    args = [sys.executable, "-m", "pytest_opsladder.cli", "sample", "--strategy", "reservoir",
+            "--input", "-", "-n", "4", "--seed", "5"]
+    first = subprocess.run(args, input=stream, capture_output=True, text=True, check=True)
+    again = subprocess.run(args, input=stream, capture_output=True, text=True, check=True)
+    drawn = [json.loads(line) for line in first.stdout.splitlines()]
+    assert len(drawn) == 4 and all(d["run_id"].startswith("run") for d in drawn)
+    assert first.stdout == again.stdout
+
+
+def test_sample_to_a_file(tmp_path: Path) -> None:
+    index = tmp_path / "index.jsonl"
+    index.write_bytes(b"\n".join(_lines([_entry(i) for i in range(30)])) + b"\n")
+    out = tmp_path / "sample.jsonl"
+    assert main(["sample", "--store", str(tmp_path), "-n", "4", "-o", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 4
