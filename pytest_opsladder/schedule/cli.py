@@ -158,8 +158,9 @@ def _send(args: argparse.Namespace) -> int:
     else:
         receipts.send(args.name, args.kind, run_id, args.message)
     if receipts.last_error:
+        fate = "spooled for retry" if receipts.last_delivery == "retry" else "refused, dropped"
         print(
-            f"opsladder monitors send: receipt spooled for retry ({receipts.last_error})",
+            f"opsladder monitors send: receipt {fate} ({receipts.last_error})",
             file=__import__("sys").stderr,
         )
     return 0

@@ -6,8 +6,10 @@
 
 Sending a receipt never fails and never blocks the job: every send is bounded by ``timeout``
 seconds, any error is swallowed, and the receipt is appended to a spool file and retried on the
-next send (or by :meth:`Receipts.flush`). A call costs at most twice ``timeout``: its own send,
-then one spooled receipt that fails. The receiver stamps receipts with its own clock.
+next send (or by :meth:`Receipts.flush`). A receipt the receiver refuses for good (an unknown
+monitor, a bad kind) is dropped with ``last_error`` set: retrying it could only block the spool.
+A call costs at most twice ``timeout`` (its own send, then one spooled receipt that fails). The
+receiver stamps receipts with its own clock.
 """
 
 from __future__ import annotations
@@ -17,15 +19,34 @@ import json
 import os
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.observability.redaction import redact_text
 from pytest_opsladder.schedule.monitors import ReceiptKind
+
+
+class Delivery(StrEnum):
+    """What became of a receipt: delivered, kept for a retry, or refused for good."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"  # the receiver was down, slow or busy: spooled
+    REJECTED = "rejected"  # unknown monitor or bad kind: retrying cannot help, not spooled
+
+
+def _permanent(exc: Exception) -> bool:
+    """A refusal that a retry would only repeat (4xx from the receiver, a config error)."""
+    from pytest_opsladder.exceptions import ConfigError
+
+    if isinstance(exc, urllib.error.HTTPError):
+        return 400 <= exc.code < 500 and exc.code not in (408, 429)
+    return isinstance(exc, ConfigError)
 
 
 def default_spool() -> Path:
@@ -48,6 +69,7 @@ class Receipts:
         self.spool = Path(spool) if spool is not None else default_spool()
         self.clock = clock
         self.last_error: str | None = None
+        self.last_delivery: Delivery | None = None
 
     # -- the three receipts ---------------------------------------------------------------
     def start(self, monitor: str, run_id: str | None = None) -> str:
@@ -85,13 +107,14 @@ class Receipts:
             "sent_at": self.clock(),
             "message": redact_text(message)[:2000],
         }
-        if self._deliver(receipt):
+        outcome = self._deliver(receipt)
+        if outcome is Delivery.DELIVERED:
             self.flush(limit=100)
-            return True
-        self._spool(receipt)
-        return False
+        elif outcome is Delivery.RETRY:
+            self._spool(receipt)
+        return outcome is Delivery.DELIVERED
 
-    def _deliver(self, receipt: dict[str, Any]) -> bool:
+    def _deliver(self, receipt: dict[str, Any]) -> Delivery:
         try:
             if self.target.startswith(("http://", "https://")):
                 self._post(receipt)
@@ -99,9 +122,10 @@ class Receipts:
                 self._write(receipt)
         except Exception as exc:  # a receipt must never break the job it reports on
             self.last_error = f"{type(exc).__name__}: {redact_text(str(exc))}"
-            return False
-        self.last_error = None
-        return True
+            self.last_delivery = Delivery.REJECTED if _permanent(exc) else Delivery.RETRY
+            return self.last_delivery
+        self.last_error, self.last_delivery = None, Delivery.DELIVERED
+        return Delivery.DELIVERED
 
     def _post(self, receipt: dict[str, Any]) -> None:
         monitor = urllib.parse.quote(receipt["monitor"], safe="")
@@ -154,9 +178,10 @@ class Receipts:
         claimed.unlink()
         sent = 0
         for index, receipt in enumerate(waiting):
-            if (limit is not None and sent >= limit) or not self._deliver(receipt):
+            outcome = None if limit is not None and sent >= limit else self._deliver(receipt)
+            if outcome is None or outcome is Delivery.RETRY:
                 for rest in waiting[index:]:
                     self._spool(rest)
                 break
-            sent += 1
+            sent += outcome is Delivery.DELIVERED  # a rejected receipt is dropped, not retried
         return sent

@@ -66,8 +66,28 @@ def test_send_never_fails_the_job(tmp_path: Path) -> None:
         str(tmp_path / "spool"),
     )
     assert result.returncode == 0
-    assert "spooled for retry" in result.stderr
+    assert "refused, dropped" in result.stderr  # an unknown monitor: retrying cannot help
     assert "no monitor named 'nope'" in result.stderr
+
+
+def test_send_to_a_receiver_that_is_down_spools_and_exits_0(tmp_path: Path, down_url: str) -> None:
+    spool = tmp_path / "spool"
+    result = run(
+        "send",
+        "etl",
+        "fail",
+        "--target",
+        down_url,
+        "--timeout",
+        "0.5",
+        "--message",
+        "boom",
+        "--spool",
+        str(spool),
+    )
+    assert result.returncode == 0
+    assert "spooled for retry" in result.stderr
+    assert json.loads(spool.read_text())["kind"] == "fail"
 
 
 def test_pause_resume_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -68,6 +68,30 @@ def test_spooled_receipts_are_delivered_in_order_once_the_receiver_is_back(
     assert online.pending() == []
 
 
+def test_a_receipt_refused_for_good_is_dropped_and_does_not_block_the_spool(
+    opsladder_monitors: MonitorKit, down_url: str, tmp_path: Path
+) -> None:
+    kit = opsladder_monitors
+    kit.add("real", every="1d")
+    spool = tmp_path / "spool.jsonl"
+    offline = Receipts(down_url, timeout=0.5, spool=spool)
+    offline.success("typo-monitor")  # queued while the receiver is down
+    offline.success("real", "r1")
+    server = ReceiptServer(kit.store, ("127.0.0.1", 0))
+    server.serve_in_thread()
+    try:
+        online = Receipts(server.url, timeout=5, spool=spool)
+        assert online.flush() == 1  # the typo is refused (404) and dropped; r1 gets through
+        assert online.success("typo-monitor") is False
+        assert online.last_delivery == "rejected"
+        assert "404" in (online.last_error or "")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert online.pending() == []
+    assert [r["run_id"] for r in kit.store.receipts("real")] == ["r1"]
+
+
 def test_the_receiver_answers_404_and_400_with_reasons(opsladder_monitors: MonitorKit) -> None:
     import urllib.error
     import urllib.request
