@@ -19,7 +19,8 @@ from pytest_opsladder.guardrails import enforce as _enforce  # noqa: F401 - regi
 OPT_POLICY = "--opsladder-policy"
 INI_POLICY = "opsladder_policy"
 INI_ENVIRONMENT = "opsladder_policy_environment"
-_CACHE = pytest.StashKey[dict[tuple[str, str | None], Any]]()
+INI_WORKFLOW = "opsladder_policy_workflow"
+_CACHE = pytest.StashKey[dict[tuple[str, str | None, str | None], Any]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,6 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(INI_POLICY, "guardrail policy file enforced on tool calls", default="")
     parser.addini(INI_ENVIRONMENT, "environment the guardrail policy is loaded for", default="")
+    parser.addini(INI_WORKFLOW, "workflow the guardrail policy is loaded for", default="")
 
 
 def _configured(config: pytest.Config) -> Path | None:
@@ -63,11 +65,12 @@ def _load(config: pytest.Config, path: Path) -> Any:
     from pytest_opsladder.guardrails.policy_load import load_policy
 
     environment = str(config.getini(INI_ENVIRONMENT)) or None
+    workflow = str(config.getini(INI_WORKFLOW)) or None
     cache = config.stash.setdefault(_CACHE, {})
-    key = (str(path), environment)
+    key = (str(path), workflow, environment)
     if key not in cache:
         try:
-            cache[key] = load_policy(path, environment=environment)
+            cache[key] = load_policy(path, workflow=workflow, environment=environment)
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
     return cache[key]

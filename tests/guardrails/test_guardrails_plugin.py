@@ -102,6 +102,19 @@ def test_an_approver_fixture_answers_asks(project: pytest.Pytester) -> None:
     project.runpytest("--opsladder-mode=record").assert_outcomes(passed=1)
 
 
+def test_the_policy_is_loaded_for_the_configured_environment(project: pytest.Pytester) -> None:
+    project.makeini(
+        "[pytest]\nopsladder_policy = policy.toml\nopsladder_policy_environment = prod\n"
+    )
+    project.makepyfile(
+        """
+        def test_prod(opsladder_policy):
+            opsladder_policy.assert_asks("refund", {"amount": 5}, rule="prod-refunds-ask")
+        """
+    )
+    project.runpytest().assert_outcomes(passed=1)
+
+
 def test_a_broken_policy_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makefile(
         ".toml", policy='[[rules]]\nid = "r"\ntools = ["x"]\ndecision = "allow"\nextra = 1\n'
