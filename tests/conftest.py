@@ -9,7 +9,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+# pytester's inline runs drop the modules first imported inside them; numpy (under pandas and
+# scipy) refuses to be imported twice in one process, so load the scientific stack up front.
+import numpy  # noqa: F401
+import pandas  # noqa: F401
 import pytest
+import scipy.stats  # noqa: F401
 
 
 def free_port() -> int:

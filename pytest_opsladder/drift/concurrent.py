@@ -35,8 +35,8 @@ def _finish(job: ShadowJob, output: Any, exc: BaseException | None) -> None:
     from pytest_opsladder.capture.jsonable import to_jsonable
 
     run = job.recorder.run
-    if exc is not None:
-        run.fail(exc)
+    if exc is not None:  # a stopped run is an error result, not an interrupted one
+        run.fail(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
     else:
         run.output = to_jsonable(output, tool="agent output", path="output")
 

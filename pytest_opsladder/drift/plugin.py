@@ -47,7 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _shadowing(config):
         return
     config.stash[COLLECTOR_KEY] = ShadowCollector()
-    config.stash[PROGRESS_KEY] = {"total": 0, "done": 0, "divergent": 0, "live": 0, "last": -1}
+    config.stash[PROGRESS_KEY] = {"total": 0, "done": 0, "divergent": 0, "live": 0}
+    config.pluginmanager.register(ShadowProgress(config), "opsladder-shadow-progress")
     try:
         gate = load_gate(_settings(config).rootdir)
         gate.validate_metrics(gateable_metrics())
@@ -138,9 +139,8 @@ def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
     item.config.stash[TALLY_KEY].add("shadowed")
     item.config.hook.pytest_opsladder_run_finished(run=cand, cassette=None)
     http = cand.extra.get("http") or {}
-    item.user_properties.append(
-        ("opsladder_shadow", {"divergent": fd is not None, "live": int(http.get("live", 0))})
-    )
+    item.user_properties.append(("opsladder.divergent", fd is not None))
+    item.user_properties.append(("opsladder.live_calls", int(http.get("live", 0))))
 
 
 def _extra(role: str, passed: bool, checks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -250,28 +250,24 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
         progress["total"] = max(progress["total"], len(ids))
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "teardown":
-        return
-    info: Any = dict(report.user_properties).get("opsladder_shadow")
-    config = _CONFIG.get("config")
-    if info is None or config is None:
-        return
-    progress = config.stash[PROGRESS_KEY]
-    progress["done"] += 1
-    progress["divergent"] += int(bool(info.get("divergent")))
-    progress["live"] += int(info.get("live", 0))
-    _print_progress(config, progress)
+class ShadowProgress:
+    """Counts finished shadow cases as their reports arrive (on the controller under xdist)."""
 
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.progress = config.stash[PROGRESS_KEY]
 
-_CONFIG: dict[str, pytest.Config] = {}
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.progress["started"] = time.monotonic()
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _CONFIG["config"] = session.config
-    if _shadowing(session.config):
-        session.config.stash[PROGRESS_KEY]["started"] = time.monotonic()
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if report.when != "teardown" or "opsladder.divergent" not in props:
+            return
+        self.progress["done"] += 1
+        self.progress["divergent"] += int(bool(props["opsladder.divergent"]))
+        self.progress["live"] += int(props.get("opsladder.live_calls", 0))  # type: ignore[call-overload]
+        _print_progress(self.config, self.progress)
 
 
 def _print_progress(config: pytest.Config, progress: dict[str, Any]) -> None:
@@ -357,8 +353,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(line)
     for name, path in sorted(done["written"].items()):
         terminalreporter.write_line(f"  {name}: {path}")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_unconfigure(config: pytest.Config) -> None:
-    _CONFIG.pop("config", None)
