@@ -4,8 +4,9 @@ Calling an action wrapped by :meth:`Drafts.draft_first` runs nothing: it returns
 :class:`Draft` holding the call. ``draft.publish()`` asks the approver and runs the action at
 most once. An approver is any callable ``approver(draft)``; it may return a bool, a string
 ("allow"/"approve"/"approved"/"yes" mean yes), or an object with an ``approved`` attribute or a
-``decision``/``value`` string, so the guardrails approval gate plugs in as it is. Anything else,
-including ``None``, is a no: publishing fails closed.
+``answer``/``decision``/``value`` string, so guardrails answers plug in as they are (and
+:func:`~pytest_opsladder.rollback.approval.gate_approver` routes drafts through the guardrails
+approval gate). Anything else, including ``None``, is a no: publishing fails closed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pytest_opsladder.rollback import events as ev
 from pytest_opsladder.rollback.errors import ApprovalDeniedError, DraftStateError
 
 Approver = Callable[["Draft"], Any]
-_YES = frozenset({"allow", "allowed", "approve", "approved", "yes"})
+_YES = frozenset({"allow", "allowed", "always", "approve", "approved", "yes"})
 
 
 class DraftStatus(StrEnum):
@@ -75,7 +76,7 @@ def is_approved(decision: Any) -> bool:
     approved = getattr(decision, "approved", None)
     if isinstance(approved, bool):
         return approved
-    for attr in ("decision", "value"):
+    for attr in ("answer", "decision", "value"):
         text = getattr(decision, attr, None)
         if isinstance(text, str):
             return text.strip().lower() in _YES

@@ -186,3 +186,42 @@ def test_discarded_drafts_cannot_be_published() -> None:
     draft.discard()
     with pytest.raises(DraftStateError, match="discarded"):
         draft.publish()
+
+
+def test_the_guardrails_approval_gate_plugs_in(tmp_path: Path) -> None:
+    from pytest_opsladder.guardrails.approval_gate import ApprovalGate
+    from pytest_opsladder.guardrails.approval_store import ApprovalStore
+    from pytest_opsladder.guardrails.errors import ApprovalRefused, ApprovalRequired
+    from pytest_opsladder.rollback.approval import gate_approver
+
+    outbox = Outbox()
+    asked: list[object] = []
+    answers = iter(["deny", "approve"])
+
+    def human(request: object) -> str:
+        asked.append(request)
+        return next(answers)
+
+    drafts = Drafts(gate_approver(ApprovalGate(None, human), run_key="r1"))
+    draft = drafts.draft_first(outbox.send, name="send_email")("d@example.com", "hi")
+    with pytest.raises(ApprovalRefused):
+        draft.publish()
+    assert outbox.sent == []
+    assert draft.status is DraftStatus.DRAFT
+    assert draft.publish() == "msg-1"
+    assert [getattr(r, "tool", None) for r in asked] == ["send_email", "send_email"]
+
+    waiting = Drafts(gate_approver(ApprovalGate(ApprovalStore(tmp_path / "a.db"), None)))
+    pending = waiting.draft_first(outbox.send)("e@example.com", "later")
+    with pytest.raises(ApprovalRequired):
+        pending.publish()  # nobody answered yet: the request waits in the store
+    assert pending.status is DraftStatus.DRAFT
+    assert outbox.sent == [("d@example.com", "hi")]
+
+
+def test_guardrails_answers_are_understood() -> None:
+    from pytest_opsladder.guardrails.approval_store import Answer
+
+    assert is_approved(Answer.APPROVE)
+    assert is_approved(Answer.ALWAYS)
+    assert not is_approved(Answer.DENY)
