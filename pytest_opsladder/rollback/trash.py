@@ -20,6 +20,7 @@ import shutil
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,14 @@ def parse_utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+class TrashKind(StrEnum):
+    """What was trashed (a symlink is moved as the link, never its target)."""
+
+    FILE = "file"
+    DIRECTORY = "dir"
+    SYMLINK = "symlink"
+
+
 @dataclass(frozen=True)
 class TrashEntry:
     """One trashed item and where it came from."""
@@ -66,7 +75,7 @@ class TrashEntry:
     original: str
     deleted_at: str
     run_id: str | None
-    kind: str
+    kind: TrashKind
     size: int
     sha256: str | None
     entry_dir: str
@@ -76,10 +85,10 @@ class TrashEntry:
         return Path(self.entry_dir) / _ITEM
 
 
-def _kind(path: Path) -> str:
+def _kind(path: Path) -> TrashKind:
     if path.is_symlink():
-        return "symlink"
-    return "dir" if path.is_dir() else "file"
+        return TrashKind.SYMLINK
+    return TrashKind.DIRECTORY if path.is_dir() else TrashKind.FILE
 
 
 def _sha256(path: Path) -> str:
@@ -152,7 +161,7 @@ class Trash:
             run_id=run.run_id if run else None,
             kind=kind,
             size=src.lstat().st_size,
-            sha256=_sha256(src) if kind == "file" else None,
+            sha256=_sha256(src) if kind is TrashKind.FILE else None,
             entry_dir=str(entry_dir),
         )
         meta = {k: v for k, v in asdict(entry).items() if k != "entry_dir"}
@@ -196,8 +205,9 @@ class Trash:
     def _load(self, entry_dir: Path) -> TrashEntry | None:
         try:
             raw: dict[str, Any] = json.loads((entry_dir / _META).read_text(encoding="utf-8"))
+            raw["kind"] = TrashKind(raw["kind"])
             return TrashEntry(**raw, entry_dir=str(entry_dir))
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, KeyError):
             return None
 
     def get(self, entry_id: str) -> TrashEntry:
