@@ -39,6 +39,12 @@ def register(sub: Any) -> None:
             cmd.add_argument("name")
         cmd.set_defaults(func=func)
     _send_parser(actions)
+    flush = actions.add_parser("flush", help="deliver spooled receipts now")
+    _db(flush)
+    flush.add_argument("--target", default=None, help="receiver URL (default: the --db file)")
+    flush.add_argument("--timeout", type=float, default=3.0)
+    flush.add_argument("--spool", default=None)
+    flush.set_defaults(func=_flush)
     _check_parser(actions)
     serve = actions.add_parser("serve", help="run the HTTP receipt receiver")
     _db(serve)
@@ -163,6 +169,15 @@ def _send(args: argparse.Namespace) -> int:
             f"opsladder monitors send: receipt {fate} ({receipts.last_error})",
             file=__import__("sys").stderr,
         )
+    return 0
+
+
+def _flush(args: argparse.Namespace) -> int:
+    from pytest_opsladder.schedule.receipts import Receipts
+
+    receipts = Receipts(args.target or args.db, timeout=args.timeout, spool=args.spool)
+    sent = receipts.flush()
+    print(f"delivered {sent} receipt(s); {len(receipts.pending())} still waiting")
     return 0
 
 

@@ -88,6 +88,13 @@ def test_send_to_a_receiver_that_is_down_spools_and_exits_0(tmp_path: Path, down
     assert result.returncode == 0
     assert "spooled for retry" in result.stderr
     assert json.loads(spool.read_text())["kind"] == "fail"
+    db = str(tmp_path / "m.sqlite")
+    assert main(["monitors", "add", "etl", "--every", "1h", "--db", db]) == 0
+    flushed = run("flush", "--db", db, "--spool", str(spool))
+    assert "delivered 1 receipt(s); 0 still waiting" in flushed.stdout
+    from pytest_opsladder.schedule.state import MonitorStore
+
+    assert [r["message"] for r in MonitorStore(db).receipts("etl")] == ["boom"]
 
 
 def test_pause_resume_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
