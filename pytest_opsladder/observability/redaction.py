@@ -129,6 +129,8 @@ register_secret_pattern("openai_key", r"\bsk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z
 register_secret_pattern("aws_access_key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 register_secret_pattern("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{40,})")
 register_secret_pattern("slack_token", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}")
+register_secret_pattern("stripe_key", r"\b[rs]k_live_[A-Za-z0-9]{20,}")
+register_secret_pattern("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}")
 register_secret_pattern("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}\b")
 register_secret_pattern(
     "jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"

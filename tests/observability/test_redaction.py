@@ -67,6 +67,9 @@ def test_redact_walks_nested_structures_and_keeps_non_secrets() -> None:
         "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
         "https://user:s3cretpw@host/path",
         "xoxb-1234567890-abcdefghij",
+        "sk_live_" + "a" * 24,
+        "hf_" + "b" * 34,
+        "AIza" + "c" * 35,
     ],
 )
 def test_each_default_pattern_masks_the_secret(text: str) -> None:
