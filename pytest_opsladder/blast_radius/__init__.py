@@ -7,6 +7,7 @@ scoped credentials. :class:`BlastRadius` wires them into the run's tool boundary
 
 from __future__ import annotations
 
+from pytest_opsladder.blast_radius import pause_scope as pause_scope  # registers its run scope
 from pytest_opsladder.blast_radius.boundary_guard import BlastRadius
 from pytest_opsladder.blast_radius.breaker import BreakerState, CircuitBreaker
 from pytest_opsladder.blast_radius.clocks import ManualClock

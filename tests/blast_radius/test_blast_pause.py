@@ -218,3 +218,24 @@ def test_a_pause_reaches_another_process_at_its_next_boundary(tmp_path: Path) ->
         proc.stdin.flush()
         assert proc.stdout.readline().strip() == "True"
         proc.wait(timeout=10)
+
+
+def test_every_live_run_checks_the_default_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_opsladder import capture
+
+    monkeypatch.setenv("OPSLADDER_PAUSE_FILE", str(tmp_path / "global.json"))
+    send_sms, _ = make_tools()
+    with capture(case_id="t1", variant="prod", store=tmp_path / "runs"):
+        assert send_sms("+1") == "sent"
+    assert main(["pause", "--reason", "stop everything"]) == 0
+    with (
+        pytest.raises(PausedError, match="stop everything"),
+        capture(case_id="t2", variant="prod", store=tmp_path / "runs"),
+    ):
+        send_sms("+2")
+    monkeypatch.setenv("OPSLADDER_PAUSE_GUARD", "off")
+    with capture(case_id="t3", variant="prod", store=tmp_path / "runs"):
+        assert send_sms("+3") == "sent"
+    assert SENT == ["+1", "+3"]
