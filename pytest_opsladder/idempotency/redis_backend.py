@@ -1,8 +1,9 @@
 """The Redis idempotency backend (level 2): one store for several machines.
 
 Every check-and-claim, completion and release is a Lua script, so it is atomic on the server.
-Lock expiry compares the caller's clock (passed in) with the stored deadline, exactly like the
-SQLite backend; machines sharing a store need synchronised clocks (NTP), as with any lease.
+Lock deadlines are taken from the Redis server's clock by default (``server_time=True``), so
+machines whose clocks disagree (by an hour, say) still agree on when a lock expires; with
+``server_time=False`` the caller's injected clock is used, as the SQLite backend does (tests).
 The ``redis`` client is imported here, when a Redis store is opened, never at plugin load.
 """
 
@@ -15,18 +16,32 @@ from pytest_opsladder.idempotency.records import Begin, Record, Status
 
 PREFIX = "opsladder:idem:"
 
-_BEGIN = """
+# the time is the caller's (ARGV given) or, when empty, the Redis server's own clock
+_NOW = """
+local function at(arg)
+  if arg ~= '' then return tonumber(arg) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local function fmt(x) return string.format('%.6f', x) end
+"""
+
+_BEGIN = (
+    _NOW
+    + """
 local k = KEYS[1]
+local now = at(ARGV[3])
+local nows, untils = fmt(now), fmt(now + tonumber(ARGV[4]))
 local st = redis.call('HGET', k, 'status')
 local acq, took = 0, 0
 if not st then
   redis.call('HSET', k, 'fingerprint', ARGV[1], 'status', 'in_progress', 'holder', ARGV[2],
-    'locked_until', ARGV[4], 'created_at', ARGV[3], 'updated_at', ARGV[3], 'takeovers', 0)
+    'locked_until', untils, 'created_at', nows, 'updated_at', nows, 'takeovers', 0)
   acq = 1
 elseif st == 'in_progress'
-  and tonumber(redis.call('HGET', k, 'locked_until')) <= tonumber(ARGV[3]) then
-  redis.call('HSET', k, 'fingerprint', ARGV[1], 'holder', ARGV[2], 'locked_until', ARGV[4],
-    'updated_at', ARGV[3])
+  and tonumber(redis.call('HGET', k, 'locked_until')) <= now then
+  redis.call('HSET', k, 'fingerprint', ARGV[1], 'holder', ARGV[2], 'locked_until', untils,
+    'updated_at', nows)
   redis.call('HINCRBY', k, 'takeovers', 1)
   acq, took = 1, 1
 end
@@ -34,17 +49,22 @@ local out = {acq, took}
 for _, v in ipairs(redis.call('HGETALL', k)) do table.insert(out, v) end
 return out
 """
+)
 
-_FINISH = """
+_FINISH = (
+    _NOW
+    + """
 local k = KEYS[1]
 local holder, st = redis.call('HGET', k, 'holder'), redis.call('HGET', k, 'status')
 if holder ~= ARGV[1] or st ~= 'in_progress' then
   return 0
 end
-redis.call('HSET', k, 'status', ARGV[2], ARGV[3], ARGV[4], 'updated_at', ARGV[5],
-  'locked_until', ARGV[5])
+local nows = fmt(at(ARGV[5]))
+redis.call('HSET', k, 'status', ARGV[2], ARGV[3], ARGV[4], 'updated_at', nows,
+  'locked_until', nows)
 return 1
 """
+)
 
 _RELEASE = """
 local k = KEYS[1]
@@ -59,10 +79,13 @@ return 0
 class RedisBackend:
     """Records as Redis hashes under ``opsladder:idem:<key>``."""
 
-    def __init__(self, url: str, *, socket_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, socket_timeout_s: float = 5.0, server_time: bool = True
+    ) -> None:
         import redis
 
         self.url = url
+        self.server_time = server_time
         try:
             self._redis: Any = redis.Redis.from_url(url, socket_timeout=socket_timeout_s)
             self._redis.ping()
@@ -76,7 +99,8 @@ class RedisBackend:
         self._release = self._redis.register_script(_RELEASE)
 
     def begin(self, key: str, fp: str, holder: str, now: float, expiry: float) -> Begin | None:
-        out = self._begin(keys=[PREFIX + key], args=[fp, holder, repr(now), repr(now + expiry)])
+        args = [fp, holder, self._at(now), repr(expiry)]
+        out = self._begin(keys=[PREFIX + key], args=args)
         fields = _pairs(out[2:])
         if not fields:
             return None
@@ -85,8 +109,11 @@ class RedisBackend:
     def _finish_as(
         self, key: str, holder: str, status: Status, col: str, text: str, now: float
     ) -> bool:
-        args = [holder, status.value, col, text, repr(now)]
+        args = [holder, status.value, col, text, self._at(now)]
         return bool(self._finish(keys=[PREFIX + key], args=args))
+
+    def _at(self, now: float) -> str:
+        return "" if self.server_time else repr(now)
 
     def complete(self, key: str, holder: str, result: str, now: float) -> bool:
         return self._finish_as(key, holder, Status.COMPLETED, "result", result, now)

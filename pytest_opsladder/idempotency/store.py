@@ -96,9 +96,11 @@ class IdempotencyStore:
         self.sleep = sleep
 
     @classmethod
-    def open(cls, target: str | Path, **kwargs: Any) -> IdempotencyStore:
+    def open(
+        cls, target: str | Path, *, redis_server_time: bool = True, **kwargs: Any
+    ) -> IdempotencyStore:
         """A store on ``redis://...`` or on a SQLite file (a path or ``sqlite:///path``)."""
-        return cls(open_backend(target), **kwargs)
+        return cls(open_backend(target, redis_server_time=redis_server_time), **kwargs)
 
     def key(self, namespace: str, payload: Any) -> str:
         """The upsert key of ``payload`` in ``namespace``, scoped to this store's workflow."""
@@ -183,13 +185,17 @@ class IdempotencyStore:
         self.backend.close()
 
 
-def open_backend(target: str | Path) -> Backend:
-    """A backend from a URL or path: ``redis://``/``rediss://`` or a SQLite file."""
+def open_backend(target: str | Path, *, redis_server_time: bool = True) -> Backend:
+    """A backend from a URL or path: ``redis://``/``rediss://`` or a SQLite file.
+
+    ``redis_server_time=False`` makes a Redis store follow the store's (injected) clock
+    instead of the server's, for tests that move time by hand.
+    """
     text = str(target)
     if text.startswith(("redis://", "rediss://", "unix://")):
         from pytest_opsladder.idempotency.redis_backend import RedisBackend
 
-        return RedisBackend(text)
+        return RedisBackend(text, server_time=redis_server_time)
     from pytest_opsladder.idempotency.sqlite_backend import SqliteBackend
 
     return SqliteBackend(text.removeprefix("sqlite:///").removeprefix("sqlite://"))

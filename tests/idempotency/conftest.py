@@ -34,7 +34,9 @@ def workflow() -> str:
 
 @pytest.fixture
 def store(target: str, clock: ManualClock, workflow: str) -> Iterator[IdempotencyStore]:
-    opened = IdempotencyStore.open(target, clock=clock, workflow=workflow, lock_expiry=60)
+    opened = IdempotencyStore.open(
+        target, clock=clock, workflow=workflow, lock_expiry=60, redis_server_time=False
+    )
     yield opened
     opened.backend.clear(workflow + ":")
     opened.close()

@@ -15,6 +15,7 @@ import pytest
 
 from pytest_opsladder.idempotency import (
     IdempotencyInProgressError,
+    IdempotencyLockLostError,
     IdempotencyStore,
     aexecute,
     execute,
@@ -146,7 +147,9 @@ def test_a_crash_between_side_effect_and_record_is_recovered_by_upsert(
     assert crashed.returncode == 9
 
     now = ManualClock(time.time())
-    store = IdempotencyStore.open(target, workflow=workflow, clock=now, lock_expiry=3600)
+    store = IdempotencyStore.open(
+        target, workflow=workflow, clock=now, lock_expiry=3600, redis_server_time=False
+    )
     with pytest.raises(IdempotencyInProgressError):  # the lock still stands: no blind retry
         store.acquire("ship-9", {"order": 9})
     now.advance(hours=1, seconds=1)
@@ -158,3 +161,37 @@ def test_a_crash_between_side_effect_and_record_is_recovered_by_upsert(
     assert store.get("ship-9").takeovers == 1  # type: ignore[union-attr]
     store.backend.clear(workflow)
     assert os.path.exists(world)
+
+
+def test_a_caller_whose_clock_is_an_hour_ahead_cannot_take_over_a_live_redis_lock(
+    redis_server: str, workflow: str
+) -> None:
+    honest = IdempotencyStore.open(redis_server, workflow=workflow, lock_expiry=60)
+    skewed_clock = ManualClock(time.time() + 3600)
+    skewed = IdempotencyStore.open(
+        redis_server, workflow=workflow, lock_expiry=60, clock=skewed_clock
+    )
+    held = honest.acquire("payout-5", {"n": 5})
+    with pytest.raises(IdempotencyInProgressError):  # the server's clock decides, not the caller's
+        skewed.acquire("payout-5", {"n": 5})
+    held.complete("paid")
+    assert execute(skewed, "payout-5", {"n": 5}, lambda: "paid twice") == "paid"
+    honest.backend.clear(workflow)
+
+
+def test_with_caller_clocks_an_hour_of_skew_is_an_early_takeover(
+    target: str, workflow: str
+) -> None:
+    """Why the Redis default is the server's clock: caller clocks that disagree break leases."""
+    base = time.time()
+    honest = IdempotencyStore.open(
+        target, workflow=workflow, clock=ManualClock(base), redis_server_time=False
+    )
+    skewed = IdempotencyStore.open(
+        target, workflow=workflow, clock=ManualClock(base + 3600), redis_server_time=False
+    )
+    held = honest.acquire("payout-6", {})
+    assert skewed.acquire("payout-6", {}).took_over
+    with pytest.raises(IdempotencyLockLostError):
+        held.complete("late")
+    honest.backend.clear(workflow)

@@ -64,7 +64,9 @@ def test_a_waiting_caller_gets_the_result_when_the_holder_completes(
         if not held.done:  # type: ignore[attr-defined]
             held.complete("from holder")  # type: ignore[attr-defined]
 
-    store = IdempotencyStore.open(target, clock=clock, workflow=workflow, sleep=sleep)
+    store = IdempotencyStore.open(
+        target, clock=clock, workflow=workflow, sleep=sleep, redis_server_time=False
+    )
     holder_claim.append(store.acquire("k", {}))
     assert execute(store, "k", {}, lambda: "waiter ran", wait=30) == "from holder"
     store.backend.clear(workflow)
@@ -72,7 +74,11 @@ def test_a_waiting_caller_gets_the_result_when_the_holder_completes(
 
 def test_waiting_gives_up_at_the_deadline(target: str, clock: ManualClock, workflow: str) -> None:
     store = IdempotencyStore.open(
-        target, clock=clock, workflow=workflow, sleep=lambda s: clock.advance(5)
+        target,
+        clock=clock,
+        workflow=workflow,
+        sleep=lambda s: clock.advance(5),
+        redis_server_time=False,
     )
     store.acquire("k", {})
     with pytest.raises(IdempotencyInProgressError):
