@@ -40,7 +40,6 @@ FORMAT = "pytest-opsladder/results"
 SCHEMA_VERSION = 1
 READABLE_VERSIONS = (1,)
 _LIVE_KEYS = ("replayed", "recorded", "live", "blocked")
-_ROLES = ("baseline", "candidate")
 
 
 def score(
@@ -67,13 +66,18 @@ def score(
     gate = gate or GateConfig.default()
     kinds = metric_catalogue(table, text=include_text)
     check_gate(gate, kinds)
-    sides = _case_sets(table)
     work, names = prepare_table(table)
-    scored = work[names.isin(sides["both"])[work["case_id"].to_numpy()]]
+    both, counts = _sides(work, names)
+    sides = {k: counts[k] for k in ("both", "missing_baseline", "missing_candidate")}
+    scored = work[both[work["case_id"].to_numpy()]]
     metrics = _scored_metrics(scored, work, gate, kinds, sides)
     verdict, reason = _overall(metrics, gate)
     doc = _header(gate, verdict, reason, baseline, candidate, fingerprints, provenance)
-    doc.update(_counts(table, sides))
+    doc["epochs"], doc["n_cases"] = counts["epochs"], len(sides["both"])
+    doc["cases_missing_baseline"] = sides["missing_baseline"]
+    doc["cases_missing_candidate"] = sides["missing_candidate"]
+    cand_runs = table["role"] == "candidate"
+    doc["candidate_errors"] = int((table.loc[cand_runs, "status"] == "error").sum())  # added
     doc["metrics"] = metrics
     doc["diagnostics"] = diagnostics(scored, gate)
     doc["aa_noise_floor"] = aa_noise_floor(scored, gate, kinds)
@@ -111,27 +115,19 @@ def _overall(metrics: list[dict[str, Any]], gate: GateConfig) -> tuple[str, str]
     return overall_verdict([m for m in metrics if m["gated"]], gate)
 
 
-def _case_sets(table: pd.DataFrame) -> dict[str, list[str]]:
-    base = set(table.loc[table["role"] == "baseline", "case_id"].unique().tolist())
-    cand = set(table.loc[table["role"] == "candidate", "case_id"].unique().tolist())
-    return {
-        "both": sorted(base & cand),
-        "missing_baseline": sorted(cand - base),
-        "missing_candidate": sorted(base - cand),
-    }
-
-
-def _counts(table: pd.DataFrame, sides: dict[str, list[str]]) -> dict[str, Any]:
-    per_case = table.groupby(["role", "case_id"], observed=True)["run_id"].count()
-    roles = per_case.index.get_level_values(0)
-    epochs = {r: int(per_case[roles == r].max()) if (roles == r).any() else 0 for r in _ROLES}
-    cand = table[table["role"] == "candidate"]
-    return {
-        "epochs": epochs,
-        "n_cases": len(sides["both"]),
-        "cases_missing_baseline": sides["missing_baseline"],
-        "cases_missing_candidate": sides["missing_candidate"],
-        "candidate_errors": int((cand["status"] == "error").sum()),  # added to schema v1
+def _sides(work: pd.DataFrame, names: pd.Index[Any]) -> tuple[Any, dict[str, Any]]:
+    """Which cases both sides ran (a mask over case codes), which one side lacks, and the
+    epochs per side, from one bincount per role."""
+    codes = work["case_id"].to_numpy()
+    is_base = (work["role"] == "baseline").to_numpy()
+    runs_b = np.bincount(codes[is_base], minlength=len(names))
+    runs_c = np.bincount(codes[~is_base], minlength=len(names))
+    both = (runs_b > 0) & (runs_c > 0)
+    return both, {
+        "both": names[both].tolist(),
+        "missing_baseline": names[(runs_b == 0) & (runs_c > 0)].tolist(),
+        "missing_candidate": names[(runs_b > 0) & (runs_c == 0)].tolist(),
+        "epochs": {"baseline": int(runs_b.max(initial=0)), "candidate": int(runs_c.max(initial=0))},
     }
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from pytest_opsladder.drift import stats_labels as sl
 from pytest_opsladder.drift.errors import GateConfigError
 from pytest_opsladder.drift.gate import GateConfig, Worse, apply_gate
+from pytest_opsladder.drift.noise_floor import score_excess
 from pytest_opsladder.drift.paired_tests import benjamini_hochberg
 from pytest_opsladder.drift.stats import Context, reduce_cases, score_binary, score_numeric
 from pytest_opsladder.drift.table import ID_COLUMNS, NUMERIC_METRICS, OTHER_COLUMNS
@@ -109,7 +110,7 @@ def score_metrics(
             entries.append(sl.score_categorical(name, data, ctx))
         else:
             mode = (g.match if g else None) or gate.trajectory_match if kind == TRAJECTORY else None
-            entries.append(sl.score_excess(name, kind, data, g, ctx, mode))
+            entries.append(score_excess(name, kind, data, g, ctx, mode))
     apply_gate(entries, gate)
     return entries
 

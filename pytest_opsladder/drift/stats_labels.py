@@ -16,22 +16,16 @@ import numpy as np
 from pytest_opsladder.drift import paired_tests as pt
 from pytest_opsladder.drift.distances import (
     _SEP,
-    BatchDistance,
-    MatchMode,
     js_distance,
-    pairwise,
     split_key,
-    text_distance,
-    trajectory_batch,
     tv_distance,
 )
-from pytest_opsladder.drift.gate import MetricGate
 from pytest_opsladder.drift.stats import Context, _effect, base_entry, split_roles, summary
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_PERM_BUDGET = 5_000_000  # sign flips x cases per permutation test
+_PERM_BUDGET = 2_000_000  # sign flips x cases per permutation test
 
 
 def category_shares(table: pd.DataFrame, column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -160,45 +154,6 @@ def _trajectory_keys(table: pd.DataFrame) -> pd.Series[Any]:
     return pd.Series(trajectory_keys(table["trajectory"]), index=table.index)
 
 
-def excess_distances(
-    table: pd.DataFrame, column: str, batch: BatchDistance
-) -> tuple[pd.Series[Any], pd.Series[Any], pd.Series[Any], pd.Series[Any]]:
-    """Per case: mean d(candidate, baseline), mean d(baseline_i, baseline_j), and exact-match
-    shares of both. Each distinct pair of values is measured once."""
-    import pandas as pd
-
-    codes, uniques = pd.factorize(table[column])
-    df = pd.DataFrame(
-        {"case_id": table["case_id"].to_numpy(), "role": table["role"].to_numpy(), "code": codes}
-    )
-    df["k"] = df.groupby(["case_id", "role"], observed=True).cumcount()
-    base, cand = df[df["role"] == "baseline"], df[df["role"] == "candidate"]
-    cb = cand.merge(base, on="case_id", suffixes=("_c", "_b"))
-    bb = base.merge(base, on="case_id", suffixes=("_c", "_b"))
-    bb = bb[bb["k_c"] < bb["k_b"]]
-    d_cb, d_bb = _distances(list(uniques), batch, cb, bb)
-    cb, bb = cb.assign(d=d_cb), bb.assign(d=d_bb)
-    cand_d = cb.groupby("case_id")["d"].mean()
-    floor = bb.groupby("case_id")["d"].mean().reindex(cand_d.index)
-    cand_match = (cb["d"] == 0).groupby(cb["case_id"]).mean()
-    base_match = (bb["d"] == 0).groupby(bb["case_id"]).mean().reindex(cand_d.index)
-    return cand_d, floor, cand_match, base_match
-
-
-def _distances(values: list[Any], batch: BatchDistance, *frames: pd.DataFrame) -> list[pt.Array]:
-    """Distances of every row's (code_c, code_b), measuring each distinct unequal pair once."""
-    left = np.concatenate([f["code_c"].to_numpy(dtype=np.int64) for f in frames])
-    right = np.concatenate([f["code_b"].to_numpy(dtype=np.int64) for f in frames])
-    out = np.zeros(left.size)
-    differ = left != right  # equal values are at distance 0
-    width = max(len(values), 1)
-    distinct, inverse = np.unique(left[differ] * width + right[differ], return_inverse=True)
-    if distinct.size:
-        out[differ] = batch(values, distinct // width, distinct % width)[inverse]
-    bounds = np.cumsum([len(f) for f in frames])[:-1]
-    return list(np.split(out, bounds))
-
-
 def trajectory_keys(column: pd.Series[Any]) -> list[str]:
     """trajectory_key for a whole column: str.join per list, the slow path only if needed."""
     try:
@@ -214,63 +169,3 @@ def trajectory_key(steps: Any) -> str:
     return (
         _SEP.join(steps) if all(isinstance(s, str) for s in steps) else _SEP.join(map(str, steps))
     )
-
-
-def score_excess(
-    name: str,
-    kind: str,
-    table: pd.DataFrame,
-    gate: MetricGate | None,
-    ctx: Context,
-    mode: MatchMode | None,
-) -> dict[str, Any]:
-    """Wilcoxon on per-case distance excess over the baseline's noise floor."""
-    keyed, fn = _keyed(table, name, kind, mode)
-    cand_d, floor, cand_match, base_match = excess_distances(keyed, "_key", fn)
-    has_floor = bool(floor.notna().any())
-    x = (cand_d - floor.fillna(0.0)).to_numpy(dtype=float)
-    margin = gate.margin if gate else 0.0
-    res = pt.wilcoxon_shift(x - margin, one_sided=gate is not None)
-    entry = base_entry(name, kind, gate, int(x.size))
-    entry.update(test="wilcoxon_noise_floor", alternative="greater" if gate else "two-sided")
-    entry.update(statistic=res.statistic, p_value=res.p_value)
-    lo, hi = pt.mean_ci(x, seed=ctx.gate.seed)
-    entry["effect"] = _effect("distance_excess", float(x.mean()) if x.size else math.nan, lo, hi)
-    entry["extra"] = {
-        **res.extra,
-        "noise_floor_available": has_floor,
-        "match_mode": mode.value if mode else None,
-    }
-    entry["extra"] |= _exact_match(
-        cand_match.to_numpy(dtype=float), base_match.fillna(1.0).to_numpy(dtype=float)
-    )
-    entry["baseline_summary"] = summary(floor.fillna(0.0).to_numpy(dtype=float))
-    entry["candidate_summary"] = summary(cand_d.to_numpy(dtype=float))
-    alpha = ctx.alpha_each if gate else ctx.gate.alpha
-    sd = float(np.std(x, ddof=1)) if x.size > 1 else math.nan
-    entry["mde"] = (
-        pt.mde(sd / math.sqrt(x.size), alpha=alpha, power=ctx.gate.power) if x.size > 1 else None
-    )
-    return entry
-
-
-def _keyed(
-    table: pd.DataFrame, name: str, kind: str, mode: MatchMode | None
-) -> tuple[pd.DataFrame, BatchDistance]:
-    if kind == "trajectory":
-        batch = trajectory_batch(mode or MatchMode.STRICT)
-        return table.assign(_key=_trajectory_keys(table)), batch
-    return table.assign(_key=table[name].fillna("").astype(str)), pairwise(text_distance)
-
-
-def _exact_match(cand: pt.Array, base: pt.Array) -> dict[str, Any]:
-    """Exact-match rate of both sides and McNemar on the per-case "always matches" indicators."""
-    c_ok, b_ok = cand >= 1.0, base >= 1.0
-    res = pt.mcnemar_exact(
-        int(np.sum(b_ok & ~c_ok)), int(np.sum(~b_ok & c_ok)), n=int(cand.size), one_sided=False
-    )
-    return {
-        "exact_match_rate_candidate": float(cand.mean()) if cand.size else None,
-        "exact_match_rate_baseline": float(base.mean()) if base.size else None,
-        "exact_match_p_value": res.p_value,
-    }

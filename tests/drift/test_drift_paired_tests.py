@@ -204,3 +204,21 @@ def test_vectorised_trajectory_distance_equals_the_scalar_one(mode: MatchMode) -
     got = trajectory_batch(mode)(keys, i, j)
     want = [trajectory_distance(mode)(seqs[a], seqs[b]) for a, b in zip(i, j, strict=True)]
     assert got == pytest.approx(want, abs=1e-12)
+
+
+def test_dense_and_merge_noise_floor_paths_agree() -> None:
+    import pandas as pd
+
+    from pytest_opsladder.drift.noise_floor import _excess_by_merge, excess_distances
+    from pytest_opsladder.drift.simulate import Effects, simulate_table
+
+    table = simulate_table(30, 3, Effects(trajectory_noise=0.3), np.random.default_rng(2))
+    keyed = table.assign(_key=table["trajectory"].map("\x1f".join))
+    batch = trajectory_batch(MatchMode.STRICT)
+    dense = excess_distances(keyed, "_key", batch)
+    codes, uniques = pd.factorize(keyed["_key"])
+    merged = _excess_by_merge(keyed, codes, list(uniques), batch)
+    for got, want in zip(dense, merged, strict=True):
+        assert got.to_numpy() == pytest.approx(want.to_numpy(), abs=1e-12)
+    ragged = excess_distances(keyed.iloc[1:], "_key", batch)  # one case lost a baseline epoch
+    assert len(ragged[0]) == 30
