@@ -215,3 +215,43 @@ def test_retrying_gives_up_with_one_error_after_the_last_attempt(
     [error] = run.events_of("error")
     assert error.data["code"] == "connection"
     assert error.data["fatal"] is True
+
+
+def test_the_cli_writes_metrics_for_a_run_store(
+    opsladder_telemetry: TelemetryKit, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from pathlib import Path
+
+    from pytest_opsladder.cassette import files
+    from pytest_opsladder.cli import main
+
+    agent_run(opsladder_telemetry)
+    store = Path(str(tmp_path)) / "runs" / "2026-01-05"
+    files.save(opsladder_telemetry.run, store / "a.json")
+    files.save(opsladder_telemetry.run, store / "b.json")
+    assert main(["events", "metrics", str(store.parent)]) == 0
+    counters = json.loads(capsys.readouterr().out)["counters"]
+    runs = [c for c in counters if c["name"] == "opsladder_runs_total"]
+    assert runs == [
+        {
+            "name": "opsladder_runs_total",
+            "labels": {"status": "complete", "variant": "test"},
+            "value": 2,
+        }
+    ]
+    assert main(["events", "metrics", str(store), "--format", "prometheus"]) == 0
+    assert 'opsladder_retries_total{name="fetch_page"} 4' in capsys.readouterr().out
+
+
+def test_the_cli_names_a_file_that_is_not_a_cassette(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    from pytest_opsladder.cli import main
+
+    bad = Path(str(tmp_path)) / "notes.json"
+    bad.write_text("{not json")
+    assert main(["events", "jsonl", str(bad)]) == 2
+    assert "notes.json" in capsys.readouterr().err

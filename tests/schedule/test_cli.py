@@ -119,3 +119,39 @@ def test_bad_cron_on_the_command_line_is_exit_2(
 ) -> None:
     assert main(["monitors", "add", "x", "--cron", "every day", "--db", str(tmp_path / "m")]) == 2
     assert "cron expression 'every day' is invalid" in capsys.readouterr().err
+
+
+def test_serve_receives_receipts_over_http(tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    from pytest_opsladder.schedule.state import MonitorStore
+
+    db = str(tmp_path / "m.sqlite")
+    assert main(["monitors", "add", "web", "--every", "1h", "--db", db]) == 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest_opsladder.cli",
+        "monitors",
+        "serve",
+        "--db",
+        db,
+        "--port",
+        str(port),
+    ]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            assert "receiving receipts on http://127.0.0.1:" in server.stdout.readline()
+            url = f"http://127.0.0.1:{port}/ping/web/success"
+            request = urllib.request.Request(url, b"", method="POST")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 202
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    assert [r["kind"] for r in MonitorStore(db).receipts("web")] == ["success"]
