@@ -45,9 +45,10 @@ class Exchange:
             self.store.note(self.decision, self._event(), self.t0)
             raise self.store.miss_error(self.request.method, self.url, self.decision.canonical)
         assert self.decision.index is not None
-        stored = self.store.interaction(self.decision.index)["response"]
+        item, index = self.store.reuse(self.decision.index)
+        stored = item["response"]
         chunks = _stored_chunks(stored)
-        event = self._event(status=stored["status"], index=self.decision.index)
+        event = self._event(status=stored["status"], index=index)
         self.store.note(self.decision, {**event, "chunks": len(chunks)}, self.t0)
         return self.mod.Response(
             stored["status"],

@@ -74,14 +74,23 @@ class HttpScope:
         self._refuse_secrets()
 
     def _refuse_secrets(self) -> None:
-        findings = scan(self.run.http, self.store.options.secrets_allow)
-        if not findings:
+        """Scan what this run recorded (replayed interactions were scanned when recorded)."""
+        fresh = self.store.fresh
+        found = scan([self.run.http[i] for i in fresh], self.store.options.secrets_allow)
+        if not found:
             return
+        findings = [_renumber(f, fresh[f.index]) for f in found]
         bad = {f.index for f in findings}
         self.run.http[:] = [item for i, item in enumerate(self.run.http) if i not in bad]
         error = _secret_error(self.run, findings)
         self.run.fail(error)
         raise error
+
+
+def _renumber(finding: Finding, index: int) -> Finding:
+    """The finding with the interaction's index in the run (and in its JSON path)."""
+    path = finding.path.replace(f"$.http[{finding.index}]", f"$.http[{index}]", 1)
+    return Finding(index, path, finding.kind, finding.sample)
 
 
 def _secret_error(run: Run, findings: list[Finding]) -> HttpSecretError:

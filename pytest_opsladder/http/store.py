@@ -66,6 +66,7 @@ class HttpStore:
         self._may_go_out = plan.live
         self.counts: Counter[str] = Counter()
         self.misses: list[HttpReplayMissError] = []
+        self.fresh: list[int] = []  # indexes in run.http of interactions recorded by this run
         self._lock = threading.Lock()
         self._index = self._build_index(recorded)
         self._pending: dict[int, tuple[Any, Decision]] = {}
@@ -132,10 +133,16 @@ class HttpStore:
         """Append a new interaction to the run (it will be in the cassette); returns its index."""
         with self._lock:
             self.run.http.append(interaction)
+            self.fresh.append(len(self.run.http) - 1)
             return len(self.run.http) - 1
 
-    def interaction(self, index: int) -> dict[str, Any]:
-        return self.recorded[index]
+    def reuse(self, recorded_index: int) -> tuple[dict[str, Any], int]:
+        """A replayed interaction, appended to the run too, so that a run re-saved with new
+        episodes keeps everything it replayed; returns it and its index in the run."""
+        item = self.recorded[recorded_index]
+        with self._lock:
+            self.run.http.append(item)
+            return item, len(self.run.http) - 1
 
     def note(self, decision: Decision, data: dict[str, Any], t_start: float) -> None:
         """Count the outcome and emit the run's ``http`` event."""
@@ -171,8 +178,8 @@ class HttpStore:
             self.note(decision, data, t0)
             raise self.miss_error(request.method, request.uri, decision.canonical)
         assert decision.index is not None
-        item = self.recorded[decision.index]
-        data.update(status=item["response"]["status"], index=decision.index)
+        item, index = self.reuse(decision.index)
+        data.update(status=item["response"]["status"], index=index)
         self.note(decision, data, t0)
         return vcr_format.to_vcr_response(item["response"])
 

@@ -98,7 +98,9 @@ def test_new_episodes_adds_unrecorded_interactions_to_a_replayed_run(
     assert run.extra["http_new_episodes"] is True
     llm_server.stop()
     saved = files.load(path)
-    assert [i["request"]["body"]["text"].count("new") for i in saved.http] == [1]
+    assert [i["request"]["body"]["text"].count("new") for i in saved.http] == [0, 1]
+    again = replay(path, lambda: [ask(url, "hello"), ask(url, "new")])
+    assert outcomes(again) == ["replayed", "replayed"]
 
 
 def openai_async(url: str) -> str:
