@@ -9,6 +9,7 @@ cases carrying one of the tags and deselects every other item.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -86,9 +87,54 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     from pytest_opsladder.plugin import SETTINGS_KEY
 
     root = parent.config.stash[SETTINGS_KEY].nightmare_dir
-    if is_case_file(file_path, root):
+    if is_case_file(file_path, root) and not isinstance(parent, NightmareDir):
         return NightmareFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    from pytest_opsladder.plugin import SETTINGS_KEY
+
+    root = parent.config.stash[SETTINGS_KEY].nightmare_dir
+    if path == root or (path.is_relative_to(root) and is_case_file(path / "x.yaml", root)):
+        return NightmareDir.from_parent(parent, path=path)
+    return None
+
+
+class NightmareDir(pytest.Directory):
+    """The nightmare dir: case files become :class:`NightmareFile` directly.
+
+    pytest's own directory collector asks every plugin about every file (ignore? collect?);
+    for a set of 10,000 cases, and the cassette folders beside them, that dominated collection.
+    Here ``cassettes/``, ``history/`` and ``retired/`` are never walked, case files skip the
+    per-file hooks (unless --ignore/--ignore-glob is given), and other files get them as usual.
+    """
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        from pytest_opsladder.plugin import SETTINGS_KEY
+
+        root = self.config.stash[SETTINGS_KEY].nightmare_dir
+        ignoring = bool(self.config.getoption("ignore") or self.config.getoption("ignore_glob"))
+        for entry in sorted(os.scandir(self.path), key=lambda e: e.name):
+            path = Path(entry.path)
+            if entry.is_dir():
+                yield from self._subdir(path, root)
+            elif is_case_file(path, root):
+                if not (ignoring and self._ignored(path)):
+                    yield NightmareFile.from_parent(self, path=path)
+            elif entry.is_file() and not self._ignored(path):
+                yield from self.ihook.pytest_collect_file(file_path=path, parent=self)
+
+    def _subdir(self, path: Path, root: Path) -> Iterator[pytest.Collector]:
+        if not is_case_file(path / "x.yaml", root) or self._ignored(path):
+            return
+        collector = self.ihook.pytest_collect_directory(path=path, parent=self)
+        if collector is not None:
+            yield collector
+
+    def _ignored(self, path: Path) -> bool:
+        return bool(self.ihook.pytest_ignore_collect(collection_path=path, config=self.config))
 
 
 class NightmareFile(pytest.File):

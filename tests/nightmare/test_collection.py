@@ -101,3 +101,26 @@ def test_retired_history_and_cassette_folders_are_not_collected(project: pytest.
         write_case(project, f"{folder}/old.yaml", case_yaml(f"old-{folder}"))
     result = project.runpytest("nightmare_set", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["*3 tests collected*"])
+
+
+def test_file_and_node_id_arguments_select_one_case(project: pytest.Pytester) -> None:
+    _three_cases(project)
+    by_file = project.runpytest("nightmare_set/b.yaml", "--collect-only", "-q")
+    by_file.stdout.fnmatch_lines(["nightmare_set/b.yaml::refund-b", "*1 test collected*"])
+    by_id = project.runpytest("nightmare_set/c.yaml::search-c", "--collect-only", "-q")
+    by_id.stdout.fnmatch_lines(["nightmare_set/c.yaml::search-c", "*1 test collected*"])
+
+
+def test_other_files_and_subfolders_in_the_set_still_collect(project: pytest.Pytester) -> None:
+    _three_cases(project)
+    (project.path / "nightmare_set/billing").mkdir()
+    write_case(project, "billing/d.yaml", case_yaml("nested-d", "d"))
+    (project.path / "nightmare_set/test_helper.py").write_text("def test_h():\n    pass\n")
+    result = project.runpytest("nightmare_set", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        ["nightmare_set/billing/d.yaml::nested-d", "nightmare_set/test_helper.py::test_h",
+         "*5 tests collected*"]
+    )
+    ignored = project.runpytest("nightmare_set", "--collect-only", "-q",
+                                "--ignore=nightmare_set/a.yaml")
+    ignored.stdout.fnmatch_lines(["*4 tests collected*"])

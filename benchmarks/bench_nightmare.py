@@ -1,0 +1,194 @@
+"""Benchmark, ladder level 7: collecting a large nightmare set, and sampling a large run store.
+
+Targets:
+- ``pytest --collect-only`` over 10,000 nightmare cases: at most 3 s.
+- sampling from a store of 1,000,000 runs: at most 10 s, memory bounded (streaming).
+
+Alternatives measured in the same run: the same 10,000 cases as a parametrized Python test that
+loads the YAML files itself (what a user would write without the plugin), and pandas
+``read_json(lines=True)`` of the whole index followed by ``DataFrame.sample``.
+
+Each figure is measured in a fresh subprocess; targets are judged on the subprocess's CPU time
+(user + sys), since wall time on a shared 2-core box also measures the neighbours. Wall time and
+peak RSS are printed beside it.
+
+    python benchmarks/bench_nightmare.py [--cases 10000] [--runs 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COLLECT_TARGET_S = 3.0
+SAMPLE_TARGET_S = 10.0
+
+CASE = """id: case-{i:05d}
+description: generated case {i}
+input:
+  note: "# Note {i}\\nI write pytest fixtures every day."
+  source: notes/case-{i}.md
+checks:
+- tool_trajectory: {{mode: strict, calls: [find_post_by_source, list_tags, create_draft]}}
+- contains: {{path: tags, value: pytest}}
+tags: [generated, group-{g}]
+severity: medium
+"""
+
+CONFTEST = """
+import pytest
+
+@pytest.fixture
+def opsladder_agent():
+    return lambda case_input: {"tags": ["pytest"]}
+"""
+
+PARAMETRIZED = """
+import glob
+import pytest
+import yaml
+
+CASES = [yaml.safe_load(open(p)) for p in sorted(glob.glob("cases/*.yaml"))]
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_case(case):
+    assert case["checks"]
+"""
+
+SAMPLE_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from pytest_opsladder.store.index import IndexReadStats, iter_index_lines
+from pytest_opsladder.store.sampling import SampleSpec, Strategy, StratumField, sample_lines
+strategy, by = sys.argv[2], tuple(StratumField(b) for b in sys.argv[3].split(",") if b)
+spec = SampleSpec(Strategy(strategy), 20, seed=1, by=by or (StratumField.STATUS,))
+stats = IndexReadStats()
+drawn = sample_lines(iter_index_lines(Path(sys.argv[1]), stats), spec, stats)
+print(json.dumps({"drawn": len(drawn), "lines": stats.lines,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+PANDAS_CHILD = """
+import json, resource, sys
+import pandas as pd
+frame = pd.read_json(sys.argv[1], lines=True)
+drawn = frame.sample(20, random_state=1)
+print(json.dumps({"drawn": len(drawn), "lines": len(frame),
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def timed(args: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
+    """(cpu_s, wall_s, stdout) of one subprocess."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode not in (0, 5):
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return cpu, wall, proc.stdout
+
+
+def make_project(root: Path, cases: int) -> None:
+    (root / "nightmare_set").mkdir(parents=True)
+    (root / "cases").mkdir()
+    (root / "pytest.ini").write_text("[pytest]\nopsladder_baseline = prod\n")
+    (root / "conftest.py").write_text(CONFTEST)
+    for i in range(cases):
+        text = CASE.format(i=i, g=i % 10)
+        (root / "nightmare_set" / f"case-{i:05d}.yaml").write_text(text)
+        (root / "cases" / f"case-{i:05d}.yaml").write_text(text)
+    (root / "test_parametrized.py").write_text(PARAMETRIZED)
+
+
+def bench_collect(root: Path, cases: int) -> None:
+    pytest_args = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    cpu, wall, out = timed([*pytest_args, "nightmare_set"], root)
+    assert f"{cases} tests collected" in out, out[-300:]
+    alt_cpu, alt_wall, alt_out = timed([*pytest_args, "test_parametrized.py"], root)
+    assert f"{cases} tests collected" in alt_out, alt_out[-300:]
+    empty_cpu, empty_wall, _ = timed([*pytest_args, "--co", "conftest.py"], root)
+    print(f"collect {cases} nightmare cases:      cpu {cpu:6.2f} s  wall {wall:6.2f} s")
+    print(f"  alternative, parametrized test:   cpu {alt_cpu:6.2f} s  wall {alt_wall:6.2f} s")
+    print(f"  pytest start-up alone (0 items):  cpu {empty_cpu:6.2f} s  wall {empty_wall:6.2f} s")
+    verdict = "PASS" if cpu <= COLLECT_TARGET_S else "MISS"
+    print(f"  target <= {COLLECT_TARGET_S:.0f} s (cpu): {verdict}")
+
+
+def write_index(path: Path, runs: int) -> None:
+    """Index lines as capture() writes them, generated from a template (fast)."""
+    template = (
+        '{{"v":1,"run_id":"{i:032x}","started_at":"2026-11-{d:02d}T09:00:00.000Z",'
+        '"case_id":"ticket-{c}","variant":"{var}","status":"{st}","error_code":{err},'
+        '"tools":{tools},"denials":{den},"duration_s":{dur},"metrics":{{"latency_s":{dur},'
+        '"tokens_in":{tin},"tokens_out":{tout},"tool_calls":{tc},"errors":0}},'
+        '"input_hash":"{h:016x}"}}\n'
+    )
+    tool_sets = ['["search"]', '["search","refund"]', '["search","refund","send_email"]', "[]"]
+    with path.open("w", buffering=1 << 20) as handle:
+        for block in range(0, runs, 10_000):
+            lines = []
+            for i in range(block, min(runs, block + 10_000)):
+                err = i % 50 == 0
+                lines.append(template.format(
+                    i=i, d=1 + i % 28, c=i % 20_000, var="prod" if i % 3 else "next",
+                    st="error" if err else "complete", err='"Timeout"' if err else "null",
+                    tools=tool_sets[i % 4], den=1 if i % 997 == 0 else 0,
+                    dur=round(0.5 + (i % 37) / 20, 3), tin=300 + i % 91, tout=40 + i % 13,
+                    tc=i % 4, h=i % 20_000,
+                ))
+            handle.write("".join(lines))
+
+
+def bench_sample(path: Path, runs: int) -> None:
+    print(f"sampling {runs:,} runs ({path.stat().st_size / 1e6:.0f} MB index), n=20:")
+    for strategy, by in (
+        ("uniform", ""),
+        ("stratified", "status,variant"),
+        ("stratified", "tool"),
+        ("interesting", ""),
+    ):
+        cpu, wall, out = timed([sys.executable, "-c", SAMPLE_CHILD, str(path), strategy, by])
+        info = json.loads(out)
+        verdict = "PASS" if cpu <= SAMPLE_TARGET_S else "MISS"
+        label = f"{strategy}{' by ' + by if by else ''}"
+        print(
+            f"  {label:28} cpu {cpu:6.2f} s  wall {wall:6.2f} s  peak RSS {info['rss_mb']:6.0f} MB"
+            f"  drew {info['drawn']}  target <= {SAMPLE_TARGET_S:.0f} s: {verdict}"
+        )
+    cpu, wall, out = timed([sys.executable, "-c", PANDAS_CHILD, str(path)])
+    info = json.loads(out)
+    print(
+        f"  {'alternative, pandas read_json':28} cpu {cpu:6.2f} s  wall {wall:6.2f} s  peak RSS "
+        f"{info['rss_mb']:6.0f} MB  (whole index in memory)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=1_000_000)
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_project(root / "project", args.cases)
+        bench_collect(root / "project", args.cases)
+        index = root / "index.jsonl"
+        start = time.perf_counter()
+        write_index(index, args.runs)
+        print(f"(generated the index in {time.perf_counter() - start:.1f} s)")
+        bench_sample(index, args.runs)
+
+
+if __name__ == "__main__":
+    main()
