@@ -94,7 +94,9 @@ def timed(args: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 5):
-        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        raise SystemExit(
+            f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}"
+        )
     return cpu, wall, proc.stdout
 
 
@@ -139,13 +141,23 @@ def write_index(path: Path, runs: int) -> None:
             lines = []
             for i in range(block, min(runs, block + 10_000)):
                 err = i % 50 == 0
-                lines.append(template.format(
-                    i=i, d=1 + i % 28, c=i % 20_000, var="prod" if i % 3 else "next",
-                    st="error" if err else "complete", err='"Timeout"' if err else "null",
-                    tools=tool_sets[i % 4], den=1 if i % 997 == 0 else 0,
-                    dur=round(0.5 + (i % 37) / 20, 3), tin=300 + i % 91, tout=40 + i % 13,
-                    tc=i % 4, h=i % 20_000,
-                ))
+                lines.append(
+                    template.format(
+                        i=i,
+                        d=1 + i % 28,
+                        c=i % 20_000,
+                        var="prod" if i % 3 else "next",
+                        st="error" if err else "complete",
+                        err='"Timeout"' if err else "null",
+                        tools=tool_sets[i % 4],
+                        den=1 if i % 997 == 0 else 0,
+                        dur=round(0.5 + (i % 37) / 20, 3),
+                        tin=300 + i % 91,
+                        tout=40 + i % 13,
+                        tc=i % 4,
+                        h=i % 20_000,
+                    )
+                )
             handle.write("".join(lines))
 
 

@@ -22,7 +22,12 @@ import yaml
 from pytest_opsladder.cassette import files
 from pytest_opsladder.cassette.naming import cassette_path, safe_stem
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.nightmare.case import NightmareCase, case_from_mapping, is_case_file, load_case
+from pytest_opsladder.nightmare.case import (
+    NightmareCase,
+    case_from_mapping,
+    is_case_file,
+    load_case,
+)
 from pytest_opsladder.nightmare.errors import CurationError
 from pytest_opsladder.store.index import input_hash
 from pytest_opsladder.store.locking import append_jsonl

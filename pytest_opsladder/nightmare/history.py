@@ -108,7 +108,7 @@ def case_histories(root: Path) -> dict[str, CaseHistory]:
     """Every case's history, lines taken in time order (results created_at, then epoch)."""
     lines = sorted(
         iter_index(history_path(root)),
-        key=lambda l: (str(l.get("created_at")), int(l.get("epoch") or 0)),
+        key=lambda line: (str(line.get("created_at")), int(line.get("epoch") or 0)),
     )
     out: dict[str, CaseHistory] = {}
     for line in lines:

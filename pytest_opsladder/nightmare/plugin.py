@@ -52,7 +52,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     wanted = set(config.getoption("opsladder_tags") or ())
     if not wanted:
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         case = item.stash.get(NIGHTMARE_CASE, None)
         (keep if case is not None and wanted & set(case.tags) else drop).append(item)

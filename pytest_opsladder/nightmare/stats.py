@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from pytest_opsladder.nightmare import curate
+from pytest_opsladder.nightmare.case import NightmareCase
 from pytest_opsladder.nightmare.history import CaseHistory, case_histories
 
 
@@ -22,14 +23,16 @@ def print_stats(root: Path, *, flaky_only: bool = False) -> int:
     return 0
 
 
-def _summary(root: Path, cases: list[curate.NightmareCase], retired: int) -> None:
+def _summary(root: Path, cases: list[NightmareCase], retired: int) -> None:
     severities = Counter(c.severity.value for c in cases)
     tags = Counter(t for c in cases for t in c.tags)
     missing = [c.id for c in cases if not curate.case_cassettes(root, c.id).exists()]
     print(f"cases: {len(cases)} active, {retired} retired")
     print("severity: " + ", ".join(f"{k}={v}" for k, v in sorted(severities.items())))
     print("tags: " + (", ".join(f"{k}={v}" for k, v in tags.most_common(10)) or "-"))
-    print(f"without a cassette: {len(missing)}" + (f" ({', '.join(missing[:5])})" if missing else ""))
+    print(
+        f"without a cassette: {len(missing)}" + (f" ({', '.join(missing[:5])})" if missing else "")
+    )
 
 
 def _row(h: CaseHistory) -> str:

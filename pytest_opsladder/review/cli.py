@@ -1,9 +1,9 @@
 """``opsladder review``: review sampled production runs, in a browser or on the command line.
 
-    opsladder review --serve --store runs/ --strategy interesting -n 10 --seed 1
-    opsladder review --serve --sample sample.jsonl          # a sample drawn by `opsladder sample`
-    opsladder review --list --sample sample.jsonl           # the runs and their verdicts
-    opsladder review RUN_ID --verdict bad --note "refunded twice" --promote
+opsladder review --serve --store runs/ --strategy interesting -n 10 --seed 1
+opsladder review --serve --sample sample.jsonl          # a sample drawn by `opsladder sample`
+opsladder review --list --sample sample.jsonl           # the runs and their verdicts
+opsladder review RUN_ID --verdict bad --note "refunded twice" --promote
 """
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ def _serve(args: argparse.Namespace, store: Path) -> int:
 
     session = ReviewSession(store, sampled(args), args.nightmare_dir)
     server = make_server(session, args.port)
-    print(f"reviewing {len(session.entries)} run(s) at {url_of(server)} (Ctrl-C to stop)", flush=True)
+    print(
+        f"reviewing {len(session.entries)} run(s) at {url_of(server)} (Ctrl-C to stop)", flush=True
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -26,9 +26,13 @@ def text(value: Any) -> str:
     return escape(value, quote=True)
 
 
-def render_page(runs: list[dict[str, Any]], reviews: dict[str, list[dict[str, Any]]], msg: str) -> str:
+def render_page(
+    runs: list[dict[str, Any]], reviews: dict[str, list[dict[str, Any]]], msg: str
+) -> str:
     """The whole page: one section per sampled run, each with its verdict form."""
-    body = "".join(render_run(run, reviews.get(str(run["entry"].get("run_id")), [])) for run in runs)
+    body = "".join(
+        render_run(run, reviews.get(str(run["entry"].get("run_id")), [])) for run in runs
+    )
     banner = f'<p class="msg" id="message">{text(msg)}</p>' if msg else ""
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>opsladder review</title>"
@@ -88,7 +92,9 @@ def _error(record: dict[str, Any]) -> str:
 
 def _metrics(record: dict[str, Any]) -> str:
     metrics = record.get("metrics") or {}
-    rows = "".join(f"<tr><td>{text(k)}</td><td>{text(v)}</td></tr>" for k, v in sorted(metrics.items()))
+    rows = "".join(
+        f"<tr><td>{text(k)}</td><td>{text(v)}</td></tr>" for k, v in sorted(metrics.items())
+    )
     return f"<table class='metrics'>{rows}</table>"
 
 
@@ -96,7 +102,8 @@ def _reviews(reviews: list[dict[str, Any]]) -> str:
     if not reviews:
         return "<p class='verdicts'>(none yet)</p>"
     items = "".join(
-        f"<li class='{text(r.get('verdict'))}'>{text(r.get('verdict'))} by {text(r.get('reviewer'))}"
+        f"<li class='{text(r.get('verdict'))}'>{text(r.get('verdict'))} "
+        f"by {text(r.get('reviewer'))}"
         f" at {text(r.get('at'))}: {text(r.get('note'))}"
         + (f" (promoted to {text(r.get('promoted_to'))})" if r.get("promoted_to") else "")
         + "</li>"

@@ -49,10 +49,10 @@ class ReviewSession:
 class _Handler(BaseHTTPRequestHandler):
     session: ReviewSession
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return  # a reviewer's terminal shows the URL, not every request
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         parsed = urllib.parse.urlsplit(self.path)
         if parsed.path != "/":
             self._send(404, "<p>not found</p>")
@@ -61,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         page = render_page(self.session.runs(), read_reviews(self.session.store), msg)
         self._send(200, page)
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:
         if urllib.parse.urlsplit(self.path).path != "/verdict":
             self._send(404, "<p>not found</p>")
             return

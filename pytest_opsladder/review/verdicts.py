@@ -30,9 +30,7 @@ def review_run(
     promoted = None
     if promote:
         promoted = _promote(store, run_id, parsed, note, nightmare_dir, case_id)
-    return record_verdict(
-        store, run_id, parsed, note, reviewer=reviewer, promoted_to=promoted
-    )
+    return record_verdict(store, run_id, parsed, note, reviewer=reviewer, promoted_to=promoted)
 
 
 def _promote(

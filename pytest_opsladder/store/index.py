@@ -9,8 +9,9 @@ A line holds what sampling and review need without opening the run file::
      "input_hash": "<sha256/16 of the canonical input>"}
 
 The run file is ``<started_at date>/<run_id>.json`` (:func:`entry_path`). Lines are compact
-(no spaces) because sampling parses every one of them. Readers stream the file line by line and skip a line that does not parse (a writer that died
-mid-line), counting it in :class:`IndexReadStats` so the CLI can say where.
+(no spaces) because sampling parses every one of them. Readers stream the file line by line
+and skip a line that does not parse (a writer that died mid-line), counting it in
+:class:`IndexReadStats` so the CLI can say where.
 """
 
 from __future__ import annotations

@@ -64,7 +64,9 @@ def record_verdict(
     return record
 
 
-def read_reviews(store: Path, stats: IndexReadStats | None = None) -> dict[str, list[dict[str, Any]]]:
+def read_reviews(
+    store: Path, stats: IndexReadStats | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Every verdict, grouped by run id, oldest first."""
     out: dict[str, list[dict[str, Any]]] = {}
     for record in iter_index(reviews_path(store), stats):

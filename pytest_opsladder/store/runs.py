@@ -61,4 +61,3 @@ def reindex(store: Path) -> int:
     with locked(path):
         files.atomic_write_text(path, "".join(dumps_entry(e) for e in entries))
     return len(entries)
-

@@ -78,8 +78,10 @@ def draw(args: argparse.Namespace) -> list[dict[str, Any]]:
     store = resolve_store(args.store)
     stats = IndexReadStats()
     source = getattr(args, "input", None)
-    lines = _stdin_lines() if source == "-" else iter_index_lines(
-        Path(source) if source else index_path(store), stats
+    lines = (
+        _stdin_lines()
+        if source == "-"
+        else iter_index_lines(Path(source) if source else index_path(store), stats)
     )
     drawn = sample_lines(lines, spec, stats)
     warning = stats.warning(Path(source) if source and source != "-" else index_path(store))

@@ -113,9 +113,11 @@ def strata_of(entry: dict[str, Any], by: tuple[StratumField, ...]) -> list[tuple
     keys: list[tuple[str, ...]] = [()]
     for field in by:
         values = _field_values(entry, field)
-        keys = [(*k, v) for k in keys for v in values] if len(values) > 1 else [
-            (*k, values[0]) for k in keys
-        ]
+        keys = (
+            [(*k, v) for k in keys for v in values]
+            if len(values) > 1
+            else [(*k, values[0]) for k in keys]
+        )
     return keys
 
 

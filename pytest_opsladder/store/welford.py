@@ -38,7 +38,7 @@ class OutlierTracker:
         n = self.n[name] = self.n[name] + 1
         self.sums[name] += value
         self.squares[name] += value * value
-        if n >= self.warmup and n % self.refresh == 0 or n == self.warmup:
+        if (n >= self.warmup and n % self.refresh == 0) or n == self.warmup:
             self.bands[name] = self.band(name)
 
     def band(self, name: str) -> tuple[float, float]:

@@ -25,7 +25,9 @@ AGENT_CONFTEST = textwrap.dedent(
 )
 
 
-def case_yaml(case_id: str, q: str = "x", tags: tuple[str, ...] = ("billing",), **extra: str) -> str:
+def case_yaml(
+    case_id: str, q: str = "x", tags: tuple[str, ...] = ("billing",), **extra: str
+) -> str:
     lines = [
         f"id: {case_id}",
         f"input: {{q: {q}}}",

@@ -24,7 +24,8 @@ NightmareCaseError = CaseFormatError
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     err = _load(tmp_path, "id: a\ninput: {q: 1}\nchecks:\n  - contains: [unclosed\ntags: [x]\n")
     assert err.path == tmp_path / "bad.yaml"
-    assert err.line is not None and 4 <= err.line <= 5
+    assert err.line is not None
+    assert 4 <= err.line <= 5
     assert str(err).startswith(f"{tmp_path / 'bad.yaml'}:{err.line}: not valid YAML")
 
 
@@ -47,7 +48,9 @@ def test_bad_severity_lists_the_valid_ones(tmp_path: Path) -> None:
 
 
 def test_bad_trajectory_mode_is_refused(tmp_path: Path) -> None:
-    err = _load(tmp_path, "id: a\ninput: 1\nchecks:\n  - tool_trajectory: {mode: loose, calls: []}\n")
+    err = _load(
+        tmp_path, "id: a\ninput: 1\nchecks:\n  - tool_trajectory: {mode: loose, calls: []}\n"
+    )
     assert "mode 'loose' is not valid; use one of strict, unordered, subset, superset" in str(err)
 
 
@@ -71,5 +74,7 @@ def test_duplicate_ids_are_a_collection_error(project: pytest.Pytester, xdist: l
     write_case(project, "one.yaml", case_yaml("same-id", "1"))
     write_case(project, "two.yaml", case_yaml("same-id", "2"))
     result = project.runpytest("nightmare_set", *xdist)
-    result.stdout.fnmatch_lines(["*duplicate case id 'same-id'*already uses it*rename one of them*"])
+    result.stdout.fnmatch_lines(
+        ["*duplicate case id 'same-id'*already uses it*rename one of them*"]
+    )
     assert result.ret != 0

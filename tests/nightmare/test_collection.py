@@ -53,10 +53,17 @@ def test_tag_option_keeps_only_tagged_cases(project: pytest.Pytester, xdist: lis
 def test_tag_option_accepts_several_tags(project: pytest.Pytester) -> None:
     _three_cases(project)
     result = project.runpytest(
-        "nightmare_set", "--collect-only", "-q", "--opsladder-tag", "urgent", "--opsladder-tag",
+        "nightmare_set",
+        "--collect-only",
+        "-q",
+        "--opsladder-tag",
+        "urgent",
+        "--opsladder-tag",
         "search",
     )
-    result.stdout.fnmatch_lines(["*::refund-b", "*::search-c", "*2/3 tests collected (1 deselected)*"])
+    result.stdout.fnmatch_lines(
+        ["*::refund-b", "*::search-c", "*2/3 tests collected (1 deselected)*"]
+    )
 
 
 def test_tag_option_in_help(project: pytest.Pytester) -> None:
@@ -91,7 +98,9 @@ def test_failing_check_names_the_check(project: pytest.Pytester) -> None:
     )
     result = project.runpytest("nightmare_set", "--opsladder-mode=record")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*case 'strict-case': 1 check(s) failed*", "*'apology' not found*"])
+    result.stdout.fnmatch_lines(
+        ["*case 'strict-case': 1 check(s) failed*", "*'apology' not found*"]
+    )
 
 
 def test_retired_history_and_cassette_folders_are_not_collected(project: pytest.Pytester) -> None:
@@ -118,9 +127,13 @@ def test_other_files_and_subfolders_in_the_set_still_collect(project: pytest.Pyt
     (project.path / "nightmare_set/test_helper.py").write_text("def test_h():\n    pass\n")
     result = project.runpytest("nightmare_set", "--collect-only", "-q")
     result.stdout.fnmatch_lines(
-        ["nightmare_set/billing/d.yaml::nested-d", "nightmare_set/test_helper.py::test_h",
-         "*5 tests collected*"]
+        [
+            "nightmare_set/billing/d.yaml::nested-d",
+            "nightmare_set/test_helper.py::test_h",
+            "*5 tests collected*",
+        ]
     )
-    ignored = project.runpytest("nightmare_set", "--collect-only", "-q",
-                                "--ignore=nightmare_set/a.yaml")
+    ignored = project.runpytest(
+        "nightmare_set", "--collect-only", "-q", "--ignore=nightmare_set/a.yaml"
+    )
     ignored.stdout.fnmatch_lines(["*4 tests collected*"])

@@ -25,8 +25,22 @@ def _run_in_store(store: Path, case_id: str = "ticket-1", q: str = "charged twic
 
 def test_add_writes_a_valid_case(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "nm"
-    code = nm(root, "add", "--id", "refund-twice", "--input", '{"q": 1}', "--check",
-              "contains: refund", "--tag", "billing", "--severity", "high", "--reason", "t-4411")
+    code = nm(
+        root,
+        "add",
+        "--id",
+        "refund-twice",
+        "--input",
+        '{"q": 1}',
+        "--check",
+        "contains: refund",
+        "--tag",
+        "billing",
+        "--severity",
+        "high",
+        "--reason",
+        "t-4411",
+    )
     assert code == 0
     case = load_case(root / "refund-twice.yaml")
     assert (case.id, case.tags, case.severity.value) == ("refund-twice", ("billing",), "high")
@@ -46,8 +60,22 @@ def test_add_refuses_a_bad_check_and_writes_nothing(
 def test_promote_a_production_run_in_one_command(tmp_path: Path) -> None:
     store, root = tmp_path / "runs", tmp_path / "nm"
     run_id = _run_in_store(store)
-    assert nm(root, "promote", run_id, "--store", str(store), "--reason", "double refund",
-              "--id", "double-refund", "--check", "not_contains: twice") == 0
+    assert (
+        nm(
+            root,
+            "promote",
+            run_id,
+            "--store",
+            str(store),
+            "--reason",
+            "double refund",
+            "--id",
+            "double-refund",
+            "--check",
+            "not_contains: twice",
+        )
+        == 0
+    )
     case = load_case(root / "double-refund.yaml")
     assert case.input == {"message": "charged twice", "password": "[REDACTED]"}
     assert case.provenance["source_run"] == run_id
@@ -75,18 +103,42 @@ def test_promote_an_unknown_run_says_where_it_looked(
 
 
 def _results(tmp_path: Path) -> Path:
-    div = {"step": 1, "kind": "tool", "baseline": {"tool": "list_tags", "args": {}},
-           "candidate": {"tool": "create_draft", "args": {}}}
-    runs = {
-        "baseline": {"runs": [{"run_id": "b1", "epoch": 0, "passed": True,
-                               "trajectory": [{"tool": "find"}, {"tool": "list_tags"}]}]},
-        "candidate": {"runs": [{"run_id": "c1234567xyz", "epoch": 0, "passed": False,
-                                "trajectory": [{"tool": "find"}, {"tool": "create_draft"}]}]},
+    div = {
+        "step": 1,
+        "kind": "tool",
+        "baseline": {"tool": "list_tags", "args": {}},
+        "candidate": {"tool": "create_draft", "args": {}},
     }
-    data = {"format": "pytest-opsladder/results", "schema_version": 1,
-            "created_at": "2026-11-20T10:00:00Z", "baseline": {"name": "prod"},
-            "candidate": {"name": "next"},
-            "cases": [{"case_id": "note-a", "verdict": "regressed", "first_divergence": div, **runs}]}
+    runs = {
+        "baseline": {
+            "runs": [
+                {
+                    "run_id": "b1",
+                    "epoch": 0,
+                    "passed": True,
+                    "trajectory": [{"tool": "find"}, {"tool": "list_tags"}],
+                }
+            ]
+        },
+        "candidate": {
+            "runs": [
+                {
+                    "run_id": "c1234567xyz",
+                    "epoch": 0,
+                    "passed": False,
+                    "trajectory": [{"tool": "find"}, {"tool": "create_draft"}],
+                }
+            ]
+        },
+    }
+    data = {
+        "format": "pytest-opsladder/results",
+        "schema_version": 1,
+        "created_at": "2026-11-20T10:00:00Z",
+        "baseline": {"name": "prod"},
+        "candidate": {"name": "next"},
+        "cases": [{"case_id": "note-a", "verdict": "regressed", "first_divergence": div, **runs}],
+    }
     path = tmp_path / "results.json"
     path.write_text(json.dumps(data))
     return path
@@ -96,8 +148,19 @@ def test_promote_a_shadow_divergence(tmp_path: Path) -> None:
     store, root = tmp_path / "runs", tmp_path / "nm"
     run_id = _run_in_store(store, "note-a", "a note")
     cassette = next(store.glob(f"*/{run_id}.json"))
-    assert nm(root, "promote", "--results", str(_results(tmp_path)), "--case", "note-a",
-              "--cassette", str(cassette)) == 0
+    assert (
+        nm(
+            root,
+            "promote",
+            "--results",
+            str(_results(tmp_path)),
+            "--case",
+            "note-a",
+            "--cassette",
+            str(cassette),
+        )
+        == 0
+    )
     case = load_case(root / "note-a-div-c1234567.yaml")
     assert case.checks[0].to_dict() == {
         "tool_trajectory": {"mode": "strict", "calls": ["find", "list_tags"]}
@@ -110,8 +173,10 @@ def test_promote_a_shadow_divergence(tmp_path: Path) -> None:
 def test_promote_divergence_without_input_says_to_pass_the_cassette(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert nm(tmp_path / "nm", "promote", "--results", str(_results(tmp_path)), "--case",
-              "note-a") == 2
+    assert (
+        nm(tmp_path / "nm", "promote", "--results", str(_results(tmp_path)), "--case", "note-a")
+        == 2
+    )
     assert "Pass the baseline run's cassette with --cassette PATH" in capsys.readouterr().err
 
 
@@ -122,8 +187,11 @@ def test_retire_keeps_the_case_and_the_reason(tmp_path: Path) -> None:
     assert not (root / "old-case.yaml").exists()
     assert load_case(root / "retired/old-case.yaml").id == "old-case"
     assert (root / "retired/cassettes/old-case/prod.json").is_file()
-    history = [json.loads(line) for line in (root / "history/retired.jsonl").read_text().splitlines()]
-    assert history[0]["case_id"] == "old-case" and history[0]["reason"] == "feature removed"
+    history = [
+        json.loads(line) for line in (root / "history/retired.jsonl").read_text().splitlines()
+    ]
+    assert history[0]["case_id"] == "old-case"
+    assert history[0]["reason"] == "feature removed"
 
 
 def test_dedupe_finds_the_same_canonical_input_and_retires_on_request(
@@ -149,11 +217,13 @@ def test_list_and_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "k1" in capsys.readouterr().out
     assert nm(root, "stats") == 0
     out = capsys.readouterr().out
-    assert "cases: 1 active, 0 retired" in out and "without a cassette: 1 (k1)" in out
+    assert "cases: 1 active, 0 retired" in out
+    assert "without a cassette: 1 (k1)" in out
 
 
 def test_promoted_case_yaml_round_trips(tmp_path: Path) -> None:
     root = tmp_path / "nm"
     nm(root, "add", "--id", "round", "--input", '{"a": "<b>"}', "--check", "regex: '^r'")
     raw = yaml.safe_load((root / "round.yaml").read_text())
-    assert raw["checks"] == [{"regex": {"value": "^r"}}] and raw["input"] == {"a": "<b>"}
+    assert raw["checks"] == [{"regex": {"value": "^r"}}]
+    assert raw["input"] == {"a": "<b>"}

@@ -13,26 +13,44 @@ from pytest_opsladder.nightmare.history import case_histories, record_results
 
 def _results(path: Path, created: str, passes: dict[str, list[bool]]) -> Path:
     cases = [
-        {"case_id": cid, "verdict": "unchanged",
-         "baseline": {"runs": []},
-         "candidate": {"runs": [{"run_id": f"{cid}-{i}", "epoch": i, "passed": p,
-                                 "status": "complete"} for i, p in enumerate(ps)]}}
+        {
+            "case_id": cid,
+            "verdict": "unchanged",
+            "baseline": {"runs": []},
+            "candidate": {
+                "runs": [
+                    {"run_id": f"{cid}-{i}", "epoch": i, "passed": p, "status": "complete"}
+                    for i, p in enumerate(ps)
+                ]
+            },
+        }
         for cid, ps in passes.items()
     ]
-    data = {"format": "pytest-opsladder/results", "schema_version": 1, "created_at": created,
-            "baseline": {"name": "prod"}, "candidate": {"name": "next"}, "cases": cases}
+    data = {
+        "format": "pytest-opsladder/results",
+        "schema_version": 1,
+        "created_at": created,
+        "baseline": {"name": "prod"},
+        "candidate": {"name": "next"},
+        "cases": cases,
+    }
     path.write_text(json.dumps(data))
     return path
 
 
 def test_epochs_that_disagree_make_a_case_flaky(tmp_path: Path) -> None:
     root = tmp_path / "nm"
-    first = _results(tmp_path / "r1.json", "2026-11-01T00:00:00Z",
-                     {"steady": [True, True, True], "coin": [True, False, True]})
+    first = _results(
+        tmp_path / "r1.json",
+        "2026-11-01T00:00:00Z",
+        {"steady": [True, True, True], "coin": [True, False, True]},
+    )
     assert record_results(root, first) == 6
     hist = case_histories(root)
-    assert hist["coin"].flaky and not hist["steady"].flaky
-    assert hist["coin"].flips == 2 and hist["steady"].pass_rate == 1.0
+    assert hist["coin"].flaky
+    assert not hist["steady"].flaky
+    assert hist["coin"].flips == 2
+    assert hist["steady"].pass_rate == 1.0
 
 
 def test_a_flip_between_files_is_counted_but_not_flaky(tmp_path: Path) -> None:
@@ -50,13 +68,16 @@ def test_recording_the_same_file_twice_adds_nothing(tmp_path: Path) -> None:
 
 
 def test_cli_record_then_stats_flaky(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = _results(tmp_path / "r.json", "2026-11-01T00:00:00Z",
-                    {"coin": [True, False], "ok": [True, True]})
+    path = _results(
+        tmp_path / "r.json", "2026-11-01T00:00:00Z", {"coin": [True, False], "ok": [True, True]}
+    )
     root = str(tmp_path / "nm")
     assert main(["nightmare", "--dir", root, "record", str(path)]) == 0
     assert main(["nightmare", "--dir", root, "stats", "--flaky"]) == 0
     out = capsys.readouterr().out
-    assert "1 flaky" in out and "coin" in out and "FLAKY" in out
+    assert "1 flaky" in out
+    assert "coin" in out
+    assert "FLAKY" in out
     assert " ok " not in out
 
 

@@ -8,7 +8,10 @@ import pytest
 
 from pytest_opsladder.capture.production import capture
 
-XSS = "<script>window.__pwned = 1; document.title = 'pwned'</script><img src=x onerror=\"window.__pwned=2\">"
+XSS = (
+    "<script>window.__pwned = 1; document.title = 'pwned'</script>"
+    '<img src=x onerror="window.__pwned=2">'
+)
 
 
 @pytest.fixture

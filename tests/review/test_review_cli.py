@@ -17,8 +17,23 @@ from tests.review.conftest import run_ids
 
 def test_verdict_is_recorded_in_the_store(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_id = run_ids(store)[1]
-    assert main(["review", run_id, "--store", str(store), "--verdict", "good", "--note", "fine",
-                 "--reviewer", "ann"]) == 0
+    assert (
+        main(
+            [
+                "review",
+                run_id,
+                "--store",
+                str(store),
+                "--verdict",
+                "good",
+                "--note",
+                "fine",
+                "--reviewer",
+                "ann",
+            ]
+        )
+        == 0
+    )
     record = json.loads(capsys.readouterr().out)
     assert (record["verdict"], record["note"], record["reviewer"]) == ("good", "fine", "ann")
     assert read_reviews(store)[run_id][0]["verdict"] == "good"
@@ -27,18 +42,38 @@ def test_verdict_is_recorded_in_the_store(store: Path, capsys: pytest.CaptureFix
 def test_bad_verdict_promotes_the_run_in_one_action(store: Path, tmp_path: Path) -> None:
     run_id = run_ids(store)[0]
     nightmare = tmp_path / "nightmare_set"
-    assert main(["review", run_id, "--store", str(store), "--verdict", "bad", "--note",
-                 "leaked a script", "--promote", "--case-id", "xss-reply",
-                 "--nightmare-dir", str(nightmare)]) == 0
+    assert (
+        main(
+            [
+                "review",
+                run_id,
+                "--store",
+                str(store),
+                "--verdict",
+                "bad",
+                "--note",
+                "leaked a script",
+                "--promote",
+                "--case-id",
+                "xss-reply",
+                "--nightmare-dir",
+                str(nightmare),
+            ]
+        )
+        == 0
+    )
     case = load_case(nightmare / "xss-reply.yaml")
-    assert case.provenance["source_run"] == run_id and case.provenance["reason"] == "leaked a script"
+    assert case.provenance["source_run"] == run_id
+    assert case.provenance["reason"] == "leaked a script"
     assert (nightmare / "cassettes/xss-reply/prod.json").is_file()
     assert read_reviews(store)[run_id][0]["promoted_to"] == str(nightmare / "xss-reply.yaml")
 
 
 def test_promoting_a_good_run_is_refused(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["review", run_ids(store)[0], "--store", str(store), "--verdict", "good",
-                 "--promote"]) == 2
+    assert (
+        main(["review", run_ids(store)[0], "--store", str(store), "--verdict", "good", "--promote"])
+        == 2
+    )
     assert "only a 'bad' verdict promotes" in capsys.readouterr().err
     assert read_reviews(store) == {}
 
@@ -83,4 +118,5 @@ def test_two_reviewers_writing_at_once_both_keep_their_verdicts(store: Path) -> 
     reviews = read_reviews(store)
     for run_id in run_ids(store):
         by = [r["reviewer"] for r in reviews[run_id]]
-        assert by.count("ann") == 50 and by.count("bob") == 50
+        assert by.count("ann") == 50
+        assert by.count("bob") == 50

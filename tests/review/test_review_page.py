@@ -18,9 +18,17 @@ from pytest_opsladder.store.reviews import read_reviews
 from tests.review.conftest import run_ids
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync")
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 @pytest.fixture
@@ -94,7 +102,8 @@ def test_bad_verdict_with_promote_in_the_browser(
     shown = browser.find_element(By.ID, f"run-{run_id}").find_element(  # type: ignore[attr-defined]
         By.CSS_SELECTOR, "ul.verdicts"
     )
-    assert "bad by ann" in shown.text and "reply carries <script>" in shown.text
+    assert "bad by ann" in shown.text
+    assert "reply carries <script>" in shown.text
     assert browser.execute_script("return window.__pwned === undefined")  # type: ignore[attr-defined]
 
 
@@ -109,13 +118,15 @@ def test_a_run_outside_the_sample_is_refused(review_url: str, store: Path) -> No
 def test_the_page_forbids_scripts(review_url: str) -> None:
     with urllib.request.urlopen(review_url, timeout=10) as response:
         csp = response.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert "default-src 'none'" in csp
+    assert "script-src" not in csp
 
 
 def test_serve_prints_a_loopback_url(store: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest_opsladder.cli", "review", "--serve", "--store", str(store)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

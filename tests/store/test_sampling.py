@@ -17,9 +17,16 @@ from pytest_opsladder.store.sampling import SampleSpec, Strategy, StratumField, 
 
 
 def _entry(i: int, **over: Any) -> dict[str, Any]:
-    base = {"run_id": f"r{i}", "status": "complete", "variant": "prod", "error_code": None,
-            "tools": ["search"], "denials": 0, "duration_s": 1.0 + (i % 5) * 0.01,
-            "metrics": {"tokens_out": 40 + i % 3, "tool_calls": 1}}
+    base = {
+        "run_id": f"r{i}",
+        "status": "complete",
+        "variant": "prod",
+        "error_code": None,
+        "tools": ["search"],
+        "denials": 0,
+        "duration_s": 1.0 + (i % 5) * 0.01,
+        "metrics": {"tokens_out": 40 + i % 3, "tool_calls": 1},
+    }
     return {**base, **over}
 
 
@@ -35,7 +42,9 @@ def test_uniform_is_reproducible_with_a_seed_and_varies_without() -> None:
     lines = _lines([_entry(i) for i in range(1000)])
     one = sample_lines(lines, SampleSpec(Strategy.UNIFORM, 10, seed=7))
     assert _ids(one) == _ids(sample_lines(lines, SampleSpec(Strategy.UNIFORM, 10, seed=7)))
-    assert set(_ids(one)) != set(_ids(sample_lines(lines, SampleSpec(Strategy.UNIFORM, 10, seed=8))))
+    assert set(_ids(one)) != set(
+        _ids(sample_lines(lines, SampleSpec(Strategy.UNIFORM, 10, seed=8)))
+    )
     assert len(set(_ids(one))) == 10
 
 
@@ -58,12 +67,19 @@ def test_stratified_draws_from_every_stratum() -> None:
     entries = [_entry(i) for i in range(500)]
     entries += [_entry(1000 + i, status="error", error_code="Timeout") for i in range(4)]
     entries += [_entry(2000 + i, variant="next", tools=["refund", "search"]) for i in range(30)]
-    spec = SampleSpec(Strategy.STRATIFIED, 2, seed=1, by=(StratumField.STATUS, StratumField.VARIANT))
+    spec = SampleSpec(
+        Strategy.STRATIFIED, 2, seed=1, by=(StratumField.STATUS, StratumField.VARIANT)
+    )
     drawn = sample_lines(_lines(entries), spec)
     strata = Counter(s for d in drawn for s in d["sample"]["strata"])
-    assert strata == {"status=complete|variant=prod": 2, "status=error|variant=prod": 2,
-                      "status=complete|variant=next": 2}
-    by_tool = sample_lines(_lines(entries), SampleSpec(Strategy.STRATIFIED, 3, by=(StratumField.TOOL,)))
+    assert strata == {
+        "status=complete|variant=prod": 2,
+        "status=error|variant=prod": 2,
+        "status=complete|variant=next": 2,
+    }
+    by_tool = sample_lines(
+        _lines(entries), SampleSpec(Strategy.STRATIFIED, 3, by=(StratumField.TOOL,))
+    )
     assert {s for d in by_tool for s in d["sample"]["strata"]} == {"tool=search", "tool=refund"}
 
 
@@ -94,17 +110,40 @@ def test_bad_strategy_and_field_list_the_valid_values(capsys: pytest.CaptureFixt
 
 
 def test_reservoir_over_stdin_of_run_records(tmp_path: Path) -> None:
-    records = [{"format": "pytest-opsladder/cassette", "schema_version": 1, "run": {
-        "case": {"id": f"c{i}", "input": i}, "variant": {"name": "prod"},
-        "manifest": {"run_id": f"run{i}", "started_at": "2026-11-24T00:00:00Z"},
-        "status": "complete", "events": []}} for i in range(100)]
+    records = [
+        {
+            "format": "pytest-opsladder/cassette",
+            "schema_version": 1,
+            "run": {
+                "case": {"id": f"c{i}", "input": i},
+                "variant": {"name": "prod"},
+                "manifest": {"run_id": f"run{i}", "started_at": "2026-11-24T00:00:00Z"},
+                "status": "complete",
+                "events": [],
+            },
+        }
+        for i in range(100)
+    ]
     stream = "".join(json.dumps(r) + "\n" for r in records)
-    args = [sys.executable, "-m", "pytest_opsladder.cli", "sample", "--strategy", "reservoir",
-            "--input", "-", "-n", "4", "--seed", "5"]
+    args = [
+        sys.executable,
+        "-m",
+        "pytest_opsladder.cli",
+        "sample",
+        "--strategy",
+        "reservoir",
+        "--input",
+        "-",
+        "-n",
+        "4",
+        "--seed",
+        "5",
+    ]
     first = subprocess.run(args, input=stream, capture_output=True, text=True, check=True)
     again = subprocess.run(args, input=stream, capture_output=True, text=True, check=True)
     drawn = [json.loads(line) for line in first.stdout.splitlines()]
-    assert len(drawn) == 4 and all(d["run_id"].startswith("run") for d in drawn)
+    assert len(drawn) == 4
+    assert all(d["run_id"].startswith("run") for d in drawn)
     assert first.stdout == again.stdout
 
 

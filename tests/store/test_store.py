@@ -31,11 +31,14 @@ def test_runs_are_partitioned_by_date_indexed_and_redacted(tmp_path: Path) -> No
     ok, bad = _capture(tmp_path, "a"), _capture(tmp_path, "b", fail=True)
     entries = {e["run_id"]: e for e in iter_index(tmp_path / "index.jsonl")}
     assert set(entries) == {ok, bad}
-    assert entries[bad]["status"] == "error" and entries[bad]["error_code"] == "TimeoutError"
+    assert entries[bad]["status"] == "error"
+    assert entries[bad]["error_code"] == "TimeoutError"
     path = tmp_path / entry_path(entries[ok])
-    assert path.parent.name == entries[ok]["started_at"][:10] and path.name == f"{ok}.json"
+    assert path.parent.name == entries[ok]["started_at"][:10]
+    assert path.name == f"{ok}.json"
     text = "".join(p.read_text() for p in tmp_path.glob("*/*.json"))
-    assert "sk-live-123" not in text and "Bearer abc" not in text
+    assert "sk-live-123" not in text
+    assert "Bearer abc" not in text
     assert load_run(tmp_path, entry_path(entries[ok]))["case"]["input"]["q"] == "a"
 
 
@@ -52,7 +55,8 @@ def test_an_interrupted_run_is_written_incomplete_and_not_indexed(tmp_path: Path
     with pytest.raises(KeyboardInterrupt), capture("c", "prod", tmp_path) as run:
         raise KeyboardInterrupt
     record = json.loads(next(tmp_path.glob("*/*.json")).read_text())
-    assert record["run"]["status"] == "incomplete" and run.run_id in record["run"]["manifest"]["run_id"]
+    assert record["run"]["status"] == "incomplete"
+    assert run.run_id in record["run"]["manifest"]["run_id"]
     assert not list(iter_index(tmp_path / "index.jsonl"))
     assert reindex(tmp_path) == 1
     assert [e["status"] for e in iter_index(tmp_path / "index.jsonl")] == ["incomplete"]
@@ -101,4 +105,6 @@ def test_concurrent_appends_from_processes_lose_nothing(tmp_path: Path) -> None:
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
     stats = IndexReadStats()
     ids = [e["run_id"] for e in iter_index(tmp_path / "index.jsonl", stats)]
-    assert stats.skipped == [] and len(ids) == 800 and len(set(ids)) == 800
+    assert stats.skipped == []
+    assert len(ids) == 800
+    assert len(set(ids)) == 800
