@@ -15,6 +15,7 @@ OPT_EPOCHS = "--opsladder-epochs"
 OPT_CONCURRENCY = "--opsladder-concurrency"
 OPT_DIVERGENCE = "--opsladder-divergence"
 OPT_REPORT_DIR = "--opsladder-report-dir"
+OPT_GATE_ALERT = "--opsladder-gate-alert"
 
 INI_MODE = "opsladder_mode"
 INI_RECORD_MODE = "opsladder_record_mode"
@@ -27,6 +28,7 @@ INI_EPOCHS = "opsladder_epochs"
 INI_CONCURRENCY = "opsladder_concurrency"
 INI_DIVERGENCE = "opsladder_divergence"
 INI_REPORT_DIR = "opsladder_report_dir"
+INI_GATE_ALERT = "opsladder_gate_alert"
 
 MARKER = "opsladder"
 MARKER_HELP = (

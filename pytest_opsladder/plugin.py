@@ -140,6 +140,16 @@ def _add_shadow_options(group: Any) -> None:
         "ini: opsladder_divergence",
     )
     group.addoption(
+        opt.OPT_GATE_ALERT,
+        dest="opsladder_gate_alert",
+        action="append",
+        default=None,
+        metavar="SINK",
+        help="raise an alert through this sink when the drift gate fails, as a missed job "
+        "would (stderr, file:PATH, webhook:URL, command:CMD; repeatable). "
+        "ini: opsladder_gate_alert",
+    )
+    group.addoption(
         opt.OPT_REPORT_DIR,
         dest="opsladder_report_dir",
         default=None,
@@ -155,6 +165,12 @@ def _add_shadow_ini(parser: pytest.Parser) -> None:
     parser.addini(opt.INI_CONCURRENCY, "concurrent candidate runs in shadow mode", default="1")
     parser.addini(opt.INI_DIVERGENCE, "divergence policy: nearest, error, stop", default="nearest")
     parser.addini(opt.INI_REPORT_DIR, "directory of shadow results and reports", default="reports")
+    parser.addini(
+        opt.INI_GATE_ALERT,
+        "alert sinks for a failed drift gate (stderr, file:PATH, webhook:URL, command:CMD)",
+        type="linelist",
+        default=[],
+    )
 
 
 def _option_or_ini(config: pytest.Config, dest: str, ini: str) -> str | None:

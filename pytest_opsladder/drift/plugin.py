@@ -311,6 +311,28 @@ def finish_shadow(session: pytest.Session) -> None:
                  properties)  # fmt: skip
     if failed:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        _alert(config, results, written)
+
+
+def _alert(config: pytest.Config, results: dict[str, Any], written: dict[str, Path]) -> None:
+    """A failed gate pages through the same sinks as a missed job (ladder levels 1 and 7)."""
+    sinks = config.getoption("opsladder_gate_alert") or config.getini("opsladder_gate_alert")
+    if not sinks:
+        return
+    from pytest_opsladder.schedule.alerts import raise_alert
+
+    details = {
+        "baseline": results["baseline"]["name"],
+        "candidate": results["candidate"]["name"],
+        "alpha": results["alpha"],
+        "failed_metrics": [m["name"] for m in results["metrics"] if m.get("verdict") == "fail"],
+        "report": str(written.get("report.html", "")),
+    }
+    delivery = raise_alert(
+        "drift-gate", "critical", results.get("verdict_reason", "the drift gate failed"),
+        details, list(sinks), kind="drift",
+    )  # fmt: skip
+    config.stash[RESULTS_KEY]["alerts"] = delivery
 
 
 def _report_gate(
@@ -353,3 +375,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(line)
     for name, path in sorted(done["written"].items()):
         terminalreporter.write_line(f"  {name}: {path}")
+    for sink, status in done.get("alerts", {}).items():
+        terminalreporter.write_line(f"  alert via {sink}: {status}")

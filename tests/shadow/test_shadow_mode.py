@@ -218,3 +218,20 @@ def test_quiet_run_prints_no_progress(project: pytest.Pytester) -> None:
         "nightmare_set", "--opsladder-shadow", "--opsladder-candidate=same", "-q"
     )
     assert "opsladder shadow:" not in quiet.stdout.str()
+
+
+def test_failed_gate_raises_an_alert_through_the_l1_sinks(project: pytest.Pytester) -> None:
+    alerts = project.path / "alerts.jsonl"
+    project.runpytest("nightmare_set", "--opsladder-shadow", "--opsladder-candidate=same",
+                      f"--opsladder-gate-alert=file:{alerts}")  # fmt: skip
+    assert not alerts.exists(), "a gate that did not fail raised an alert"
+    result = project.runpytest(
+        "nightmare_set", "--opsladder-shadow", "--opsladder-candidate=worse",
+        f"--opsladder-gate-alert=file:{alerts}",
+    )  # fmt: skip
+    result.stdout.fnmatch_lines([f"*alert via *{alerts.name}*: ok*"])
+    alert = json.loads(alerts.read_text().splitlines()[0])
+    assert alert["name"] == "drift-gate"
+    assert alert["severity"] == "critical"
+    assert alert["details"]["candidate"] == "worse"
+    assert alert["details"]["failed_metrics"] == ["pass_rate"]
