@@ -17,6 +17,7 @@ a case never executes anything.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -153,7 +154,7 @@ def case_from_mapping(raw: Any, path: Path, text: str = "") -> NightmareCase:
         tags=_tags(raw.get("tags") or [], path, text),
         severity=_severity(raw.get("severity", "medium"), path, text),
         description=str(raw.get("description") or ""),
-        provenance=dict(raw.get("provenance") or {}),
+        provenance=_provenance(raw.get("provenance") or {}, path, text),
         path=path,
     )
 
@@ -203,6 +204,36 @@ def _tags(items: Any, path: Path, text: str) -> tuple[str, ...]:
             "`tags` must be a list of strings.", path=path, line=line_of(text, "tags")
         )
     return tuple(items)
+
+
+def _provenance(value: Any, path: Path, text: str) -> dict[str, Any]:
+    """Where the case came from: a mapping; ``date`` (if given) an ISO date, ``reason`` text."""
+    line = line_of(text, "provenance")
+    if not isinstance(value, dict):
+        raise CaseFormatError(
+            "`provenance` must be a mapping such as {source_run: <run id>, date: 2026-11-02, "
+            "reason: ...}.",
+            path=path,
+            line=line,
+        )
+    date = value.get("date")
+    if date is not None and not _is_iso_date(date):
+        raise CaseFormatError(
+            f"provenance date {date!r} is not an ISO date; write it as YYYY-MM-DD.",
+            path=path,
+            line=line_of(text, "date") or line,
+        )
+    return {str(k): v for k, v in value.items()}
+
+
+def _is_iso_date(value: Any) -> bool:
+    if isinstance(value, dt.date):
+        return True
+    try:
+        dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return False
+    return True
 
 
 def _severity(value: Any, path: Path, text: str) -> Severity:

@@ -78,3 +78,25 @@ def test_duplicate_ids_are_a_collection_error(project: pytest.Pytester, xdist: l
         ["*duplicate case id 'same-id'*already uses it*rename one of them*"]
     )
     assert result.ret != 0
+
+
+def test_provenance_must_be_a_mapping_with_an_iso_date(tmp_path: Path) -> None:
+    err = _load(tmp_path, "id: a\ninput: 1\nprovenance: from prod\n")
+    assert "`provenance` must be a mapping" in str(err) and err.line == 3
+    err = _load(tmp_path, "id: a\ninput: 1\nprovenance:\n  source_run: r1\n  date: last tuesday\n")
+    assert "provenance date 'last tuesday' is not an ISO date" in str(err) and err.line == 5
+
+
+def test_a_full_case_loads(tmp_path: Path) -> None:
+    path = tmp_path / "full.yaml"
+    path.write_text(
+        "id: refund-double-charge\ninput: {message: charged twice}\n"
+        "checks:\n  - tool_trajectory: {mode: subset, calls: [search_orders, refund]}\n"
+        "  - json_schema: {schema: {type: object}}\n  - python: 'json:loads'\n"
+        "tags: [billing]\nseverity: critical\ndescription: why\n"
+        "provenance: {source_run: 1f2e, date: 2026-11-02, reason: double refund}\n",
+        encoding="utf-8",
+    )
+    case = load_case(path)
+    assert [c.kind for c in case.checks] == ["tool_trajectory", "json_schema", "python"]
+    assert case.provenance["reason"] == "double refund" and case.severity.value == "critical"
