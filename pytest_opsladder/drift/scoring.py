@@ -7,6 +7,7 @@ label columns are categorical, ``trajectory`` and ``output_text`` use the noise-
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +47,16 @@ def metric_catalogue(table: pd.DataFrame, *, text: bool = True) -> dict[str, str
     kinds["trajectory"] = TRAJECTORY
     if text:
         kinds["output_text"] = TEXT
+    return kinds
+
+
+def startup_catalogue(registered: Iterable[str] = ()) -> dict[str, str]:
+    """The metric types known before any run exists, for validating the gate at startup:
+    the table's own metrics plus ``registered`` names (register_metric), taken as numeric."""
+    kinds = {"pass_rate": BINARY, **{n: NUMERIC for n in NUMERIC_METRICS}}
+    kinds |= {"status": CATEGORICAL, "trajectory": TRAJECTORY, "output_text": TEXT}
+    for name in registered:
+        kinds.setdefault(name, NUMERIC)
     return kinds
 
 

@@ -167,3 +167,14 @@ def test_relative_margin_on_a_metric_that_degrades_downwards(drop: float, verdic
     assert judge["alternative"] == "less"
     assert judge["verdict"] == verdict
     assert judge["effect"]["estimate"] == pytest.approx(-drop, abs=0.02)
+
+
+def test_gate_can_be_checked_at_startup_before_any_run() -> None:
+    from pytest_opsladder.drift.scoring import check_gate, startup_catalogue
+
+    kinds = startup_catalogue(["judge_score"])
+    check_gate(parse_gate_config({"judge_score": {"worse": "lower"}}), kinds)
+    with pytest.raises(UnknownGateMetricError, match="judge_score"):
+        check_gate(parse_gate_config({"judge": {"worse": "lower"}}), kinds)
+    with pytest.raises(GateConfigError, match="categorical"):
+        check_gate(parse_gate_config({"status": {"worse": "higher"}}), kinds)
