@@ -82,9 +82,11 @@ def test_duplicate_ids_are_a_collection_error(project: pytest.Pytester, xdist: l
 
 def test_provenance_must_be_a_mapping_with_an_iso_date(tmp_path: Path) -> None:
     err = _load(tmp_path, "id: a\ninput: 1\nprovenance: from prod\n")
-    assert "`provenance` must be a mapping" in str(err) and err.line == 3
+    assert "`provenance` must be a mapping" in str(err)
+    assert err.line == 3
     err = _load(tmp_path, "id: a\ninput: 1\nprovenance:\n  source_run: r1\n  date: last tuesday\n")
-    assert "provenance date 'last tuesday' is not an ISO date" in str(err) and err.line == 5
+    assert "provenance date 'last tuesday' is not an ISO date" in str(err)
+    assert err.line == 5
 
 
 def test_a_full_case_loads(tmp_path: Path) -> None:
@@ -99,4 +101,5 @@ def test_a_full_case_loads(tmp_path: Path) -> None:
     )
     case = load_case(path)
     assert [c.kind for c in case.checks] == ["tool_trajectory", "json_schema", "python"]
-    assert case.provenance["reason"] == "double refund" and case.severity.value == "critical"
+    assert case.provenance["reason"] == "double refund"
+    assert case.severity.value == "critical"
