@@ -236,3 +236,23 @@ def test_new_episodes_replays_old_calls_and_records_new_ones(
         fx.lookup("ann")
         fx.lookup("new")
     assert len(fx.executions()) == 2
+
+
+def test_async_tool_errors_and_misses_replay_like_sync(tmp_path: Path) -> None:
+    ran: list[int] = []
+
+    @tool(name="afails")
+    async def afails(x: int) -> int:
+        ran.append(x)
+        raise ValueError(f"bad {x}")
+
+    path = tmp_path / "c.json"
+    with record(path), pytest.raises(ValueError, match="bad 1"):
+        asyncio.run(afails(1))
+    with replay(path):
+        with pytest.raises(ValueError, match="bad 1"):
+            asyncio.run(afails(1))
+        with pytest.raises(ToolReplayMissError) as info:
+            asyncio.run(afails(2))
+    assert ran == [1]
+    assert info.value.closest[0]["differs_at"] == ["$.x"]
