@@ -50,31 +50,39 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[PROGRESS_KEY] = {"total": 0, "done": 0, "divergent": 0, "live": 0}
     config.pluginmanager.register(ShadowProgress(config), "opsladder-shadow-progress")
     try:
+        from pytest_opsladder.capture.metrics import known_metrics
+        from pytest_opsladder.drift.scoring import check_gate, startup_catalogue
+
         gate = load_gate(_settings(config).rootdir)
-        gate.validate_metrics(gateable_metrics())
+        check_gate(gate, startup_catalogue(known_metrics()))
         config.stash[GATE_KEY] = gate
+        _settings(config).extra["prices"] = load_prices(_settings(config).rootdir)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
 
 
-def gateable_metrics() -> set[str]:
-    """Names the gate may use before any run exists: the table's metrics and registered ones."""
-    from pytest_opsladder.capture.metrics import known_metrics
-    from pytest_opsladder.drift.table import NUMERIC_METRICS
-
-    return {"pass_rate", "status", "trajectory", "output_text", *NUMERIC_METRICS, *known_metrics()}
+def _opsladder_table(rootdir: Path) -> dict[str, Any]:
+    pyproject = rootdir / "pyproject.toml"
+    if not pyproject.is_file():
+        return {}
+    with pyproject.open("rb") as handle:
+        table: dict[str, Any] = tomllib.load(handle).get("tool", {}).get("opsladder", {})
+    return table
 
 
 def load_gate(rootdir: Path) -> GateConfig:
     """``[tool.opsladder.gate]`` of the project's pyproject.toml (the defaults without one)."""
     from pytest_opsladder.drift.gate import GateConfig, load_gate_config
 
-    pyproject = rootdir / "pyproject.toml"
-    if not pyproject.is_file():
-        return GateConfig.default()
-    with pyproject.open("rb") as handle:
-        has_gate = "gate" in tomllib.load(handle).get("tool", {}).get("opsladder", {})
-    return load_gate_config(pyproject) if has_gate else GateConfig.default()
+    has_gate = "gate" in _opsladder_table(rootdir)
+    return load_gate_config(rootdir / "pyproject.toml") if has_gate else GateConfig.default()
+
+
+def load_prices(rootdir: Path) -> dict[str, Any]:
+    """``[tool.opsladder.prices]``: USD per 1M tokens per model, for the cost metric."""
+    from pytest_opsladder.drift.table import parse_prices
+
+    return dict(parse_prices(_opsladder_table(rootdir).get("prices", {})))
 
 
 # -- per case ----------------------------------------------------------------------------------

@@ -37,7 +37,12 @@ def score_session(
     from pytest_opsladder.drift.table import metrics_table
     from pytest_opsladder.reports.writer import write_reports
 
-    table = metrics_table(collector.runs, extras=collector.extras, baseline=settings.baseline)
+    table = metrics_table(
+        collector.runs,
+        extras=collector.extras,
+        baseline=settings.baseline,
+        prices=settings.extra.get("prices") or None,
+    )
     candidate = settings.candidate
     baseline = settings.variant(settings.baseline)
     results = score(
