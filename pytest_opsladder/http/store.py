@@ -65,7 +65,7 @@ class HttpStore:
         self._may_record = plan.live and plan.cassette is not None and not _no_write(plan)
         self._may_go_out = plan.live
         self.counts: Counter[str] = Counter()
-        self.misses: list[HttpReplayMissError] = []
+        self.cassette = plan.cassette
         self.fresh: list[int] = []  # indexes in run.http of interactions recorded by this run
         self._lock = threading.Lock()
         self._index = self._build_index(recorded)
@@ -106,7 +106,7 @@ class HttpStore:
             else "no recorded request matches it"
         )
         err = HttpReplayMissError(
-            f"HTTP {method} {scrub_url(url)} is not in the cassette of run {run.run_id[:8]} "
+            f"HTTP {method} {scrub_url(url)} is not in the cassette {self.cassette} "
             f"(case {run.case.id!r}, variant {run.variant.name!r}): {why}, and replay blocks "
             f"the network.\n{format_closest(closest)}\n"
             "Fix: re-record (--opsladder-mode=record --opsladder-record-mode=new_episodes), "
@@ -115,7 +115,6 @@ class HttpStore:
         )
         err.closest = closest  # type: ignore[attr-defined]
         err.request = canonical.view()  # type: ignore[attr-defined]
-        self.misses.append(err)
         return err
 
     def _name_of(self, item: dict[str, Any]) -> str:
