@@ -16,6 +16,7 @@ OPT_CONCURRENCY = "--opsladder-concurrency"
 OPT_DIVERGENCE = "--opsladder-divergence"
 OPT_REPORT_DIR = "--opsladder-report-dir"
 OPT_GATE_ALERT = "--opsladder-gate-alert"
+OPT_SHARD = "--opsladder-shard"
 
 INI_MODE = "opsladder_mode"
 INI_RECORD_MODE = "opsladder_record_mode"

@@ -15,7 +15,13 @@ from pytest_opsladder import hookspecs
 from pytest_opsladder import options as opt
 from pytest_opsladder._modules import module_available
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.settings import Settings, merge_variants, positive_int, resolve_modes
+from pytest_opsladder.settings import (
+    Settings,
+    merge_variants,
+    positive_int,
+    resolve_modes,
+    variants_from_pyproject,
+)
 from pytest_opsladder.tally import Tally
 
 # Each rung's fixtures and hooks live in its own plugin module; rungs land one at a time, so a
@@ -150,6 +156,14 @@ def _add_shadow_options(group: Any) -> None:
         "ini: opsladder_gate_alert",
     )
     group.addoption(
+        opt.OPT_SHARD,
+        dest="opsladder_shard",
+        default=None,
+        metavar="NAME",
+        help="shadow: also write this job's runs to <report dir>/shards/NAME.jsonl, for "
+        "`opsladder merge` to rescore with the other CI jobs' shards into one verdict",
+    )
+    group.addoption(
         opt.OPT_REPORT_DIR,
         dest="opsladder_report_dir",
         default=None,
@@ -218,6 +232,7 @@ def _shadow_settings(config: pytest.Config, settings: Settings) -> None:
         raise ConfigError(f"{policy!r} is not a valid divergence policy. Valid: {valid}.") from None
     report_dir = _option_or_ini(config, "opsladder_report_dir", opt.INI_REPORT_DIR) or "reports"
     settings.report_dir = settings.rootdir / report_dir
+    settings.extra["shard"] = config.getoption("opsladder_shard")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -229,17 +244,45 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
     config.stash[TALLY_KEY] = Tally()
+    _register_metric_hook(config)
     if config.getini(opt.INI_THREAD_CONTEXT):
         from pytest_opsladder.capture.context import propagate_to_threads
 
         propagate_to_threads()
 
 
+REMOVE_METRICS_KEY = pytest.StashKey[Any]()
+
+
+def _register_metric_hook(config: pytest.Config) -> None:
+    """Runs ended in this session get the metrics of ``pytest_opsladder_run_metrics`` too."""
+    from pytest_opsladder.capture.metrics import register_metrics_provider
+
+    def hook_metrics(run: Any) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for extra in config.hook.pytest_opsladder_run_metrics(run=run):
+            if not isinstance(extra, dict):
+                raise pytest.UsageError(
+                    f"pytest_opsladder_run_metrics returned {extra!r}; return a dict or None."
+                )
+            merged.update(extra)
+        return merged
+
+    config.stash[REMOVE_METRICS_KEY] = register_metrics_provider(hook_metrics)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    remove = config.stash.get(REMOVE_METRICS_KEY, None)
+    if remove is not None:
+        remove()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     settings = session.config.stash[SETTINGS_KEY]
     hook = session.config.hook.pytest_opsladder_variants
     try:
-        settings.variants = merge_variants(hook(), settings.rootdir, "pytest_opsladder_variants")
+        declared = [variants_from_pyproject(settings.rootdir), *hook()]
+        settings.variants = merge_variants(declared, settings.rootdir, "pytest_opsladder_variants")
         settings.run_variant  # noqa: B018 - validates --opsladder-variant / the baseline early
         if settings.mode.value == "shadow":
             settings.candidate  # noqa: B018 - the candidate must exist before any case runs

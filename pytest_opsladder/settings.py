@@ -80,6 +80,31 @@ def positive_int(value: str | int, setting: str) -> int:
     return number
 
 
+_VARIANT_KEYS = {"model", "prompt", "params"}
+
+
+def variants_from_pyproject(rootdir: Path) -> list[Variant]:
+    """``[tool.opsladder.variants]``: ``name = {model = ..., prompt = ..., params = {...}}``."""
+    import tomllib
+
+    path = rootdir / "pyproject.toml"
+    if not path.is_file():
+        return []
+    with path.open("rb") as handle:
+        table = tomllib.load(handle).get("tool", {}).get("opsladder", {}).get("variants", {})
+    return [_variant(name, spec, path) for name, spec in table.items()]
+
+
+def _variant(name: str, spec: Any, path: Path) -> Variant:
+    if not isinstance(spec, dict) or set(spec) - _VARIANT_KEYS:
+        extra = sorted(set(spec) - _VARIANT_KEYS) if isinstance(spec, dict) else spec
+        raise ConfigError(
+            f"{path}: [tool.opsladder.variants] {name} has {extra!r}; a variant is a table "
+            'with model, prompt and params, e.g. next = {model = "gpt-5", prompt = "p/v4.md"}.'
+        )
+    return Variant(name, spec.get("model"), spec.get("prompt"), dict(spec.get("params") or {}))
+
+
 def merge_variants(lists: list[list[Variant] | None], root: Path, hook: str) -> dict[str, Variant]:
     out: dict[str, Variant] = {}
     for items in lists:

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
 
 MetricFn = Callable[["Run"], Any]
+ProviderFn = Callable[["Run"], dict[str, Any]]
 _METRICS: dict[str, MetricFn] = {}
+_PROVIDERS: list[ProviderFn] = []
 
 
 def register_metric(name: str) -> Callable[[MetricFn], MetricFn]:
@@ -27,6 +29,13 @@ def register_metric(name: str) -> Callable[[MetricFn], MetricFn]:
         return fn
 
     return deco
+
+
+def register_metrics_provider(provider: ProviderFn) -> Callable[[], None]:
+    """Add ``provider(run) -> {name: value}`` (several metrics at once, e.g. the pytest hook
+    ``pytest_opsladder_run_metrics``); returns a function that removes it."""
+    _PROVIDERS.append(provider)
+    return lambda: _PROVIDERS.remove(provider) if provider in _PROVIDERS else None
 
 
 def known_metrics() -> list[str]:
@@ -42,6 +51,11 @@ def compute_metrics(run: Run) -> dict[str, Any]:
         except Exception as exc:  # a broken metric must not lose the run it measures
             out[name] = None
             errors[name] = f"{type(exc).__name__}: {exc}"
+    for provider in list(_PROVIDERS):
+        try:
+            out.update(provider(run) or {})
+        except Exception as exc:  # as above: a broken provider must not lose the run
+            errors[getattr(provider, "__name__", "provider")] = f"{type(exc).__name__}: {exc}"
     if errors:
         out["metric_errors"] = errors
     return out

@@ -60,4 +60,36 @@ def score_session(
         set(results.get("cases_missing_baseline", [])) | set(collector.missing_baseline)
     )
     out_dir = settings.report_dir or settings.rootdir / "reports"
-    return results, write_reports(results, out_dir)
+    written = write_reports(results, out_dir)
+    shard = settings.extra.get("shard")
+    if shard:
+        written["shard"] = write_session_shard(table, results, collector, settings, gate, shard)
+    return results, written
+
+
+def write_session_shard(
+    table: Any,
+    results: dict[str, Any],
+    collector: ShadowCollector,
+    settings: Settings,
+    gate: GateConfig,
+    name: str,
+) -> Path:
+    """This CI job's runs, for ``opsladder merge`` to rescore with the other jobs' (paired)."""
+    from pytest_opsladder.cassette.naming import safe_stem
+    from pytest_opsladder.drift.shards import write_shard
+
+    out_dir = settings.report_dir or settings.rootdir / "reports"
+    return write_shard(
+        out_dir / "shards" / f"{safe_stem(name)}.jsonl",
+        table,
+        baseline=results["baseline"]["name"],
+        candidate=results["candidate"]["name"],
+        gate=gate,
+        extra={
+            "case_meta": collector.case_meta,
+            "first_divergences": collector.first_divergences,
+            "live_calls": results.get("live_calls", {}),
+            "provenance": results.get("provenance", {}),
+        },
+    )

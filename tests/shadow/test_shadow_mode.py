@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -235,3 +236,63 @@ def test_failed_gate_raises_an_alert_through_the_l1_sinks(project: pytest.Pytest
     assert alert["severity"] == "critical"
     assert alert["details"]["candidate"] == "worse"
     assert alert["details"]["failed_metrics"] == ["pass_rate"]
+
+
+def test_ci_shards_merge_into_one_verdict(project: pytest.Pytester) -> None:
+    for shard, selection in (
+        ("job-a", "case-0 or case-1 or case-2 or case-3 or case-4"),
+        ("job-b", "not (case-0 or case-1 or case-2 or case-3 or case-4)"),
+    ):
+        project.runpytest("nightmare_set", "--opsladder-shadow", "--opsladder-candidate=worse",
+                          f"--opsladder-shard={shard}", "-k", selection)  # fmt: skip
+    shards = sorted((project.path / "reports/shards").glob("*.jsonl"))
+    assert [p.name for p in shards] == ["job-a.jsonl", "job-b.jsonl"]
+    merged = project.path / "merged.json"
+    result = project.run(
+        sys.executable, "-m", "pytest_opsladder.cli", "merge", *map(str, shards), "-o", str(merged)
+    )
+    assert result.ret in (0, 1), result.stderr.str()
+    results = json.loads(merged.read_text())
+    assert results["n_cases"] == 10  # the two halves, paired and scored together
+    assert results["verdict"] == "fail"
+
+
+def test_epochs_record_k_baselines_and_give_an_aa_noise_floor(project: pytest.Pytester) -> None:
+    recorded = project.runpytest("nightmare_set", "--opsladder-mode=record", "--opsladder-epochs=2")
+    recorded.assert_outcomes(passed=20)  # epoch 0 replays, epoch 1 is recorded
+    assert (project.path / "nightmare_set/cassettes/case-3/prod.e1.json").is_file()
+    project.runpytest(
+        "nightmare_set", "--opsladder-shadow", "--opsladder-candidate=same", "--opsladder-epochs=2"
+    )
+    results = _results(project)
+    assert results["epochs"] == {"baseline": 2, "candidate": 2}
+    assert results["n_cases"] == 10  # epochs are reduced per case, never counted as cases
+    assert results["aa_noise_floor"] is not None
+
+
+def test_variants_from_pyproject_and_extra_metrics_from_the_hook(
+    project: pytest.Pytester,
+) -> None:
+    (project.path / "pyproject.toml").write_text(
+        PYPROJECT + "\n[tool.opsladder.variants]\ntoml-worse = {params = {factor = 3}}\n"
+    )
+    project.makeconftest(
+        CONFTEST
+        + "\ndef pytest_opsladder_run_metrics(run):\n"
+        + "    return {'answer_len': len(str(run.output))}\n"
+    )
+    result = project.runpytest(
+        "nightmare_set", "--opsladder-shadow", "--opsladder-candidate=toml-worse"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    names = [m["name"] for m in _results(project)["metrics"]]  # type: ignore[union-attr,index]
+    assert "answer_len" in names
+
+
+def test_a_bad_variant_table_in_pyproject_is_a_usage_error(project: pytest.Pytester) -> None:
+    (project.path / "pyproject.toml").write_text(
+        PYPROJECT + '\n[tool.opsladder.variants]\nnext = {modle = "gpt-5"}\n'
+    )
+    result = project.runpytest("nightmare_set")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*pyproject.toml*next*modle*model, prompt and params*"])
