@@ -102,6 +102,8 @@ class RunRecorder:
                     path=path,
                 )
             self.recorded = files.load(path)
+            called = sorted({e.name for e in self.recorded.events_of("tool_call")})
+            self.run.tools_hash = tools_schema_hash(called)  # the same tools' schemas, today
 
     def _boundary(self) -> ToolBoundary:
         if self.recorded is None:

@@ -125,7 +125,11 @@ class Run:
 
     def _end(self, status: RunStatus) -> None:
         from pytest_opsladder.capture.metrics import compute_metrics
+        from pytest_opsladder.capture.tools import tools_schema_hash
 
+        # The schemas of the tools this run called, not of every tool the process registered:
+        # a tool defined elsewhere must not make this run's cassette look stale.
+        self.tools_hash = tools_schema_hash(sorted({e.name for e in self.events_of("tool_call")}))
         self.status = status
         self.manifest["ended_at"] = utc_now()
         self.manifest["duration_s"] = round(self.now(), 6)

@@ -65,7 +65,7 @@ def registered_tools() -> dict[str, ToolSpec]:
 
 def tools_schema_hash(names: list[str] | None = None) -> str:
     """Fingerprint of the tool schemas: changing a tool's signature or docs changes it."""
-    specs = [_TOOLS[n] for n in sorted(names or _TOOLS) if n in _TOOLS]
+    specs = [_TOOLS[n] for n in sorted(_TOOLS if names is None else names) if n in _TOOLS]
     return content_hash(canonical_json([s.schema() for s in specs]))
 
 
