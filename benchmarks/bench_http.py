@@ -79,9 +79,12 @@ def write_our_cassette(path: Path, n: int) -> None:
     files.save(run, path)
 
 
+WALL: dict[int, float] = {}  # wall-clock seconds of the best run, printed for reference
+
+
 def replay_ours(path: Path, n: int) -> float:
     """Seconds to load the cassette and replay ``n`` POSTs through a real httpx.Client."""
-    t0 = CLOCK()
+    t0, w0 = CLOCK(), time.perf_counter()
     with (
         RunRecorder(Case("bench"), VARIANT, path, mode=Mode.REPLAY) as run,
         httpx.Client() as client,
@@ -91,6 +94,7 @@ def replay_ours(path: Path, n: int) -> float:
             assert reply["id"] == f"c{i}"
     elapsed = CLOCK() - t0
     assert run.extra["http"]["replayed"] == n
+    WALL[n] = min(WALL.get(n, float("inf")), time.perf_counter() - w0)
     return elapsed
 
 
@@ -207,6 +211,7 @@ def main() -> int:
         print(f"  {large:>6}  {'':>10}  {vcr_large:>24.2f} (measured)")
         ratio = fit(2000) / ours[2000]
     print(f"  {5000:>6}  {ours[5000]:>10.3f}")
+    print(f"  (wall clock of the best runs: 2000: {WALL[2000]:.3f} s, 5000: {WALL[5000]:.3f} s)")
     print(f"target: 5,000 replayed in <= {TARGET_5000_S} s: {verdict(ours[5000] <= TARGET_5000_S)}")
     if ratio is not None:
         print(
