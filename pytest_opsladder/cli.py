@@ -55,17 +55,17 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"opsladder {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    registered: set[str] = set()
-    for name, (module, help_text) in _optional_subcommands().items():
-        if name in registered:
-            continue
-        if only is not None and name != only:
-            sub.add_parser(name, help=help_text)
-            registered.add(name)
-            continue
-        before = set(sub.choices)
+    available = _optional_subcommands()
+    # The named subcommand's module registers first (with every name it owns), then the others
+    # get a one-line placeholder for --help; without a name, every module registers.
+    modules = [available[only][0]] if only in available else []
+    if only is None:
+        modules = list(dict.fromkeys(module for module, _ in available.values()))
+    for module in modules:
         importlib.import_module(module).register(sub)
-        registered |= set(sub.choices) - before
+    for name, (_, help_text) in available.items():
+        if name not in sub.choices:
+            sub.add_parser(name, help=help_text)
     return parser
 
 

@@ -36,7 +36,7 @@ class RecordingPlan:
 
 # Modules of this package that register scopes at import; loaded on the first run, not before,
 # so importing the plugin never imports vcrpy.
-DEFAULT_SCOPE_MODULES = ("pytest_opsladder.http.scope",)
+DEFAULT_SCOPE_MODULES = ("pytest_opsladder.http.scope", "pytest_opsladder.blast_radius.pause_scope")
 _loaded = False
 
 ScopeFactory = Callable[["Run", "Run | None", RecordingPlan], AbstractContextManager[Any] | None]
