@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pytest_opsladder.capture.diff import closest_calls
+from pytest_opsladder.capture.run import current_run
 from pytest_opsladder.exceptions import HttpReplayMissError
 from pytest_opsladder.http import vcr_format
 from pytest_opsladder.http.canonical import Canonical, Canonicalizer
@@ -39,12 +40,19 @@ class Outcome(StrEnum):
 class Decision:
     """What to do with one request, decided before anything is sent."""
 
-    __slots__ = ("canonical", "index", "outcome")
+    __slots__ = ("canonical", "index", "outcome", "outside")
 
-    def __init__(self, outcome: Outcome, canonical: Canonical, index: int | None = None) -> None:
+    def __init__(
+        self,
+        outcome: Outcome,
+        canonical: Canonical,
+        index: int | None = None,
+        outside: bool = False,
+    ) -> None:
         self.outcome = outcome
         self.canonical = canonical
         self.index = index
+        self.outside = outside  # made outside the run's context: not ours to record or count
 
 
 class HttpStore:
@@ -81,8 +89,15 @@ class HttpStore:
 
     # -- deciding --------------------------------------------------------------------------
     def decide(self, method: str, url: str, body: bytes | None) -> Decision:
-        """Replay, record, let through live, or block; consumes the recorded interaction."""
+        """Replay, record, let through live, or block; consumes the recorded interaction.
+
+        Only requests made in the run's context (the agent, its tasks and thread pools) are
+        the run's: the patchers are process-wide, and a background thread of another rung
+        (an exporter, a monitor) must neither be recorded into the run nor blocked by it.
+        """
         canonical = self.canon.canonical(method, url, body)
+        if current_run() is not self.run:
+            return Decision(Outcome.LIVE, canonical, outside=True)
         with self._lock:
             queue = self._index.get(canonical.key)
             if queue:
@@ -185,6 +200,8 @@ class HttpStore:
     def append(self, request: Any, response: dict[str, Any]) -> None:
         decision = self._decision_for(request)
         self._pending.pop(id(request), None)
+        if decision.outside:
+            return
         t0 = getattr(request, "_opsladder_t0", self.run.now())
         data: dict[str, Any] = {"method": request.method, "url": scrub_url(request.uri)}
         data["status"] = response["status"]["code"]

@@ -42,6 +42,8 @@ def transport_patchers(store: HttpStore) -> Iterator[AbstractContextManager[Any]
 def _sync(store: HttpStore, mod: ModuleType, original: Any) -> Any:
     def handle_request(transport: Any, request: Any) -> Any:
         exchange = Exchange(store, mod, request, request.read())
+        if exchange.decision.outside:
+            return original(transport, request)
         if exchange.decision.outcome in (Outcome.REPLAYED, Outcome.BLOCKED):
             return exchange.replay()
         return exchange.wrap(original(transport, request))
@@ -52,6 +54,8 @@ def _sync(store: HttpStore, mod: ModuleType, original: Any) -> Any:
 def _async(store: HttpStore, mod: ModuleType, original: Any) -> Any:
     async def handle_async_request(transport: Any, request: Any) -> Any:
         exchange = Exchange(store, mod, request, await request.aread())
+        if exchange.decision.outside:
+            return await original(transport, request)
         if exchange.decision.outcome in (Outcome.REPLAYED, Outcome.BLOCKED):
             return exchange.replay()
         return exchange.wrap(await original(transport, request))

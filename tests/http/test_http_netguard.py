@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from http_helpers import run_in
 from llm_servers import LLMServer
@@ -42,3 +44,25 @@ def test_allowed_ip_hosts_pass_the_guard(cassette: Path) -> None:
     with pytest.raises(ConnectionRefusedError) as info:  # let through; the OS refuses port 9
         run_in(cassette, lambda: connect(("0.0.0.0", 9)), allowed_hosts=["0.0.0.0"])
     assert not isinstance(info.value, NetworkBlockedError)
+
+
+def test_http_from_outside_the_runs_context_is_neither_recorded_nor_blocked(
+    tmp_path: Path, llm_server: LLMServer
+) -> None:
+    """A background thread of another rung (an exporter) is not the agent's traffic."""
+
+    def background_get() -> int:
+        box: list[int] = []
+        thread = threading.Thread(
+            target=lambda: box.append(httpx.get(llm_server.url + "/bg").status_code)
+        )
+        thread.start()
+        thread.join()
+        return box[0]
+
+    path = tmp_path / "c.json"
+    recorded = run_in(path, background_get, Mode.RECORD)
+    assert recorded.output == 200
+    assert recorded.http == []
+    assert recorded.extra["http"] == {"replayed": 0, "recorded": 0, "live": 0, "blocked": 0}
+    assert run_in(path, background_get).output == 200  # replay does not block it either
