@@ -53,13 +53,15 @@ class HttpScope:
         except BaseException:
             self._stack.close()
             raise
-        self._check_stale()
         return self.store
 
     def _check_stale(self) -> None:
+        """Compare at the end of the run: an agent often registers its tools as it starts."""
+        from pytest_opsladder.capture.tools import tools_schema_hash
+
         if not self.replaying or self.plan.cassette is None:
             return
-        changed = cassette_changes(self.plan.cassette, self.run.variant, self.run.tools_hash)
+        changed = cassette_changes(self.plan.cassette, self.run.variant, tools_schema_hash())
         if changed:
             self.run.extra[STALE_KEY] = changed
 
@@ -71,6 +73,7 @@ class HttpScope:
         self.run.extra[COUNTS_KEY] = counts
         if self.replaying and counts[Outcome.RECORDED.value]:
             self.run.extra["http_new_episodes"] = True
+        self._check_stale()
         self._refuse_secrets()
 
     def _refuse_secrets(self) -> None:
