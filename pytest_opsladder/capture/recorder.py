@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from pytest_opsladder.capture.boundary import ReplayBoundary, ToolBoundary
+from pytest_opsladder.capture.metrics import compute_metrics
 from pytest_opsladder.capture.run import Run, RunStatus, activate
 from pytest_opsladder.capture.scopes import RecordingPlan, run_scopes
 from pytest_opsladder.capture.tools import tools_schema_hash
@@ -113,13 +114,16 @@ class RunRecorder:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        # The status is set before the scopes exit, so an exporter leaving with them sees how the
+        # run ended; metrics are computed again after, to include what the scopes added.
+        if exc is not None:
+            self.run.fail(exc)
+        elif self.run.status is RunStatus.INCOMPLETE:
+            self.run.finish(self.run.output)
         try:
             self._stack.__exit__(kind, exc, tb)
         finally:
-            if exc is not None:
-                self.run.fail(exc)
-            elif self.run.status is RunStatus.INCOMPLETE:
-                self.run.finish(self.run.output)
+            self.run.metrics = compute_metrics(self.run)
             self._persist()
 
     def _persist(self) -> None:
