@@ -115,11 +115,15 @@ def opsladder_run(
     if opsladder_settings.mode is Mode.SHADOW:
         yield from _shadow_run(item, case, opsladder_settings, cfg)
         return
+    cassette = cassette_for(item, case, opsladder_variant, opsladder_settings, cfg)
+    mode: Mode = opsladder_settings.mode
+    if request.config.getoption("opsladder_rerecord_stale", False) and cassette.exists():
+        mode, record_mode = _plan_for_stale(cassette, opsladder_variant, mode, record_mode)
     recorder = RunRecorder(
         case,
         opsladder_variant,
-        cassette_for(item, case, opsladder_variant, opsladder_settings, cfg),
-        mode=opsladder_settings.mode,
+        cassette,
+        mode=mode,
         record_mode=record_mode,
         epoch=item.stash.get(EPOCH_KEY, 0),
         options=dict(cfg),
@@ -130,6 +134,19 @@ def opsladder_run(
         pytest.fail(str(exc), pytrace=False)
     yield run
     _end_run(item, recorder)
+
+
+def _plan_for_stale(
+    cassette: Path, variant: Variant, mode: Mode, record_mode: RecordMode
+) -> tuple[Mode, RecordMode]:
+    """--opsladder-rerecord-stale: a stale cassette is recorded again, a fresh one replays."""
+    from pytest_opsladder.capture.tools import tools_schema_hash
+    from pytest_opsladder.cassette import files
+    from pytest_opsladder.http.stale import plan_for_stale
+
+    events = files.load(cassette).events_of("tool_call")
+    tools_hash = tools_schema_hash(sorted({e.name for e in events}))
+    return plan_for_stale(True, cassette, variant, tools_hash, mode, record_mode)
 
 
 def _shadow_run(

@@ -290,6 +290,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent under -p no:xdist
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: add each worker's tally to ours."""
     data = getattr(node, "workeroutput", {}).get("opsladder_tally")

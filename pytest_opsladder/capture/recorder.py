@@ -19,13 +19,13 @@ from typing import Any
 
 from pytest_opsladder.capture.boundary import ReplayBoundary, ToolBoundary
 from pytest_opsladder.capture.metrics import compute_metrics
-from pytest_opsladder.capture.run import Run, RunStatus, activate
-from pytest_opsladder.capture.scopes import RecordingPlan, run_scopes
+from pytest_opsladder.capture.run import Run, RunStatus
+from pytest_opsladder.capture.scopes import RecordingPlan, enter_run
 from pytest_opsladder.capture.tools import tools_schema_hash
 from pytest_opsladder.capture.variant import Case, Variant
 from pytest_opsladder.cassette import files
 from pytest_opsladder.cassette.naming import incomplete_path
-from pytest_opsladder.exceptions import CassetteNotFoundError
+from pytest_opsladder.exceptions import CassetteNotFoundError, CassetteWriteError
 from pytest_opsladder.modes import Mode, RecordMode
 
 
@@ -77,15 +77,7 @@ class RunRecorder:
     def __enter__(self) -> Run:
         self._prepare_cassette()
         self.run.boundary = self._boundary()
-        try:
-            self._stack.enter_context(activate(self.run))
-            for factory in run_scopes().values():
-                scope = factory(self.run, self.recorded, self.plan)
-                if scope is not None:
-                    self._stack.enter_context(scope)
-        except BaseException:
-            self._stack.close()
-            raise
+        enter_run(self._stack, self.run, self.recorded, self.plan)
         return self.run
 
     def _prepare_cassette(self) -> None:
@@ -122,9 +114,16 @@ class RunRecorder:
             self.run.finish(self.run.output)
         try:
             self._stack.__exit__(kind, exc, tb)
-        finally:
-            self.run.metrics = compute_metrics(self.run)
-            self._persist()
+        except CassetteWriteError:
+            raise  # a scope refused this cassette (a secret in it): the previous one stays intact
+        except BaseException:
+            self._persist_with_metrics()
+            raise
+        self._persist_with_metrics()
+
+    def _persist_with_metrics(self) -> None:
+        self.run.metrics = compute_metrics(self.run)
+        self._persist()
 
     def _persist(self) -> None:
         path = self.plan.cassette

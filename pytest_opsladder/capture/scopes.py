@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,3 +56,20 @@ def run_scopes() -> dict[str, ScopeFactory]:
             if module_available(module):
                 importlib.import_module(module)
     return dict(_SCOPES)
+
+
+def enter_run(
+    stack: ExitStack, run: Run, recorded: Run | None, plan: RecordingPlan, *, scopes: bool = True
+) -> None:
+    """Make ``run`` current and enter every registered scope on ``stack`` (closed on failure)."""
+    from pytest_opsladder.capture.run import activate
+
+    try:
+        stack.enter_context(activate(run))
+        for factory in run_scopes().values() if scopes else ():
+            scope = factory(run, recorded, plan)
+            if scope is not None:
+                stack.enter_context(scope)
+    except BaseException:
+        stack.close()
+        raise

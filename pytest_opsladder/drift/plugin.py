@@ -239,6 +239,7 @@ def _evaluate_prefetched(item: pytest.Item, recorder: ShadowRecorder) -> None:
 
 
 # -- xdist -------------------------------------------------------------------------------------
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent under -p no:xdist
 def pytest_testnodedown(node: Any, error: Any) -> None:
     data = getattr(node, "workeroutput", {}).get("opsladder_shadow")
     if data:

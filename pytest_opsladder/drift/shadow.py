@@ -21,8 +21,8 @@ from pytest_opsladder.capture import events as ev
 from pytest_opsladder.capture.boundary import ToolBoundary, reraise_recorded
 from pytest_opsladder.capture.diff import closest_calls, diff_paths
 from pytest_opsladder.capture.jsonable import canonical_json
-from pytest_opsladder.capture.run import Run, RunStatus, activate
-from pytest_opsladder.capture.scopes import RecordingPlan, run_scopes
+from pytest_opsladder.capture.run import Run, RunStatus
+from pytest_opsladder.capture.scopes import RecordingPlan, enter_run
 from pytest_opsladder.capture.tools import tools_schema_hash
 from pytest_opsladder.capture.variant import Case, Variant
 from pytest_opsladder.cassette import files
@@ -202,15 +202,7 @@ class ShadowRecorder:
     def __enter__(self) -> Run:
         plan = self._plan()
         self.run.boundary = self.boundary
-        try:
-            self._stack.enter_context(activate(self.run))
-            for factory in run_scopes().values() if self.use_scopes else ():
-                scope = factory(self.run, self.recorded, plan)
-                if scope is not None:
-                    self._stack.enter_context(scope)
-        except BaseException:
-            self._stack.close()
-            raise
+        enter_run(self._stack, self.run, self.recorded, plan, scopes=self.use_scopes)
         return self.run
 
     def __exit__(
