@@ -9,6 +9,7 @@ pytest loop over the cases does), measured in the same run.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +28,10 @@ from pytest_opsladder.drift.concurrent import ShadowJob, run_jobs
 from pytest_opsladder.drift.shadow import DivergencePolicy, ShadowRecorder
 from pytest_opsladder.modes import Mode, RecordMode
 
-HTTP = httpx.Client(limits=httpx.Limits(max_connections=32, max_keepalive_connections=32))
+HTTP = httpx.Client(
+    limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+    transport=httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
+)
 CASES = 200
 LATENCY = 0.05
 CONCURRENCY = 16
