@@ -35,6 +35,10 @@ class HttpScope:
     def __init__(self, run: Run, recorded: Run | None, plan: RecordingPlan) -> None:
         self.run = run
         self.replaying = recorded is not None
+        # The tools whose schemas the recorded run depends on: only these can make it stale.
+        self.recorded_tools = (
+            sorted({e.name for e in recorded.events_of("tool_call")}) if recorded else []
+        )
         history = list(recorded.http) if recorded is not None else []
         self.store = HttpStore(run, history, plan, parse_options(plan.options))
         self.plan = plan
@@ -61,7 +65,8 @@ class HttpScope:
 
         if not self.replaying or self.plan.cassette is None:
             return
-        changed = cassette_changes(self.plan.cassette, self.run.variant, tools_schema_hash())
+        today = tools_schema_hash(self.recorded_tools)
+        changed = cassette_changes(self.plan.cassette, self.run.variant, today)
         if changed:
             self.run.extra[STALE_KEY] = changed
 
