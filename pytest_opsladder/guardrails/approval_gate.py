@@ -181,6 +181,9 @@ class ApprovalGate:
             return self._wait(request)
         assert self.store is not None
         if not self.store.consume(request.call_id, request.binding):
+            row = self.store.get(request.call_id)
+            if row is not None and row.binding == request.binding and row.state is not state:
+                return self._stored(request, row.state, by)  # another worker consumed it first
             raise _mismatch(request, "the approval could not be consumed for this exact call")
         return by
 
