@@ -17,6 +17,22 @@ import pytest
 import scipy.stats  # noqa: F401
 
 
+def _import_the_whole_package() -> None:
+    """The same goes for our own lazily imported modules: one first imported inside an inline
+    session would be dropped after it and imported again, splitting process-wide state (the
+    HTTP patches and the runs they dispatch to) between two copies."""
+    import importlib
+    import pkgutil
+
+    import pytest_opsladder
+
+    for info in pkgutil.walk_packages(pytest_opsladder.__path__, "pytest_opsladder."):
+        importlib.import_module(info.name)
+
+
+_import_the_whole_package()
+
+
 @pytest.fixture(autouse=True)
 def _light_pytester_sessions(request: pytest.FixtureRequest) -> None:
     """Pytester restores sys.modules after each in-process session, so hypothesis's pytest plugin

@@ -9,6 +9,7 @@ manager, or None to stay out of this run.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class RecordingPlan:
 # so importing the plugin never imports vcrpy.
 DEFAULT_SCOPE_MODULES = ("pytest_opsladder.http.scope", "pytest_opsladder.blast_radius.pause_scope")
 _loaded = False
+_LOAD_LOCK = threading.Lock()
 
 ScopeFactory = Callable[["Run", "Run | None", RecordingPlan], AbstractContextManager[Any] | None]
 _SCOPES: dict[str, ScopeFactory] = {}
@@ -51,10 +53,12 @@ def register_run_scope(name: str, factory: ScopeFactory) -> None:
 def run_scopes() -> dict[str, ScopeFactory]:
     global _loaded
     if not _loaded:
-        _loaded = True
-        for module in DEFAULT_SCOPE_MODULES:
-            if module_available(module):
-                importlib.import_module(module)
+        with _LOAD_LOCK:  # two runs starting at once in two threads must both see the scopes
+            if not _loaded:
+                for module in DEFAULT_SCOPE_MODULES:
+                    if module_available(module):
+                        importlib.import_module(module)
+                _loaded = True
     return dict(_SCOPES)
 
 

@@ -3,9 +3,8 @@
 The model is the bottleneck of a shadow run, so candidate runs overlap: sync agents in a thread
 pool, async agents (coroutine functions, or callables returning awaitables) as tasks on one
 event loop, at most ``concurrency`` at a time. Each run executes in its own context, so the
-current run never leaks between them. HTTP recording patches transports process-wide and is
-not entered here: candidates' model calls go out live (shadow's default) and are counted from
-the runs' ``llm_call`` events.
+current run never leaks between them, and the HTTP scope's process-wide patches dispatch each
+request to the run it comes from.
 """
 
 from __future__ import annotations

@@ -206,8 +206,6 @@ def _job_for(item: pytest.Item, settings: Settings, workdir: Path) -> Any:
         return None
     case = item.stash[CASE_KEY]
     cand_path = cassette_for(item, case, settings.candidate, settings, {})
-    if cand_path.exists():
-        return None  # replaying the candidate's own cassette needs the HTTP scope: in-item
     try:
         base_path = cassette_for(item, case, settings.variant(settings.baseline), settings, {})
         baseline = files.load(base_path)
@@ -219,10 +217,11 @@ def _job_for(item: pytest.Item, settings: Settings, workdir: Path) -> Any:
     )
     if agent is None:
         return None
+    record_mode = settings.record_mode if settings.record_mode_explicit else None
     recorder = ShadowRecorder(
-        case, settings.candidate, baseline, None,
-        policy=DivergencePolicy(settings.divergence), epoch=item.stash.get(EPOCH_KEY, 0),
-        use_scopes=False,
+        case, settings.candidate, baseline, cand_path,
+        policy=DivergencePolicy(settings.divergence), record_mode=record_mode,
+        epoch=item.stash.get(EPOCH_KEY, 0),
     )  # fmt: skip
     return ShadowJob(recorder, agent, case.input)
 
@@ -235,7 +234,6 @@ def _evaluate_prefetched(item: pytest.Item, recorder: ShadowRecorder) -> None:
     results = evaluate(item.stash[NIGHTMARE_CASE].checks, run)
     run.extra["checks"] = results
     run.extra["passed"] = run.error is None and all(r["passed"] for r in results)
-    run.extra["http"] = {"live": len(run.events_of("llm_call"))}
 
 
 # -- xdist -------------------------------------------------------------------------------------

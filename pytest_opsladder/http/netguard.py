@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-from unittest import mock
 
 from pytest_opsladder.exceptions import ReplayError
 from pytest_opsladder.http.config import HttpOptions
@@ -45,30 +42,12 @@ def _is_open(address: Any, allowed: frozenset[str]) -> bool:
         return host.lower() in ("localhost",) or host in allowed
 
 
-@contextmanager
-def block_network(opts: HttpOptions) -> Iterator[None]:
-    """Refuse non-loopback connections for the duration of the block."""
+def check_connection(sock: socket.socket, address: Any, opts: HttpOptions) -> None:
+    """Raise NetworkBlockedError for a non-loopback connection outside the allow-list."""
     allowed = allowed_addresses(opts) | opts.allowed_hosts
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-    def check(sock: socket.socket, address: Any) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_open(address, allowed):
-            raise NetworkBlockedError(
-                f"connection to {address!r} refused: replay blocks the network. Record the "
-                "run (--opsladder-mode=record) or allow the host with "
-                "opsladder_config['allowed_hosts']."
-            )
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        check(sock, address)
-        real_connect(sock, address)
-
-    def connect_ex(sock: socket.socket, address: Any) -> int:
-        check(sock, address)
-        return real_connect_ex(sock, address)
-
-    with (
-        mock.patch.object(socket.socket, "connect", connect),
-        mock.patch.object(socket.socket, "connect_ex", connect_ex),
-    ):
-        yield
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_open(address, allowed):
+        raise NetworkBlockedError(
+            f"connection to {address!r} refused: replay blocks the network. Record the "
+            "run (--opsladder-mode=record) or allow the host with "
+            "opsladder_config['allowed_hosts']."
+        )

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any
 from pytest_opsladder.capture.metrics import register_metric
 from pytest_opsladder.capture.scopes import RecordingPlan, register_run_scope
 from pytest_opsladder.http.config import parse_options
+from pytest_opsladder.http.dispatch import register, unregister
 from pytest_opsladder.http.errors import HttpSecretError
-from pytest_opsladder.http.netguard import block_network
 from pytest_opsladder.http.secrets_scan import Finding, scan
 from pytest_opsladder.http.stale import cassette_changes
 from pytest_opsladder.http.store import HttpStore, Outcome
-from pytest_opsladder.http.transport import transport_patchers
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
@@ -45,18 +44,9 @@ class HttpScope:
         self._stack = ExitStack()
 
     def __enter__(self) -> HttpStore:
-        from vcr.patch import CassettePatcherBuilder
-
-        try:
-            for patcher in CassettePatcherBuilder(self.store).build():
-                self._stack.enter_context(patcher)
-            for patcher in transport_patchers(self.store):
-                self._stack.enter_context(patcher)
-            if not self.plan.live:
-                self._stack.enter_context(block_network(self.store.options))
-        except BaseException:
-            self._stack.close()
-            raise
+        # One process-wide set of patches serves every active run (see .dispatch).
+        register(self.run, self.store, blocks_network=not self.plan.live)
+        self._stack.callback(unregister, self.run)
         return self.store
 
     def _check_stale(self) -> None:

@@ -23,7 +23,7 @@ _SYNC = ("HTTPTransport", "MockTransport", "WSGITransport")
 _ASYNC = ("AsyncHTTPTransport", "MockTransport", "ASGITransport")
 
 
-def transport_patchers(store: HttpStore) -> Iterator[AbstractContextManager[Any]]:
+def transport_patchers(store: Any) -> Iterator[AbstractContextManager[Any]]:
     """``mock.patch`` objects for every httpx-like module that is installed."""
     for name in MODULES:
         try:
@@ -39,9 +39,15 @@ def transport_patchers(store: HttpStore) -> Iterator[AbstractContextManager[Any]
             yield mock.patch.object(cls, "handle_async_request", _async(store, mod, original))
 
 
+def _target(store: Any) -> Any:
+    """The concrete store for this request: a dispatching store resolves it once, up front."""
+    resolve = getattr(store, "resolve", None)
+    return resolve() if resolve is not None else store
+
+
 def _sync(store: HttpStore, mod: ModuleType, original: Any) -> Any:
     def handle_request(transport: Any, request: Any) -> Any:
-        exchange = Exchange(store, mod, request, request.read())
+        exchange = Exchange(_target(store), mod, request, request.read())
         if exchange.decision.outside:
             return original(transport, request)
         if exchange.decision.outcome in (Outcome.REPLAYED, Outcome.BLOCKED):
@@ -53,7 +59,7 @@ def _sync(store: HttpStore, mod: ModuleType, original: Any) -> Any:
 
 def _async(store: HttpStore, mod: ModuleType, original: Any) -> Any:
     async def handle_async_request(transport: Any, request: Any) -> Any:
-        exchange = Exchange(store, mod, request, await request.aread())
+        exchange = Exchange(_target(store), mod, request, await request.aread())
         if exchange.decision.outside:
             return await original(transport, request)
         if exchange.decision.outcome in (Outcome.REPLAYED, Outcome.BLOCKED):

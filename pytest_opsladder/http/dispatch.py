@@ -1,0 +1,137 @@
+"""One set of HTTP patches for the whole process, dispatching to the run a request comes from.
+
+Patching is process-wide (vcrpy's stubs, our httpx transports, the socket guard). When every
+run patched and unpatched on its own, two runs in two threads interleaved their ``mock.patch``
+stops and left the process patched after both ended (and the first to end unpatched the
+other mid-run). Here the first active run installs the patches, the last one removes them,
+and every patched call asks :func:`resolve` for the store of the run its caller is in; code
+outside any recording run (a monitor thread, an exporter) passes through untouched.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+from unittest import mock
+
+from pytest_opsladder.capture.run import current_run
+
+if TYPE_CHECKING:
+    from pytest_opsladder.capture.run import Run
+    from pytest_opsladder.http.store import HttpStore
+
+_LOCK = threading.Lock()
+_STORES: dict[Run, tuple[HttpStore, bool]] = {}  # run -> (its store, does it block the network)
+_PATCHES = ExitStack()
+
+
+class _NoRun:
+    def now(self) -> float:
+        return 0.0
+
+
+class _Passthrough:
+    """The store of code that runs in no recording run: every request goes out unrecorded."""
+
+    write_protected = False
+    run = _NoRun()
+
+    def can_play_response_for(self, request: Any) -> bool:
+        return False
+
+    def filter_request(self, request: Any) -> Any:
+        return request
+
+    def append(self, request: Any, response: Any) -> None:
+        return None
+
+    def decide(self, method: str, url: str, body: bytes | None) -> Any:
+        from pytest_opsladder.http.store import Decision, Outcome
+
+        return Decision(Outcome.LIVE, None, outside=True)  # type: ignore[arg-type]
+
+
+PASSTHROUGH = _Passthrough()
+
+
+def resolve() -> Any:
+    """The store of the run the caller is in, or the pass-through store."""
+    run = current_run()
+    entry = _STORES.get(run) if run is not None else None
+    return entry[0] if entry is not None else PASSTHROUGH
+
+
+class DispatchStore:
+    """What the process-wide patches are bound to: forwards to :func:`resolve`'s store."""
+
+    custom_patches: tuple[Any, ...] = ()
+    skip_patchers = ("httpx", "httpx2")  # ours, chunk-faithful (see .transport)
+    _path = "opsladder-dispatch"
+
+    def resolve(self) -> Any:
+        return resolve()
+
+    @property
+    def write_protected(self) -> bool:
+        return bool(resolve().write_protected)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(resolve(), name)
+
+
+def register(run: Run, store: HttpStore, *, blocks_network: bool) -> None:
+    """The run's requests go to ``store`` from now on; patches go in with the first run."""
+    with _LOCK:
+        _STORES[run] = (store, blocks_network)
+        if len(_STORES) == 1:
+            _install()
+
+
+def unregister(run: Run) -> None:
+    with _LOCK:
+        _STORES.pop(run, None)
+        if not _STORES:
+            _PATCHES.close()
+
+
+def _install() -> None:
+    from vcr.patch import CassettePatcherBuilder
+
+    from pytest_opsladder.http.transport import transport_patchers
+
+    dispatch = DispatchStore()
+    try:
+        for patcher in [*CassettePatcherBuilder(dispatch).build(), *transport_patchers(dispatch)]:
+            _PATCHES.enter_context(patcher)
+        _PATCHES.enter_context(_socket_guard())
+    except BaseException:
+        _PATCHES.close()
+        raise
+
+
+def _socket_guard() -> ExitStack:
+    """Refuse non-loopback connections from the runs that block the network (replay)."""
+    from pytest_opsladder.http.netguard import check_connection
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def check(sock: socket.socket, address: Any) -> None:
+        run = current_run()
+        entry = _STORES.get(run) if run is not None else None
+        if entry is not None and entry[1]:
+            check_connection(sock, address, entry[0].options)
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        check(sock, address)
+        real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        check(sock, address)
+        return real_connect_ex(sock, address)
+
+    stack = ExitStack()
+    stack.enter_context(mock.patch.object(socket.socket, "connect", connect))
+    stack.enter_context(mock.patch.object(socket.socket, "connect_ex", connect_ex))
+    return stack
