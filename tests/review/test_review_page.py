@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -12,23 +11,11 @@ from pathlib import Path
 import pytest
 
 from pytest_opsladder.nightmare.case import load_case
+from pytest_opsladder.reports._headless import CHROMEDRIVER, CHROMIUM, chromium
 from pytest_opsladder.review.server import ReviewSession, make_server, serve_in_thread, url_of
 from pytest_opsladder.store.index import iter_index
 from pytest_opsladder.store.reviews import read_reviews
 from tests.review.conftest import run_ids
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 
 @pytest.fixture
@@ -45,23 +32,12 @@ def review_url(store: Path, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
+def browser() -> Iterator[object]:
+    """Debian's headless chromium, started as the HTML report's tests start it."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.fail("Debian's chromium and chromium-driver are required (.ci/run installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "profile", ignore_errors=True)
 
 
 def test_page_shows_runs_and_never_runs_recorded_script(
@@ -84,6 +60,7 @@ def test_bad_verdict_with_promote_in_the_browser(
     browser: object, review_url: str, store: Path, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     run_id = run_ids(store)[0]
     browser.get(review_url)  # type: ignore[attr-defined]
@@ -93,7 +70,14 @@ def test_bad_verdict_with_promote_in_the_browser(
     section.find_element(By.NAME, "note").send_keys("reply carries <script> from the model")
     section.find_element(By.NAME, "promote").click()
     section.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    message = browser.find_element(By.ID, "message").text  # type: ignore[attr-defined]
+    # the form posts and the page reloads: wait for the answer page, not the one being left
+    message = (
+        WebDriverWait(browser, 10)
+        .until(  # type: ignore[arg-type]
+            lambda b: b.find_element(By.ID, "message")
+        )
+        .text
+    )
     assert f"recorded bad for {run_id}; promoted to" in message
     review = read_reviews(store)[run_id][-1]
     assert (review["verdict"], review["reviewer"]) == ("bad", "ann")
