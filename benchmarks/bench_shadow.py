@@ -99,7 +99,7 @@ def jobs(tmp: Path, baselines: list[Path], url: str, lean: bool = False) -> list
     for i, path in enumerate(baselines):
         case = Case(f"case-{i}", note(i))
         recorder = ShadowRecorder(case, nxt, files.load(path), None,  # type: ignore[arg-type]
-                                  policy=DivergencePolicy.NEAREST, use_scopes=False)  # fmt: skip
+                                  policy=DivergencePolicy.NEAREST)  # fmt: skip
         agent = build_agent(nxt, url, tmp / "shadow-cms" / f"{i}.db")  # type: ignore[arg-type]
         if lean:
             agent = LeanAgent(agent.variant, url, agent.cms)
