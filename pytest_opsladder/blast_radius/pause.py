@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.blast_radius import events as ev
 from pytest_opsladder.blast_radius.errors import PausedError
 from pytest_opsladder.blast_radius.pause_signal import SignalWatch, bump
@@ -145,17 +145,8 @@ def _unreadable(path: Path, exc: BaseException) -> PauseState:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".pause-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_atomic(path) as handle:
+        handle.write(text)
 
 
 def _utc_now() -> str:

@@ -9,13 +9,12 @@ YAML tags that would construct objects and pickle payloads are refused with the 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.exceptions import (
     CassetteCorruptError,
@@ -68,8 +67,7 @@ def save(run: Run, path: Path) -> Path:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temp file in the same directory, fsync, then rename over ``path``."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        target = open_atomic(path)
     except OSError as exc:
         raise CassetteWriteError(
             f"cannot write cassette {path}: {exc.strerror or exc} in directory {path.parent}. "
@@ -77,15 +75,8 @@ def atomic_write_text(path: Path, text: str) -> None:
             "--opsladder-cassette-dir / the opsladder_cassette_dir ini key.",
             path=path,
         ) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with target as handle:
+        handle.write(text)
 
 
 def load(path: Path) -> Run:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.capture.run import utc_now
 from pytest_opsladder.drift.cases import build_cases
 from pytest_opsladder.drift.errors import ResultsSchemaError
@@ -182,17 +181,8 @@ def _as_doc(value: Any) -> dict[str, Any]:
 def write_results(doc: Mapping[str, Any], path: Path | str) -> Path:
     """Write atomically (temp file + rename): a reader never sees half a results file."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1, allow_nan=False, default=str)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_atomic(target) as fh:
+        json.dump(doc, fh, indent=1, allow_nan=False, default=str)
     return target
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.drift.errors import ShardError
 from pytest_opsladder.drift.gate import GateConfig, parse_gate_config
 
@@ -76,17 +75,10 @@ def write_shard(
         **{k: v for k, v in (extra or {}).items()},
     }
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(header, default=str) + "\n")
-            for row in table.to_dict("records"):
-                fh.write(json.dumps({k: _jsonable(v) for k, v in row.items()}, default=str) + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_atomic(target) as fh:
+        fh.write(json.dumps(header, default=str) + "\n")
+        for row in table.to_dict("records"):
+            fh.write(json.dumps({k: _jsonable(v) for k, v in row.items()}, default=str) + "\n")
     return target
 
 

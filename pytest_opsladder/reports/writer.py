@@ -8,11 +8,10 @@ old one, so a reader sees the old file or the new one, never half of one.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.reports.errors import ReportWriteError
 from pytest_opsladder.reports.results_file import check_results
 from pytest_opsladder.reports.text_safety import utf8_bytes
@@ -51,20 +50,16 @@ def results_json_bytes(results: dict[str, Any]) -> bytes:
 def write_atomic(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        target = open_atomic(path, binary=True, mode=0o644)  # a report is read by others
     except OSError as exc:
         raise ReportWriteError(
             f"cannot write reports into {str(path.parent)!r}: {exc.strerror or exc}. "
             "Choose a writable directory (opsladder report -o DIR)."
         ) from exc
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with target as handle:
             handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read by others
-        os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ReportWriteError(
             f"cannot write {str(path)!r}: {exc.strerror or exc}. Free disk space or choose "
             "another directory (opsladder report -o DIR)."
