@@ -23,20 +23,11 @@ import numpy as np
 from pytest_opsladder.drift.gate import parse_gate_config
 from pytest_opsladder.drift.results import score
 from pytest_opsladder.drift.simulate import Effects, simulate_table
+from pytest_opsladder.drift.table import NUMERIC_METRICS
 
 TARGET_S = 2.0
 N_CASES, EPOCHS = 20_000, 5
-NUMERIC = [
-    "latency_s",
-    "tokens_in",
-    "tokens_out",
-    "cost",
-    "tool_calls",
-    "retries",
-    "errors",
-    "guardrail_denials",
-    "judge_score",
-]
+NUMERIC = [*NUMERIC_METRICS, "judge_score"]  # the table's metrics and one registered
 GATE = parse_gate_config(
     {
         "pass_rate": {"worse": "lower", "margin": 0.02},

@@ -41,14 +41,27 @@ def closest_calls(
     ]
 
 
-def format_closest(closest: list[dict[str, Any]]) -> str:
+def format_closest(
+    closest: list[dict[str, Any]],
+    *,
+    what: str = "tool calls",
+    label: str = "calls",
+    verb: str = "called with",
+    show_args: bool = True,
+    max_diffs: int = 6,
+    width: int = 80,
+) -> str:
+    """The closest recorded items (tool calls, HTTP requests) with the paths where each differs."""
     if not closest:
-        return "The cassette holds no tool calls at all."
-    lines = ["Closest recorded calls:"]
+        return f"The cassette holds no {what} at all."
+    lines = [f"Closest recorded {label}:"]
     for item in closest:
-        lines.append(f"  - {item['tool']}({_short(item['args'])})")
-        for path, rec, got in item["diffs"][:6]:
-            lines.append(f"      {path}: recorded {_short(rec)}, called with {_short(got)}")
+        args = f"({_short(item['args'], width)})" if show_args else ""
+        lines.append(f"  - {item['tool']}{args}")
+        for path, rec, got in item["diffs"][:max_diffs]:
+            lines.append(
+                f"      {path}: recorded {_short(rec, width)}, {verb} {_short(got, width)}"
+            )
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from pytest_opsladder.capture import diff
 from pytest_opsladder.capture.diff import closest_calls
 from pytest_opsladder.capture.run import current_run
 from pytest_opsladder.exceptions import HttpReplayMissError
@@ -213,19 +214,10 @@ class HttpStore:
 
 def format_closest(closest: list[dict[str, Any]]) -> str:
     """The closest recorded requests with the JSON paths where each differs."""
-    if not closest:
-        return "The cassette holds no HTTP requests at all."
-    lines = ["Closest recorded requests:"]
-    for item in closest:
-        lines.append(f"  - {item['tool']}")
-        for path, rec, got in item["diffs"][:8]:
-            lines.append(f"      {path}: recorded {_short(rec)}, requested {_short(got)}")
-    return "\n".join(lines)
-
-
-def _short(value: Any, width: int = 100) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
+    return diff.format_closest(
+        closest, what="HTTP requests", label="requests", verb="requested",
+        show_args=False, max_diffs=8, width=100,
+    )  # fmt: skip
 
 
 def _no_write(plan: RecordingPlan) -> bool:
