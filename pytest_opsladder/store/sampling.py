@@ -9,8 +9,8 @@ interesting. Every strategy is one streaming pass with O(n x strata) memory and 
 - ``interesting``: n per reason: ``error``, ``denial`` (guardrail / blast-radius refusals),
   ``slow`` (duration at or above ``slow_s``, or z > ``z`` against the runs before it) and
   ``outlier`` (tokens out, tool calls or cost with |z| > ``z`` against the runs before it:
-  drift in a time-ordered stream). The bands come from running sums after ``warmup`` runs,
-  refreshed every 1,000 runs, so it is one pass.
+  drift in a time-ordered stream). The bands come from Welford running moments after
+  ``warmup`` runs, refreshed every 1,000 runs, so it is one pass.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Streaming outlier bounds from the runs seen so far, O(1) memory (ladder level 7).
 
-Each tracked number keeps a count, a sum and a sum of squares; the accept band
+Each tracked number keeps a count, a running mean and a running sum of squared deviations,
+updated by Welford's method (a sum of squares minus n * mean**2 cancels catastrophically for
+values around 1e9 and larger, and then the band collapses or widens at random); the accept band
 ``mean +- z * std`` is recomputed every ``refresh`` values rather than per value, because
 sampling a million-line index must cost a few dict lookups and comparisons per line.
 """
@@ -21,8 +23,8 @@ class OutlierTracker:
         self.warmup = warmup
         self.refresh = max(1, refresh)
         self.n = dict.fromkeys(names, 0)
-        self.sums = dict.fromkeys(names, 0.0)
-        self.squares = dict.fromkeys(names, 0.0)
+        self.means = dict.fromkeys(names, 0.0)
+        self.m2 = dict.fromkeys(names, 0.0)  # sum of squared deviations from the running mean
         self.bands = dict.fromkeys(names, _NO_BAND)
 
     def outside(self, name: str, value: object, *, upper_only: bool = False) -> bool:
@@ -36,8 +38,9 @@ class OutlierTracker:
         if not isinstance(value, int | float) or isinstance(value, bool):
             return
         n = self.n[name] = self.n[name] + 1
-        self.sums[name] += value
-        self.squares[name] += value * value
+        delta = value - self.means[name]
+        mean = self.means[name] = self.means[name] + delta / n
+        self.m2[name] += delta * (value - mean)
         if (n >= self.warmup and n % self.refresh == 0) or n == self.warmup:
             self.bands[name] = self.band(name)
 
@@ -45,7 +48,11 @@ class OutlierTracker:
         n = self.n[name]
         if n < 2:
             return _NO_BAND
-        mean = self.sums[name] / n
-        var = max(0.0, (self.squares[name] - n * mean * mean) / (n - 1))
-        half = self.z * math.sqrt(var)
+        mean = self.means[name]
+        half = self.z * math.sqrt(self.m2[name] / (n - 1))
         return (mean - half, mean + half)
+
+    def variance(self, name: str) -> float:
+        """The sample variance of the values added so far (NaN below two values)."""
+        n = self.n[name]
+        return self.m2[name] / (n - 1) if n >= 2 else math.nan
