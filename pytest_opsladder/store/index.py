@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from pytest_opsladder.capture.jsonable import canonical_json
 from pytest_opsladder.capture.variant import content_hash
 from pytest_opsladder.store.layout import index_path, run_relpath
@@ -122,7 +124,7 @@ def iter_index_lines(path: Path, stats: IndexReadStats | None = None) -> Iterato
 def parse_line(line: bytes, number: int, stats: IndexReadStats | None) -> dict[str, Any] | None:
     """One index entry, or None (counted as skipped) when the line is not a JSON object."""
     try:
-        entry = json.loads(line)
+        entry = loads_line(line)
     except ValueError:
         entry = None
     if isinstance(entry, dict):
@@ -130,6 +132,15 @@ def parse_line(line: bytes, number: int, stats: IndexReadStats | None) -> dict[s
     if stats is not None and line.strip():
         stats.skipped.append(number)
     return None
+
+
+def loads_line(line: bytes) -> Any:
+    """orjson where it reads the line (2x json's speed: sampling parses every line), json for
+    what orjson refuses but json writes (NaN and Infinity for a missing or unbounded metric)."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
 
 
 def iter_index(path: Path, stats: IndexReadStats | None = None) -> Iterator[dict[str, Any]]:

@@ -2,8 +2,8 @@
 
 :class:`SkipReservoir` is Li's Algorithm L: it draws how many items to skip, so a stream of N
 items costs O(k log(N/k)) random numbers and parses only the items it keeps. :class:`Reservoir`
-is Algorithm R, for streams already being looked at item by item (one per stratum).
-Memory is O(k) either way.
+takes items one by one (one reservoir per stratum) with the same skip counting, so an offer that
+will not be kept costs one comparison and no random number. Memory is O(k) either way.
 """
 
 from __future__ import annotations
@@ -16,22 +16,22 @@ T = TypeVar("T")
 
 
 class Reservoir(Generic[T]):
-    """Algorithm R: after ``seen`` offers, each offered item is kept with probability k/seen."""
+    """Each of the ``seen`` items offered so far is in ``items`` with probability k/seen."""
 
     def __init__(self, k: int, rng: random.Random) -> None:
-        self.k = k
-        self.rng = rng
-        self.items: list[T] = []
+        self._pool = SkipReservoir(k, rng)
         self.seen = 0
 
+    @property
+    def items(self) -> list[T]:
+        return self._pool.items  # type: ignore[return-value]
+
     def offer(self, item: T) -> None:
-        self.seen += 1
-        if len(self.items) < self.k:
-            self.items.append(item)
-            return
-        slot = int(self.rng.random() * self.seen)  # randrange() costs 3x more per item
-        if slot < self.k:
-            self.items[slot] = item
+        i = self.seen
+        self.seen = i + 1
+        pool = self._pool
+        if i == pool._next or len(pool.items) < pool.k:  # inlined wants(): one per stored run
+            pool.put(i, item)
 
 
 class SkipReservoir:

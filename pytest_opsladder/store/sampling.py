@@ -9,13 +9,15 @@ interesting. Every strategy is one streaming pass with O(n x strata) memory and 
 - ``interesting``: n per reason: ``error``, ``denial`` (guardrail / blast-radius refusals),
   ``slow`` (duration at or above ``slow_s``, or z > ``z`` against the runs before it) and
   ``outlier`` (tokens out, tool calls or cost with |z| > ``z`` against the runs before it:
-  drift in a time-ordered stream). The bands come from Welford running moments after
-  ``warmup`` runs, refreshed every 1,000 runs, so it is one pass.
+  drift in a time-ordered stream). The bands come from running moments (Welford/Chan), set
+  after the first ``warmup`` runs and refreshed every 1,000 runs; between refreshes they are
+  fixed, so each block of runs is judged at once (numpy), still in one streaming pass.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from pytest_opsladder.store.errors import StoreConfigError
-from pytest_opsladder.store.index import IndexReadStats, parse_line, record_entry
+from pytest_opsladder.store.index import IndexReadStats, loads_line, parse_line, record_entry
 from pytest_opsladder.store.reservoir import Reservoir, SkipReservoir
 from pytest_opsladder.store.welford import OutlierTracker
 
@@ -83,10 +85,20 @@ def sample_lines(
 
 
 def _entries(lines: Iterable[bytes], stats: IndexReadStats | None) -> Iterator[dict[str, Any]]:
+    """Every readable entry, as an index entry (parse_line and record_entry, inlined: this
+    loop runs once per stored run)."""
     for number, line in enumerate(lines, start=1):
-        entry = parse_line(line, number, stats)
-        if entry is not None:
+        try:
+            entry = loads_line(line)
+        except ValueError:
+            entry = None
+        if entry.__class__ is not dict:
+            if stats is not None and line.strip():
+                stats.skipped.append(number)
+        elif "run" in entry or "manifest" in entry:
             yield record_entry(entry)
+        else:
+            yield entry
 
 
 def _uniform(
@@ -110,6 +122,8 @@ def _tag(entry: dict[str, Any], strategy: str, **why: Any) -> dict[str, Any]:
 
 def strata_of(entry: dict[str, Any], by: tuple[StratumField, ...]) -> list[tuple[str, ...]]:
     """The strata of a run: one value per field (one stratum per tool it called)."""
+    if StratumField.TOOL not in by:  # the common case, one stratum: no list per field
+        return [tuple([_label(entry.get(field.value)) for field in by])]
     keys: list[tuple[str, ...]] = [()]
     for field in by:
         values = _field_values(entry, field)
@@ -129,8 +143,11 @@ def stratum_label(key: tuple[str, ...], by: tuple[StratumField, ...]) -> str:
 def _field_values(entry: dict[str, Any], field: StratumField) -> list[str]:
     if field is StratumField.TOOL:
         return sorted({str(t) for t in entry.get("tools") or []}) or ["(none)"]
-    value = entry.get(field.value)
-    return [str(value) if value is not None else "(none)"]
+    return [_label(entry.get(field.value))]
+
+
+def _label(value: Any) -> str:
+    return value if value.__class__ is str else "(none)" if value is None else str(value)
 
 
 def _stratified(
@@ -164,24 +181,111 @@ def _interesting(
     entries: Iterable[dict[str, Any]], spec: SampleSpec, rng: random.Random
 ) -> list[dict[str, Any]]:
     pools: dict[str, Reservoir[dict[str, Any]]] = {}
-    tracker = OutlierTracker(("duration_s", *OUTLIER_METRICS), spec.z, spec.warmup)
+    tracker = OutlierTracker(_TRACKED, spec.z, spec.warmup)
+    block, judged = _Block(), 0
+    size = block_end(judged, spec.warmup)
     for entry in entries:
-        for reason in reasons_of(entry, tracker, spec):
+        block.add(entry)
+        if len(block.entries) == size:
+            _flush(block, tracker, spec, pools, rng)
+            judged += size
+            block, size = _Block(), block_end(judged, spec.warmup) - judged
+    _flush(block, tracker, spec, pools, rng)
+    return _merge(pools, "interesting", "reasons")
+
+
+_TRACKED = ("duration_s", *OUTLIER_METRICS)
+_REASONS = ("error", "denial", "slow", "outlier")
+_REFRESH = 1000
+
+
+def block_end(start: int, warmup: int) -> int:
+    """Bands are refreshed after the first ``warmup`` runs and then every 1,000 runs: the row
+    count at which the block that begins after ``start`` rows ends. Within a block the bands are
+    fixed, so a block is judged at once."""
+    if start < warmup:
+        return warmup
+    return (start // _REFRESH + 1) * _REFRESH
+
+
+class _Block:
+    """The runs since the last band refresh."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self.add = self.entries.append  # a bound method: this runs once per stored run
+
+    def columns(self) -> list[list[float]]:
+        """The tracked numbers of the block's runs, one list per name (NaN: not a number)."""
+        metrics = [e.get("metrics") or _NONE for e in self.entries]
+        raw = [[e.get("duration_s") for e in self.entries]]
+        raw += [[m.get(name) for m in metrics] for name in OUTLIER_METRICS]
+        return [
+            [v if v.__class__ is float or v.__class__ is int else math.nan for v in column]
+            for column in raw  # bools and strings are not numbers
+        ]
+
+
+_NONE: dict[str, Any] = {}
+
+
+def _flush(
+    block: _Block,
+    tracker: OutlierTracker,
+    spec: SampleSpec,
+    pools: dict[str, Reservoir[dict[str, Any]]],
+    rng: random.Random,
+) -> None:
+    if not block.entries:
+        return
+    columns = block.columns()
+    slow, outlier = _block_flags(columns, tracker, spec)
+    errors = [e.get("status") == "error" or bool(e.get("error_code")) for e in block.entries]
+    denials = [bool(e.get("denials")) for e in block.entries]
+    flags = zip(errors, denials, slow, outlier, strict=True)
+    for i, flagged in enumerate(flags):
+        if not any(flagged):
+            continue
+        for reason in [r for r, on in zip(_REASONS, flagged, strict=True) if on]:
+            entry = block.entries[i]
             pool = pools.get(reason)
             if pool is None:
                 pool = pools[reason] = Reservoir(spec.n, rng)
             pool.offer(entry)
-        _update(tracker, entry)
-    return _merge(pools, "interesting", "reasons")
+    for name, column in zip(_TRACKED, columns, strict=True):
+        tracker.merge(name, column)
+        tracker.refresh_band(name)
+
+
+def _block_flags(
+    columns: list[list[float]], tracker: OutlierTracker, spec: SampleSpec
+) -> tuple[list[bool], list[bool]]:
+    """Per run of a block: slow? outlier? (against the bands of the runs before the block)."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):  # NaN compares False: a missing number flags nothing
+        duration = np.asarray(columns[0], dtype=float)
+        if spec.slow_s is None:
+            slow = duration > tracker.bands["duration_s"][1]
+        else:
+            slow = duration >= spec.slow_s
+        outlier = np.zeros(len(duration), dtype=bool)
+        for name, column in zip(_TRACKED[1:], columns[1:], strict=True):
+            low, high = tracker.bands[name]
+            values = np.asarray(column, dtype=float)
+            outlier |= (values > high) | (values < low)
+    return slow.tolist(), outlier.tolist()
+
+
+def _plain_reasons(entry: dict[str, Any]) -> list[str]:
+    if entry.get("status") == "error" or entry.get("error_code"):
+        return ["error", "denial"] if entry.get("denials") else ["error"]
+    return ["denial"] if entry.get("denials") else []
 
 
 def reasons_of(entry: dict[str, Any], tracker: OutlierTracker, spec: SampleSpec) -> list[str]:
-    """Why a run is worth a reviewer's time (empty: it is not)."""
-    reasons = []
-    if entry.get("status") == "error" or entry.get("error_code"):
-        reasons.append("error")
-    if entry.get("denials"):
-        reasons.append("denial")
+    """Why a run is worth a reviewer's time (empty: it is not), against the current bands."""
+    reasons = _plain_reasons(entry)
     if _is_slow(entry.get("duration_s"), tracker, spec):
         reasons.append("slow")
     metrics = entry.get("metrics") or {}
@@ -194,13 +298,6 @@ def _is_slow(duration: Any, tracker: OutlierTracker, spec: SampleSpec) -> bool:
     if spec.slow_s is None:
         return tracker.outside("duration_s", duration, upper_only=True)
     return isinstance(duration, int | float) and duration >= spec.slow_s
-
-
-def _update(tracker: OutlierTracker, entry: dict[str, Any]) -> None:
-    tracker.add("duration_s", entry.get("duration_s"))
-    metrics = entry.get("metrics") or {}
-    for name in OUTLIER_METRICS:
-        tracker.add(name, metrics.get(name))
 
 
 def dumps_sample(entries: list[dict[str, Any]]) -> str:

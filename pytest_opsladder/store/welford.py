@@ -10,6 +10,9 @@ sampling a million-line index must cost a few dict lookups and comparisons per l
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+
+import numpy as np
 
 _NO_BAND = (-math.inf, math.inf)
 
@@ -42,6 +45,27 @@ class OutlierTracker:
         mean = self.means[name] = self.means[name] + delta / n
         self.m2[name] += delta * (value - mean)
         if (n >= self.warmup and n % self.refresh == 0) or n == self.warmup:
+            self.bands[name] = self.band(name)
+
+    def merge(self, name: str, values: Sequence[float]) -> None:
+        """Add a block of values at once (NaN entries are not values), by Chan et al.'s
+        pairwise combination of the block's moments with the running ones: as stable as
+        Welford's update, without a Python step per value. Bands are not refreshed here."""
+        block = np.asarray(values, dtype=float)
+        block = block[~np.isnan(block)]
+        if block.size == 0:
+            return
+        n_a, n_b = self.n[name], int(block.size)
+        mean_b = float(block.mean())
+        m2_b = float(np.square(block - mean_b).sum())
+        delta = mean_b - self.means[name]
+        n = self.n[name] = n_a + n_b
+        self.means[name] += delta * n_b / n
+        self.m2[name] += m2_b + delta * delta * n_a * n_b / n
+
+    def refresh_band(self, name: str) -> None:
+        """Recompute the band of ``name`` from the values so far (open during the warm-up)."""
+        if self.n[name] >= self.warmup:
             self.bands[name] = self.band(name)
 
     def band(self, name: str) -> tuple[float, float]:

@@ -13,6 +13,7 @@ import pytest
 
 from pytest_opsladder.cli import main
 from pytest_opsladder.store.errors import StoreConfigError
+from pytest_opsladder.store.index import IndexReadStats
 from pytest_opsladder.store.sampling import SampleSpec, Strategy, StratumField, sample_lines
 
 
@@ -153,3 +154,20 @@ def test_sample_to_a_file(tmp_path: Path) -> None:
     out = tmp_path / "sample.jsonl"
     assert main(["sample", "--store", str(tmp_path), "-n", "4", "-o", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 4
+
+
+def test_interesting_reads_lines_holding_nan_metrics_and_skips_garbage() -> None:
+    entries = [_entry(i) for i in range(60)]
+    nan_line = b'{"run_id": "nan-cost", "status": "error", "metrics": {"cost": NaN}}'
+    lines = [*_lines(entries), nan_line, b'{"run_id": "cut-off", "status": "err']
+    stats = IndexReadStats()
+    drawn = sample_lines(lines, SampleSpec(Strategy.INTERESTING, 5, seed=3), stats)
+    assert "nan-cost" in _ids(drawn)  # an error run, read although orjson refuses NaN
+    assert stats.skipped == [62]
+
+
+def test_interesting_flags_an_outlier_after_many_refreshes() -> None:
+    entries = [_entry(i) for i in range(3500)]
+    entries[2500] = _entry(2500, metrics={"tokens_out": 4000, "tool_calls": 1})
+    drawn = sample_lines(_lines(entries), SampleSpec(Strategy.INTERESTING, 5, seed=3))
+    assert [d["run_id"] for d in drawn if "outlier" in d["sample"]["reasons"]] == ["r2500"]

@@ -42,3 +42,14 @@ def test_variance_is_nan_below_two_values_and_the_band_open() -> None:
     tracker = _track([5.0])
     assert math.isnan(tracker.variance("latency"))
     assert tracker.band("latency") == (-math.inf, math.inf)
+
+
+def test_a_merged_block_gives_the_moments_of_adding_one_by_one() -> None:
+    values = [1e9 + (i * 7919 % 101) / 3 for i in range(2500)]
+    one_by_one = _track(values)
+    blocks = OutlierTracker(("latency",), z=3.0, warmup=2, refresh=1)
+    for start in range(0, 2500, 1000):
+        blocks.merge("latency", [*values[start : start + 1000], math.nan])  # NaN: not a value
+    assert blocks.n["latency"] == 2500
+    assert blocks.means["latency"] == pytest.approx(one_by_one.means["latency"], rel=1e-12)
+    assert blocks.variance("latency") == pytest.approx(statistics.variance(values), rel=1e-9)
