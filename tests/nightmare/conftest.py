@@ -1,43 +1,9 @@
-"""A tiny project for pytester: an agent that echoes tags, and helpers to write case files."""
+"""Fixtures of the nightmare-set tests: a pytester project with the agent and a baseline."""
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
-
-AGENT_CONFTEST = textwrap.dedent(
-    """
-    import pytest
-    from pytest_opsladder import tool
-
-    @tool
-    def lookup(q):
-        return {"found": q}
-
-    @pytest.fixture
-    def opsladder_agent():
-        def agent(case_input):
-            lookup(str(case_input.get("q")))
-            return {"answer": "refund " + str(case_input.get("q")), "tags": ["billing"]}
-        return agent
-    """
-)
-
-
-def case_yaml(
-    case_id: str, q: str = "x", tags: tuple[str, ...] = ("billing",), **extra: str
-) -> str:
-    lines = [
-        f"id: {case_id}",
-        f"input: {{q: {q}}}",
-        "checks:",
-        "  - contains: {path: answer, value: refund}",
-        "  - tool_trajectory: {mode: strict, calls: [lookup]}",
-        f"tags: [{', '.join(tags)}]",
-    ]
-    lines += [f"{k}: {v}" for k, v in extra.items()]
-    return "\n".join(lines) + "\n"
+from nightmare_helpers import AGENT_CONFTEST
 
 
 @pytest.fixture
@@ -47,7 +13,3 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeconftest(AGENT_CONFTEST)
     pytester.mkdir("nightmare_set")
     return pytester
-
-
-def write_case(pytester: pytest.Pytester, name: str, text: str) -> None:
-    (pytester.path / "nightmare_set" / name).write_text(text, encoding="utf-8")

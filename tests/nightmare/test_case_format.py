@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from nightmare_helpers import case_yaml, write_case
 
 from pytest_opsladder.nightmare.case import CaseFormatError, load_case
-from tests.nightmare.conftest import case_yaml, write_case
 
 
 def _load(tmp_path: Path, text: str) -> NightmareCaseError:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.nightmare.conftest import case_yaml, write_case
+from nightmare_helpers import case_yaml, write_case
 
 XDIST = [[], ["-n", "2"]]
 
