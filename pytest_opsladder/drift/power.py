@@ -5,9 +5,12 @@ The MDE is the true degradation at which the gate's *fail* test rejects with the
 power (0.8), at the shown n, alpha and margin:
 
 - pass/fail, one epoch: exact, from the trinomial distribution of (regressions, improvements)
-  and the rejection region of the test that runs (:mod:`.unconditional`); the improvement rate
-  is the observed discordance halved (at least one case in 2n) and held while regressions grow,
-  which errs towards a larger MDE. Cached per (n, margin, alpha, discordance) cell.
+  and the rejection region of the test that runs (:mod:`.unconditional`). The observed
+  discordance (at least one case in n) is the nuisance: a drop delta adds delta to the
+  regression rate and takes delta / 4 from the improvement rate, so the discordance grows by
+  delta / 2 (as when every case's pass probability of about 0.75 drops by delta; holding the
+  improvements fixed would overstate the MDE, holding the discordance fixed understate it).
+  Cached per (n, margin, alpha, discordance) cell.
 - numeric: simulated. New suites of n cases are resampled from the observed per-case
   degradations, centred at their Hodges-Lehmann estimate, then degraded: shifted by s on the
   test scale, or, for a metric on a lattice (a count, tie-heavy or not), with a share q of
@@ -49,17 +52,19 @@ def binary_mde(n: int, margin: float, alpha: float, discordant: int, power: floa
     """Degradation of the pass rate caught with ``power`` by the exact fail test."""
     if n < 1:
         return Mde(None, "exact")
-    p01 = max(discordant / (2 * n), 0.5 / n)
-    hi = 1.0 - 2 * p01
-    if hi <= margin or fail_power(n, margin, alpha, hi + p01, p01) < power:
+    base = max(discordant / (2 * n), 0.5 / n)
+
+    def fn(delta: float) -> float:
+        p01 = min(max(base - delta / 4, 0.0), (1.0 - delta) / 2)  # p10 + p01 <= 1
+        return fail_power(n, margin, alpha, p01 + delta, p01)
+
+    hi = 1.0 - 1e-9
+    if hi <= margin or fn(hi) < power:
         return Mde(None, "exact")
     lo = margin
     for _ in range(30):
         mid = (lo + hi) / 2
-        if fail_power(n, margin, alpha, mid + p01, p01) >= power:
-            hi = mid
-        else:
-            lo = mid
+        lo, hi = (lo, mid) if fn(mid) >= power else (mid, hi)
     return Mde(hi, "exact")
 
 

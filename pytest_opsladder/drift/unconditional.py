@@ -24,7 +24,7 @@ from pytest_opsladder.drift.margin_tests import tango_z
 # Above this many cases the normal limit of Tango's statistic is used as is (its size error
 # shrinks like 1/sqrt(n p01)), and the exact sums would cost more than they correct.
 EXACT_MAX_N = 3000
-_NUISANCE_GRID = 48
+_NUISANCE_GRID = 32
 
 
 def first_rejecting_b(n: int, margin: float, z: float, *, upper: bool) -> Any:
@@ -50,13 +50,16 @@ def region_probability(bound: Any, n: int, p10: float, p01: float, *, upper: boo
     """P(b >= bound(d)) (upper) or P(b <= bound(d)) under the trinomial (p10, p01)."""
     from scipy.stats import binom
 
-    pi = p10 + p01
-    d = np.arange(n + 1)
+    pi = min(p10 + p01, 1.0)
     if pi <= 0:
         return float((bound[0] <= 0) if upper else (bound[0] >= 0))
     share = min(p10 / pi, 1.0)
-    weights = binom.pmf(d, n, min(pi, 1.0))
-    tail = binom.sf(bound - 1, d, share) if upper else binom.cdf(bound, d, share)
+    spread = 12.0 * math.sqrt(n * pi * (1 - pi)) + 12.0  # beyond: binomial mass < 1e-30
+    lo, hi = max(int(n * pi - spread), 0), min(int(n * pi + spread) + 1, n)
+    d = np.arange(lo, hi + 1)
+    weights = binom.pmf(d, n, pi)
+    cut = bound[lo : hi + 1]
+    tail = binom.sf(cut - 1, d, share) if upper else binom.cdf(cut, d, share)
     return float(np.sum(weights * tail))
 
 
@@ -87,7 +90,7 @@ def critical_z(n: int, margin: float, alpha: float) -> float:
     if n > EXACT_MAX_N:
         return z_alpha
     lo, hi = z_alpha - 0.5, z_alpha + 1.5
-    for _ in range(18):
+    for _ in range(13):
         mid = (lo + hi) / 2
         size = boundary_sup(first_rejecting_b(n, margin, mid, upper=True), n, margin, upper=True)
         lo, hi = (lo, mid) if size <= alpha else (mid, hi)
@@ -112,3 +115,27 @@ def fail_power(n: int, margin: float, alpha: float, p10: float, p01: float) -> f
     """Exact probability that the fail test rejects when regressions/improvements occur at
     rates p10/p01 (degradation p10 - p01)."""
     return region_probability(fail_region(n, margin, alpha), n, p10, p01, upper=True)
+
+
+@lru_cache(maxsize=512)
+def pass_region(n: int, margin: float, alpha: float) -> Any:
+    """Largest b per d at which the pass test (H0: degradation >= margin) rejects; -1: none."""
+    from scipy.stats import binom, norm
+
+    d = np.arange(n + 1)
+    if margin == 0.0:
+        top = binom.ppf(alpha, d, 0.5).astype(np.int64)
+        top = np.where(binom.cdf(top, d, 0.5) <= alpha, top, top - 1)
+        return np.where(d == 0, -1, top)
+    if margin >= 1.0:
+        return np.where(d < n, d, d - 1)
+    z = -float(norm.isf(alpha))
+    if n <= EXACT_MAX_N:
+        lo, hi = z - 1.5, z + 0.5
+        for _ in range(13):
+            mid = (lo + hi) / 2
+            size = boundary_sup(first_rejecting_b(n, margin, mid, upper=False), n, margin,
+                                upper=False)  # fmt: skip
+            lo, hi = (mid, hi) if size <= alpha else (lo, mid)
+        z = lo
+    return first_rejecting_b(n, margin, z, upper=False)
