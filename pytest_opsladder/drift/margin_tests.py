@@ -10,7 +10,8 @@ nulls sit at the margin itself, so the test must be valid there, not only at zer
   margin 0 the exact conditional McNemar (binomial on the b + c discordant pairs) is used.
 - numeric: the signed-rank test on ``degradation - margin`` with Pratt's zero handling
   (zeros are ranked, then carry no sign): its exact sign-flip distribution up to a size budget,
-  the normal limit with the conditional variance (sum of squared ranks) beyond. This is the
+  the normal limit with the conditional variance (sum of squared ranks) and a continuity
+  correction beyond. This is the
   Wilcoxon signed-rank test wherever there are no zeros; with zeros it does not count them in
   the variance (``zsplit`` did, and lost most of its power on tie-heavy counts).
 """
@@ -141,12 +142,12 @@ def _exact_tails(doubled: NDArray[np.int64], w2: int) -> tuple[float, float]:
     """P(W >= w) and P(W <= w) under independent sign flips, by convolution of the doubled
     ranks: U = sum of the ranks given a + sign, W = 2U - total (all in doubled units)."""
     total = int(doubled.sum())
-    dist = np.zeros(total + 1)
-    dist[0] = 1.0
-    for r in doubled.tolist():
-        shifted = np.zeros_like(dist)
-        shifted[r:] = dist[: total + 1 - r]
-        dist = 0.5 * (dist + shifted)
+    dist = np.ones(1)
+    for r in doubled.tolist():  # the support grows with each rank: half the work of full arrays
+        grown = np.zeros(dist.size + r)
+        grown[: dist.size] += dist
+        grown[r:] += dist
+        dist = 0.5 * grown
     w_values = 2 * np.arange(total + 1) - total
     greater = float(dist[w_values >= w2].sum())
     less = float(dist[w_values <= w2].sum())
@@ -154,10 +155,12 @@ def _exact_tails(doubled: NDArray[np.int64], w2: int) -> tuple[float, float]:
 
 
 def _normal_tails(w: float, ranks: Array) -> tuple[float, float]:
+    """Normal tails with a continuity correction of 1 (W moves in steps of 2 ranks' worth of
+    half-units; scipy's ``correction=True``): errs towards the conservative side."""
     from scipy.stats import norm
 
-    z = w / math.sqrt(float(np.sum(ranks * ranks)))
-    return float(norm.sf(z)), float(norm.cdf(z))
+    sd = math.sqrt(float(np.sum(ranks * ranks)))
+    return float(norm.sf((w - 1.0) / sd)), float(norm.cdf((w + 1.0) / sd))
 
 
 def pratt_z_rows(x: Array, *, ties: bool = True) -> Array:

@@ -12,7 +12,8 @@ power (0.8), at the shown n, alpha and margin:
   improvements fixed would overstate the MDE, holding the discordance fixed understate it).
   Cached per (n, margin, alpha, discordance) cell.
 - numeric: simulated. New suites of n cases are resampled from the observed per-case
-  degradations, centred at their Hodges-Lehmann estimate, then degraded: shifted by s on the
+  degradations, centred at their Hodges-Lehmann estimate and given random signs (the
+  signed-rank test's null is symmetry), then degraded: shifted by s on the
   test scale, or, for a metric on a lattice (a count, tie-heavy or not), with a share q of
   cases one lattice step worse (reported as the mean change q x step). The signed-rank statistic of each
   is computed, and s (or q) is searched until the power reaches the target. Past 2,000 cases a
@@ -79,18 +80,22 @@ def normal_mde(sd: float, n: int, *, alpha: float, power: float) -> float | None
 
 def numeric_mde(x: Array, centre: float, *, alpha: float, power: float, seed: int) -> Mde:
     """Shift beyond the margin (test scale) caught with ``power``; add the margin to it."""
-    e = x - centre
     if x.size < 2 or not np.any(x != x[0]):
         return Mde(None, "constant")
+    step = _lattice_step(x)
+    if step is not None:  # centre on the lattice, so unchanged cases stay unchanged
+        centre = round(centre / step) * step
     rng = np.random.default_rng(seed)
     n_sim = min(x.size, _SIM_MAX_N)
-    draws = e[rng.integers(0, x.size, (32 if n_sim <= 500 else 16, n_sim))]
-    uniform = rng.random(draws.shape)
+    shape = (32 if n_sim <= 500 else 16, n_sim)
+    # the null of the signed-rank test is symmetry about the centre: resample the centred
+    # values with random signs, or a chance imbalance of this suite would count as power
+    draws = (x - centre)[rng.integers(0, x.size, shape)] * rng.choice([-1.0, 1.0], shape)
+    uniform = rng.random(shape)
     scale = math.sqrt(x.size / n_sim)
-    step = _lattice_step(x)
     if step is not None:
         return _search_share(draws, uniform, step, scale, alpha, power)
-    sd = float(np.std(e, ddof=1))
+    sd = float(np.std(x - centre, ddof=1))
     start = max(sd, 1e-12) / math.sqrt(x.size)
     return _search(
         lambda s: _power(draws + s, scale, alpha, ties=False), start, power, "simulated_shift"
