@@ -31,7 +31,6 @@ from pytest_opsladder.drift.simulate import (
 )
 
 DEFAULT_EFFECTS: tuple[str, ...] = ()
-_MDE_SUITES = 30
 
 
 def register(subparsers: Any) -> None:
@@ -50,6 +49,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--power-sims", type=_positive, default=400, help="suites per power estimate (400)"
+    )
+    parser.add_argument(
+        "--mde-suites", type=_positive, default=30, help="suites the mean MDE is taken over (30)"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alpha", type=_alpha, default=0.01, help="family-wise alpha (0.01)")
@@ -161,10 +163,11 @@ def _size_at_margins(
 
 def _power_at_mde(args: argparse.Namespace, gate: GateConfig, common: dict[str, Any]) -> bool:
     """Each metric degraded alone by the MDE the gate reported (no drift elsewhere)."""
+    k = args.mde_suites
     reported = simulate_gate(
-        seed=args.seed + 1000, effects=Effects(), sims=_MDE_SUITES, mde_sims=_MDE_SUITES, **common
+        seed=args.seed + 1000, effects=Effects(), sims=k, mde_sims=k, **common
     ).mean_mde()
-    print(f"power at the reported MDE (mean over {_MDE_SUITES} suites; target {gate.power:g}):")
+    print(f"power at the reported MDE (mean over {k} suites; target {gate.power:g}):")
     ok = True
     for i, name in enumerate(gate.metrics):
         mde = reported.get(name)

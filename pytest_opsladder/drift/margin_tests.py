@@ -103,7 +103,7 @@ def tango_upper_bound(b: int, c: int, *, n: int, alpha: float) -> float:
     lo, hi = (b - c) / n, 1.0 - 1e-12
     if float(tango_z(b, c, n, hi)) > target:
         return 1.0
-    for _ in range(60):
+    for _ in range(40):  # 2^-40 of the bracket
         mid = (lo + hi) / 2
         if float(tango_z(b, c, n, mid)) > target:
             lo = mid
@@ -129,7 +129,7 @@ def signed_rank(x: Array) -> TwoSided:
         return TwoSided("wilcoxon_pratt", 0.0, 1.0, 1.0, {"method": "no_change"})
     doubled = np.rint(2 * ranks).astype(np.int64)  # average ranks are multiples of 1/2
     if ranks.size * int(doubled.sum()) <= _EXACT_BUDGET:
-        greater, less = _exact_tails(doubled, int(round(2 * w)))
+        greater, less = _exact_tails(doubled, round(2 * w))
         method = "exact"
     else:
         greater, less = _normal_tails(w, ranks)

@@ -125,7 +125,10 @@ def score_excess(
     x = (cand_d - floor.fillna(0.0)).to_numpy(dtype=float)
     entry = base_entry(name, kind, gate, int(x.size))
     entry["n_lost"] = ctx.missing_cases
-    entry["extra"] = {"noise_floor_available": has_floor, "match_mode": mode.value if mode else None}
+    entry["extra"] = {
+        "noise_floor_available": has_floor,
+        "match_mode": mode.value if mode else None,
+    }
     set_tests(entry, mt.signed_rank(x - (gate.margin if gate else 0.0)), gate)
     entry["test"] = "wilcoxon_noise_floor"
     lo, hi = pt.mean_ci(x, seed=ctx.gate.seed)

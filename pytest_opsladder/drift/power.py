@@ -13,10 +13,10 @@ power (0.8), at the shown n, alpha and margin:
   Cached per (n, margin, alpha, discordance) cell.
 - numeric: simulated. New suites of n cases are resampled from the observed per-case
   degradations, centred at their Hodges-Lehmann estimate and given random signs (the
-  signed-rank test's null is symmetry), then degraded: shifted by s on the
-  test scale, or, for a metric on a lattice (a count, tie-heavy or not), with a share q of
-  cases one lattice step worse (reported as the mean change q x step). The signed-rank statistic of each
-  is computed, and s (or q) is searched until the power reaches the target. Past 2,000 cases a
+  signed-rank test's null is symmetry), then degraded: shifted by s on the test scale, or,
+  for a metric on a lattice (a count, tie-heavy or not), with a share q of cases one lattice
+  step worse (reported as the mean change q x step). The signed-rank statistic of each is
+  computed, and s (or q) is searched until the power reaches the target. Past 2,000 cases a
   subsample is simulated and its standardised statistic scaled by sqrt(n / 2000).
 
 ``n_decisive`` is the normal-approximation number of cases at which, if the degradation were

@@ -61,8 +61,9 @@ def score(
     ``table`` is :func:`~pytest_opsladder.drift.table.metrics_table` output (its ``role``
     column says which side a run is on); ``fingerprints`` maps ``"baseline"``/``"candidate"``
     to the variants' fingerprints; ``missing_baseline`` names cases that have no baseline and
-    therefore no row in ``table`` (they count as lost pairs in the verdict). Raises :class:`~.errors.UnknownGateMetricError` (a
-    ConfigError) when the gate names a metric the table cannot score.
+    therefore no row in ``table`` (they count as lost pairs in the verdict). Raises
+    :class:`~.errors.UnknownGateMetricError` (a ConfigError) when the gate names a metric the
+    table cannot score.
     """
     gate = gate or GateConfig.default()
     kinds = metric_catalogue(table, text=include_text)

@@ -116,22 +116,22 @@ def _floored_sd(d: Array, epochs: int) -> float:
 def _epochs(entry: dict[str, Any], d: Array, gate: MetricGate | None, ctx: Context) -> None:
     seed = ctx.gate.seed
     if gate is None:
-        res = pt.sign_flip(d, one_sided=False, seed=seed)
-        entry.update(test=res.test, alternative="two-sided", statistic=res.statistic)
-        entry["p_value"], entry["extra"] = res.p_value, entry["extra"] | res.extra
+        two = pt.sign_flip(d, one_sided=False, seed=seed)
+        entry.update(test=two.test, alternative="two-sided", statistic=two.statistic)
+        entry["p_value"], entry["extra"] = two.p_value, entry["extra"] | two.extra
         sd = _floored_sd(d, ctx.epochs)
         entry["mde"] = pw.normal_mde(sd, int(d.size), alpha=ctx.gate.alpha, power=0.8)
         return
     base = entry_baseline(entry)
     x, margin = _sign(gate) * d, _margin(gate, base)
-    fail = pt.sign_flip(x - margin, one_sided=True, seed=seed)
-    pass_ = pt.sign_flip(margin - x, one_sided=True, seed=seed)
-    res = mt.TwoSided(fail.test, fail.statistic, fail.p_value, pass_.p_value, fail.extra)
+    greater, less, method = pt.sign_flip_tails(x - margin, seed=seed)
+    stat = float((x - margin).mean()) if x.size else 0.0
+    res = mt.TwoSided("sign_flip_permutation", stat, greater, less, {"method": method})
     set_tests(entry, res, gate)
     lost = entry["n_lost"]
     if lost:  # worst case: every lost case lost every epoch's pass
-        worst = np.concatenate([margin - x, np.full(lost, margin - 1.0)])
-        entry["p_value_pass_worst_case"] = pt.sign_flip(worst, one_sided=True, seed=seed).p_value
+        worst = np.concatenate([x - margin, np.full(lost, 1.0 - margin)])
+        entry["p_value_pass_worst_case"] = pt.sign_flip_tails(worst, seed=seed)[1]
     sd, n = _floored_sd(x, ctx.epochs), int(x.size)
     est = float(x.mean())
     from scipy.stats import norm
@@ -142,9 +142,7 @@ def _epochs(entry: dict[str, Any], d: Array, gate: MetricGate | None, ctx: Conte
         entry["bound"] = _units(bound, gate, base)
         entry["mde"] = None if mde is None else _units(margin + mde, gate, base)
         entry["mde_method"] = "normal"
-    entry["n_decisive"] = pw.n_decisive(
-        est, margin, sd, alpha=ctx.alpha_each, power=ctx.gate.power
-    )
+    entry["n_decisive"] = pw.n_decisive(est, margin, sd, alpha=ctx.alpha_each, power=ctx.gate.power)
 
 
 def entry_baseline(entry: dict[str, Any]) -> Array:

@@ -81,7 +81,9 @@ def undecided_reason(m: dict[str, Any], gate: GateConfig) -> str:
     extra = m.get("extra") or {}
     pairs = ""
     if "b_regressions" in extra:
-        pairs = f"; {extra['b_regressions']} regression(s), {extra['c_improvements']} improvement(s)"
+        pairs = (
+            f"; {extra['b_regressions']} regression(s), {extra['c_improvements']} improvement(s)"
+        )
     size = m.get("n_decisive")
     decide = f"; about {size} cases would decide it" if size else ""
     if m["margin"] == 0:

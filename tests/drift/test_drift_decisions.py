@@ -86,7 +86,8 @@ def test_power_at_the_printed_pass_rate_mde_is_at_least_075() -> None:
     region = uc.fail_region(n, 0.10, ALPHA)
     held = uc.region_probability(region, n, (disc + mde) / 2, (disc - mde) / 2, upper=True)
     grows = uc.region_probability(region, n, disc / 2 + 3 * mde / 4, disc / 2 - mde / 4, upper=True)
-    assert held >= 0.8 and grows >= 0.75
+    assert held >= 0.8
+    assert grows >= 0.75
 
 
 def test_power_at_the_printed_latency_and_tie_heavy_count_mdes() -> None:
@@ -95,14 +96,15 @@ def test_power_at_the_printed_latency_and_tie_heavy_count_mdes() -> None:
         {**LATENCY_10, "retries": {"worse": "higher", "margin": 0.0}, "alpha": ALPHA}
     )
     first = simulate_gate(
-        n_cases=200, epochs=1, sims=4, seed=21, effects=Effects(), gate=gate, mde_sims=4
+        n_cases=150, epochs=1, sims=4, seed=21, effects=Effects(), gate=gate, mde_sims=4
     ).mean_mde()
-    assert 0.10 < first["latency_s"] < 0.3 and 0 < first["retries"] < 0.5
+    assert 0.10 < first["latency_s"] < 0.3
+    assert 0 < first["retries"] < 0.5
     for name, fx in (
         ("latency_s", Effects(latency_ratio=1 + first["latency_s"])),
         ("retries", Effects(extra_retries=first["retries"])),
     ):
-        rates = simulate_gate(n_cases=200, epochs=1, sims=40, seed=22, effects=fx, gate=gate)
+        rates = simulate_gate(n_cases=150, epochs=1, sims=40, seed=22, effects=fx, gate=gate)
         assert rates.rate(name).rate >= 0.75 - 2 * rates.rate(name).mc_error, name
 
 
@@ -142,7 +144,8 @@ def test_constant_numeric_metric_never_passes_and_is_listed_once() -> None:
         assert "constant (0) in both arms" in gd["reason"]
         assert gd["mde"] is None
     unchanged = [u["name"] for u in doc["unchanged_metrics"]]
-    assert "cost" in unchanged and "guardrail_denials" not in unchanged  # gated: tested
+    assert "cost" in unchanged
+    assert "guardrail_denials" not in unchanged
 
 
 def test_zero_discordant_pairs_at_margin_0_is_inconclusive_with_the_count() -> None:
@@ -187,13 +190,16 @@ def test_a_few_lost_pairs_that_could_flip_a_pass_make_it_inconclusive() -> None:
 
 def test_margin_0_passes_only_a_significantly_better_candidate() -> None:
     gate = parse_gate_config({"latency": {"worse": "higher", "margin": 0.0}})
-    faster = _score(simulate_table(200, 1, Effects(latency_ratio=0.8), np.random.default_rng(7)), gate)
+    faster = _score(
+        simulate_table(200, 1, Effects(latency_ratio=0.8), np.random.default_rng(7)), gate
+    )
     assert _metric(faster, "latency_s")["verdict"] == "pass"
     same = _score(simulate_table(200, 1, Effects(), np.random.default_rng(7)), gate)
     latency = _metric(same, "latency_s")
     assert latency["verdict"] == "inconclusive"
     assert "only a significantly better candidate passes" in latency["reason"]
-    assert latency["bound"] is not None and latency["bound"] > 0
+    assert latency["bound"] is not None
+    assert latency["bound"] > 0
 
 
 def test_default_margin_reports_the_suite_size_that_would_decide() -> None:

@@ -39,7 +39,10 @@ def test_pratt_with_zeros_and_ties_is_the_exact_sign_flip_distribution() -> None
         ranks = stats.rankdata(np.abs(v), axis=axis)
         return np.sum(np.sign(v) * ranks, axis=axis)
 
-    for alternative, got in (("greater", mt.signed_rank(x).fail), ("less", mt.signed_rank(x).pass_)):
+    for alternative, got in (
+        ("greater", mt.signed_rank(x).fail),
+        ("less", mt.signed_rank(x).pass_),
+    ):
         want = stats.permutation_test(
             (x,), pratt, permutation_type="samples", n_resamples=np.inf,
             alternative=alternative, vectorized=True,
@@ -71,7 +74,9 @@ def test_tango_at_margin_0_is_the_asymptotic_mcnemar_and_its_mle_is_the_restrict
     b, c, n, delta = 14, 3, 120, 0.05
 
     def nll(q: float) -> float:  # multinomial likelihood with p10 = q + delta, p01 = q
-        return -(b * math.log(q + delta) + c * math.log(q) + (n - b - c) * math.log(1 - 2 * q - delta))
+        return -(
+            b * math.log(q + delta) + c * math.log(q) + (n - b - c) * math.log(1 - 2 * q - delta)
+        )
 
     q = minimize_scalar(nll, bounds=(1e-9, (1 - delta) / 2 - 1e-9), method="bounded",
                         options={"xatol": 1e-12}).x  # fmt: skip
@@ -113,12 +118,14 @@ def test_pass_fail_size_at_the_margin_is_at_most_alpha(n, discordance, margin) -
         d = int(rng.integers(int(n * discordance * 0.6), int(n * discordance * 1.4)))
         b = int(rng.integers(0, d + 1))
         res = mt.paired_binary(b, d - b, n=n, margin=margin)
-        assert (res.fail < ALPHA) == (b >= fail_at[d]) and (res.pass_ < ALPHA) == (b <= pass_at[d])
+        assert (res.fail < ALPHA) == (b >= fail_at[d])
+        assert (res.pass_ < ALPHA) == (b <= pass_at[d])
     b, c, prob = _trinomial(n, p10, p01)
     d = np.minimum(b + c, n)  # cells with b + c > n have probability 0
     exact_fail = float(prob[b >= fail_at[d]].sum())
     exact_pass = float(prob[b <= pass_at[d]].sum())
-    assert exact_fail <= ALPHA and exact_pass <= ALPHA
+    assert exact_fail <= ALPHA
+    assert exact_pass <= ALPHA
     sims = 100_000  # Monte Carlo, as an outside check would do
     draws = rng.multinomial(n, [p10, p01, 1 - p10 - p01], size=sims)
     dd = draws[:, 0] + draws[:, 1]
