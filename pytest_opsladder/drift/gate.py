@@ -1,9 +1,11 @@
 """The CI gate's configuration and verdicts (ladder level 7).
 
 ``[tool.opsladder.gate]`` names the gated metrics with the direction in which each degrades and
-the tolerance (margin); ``alpha`` is the family-wise level (default 0.01). A metric fails only
-when the one-sided test says its degradation exceeds the margin after Holm's adjustment; a
-sample too small to detect the margin is *inconclusive*, never a silent pass.
+the tolerance (margin); ``alpha`` is the family-wise level (default 0.01). Each gated metric gets
+two one-sided tests at its margin: it *fails* when its degradation is shown to exceed the margin,
+*passes* only when it is shown to stay below it (non-inferiority), and is *inconclusive*
+otherwise; Holm controls each family (:mod:`.verdicts`). A pass is a claim, never an absence of
+evidence.
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pytest_opsladder.drift.adjust import holm
 from pytest_opsladder.drift.errors import GateConfigError, UnknownGateMetricError
 from pytest_opsladder.drift.match_modes import MatchMode
 
 ALIASES = {"latency": "latency_s", "pass": "pass_rate", "passed": "pass_rate"}
-_TABLE_KEYS = {"alpha", "power", "seed", "min_cases", "trajectory_match"}
+_TABLE_KEYS = {"alpha", "power", "seed", "min_cases", "trajectory_match", "max_missing_share"}
 _METRIC_KEYS = {"worse", "margin", "match"}
 
 
@@ -77,12 +78,14 @@ class GateConfig:
     seed: int = 0
     min_cases: int = 5
     trajectory_match: MatchMode = MatchMode.STRICT
+    # beyond this share of lost pairs (a case or a value missing on one side) never pass
+    max_missing_share: float = 0.05
 
     @classmethod
     def default(cls) -> GateConfig:
         """Used when a project configures no gate: the pass rate may not drop by more than 5
-        points. (A margin of 0 can never pass: no finite suite rules out an arbitrarily small
-        drop, so it can only fail or be inconclusive.)"""
+        points. (With a margin of 0, pass means "significantly better": no finite suite rules
+        out an arbitrarily small drop.)"""
         return cls({"pass_rate": MetricGate("pass_rate", Worse.LOWER, 0.05)})
 
     def validate_metrics(self, available: Iterable[str]) -> None:
@@ -96,6 +99,7 @@ class GateConfig:
         """The ``[tool.opsladder.gate]`` form, for shard headers (round-trips through parse)."""
         out: dict[str, Any] = {"alpha": self.alpha, "power": self.power, "seed": self.seed}
         out.update(min_cases=self.min_cases, trajectory_match=self.trajectory_match.value)
+        out["max_missing_share"] = self.max_missing_share
         for name, g in self.metrics.items():
             margin: Any = (
                 f"{g.margin * 100:g}%" if g.margin_kind is MarginKind.RELATIVE else g.margin
@@ -146,6 +150,8 @@ def _parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
                     key=key,
                 )
             out[key] = value
+    if "max_missing_share" in raw:
+        out["max_missing_share"] = _share(raw["max_missing_share"], "max_missing_share")
     if "trajectory_match" in raw:
         out["trajectory_match"] = _match(raw["trajectory_match"], "trajectory_match")
     return out
@@ -157,6 +163,17 @@ def _probability(value: Any, key: str) -> float:
         raise GateConfigError(
             f"[tool.opsladder.gate] {key} = {value!r} must be a number strictly between 0 and 1 "
             f"(for example {key} = 0.01)",
+            key=key,
+        )
+    return float(value)
+
+
+def _share(value: Any, key: str) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1
+    if not ok:
+        raise GateConfigError(
+            f"[tool.opsladder.gate] {key} = {value!r} must be a share in [0, 1) (for example "
+            f"{key} = 0.05: at most 5% of the cases may lack a run or a value on one side)",
             key=key,
         )
     return float(value)
@@ -213,53 +230,15 @@ def _margin(value: Any, key: str) -> tuple[float, MarginKind]:
 
 
 def apply_gate(metrics: list[dict[str, Any]], gate: GateConfig) -> tuple[str, str]:
-    """Holm-adjust the gated metrics in place, give each a verdict; return the overall one."""
-    gated = [m for m in metrics if m["gated"]]
-    for m, p_adj in zip(gated, holm([m["p_value"] for m in gated]), strict=True):
-        m["p_adjusted"] = p_adj
-        m["verdict"], m["reason"] = _metric_verdict(m, gate)
-    return overall_verdict(gated, gate)
+    """Holm-adjust both test families in place, give each gated metric a verdict; return the
+    overall one (see :mod:`.verdicts`)."""
+    from pytest_opsladder.drift.verdicts import apply_gate as apply
 
-
-def _metric_verdict(m: dict[str, Any], gate: GateConfig) -> tuple[str, str]:
-    name, margin = m["name"], _fmt_margin(m)
-    if m["n"] < gate.min_cases:
-        return Verdict.INCONCLUSIVE, (
-            f"{name}: only {m['n']} case(s) have both a baseline and a candidate; "
-            f"at least {gate.min_cases} are needed to test it"
-        )
-    if m["p_adjusted"] < gate.alpha:
-        return Verdict.FAIL, (
-            f"{name} degraded beyond its margin {margin} "
-            f"(p_holm={m['p_adjusted']:.3g} < alpha={gate.alpha:g})"
-        )
-    if m["mde"] is None or m["mde"] > m["margin"]:
-        return Verdict.INCONCLUSIVE, (
-            f"{name}: no degradation beyond {margin} detected, but with {m['n']} cases the "
-            f"minimum detectable effect is {_fmt(m['mde'])} > margin {margin}; add cases"
-        )
-    return Verdict.PASS, (
-        f"{name}: no degradation beyond {margin} (p_holm={m['p_adjusted']:.3g} >= "
-        f"alpha={gate.alpha:g}, minimum detectable effect {_fmt(m['mde'])})"
-    )
-
-
-def _fmt(value: float | None) -> str:
-    return "undefined" if value is None else f"{value:.3g}"
-
-
-def _fmt_margin(m: dict[str, Any]) -> str:
-    return f"{m['margin'] * 100:g}%" if m["margin_kind"] == "relative" else f"{m['margin']:g}"
+    return apply(metrics, gate)
 
 
 def overall_verdict(gated: list[dict[str, Any]], gate: GateConfig) -> tuple[str, str]:
-    for verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE):
-        hits = [m for m in gated if m["verdict"] == verdict]
-        if hits:
-            return verdict.value, "; ".join(m["reason"] for m in hits)
-    if not gated:
-        return Verdict.PASS.value, "no metric is gated"
-    return Verdict.PASS.value, (
-        f"no gated metric degraded beyond its margin at alpha={gate.alpha:g} (Holm over "
-        f"{len(gated)} metric(s))"
-    )
+    """Fail if any gated metric fails, pass only if every one passes, else inconclusive."""
+    from pytest_opsladder.drift.verdicts import overall_verdict as overall
+
+    return overall(gated, gate)

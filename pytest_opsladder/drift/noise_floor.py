@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pytest_opsladder.drift import margin_tests as mt
 from pytest_opsladder.drift import paired_tests as pt
+from pytest_opsladder.drift import power as pw
 from pytest_opsladder.drift.distances import (
     BatchDistance,
     MatchMode,
@@ -21,7 +23,7 @@ from pytest_opsladder.drift.distances import (
     trajectory_batch,
 )
 from pytest_opsladder.drift.gate import MetricGate
-from pytest_opsladder.drift.stats import Context, _effect, base_entry, summary
+from pytest_opsladder.drift.stats import Context, _effect, base_entry, set_tests, summary
 from pytest_opsladder.drift.stats_labels import _trajectory_keys
 
 if TYPE_CHECKING:
@@ -57,7 +59,7 @@ def _dense(cases: Any, is_base: Any, codes: Any, n_cases: int) -> tuple[Any, Any
     None for a ragged suite (the merge path handles it)."""
     kb = np.bincount(cases[is_base], minlength=n_cases)
     kc = np.bincount(cases[~is_base], minlength=n_cases)
-    if kb.min() < 1 or kc.min() < 1 or kb.max() != kb.min() or kc.max() != kc.min():
+    if n_cases == 0 or kb.min() < 1 or kc.min() < 1 or kb.max() != kb.min() or kc.max() != kc.min():
         return None
     order_b = np.argsort(cases[is_base], kind="stable")
     order_c = np.argsort(cases[~is_base], kind="stable")
@@ -114,33 +116,78 @@ def score_excess(
     ctx: Context,
     mode: MatchMode | None,
 ) -> dict[str, Any]:
-    """Wilcoxon on per-case distance excess over the baseline's noise floor."""
+    """Signed-rank tests on per-case distance excess over the baseline's noise floor."""
+    if table.empty:
+        return _no_pairs(name, kind, gate)
     keyed, fn = _keyed(table, name, kind, mode)
     cand_d, floor, cand_match, base_match = excess_distances(keyed, "_key", fn)
     has_floor = bool(floor.notna().any())
     x = (cand_d - floor.fillna(0.0)).to_numpy(dtype=float)
-    margin = gate.margin if gate else 0.0
-    res = pt.wilcoxon_shift(x - margin, one_sided=gate is not None)
     entry = base_entry(name, kind, gate, int(x.size))
-    entry.update(test="wilcoxon_noise_floor", alternative="greater" if gate else "two-sided")
-    entry.update(statistic=res.statistic, p_value=res.p_value)
-    lo, hi = pt.mean_ci(x, seed=ctx.gate.seed)
-    entry["effect"] = _effect("distance_excess", float(x.mean()) if x.size else math.nan, lo, hi)
+    entry["n_lost"] = ctx.missing_cases
     entry["extra"] = {
-        **res.extra,
         "noise_floor_available": has_floor,
         "match_mode": mode.value if mode else None,
     }
+    set_tests(entry, mt.signed_rank(x - (gate.margin if gate else 0.0)), gate)
+    entry["test"] = "wilcoxon_noise_floor"
+    lo, hi = pt.mean_ci(x, seed=ctx.gate.seed)
+    entry["effect"] = _effect("distance_excess", float(x.mean()) if x.size else math.nan, lo, hi)
     entry["extra"] |= _exact_match(
         cand_match.to_numpy(dtype=float), base_match.fillna(1.0).to_numpy(dtype=float)
     )
     entry["baseline_summary"] = summary(floor.fillna(0.0).to_numpy(dtype=float))
     entry["candidate_summary"] = summary(cand_d.to_numpy(dtype=float))
-    alpha = ctx.alpha_each if gate else ctx.gate.alpha
+    if gate is not None:
+        _gated_excess(entry, x, gate, ctx)
+    else:
+        sd = float(np.std(x, ddof=1)) if x.size > 1 else math.nan
+        entry["mde"] = pw.normal_mde(sd, int(x.size), alpha=ctx.gate.alpha, power=ctx.gate.power)
+    return entry
+
+
+def _gated_excess(entry: dict[str, Any], x: pt.Array, gate: MetricGate, ctx: Context) -> None:
+    """Bound, worst case, MDE and decisive size of a gated distance (it degrades upwards)."""
+    margin = gate.margin
+    if entry["n_lost"] and x.size:
+        shifted = x - margin
+        worst = np.full(entry["n_lost"], float(np.max(np.abs(shifted))) + 1.0)
+        entry["p_value_pass_worst_case"] = mt.signed_rank(np.concatenate([shifted, worst])).pass_
+    if x.size == 0:
+        entry["inconclusive_reason"] = f"no case has a {entry['name']} on both sides"
+        return
+    walsh = pt.walsh_averages(x, ctx.gate.seed)
+    entry["bound"] = mt.walsh_upper_bound(walsh, int(x.size), ctx.alpha_each)
+    centre = float(np.median(walsh))
+    if ctx.with_mde:
+        found = pw.numeric_mde(
+            x, centre, alpha=ctx.alpha_each, power=ctx.gate.power, seed=ctx.gate.seed
+        )
+        entry["mde"] = None if found.value is None else margin + found.value
+        entry["mde_method"] = found.method
     sd = float(np.std(x, ddof=1)) if x.size > 1 else math.nan
-    entry["mde"] = (
-        pt.mde(sd / math.sqrt(x.size), alpha=alpha, power=ctx.gate.power) if x.size > 1 else None
+    entry["n_decisive"] = pw.n_decisive(
+        centre, margin, sd, alpha=ctx.alpha_each, power=ctx.gate.power
     )
+    if entry["mde"] is None and found_constant(x):
+        entry["inconclusive_reason"] = (
+            f"{entry['name']} did not vary ({float(x[0]):g} excess in every case): nothing to test"
+        )
+
+
+def found_constant(x: pt.Array) -> bool:
+    return bool(x.size) and bool(np.all(x == x[0]))
+
+
+def _no_pairs(name: str, kind: str, gate: MetricGate | None) -> dict[str, Any]:
+    entry = base_entry(name, kind, gate, 0)
+    entry.update(test="wilcoxon_noise_floor", alternative="greater" if gate else "two-sided")
+    entry.update(statistic=0.0, p_value=1.0, p_value_pass=1.0 if gate else None)
+    entry["effect"] = _effect("distance_excess", math.nan, math.nan, math.nan)
+    entry["extra"] = {"noise_floor_available": False, "match_mode": None}
+    entry["baseline_summary"] = entry["candidate_summary"] = summary(np.empty(0))
+    if gate is not None:
+        entry["inconclusive_reason"] = "no paired cases"
     return entry
 
 

@@ -106,6 +106,26 @@ def sign_flip(x: Array, *, one_sided: bool, seed: int) -> TestResult:
     return TestResult("sign_flip_permutation", observed, p, {"method": method})
 
 
+def sign_flip_tails(x: Array, *, seed: int) -> tuple[float, float, str]:
+    """Both one-sided p-values of :func:`sign_flip` (greater, less) from one null draw: the
+    gate's fail and pass tests of the same shifted differences."""
+    from scipy.stats import norm
+
+    if x.size == 0 or not np.any(x != 0):
+        return 1.0, 1.0, "no_change"
+    observed = float(x.mean())
+    if x.size > 2000:
+        z = float(x.sum() / math.sqrt(float(np.sum(x * x))))
+        return float(norm.sf(z)), float(norm.cdf(z)), "normal"
+    exact = x.size <= 16
+    null = _flip_means(x, seed, exact)
+    gamma = abs(np.finfo(float).eps * 100 * observed)
+    adjust = 0 if exact else 1
+    greater = (np.sum(null >= observed - gamma) + adjust) / (null.size + adjust)
+    less = (np.sum(null <= observed + gamma) + adjust) / (null.size + adjust)
+    return float(greater), float(less), "exact" if exact else "monte_carlo_9999"
+
+
 def _flip_means(x: Array, seed: int, exact: bool) -> Array:
     """Means of x under every sign pattern (exact) or 9,999 random ones."""
     if exact:

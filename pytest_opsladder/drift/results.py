@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,13 +54,16 @@ def score(
     fingerprints: Mapping[str, Mapping[str, Any]] | None = None,
     include_text: bool = True,
     include_cases: bool = True,
+    missing_baseline: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The results document for one baseline/candidate comparison.
 
     ``table`` is :func:`~pytest_opsladder.drift.table.metrics_table` output (its ``role``
     column says which side a run is on); ``fingerprints`` maps ``"baseline"``/``"candidate"``
-    to the variants' fingerprints. Raises :class:`~.errors.UnknownGateMetricError` (a
-    ConfigError) when the gate names a metric the table cannot score.
+    to the variants' fingerprints; ``missing_baseline`` names cases that have no baseline and
+    therefore no row in ``table`` (they count as lost pairs in the verdict). Raises
+    :class:`~.errors.UnknownGateMetricError` (a ConfigError) when the gate names a metric the
+    table cannot score.
     """
     gate = gate or GateConfig.default()
     kinds = metric_catalogue(table, text=include_text)
@@ -68,9 +71,11 @@ def score(
     work, names = prepare_table(table)
     both, counts = _sides(work, names)
     sides = {k: counts[k] for k in ("both", "missing_baseline", "missing_candidate")}
+    sides["missing_baseline"] = sorted(set(sides["missing_baseline"]) | set(missing_baseline))
     scored = work[both[work["case_id"].to_numpy()]]
-    metrics = _scored_metrics(scored, work, gate, kinds, sides)
-    verdict, reason = _overall(metrics, gate)
+    unchanged: dict[str, float] = {}
+    metrics = _scored_metrics(scored, work, gate, kinds, sides, unchanged)
+    verdict, reason = _overall(metrics, gate, sides)
     doc = _header(gate, verdict, reason, baseline, candidate, fingerprints, provenance)
     doc["epochs"], doc["n_cases"] = counts["epochs"], len(sides["both"])
     doc["cases_missing_baseline"] = sides["missing_baseline"]
@@ -78,6 +83,8 @@ def score(
     cand_runs = table["role"] == "candidate"
     doc["candidate_errors"] = int((table.loc[cand_runs, "status"] == "error").sum())  # added
     doc["metrics"] = metrics
+    doc["unchanged_metrics"] = [{"name": k, "value": v} for k, v in unchanged.items()]
+    doc["n_decisive"] = _n_decisive(metrics)
     doc["diagnostics"] = diagnostics(scored, gate)
     doc["aa_noise_floor"] = aa_noise_floor(scored, gate, kinds)
     doc["live_calls"] = {k: int((live_calls or {}).get(k, 0)) for k in _LIVE_KEYS}
@@ -90,7 +97,9 @@ def score(
     out = _as_doc(_json_safe(doc | {"cases": doc.get("cases", [])}))
     # per-case values for the plots: already plain floats, so kept out of the recursive cleanup
     out["distributions"] = {
-        n: {"baseline": _floats(base[n]), "candidate": _floats(cand[n])} for n in numeric
+        n: {"baseline": _floats(base[n]), "candidate": _floats(cand[n])}
+        for n in numeric
+        if n not in unchanged
     }
     return out
 
@@ -101,17 +110,42 @@ def _scored_metrics(
     gate: GateConfig,
     kinds: dict[str, str],
     sides: dict[str, list[str]],
+    unchanged: dict[str, float],
 ) -> list[dict[str, Any]]:
     """Paired tests on the cases both sides ran; unpaired fallbacks when some ran on one side."""
-    metrics = score_metrics(scored, gate, kinds)
+    missing = len(sides["missing_baseline"]) + len(sides["missing_candidate"])
+    metrics = score_metrics(scored, gate, kinds, missing_cases=missing, unchanged=unchanged)
     few = len(sides["both"]) < gate.min_cases
     if sides["missing_baseline"] or sides["missing_candidate"] or few:
         add_unpaired_fallbacks(metrics, work, kinds)
     return metrics
 
 
-def _overall(metrics: list[dict[str, Any]], gate: GateConfig) -> tuple[str, str]:
-    return overall_verdict([m for m in metrics if m["gated"]], gate)
+def _overall(
+    metrics: list[dict[str, Any]], gate: GateConfig, sides: dict[str, list[str]]
+) -> tuple[str, str]:
+    """The gate's verdict; with no paired case at all, inconclusive with what to do."""
+    no_base, no_cand = len(sides["missing_baseline"]), len(sides["missing_candidate"])
+    if not sides["both"]:
+        return "inconclusive", (
+            f"no case has both a baseline and a candidate run ({no_base} case(s) without a "
+            f"baseline, {no_cand} without a candidate): nothing to compare. Record a baseline "
+            "first: pytest --opsladder-mode=record, then rerun with --opsladder-shadow"
+        )
+    verdict, reason = overall_verdict([m for m in metrics if m["gated"]], gate)
+    if no_base or no_cand:
+        reason += (
+            f" [{no_base} case(s) without a baseline run, {no_cand} without a candidate run; "
+            "record the missing baselines with pytest --opsladder-mode=record]"
+        )
+    return verdict, reason
+
+
+def _n_decisive(metrics: list[dict[str, Any]]) -> int | None:
+    """Cases that would let every gated metric reach a decision (the largest need)."""
+    needs = [m.get("n_decisive") for m in metrics if m["gated"] and m["verdict"] == "inconclusive"]
+    known = [n for n in needs if n]
+    return max(known) if known else None
 
 
 def _sides(work: pd.DataFrame, names: pd.Index[Any]) -> tuple[Any, dict[str, Any]]:

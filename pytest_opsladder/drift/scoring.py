@@ -17,7 +17,8 @@ from pytest_opsladder.drift.errors import GateConfigError
 from pytest_opsladder.drift.gate import GateConfig, Worse, apply_gate
 from pytest_opsladder.drift.noise_floor import score_excess
 from pytest_opsladder.drift.paired_tests import benjamini_hochberg
-from pytest_opsladder.drift.stats import Context, reduce_cases, score_binary, score_numeric
+from pytest_opsladder.drift.stats import Context, reduce_cases, score_numeric, wants_log
+from pytest_opsladder.drift.stats_binary import score_binary
 from pytest_opsladder.drift.table import ID_COLUMNS, NUMERIC_METRICS, OTHER_COLUMNS
 
 if TYPE_CHECKING:
@@ -103,20 +104,40 @@ def epochs_of(table: pd.DataFrame) -> int:
 
 
 def score_metrics(
-    table: pd.DataFrame, gate: GateConfig, kinds: dict[str, str]
+    table: pd.DataFrame,
+    gate: GateConfig,
+    kinds: dict[str, str],
+    *,
+    missing_cases: int = 0,
+    with_mde: bool = True,
+    unchanged: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """One results entry per metric, gated ones Holm-adjusted with verdicts."""
-    ctx = Context(gate, len(gate.metrics), epochs_of(table))
+    """One results entry per metric, gated ones Holm-adjusted with verdicts.
+
+    Log-scale metrics are reduced per case as the mean of logs (a geometric mean), so a
+    different number of epochs per side does not shift them. Ungated metrics constant in both
+    arms are not tested: they go to ``unchanged`` (name -> value) instead of an entry.
+    """
+    ctx = Context(gate, len(gate.metrics), epochs_of(table), missing_cases, with_mde)
     numeric = [n for n, k in kinds.items() if k == NUMERIC]
     data = table.assign(pass_rate=table["passed"].astype(float))
+    logs = log_columns(data, numeric, gate)
+    data = data.assign(**{n: np.log(data[n].to_numpy(dtype=float)) for n in logs})
     base, cand = reduce_cases(data, ["pass_rate", *numeric])
     entries = []
     for name, kind in kinds.items():
         g = gate.metrics.get(name)
         if kind in (BINARY, NUMERIC):
             b, c = base[name].to_numpy(dtype=float), cand[name].to_numpy(dtype=float)
-            fn = score_binary if kind == BINARY else score_numeric
-            entries.append(fn(name, b, c, g, ctx))
+            value = constant_value(b, c)
+            if g is None and value is not None:
+                if unchanged is not None:
+                    unchanged[name] = float(np.exp(value)) if name in logs else value
+                continue
+            if kind == BINARY:
+                entries.append(score_binary(name, b, c, g, ctx))
+            else:
+                entries.append(score_numeric(name, b, c, g, ctx, log=name in logs))
         elif kind == CATEGORICAL:
             entries.append(sl.score_categorical(name, data, ctx))
         else:
@@ -124,6 +145,28 @@ def score_metrics(
             entries.append(score_excess(name, kind, data, g, ctx, mode))
     apply_gate(entries, gate)
     return entries
+
+
+def log_columns(data: pd.DataFrame, numeric: list[str], gate: GateConfig) -> set[str]:
+    """Numeric metrics compared as ratios: wanted on a log scale and positive wherever known."""
+    out = set()
+    for name in numeric:
+        if not wants_log(name, gate.metrics.get(name)):
+            continue
+        values = data[name].to_numpy(dtype=float)
+        known = values[np.isfinite(values)]
+        if known.size and np.all(known > 0):
+            out.add(name)
+    return out
+
+
+def constant_value(b: Any, c: Any) -> float | None:
+    """The one value a metric takes on every paired case of both arms, else None."""
+    both = np.concatenate([b, c])
+    known = both[np.isfinite(both)]
+    if known.size == 0 or known.size != both.size or np.any(known != known[0]):
+        return None
+    return float(known[0])
 
 
 def diagnostics(table: pd.DataFrame, gate: GateConfig) -> list[dict[str, Any]]:
@@ -201,7 +244,7 @@ def aa_noise_floor(
     roles = np.where(k < size // 2, "baseline", "candidate")
     split = base.assign(role=roles)[keep]
     gated = {n: kinds[n] for n in gate.metrics}
-    entries = score_metrics(split, gate, gated) if gated else []
+    entries = score_metrics(split, gate, gated, with_mde=False) if gated else []
     return {
         "epochs_split": [first, int(np.min(size[keep])) - first],
         "metrics": [_aa_row(e) for e in entries],

@@ -55,6 +55,7 @@ def score_session(
         provenance={"packages": package_versions(), "git": git_state(str(settings.rootdir))},
         live_calls=live_calls(collector),
         fingerprints={"baseline": baseline.fingerprint(), "candidate": candidate.fingerprint()},
+        missing_baseline=collector.missing_baseline,
     )
     results["cases_missing_baseline"] = sorted(
         set(results.get("cases_missing_baseline", [])) | set(collector.missing_baseline)

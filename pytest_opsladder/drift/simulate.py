@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,6 +27,13 @@ SELFCHECK_GATE = {
     "latency_s": {"worse": "higher", "margin": 0.0},
     "tool_calls": {"worse": "higher", "margin": 0.0},
 }
+# What `opsladder selfcheck` gates: the default pass-rate margin, a log-normal latency with a
+# relative margin, and a tie-heavy count (retries: most cases never retry) at margin 0.
+EVIDENCE_GATE = {
+    "pass_rate": {"worse": "lower", "margin": 0.05},
+    "latency_s": {"worse": "higher", "margin": "10%"},
+    "retries": {"worse": "higher", "margin": 0.0},
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class Effects:
     latency_ratio: float = 1.0
     extra_tool_calls: float = 0.0
     trajectory_noise: float = 0.0
+    extra_retries: float = 0.0  # chance of one more retry per candidate run (a tie-heavy count)
 
     def describe(self) -> str:
         parts = []
@@ -46,6 +54,8 @@ class Effects:
             parts.append(f"latency x{self.latency_ratio:g}")
         if self.extra_tool_calls:
             parts.append(f"tool calls +{self.extra_tool_calls:g}")
+        if self.extra_retries:
+            parts.append(f"retries +{self.extra_retries:g}")
         return ", ".join(parts) or "no drift"
 
 
@@ -71,14 +81,20 @@ def make_suite(n_cases: int, rng: np.random.Generator) -> Suite:
 
 
 def simulate_table(
-    n_cases: int, epochs: int, effects: Effects, rng: np.random.Generator
+    n_cases: int,
+    epochs: int,
+    effects: Effects,
+    rng: np.random.Generator,
+    *,
+    candidate_epochs: int | None = None,
 ) -> pd.DataFrame:
-    """A metrics table (the columns :func:`~.table.metrics_table` produces) with known truth."""
+    """A metrics table (the columns :func:`~.table.metrics_table` produces) with known truth;
+    ``candidate_epochs`` gives the candidate a different number of epochs than the baseline."""
     import pandas as pd
 
     suite = make_suite(n_cases, rng)
     frames = [_side(suite, epochs, "baseline", Effects(), rng)]
-    frames.append(_side(suite, epochs, "candidate", effects, rng))
+    frames.append(_side(suite, candidate_epochs or epochs, "candidate", effects, rng))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -107,7 +123,9 @@ def _side(
             "tokens_out": rng.poisson(60, case.size).astype(float),
             "cost": np.zeros(case.size),
             "tool_calls": tools.astype(float),
-            "retries": rng.poisson(0.2, case.size).astype(float),
+            "retries": (
+                rng.poisson(0.2, case.size) + (rng.random(case.size) < fx.extra_retries)
+            ).astype(float),
             "errors": errors.astype(float),
             "guardrail_denials": np.zeros(case.size),
             "passed": rng.random(case.size) < pass_p,
@@ -145,6 +163,74 @@ class Rate:
         p = self.rate
         return math.sqrt(max(p * (1 - p), 1.0 / self.sims) / self.sims)
 
+    def clopper_pearson(self, level: float = 0.95) -> tuple[float, float]:
+        """Exact (Clopper-Pearson) interval of the rate."""
+        return clopper_pearson(self.hits, self.sims, level)
+
+
+def clopper_pearson(hits: int, sims: int, level: float = 0.95) -> tuple[float, float]:
+    from scipy.stats import beta
+
+    tail = (1 - level) / 2
+    lo = float(beta.ppf(tail, hits, sims - hits + 1)) if hits else 0.0
+    hi = float(beta.isf(tail, hits + 1, sims - hits)) if hits < sims else 1.0
+    return lo, hi
+
+
+@dataclass
+class GateRates:
+    """Per simulated suite: did the gate fail, and which metric failed or passed."""
+
+    sims: int = 0
+    gate_fails: int = 0
+    fails: dict[str, int] = field(default_factory=dict)
+    passes: dict[str, int] = field(default_factory=dict)
+    mde_sum: dict[str, float] = field(default_factory=dict)
+    mde_count: dict[str, int] = field(default_factory=dict)
+
+    def add(self, entries: list[dict[str, Any]]) -> None:
+        self.sims += 1
+        self.gate_fails += any(e["verdict"] == "fail" for e in entries)
+        for e in entries:
+            name = e["name"]
+            self.fails[name] = self.fails.get(name, 0) + (e["verdict"] == "fail")
+            self.passes[name] = self.passes.get(name, 0) + (e["verdict"] == "pass")
+            if e["mde"] is not None:
+                self.mde_sum[name] = self.mde_sum.get(name, 0.0) + float(e["mde"])
+                self.mde_count[name] = self.mde_count.get(name, 0) + 1
+
+    def mean_mde(self) -> dict[str, float]:
+        return {n: self.mde_sum[n] / self.mde_count[n] for n in self.mde_sum}
+
+    def rate(self, name: str | None = None, *, verdict: str = "fail") -> Rate:
+        counts = self.fails if verdict == "fail" else self.passes
+        hits = self.gate_fails if name is None else counts.get(name, 0)
+        return Rate(hits, self.sims, self.mean_mde())
+
+
+def simulate_gate(
+    *,
+    n_cases: int,
+    epochs: int,
+    sims: int,
+    seed: int,
+    effects: Effects,
+    gate: GateConfig,
+    mde_sims: int = 0,
+    candidate_epochs: int | None = None,
+) -> GateRates:
+    """Score ``sims`` simulated suites; the (slow, simulated) MDE on the first ``mde_sims``."""
+    from pytest_opsladder.drift.scoring import metric_catalogue, score_metrics
+
+    rng = np.random.default_rng(seed)
+    out = GateRates()
+    for i in range(sims):
+        table = simulate_table(n_cases, epochs, effects, rng, candidate_epochs=candidate_epochs)
+        kinds = metric_catalogue(table, text=False)
+        gated = {n: kinds[n] for n in gate.metrics}
+        out.add(score_metrics(table, gate, gated, with_mde=i < mde_sims))
+    return out
+
 
 def gate_fail_rate(
     *,
@@ -154,22 +240,44 @@ def gate_fail_rate(
     seed: int,
     effects: Effects,
     gate: GateConfig | None = None,
+    mde_sims: int = 0,
+    candidate_epochs: int | None = None,
 ) -> Rate:
     """How often the gate fails across ``sims`` simulated suites."""
-    from pytest_opsladder.drift.scoring import metric_catalogue, score_metrics
-
-    gate = gate or parse_gate_config(SELFCHECK_GATE)
-    rng = np.random.default_rng(seed)
-    hits, mdes = 0, {name: 0.0 for name in gate.metrics}
-    for _ in range(sims):
-        table = simulate_table(n_cases, epochs, effects, rng)
-        kinds = metric_catalogue(table, text=False)
-        entries = score_metrics(table, gate, {n: kinds[n] for n in gate.metrics})
-        hits += any(e["verdict"] == "fail" for e in entries)
-        for e in entries:
-            mdes[e["name"]] += (e["mde"] or math.nan) / sims
-    return Rate(hits, sims, mdes)
+    rates = simulate_gate(
+        n_cases=n_cases,
+        epochs=epochs,
+        sims=sims,
+        seed=seed,
+        effects=effects,
+        gate=gate or parse_gate_config(SELFCHECK_GATE),
+        mde_sims=mde_sims,
+        candidate_epochs=candidate_epochs,
+    )
+    return rates.rate()
 
 
 def gate_with_alpha(alpha: float, base: Mapping[str, Any] = SELFCHECK_GATE) -> GateConfig:
     return parse_gate_config({**base, "alpha": alpha})
+
+
+def effect_at(name: str, degradation: float) -> Effects:
+    """The simulator's effect that degrades one gated metric of EVIDENCE_GATE by
+    ``degradation`` in its margin's unit (pass-rate points, a latency fraction, retries)."""
+    if name == "pass_rate":
+        return Effects(pass_drop=degradation)
+    if name == "latency_s":
+        return Effects(latency_ratio=1.0 + degradation)
+    if name == "retries":
+        return Effects(extra_retries=degradation)
+    raise ValueError(f"no simulated effect for {name!r}; valid: pass_rate, latency_s, retries")
+
+
+def margins_effect(gate: GateConfig) -> Effects:
+    """Every gated metric of EVIDENCE_GATE degraded exactly by its margin: the worst null."""
+    fx, default = Effects(), Effects()
+    for name, g in gate.metrics.items():
+        one = effect_at(name, g.margin)
+        changed = {k: v for k, v in vars(one).items() if v != getattr(default, k)}
+        fx = replace(fx, **changed)
+    return fx

@@ -1,9 +1,11 @@
 """The default paired test per metric type, scored case by case (ladder level 7).
 
 Runs are never compared as independent samples: the K epochs of a case are first reduced to one
-value per metric (mean; pass rate for pass/fail), then baseline and candidate values are paired
-by case. Each scorer returns one entry of the results JSON ``metrics`` list; the gate then
-Holm-adjusts the gated ones (:func:`pytest_opsladder.drift.gate.apply_gate`).
+value per metric on the metric's own scale (mean; mean of logs for log-scale metrics, so a
+different K per side does not bias them; pass rate for pass/fail), then baseline and candidate
+values are paired by case. A gated metric gets two one-sided tests at its margin (fail:
+degradation above it; pass: below it); the gate Holm-adjusts each family
+(:func:`pytest_opsladder.drift.gate.apply_gate`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pytest_opsladder.drift import margin_tests as mt
 from pytest_opsladder.drift import paired_tests as pt
+from pytest_opsladder.drift import power as pw
 from pytest_opsladder.drift.gate import GateConfig, MarginKind, MetricGate, Worse
 
 if TYPE_CHECKING:
@@ -32,6 +36,8 @@ class Context:
     gate: GateConfig
     n_gated: int
     epochs: int
+    missing_cases: int = 0  # cases run on one side only: lost pairs of every metric
+    with_mde: bool = True  # the simulated MDE search can be skipped (self-check loops)
 
     @property
     def alpha_each(self) -> float:
@@ -69,6 +75,15 @@ def base_entry(name: str, kind: str, gate: MetricGate | None, n: int) -> dict[st
         "margin_kind": gate.margin_kind.value if gate else None,
         "n": n,
         "p_adjusted": None,
+        "p_value_pass": None,
+        "p_adjusted_pass": None,
+        "p_value_pass_worst_case": None,
+        "bound": None,
+        "mde": None,
+        "mde_method": None,
+        "n_decisive": None,
+        "n_lost": 0,
+        "inconclusive_reason": None,
         "verdict": "not_gated",
         "reason": "reported, not gated",
     }
@@ -86,7 +101,8 @@ def summary(values: Array) -> dict[str, float | None]:
     }
 
 
-def _finite_pairs(b: Array, c: Array) -> tuple[Array, Array, int]:
+def finite_pairs(b: Array, c: Array) -> tuple[Array, Array, int]:
+    """Pairs with a value on both sides, and how many were lost to a missing value."""
     keep = np.isfinite(b) & np.isfinite(c)
     return b[keep], c[keep], int((~keep).sum())
 
@@ -102,50 +118,114 @@ def _sign(gate: MetricGate) -> float:
     return 1.0 if gate.worse is Worse.HIGHER else -1.0
 
 
-def score_numeric(
-    name: str, b: Array, c: Array, gate: MetricGate | None, ctx: Context
-) -> dict[str, Any]:
-    """Wilcoxon signed-rank on per-case differences; Hodges-Lehmann shift as the effect."""
-    b, c, dropped = _finite_pairs(b, c)
-    log = _use_log(name, gate, b, c)
-    d = (np.log(c) - np.log(b)) if log else (c - b)
-    margin_t = _margin_on_test_scale(gate, b, log)
-    if gate is not None and math.isinf(margin_t):
-        res = pt.TestResult("wilcoxon", 0.0, 1.0, {"zero_method": "zsplit"})
-    elif gate is not None:
-        res = pt.wilcoxon_shift(_sign(gate) * d - margin_t, one_sided=True)
+def wants_log(name: str, gate: MetricGate | None) -> bool:
+    """Compared as a ratio: the known multiplicative metrics and any relative margin."""
+    return name in LOG_SCALE or (gate is not None and gate.margin_kind is MarginKind.RELATIVE)
+
+
+def set_tests(entry: dict[str, Any], res: mt.TwoSided, gate: MetricGate | None) -> None:
+    """The fail / pass p-values of a gated metric, or the two-sided one of an ungated metric."""
+    entry.update(test=res.test, alternative=_alternative(gate), statistic=res.statistic)
+    if gate is None:
+        entry["p_value"] = min(1.0, 2.0 * min(res.fail, res.pass_))
     else:
-        res = pt.wilcoxon_shift(d, one_sided=False)
+        entry.update(p_value=res.fail, p_value_pass=res.pass_)
+    entry["extra"] |= res.extra
+
+
+def score_numeric(
+    name: str, b: Array, c: Array, gate: MetricGate | None, ctx: Context, *, log: bool = False
+) -> dict[str, Any]:
+    """Signed-rank tests on per-case differences; Hodges-Lehmann shift as the effect.
+
+    ``b`` and ``c`` are per-case values on the test scale: means of logs when ``log``."""
+    b, c, dropped = finite_pairs(b, c)
+    d = c - b
+    raw_b, raw_c = (np.exp(b), np.exp(c)) if log else (b, c)
     entry = base_entry(name, "numeric", gate, int(d.size))
     hl, lo, hi = pt.hodges_lehmann(d, seed=ctx.gate.seed)
-    effect_name = "hodges_lehmann_ratio_change" if log else "hodges_lehmann_shift"
     conv = math.expm1 if log else float
-    entry.update(_common(res, gate, b, c))
-    entry["effect"] = _effect(effect_name, conv(hl), conv(lo), conv(hi))
-    entry["extra"] |= {
+    name_fx = "hodges_lehmann_ratio_change" if log else "hodges_lehmann_shift"
+    entry["effect"] = _effect(name_fx, conv(hl), conv(lo), conv(hi))
+    entry["baseline_summary"], entry["candidate_summary"] = summary(raw_b), summary(raw_c)
+    entry["extra"] = {
         "scale": "log" if log else "linear",
         "rank_biserial": pt.rank_biserial(d),
-        "pct_change_median": pt.pct_change_median(b, c),
+        "pct_change_median": pt.pct_change_median(raw_b, raw_c),
         "dropped_nan": dropped,
     }
-    entry["mde"] = _numeric_mde(d, gate, b, log, ctx)
+    entry["n_lost"] = dropped + ctx.missing_cases
+    if gate is None:
+        set_tests(entry, mt.signed_rank(d), None)
+        entry["mde"] = _ungated_mde(d, raw_b, log, ctx)
+        return entry
+    _gated_numeric(entry, d, gate, ctx, raw_b, log, hl)
     return entry
 
 
-def _use_log(name: str, gate: MetricGate | None, b: Array, c: Array) -> bool:
-    wants = name in LOG_SCALE or (gate is not None and gate.margin_kind is MarginKind.RELATIVE)
-    return bool(wants and b.size and np.all(b > 0) and np.all(c > 0))
+def _gated_numeric(
+    entry: dict[str, Any],
+    d: Array,
+    gate: MetricGate,
+    ctx: Context,
+    raw_b: Array,
+    log: bool,
+    hl: float,
+) -> None:
+    x = _sign(gate) * d
+    margin_t = _margin_on_test_scale(gate, raw_b, log)
+    reason = _empty_reason(entry["name"], d, raw_b, entry["extra"]["dropped_nan"])
+    if reason:
+        entry["inconclusive_reason"] = reason
+        set_tests(entry, mt.TwoSided("wilcoxon_pratt", 0.0, 1.0, 1.0, {}), gate)
+        return
+    if math.isinf(margin_t):  # a drop of 100% or more cannot be exceeded
+        res = mt.TwoSided("wilcoxon_pratt", 0.0, 1.0, 0.0, {"method": "margin_unreachable"})
+    else:
+        res = mt.signed_rank(x - margin_t)
+    set_tests(entry, res, gate)
+    if entry["n_lost"] and math.isfinite(margin_t):
+        shifted = x - margin_t  # worst case: every lost pair degraded more than any seen
+        worst = np.full(entry["n_lost"], float(np.max(np.abs(shifted))) + 1.0)
+        entry["p_value_pass_worst_case"] = mt.signed_rank(np.concatenate([shifted, worst])).pass_
+
+    def units(v: float | None) -> float | None:
+        return _to_margin_units(v, gate, raw_b, log)
+
+    walsh = _sign(gate) * pt.walsh_averages(d, ctx.gate.seed)
+    entry["bound"] = units(mt.walsh_upper_bound(walsh, int(x.size), ctx.alpha_each))
+    if ctx.with_mde and math.isfinite(margin_t):
+        found = pw.numeric_mde(
+            x, _sign(gate) * hl, alpha=ctx.alpha_each, power=ctx.gate.power, seed=ctx.gate.seed
+        )
+        entry["mde"] = units(None if found.value is None else margin_t + found.value)
+        entry["mde_method"] = found.method
+    sd = float(np.std(x, ddof=1)) if x.size > 1 else math.nan
+    entry["n_decisive"] = pw.n_decisive(
+        _sign(gate) * hl, margin_t, sd, alpha=ctx.alpha_each, power=ctx.gate.power
+    )
 
 
-def _margin_on_test_scale(gate: MetricGate | None, b: Array, log: bool) -> float:
+def _empty_reason(name: str, d: Array, raw_b: Array, dropped: int) -> str | None:
+    """Why a numeric metric cannot be tested at all: no pairs, or a constant in both arms."""
+    if d.size == 0:
+        lost = f" ({dropped} lost to a missing value)" if dropped else ""
+        return f"no case has a value of {name} on both sides{lost}; nothing to test"
+    if np.all(d == 0) and np.all(raw_b == raw_b[0]):
+        return (
+            f"{name} is constant ({float(raw_b[0]):g}) in both arms: nothing varies, so neither "
+            "a degradation nor its absence can be shown"
+        )
+    return None
+
+
+def _margin_on_test_scale(gate: MetricGate, b: Array, log: bool) -> float:
     """The margin in the unit the test works in: a log ratio, or absolute in the metric's unit.
 
     On the log scale a fraction f of the baseline is log(1 + f) upwards and -log(1 - f)
     downwards; an absolute margin on a log-scale metric is taken as a fraction of the baseline
     median. A downward margin of 100% or more cannot be exceeded: +inf.
     """
-    if gate is None:
-        return 0.0
     if not log:
         if gate.margin_kind is MarginKind.ABSOLUTE:
             return gate.margin
@@ -164,82 +244,33 @@ def _from_log(m: float, gate: MetricGate | None) -> float:
     return -math.expm1(-m) if gate is not None and gate.worse is Worse.LOWER else math.expm1(m)
 
 
-def _numeric_mde(
-    d: Array, gate: MetricGate | None, b: Array, log: bool, ctx: Context
-) -> float | None:
-    """MDE in the margin's unit (relative margins: as a fraction of the baseline)."""
-    if d.size < 2:
+def _to_margin_units(v: float | None, gate: MetricGate, raw_b: Array, log: bool) -> float | None:
+    """A degradation on the test scale in the margin's unit (relative: a fraction)."""
+    if v is None or not math.isfinite(v) or raw_b.size == 0:
         return None
-    alpha = ctx.alpha_each if gate is not None else ctx.gate.alpha
-    m = pt.mde(float(np.std(d, ddof=1)) / math.sqrt(d.size), alpha=alpha, power=ctx.gate.power)
-    relative = gate is None or gate.margin_kind is MarginKind.RELATIVE
     if log:
-        return _from_log(m, gate) if relative else float(np.median(b)) * _from_log(m, gate)
-    if relative and gate is not None:
-        mean_b = abs(float(b.mean()))
-        return m / mean_b if mean_b > 0 else None
-    return m
-
-
-def score_binary(
-    name: str, b: Array, c: Array, gate: MetricGate | None, ctx: Context
-) -> dict[str, Any]:
-    """Per-case pass rates: exact McNemar with one epoch, sign-flip permutation with more."""
-    b, c, dropped = _finite_pairs(b, c)
-    n = int(b.size)
-    margin = _binary_margin(gate, b)
-    sign = _sign(gate) if gate else -1.0  # a pass rate degrades downwards
-    if ctx.epochs == 1:
-        worse_b, worse_c = (b, c) if sign < 0 else (c, b)
-        regress = int(np.sum((worse_b > 0.5) & (worse_c < 0.5)))
-        improve = int(np.sum((worse_b < 0.5) & (worse_c > 0.5)))
-        res = pt.mcnemar_exact(regress, improve, n=n, margin=margin, one_sided=gate is not None)
-    else:
-        x = sign * (c - b) - margin if gate else c - b
-        res = pt.sign_flip(x, one_sided=gate is not None, seed=ctx.gate.seed)
-    entry = base_entry(name, "binary", gate, n)
-    entry.update(_common(res, gate, b, c))
-    d = c - b
-    lo, hi = pt.mean_ci(d, seed=ctx.gate.seed)
-    entry["effect"] = _effect("delta_pass_rate", float(d.mean()) if n else math.nan, lo, hi)
-    entry["extra"] |= {"dropped_nan": dropped, "epochs": ctx.epochs}
-    entry["mde"] = _binary_mde(d, gate, b, ctx)
-    return entry
-
-
-def _binary_margin(gate: MetricGate | None, b: Array) -> float:
-    if gate is None:
-        return 0.0
+        fraction = _from_log(v, gate)
+        if gate.margin_kind is MarginKind.RELATIVE:
+            return fraction
+        return float(np.median(raw_b)) * fraction
     if gate.margin_kind is MarginKind.RELATIVE:
-        return gate.margin * float(b.mean()) if b.size else 0.0
-    return gate.margin
+        mean_b = abs(float(raw_b.mean()))
+        return v / mean_b if mean_b > 0 else None
+    return v
 
 
-def _binary_mde(d: Array, gate: MetricGate | None, b: Array, ctx: Context) -> float | None:
-    """MDE with a variance floor of one case moving by one epoch: 0 discordant cases out of 30
-    is not proof that a 2-point drop would have been seen."""
-    n = d.size
-    if n < 2:
+def _ungated_mde(d: Array, raw_b: Array, log: bool, ctx: Context) -> float | None:
+    """Reported for ungated metrics only: the normal-approximation MDE (as a fraction of the
+    baseline for log-scale metrics), two-sided questions having no margin to search at."""
+    m = pw.normal_mde(
+        float(np.std(d, ddof=1)) if d.size > 1 else math.nan,
+        int(d.size),
+        alpha=ctx.gate.alpha,
+        power=ctx.gate.power,
+    )
+    if m is None:
         return None
-    var = max(float(np.var(d, ddof=1)), 1.0 / (ctx.epochs**2 * n))
-    alpha = ctx.alpha_each if gate is not None else ctx.gate.alpha
-    m = pt.mde(math.sqrt(var / n), alpha=alpha, power=ctx.gate.power)
-    if gate is not None and gate.margin_kind is MarginKind.RELATIVE:
-        mean_b = float(b.mean())
-        return m / mean_b if mean_b > 0 else None
-    return m
-
-
-def _common(res: pt.TestResult, gate: MetricGate | None, b: Array, c: Array) -> dict[str, Any]:
-    return {
-        "test": res.test,
-        "alternative": _alternative(gate),
-        "statistic": res.statistic,
-        "p_value": res.p_value,
-        "extra": dict(res.extra),
-        "baseline_summary": summary(b),
-        "candidate_summary": summary(c),
-    }
+    return math.expm1(m) if log else m
 
 
 def _effect(name: str, estimate: float, lo: float, hi: float) -> dict[str, Any]:

@@ -26,12 +26,15 @@ TOP_KEYS = {
     "format", "schema_version", "created_at", "alpha", "verdict", "verdict_reason", "baseline",
     "candidate", "provenance", "epochs", "n_cases", "cases_missing_baseline",
     "cases_missing_candidate", "metrics", "diagnostics", "aa_noise_floor", "distributions",
-    "live_calls", "cases",
+    "live_calls", "cases", "unchanged_metrics", "n_decisive",
 }  # fmt: skip
 METRIC_KEYS = {
     "name", "type", "gated", "worse", "margin", "margin_kind", "test", "alternative",
     "statistic", "p_value", "p_adjusted", "effect", "extra", "mde", "n", "baseline_summary",
     "candidate_summary", "verdict", "reason",
+    # the two one-sided tests of a gated metric and what would decide it (issue 21)
+    "p_value_pass", "p_adjusted_pass", "p_value_pass_worst_case", "bound", "mde_method",
+    "n_decisive", "n_lost", "inconclusive_reason",
 }  # fmt: skip
 RUN_KEYS = {
     "run_id", "epoch", "status", "passed", "failed_checks", "output_text", "trajectory",
@@ -159,7 +162,14 @@ def test_all_equal_samples_give_p_1_and_no_warning(paired_runs) -> None:
     for metric in doc["metrics"]:
         assert metric["p_value"] == 1.0, metric["name"]
         assert metric["effect"]["estimate"] in (0.0, None), metric["name"]
-    assert doc["verdict"] == "pass"
+    # nothing varies, so nothing can be shown: inconclusive, never a pass by default
+    assert doc["verdict"] == "inconclusive"
+    latency = next(m for m in doc["metrics"] if m["name"] == "latency_s")
+    assert "constant (1) in both arms" in latency["reason"]
+    unchanged = {u["name"]: u["value"] for u in doc["unchanged_metrics"]}
+    assert unchanged["tokens_in"] == 100.0
+    assert "tokens_in" not in {m["name"] for m in doc["metrics"]}
+    assert "tokens_in" not in doc["distributions"]
 
 
 def test_fewer_than_five_cases_is_inconclusive_with_the_reason(paired_runs) -> None:

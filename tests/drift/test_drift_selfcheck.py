@@ -35,8 +35,8 @@ def test_power_is_high_at_a_large_effect() -> None:
 
 def test_cli_prints_fpr_and_power_with_monte_carlo_error(capsys) -> None:
     code = main(
-        ["selfcheck", "--cases", "20", "--sims", "20", "--seed", "3", "--alpha", "0.05",
-         "--effect", "latency_ratio=2.0"]
+        ["selfcheck", "--cases", "20", "--sims", "20", "--power-sims", "10", "--mde-suites",
+         "3", "--seed", "3", "--alpha", "0.05", "--effect", "latency_ratio=2.0"]
     )  # fmt: skip
     out = capsys.readouterr().out
     assert "20 simulated suites of 20 cases x 1 epoch(s)" in out
