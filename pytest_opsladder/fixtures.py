@@ -58,8 +58,8 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
 
     wrapped = OpsladderAgent(result)
     cached = fixturedef.cached_result
-    if cached is not None:  # later requests in the same scope read the cache, not our return
-        fixturedef.cached_result = (wrapped, cached[1], cached[2])
+    if cached is not None and cached[2] is None:  # later requests read the cache, not our return
+        fixturedef.cached_result = (wrapped, cached[1], None)
     return wrapped
 
 

@@ -44,7 +44,10 @@ def divergence_in_words(fd: dict[str, Any] | None) -> str | None:
     if kind == "missing_call":
         return f"step {step}: stopped where the baseline called {base.get('tool')!r}"
     if kind == "tool":
-        return f"step {step}: called {cand.get('tool')!r} where the baseline called {base.get('tool')!r}"
+        return (
+            f"step {step}: called {cand.get('tool')!r} where the baseline called "
+            f"{base.get('tool')!r}"
+        )
     return (
         f"step {step}: called {cand.get('tool')!r} with {_short(cand.get('args'))} where the "
         f"baseline passed {_short(base.get('args'))}"

@@ -78,7 +78,8 @@ def _broken_candidate_fails(project: pytest.Pytester, xdist: list[str]) -> None:
     listed = [line.strip().split(": ")[0] for line in summary
               if line.startswith("    test_agent.py::")]  # fmt: skip
     failing = {f"test_agent.py::test_answers[{i}]" for i in range(40) if i % 10 < 4}
-    assert len(listed) == 10 and set(listed) <= failing
+    assert len(listed) == 10
+    assert set(listed) <= failing
     result.stdout.fnmatch_lines(["*and 6 more*"])
     doc = _results(project)
     assert doc["verdict"] == "fail"
@@ -101,7 +102,7 @@ def _identical_candidate_passes(project: pytest.Pytester, xdist: list[str]) -> N
     case = doc["cases"][0]
     for side in ("baseline", "candidate"):
         metrics = case[side]["runs"][0]["metrics"]
-        assert metrics["tokens_in"] == 12 and metrics["tokens_out"] == 3
+        assert (metrics["tokens_in"], metrics["tokens_out"]) == (12, 3)
         assert metrics["cost"] == pytest.approx((12 * 2.0 + 3 * 8.0) / 1e6)
 
 
