@@ -236,7 +236,7 @@ def _shadow_run(
     item.stash[RUN_KEY] = run
     yield run
     outcome = test_outcome(item)
-    exc = _run_ending(item, outcome)
+    exc = _run_ending(item, outcome, shadow=True)
     _note_outcome(run, outcome)
     recorder.__exit__(type(exc) if exc else None, exc, None)
     if outcome["outcome"] == "skipped":  # excluded from pairing, counted in the results
@@ -245,10 +245,13 @@ def _shadow_run(
     shadow_session.collect(item, recorder)
 
 
-def _run_ending(item: pytest.Item, outcome: dict[str, Any]) -> BaseException | None:
+def _run_ending(
+    item: pytest.Item, outcome: dict[str, Any], *, shadow: bool = False
+) -> BaseException | None:
     """The exception that ended the agent's run, if any: a failed check on its output (an
-    assertion) or a skip leaves the run complete; a setup error ends it as ``error``."""
-    if outcome["outcome"] == "error":
+    assertion) or a skip leaves the run complete. A setup error is an ``error`` result of a
+    shadow case; when recording, the run never happened (incomplete, never a cassette)."""
+    if outcome["outcome"] == "error" and shadow:
         return item.stash[SETUP_ERROR]
     if CALL_OUTCOME not in item.stash:
         return KeyboardInterrupt("the test was interrupted")

@@ -127,13 +127,26 @@ def _chat_events(model: str, text: str, usage: dict[str, Any] | None) -> Iterato
 
 def _responses_events(done: dict[str, Any], text: str) -> Iterator[bytes]:
     created = {**done, "status": "in_progress", "output": [], "usage": None}
-    yield sse({"type": "response.created", "sequence_number": 0, "response": created},
-              "response.created")  # fmt: skip
-    yield sse({"type": "response.output_text.delta", "sequence_number": 1, "item_id": "m1",
-               "output_index": 0, "content_index": 0, "delta": text, "logprobs": []},
-              "response.output_text.delta")  # fmt: skip
-    yield sse({"type": "response.completed", "sequence_number": 2, "response": done},
-              "response.completed")  # fmt: skip
+    item = {"type": "message", "id": "m1", "role": "assistant", "status": "in_progress",
+            "content": []}  # fmt: skip
+    part = {"type": "output_text", "text": "", "annotations": []}
+    where = {"item_id": "m1", "output_index": 0, "content_index": 0}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": created},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.content_part.added", **where, "part": part},
+        {"type": "response.output_text.delta", **where, "delta": text, "logprobs": []},
+        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", **where, "part": {**part, "text": text}},
+        {
+            "type": "response.output_item.done",
+            "output_index": 0,
+            "item": (done["output"] or [item])[0],
+        },
+        {"type": "response.completed", "response": done},
+    ]
+    for seq, event in enumerate(events):
+        yield sse({**event, "sequence_number": seq}, event["type"])
 
 
 def _anthropic_events(model: str, text: str) -> Iterator[bytes]:
