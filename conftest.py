@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+import pytest_opsladder
 from pytest_opsladder import Case, Run, Variant
 from pytest_opsladder.demo import REPLAY_BASE_URL, build_agent, demo_variants, serve_model
-from pytest_opsladder.plugin import SETTINGS_KEY
 
 _MODEL = ExitStack()
 _URL: dict[str, str] = {}
@@ -29,8 +29,7 @@ def pytest_opsladder_variants() -> list[Variant]:
 
 def demo_model_url(config: pytest.Config) -> str:
     """The demo model's base URL: served on loopback when runs may go live, else unreachable."""
-    settings = config.stash[SETTINGS_KEY]
-    if settings.mode.value == "replay" or settings.record_mode.value == "none":
+    if not pytest_opsladder.settings(config).live:
         return REPLAY_BASE_URL
     if "url" not in _URL:
         _URL["url"] = _MODEL.enter_context(serve_model(latency_s=0.01, latency_per_token_s=5e-4))

@@ -10,6 +10,7 @@ from pytest_opsladder.capture.boundary import register_tool_guard
 from pytest_opsladder.capture.context import ContextThreadPoolExecutor, propagate_to_threads
 from pytest_opsladder.capture.events import Event, register_event_kind
 from pytest_opsladder.capture.jsonable import register_encoder
+from pytest_opsladder.capture.llm import llm_call
 from pytest_opsladder.capture.metrics import register_metric
 from pytest_opsladder.capture.production import capture
 from pytest_opsladder.capture.recorder import RunRecorder
@@ -17,7 +18,10 @@ from pytest_opsladder.capture.run import Run, RunStatus, current_run, emit, requ
 from pytest_opsladder.capture.scopes import register_run_scope
 from pytest_opsladder.capture.tools import decision, tool
 from pytest_opsladder.capture.variant import Case, Variant
+from pytest_opsladder.http.llm_providers import LlmProvider, register_llm_provider
 from pytest_opsladder.modes import Mode, RecordMode
+from pytest_opsladder.settings import SessionSettings
+from pytest_opsladder.settings import session_settings as settings
 
 __version__ = "0.1.0"
 
@@ -25,23 +29,28 @@ __all__ = [
     "Case",
     "ContextThreadPoolExecutor",
     "Event",
+    "LlmProvider",
     "Mode",
     "RecordMode",
     "Run",
     "RunRecorder",
     "RunStatus",
+    "SessionSettings",
     "Variant",
     "__version__",
     "capture",
     "current_run",
     "decision",
     "emit",
+    "llm_call",
     "propagate_to_threads",
     "register_encoder",
     "register_event_kind",
+    "register_llm_provider",
     "register_metric",
     "register_run_scope",
     "register_tool_guard",
     "require_run",
+    "settings",
     "tool",
 ]

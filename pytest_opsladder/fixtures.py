@@ -18,8 +18,12 @@ from pytest_opsladder.modes import Mode, RecordMode
 from pytest_opsladder.settings import Settings
 
 CALL_OUTCOME = pytest.StashKey[BaseException | None]()
+SETUP_ERROR = pytest.StashKey[BaseException]()
 CASE_KEY = pytest.StashKey[Case]()
 EPOCH_KEY = pytest.StashKey[int]()
+RUN_KEY = pytest.StashKey[Run]()
+CALL_SECONDS = "call_s"  # run.extra: the test's call phase, on the run's clock
+TEST_OUTCOME = "test_outcome"  # run.extra: what the user's test said about this run
 
 
 @pytest.hookimpl(wrapper=True)
@@ -27,7 +31,63 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """Remember how the test body ended, so the run knows whether it completed."""
     if call.when == "call":
         item.stash[CALL_OUTCOME] = call.excinfo.value if call.excinfo else None
+    elif call.when == "setup" and call.excinfo is not None:
+        item.stash[SETUP_ERROR] = call.excinfo.value
     return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Time the test's call phase: the agent's latency when it is not called as a fixture."""
+    run = item.stash.get(RUN_KEY, None)
+    t0 = run.now() if run is not None else 0.0
+    try:
+        return (yield)
+    finally:
+        if run is not None:
+            run.extra[CALL_SECONDS] = round(run.now() - t0, 6)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+    """Wrap the user's ``opsladder_agent``: awaited when it is async, and timed."""
+    result = yield
+    if fixturedef.argname != "opsladder_agent" or not callable(result):
+        return result
+    from pytest_opsladder.capture.agent_call import OpsladderAgent
+
+    wrapped = OpsladderAgent(result)
+    cached = fixturedef.cached_result
+    if cached is not None and cached[2] is None:  # later requests read the cache, not our return
+        fixturedef.cached_result = (wrapped, cached[1], None)
+    return wrapped
+
+
+def test_outcome(item: pytest.Item) -> dict[str, Any]:
+    """The case's outcome as the user's test reported it: passed, failed, error or skipped."""
+    if SETUP_ERROR in item.stash:
+        return _outcome("error", item.stash[SETUP_ERROR], "setup")
+    exc = item.stash.get(CALL_OUTCOME, None)
+    if exc is None:
+        return {"outcome": "passed", "message": None, "phase": "call"}
+    if isinstance(exc, pytest.skip.Exception):
+        return _outcome("skipped", exc, "call")
+    return _outcome("failed", exc, "call")
+
+
+def _outcome(outcome: str, exc: BaseException, phase: str) -> dict[str, Any]:
+    text = str(getattr(exc, "msg", None) or exc).strip()
+    first = text.splitlines()[0] if text else ""
+    message = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return {"outcome": outcome, "message": message[:300], "phase": phase}
+
+
+def agent_seconds(run: Run) -> float | None:
+    """How long the agent ran: its calls through ``opsladder_agent``, else the call phase."""
+    from pytest_opsladder.capture.agent_call import AGENT_CALLS_S
+
+    value = run.extra.get(AGENT_CALLS_S, run.extra.get(CALL_SECONDS))
+    return float(value) if value is not None else None
 
 
 @pytest.fixture(scope="session")
@@ -132,6 +192,7 @@ def opsladder_run(
         run = recorder.__enter__()
     except OpsladderError as exc:
         pytest.fail(str(exc), pytrace=False)
+    item.stash[RUN_KEY] = run
     yield run
     _end_run(item, recorder)
 
@@ -165,29 +226,57 @@ def _shadow_run(
         pytest.skip(f"no baseline to shadow (reported in the results): {missing}")
     if recorder.run.manifest.get("ended_at"):  # run concurrently before the items (prefetch)
         yield recorder.run
+        recorder.run.extra[TEST_OUTCOME] = test_outcome(item)
         shadow_session.collect(item, recorder)
         return
     try:
         run = recorder.__enter__()
     except OpsladderError as error:
         pytest.fail(str(error), pytrace=False)
+    item.stash[RUN_KEY] = run
     yield run
-    exc = item.stash.get(CALL_OUTCOME, KeyboardInterrupt("the test was interrupted"))
-    if isinstance(exc, AssertionError | pytest.fail.Exception):
-        exc = None
+    outcome = test_outcome(item)
+    exc = _run_ending(item, outcome, shadow=True)
+    _note_outcome(run, outcome)
     recorder.__exit__(type(exc) if exc else None, exc, None)
+    if outcome["outcome"] == "skipped":  # excluded from pairing, counted in the results
+        shadow_session.skipped(item, case.id, outcome["message"])
+        return
     shadow_session.collect(item, recorder)
+
+
+def _run_ending(
+    item: pytest.Item, outcome: dict[str, Any], *, shadow: bool = False
+) -> BaseException | None:
+    """The exception that ended the agent's run, if any: a failed check on its output (an
+    assertion) or a skip leaves the run complete. A setup error is an ``error`` result of a
+    shadow case; when recording, the run never happened (incomplete, never a cassette)."""
+    if outcome["outcome"] == "error" and shadow:
+        return item.stash[SETUP_ERROR]
+    if CALL_OUTCOME not in item.stash:
+        return KeyboardInterrupt("the test was interrupted")
+    exc = item.stash[CALL_OUTCOME]
+    if isinstance(exc, AssertionError | pytest.fail.Exception | pytest.skip.Exception):
+        return None
+    return exc
+
+
+def _note_outcome(run: Run, outcome: dict[str, Any]) -> None:
+    """Store the test's verdict and the agent's own duration in the run before it is saved."""
+    from pytest_opsladder.capture.metrics import AGENT_SECONDS
+
+    run.extra[TEST_OUTCOME] = outcome
+    seconds = agent_seconds(run)
+    if seconds is not None:
+        run.extra[AGENT_SECONDS] = seconds
 
 
 def _end_run(item: pytest.Item, recorder: RunRecorder) -> None:
     from pytest_opsladder.plugin import TALLY_KEY
 
-    if CALL_OUTCOME not in item.stash:
-        exc: BaseException | None = KeyboardInterrupt("the test was interrupted")
-    else:
-        exc = item.stash[CALL_OUTCOME]
-        if isinstance(exc, AssertionError | pytest.fail.Exception):
-            exc = None  # the agent finished; a check on its output failed
+    outcome = test_outcome(item)
+    exc = _run_ending(item, outcome)  # a failed check on the output leaves the run complete
+    _note_outcome(recorder.run, outcome)
     recorder.__exit__(type(exc) if exc else None, exc, None)
     tally = item.config.stash[TALLY_KEY]
     run = recorder.run

@@ -36,3 +36,6 @@ MARKER_HELP = (
     "opsladder(case=None, variant=None): capture this test's agent run as a cassette and replay "
     "it offline (case: the case id, default the test id; variant: run under this variant)."
 )
+
+OPT_FAIL_ON_INCONCLUSIVE = "--opsladder-fail-on-inconclusive"
+INI_FAIL_ON_INCONCLUSIVE = "opsladder_fail_on_inconclusive"

@@ -118,3 +118,67 @@ def merge_variants(lists: list[list[Variant] | None], root: Path, hook: str) -> 
                 raise ConfigError(f"{hook}(): variant {item.name!r} is declared twice.")
             out[item.name] = item.with_root(root)
     return out
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """What conftest code may read about the session (``pytest_opsladder.settings(config)``).
+
+    ``mode`` and ``record_mode`` are str enums, so ``settings.mode == "shadow"`` works.
+    ``variant`` is the variant replay/record runs use; ``candidate`` the shadow candidate's
+    name (None outside shadow mode).
+    """
+
+    mode: Mode
+    record_mode: RecordMode
+    variant: str
+    baseline: str
+    candidate: str | None
+    epochs: int
+    concurrency: int
+    rootdir: Path
+    report_dir: Path | None
+
+    @property
+    def live(self) -> bool:
+        """Whether runs may call the model for real (record, or shadow without replay-only)."""
+        return self.mode is not Mode.REPLAY and self.record_mode is not RecordMode.NONE
+
+
+def session_settings(config: Any) -> SessionSettings:
+    """The opsladder settings of a pytest session, for conftest code and hooks.
+
+    Raises :class:`ConfigError` when the plugin has not configured this session yet.
+    """
+    from pytest_opsladder.plugin import SETTINGS_KEY
+
+    resolved = config.stash.get(SETTINGS_KEY, None)
+    if resolved is None:
+        raise ConfigError(
+            "pytest_opsladder.settings(config) was called before the plugin configured the "
+            "session; call it from a hook or fixture (pytest_configure runs too early unless "
+            "your hook is marked trylast=True)."
+        )
+    return _public(resolved)
+
+
+def _public(resolved: Settings) -> SessionSettings:
+    shadow = resolved.mode is Mode.SHADOW
+    return SessionSettings(
+        mode=resolved.mode,
+        record_mode=resolved.record_mode,
+        variant=resolved.variant_name or resolved.baseline,
+        baseline=resolved.baseline,
+        candidate=_candidate_name(resolved) if shadow else None,
+        epochs=resolved.epochs,
+        concurrency=resolved.concurrency,
+        rootdir=resolved.rootdir,
+        report_dir=resolved.report_dir,
+    )
+
+
+def _candidate_name(resolved: Settings) -> str | None:
+    try:
+        return resolved.candidate.name
+    except ConfigError:  # variants not declared yet (before sessionstart): the option's value
+        return resolved.candidate_name

@@ -2,7 +2,13 @@
 
 The metrics table that drift scoring and reports read is one row of these per run. Rungs add
 their own metric with :func:`register_metric`; a metric function that raises records ``None``
-and the error under ``metric_errors`` rather than losing the run.
+and the error under ``metric_errors`` rather than losing the run. ``None`` means missing (NaN in
+the table), never zero: a gate must not pass what it cannot see.
+
+Metrics are derived on read: :func:`compute_metrics` runs when a run ends and again when its
+cassette is loaded for scoring, so a metric registered today applies to last year's baselines.
+A **bookkeeping** metric (``http_*`` request counts, anything registered with
+``bookkeeping=True``) differs between modes by construction; it is provenance, never tested.
 """
 
 from __future__ import annotations
@@ -19,16 +25,33 @@ MetricFn = Callable[["Run"], Any]
 ProviderFn = Callable[["Run"], dict[str, Any]]
 _METRICS: dict[str, MetricFn] = {}
 _PROVIDERS: list[ProviderFn] = []
+_BOOKKEEPING: set[str] = set()
+# Counters that differ between record, replay and shadow by construction (see DESIGN.md).
+BOOKKEEPING_PREFIXES = ("http_",)
 
 
-def register_metric(name: str) -> Callable[[MetricFn], MetricFn]:
-    """Decorator: ``fn(run) -> number | str | None`` becomes a column of the metrics table."""
+def register_metric(name: str, *, bookkeeping: bool = False) -> Callable[[MetricFn], MetricFn]:
+    """Decorator: ``fn(run) -> number | str | None`` becomes a column of the metrics table.
+
+    ``bookkeeping=True``: the value is provenance (kept, shown, never tested or plotted).
+    """
 
     def deco(fn: MetricFn) -> MetricFn:
         _METRICS[name] = fn
+        if bookkeeping:
+            _BOOKKEEPING.add(name)
         return fn
 
     return deco
+
+
+def mark_bookkeeping(name: str) -> None:
+    """Declare an existing metric (or a hook's metric name) bookkeeping."""
+    _BOOKKEEPING.add(name)
+
+
+def is_bookkeeping(name: str) -> bool:
+    return name in _BOOKKEEPING or name.startswith(BOOKKEEPING_PREFIXES)
 
 
 def register_metrics_provider(provider: ProviderFn) -> Callable[[], None]:
@@ -39,10 +62,14 @@ def register_metrics_provider(provider: ProviderFn) -> Callable[[], None]:
 
 
 def known_metrics() -> list[str]:
-    return sorted(_METRICS)
+    """Every registered metric that is tested (bookkeeping left out)."""
+    return sorted(name for name in _METRICS if not is_bookkeeping(name))
 
 
 def compute_metrics(run: Run) -> dict[str, Any]:
+    from pytest_opsladder.capture.llm import sync_llm_events
+
+    sync_llm_events(run)  # derived LLM calls first: the token metrics read them
     out: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, fn in _METRICS.items():
@@ -65,11 +92,18 @@ def _count(kind: str) -> MetricFn:
     return lambda run: sum(1 for e in run.events if e.kind == kind)
 
 
-def _usage_sum(key: str) -> MetricFn:
-    def total(run: Run) -> int:
-        return sum(
-            int((e.data.get("usage") or {}).get(key) or 0) for e in run.events_of(ev.LLM_CALL)
-        )
+def _usage_sum(*keys: str) -> MetricFn:
+    """Tokens over the run's LLM calls; missing (None) if any call's count is unknown."""
+
+    def total(run: Run) -> int | None:
+        sum_ = 0
+        for event in run.events_of(ev.LLM_CALL):
+            usage = event.data.get("usage") or {}
+            value = next((usage[k] for k in keys if isinstance(usage.get(k), int | float)), None)
+            if value is None:
+                return None
+            sum_ += int(value)
+        return sum_
 
     return total
 
@@ -79,13 +113,18 @@ register_metric("llm_calls")(_count(ev.LLM_CALL))
 register_metric("decisions")(_count(ev.DECISION))
 register_metric("retries")(_count(ev.RETRY))
 register_metric("errors")(_count(ev.ERROR))
-register_metric("tokens_in")(_usage_sum("prompt_tokens"))
-register_metric("tokens_out")(_usage_sum("completion_tokens"))
+register_metric("tokens_in")(_usage_sum("input_tokens", "prompt_tokens"))
+register_metric("tokens_out")(_usage_sum("output_tokens", "completion_tokens"))
+
+AGENT_SECONDS = "agent_s"  # run.extra: how long the agent itself ran (see fixtures.py)
 
 
 @register_metric("latency_s")
 def _latency(run: Run) -> float | None:
-    value = run.manifest.get("duration_s")
+    """The agent's own duration (its call, or the test's call phase), not fixture setup."""
+    value = run.extra.get(AGENT_SECONDS)
+    if value is None:
+        value = run.manifest.get("duration_s")
     return float(value) if value is not None else None
 
 

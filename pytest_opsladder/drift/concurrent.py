@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ class ShadowJob:
     error: BaseException | None = None
 
 
+OnDone = Callable[[ShadowJob], None]
+
+
 def _finish(job: ShadowJob, output: Any, exc: BaseException | None) -> None:
     from pytest_opsladder.capture.jsonable import to_jsonable
 
@@ -40,25 +44,45 @@ def _finish(job: ShadowJob, output: Any, exc: BaseException | None) -> None:
         run.output = to_jsonable(output, tool="agent output", path="output")
 
 
-def _run_sync(job: ShadowJob) -> ShadowJob:
-    with job.recorder:
+def _run_sync(job: ShadowJob, on_done: OnDone | None = None) -> ShadowJob:
+    from pytest_opsladder.capture.agent_call import call_agent
+
+    with job.recorder as run:
+        t0 = run.now()
         try:
-            output, exc = job.agent(job.case_input), None
+            output, exc = call_agent(job.agent, job.case_input), None  # awaits an awaitable
         except (Exception, ShadowStopRun) as error:
             output, exc = None, error
+        _timed(job, t0)
         _finish(job, output, exc)
+    if on_done is not None:
+        on_done(job)
     return job
 
 
-async def _run_async(job: ShadowJob, gate: asyncio.Semaphore) -> ShadowJob:
+async def _run_async(
+    job: ShadowJob, gate: asyncio.Semaphore, on_done: OnDone | None = None
+) -> ShadowJob:
     async with gate:
-        with job.recorder:
+        with job.recorder as run:
+            t0 = run.now()
             try:
                 output, exc = await job.agent(job.case_input), None
             except (Exception, ShadowStopRun) as error:
                 output, exc = None, error
+            _timed(job, t0)
             _finish(job, output, exc)
+    if on_done is not None:
+        on_done(job)
     return job
+
+
+def _timed(job: ShadowJob, t0: float) -> None:
+    """latency_s is the agent's own duration (the recorder's setup is not the agent's)."""
+    from pytest_opsladder.capture.metrics import AGENT_SECONDS
+
+    run = job.recorder.run
+    run.extra[AGENT_SECONDS] = round(run.now() - t0, 6)
 
 
 def is_async_agent(agent: Callable[[Any], Any]) -> bool:
@@ -66,15 +90,27 @@ def is_async_agent(agent: Callable[[Any], Any]) -> bool:
     return inspect.iscoroutinefunction(agent) or inspect.iscoroutinefunction(call)
 
 
-def run_jobs(jobs: Sequence[ShadowJob], concurrency: int) -> list[ShadowJob]:
-    """Run every job, at most ``concurrency`` at once; returns them in the given order."""
+def run_jobs(
+    jobs: Sequence[ShadowJob], concurrency: int, on_done: OnDone | None = None
+) -> list[ShadowJob]:
+    """Run every job, at most ``concurrency`` at once; returns them in the given order.
+    ``on_done(job)`` is called as each finishes (progress, in the order they finish)."""
     if jobs and all(is_async_agent(j.agent) for j in jobs):
-        return asyncio.run(_gather(jobs, concurrency))
+        return asyncio.run(_gather(jobs, concurrency, on_done))
+    lock = threading.Lock()
+
+    def done(job: ShadowJob) -> None:
+        if on_done is not None:
+            with lock:  # progress lines are written from the pool's threads
+                on_done(job)
+
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="opsladder-shadow") as pool:
-        futures = [pool.submit(contextvars.Context().run, _run_sync, job) for job in jobs]
+        futures = [pool.submit(contextvars.Context().run, _run_sync, job, done) for job in jobs]
         return [f.result() for f in futures]
 
 
-async def _gather(jobs: Sequence[ShadowJob], concurrency: int) -> list[ShadowJob]:
+async def _gather(
+    jobs: Sequence[ShadowJob], concurrency: int, on_done: OnDone | None
+) -> list[ShadowJob]:
     gate = asyncio.Semaphore(concurrency)
-    return list(await asyncio.gather(*(_run_async(job, gate) for job in jobs)))
+    return list(await asyncio.gather(*(_run_async(job, gate, on_done) for job in jobs)))

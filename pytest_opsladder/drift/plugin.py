@@ -20,6 +20,7 @@ from pytest_opsladder.drift.shadow_collect import ShadowCollector
 from pytest_opsladder.exceptions import ConfigError
 
 if TYPE_CHECKING:
+    from pytest_opsladder.capture.run import Run
     from pytest_opsladder.capture.variant import Case
     from pytest_opsladder.drift.gate import GateConfig
     from pytest_opsladder.settings import Settings
@@ -40,6 +41,32 @@ def _settings(config: pytest.Config) -> Settings:
 
 def _shadowing(config: pytest.Config) -> bool:
     return _settings(config).mode.value == "shadow"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from pytest_opsladder import options as opt
+
+    parser.getgroup(opt.GROUP).addoption(
+        opt.OPT_FAIL_ON_INCONCLUSIVE,
+        dest="opsladder_fail_on_inconclusive",
+        action="store_true",
+        default=None,
+        help="shadow: an inconclusive drift gate fails the session (a CI job can act on it). "
+        f"ini: {opt.INI_FAIL_ON_INCONCLUSIVE}",
+    )
+    parser.addini(
+        opt.INI_FAIL_ON_INCONCLUSIVE,
+        "shadow: an inconclusive drift gate fails the session",
+        type="bool",
+        default=False,
+    )
+
+
+def fail_on_inconclusive(config: pytest.Config) -> bool:
+    from pytest_opsladder import options as opt
+
+    value = config.getoption("opsladder_fail_on_inconclusive")
+    return bool(config.getini(opt.INI_FAIL_ON_INCONCLUSIVE) if value is None else value)
 
 
 @pytest.hookimpl(trylast=True)
@@ -131,15 +158,15 @@ def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
     case = item.stash.get(NIGHTMARE_CASE, None)
     base, cand = recorder.baseline, recorder.run
     base_checks = evaluate(case.checks, base) if case is not None else []
-    collector.add_run(base.to_dict(), _extra("baseline", base.error is None, base_checks))
-    cand_checks = cand.extra.get("checks", [])
-    passed = cand.error is None and all(c["passed"] for c in cand_checks)
-    cand_extra = _extra("candidate", passed, cand_checks)
+    collector.add_run(base.to_dict(), case_extra("baseline", base, base_checks))
+    cand_extra = case_extra("candidate", cand, cand.extra.get("checks", []))
     cand_extra["divergences"] = cand.extra.get("divergences", 0)
     fd = cand.extra.get("first_divergence")
     cand_extra["first_divergence_step"] = fd["step"] if fd else None
     collector.add_run(cand.to_dict(), cand_extra)
     collector.first_divergences[base.case.id] = fd
+    if recorder.recorded is not None and base.case.id not in collector.candidate_replayed:
+        collector.candidate_replayed.append(base.case.id)
     if case is not None:
         collector.case_meta[case.id] = {"tags": list(case.tags), "severity": case.severity.value}
     from pytest_opsladder.plugin import TALLY_KEY
@@ -148,12 +175,26 @@ def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
     item.config.hook.pytest_opsladder_run_finished(run=cand, cassette=None)
     http = cand.extra.get("http") or {}
     item.user_properties.append(("opsladder.divergent", fd is not None))
+    item.user_properties.append(("opsladder.prefetched", PREFETCH_KEY in item.stash))
     item.user_properties.append(("opsladder.live_calls", int(http.get("live", 0))))
 
 
-def _extra(role: str, passed: bool, checks: list[dict[str, Any]]) -> dict[str, Any]:
+def case_extra(role: str, run: Run, checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Whether the case passed on this side, and why not: the user's test outcome first (a
+    failed assertion fails the case), the run's own error, then the nightmare checks."""
+    from pytest_opsladder.drift.outcome import case_verdict
+
+    passed, reason, source = case_verdict(run, checks)
     failed = [c["check"] for c in checks if not c["passed"]]
-    return {"role": role, "passed": passed and not failed, "failed_checks": failed}
+    return {"role": role, "passed": passed, "failed_checks": failed, "failure": reason,
+            "outcome_source": source}  # fmt: skip
+
+
+def skipped(item: pytest.Item, case_id: str, reason: str | None) -> None:
+    """A case the candidate's test skipped: not paired, counted in the results."""
+    collector = item.config.stash[COLLECTOR_KEY]
+    collector.skipped[case_id] = reason or "skipped"
+    item.user_properties.append(("opsladder.divergent", False))
 
 
 # -- concurrency -----------------------------------------------------------------------------
@@ -178,14 +219,16 @@ def prefetch(session: pytest.Session, settings: Settings) -> None:
     from pytest_opsladder.drift.concurrent import ShadowJob, run_jobs
 
     jobs: list[tuple[pytest.Item, ShadowJob]] = []
+    if _agent_hook_missing(session.config, settings):
+        _warn_serial(session.config, settings)
+        return
     with tempfile.TemporaryDirectory(prefix="opsladder-shadow-") as tmp:
         for item in session.items:
             job = _job_for(item, settings, Path(tmp) / str(len(jobs)))
-            if job is None and not jobs and _agent_hook_missing(session.config, settings):
-                return
             if job is not None:
                 jobs.append((item, job))
-        run_jobs([job for _, job in jobs], settings.concurrency)
+        run_jobs([job for _, job in jobs], settings.concurrency,
+                 on_done=lambda job: _job_done(session.config, job))  # fmt: skip
     for item, job in jobs:
         _evaluate_prefetched(item, job.recorder)
         item.stash[PREFETCH_KEY] = job.recorder
@@ -193,6 +236,28 @@ def prefetch(session: pytest.Session, settings: Settings) -> None:
 
 def _agent_hook_missing(config: pytest.Config, settings: Settings) -> bool:
     return not config.pluginmanager.hook.pytest_opsladder_build_agent.get_hookimpls()
+
+
+def _warn_serial(config: pytest.Config, settings: Settings) -> None:
+    """--opsladder-concurrency without the build-agent hook: say so once, run serially."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    message = (
+        f"opsladder: --opsladder-concurrency {settings.concurrency} has no effect: define the "
+        "pytest_opsladder_build_agent(config, variant, case, workdir) hook in conftest.py so "
+        "candidate runs can be built outside test items; running the cases one at a time."
+    )
+    if reporter is not None:
+        reporter.write_line(message, yellow=True)
+
+
+def _job_done(config: pytest.Config, job: Any) -> None:
+    """A prefetched candidate run finished: progress counts it now, when the work happens."""
+    progress = config.stash[PROGRESS_KEY]
+    progress["done"] += 1
+    progress["divergent"] += int(bool(job.recorder.run.extra.get("first_divergence")))
+    http = job.recorder.run.extra.get("http") or {}
+    progress["live"] += int(http.get("live", 0))
+    _print_progress(config, progress)
 
 
 def _job_for(item: pytest.Item, settings: Settings, workdir: Path) -> Any:
@@ -271,6 +336,8 @@ class ShadowProgress:
         props = dict(report.user_properties)
         if report.when != "teardown" or "opsladder.divergent" not in props:
             return
+        if props.get("opsladder.prefetched"):  # counted as the concurrent runs finished
+            return
         self.progress["done"] += 1
         self.progress["divergent"] += int(bool(props["opsladder.divergent"]))
         self.progress["live"] += int(props.get("opsladder.live_calls", 0))  # type: ignore[call-overload]
@@ -301,24 +368,45 @@ def finish_shadow(session: pytest.Session) -> None:
 
     config = session.config
     settings = _settings(config)
+    collector = config.stash[COLLECTOR_KEY]
+    if config.option.collectonly:
+        return
+    if not collector.paired_cases:  # nothing to compare: say what is missing, no traceback
+        config.stash[NO_PAIRS_KEY] = len(session.items)
+        return
     try:
-        results, written = score_session(
-            config.stash[COLLECTOR_KEY], settings, config.stash[GATE_KEY]
-        )
+        results, written = score_session(collector, settings, config.stash[GATE_KEY])
     except ConfigError as exc:
-        _report_gate(config, "failed", f"the gate could not be scored: {exc}", [])
+        _report_gate(session, "failed", f"the gate could not be scored: {exc}", [])
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
         return
     config.stash[RESULTS_KEY] = {"results": results, "written": written}
-    failed = results["verdict"] == "fail"
+    failed = _gate_fails(config, results["verdict"])
     properties = [("verdict", results["verdict"]), ("alpha", results["alpha"])]
     properties += [(f"metric.{m['name']}", m.get("verdict")) for m in results["metrics"]
                    if m.get("gated")]  # fmt: skip
-    _report_gate(config, "failed" if failed else "passed", results.get("verdict_reason", ""),
+    _report_gate(session, "failed" if failed else "passed", _gate_text(results, failed),
                  properties)  # fmt: skip
     if failed:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         _alert(config, results, written)
+
+
+NO_PAIRS_KEY = pytest.StashKey[int]()
+
+
+def _gate_fails(config: pytest.Config, verdict: str) -> bool:
+    """FAIL fails; INCONCLUSIVE fails too with --opsladder-fail-on-inconclusive."""
+    return verdict == "fail" or (verdict == "inconclusive" and fail_on_inconclusive(config))
+
+
+def _gate_text(results: dict[str, Any], failed: bool) -> str:
+    from pytest_opsladder.drift.shadow_terminal import regressed_lines
+
+    text = f"drift gate {str(results['verdict']).upper()}: {results.get('verdict_reason', '')}"
+    if failed and results["verdict"] == "inconclusive":
+        text += " (--opsladder-fail-on-inconclusive: an inconclusive gate fails)"
+    return "\n".join([text, *regressed_lines(results.get("regressed_cases") or [])])
 
 
 def _alert(config: pytest.Config, results: dict[str, Any], written: dict[str, Path]) -> None:
@@ -343,9 +431,11 @@ def _alert(config: pytest.Config, results: dict[str, Any], written: dict[str, Pa
 
 
 def _report_gate(
-    config: pytest.Config, outcome: str, text: str, properties: list[tuple[str, object]]
+    session: pytest.Session, outcome: str, text: str, properties: list[tuple[str, object]]
 ) -> None:
     """The gate as a test report of its own: JUnit, -x, the summary and the exit code see it."""
+    config = session.config
+    session.testscollected += 1  # the gate is a test too: progress ends at 100%, not past it
     location = ("opsladder", None, "opsladder gate")
     for when, result in (("setup", "passed"), ("call", outcome), ("teardown", "passed")):
         report = pytest.TestReport(
@@ -372,13 +462,30 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    from pytest_opsladder.drift import shadow_terminal as say
+
+    if NO_PAIRS_KEY in config.stash:
+        collector = config.stash[COLLECTOR_KEY]
+        terminalreporter.write_sep("-", "opsladder shadow verdict")
+        for line in say.no_pairs_lines(sorted(collector.missing_baseline), collector.skipped,
+                                       config.stash[NO_PAIRS_KEY]):  # fmt: skip
+            terminalreporter.write_line(line)
+        return
     done = config.stash.get(RESULTS_KEY, None)
-    if done is None or hasattr(config, "workerinput"):
+    if done is None:
         return
     from pytest_opsladder.reports.ci_summaries import terminal_summary
 
+    results = done["results"]
     terminalreporter.write_sep("-", "opsladder shadow verdict")
-    for line in terminal_summary(done["results"]):
+    for line in terminal_summary(results):
+        terminalreporter.write_line(line)
+    replayed = config.stash[COLLECTOR_KEY].candidate_replayed
+    for line in say.regressed_lines(results.get("regressed_cases") or []):
+        terminalreporter.write_line(line)
+    for line in say.notes_lines(results, replayed):
         terminalreporter.write_line(line)
     for name, path in sorted(done["written"].items()):
         terminalreporter.write_line(f"  {name}: {path}")

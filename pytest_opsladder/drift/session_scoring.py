@@ -60,6 +60,7 @@ def score_session(
     results["cases_missing_baseline"] = sorted(
         set(results.get("cases_missing_baseline", [])) | set(collector.missing_baseline)
     )
+    _add_case_outcomes(results, collector, table)
     out_dir = settings.report_dir or settings.rootdir / "reports"
     written = write_reports(results, out_dir)
     shard = settings.extra.get("shard")
@@ -94,3 +95,21 @@ def write_session_shard(
             "provenance": results.get("provenance", {}),
         },
     )
+
+
+def _add_case_outcomes(results: dict[str, Any], collector: ShadowCollector, table: Any) -> None:
+    """Why each regressed case failed, what was skipped, which models had no price."""
+    from pytest_opsladder.drift.outcome import regressed_cases
+
+    results["regressed_cases"] = regressed_cases(
+        collector.runs, collector.extras, collector.first_divergences
+    )
+    results["cases_skipped"] = dict(sorted(collector.skipped.items()))
+    results["candidate_replayed"] = sorted(set(collector.candidate_replayed))
+    results["unpriced_models"] = list(table.attrs.get("unpriced_models", []))
+    failures = {str(r["case"]["id"]): e.get("failure") for r, e in
+                zip(collector.runs, collector.extras, strict=True)
+                if e.get("role") == "candidate" and e.get("failure")}  # fmt: skip
+    for case in results.get("cases", []):
+        if case.get("case_id") in failures:
+            case.setdefault("failure", failures[case["case_id"]])

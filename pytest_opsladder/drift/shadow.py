@@ -111,7 +111,11 @@ class ShadowBoundary(ToolBoundary):
             call_id=cid,
         )  # fmt: skip
         if self.policy is DivergencePolicy.STOP:
-            raise ShadowStopRun(f"stopped at the first divergence: tool {spec.name!r}")
+            # The candidate's call is kept, as with ``error``: the first divergence then shows
+            # both sides (``args``, ``tool``), not a ``missing_call`` that lost what it asked.
+            stop = ShadowStopRun(f"stopped at the first divergence: tool {spec.name!r}")
+            self._record(run, spec, {"args": jargs, "error": _error_dict(stop)}, t0, cid)
+            raise stop
         if self.policy is DivergencePolicy.NEAREST and nearest is not None:
             return self._answer(run, spec, jargs, nearest.data, t0, cid)
         error = ShadowDivergenceError(spec.name, jargs)

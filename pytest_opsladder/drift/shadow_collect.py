@@ -20,6 +20,8 @@ class ShadowCollector:
     case_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     first_divergences: dict[str, Any] = field(default_factory=dict)
     missing_baseline: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # case id -> the skip's reason
+    candidate_replayed: list[str] = field(default_factory=list)  # from a candidate cassette
     started: float = field(default_factory=time.monotonic)
     _seen_runs: set[str] = field(default_factory=set)
 
@@ -30,6 +32,14 @@ class ShadowCollector:
         self._seen_runs.add(run_id)
         self.runs.append(run)
         self.extras.append(extra)
+
+    @property
+    def paired_cases(self) -> int:
+        """Cases with runs on both sides: what the gate can compare."""
+        sides: dict[str, set[str]] = {}
+        for run, extra in zip(self.runs, self.extras, strict=True):
+            sides.setdefault(str(run["case"]["id"]), set()).add(str(extra.get("role")))
+        return sum(1 for roles in sides.values() if len(roles) == 2)
 
     @property
     def cases_done(self) -> int:
@@ -47,12 +57,16 @@ class ShadowCollector:
             "case_meta": self.case_meta,
             "first_divergences": self.first_divergences,
             "missing_baseline": self.missing_baseline,
+            "skipped": self.skipped,
+            "candidate_replayed": self.candidate_replayed,
         }
 
     def merge(self, data: dict[str, Any]) -> None:
         for run, extra in zip(data.get("runs", []), data.get("extras", []), strict=True):
             self.add_run(run, extra)
         self.case_meta.update(data.get("case_meta", {}))
+        self.skipped.update(data.get("skipped", {}))
+        self.candidate_replayed += list(data.get("candidate_replayed", []))
         self.first_divergences.update(data.get("first_divergences", {}))
         self.missing_baseline += [c for c in data.get("missing_baseline", [])
                                   if c not in self.missing_baseline]  # fmt: skip

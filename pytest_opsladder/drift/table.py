@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -102,9 +103,11 @@ def metrics_table(
     extra_list = list(extras) if extras is not None else [{}] * len(run_list)
     if len(extra_list) != len(run_list):
         raise ValueError(f"extras has {len(extra_list)} items for {len(run_list)} runs")
+    UNPRICED.clear()
     rows = [_row(r, e, prices or {}, baseline) for r, e in zip(run_list, extra_list, strict=True)]
-    frame = pd.DataFrame(rows, columns=_columns(rows))
-    return coerce_types(frame)
+    frame = coerce_types(pd.DataFrame(rows, columns=_columns(rows)))
+    frame.attrs["unpriced_models"] = sorted(UNPRICED)
+    return frame
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -131,12 +134,31 @@ def coerce_types(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def fresh_metrics(run: Mapping[str, Any]) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
+    """The run's metrics recomputed from its events and HTTP now (derived on read), over the
+    stored ones (a cache, kept for metrics no longer registered); with the derived events."""
+    from pytest_opsladder.capture.metrics import compute_metrics
+    from pytest_opsladder.capture.run import Run
+
+    stored = dict(run.get("metrics") or {})
+    try:
+        loaded = Run.from_dict(dict(run))
+    except (KeyError, TypeError, ValueError):  # a hand-made row without a full run: as stored
+        return stored, list(run.get("events") or [])
+    fresh = compute_metrics(loaded)
+    shadow_only = {k: stored[k] for k in _SHADOW_METRICS if k in stored}
+    return {**stored, **fresh, **shadow_only}, [e.to_dict() for e in loaded.events]
+
+
+# Set by the shadow runner after the run's own metrics; not recomputable from the run alone.
+_SHADOW_METRICS = ("divergences", "first_divergence_step")
+
+
 def _row(
     run: Mapping[str, Any], extra: Mapping[str, Any], prices: PriceTable, baseline: str | None
 ) -> dict[str, Any]:
     facts = {**run, **extra}
-    metrics = dict(run.get("metrics") or {})
-    events = list(run.get("events") or [])
+    metrics, events = fresh_metrics(run)
     row = _identity(run, facts, baseline)
     row.update({name: _number(metrics.get(name)) for name in NUMERIC_METRICS})
     row["guardrail_denials"] = _number(metrics.get("guardrail_denials", 0))
@@ -192,27 +214,66 @@ def _number(value: Any) -> float:
 
 
 def _cost(events: list[Mapping[str, Any]], row: Mapping[str, Any], prices: PriceTable) -> float:
-    """Sum per LLM call at the call's own model (a run may use several); NaN if unpriced."""
+    """Sum per LLM call at the call's own model (a run may use several); NaN if a call's
+    model is unpriced or its tokens are unknown: a made-up zero would pass any cost gate."""
     calls = [e for e in events if e.get("kind") == "llm_call"]
     if not calls:
-        price = _price_of(row.get("model"), prices)
-        if row["tokens_in"] == 0 and row["tokens_out"] == 0:
+        tokens = (row["tokens_in"], row["tokens_out"])
+        if tokens == (0, 0):
             return 0.0
-        return price.cost(row["tokens_in"], row["tokens_out"]) if price else math.nan
+        price = _price_of(row.get("model"), prices)
+        return price.cost(*tokens) if price else _unpriced(row.get("model"))
     total = 0.0
     for call in calls:
         data = call.get("data") or {}
-        usage = data.get("usage") or {}
-        price = _price_of(data.get("model") or row.get("model"), prices)
-        tin, tout = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-        if price is None and (tin or tout):
+        tin, tout = _tokens(data.get("usage") or {})
+        if tin is None or tout is None:
             return math.nan
-        total += price.cost(tin, tout) if price else 0.0
+        model = data.get("model") or data.get("response_model") or row.get("model")
+        price = _price_of(model, prices)
+        if price is None:
+            return _unpriced(model)
+        total += price.cost(tin, tout)
     return total
 
 
+def _tokens(usage: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    def first(*keys: str) -> int | None:
+        return next((int(usage[k]) for k in keys if isinstance(usage.get(k), int | float)), None)
+
+    return first("input_tokens", "prompt_tokens"), first("output_tokens", "completion_tokens")
+
+
+UNPRICED: set[str] = set()  # models seen without a price, for the session's one warning
+
+
+def _unpriced(model: Any) -> float:
+    UNPRICED.add(str(model))
+    return math.nan
+
+
+_DATE_SUFFIX = re.compile(r"[-@](\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest|preview)$")
+
+
+def price_key(model: Any, prices: Mapping[str, Any]) -> str | None:
+    """The price-table entry for a model: exact, else without its date or version suffix
+    (``gpt-4.1-2025-04-14`` is ``gpt-4.1``), else without a ``provider/`` prefix, else ``*``."""
+    if model is None:
+        return "*" if "*" in prices else None
+    name = str(model)
+    while True:
+        for candidate in (name, name.rsplit("/", 1)[-1]):
+            if candidate in prices:
+                return candidate
+        shorter = _DATE_SUFFIX.sub("", name)
+        if shorter == name:
+            return "*" if "*" in prices else None
+        name = shorter
+
+
 def _price_of(model: Any, prices: PriceTable) -> Price | None:
-    return prices.get(str(model)) if model is not None and str(model) in prices else prices.get("*")
+    key = price_key(model, prices)
+    return prices[key] if key is not None else None
 
 
 def _steps(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -241,11 +302,15 @@ def _as_text(output: Any) -> str:
 
 
 def _extra_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """Further metrics a rung or hook registered: numbers become float, labels stay strings."""
+    """Further metrics a rung or hook registered: numbers become float, labels stay strings.
+    Bookkeeping (``http_*`` counts ...) gets a leading ``_``: provenance, never tested."""
+    from pytest_opsladder.capture.metrics import is_bookkeeping
+
     out: dict[str, Any] = {}
-    for key, value in metrics.items():
-        if key in _NOT_EXTRA or key in NUMERIC_METRICS or key == "guardrail_denials":
+    for name, value in metrics.items():
+        if name in _NOT_EXTRA or name in NUMERIC_METRICS or name == "guardrail_denials":
             continue
+        key = f"_{name}" if is_bookkeeping(name) else name
         if isinstance(value, bool | int | float) or value is None:
             out[key] = _number(value)
         elif isinstance(value, str):

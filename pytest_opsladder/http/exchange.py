@@ -79,7 +79,22 @@ class Exchange:
             data["closed_early"] = True
         if self.decision.outcome is Outcome.RECORDED:
             data["index"] = self.store.store(self._interaction(chunks, early))
+        elif self.decision.outcome is Outcome.LIVE and not self.decision.outside:
+            self._keep_llm_summary(data, chunks, early)
         self.store.note(self.decision, data, self.t0)
+
+    def _keep_llm_summary(
+        self, data: dict[str, Any], chunks: list[tuple[float, bytes]], early: bool
+    ) -> None:
+        """A live LLM call that is not stored (shadow without a candidate cassette) keeps its
+        derived llm_call on its http event: nothing else of it will remain to read later."""
+        from pytest_opsladder.capture.llm import live_llm_summary
+
+        if self.request.method.upper() != "POST":
+            return
+        summary = live_llm_summary(self._interaction(chunks, early))
+        if summary is not None:
+            data["llm"] = summary
 
     def _interaction(self, chunks: list[tuple[float, bytes]], early: bool) -> dict[str, Any]:
         headers = scrub_headers(self.response.headers.multi_items())

@@ -143,6 +143,7 @@ def test_nan_metrics_are_dropped_pairwise_and_never_written_as_nan(paired_runs) 
     runs = paired_runs(8)
     for run in runs[:4]:
         run["metrics"]["latency_s"] = None
+        run["manifest"]["duration_s"] = None  # metrics are derived on read: make it unknowable
     doc = _score(runs)
     latency = next(m for m in doc["metrics"] if m["name"] == "latency_s")
     assert latency["n"] == 6

@@ -1,0 +1,62 @@
+"""What the shadow session says in the terminal beyond the report's summary (ladder level 7).
+
+Which cases regressed and why (the user's failed assertion or check, then the first divergence
+in words), which had nothing to pair with and the command that records them, which candidate
+runs were replayed instead of calling the model, and which models had no price.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_REGRESSED = 10
+
+
+def regressed_lines(regressed: list[dict[str, Any]]) -> list[str]:
+    if not regressed:
+        return []
+    lines = [f"  regressed cases ({len(regressed)}; passed on the baseline, failed now):"]
+    for case in regressed[:MAX_REGRESSED]:
+        lines.append(f"    {case['case_id']}: {case.get('reason') or 'failed'}")
+        if case.get("first_divergence"):
+            lines.append(f"      first divergence: {case['first_divergence']}")
+    if len(regressed) > MAX_REGRESSED:
+        lines.append(f"    ... and {len(regressed) - MAX_REGRESSED} more (see the report)")
+    return lines
+
+
+def no_pairs_lines(missing: list[str], skipped: dict[str, str], collected: int) -> list[str]:
+    """Shadow with nothing to compare: what is missing and how to record it."""
+    lines = ["no paired cases: the gate has nothing to compare, so it gives no verdict."]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        lines.append(f"  {len(missing)} case(s) have no baseline cassette: {shown}")
+        lines.append("  record the baselines first: pytest --opsladder-mode=record")
+    if skipped:
+        lines.append(f"  {len(skipped)} case(s) were skipped by their test")
+    if not missing and not skipped:
+        what = "no opsladder case ran" if collected else "no test was selected"
+        lines.append(f"  {what}: mark tests with @pytest.mark.opsladder (or use the "
+                     "opsladder_run fixture), record them with pytest --opsladder-mode=record, "
+                     "then run pytest --opsladder-shadow")  # fmt: skip
+    return lines
+
+
+def notes_lines(results: dict[str, Any], replayed: list[str]) -> list[str]:
+    lines = []
+    skipped = results.get("cases_skipped") or {}
+    if skipped:
+        lines.append(f"  skipped by their test (not paired): {len(skipped)} case(s)")
+    if replayed:
+        lines.append(
+            f"  {len(replayed)} candidate run(s) were replayed from existing candidate "
+            "cassettes instead of calling the model; to call it again pass "
+            "--opsladder-record-mode=all"
+        )
+    unpriced = results.get("unpriced_models") or []
+    if unpriced:
+        lines.append(
+            f"  no price for model(s) {', '.join(unpriced)}: their cost is missing (NaN), not "
+            "0; add them to [tool.opsladder.prices] in pyproject.toml"
+        )
+    return lines

@@ -1,0 +1,259 @@
+"""LLM calls read back from recorded HTTP interactions (ladder levels 0, 3 and 7).
+
+Agents reach their models through SDKs (openai, anthropic, agent frameworks on top of them),
+not through our ``llm_call()``; the model, the token usage and the timings are all in the HTTP
+traffic the run already records. A **provider** recognises an interaction as an LLM API call
+(by its path and request body, on any host or path prefix) and reads it; the registry is
+ordered, user providers first. An interaction no provider claims is simply not an LLM call.
+
+Reading never raises: a response that claims to be an LLM response but is malformed gives a
+call with what could be read and a ``parse_error``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from pytest_opsladder.http.bodies import decode_body
+
+
+@dataclass
+class SseEvent:
+    """One server-sent event: its name, its data, and when its last byte arrived."""
+
+    t: float
+    event: str
+    data: str
+
+
+@dataclass
+class Interaction:
+    """The parts of one stored interaction a provider reads."""
+
+    method: str
+    path: str
+    request: Any  # the request body as JSON, or None
+    status: int
+    body: Any = None  # the JSON response body (non-streamed)
+    events: list[SseEvent] | None = None  # the SSE events (streamed)
+    elapsed: float | None = None
+    header_delay: float = 0.0  # seconds from the request to the response headers
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def streamed(self) -> bool:
+        return self.events is not None
+
+
+class LlmProvider:
+    """Recognises and reads one API family. Subclass and :func:`register_llm_provider`."""
+
+    name = "llm"
+
+    def operation(self, method: str, path: str, request: Any) -> str | None:
+        """The GenAI operation (``chat``, ``embeddings`` ...) if this is one of ours, else None."""
+        raise NotImplementedError
+
+    def read(self, operation: str, exchange: Interaction) -> dict[str, Any]:
+        """The call's fields: ``request_model``, ``response_model``, ``usage``, ``finish_reason``,
+        ``first_token_t`` (seconds since the headers, streamed only)."""
+        raise NotImplementedError
+
+
+_PROVIDERS: list[LlmProvider] = []
+
+
+def register_llm_provider(provider: LlmProvider, *, first: bool = True) -> Callable[[], None]:
+    """Add a provider (before the built-in ones unless ``first=False``); returns its remover."""
+    _builtin_providers()
+    if first:
+        _PROVIDERS.insert(0, provider)
+    else:
+        _PROVIDERS.append(provider)
+    return lambda: _PROVIDERS.remove(provider) if provider in _PROVIDERS else None
+
+
+def llm_providers() -> list[LlmProvider]:
+    _builtin_providers()
+    return list(_PROVIDERS)
+
+
+_LOADED: list[bool] = []
+
+
+def _builtin_providers() -> None:
+    if _LOADED:
+        return
+    _LOADED.append(True)
+    from pytest_opsladder.http.llm_anthropic import AnthropicMessages
+    from pytest_opsladder.http.llm_openai import OpenAICompatible
+
+    _PROVIDERS.extend([AnthropicMessages(), OpenAICompatible()])
+
+
+# -- recognising -------------------------------------------------------------------------------
+def _request_json(stored: dict[str, Any]) -> Any:
+    raw = decode_body(stored.get("body"))
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def claim(method: str, url: str, request: Any) -> tuple[LlmProvider, str] | None:
+    """The provider and operation of a request, or None when it is not an LLM call."""
+    if method.upper() != "POST":
+        return None
+    path = urlsplit(url).path.rstrip("/")
+    for provider in llm_providers():
+        try:
+            op = provider.operation("POST", path, request)
+        except Exception:  # a broken user provider must not break the run it reads
+            op = None
+        if op:
+            return provider, op
+    return None
+
+
+def llm_call_of(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``llm_call`` event data of one stored interaction, or None if it is not one."""
+    req = item.get("request") or {}
+    request = _request_json(req)
+    claimed = claim(str(req.get("method", "")), str(req.get("url", "")), request)
+    if claimed is None:
+        return None
+    provider, op = claimed
+    exchange = _interaction(req, request, item)
+    data: dict[str, Any] = {"source": "http", "provider": provider.name, "operation": op}
+    try:
+        data.update(_read(provider, op, exchange))
+    except Exception as exc:  # a malformed response is a call with a parse error, not a crash
+        exchange.problems.append(f"{type(exc).__name__}: {exc}")
+    data.setdefault("request_model", _model_of(request))
+    data.setdefault("response_model", None)
+    data.setdefault("usage", None)
+    data["model"] = data.get("response_model") or data.get("request_model")
+    data["streamed"] = exchange.streamed
+    data["duration_s"] = exchange.elapsed
+    if exchange.problems:
+        data["parse_error"] = "; ".join(dict.fromkeys(exchange.problems))
+    return data
+
+
+def _read(provider: LlmProvider, op: str, exchange: Interaction) -> dict[str, Any]:
+    if not 200 <= exchange.status < 300:
+        return _http_error(exchange)
+    data = provider.read(op, exchange)
+    first = data.pop("first_token_t", None)
+    if first is not None:
+        data["ttft_s"] = round(exchange.header_delay + float(first), 6)
+    return data
+
+
+def _http_error(exchange: Interaction) -> dict[str, Any]:
+    """A refused call (429, 500 ...) consumed no tokens; its error says why."""
+    body = exchange.body if isinstance(exchange.body, dict) else {}
+    err = body.get("error")
+    message = err.get("message") if isinstance(err, dict) else err
+    data: dict[str, Any] = {"error": f"HTTP {exchange.status}: {message or 'no message'}"}
+    data["usage"] = {"input_tokens": 0, "output_tokens": 0, "prompt_tokens": 0,
+                     "completion_tokens": 0}  # fmt: skip
+    return data
+
+
+def _model_of(request: Any) -> str | None:
+    if isinstance(request, dict) and isinstance(request.get("model"), str):
+        return str(request["model"])
+    return None
+
+
+def _interaction(req: dict[str, Any], request: Any, item: dict[str, Any]) -> Interaction:
+    resp = item.get("response") or {}
+    elapsed = item.get("elapsed")
+    exchange = Interaction(
+        method="POST",
+        path=urlsplit(str(req.get("url", ""))).path,
+        request=request,
+        status=int(resp.get("status") or 0),
+        elapsed=float(elapsed) if isinstance(elapsed, int | float) else None,
+    )
+    if "chunks" in resp:
+        chunks = [(float(c.get("t", 0.0)), decode_body(c)) for c in resp["chunks"]]
+        exchange.events = sse_events(chunks, exchange.problems)
+        last = chunks[-1][0] if chunks else 0.0
+        exchange.header_delay = max((exchange.elapsed or last) - last, 0.0)
+    else:
+        exchange.body = _json_body(decode_body(resp.get("body")), exchange.problems)
+    return exchange
+
+
+def _json_body(raw: bytes, problems: list[str]) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        problems.append("the response body is not JSON")
+        return None
+
+
+def sse_events(chunks: list[tuple[float, bytes]], problems: list[str]) -> list[SseEvent]:
+    """Split recorded chunks into SSE events; an event split across chunks gets the later time."""
+    out: list[SseEvent] = []
+    buffer = ""
+    for t, data in chunks:
+        buffer += data.decode("utf-8", "replace").replace("\r\n", "\n")
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            event = _sse_block(t, block)
+            if event is not None:
+                out.append(event)
+    if buffer.strip():
+        tail = _sse_block(chunks[-1][0], buffer)
+        if tail is not None:
+            out.append(tail)
+        problems.append("the stream ended inside an event (truncated)")
+    return out
+
+
+def _sse_block(t: float, block: str) -> SseEvent | None:
+    name, data = "", []
+    for line in block.split("\n"):
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    return SseEvent(t, name, "\n".join(data)) if data or name else None
+
+
+def sse_json(event: SseEvent, problems: list[str]) -> Any:
+    """The JSON data of an event (None, with a problem noted, when it is not JSON)."""
+    try:
+        return json.loads(event.data)
+    except ValueError:
+        problems.append(f"an event's data is not JSON: {event.data[:40]!r}")
+        return None
+
+
+def number(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def usage_of(
+    tokens_in: int | None,
+    tokens_out: int | None,
+    cached: int | None = None,
+    reasoning: int | None = None,
+) -> dict[str, Any]:
+    """Usage in one shape for every provider (with the chat-completions aliases)."""
+    usage: dict[str, Any] = {"input_tokens": tokens_in, "output_tokens": tokens_out}
+    usage["prompt_tokens"], usage["completion_tokens"] = tokens_in, tokens_out
+    if cached is not None:
+        usage["cached_tokens"] = cached
+    if reasoning is not None:
+        usage["reasoning_tokens"] = reasoning
+    return usage
