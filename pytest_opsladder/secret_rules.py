@@ -34,7 +34,7 @@ STRONG_WORDS = frozenset(
 )
 WEAK_WORDS = frozenset(
     {"token", "auth", "authorization", "session", "sessionid", "sid", "cookie", "key", "code"}
-    | {"private", "signature", "sig", "otp", "jwt", "bearer", "pat", "apikey", "privatekey"}
+    | {"private", "otp", "jwt", "bearer", "pat", "apikey", "privatekey"}
 )
 _PAIRS = {("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")}
 # A name ending in one of these describes a credential, it does not hold one (token_type).
@@ -43,6 +43,8 @@ _DESCRIPTIVE = frozenset(
     | {"expires", "expiry", "expiration", "format", "method", "kind", "mode", "ttl", "url"}
     | {"idempotency", "tokens", "keys", "path", "file", "id_type", "enabled", "required"}
 )
+# Keys that are ids for dedup and tracing, not credentials (idempotency_key, trace_token).
+_NOT_SECRET = frozenset({"idempotency", "request", "trace", "correlation", "cache", "public"})
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _PLACEHOLDER = re.compile(
     r"(?i)^(?:<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}|\{\{[^}]*\}\}|\*+|x{3,}|\.{3,}|null|none|true|"
@@ -75,6 +77,8 @@ def name_strength(name: str) -> int:
         return Strength.NONE
     if any(_word_strength(w) == Strength.STRONG for w in words):
         return Strength.STRONG
+    if any(w in _NOT_SECRET for w in words):
+        return Strength.NONE
     pairs = any((a, b) in _PAIRS for a, b in zip(words, words[1:], strict=False))
     if pairs or any(_word_strength(w) == Strength.WEAK for w in words):
         return Strength.WEAK
@@ -123,7 +127,8 @@ def _random_looking(value: str) -> bool:
 
 # name=value, "name": "value", name: value (headers), multipart parts.
 _KEY_VALUE = re.compile(
-    r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})[\"']?\s*(?:=|:|=>)\s*\[?\s*[\"']?"
+    r"(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})\\?[\"']?\s*(?:=>|=|:(?!//))"
+    r"\s*\[?\s*\\?[\"']?"
     r"(?P<secret>(?:(?i:bearer|basic|token)\s+)?[^\s\"'&,;}<>\[\]\\]{4,})"
 )
 _MULTIPART = re.compile(
@@ -190,7 +195,6 @@ def _base64_hits(text: str, name: str | None) -> list[Hit]:
         if decoded is None:
             continue
         inner = detect(decoded, name, depth=1)
-        inner = [h for h in inner if not h.kind.startswith("value of credential field")]
         if inner:
             out.append(Hit(*match.span(), f"base64-encoded {inner[0].kind}"))
     return out

@@ -146,8 +146,11 @@ class _Walker:
         out = {}
         for key, item in value.items():
             text = key if type(key) is str else str(key)
-            masked = self.string(text, (*steps, text), None)  # a secret used as a key
-            out[masked] = self.visit(item, (*steps, text), text)
+            hits = self.hits(text, None)
+            if hits:  # a secret used as a key: the path shown must not hold it either
+                text = mask(text, hits)
+                self.note((*steps, text), key, hits)
+            out[text if self.redacting else key] = self.visit(item, (*steps, text), text)
         if isinstance(value.get("chunks"), list):
             out["chunks"] = self.stream(out["chunks"], (*steps, "chunks"))
         return out if self.redacting else value
@@ -168,16 +171,27 @@ class _Walker:
         return any(a.search(value) for a in self.allow)
 
     def string(self, text: str, steps: Steps, name: str | None) -> str:
+        if text[:1] in ("{", "[") and len(text) > 2:  # JSON held as text (a dumped run, a body)
+            data = _json_of(text)
+            if data is not _NOT_JSON and isinstance(data, dict | list):
+                return self.json_text(data, text, steps)
         hits = self.hits(text, name)
         if not hits:
             return text
         self.note(steps, text, hits)
         return mask(text, hits) if self.redacting else text
 
+    def json_text(self, data: Any, text: str, steps: Steps) -> str:
+        before = len(self.findings)
+        clean = self.visit(data, steps, None)
+        if not self.redacting or len(self.findings) == before:
+            return text
+        return json.dumps(clean, ensure_ascii=False)
+
     def note(self, steps: Steps, text: str, hits: list[Hit], suffix: str = "") -> None:
         path = format_path(steps)
         for hit in hits:
-            sample = text[hit.start : hit.start + 4] + "..."
+            sample = text[hit.start : hit.start + min(4, (hit.end - hit.start) // 4)] + "..."
             self.findings.append(Finding(path, hit.kind + suffix, sample))
 
     # -- bodies and streams ------------------------------------------------------------------
