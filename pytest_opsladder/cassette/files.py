@@ -43,9 +43,18 @@ def dumps_dict(run: dict[str, Any], *, suffix: str = ".json", ascii_only: bool =
     encoding can write) are kept as JSON ``\\udcXX`` escapes, which load back unchanged."""
     envelope = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "run": run}
     if suffix in (".yaml", ".yml"):
-        return yaml.safe_dump(envelope, sort_keys=True, allow_unicode=not ascii_only)
+        return yaml.dump(
+            envelope, Dumper=_NoAliasDumper, sort_keys=True, allow_unicode=not ascii_only
+        )
     encoder = _ASCII if ascii_only else _FLAT
     return _layered_json(envelope, _LAYERS, encoder=encoder) + "\n"
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Shared objects are written out in full: a cassette holds no YAML aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 # The envelope, the run and its lists are laid out one item per line, and each item (an event,

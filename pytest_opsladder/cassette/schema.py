@@ -163,7 +163,10 @@ _NAMES = {dict: "an object", list: "an array", str: "a string", int: "an integer
 
 def validate(envelope: Any, path: Path) -> None:
     """Raise :class:`CassetteFormatError` at the first place ``envelope`` breaks the schema."""
-    _Checker(path).check(envelope, SCHEMA, "$", 0)
+    checker = _Checker(path)
+    if path.suffix in (".yaml", ".yml"):  # aliases share nodes: size the tree they stand for
+        checker.expanded(envelope, {}, set(), "$", 0)
+    checker.check(envelope, SCHEMA, "$", 0)
 
 
 class _Checker:
@@ -186,6 +189,31 @@ class _Checker:
             json_path=where,
             expected=expected,
         )
+
+    def expanded(
+        self, value: Any, memo: dict[int, int], active: set[int], where: str, depth: int
+    ) -> int:
+        """The number of values ``value`` stands for once YAML aliases are expanded, computed
+        once per shared node (a "billion laughs" file is refused in linear time)."""
+        if not isinstance(value, dict | list):
+            return 1
+        key = id(value)
+        if key in memo:
+            return memo[key]
+        if key in active:
+            raise self.fail(where, "a tree of values", Said("a recursive YAML alias"))
+        if depth > MAX_DEPTH:
+            raise self.fail(where, f"nesting at most {MAX_DEPTH} deep", Said("deeper nesting"))
+        active.add(key)
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        total = 1
+        for k, item in items:
+            total += self.expanded(item, memo, active, f"{where}.{k}", depth + 1)
+            if total > MAX_NODES:
+                raise self.fail(where, f"at most {MAX_NODES} values", Said("more (YAML aliases)"))
+        active.discard(key)
+        memo[key] = total
+        return total
 
     def check(self, value: Any, schema: dict[str, Any], where: str, depth: int) -> None:
         if depth > MAX_DEPTH:
