@@ -20,16 +20,30 @@ if TYPE_CHECKING:
 
 def keeps_baseline(run: Run, path: Path) -> bool:
     """Whether the cassette at ``path`` is a good baseline that ``run`` must not replace."""
-    if not failed(run) or not path.exists():
+    if not path.exists():
         return False
-    return _is_complete(path)
+    if failed(run):
+        return _previous(path) is not None
+    if _answered(run.http):
+        return False
+    previous = _previous(path)  # reached no server at all, where the baseline did
+    return previous is not None and _answered(previous.get("http") or [])
 
 
 def failed(run: Run) -> bool:
-    """The run ended in error, or every request it sent to a model (HTTP) failed."""
+    """The run ended in error, or every request it sent (HTTP, model calls) failed."""
     if run.status.value == "error":
         return True
     return _all_requests_failed(run)
+
+
+def _answered(http: list[Any]) -> bool:
+    """Some recorded interaction got a non-error answer."""
+    for item in http:
+        status = item.get("response", {}).get("status") if isinstance(item, dict) else None
+        if isinstance(status, int) and status < 400:
+            return True
+    return False
 
 
 def _all_requests_failed(run: Run) -> bool:
@@ -45,11 +59,12 @@ def _request_failed(data: dict[str, Any]) -> bool:
     return bool(data.get("error")) or not isinstance(status, int) or status >= 400
 
 
-def _is_complete(path: Path) -> bool:
+def _previous(path: Path) -> dict[str, Any] | None:
+    """The run of the ``complete`` cassette at ``path``, or None (no good baseline there)."""
     from pytest_opsladder.cassette.files import load_envelope
 
     try:
         run = load_envelope(path)["run"]
     except CassetteError:
-        return False  # a damaged cassette is no baseline: replacing it loses nothing
-    return isinstance(run, dict) and run.get("status") == "complete"
+        return None  # a damaged cassette is no baseline: replacing it loses nothing
+    return run if isinstance(run, dict) and run.get("status") == "complete" else None
