@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import math
 import re
 from collections import Counter
@@ -79,7 +80,7 @@ def name_strength(name: str) -> int:
         return Strength.STRONG
     if any(w in _NOT_SECRET for w in words):
         return Strength.NONE
-    pairs = any((a, b) in _PAIRS for a, b in zip(words, words[1:], strict=False))
+    pairs = any((a, b) in _PAIRS for a, b in itertools.pairwise(words))
     if pairs or any(_word_strength(w) == Strength.WEAK for w in words):
         return Strength.WEAK
     return Strength.NONE
@@ -120,7 +121,11 @@ def _random_looking(value: str) -> bool:
     if len(value) < 16:
         return False
     classes = sum(
-        (any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value))
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+        )
     )
     return classes >= 2 and entropy(value) >= 3.2
 
@@ -134,7 +139,9 @@ _KEY_VALUE = re.compile(
 _MULTIPART = re.compile(
     r"name=\"(?P<name>[^\"]{1,64})\"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n(?P<secret>[^\r\n]{4,})"
 )
-_CRED_HINT = re.compile(r"(?i)pass|pwd|secret|token|auth|session|sid|cookie|key|credential|priv|code|sig|otp|jwt|pat")
+_CRED_HINT = re.compile(
+    r"(?i)pass|pwd|secret|token|auth|session|sid|cookie|key|credential|priv|code|sig|otp|jwt|pat"
+)
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{20,}={0,2}")
 _SKIP_PATTERNS = frozenset({"key_value"})  # level-3's own: the name rule below is stricter
 

@@ -304,7 +304,12 @@ def _delta_hits(joined: str, walker: _Walker) -> list[Hit]:
                 leaves.append((at, at + len(escaped)))
     text = "".join(joined[a:b] for a, b in leaves)
     hits = walker.hits(text, None)
-    return [span for h in hits if _crosses(h, _bounds([joined[a:b] for a, b in leaves])) for span in _to_joined(h, leaves)]
+    return [
+        span
+        for h in hits
+        if _crosses(h, _bounds([joined[a:b] for a, b in leaves]))
+        for span in _to_joined(h, leaves)
+    ]
 
 
 def _to_joined(hit: Hit, leaves: list[tuple[int, int]]) -> list[Hit]:

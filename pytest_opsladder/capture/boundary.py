@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
     from pytest_opsladder.capture.tools import ToolSpec
 
+__all__ = [
+    "ReplayBoundary",
+    "ToolBoundary",
+    "ToolGuard",
+    "error_record",
+    "register_tool_guard",
+    "reraise_recorded",
+]
+
 ToolGuard = Callable[["Run", "ToolSpec", dict[str, Any]], None]
 _GUARDS: list[ToolGuard] = []
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import base64
 import builtins
+import contextlib
 from typing import Any
 
 from pytest_opsladder.exceptions import CassetteReplayError, RecordedToolError
@@ -34,10 +35,9 @@ def error_record(exc: BaseException, depth: int = 0) -> dict[str, Any]:
         "module": type(exc).__module__,
         "message": _text(exc),
     }
-    try:
+    # args that are not JSON: replay cannot rebuild them, it raises RecordedToolError instead
+    with contextlib.suppress(_NotJson):
         record["args"] = [_arg(a) for a in exc.args]
-    except _NotJson:
-        pass  # replay cannot rebuild it with the same arguments: RecordedToolError instead
     if isinstance(exc, OSError):
         record["os"] = {k: _os_attr(getattr(exc, k, None)) for k in _OS_ATTRS}
     if isinstance(exc, BaseExceptionGroup) and depth < _MAX_GROUP_DEPTH:
@@ -61,9 +61,11 @@ def _arg(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return {"__bytes_b64__": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, list | tuple):
-        return {"__tuple__": [_arg(v) for v in value]} if isinstance(value, tuple) else [
-            _arg(v) for v in value
-        ]
+        return (
+            {"__tuple__": [_arg(v) for v in value]}
+            if isinstance(value, tuple)
+            else [_arg(v) for v in value]
+        )
     raise _NotJson
 
 

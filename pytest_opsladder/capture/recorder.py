@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pytest_opsladder.capture.baseline import keeps_baseline
 from pytest_opsladder.capture.boundary import ReplayBoundary, ToolBoundary
 from pytest_opsladder.capture.metrics import compute_metrics
 from pytest_opsladder.capture.run import Run, RunStatus
@@ -27,7 +28,6 @@ from pytest_opsladder.capture.scopes import RecordingPlan, enter_run
 from pytest_opsladder.capture.tools import tools_schema_hash
 from pytest_opsladder.capture.variant import Case, Variant
 from pytest_opsladder.cassette import files
-from pytest_opsladder.capture.baseline import keeps_baseline
 from pytest_opsladder.cassette.naming import error_path, incomplete_path
 from pytest_opsladder.exceptions import CassetteNotFoundError, CassetteWriteError
 from pytest_opsladder.modes import Mode, RecordMode

@@ -42,7 +42,9 @@ SCHEMA: dict[str, Any] = {
     },
     "additionalProperties": True,
     "$defs": {
-        "json": {"description": "any JSON value (strings, numbers, booleans, null, arrays, objects)"},
+        "json": {
+            "description": "any JSON value (strings, numbers, booleans, null, arrays, objects)"
+        },
         "run": {
             "type": "object",
             "required": ["case", "variant", "manifest", "status"],
@@ -266,7 +268,9 @@ class _Checker:
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(where, "a finite number (JSON has no NaN or Infinity)", value)
 
-    def mapping(self, value: dict[Any, Any], schema: dict[str, Any], where: str, depth: int) -> None:
+    def mapping(
+        self, value: dict[Any, Any], schema: dict[str, Any], where: str, depth: int
+    ) -> None:
         for key in schema.get("required", ()):
             if key not in value:
                 raise self.fail(where, f"an object with the key {key!r}", value)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_opsladder._atomic import open_atomic
-from pytest_opsladder.secrets import redact_secrets
 from pytest_opsladder.drift.errors import ShardError
 from pytest_opsladder.drift.gate import GateConfig, parse_gate_config
+from pytest_opsladder.secrets import redact_secrets
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -80,7 +80,8 @@ def plan_for_stale(
 ) -> tuple[Mode, RecordMode]:
     """The (mode, record mode) of a run under ``--opsladder-rerecord-stale``.
 
-    A stale cassette is re-recorded from scratch (record mode ``all``); a fresh one keeps the session's modes, so
+    A stale cassette is re-recorded from scratch (record mode
+    ``all``); a fresh one keeps the session's modes, so
     only the stale cases go out live. Shadow runs are never re-recorded.
     """
     if not rerecord or mode is Mode.SHADOW:

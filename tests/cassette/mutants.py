@@ -156,6 +156,7 @@ def bounds() -> list[Mutant]:
     good = good_envelope()
     text = dump(good).decode()
     deep = text.replace('["done"]', "[" * 100_000 + "]" * 100_000)
+    huge = text.replace('"epoch": 0', '"epoch": ' + "9" * 5000)
     nested: Any = "x"
     for _ in range(80):
         nested = {"n": nested}
@@ -163,9 +164,9 @@ def bounds() -> list[Mutant]:
         Mutant("deep-100000", ".json", deep.encode()),
         Mutant("deep-80", ".json", dump(_set(good, ("run", "output"), nested))),
         Mutant("deep-80-data", ".json", dump(_set(good, ("run", "events", 2, "data"), nested))),
-        Mutant("int-5000-digits", ".json", text.replace('"epoch": 0', '"epoch": ' + "9" * 5000).encode()),
+        Mutant("int-5000-digits", ".json", huge.encode()),
         Mutant("nan", ".json", dump(_set(good, ("run", "output"), float("nan")))),
-        Mutant("inf-time", ".json", dump(_set(good, ("run", "events", 0, "t_start"), float("inf")))),
+        Mutant("inf-time", ".json", dump(_set(good, ("run", "events", 0, "t_end"), 1e400))),
         Mutant("neg-inf", ".json", dump(_set(good, ("run", "metrics", "x"), float("-inf")))),
     ]  # fmt: skip
 

@@ -18,16 +18,19 @@ from pytest_opsladder.capture.run import Run
 from pytest_opsladder.capture.variant import Case, Variant
 
 PEM = (
-    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun"
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun"
     "\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n"
     "-----END RSA PRIVATE KEY-----"
 )
 PGP = (
-    "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGR3x2EBCADJ8fY3jKq9Lz0vN1pQwErTyUiOpAsDfGhJkLzXcVbNm1Q2W3E4"
+    "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n"
+    "lQOYBGR3x2EBCADJ8fY3jKq9Lz0vN1pQwErTyUiOpAsDfGhJkLzXcVbNm1Q2W3E4"
     "\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----"
 )
 OPENSSH = (
-    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
     "\n-----END OPENSSH PRIVATE KEY-----"
 )
 OPENAI = "sk-proj-" + "Qz8rT2vX9mL4nB7c" * 2
@@ -141,7 +144,7 @@ RANDOM = "q7Xv2LmN9pR4sT8wZ1bC5dF0"  # a high-entropy credential value
 
 def _named_entries() -> list[Entry]:
     """Credentials known by the name they are stored under, or only once decoded or joined."""
-    http = lambda **kw: (lambda run: run.http.append(_interaction(**kw)))  # noqa: E731
+    http = lambda **kw: lambda run: run.http.append(_interaction(**kw))  # noqa: E731
     sse_split = [
         'data: {"choices":[{"delta":{"content":"key ' + OPENAI[:14] + '"}}]}\n\n',
         'data: {"choices":[{"delta":{"content":"' + OPENAI[14:] + ' ok"}}]}\n\n',
@@ -158,7 +161,9 @@ def _named_entries() -> list[Entry]:
         Entry("json_api_key_camel", _arg({"apiKey": RANDOM}), (RANDOM,)),
         Entry("json_credentials", _arg({"credentials": "Tr0ub4dor&3"}), ("Tr0ub4dor&3",)),
         Entry("json_cookie", _arg({"cookie": f"sid={RANDOM}"}), (RANDOM,)),
-        Entry("json_nested_secret", _arg({"cfg": [{"secret": "n0t-s0-s3cret"}]}), ("n0t-s0-s3cret",)),
+        Entry(
+            "json_nested_secret", _arg({"cfg": [{"secret": "n0t-s0-s3cret"}]}), ("n0t-s0-s3cret",)
+        ),
         Entry("aws_secret_field", _arg({"AWS_SECRET_ACCESS_KEY": AWS_SECRET}), (AWS_SECRET,)),
         Entry("aws_secret_text", _result(f"aws_secret_access_key = {AWS_SECRET}"), (AWS_SECRET,)),
         Entry("query_secret", http(url=f"http://h/x?secret={RANDOM}"), (RANDOM,)),
@@ -166,15 +171,31 @@ def _named_entries() -> list[Entry]:
         Entry("query_session", http(url=f"http://h/x?session={RANDOM}"), (RANDOM,)),
         Entry("query_code", http(url=f"http://h/cb?code={RANDOM}&state=x"), (RANDOM,)),
         Entry("query_private_token", http(url=f"http://h/x?private_token={RANDOM}"), (RANDOM,)),
-        Entry("query_pct_key", http(url="http://h/x?q=" + quote(OPENAI, safe="").replace("-", "%2D")), (OPENAI,)),
+        Entry(
+            "query_pct_key",
+            http(url="http://h/x?q=" + quote(OPENAI, safe="").replace("-", "%2D")),
+            (OPENAI,),
+        ),
         Entry("header_service_token", http(headers={"x-service-token": [RANDOM]}), (RANDOM,)),
         Entry("header_private_token", http(headers={"private-token": [RANDOM]}), (RANDOM,)),
         Entry("header_session_id", http(headers={"x-session-id": [RANDOM]}), (RANDOM,)),
-        Entry("form_password", http(request={"text": "user=ann&password=S3cure!pass"}), ("S3cure!pass",)),
-        Entry("multipart_password", http(request={"text": _multipart("password", "S3cure!pass")}), ("S3cure!pass",)),
+        Entry(
+            "form_password",
+            http(request={"text": "user=ann&password=S3cure!pass"}),
+            ("S3cure!pass",),
+        ),
+        Entry(
+            "multipart_password",
+            http(request={"text": _multipart("password", "S3cure!pass")}),
+            ("S3cure!pass",),
+        ),
         Entry("base64_key", _result(_b64(OPENAI)), (_b64(OPENAI), OPENAI)),
         Entry("base64_pem", _result({"blob": _b64(PEM)}), (_b64(PEM),)),
-        Entry("base64_body", http(response={"base64": _b64("\xff" + OPENAI)}), (_b64("\xff" + OPENAI),)),
+        Entry(
+            "base64_body",
+            http(response={"base64": _b64("\xff" + OPENAI)}),
+            (_b64("\xff" + OPENAI),),
+        ),
         Entry("percent_pem", _result(pct), (pct,)),
         Entry("sse_delta_split", http(chunks=sse_split), (OPENAI,)),
         Entry("sse_raw_split", http(chunks=raw_split), (OPENAI,)),

@@ -171,7 +171,10 @@ def test_validate_as_a_command_names_each_bad_file(tmp_path: Path) -> None:
         written(root, mutant, i)
     (root / "good.json").write_bytes(dump(good_envelope()))
     done = subprocess.run(
-        ["opsladder", "cassette", "validate", str(root)], capture_output=True, text=True, check=False
+        ["opsladder", "cassette", "validate", str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr

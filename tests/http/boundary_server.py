@@ -31,7 +31,9 @@ class BoundaryHandler(Handler):
     def do_GET(self) -> None:
         if self.path.startswith("/split"):  # one SSE event, the key split across two chunks
             half = len(LEAK) // 2
-            self._stream(iter([f'data: {{"d": "{LEAK[:half]}'.encode(), f'{LEAK[half:]}"}}\n\n'.encode()]))
+            self._stream(
+                iter([f'data: {{"d": "{LEAK[:half]}'.encode(), f'{LEAK[half:]}"}}\n\n'.encode()])
+            )
         else:  # never echoes the query: what the client sent stays on the client
             self._json({"params": self.path.count("=")})
 

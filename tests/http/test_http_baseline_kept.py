@@ -6,7 +6,6 @@ model then becomes unreachable (its port closed) and the case is recorded again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,7 +43,7 @@ def pytest_opsladder_variants():
 @pytest.fixture
 def recorded(
     pytester: pytest.Pytester, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, bytes]]:
+) -> dict[str, bytes]:
     """Both cases recorded while the model answers; then the model goes away."""
     monkeypatch.setenv("LOSS_URL", llm_server.url)
     pytester.makeini("[pytest]\nopsladder_baseline = prod\n")
@@ -52,7 +51,7 @@ def recorded(
     pytester.makepyfile(test_agent=AGENT)
     pytester.runpytest("--opsladder-mode=record").assert_outcomes(passed=2)
     llm_server.stop()
-    yield {p.name: p.read_bytes() for p in cassettes(pytester)}
+    return {p.name: p.read_bytes() for p in cassettes(pytester)}
 
 
 def cassettes(pytester: pytest.Pytester) -> list[Path]:

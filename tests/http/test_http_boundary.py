@@ -130,7 +130,9 @@ def test_credential_named_query_fields_and_headers_are_scrubbed_and_replay_match
     path = tmp_path / "c.json"
     recorded = run_in(path, agent, Mode.RECORD)
     text = path.read_text()
-    assert TOKEN not in text and LEAK not in text and encoded not in text
+    assert TOKEN not in text
+    assert LEAK not in text
+    assert encoded not in text
     assert "page=2" in text
     server.stop()
     assert recorded.output == [6, 200]
