@@ -50,6 +50,17 @@ class CassetteCorruptError(CassetteError):
     """The cassette is truncated, unparsable, or carries tags that would execute code."""
 
 
+class CassetteFormatError(CassetteCorruptError):
+    """The cassette parses but does not match the published schema: names the JSON path."""
+
+    def __init__(
+        self, message: str, *, path: Path | str | None, json_path: str, expected: str
+    ) -> None:
+        super().__init__(message, path=path)
+        self.json_path = json_path
+        self.expected = expected
+
+
 class CassetteSchemaError(CassetteError):
     """The cassette was written with a schema version this release cannot read."""
 
@@ -95,6 +106,10 @@ class ToolReplayMissError(ReplayError):
         self.tool = tool
         self.call_args = args
         self.closest = closest
+
+
+class CassetteReplayError(ReplayError):
+    """A cassette valid in form holds something replay cannot use (inconsistent content)."""
 
 
 class HttpReplayMissError(ReplayError):

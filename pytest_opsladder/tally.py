@@ -34,8 +34,14 @@ class Tally:
             f"{c['incomplete']} incomplete",
         ]
         parts += [
-            f"{c[k]} {k.replace('_', ' ')}"
+            f"{c[k]} {_LABELS.get(k, k.replace('_', ' '))}"
             for k in sorted(c)
             if k not in ("recorded", "replayed", "incomplete") and c[k]
         ]
         return "opsladder runs: " + ", ".join(parts)
+
+
+_LABELS = {
+    "baseline_kept": "good cassette(s) kept: the failed re-record is beside it as *.error.json"
+    " (replace it with --opsladder-record-mode=rewrite)",
+}

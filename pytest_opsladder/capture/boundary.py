@@ -8,7 +8,6 @@ raising. Guards run in every mode, so a guardrail stays enforced in replay and s
 
 from __future__ import annotations
 
-import builtins
 import itertools
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -17,12 +16,22 @@ from typing import TYPE_CHECKING, Any
 from pytest_opsladder.capture import events as ev
 from pytest_opsladder.capture.diff import closest_calls, format_closest
 from pytest_opsladder.capture.jsonable import canonical_json, to_jsonable
-from pytest_opsladder.exceptions import RecordedToolError, ToolReplayMissError
+from pytest_opsladder.capture.recorded_errors import error_record, reraise_recorded
+from pytest_opsladder.exceptions import ToolReplayMissError
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.events import Event
     from pytest_opsladder.capture.run import Run
     from pytest_opsladder.capture.tools import ToolSpec
+
+__all__ = [
+    "ReplayBoundary",
+    "ToolBoundary",
+    "ToolGuard",
+    "error_record",
+    "register_tool_guard",
+    "reraise_recorded",
+]
 
 ToolGuard = Callable[["Run", "ToolSpec", dict[str, Any]], None]
 _GUARDS: list[ToolGuard] = []
@@ -32,18 +41,6 @@ def register_tool_guard(guard: ToolGuard) -> Callable[[], None]:
     """Run ``guard(run, spec, args)`` before every tool call; returns a function that removes it."""
     _GUARDS.append(guard)
     return lambda: _GUARDS.remove(guard) if guard in _GUARDS else None
-
-
-def error_record(exc: BaseException) -> dict[str, Any]:
-    return {"type": type(exc).__name__, "module": type(exc).__module__, "message": str(exc)}
-
-
-def reraise_recorded(err: dict[str, Any]) -> BaseException:
-    """The exception to raise for a recorded error: builtins by type, others as a stand-in."""
-    kind = getattr(builtins, err.get("type", ""), None)
-    if err.get("module") == "builtins" and isinstance(kind, type) and issubclass(kind, Exception):
-        return kind(err.get("message", ""))
-    return RecordedToolError(err.get("type", "?"), err.get("module", "?"), err.get("message", ""))
 
 
 class ToolBoundary:

@@ -5,9 +5,12 @@ recording plan: which results come from the cassette, what may go out live, and 
 cassette is written at the end. The pytest plugin, the nightmare-set items and production
 ``capture()`` all open runs through it.
 
-Nothing recorded is lost: a cassette is only replaced by a run that ended (``complete`` or
-``error``); an interrupted run (KeyboardInterrupt, SystemExit, a cancelled task) is written
-beside it as ``<name>.incomplete.json`` and the previous cassette stays intact.
+Nothing recorded is lost: an interrupted run (KeyboardInterrupt, SystemExit, a cancelled task)
+is written beside the cassette as ``<name>.incomplete.json``, and a run that ended in ``error``
+or whose HTTP requests all failed is written beside a ``complete`` cassette as
+``<name>.error.json`` (see :mod:`.baseline`): only ``--opsladder-record-mode=rewrite`` replaces
+a good baseline with a worse run. A run holding a credential is refused before anything is
+written (:mod:`pytest_opsladder.secrets`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pytest_opsladder.capture.baseline import keeps_baseline
 from pytest_opsladder.capture.boundary import ReplayBoundary, ToolBoundary
 from pytest_opsladder.capture.metrics import compute_metrics
 from pytest_opsladder.capture.run import Run, RunStatus
@@ -24,7 +28,7 @@ from pytest_opsladder.capture.scopes import RecordingPlan, enter_run
 from pytest_opsladder.capture.tools import tools_schema_hash
 from pytest_opsladder.capture.variant import Case, Variant
 from pytest_opsladder.cassette import files
-from pytest_opsladder.cassette.naming import incomplete_path
+from pytest_opsladder.cassette.naming import error_path, incomplete_path
 from pytest_opsladder.exceptions import CassetteNotFoundError, CassetteWriteError
 from pytest_opsladder.modes import Mode, RecordMode
 
@@ -68,6 +72,7 @@ class RunRecorder:
         self.recorded: Run | None = None
         self.run = Run(case, variant, tools_hash=tools_schema_hash(), epoch=epoch)
         self.saved_to: Path | None = None
+        self.kept_baseline: Path | None = None  # the good cassette a failed run did not replace
         self._stack = ExitStack()
 
     @property
@@ -84,7 +89,7 @@ class RunRecorder:
         path = self.plan.cassette
         if path is None:
             return
-        if self.plan.record_mode is RecordMode.REWRITE:
+        if self.plan.record_mode is RecordMode.REWRITE:  # explicit: the user replaces it
             path.unlink(missing_ok=True)
         if self.plan.replaying:
             if not path.exists():
@@ -129,11 +134,25 @@ class RunRecorder:
         path = self.plan.cassette
         if path is None or not self._should_write():
             return
+        allow = self._secrets_allow()
         if self.run.status is RunStatus.INCOMPLETE and self.keep_previous:
-            self.saved_to = files.save(self.run, incomplete_path(path))
+            self.saved_to = files.save(self.run, incomplete_path(path), allow=allow)
+        elif self._keeps_baseline(path):
+            self.kept_baseline = path
+            self.saved_to = files.save(self.run, error_path(path), allow=allow)
         else:
-            self.saved_to = files.save(self.run, path)
+            self.saved_to = files.save(self.run, path, allow=allow)
             incomplete_path(path).unlink(missing_ok=True)
+            error_path(path).unlink(missing_ok=True)
+
+    def _keeps_baseline(self, path: Path) -> bool:
+        rewrite = self.plan.record_mode is RecordMode.REWRITE
+        return self.keep_previous and not rewrite and keeps_baseline(self.run, path)
+
+    def _secrets_allow(self) -> tuple[Any, ...]:
+        from pytest_opsladder.http.config import parse_options
+
+        return parse_options(self.plan.options).secrets_allow
 
     def _should_write(self) -> bool:
         if self.plan.mode is Mode.SHADOW and self.plan.options.get("shadow_no_write"):

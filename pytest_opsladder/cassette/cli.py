@@ -45,33 +45,60 @@ def _is_cassette(path: Path, root: Path) -> bool:
         return False
     if "cassettes" in path.relative_to(root.parent).parts[:-1]:
         return True
-    with path.open("rb") as handle:
-        return files.FORMAT.encode() in handle.read(4096)
+    try:
+        with path.open("rb") as handle:
+            return files.FORMAT.encode() in handle.read(4096)
+    except OSError:
+        return True  # unreadable: validate reports it rather than skipping it silently
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """Every file is checked and reported; one bad file never stops the others."""
     bad = 0
     paths = _cassettes(args.paths)
     for path in paths:
-        try:
-            files.load(path)
-        except CassetteError as exc:
+        problem = _problem(path)
+        if problem:
             bad += 1
-            print(f"FAIL {exc}", file=sys.stderr)
+            _err(f"FAIL {problem}")
     print(f"{len(paths) - bad} valid, {bad} invalid cassette(s)")
     return 1 if bad else 0
 
 
+def _problem(path: Path) -> str | None:
+    try:
+        files.load(path)
+    except CassetteError as exc:
+        return str(exc)
+    except Exception as exc:  # a defect of ours; still report the file and go on
+        return f"{path}: unexpected {type(exc).__name__} while loading ({exc}); please report it"
+    return None
+
+
 def _show(args: argparse.Namespace) -> int:
-    run = files.load(args.path)
+    run = files.load(args.path)  # a CassetteError is printed by the CLI, without a traceback
     if args.json:
-        print(json.dumps(run.to_dict(), indent=1, sort_keys=True))
+        _out(json.dumps(run.to_dict(), indent=1, sort_keys=True, ensure_ascii=False))
         return 0
-    print(
+    _out(
         f"run {run.run_id}  case={run.case.id}  variant={run.variant.name}  "
         f"status={run.status.value}"
     )
     for event in run.events:
-        print(f"  {event.seq:>4} {event.t_start:9.4f}s {event.kind:<12} {event.name}")
-    print(f"output: {json.dumps(run.output)[:300]}")
+        _out(f"  {event.seq:>4} {event.t_start:9.4f}s {event.kind:<12} {event.name}")
+    _out(f"output: {json.dumps(run.output, ensure_ascii=False)[:300]}")
     return 0
+
+
+def _safe(text: str) -> str:
+    """Text any terminal can print: lone surrogates and unencodable characters escaped."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    return text.encode(encoding, "backslashreplace").decode(encoding, "replace")
+
+
+def _out(text: str) -> None:
+    print(_safe(text))
+
+
+def _err(text: str) -> None:
+    print(_safe(text), file=sys.stderr)

@@ -9,6 +9,7 @@ YAML tags that would construct objects and pickle payloads are refused with the 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,16 @@ import yaml
 
 from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.capture.run import Run
+from pytest_opsladder.cassette.schema import MAX_BYTES, validate
 from pytest_opsladder.exceptions import (
     CassetteCorruptError,
     CassetteError,
+    CassetteFormatError,
     CassetteNotFoundError,
     CassetteSchemaError,
     CassetteWriteError,
 )
+from pytest_opsladder.secrets import refuse_secrets
 
 FORMAT = "pytest-opsladder/cassette"
 SCHEMA_VERSION = 1
@@ -31,10 +35,26 @@ _PICKLE_MAGIC = (b"\x80", b"(dp", b"(lp", b"ccopy_reg")
 
 
 def dumps(run: Run, *, suffix: str = ".json") -> str:
-    envelope = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "run": run.to_dict()}
+    return dumps_dict(run.to_dict(), suffix=suffix)
+
+
+def dumps_dict(run: dict[str, Any], *, suffix: str = ".json", ascii_only: bool = False) -> str:
+    """The cassette text of a run in ``Run.to_dict()`` form. Lone surrogates (text that no
+    encoding can write) are kept as JSON ``\\udcXX`` escapes, which load back unchanged."""
+    envelope = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "run": run}
     if suffix in (".yaml", ".yml"):
-        return yaml.safe_dump(envelope, sort_keys=True, allow_unicode=True)
-    return _layered_json(envelope, _LAYERS) + "\n"
+        return yaml.dump(
+            envelope, Dumper=_NoAliasDumper, sort_keys=True, allow_unicode=not ascii_only
+        )
+    encoder = _ASCII if ascii_only else _FLAT
+    return _layered_json(envelope, _LAYERS, encoder=encoder) + "\n"
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Shared objects are written out in full: a cassette holds no YAML aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 # The envelope, the run and its lists are laid out one item per line, and each item (an event,
@@ -42,25 +62,39 @@ def dumps(run: Run, *, suffix: str = ".json") -> str:
 # does the bulk (json.dumps with indent= runs in pure Python, ~6x slower on a 1,000-event run).
 _LAYERS = 3
 _FLAT = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+_ASCII = json.JSONEncoder(sort_keys=True, ensure_ascii=True)
 
 
-def _layered_json(value: Any, layers: int, indent: str = "") -> str:
+def _layered_json(
+    value: Any, layers: int, indent: str = "", *, encoder: json.JSONEncoder = _FLAT
+) -> str:
     if layers == 0 or not isinstance(value, dict | list) or not value:
-        return _FLAT.encode(value)
+        return encoder.encode(value)
     inner = indent + " "
     if isinstance(value, dict):
         items = [
-            f"{inner}{_FLAT.encode(str(key))}: {_layered_json(value[key], layers - 1, inner)}"
+            f"{inner}{encoder.encode(str(key))}: "
+            f"{_layered_json(value[key], layers - 1, inner, encoder=encoder)}"
             for key in sorted(value)
         ]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    lines = [inner + _layered_json(item, layers - 1, inner) for item in value]
+    lines = [inner + _layered_json(item, layers - 1, inner, encoder=encoder) for item in value]
     return "[\n" + ",\n".join(lines) + "\n" + indent + "]"
 
 
-def save(run: Run, path: Path) -> Path:
-    """Write ``run`` to ``path`` atomically: a reader sees the old file or the new, never half."""
-    atomic_write_text(path, dumps(run, suffix=path.suffix))
+def save(run: Run, path: Path, *, allow: tuple[re.Pattern[str], ...] = ()) -> Path:
+    """Write ``run`` to ``path`` atomically: a reader sees the old file or the new, never half.
+
+    The whole serialized run is scanned for credentials first (:mod:`pytest_opsladder.secrets`):
+    a run holding one is refused with :class:`~pytest_opsladder.secrets.CassetteSecretError`,
+    and the file at ``path`` stays as it was.
+    """
+    data = run.to_dict()
+    refuse_secrets(data, allow, where=f"cassette {path}")
+    try:
+        atomic_write_text(path, dumps_dict(data, suffix=path.suffix))
+    except UnicodeEncodeError:  # a lone surrogate: write it escaped (ASCII), it loads back as is
+        atomic_write_text(path, dumps_dict(data, suffix=path.suffix, ascii_only=True))
     return path
 
 
@@ -81,21 +115,39 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def load(path: Path) -> Run:
     """Read a cassette; every failure names the file, the place and the fix."""
-    return Run.from_dict(load_envelope(path)["run"])
+    envelope = load_envelope(path)
+    try:
+        return Run.from_dict(envelope["run"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # the schema should stop these
+        raise CassetteFormatError(
+            f"{path}: the run cannot be read ({type(exc).__name__}: {exc}). Re-record it.",
+            path=path,
+            json_path="$.run",
+            expected="a run matching docs/cassette-schema.md",
+        ) from exc
 
 
 def load_envelope(path: Path) -> dict[str, Any]:
+    """The parsed cassette, checked against the published JSON Schema (:mod:`.schema`)."""
     raw = _read_bytes(path)
     _refuse_pickle(raw, path)
     text = _decode(raw, path)
     data = _parse_yaml(text, path) if path.suffix in (".yaml", ".yml") else _parse_json(text, path)
     _check_envelope(data, path)
+    validate(data, path)
     envelope: dict[str, Any] = data
     return envelope
 
 
 def _read_bytes(path: Path) -> bytes:
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise CassetteCorruptError(
+                f"{path} is {size} bytes; cassettes are bounded to {MAX_BYTES} bytes. "
+                "It is not a cassette this package wrote: remove it or re-record the run.",
+                path=path,
+            )
         return path.read_bytes()
     except FileNotFoundError as exc:
         raise CassetteNotFoundError(
@@ -132,7 +184,17 @@ def _decode(raw: bytes, path: Path) -> str:
 def _parse_json(text: str, path: Path) -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
+    except RecursionError as exc:
+        raise CassetteCorruptError(
+            f"{path}: nested too deeply to be a cassette. Restore it or re-record the run.",
+            path=path,
+        ) from exc
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError):  # e.g. an integer of 5,000 digits
+            raise CassetteCorruptError(
+                f"{path}: not a readable cassette ({exc}). Restore it or re-record the run.",
+                path=path,
+            ) from exc
         hint = (
             "it carries YAML/Python tags, which are never executed"
             if "!!python" in text or text.lstrip().startswith("!")
@@ -149,7 +211,20 @@ def _parse_json(text: str, path: Path) -> Any:
 def _parse_yaml(text: str, path: Path) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)
+        try:
+            return yaml.load(text, Loader=loader)
+        except yaml.YAMLError as exc:
+            if "escape code" not in str(getattr(exc, "problem", "")):
+                raise
+            # libyaml refuses the \udcXX escape of a lone surrogate; PyYAML's own loader
+            # (also safe) reads it, so such text round-trips in YAML cassettes too
+            return yaml.load(text, Loader=yaml.SafeLoader)
+    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+        raise CassetteCorruptError(
+            f"{path}: cannot load YAML cassette ({type(exc).__name__}: {str(exc)[:200]}). "
+            "Restore it from version control or re-record the run.",
+            path=path,
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -168,6 +243,8 @@ def _check_envelope(data: Any, path: Path) -> None:
             path=path,
         )
     version = data.get("schema_version")
+    if type(version) is not int:  # true and 1.0 compare equal to 1: not a version
+        raise SchemaVersionTypeError(path, version)
     if version not in READABLE_VERSIONS:
         readable = ", ".join(map(str, READABLE_VERSIONS))
         raise CassetteSchemaError(
@@ -176,3 +253,20 @@ def _check_envelope(data: Any, path: Path) -> None:
             path=path,
             found=version,
         )
+
+
+class SchemaVersionTypeError(CassetteFormatError, CassetteSchemaError):
+    """``schema_version`` is not an integer: a format error that is also a version error."""
+
+    def __init__(self, path: Path, version: object) -> None:
+        readable = ", ".join(map(str, READABLE_VERSIONS))
+        CassetteError.__init__(
+            self,
+            f"{path}: at $.schema_version: expected an integer, found schema_version "
+            f"{version!r} ({type(version).__name__}); this release of pytest-opsladder reads "
+            f"version(s) {readable}. Restore the cassette or re-record the run.",
+            path=path,
+        )
+        self.json_path = "$.schema_version"
+        self.expected = "an integer"
+        self.found = version

@@ -40,3 +40,8 @@ def cassette_path(
 def incomplete_path(path: Path) -> Path:
     """Where an interrupted run is kept, so the good cassette beside it stays intact."""
     return path.with_name(path.stem + ".incomplete" + path.suffix)
+
+
+def error_path(path: Path) -> Path:
+    """Where a run that ended badly is kept when it must not replace a good cassette."""
+    return path.with_name(path.stem + ".error" + path.suffix)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.drift.errors import ShardError
 from pytest_opsladder.drift.gate import GateConfig, parse_gate_config
+from pytest_opsladder.secrets import redact_secrets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,10 +76,12 @@ def write_shard(
         **{k: v for k, v in (extra or {}).items()},
     }
     target = Path(path)
+    header = redact_secrets(header)  # shards are CI artifacts: no credential reaches them
     with open_atomic(target) as fh:
         fh.write(json.dumps(header, default=str) + "\n")
         for row in table.to_dict("records"):
-            fh.write(json.dumps({k: _jsonable(v) for k, v in row.items()}, default=str) + "\n")
+            clean = redact_secrets({k: _jsonable(v) for k, v in row.items()})
+            fh.write(json.dumps(clean, default=str) + "\n")
     return target
 
 

@@ -8,8 +8,12 @@ the secret scanner sees the real bytes; the Content-Encoding header is dropped w
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 import zlib
 from typing import Any, Protocol
+
+from pytest_opsladder.exceptions import CassetteReplayError
 
 ENCODING_HEADERS = ("content-encoding", "content-length")
 
@@ -23,12 +27,25 @@ def encode_body(data: bytes) -> dict[str, str]:
 
 
 def decode_body(stored: dict[str, Any] | None) -> bytes:
-    """The bytes of a stored body (an absent body is empty)."""
+    """The bytes of a stored body (an absent body is empty). A body stored as structured JSON
+    (``{"json": value}``, the readable form of JSON bodies) is that value, compactly encoded."""
     if not stored:
         return b""
     if "base64" in stored:
-        return base64.b64decode(stored["base64"])
-    return str(stored.get("text", "")).encode("utf-8")
+        try:
+            return base64.b64decode(str(stored["base64"]), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise CassetteReplayError(
+                f"a stored HTTP body is not valid base64 ({exc}): {str(stored['base64'])[:40]!r}"
+                ". The cassette was damaged or edited by hand; re-record the run."
+            ) from exc
+    if "json" in stored:
+        return json.dumps(stored["json"], ensure_ascii=False, separators=(",", ":")).encode()
+    text = str(stored.get("text", ""))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a hand-edited lone surrogate: kept, not a crash
+        return text.encode("utf-8", "surrogatepass")
 
 
 class Decoder(Protocol):

@@ -5,6 +5,9 @@ left out (loopback servers get a fresh port on every run) and so are headers (SD
 retry counts and idempotency keys change on every call). JSON bodies are compared with sorted
 keys after dropping the fields that change on every run without changing the answer: the
 ``user``/``metadata`` fields, tool-call ids, and ids and timestamps inside tool results.
+Multipart bodies (file uploads, audio transcription) are compared part by part - name,
+filename, content type, content - ignoring the random boundary; form bodies as key/value pairs
+(see :mod:`.forms`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from pytest_opsladder.http.forms import form_pairs, multipart_parts
 from pytest_opsladder.http.paths import build_trie, parse_path, prune
 from pytest_opsladder.http.scrub import scrub_query
 
@@ -77,10 +81,16 @@ class Canonicalizer:
 
     def normal_body(self, body: bytes) -> Any:
         data = parse_json(body)
-        if data is _NOT_JSON:
-            digest = hashlib.sha1(body, usedforsecurity=False).hexdigest()
-            return f"<{len(body)} bytes sha1:{digest[:16]}>" if body else None
-        return _mask_tool_results(prune(data, self.trie))
+        if data is not _NOT_JSON:
+            return _mask_tool_results(prune(data, self.trie))
+        parts = multipart_parts(body)
+        if parts is not None:  # file uploads: the client's random boundary is not content
+            return {"multipart": parts}
+        form = form_pairs(body)
+        if form is not None:
+            return {"form": form}
+        digest = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+        return f"<{len(body)} bytes sha1:{digest[:16]}>" if body else None
 
 
 _NOT_JSON: Any = object()

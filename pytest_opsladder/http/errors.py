@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from pytest_opsladder.exceptions import CaptureError, CassetteWriteError, ConfigError
+from pytest_opsladder.exceptions import CaptureError, ConfigError
+from pytest_opsladder.secrets import CassetteSecretError
 
 
 class HttpConfigError(ConfigError):
     """A key of ``opsladder_config`` read by the HTTP recorder has a wrong value."""
 
 
-class HttpSecretError(CassetteWriteError):
+class HttpSecretError(CassetteSecretError):
     """A credential is still in a recorded interaction: the cassette must not hold it."""
 
     def __init__(self, message: str, *, run_id: str, index: int, json_path: str) -> None:
-        super().__init__(message)
-        self.run_id = run_id
+        super().__init__(message, run_id=run_id, json_path=json_path, findings=[])
         self.index = index
-        self.json_path = json_path
 
 
 class HttpStreamError(CaptureError):

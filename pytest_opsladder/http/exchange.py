@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from pytest_opsladder.exceptions import CassetteReplayError
 from pytest_opsladder.http import vcr_format
 from pytest_opsladder.http.bodies import (
     ENCODING_HEADERS,
@@ -48,6 +49,7 @@ class Exchange:
         item, index = self.store.reuse(self.decision.index)
         stored = item["response"]
         chunks = _stored_chunks(stored)
+        _check_encoding(stored, chunks, f"interaction {index} of {self.store.cassette}")
         event = self._event(status=stored["status"], index=index)
         self.store.note(self.decision, {**event, "chunks": len(chunks)}, self.t0)
         return self.mod.Response(
@@ -141,3 +143,19 @@ def _stored_chunks(stored: dict[str, Any]) -> list[tuple[float, bytes]]:
 def _reason(stored: dict[str, Any]) -> dict[str, Any] | None:
     reason = stored.get("reason")
     return {"reason_phrase": reason.encode("ascii", "replace")} if reason else None
+
+
+def _check_encoding(stored: dict[str, Any], chunks: list[tuple[float, bytes]], where: str) -> None:
+    """Bodies are stored decoded; a Content-Encoding header left on one that does not decode
+    (a hand-edited cassette) would fail inside the HTTP client: name it here instead."""
+    encoding = ",".join(stored.get("headers", {}).get("content-encoding", []))
+    decoder = decoder_for(encoding) if encoding else None
+    if decoder is None or not chunks:
+        return
+    try:
+        decoder.feed(b"".join(c for _, c in chunks))
+    except Exception as exc:  # zlib.error, brotli.error: the body is not what the header says
+        raise CassetteReplayError(
+            f"{where}: the response says Content-Encoding {encoding!r} but its stored body "
+            f"does not decode ({exc}). Remove the header or re-record the run."
+        ) from exc

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from pytest_opsladder.secret_rules import detect, looks_like_credential, name_strength
+
 SCRUBBED = "<scrubbed>"
 SECRET_HEADERS = frozenset(
     {
@@ -38,6 +40,10 @@ SECRET_QUERY = frozenset(
         "id_token",
         "client_secret",
         "password",
+        "passwd",
+        "secret",
+        "auth",
+        "private_token",
         "sig",
         "signature",
         "x-amz-signature",
@@ -48,24 +54,40 @@ SECRET_QUERY = frozenset(
 
 
 def scrub_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    """Headers as ``{lowercase name: [values]}`` with credential headers scrubbed."""
+    """Headers as ``{lowercase name: [values]}`` with credential headers scrubbed: the fixed
+    list, any header whose name says credential (``X-Service-Token``, ``Private-Token``,
+    ``X-Session-Id``), and any value the scanner recognises."""
     out: dict[str, list[str]] = {}
     for name, value in pairs:
         low = name.lower()
-        out.setdefault(low, []).append(SCRUBBED if low in SECRET_HEADERS else value)
+        out.setdefault(low, []).append(SCRUBBED if _secret_header(low, value) else value)
     return out
 
 
+def _secret_header(name: str, value: str) -> bool:
+    return name in SECRET_HEADERS or name_strength(name) > 0 or bool(detect(value, name))
+
+
 def scrub_query(query: str) -> str:
-    """A query string with credential parameters' values scrubbed."""
+    """A query string with credential parameters' values scrubbed: the fixed names, names
+    that say credential when the value looks like one (``?session=``, ``?code=``), and values
+    the scanner recognises (percent-decoded first)."""
     if not query:
         return query
     pairs = parse_qsl(query, keep_blank_values=True)
-    if not any(k.lower() in SECRET_QUERY for k, _ in pairs):
+    secret = [_secret_param(k, v) for k, v in pairs]
+    if not any(secret):
         return query
     return urlencode(
-        [(k, SCRUBBED if k.lower() in SECRET_QUERY else v) for k, v in pairs], safe="<>"
+        [(k, SCRUBBED if s else v) for (k, v), s in zip(pairs, secret, strict=True)], safe="<>"
     )
+
+
+def _secret_param(name: str, value: str) -> bool:
+    if name.lower() in SECRET_QUERY:
+        return True
+    strength = name_strength(name)
+    return (strength > 0 and looks_like_credential(value, strength)) or bool(detect(value, name))
 
 
 def scrub_url(url: str) -> str:

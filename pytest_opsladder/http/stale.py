@@ -80,11 +80,13 @@ def plan_for_stale(
 ) -> tuple[Mode, RecordMode]:
     """The (mode, record mode) of a run under ``--opsladder-rerecord-stale``.
 
-    A stale cassette is re-recorded from scratch; a fresh one keeps the session's modes, so
+    A stale cassette is re-recorded from scratch (record mode
+    ``all``); a fresh one keeps the session's modes, so
     only the stale cases go out live. Shadow runs are never re-recorded.
     """
     if not rerecord or mode is Mode.SHADOW:
         return mode, record_mode
     if cassette_changes(path, variant, tools_hash):
-        return Mode.RECORD, RecordMode.REWRITE
+        # `all`, not `rewrite`: a re-record that fails must not replace the good cassette
+        return Mode.RECORD, RecordMode.ALL
     return mode, record_mode

@@ -51,6 +51,11 @@ def secret_patterns() -> dict[str, str]:
     return {name: p.pattern for name, p in _PATTERNS.items()}
 
 
+def registered_patterns() -> dict[str, re.Pattern[str]]:
+    """The compiled registry, read by the cassette scanner (:mod:`pytest_opsladder.secrets`)."""
+    return _PATTERNS
+
+
 def _norm(word: str) -> str:
     return word.lower().replace("-", "").replace("_", "")
 
@@ -125,20 +130,33 @@ for _word in (
 ):
     register_secret_key(_word)
 
-register_secret_pattern("openai_key", r"\bsk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_\-]{16,}")
-register_secret_pattern("aws_access_key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
-register_secret_pattern("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{40,})")
-register_secret_pattern("slack_token", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}")
-register_secret_pattern("stripe_key", r"\b[rs]k_live_[A-Za-z0-9]{20,}")
+# One registry, read by level-3 redaction (every exporter) and by the level-0 cassette scanner
+# (pytest_opsladder.secrets). Provider formats with a fixed prefix are exact; the ones marked
+# "detect-secrets" are taken from that project's curated plugin regexes (see _detect_secrets).
+register_secret_pattern("anthropic_key", r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_\-]{20,}")
+register_secret_pattern(
+    "openai_key", r"(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}"
+)
+register_secret_pattern("aws_access_key", r"\b(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}\b")
+register_secret_pattern(
+    "aws_secret_access_key",
+    r"(?i)aws.{0,24}?(?:secret|key|pwd|pw|password|pass|token).{0,24}?(?<![A-Za-z0-9/+])"
+    r"(?P<secret>[0-9a-zA-Z/+]{40})(?![A-Za-z0-9/+])",
+)
+register_secret_pattern("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9_]{30,}|github_pat_\w{40,})")
+register_secret_pattern("slack_token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}")
+register_secret_pattern("stripe_key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{20,}")
 register_secret_pattern("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}")
-register_secret_pattern("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}\b")
+register_secret_pattern("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}")
 register_secret_pattern(
     "jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
 )
-register_secret_pattern("bearer", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/\-]{8,}=*)")
+register_secret_pattern("bearer", r"(?i)\b(?:bearer|token)\s+(?P<secret>[A-Za-z0-9._~+/\-]{16,}=*)")
+register_secret_pattern("basic_auth", r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]{12,}={0,2})")
 register_secret_pattern(
     "private_key_block",
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)",
 )
 register_secret_pattern(
     "url_credentials", r"(?i)\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:(?P<secret>[^@\s/]+)@"
@@ -148,3 +166,34 @@ register_secret_pattern(
     r"(?i)\b(?:password|passwd|secret|token|api[_\-]?key|access[_\-]?key|client[_\-]?secret)"
     r"[\"']?\s*[:=]\s*[\"']?(?P<secret>[^\s\"',;&}]{4,})",
 )
+
+
+def _detect_secrets() -> None:
+    """Provider formats from detect-secrets' plugins that our list lacked.
+
+    Only its regex plugins with a fixed, distinctive shape are taken (compiled once into this
+    registry, so a scan stays one pass of our own): its keyword and entropy plugins read source
+    code line by line and do not know JSON paths, and its Artifactory and public-IP plugins
+    match ordinary text.
+    """
+    patterns = {
+        "azure_storage_key": r"AccountKey=(?P<secret>[a-zA-Z0-9+/=]{88})",
+        "discord_bot_token": r"\b[MNO][a-zA-Z\d_-]{23,25}\.[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}\b",
+        "gitlab_token": r"\b(?:glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent|gloas)-"
+        r"[A-Za-z0-9_\-]{20,}",
+        "mailchimp_key": r"\b[0-9a-z]{32}-us[0-9]{1,2}\b",
+        "npm_token": r"\bnpm_[A-Za-z0-9]{36}\b|:_authToken=\s*(?P<secret>\S+)",
+        "pypi_token": r"\bpypi-AgE[A-Za-z0-9_\-]{70,}",
+        "sendgrid_key": r"\bSG\.[a-zA-Z0-9_-]{22}\.[a-zA-Z0-9_-]{43}",
+        "slack_webhook": r"https://hooks\.slack\.com/services/T[a-zA-Z0-9_]+/B[a-zA-Z0-9_]+/"
+        r"(?P<secret>[a-zA-Z0-9_]+)",
+        "square_oauth": r"\bsq0csp-[0-9A-Za-z\\\-_]{43}",
+        "telegram_bot_token": r"\b\d{8,10}:[0-9A-Za-z_-]{35}\b",
+        "twilio_key": r"\b(?:AC|SK)[a-z0-9]{32}\b",
+        "putty_private_key": r"PuTTY-User-Key-File-\d[\s\S]*?(?:Private-MAC: \S+|$)",
+    }
+    for name, regex in patterns.items():
+        register_secret_pattern(name, regex)
+
+
+_detect_secrets()

@@ -15,6 +15,7 @@ from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.reports.errors import ReportWriteError
 from pytest_opsladder.reports.results_file import check_results
 from pytest_opsladder.reports.text_safety import utf8_bytes
+from pytest_opsladder.secrets import redact_secrets
 
 REPORT_FILES = ("report.html", "results.json", "summary.md", "junit.xml")
 
@@ -27,6 +28,7 @@ def write_reports(
     from pytest_opsladder.reports.html_report import render_report
 
     check_results(results)
+    results = redact_secrets(results)  # a report is shared: no credential reaches it
     out_dir = Path(out_dir)
     contents = {
         "report.html": utf8_bytes(render_report(results)),

@@ -2,7 +2,8 @@
 
 A stored run is the same cassette envelope tests use (``cassette/files.py``), so a production
 run can be replayed, diffed and promoted to the nightmare set as it is. Every string of it goes
-through the level-3 redaction registry first: credentials never reach the store.
+through the secret scanner first (:mod:`pytest_opsladder.secrets`): credentials never reach
+the store.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from pytest_opsladder.store.locking import locked
 
 
 def redacted(run: dict[str, Any]) -> dict[str, Any]:
-    """``run`` with secret-looking keys and registered secret patterns masked."""
-    from pytest_opsladder.observability.redaction import redact
+    """``run`` with every credential the scanner finds masked (level-3 key rules, the shared
+    pattern registry, credential-named fields, encoded forms, split streams): a production run
+    is kept, its secrets are not."""
+    from pytest_opsladder.secrets import redact_secrets
 
-    result: dict[str, Any] = redact(run)
+    result: dict[str, Any] = redact_secrets(run)
     return result
 
 

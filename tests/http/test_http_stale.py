@@ -49,7 +49,7 @@ def test_rerecord_stale_switches_only_stale_cassettes_to_record(
     keep = (Mode.REPLAY, RecordMode.NONE)
     tools = tools_schema_hash([])  # the schemas of the tools these runs called: none
     assert plan_for_stale(True, fresh, new, tools, *keep) == keep
-    assert plan_for_stale(True, stale, new, tools, *keep) == (Mode.RECORD, RecordMode.REWRITE)
+    assert plan_for_stale(True, stale, new, tools, *keep) == (Mode.RECORD, RecordMode.ALL)
     assert plan_for_stale(False, stale, new, tools, *keep) == keep
     assert plan_for_stale(True, stale, new, tools, Mode.SHADOW, RecordMode.NONE)[0] is Mode.SHADOW
     mode, record_mode = plan_for_stale(True, stale, new, tools, *keep)

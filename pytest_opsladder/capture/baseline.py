@@ -1,0 +1,70 @@
+"""Never lose a good baseline: when a newly recorded run may replace a cassette (level 0).
+
+A cassette that holds a ``complete`` run is a baseline every later replay depends on. A record
+run that ended in ``error`` (the model was unreachable, the agent crashed), or whose HTTP
+requests all failed (the agent caught the errors and answered anyway), is worse evidence than
+the baseline: it is written beside it as ``<name>.error.json`` instead, and the summary counts
+it. ``--opsladder-record-mode=rewrite`` is the one explicit way to replace a baseline anyway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_opsladder.exceptions import CassetteError
+
+if TYPE_CHECKING:
+    from pytest_opsladder.capture.run import Run
+
+
+def keeps_baseline(run: Run, path: Path) -> bool:
+    """Whether the cassette at ``path`` is a good baseline that ``run`` must not replace."""
+    if not path.exists():
+        return False
+    if failed(run):
+        return _previous(path) is not None
+    if _answered(run.http):
+        return False
+    previous = _previous(path)  # reached no server at all, where the baseline did
+    return previous is not None and _answered(previous.get("http") or [])
+
+
+def failed(run: Run) -> bool:
+    """The run ended in error, or every request it sent (HTTP, model calls) failed."""
+    if run.status.value == "error":
+        return True
+    return _all_requests_failed(run)
+
+
+def _answered(http: list[Any]) -> bool:
+    """Some recorded interaction got a non-error answer."""
+    for item in http:
+        status = item.get("response", {}).get("status") if isinstance(item, dict) else None
+        if isinstance(status, int) and status < 400:
+            return True
+    return False
+
+
+def _all_requests_failed(run: Run) -> bool:
+    requests = [e.data for e in run.events if e.kind == "http"]
+    llm_errors = [e for e in run.events if e.kind == "llm_call" and e.data.get("error")]
+    if llm_errors and len(llm_errors) == len([e for e in run.events if e.kind == "llm_call"]):
+        return True
+    return bool(requests) and all(_request_failed(d) for d in requests)
+
+
+def _request_failed(data: dict[str, Any]) -> bool:
+    status = data.get("status")
+    return bool(data.get("error")) or not isinstance(status, int) or status >= 400
+
+
+def _previous(path: Path) -> dict[str, Any] | None:
+    """The run of the ``complete`` cassette at ``path``, or None (no good baseline there)."""
+    from pytest_opsladder.cassette.files import load_envelope
+
+    try:
+        run = load_envelope(path)["run"]
+    except CassetteError:
+        return None  # a damaged cassette is no baseline: replacing it loses nothing
+    return run if isinstance(run, dict) and run.get("status") == "complete" else None

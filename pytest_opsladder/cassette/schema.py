@@ -1,0 +1,332 @@
+"""The published JSON Schema of a cassette, and the validator every load goes through (level 0).
+
+:data:`SCHEMA` is the contract: it is shipped as ``cassette.schema.json`` in this package and as
+``docs/cassette-schema.json``. :func:`validate` checks a parsed envelope against it with a small
+interpreter of the keywords the schema uses (type, enum, const, properties, required,
+additionalProperties, items, minimum, maxLength, maxItems, anyOf, ``$ref``), so the one schema
+is the one truth; the test suite checks it agrees with ``jsonschema``, the reference validator.
+Every problem is a :class:`~pytest_opsladder.exceptions.CassetteFormatError` naming the file,
+the JSON path and what was expected. Free-form parts (tool arguments, outputs, event data) must
+still be JSON: YAML timestamps, binary, sets and aliases that loop are refused there too, and
+nesting depth and sizes are bounded, so a hostile file cannot exhaust the stack or memory.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from pytest_opsladder.exceptions import CassetteFormatError
+
+MAX_DEPTH = 64  # nesting of any value; real runs stay under 20
+MAX_STRING = 64 * 1024 * 1024
+MAX_ITEMS = 1_000_000
+MAX_BYTES = 512 * 1024 * 1024  # a whole cassette file
+MAX_NODES = 2_000_000  # values visited: YAML aliases can make a small file a huge tree
+
+_ANY: dict[str, Any] = {"$ref": "#/$defs/json"}
+_STR_LIST = {"type": "array", "items": {"type": "string"}}
+_HEADERS = {"type": "object", "additionalProperties": _STR_LIST}
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://pytest-opsladder.dev/schemas/cassette-1.json",
+    "title": "pytest-opsladder cassette (schema_version 1)",
+    "type": "object",
+    "required": ["format", "schema_version", "run"],
+    "properties": {
+        "format": {"const": "pytest-opsladder/cassette"},
+        "schema_version": {"type": "integer", "const": 1},
+        "run": {"$ref": "#/$defs/run"},
+    },
+    "additionalProperties": True,
+    "$defs": {
+        "json": {
+            "description": "any JSON value (strings, numbers, booleans, null, arrays, objects)"
+        },
+        "run": {
+            "type": "object",
+            "required": ["case", "variant", "manifest", "status"],
+            "properties": {
+                "case": {
+                    "type": "object",
+                    "required": ["id"],
+                    "properties": {"id": {"type": "string"}, "input": _ANY},
+                },
+                "variant": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "model": {"type": ["string", "null"]},
+                        "prompt": {"type": ["string", "null"]},
+                        "params": {"type": ["object", "null"]},
+                        "prompt_hash": {"type": ["string", "null"]},
+                        "tools_hash": {"type": ["string", "null"]},
+                    },
+                },
+                "epoch": {"type": "integer", "minimum": 0},
+                "manifest": {
+                    "type": "object",
+                    "required": ["run_id"],
+                    "properties": {"run_id": {"type": "string"}},
+                },
+                "events": {"type": "array", "items": {"$ref": "#/$defs/event"}},
+                "http": {"type": ["array", "null"], "items": {"$ref": "#/$defs/interaction"}},
+                "output": _ANY,
+                "status": {"enum": ["complete", "error", "incomplete"]},
+                "error": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/error"}]},
+                "metrics": {"type": ["object", "null"]},
+                "extra": {"type": ["object", "null"]},
+            },
+        },
+        "event": {
+            "type": "object",
+            "required": ["seq", "kind"],
+            "properties": {
+                "seq": {"type": "integer"},
+                "kind": {"type": "string"},
+                "name": {"type": "string"},
+                "t_start": {"type": "number"},
+                "t_end": {"type": "number"},
+                "data": {"type": ["object", "null"]},
+                "call_id": {"type": ["string", "null"]},
+            },
+        },
+        "error": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {
+                "type": {"type": "string"},
+                "module": {"type": "string"},
+                "message": {"type": "string"},
+                "traceback": {"type": "string"},
+            },
+        },
+        "body": {
+            "description": "text (UTF-8), base64 (other bytes), or json (a structured JSON "
+            "body, stored as its value for readable diffs)",
+            "type": "object",
+            "minProperties": 1,
+            "properties": {
+                "text": {"type": "string"},
+                "base64": {"type": "string"},
+                "json": _ANY,
+                "t": {"type": "number"},
+            },
+            "additionalProperties": False,
+        },
+        "interaction": {
+            "type": "object",
+            "required": ["request", "response"],
+            "properties": {
+                "request": {
+                    "type": "object",
+                    "required": ["method", "url"],
+                    "properties": {
+                        "method": {"type": "string"},
+                        "url": {"type": "string"},
+                        "headers": _HEADERS,
+                        "body": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/body"}]},
+                    },
+                },
+                "response": {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {
+                        "status": {"type": "integer", "minimum": 100},
+                        "reason": {"type": ["string", "null"]},
+                        "headers": _HEADERS,
+                        "body": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/body"}]},
+                        "chunks": {"type": "array", "items": {"$ref": "#/$defs/body"}},
+                        "closed_early": {"type": "boolean"},
+                    },
+                },
+                "transport": {"type": "string"},
+                "elapsed": {"type": "number"},
+            },
+        },
+    },
+}
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+_NAMES = {dict: "an object", list: "an array", str: "a string", int: "an integer",
+          float: "a number", bool: "a boolean", type(None): "null"}  # fmt: skip
+
+
+def validate(envelope: Any, path: Path) -> None:
+    """Raise :class:`CassetteFormatError` at the first place ``envelope`` breaks the schema."""
+    checker = _Checker(path)
+    if path.suffix in (".yaml", ".yml"):  # aliases share nodes: size the tree they stand for
+        checker.expanded(envelope, {}, set(), "$", 0)
+    checker.check(envelope, SCHEMA, "$", 0)
+
+
+class _Checker:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.nodes = 0
+
+    def count(self, where: str) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.fail(where, f"at most {MAX_NODES} values in all", Said("more (aliases?)"))
+
+    def fail(self, where: str, expected: str, found: Any) -> CassetteFormatError:
+        return CassetteFormatError(
+            f"{self.path}: at {where}: expected {expected}, found {_describe(found)}. The "
+            "cassette does not match the published schema (docs/cassette-schema.md); restore "
+            "it from version control or re-record the run "
+            "(pytest --opsladder-mode=record --opsladder-record-mode=rewrite -k <test>).",
+            path=self.path,
+            json_path=where,
+            expected=expected,
+        )
+
+    def expanded(
+        self, value: Any, memo: dict[int, int], active: set[int], where: str, depth: int
+    ) -> int:
+        """The number of values ``value`` stands for once YAML aliases are expanded, computed
+        once per shared node (a "billion laughs" file is refused in linear time)."""
+        if not isinstance(value, dict | list):
+            return 1
+        key = id(value)
+        if key in memo:
+            return memo[key]
+        if key in active:
+            raise self.fail(where, "a tree of values", Said("a recursive YAML alias"))
+        if depth > MAX_DEPTH:
+            raise self.fail(where, f"nesting at most {MAX_DEPTH} deep", Said("deeper nesting"))
+        active.add(key)
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        total = 1
+        for k, item in items:
+            total += self.expanded(item, memo, active, f"{where}.{k}", depth + 1)
+            if total > MAX_NODES:
+                raise self.fail(where, f"at most {MAX_NODES} values", Said("more (YAML aliases)"))
+        active.discard(key)
+        memo[key] = total
+        return total
+
+    def check(self, value: Any, schema: dict[str, Any], where: str, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise self.fail(where, f"nesting at most {MAX_DEPTH} deep", Said("deeper nesting"))
+        self.count(where)
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name == "json":
+                self.json_value(value, where, depth)
+                return
+            schema = SCHEMA["$defs"][name]
+        if "anyOf" in schema:
+            self.any_of(value, schema["anyOf"], where, depth)
+            return
+        self.scalar_rules(value, schema, where)
+        if isinstance(value, dict):
+            self.mapping(value, schema, where, depth)
+        elif isinstance(value, list) and "items" in schema:
+            for i, item in enumerate(value):
+                self.check(item, schema["items"], f"{where}[{i}]", depth + 1)
+
+    def any_of(self, value: Any, options: list[dict[str, Any]], where: str, depth: int) -> None:
+        errors = []
+        for option in options:
+            try:
+                self.check(value, option, where, depth)
+                return
+            except CassetteFormatError as exc:
+                errors.append(exc)
+        raise max(errors, key=lambda e: len(e.json_path))  # the one that got furthest
+
+    def scalar_rules(self, value: Any, schema: dict[str, Any], where: str) -> None:
+        kind = schema.get("type")
+        if kind is not None and not _is_type(value, kind):
+            kinds = [kind] if isinstance(kind, str) else kind
+            raise self.fail(where, " or ".join(f"{_NAMES[_TYPES[k][0]]}" for k in kinds), value)
+        if "const" in schema and not _same(value, schema["const"]):
+            raise self.fail(where, repr(schema["const"]), value)
+        if "enum" in schema and not any(_same(value, e) for e in schema["enum"]):
+            raise self.fail(where, "one of " + ", ".join(map(repr, schema["enum"])), value)
+        if "minimum" in schema and isinstance(value, int | float) and value < schema["minimum"]:
+            raise self.fail(where, f"a number >= {schema['minimum']}", value)
+        self.bounded(value, where)
+
+    def bounded(self, value: Any, where: str) -> None:
+        if isinstance(value, str) and len(value) > MAX_STRING:
+            raise self.fail(where, f"at most {MAX_STRING} characters", Said("a longer string"))
+        if isinstance(value, list | dict) and len(value) > MAX_ITEMS:
+            raise self.fail(where, f"at most {MAX_ITEMS} items", Said(f"{len(value)} items"))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(where, "a finite number (JSON has no NaN or Infinity)", value)
+
+    def mapping(
+        self, value: dict[Any, Any], schema: dict[str, Any], where: str, depth: int
+    ) -> None:
+        for key in schema.get("required", ()):
+            if key not in value:
+                raise self.fail(where, f"an object with the key {key!r}", value)
+        if len(value) < schema.get("minProperties", 0):
+            raise self.fail(where, f"at least {schema['minProperties']} key(s)", value)
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties", _ANY)
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise self.fail(f"{where}.{key!r}", "a string key", key)
+            sub = props.get(key, extra)
+            if sub is False:
+                raise self.fail(f"{where}.{key}", "no such key: one of " + ", ".join(props), item)
+            self.check(item, _ANY if sub is True else sub, f"{where}.{key}", depth + 1)
+
+    def json_value(self, value: Any, where: str, depth: int) -> None:
+        """Free-form data: any JSON value, iteratively (a deep value cannot blow the stack)."""
+        stack = [(value, where, depth)]
+        while stack:
+            item, at, level = stack.pop()
+            if level > MAX_DEPTH:
+                raise self.fail(at, f"nesting at most {MAX_DEPTH} deep", Said("deeper nesting"))
+            self.count(at)
+            if isinstance(item, dict):
+                for key, sub in item.items():
+                    if not isinstance(key, str):
+                        raise self.fail(at, "an object with string keys", key)
+                    stack.append((sub, f"{at}.{key}", level + 1))
+            elif isinstance(item, list):
+                stack.extend((sub, f"{at}[{i}]", level + 1) for i, sub in enumerate(item))
+            elif not isinstance(item, str | int | float | type(None)):
+                raise self.fail(at, "a JSON value", item)
+            self.bounded(item, at)
+
+
+def _is_type(value: Any, kind: str | list[str]) -> bool:
+    kinds = [kind] if isinstance(kind, str) else kind
+    for name in kinds:
+        if name in ("integer", "number") and isinstance(value, bool):
+            continue  # JSON Schema: true is not 1
+        if isinstance(value, _TYPES[name]):
+            return True
+    return False
+
+
+def _same(value: Any, expected: Any) -> bool:
+    return type(value) is type(expected) and value == expected
+
+
+class Said(str):
+    """A description of what was found, printed as it is (not as a value's repr)."""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Said):
+        return str(value)
+    kind = next((n for t, n in _NAMES.items() if type(value) is t), type(value).__name__)
+    text = repr(value)
+    return f"{kind} {text[:60] + '...' if len(text) > 60 else text}"

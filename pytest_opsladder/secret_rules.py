@@ -1,0 +1,224 @@
+"""What counts as a credential in one string (ladder levels 0 and 3).
+
+Three rules, applied to a string and the name it is stored under (a JSON key, a header, a query
+or form field, a multipart part):
+
+- a match of a pattern of the one registry (:mod:`pytest_opsladder.observability.redaction`):
+  provider formats, PEM/PGP/PuTTY private keys, bearer and basic credentials, URL passwords;
+- a value under a *credential name* (password, secret, token, auth, session, cookie, key,
+  credential, private ..., read word by word: ``X-Session-Id``, ``privateToken``) that *looks
+  like a credential*: no whitespace, not a placeholder, long and varied enough (entropy);
+- the same two rules on the percent-decoded and the base64-decoded forms of the string.
+
+A :class:`Hit` is a span of the string; decoded hits cover the whole encoded run.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import unquote_plus
+
+from pytest_opsladder.observability import redaction
+
+# Words that make a name a credential's. Strong ones hold secrets whatever the value's shape;
+# weak ones (``token``: a logprob token, ``key``: a dict key, ``code``: an error code) only when
+# the value looks random.
+STRONG_WORDS = frozenset(
+    {"password", "passwd", "pwd", "passphrase", "secret", "secrets", "credential", "credentials"}
+)
+WEAK_WORDS = frozenset(
+    {"token", "auth", "authorization", "session", "sessionid", "sid", "cookie", "key", "code"}
+    | {"private", "otp", "jwt", "bearer", "pat", "apikey", "privatekey"}
+)
+_PAIRS = {("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")}
+# A name ending in one of these describes a credential, it does not hold one (token_type).
+_DESCRIPTIVE = frozenset(
+    {"type", "count", "limit", "length", "len", "max", "min", "usage", "hash", "name", "names"}
+    | {"expires", "expiry", "expiration", "format", "method", "kind", "mode", "ttl", "url"}
+    | {"idempotency", "tokens", "keys", "path", "file", "id_type", "enabled", "required"}
+)
+# Keys that are ids for dedup and tracing, not credentials (idempotency_key, trace_token).
+_NOT_SECRET = frozenset({"idempotency", "request", "trace", "correlation", "cache", "public"})
+_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+_PLACEHOLDER = re.compile(
+    r"(?i)^(?:<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}|\{\{[^}]*\}\}|\*+|x{3,}|\.{3,}|null|none|true|"
+    r"false|redacted|scrubbed|changeme|example|placeholder|undefined)$"
+)
+_MASKS = ("<scrubbed>", redaction.MASK, "%3Cscrubbed%3E")
+SCHEMES = ("bearer ", "basic ", "token ", "digest ")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A credential at ``text[start:end]``; ``kind`` names the rule that found it."""
+
+    start: int
+    end: int
+    kind: str
+
+
+class Strength:
+    NONE = 0
+    WEAK = 1
+    STRONG = 2
+
+
+@lru_cache(maxsize=4096)
+def name_strength(name: str) -> int:
+    """How strongly ``name`` says "credential": word by word, camelCase and separators split."""
+    words = [w.lower() for w in _SPLIT.split(name) if w]
+    if not words or words[-1] in _DESCRIPTIVE:
+        return Strength.NONE
+    if any(_word_strength(w) == Strength.STRONG for w in words):
+        return Strength.STRONG
+    if any(w in _NOT_SECRET for w in words):
+        return Strength.NONE
+    pairs = any((a, b) in _PAIRS for a, b in itertools.pairwise(words))
+    if pairs or any(_word_strength(w) == Strength.WEAK for w in words):
+        return Strength.WEAK
+    return Strength.NONE
+
+
+def _word_strength(word: str) -> int:
+    if word in STRONG_WORDS or any(s in word for s in ("password", "passwd", "secret")):
+        return Strength.STRONG
+    if word in WEAK_WORDS or word.endswith(("token", "apikey", "sessionid", "secretkey")):
+        return Strength.WEAK
+    return Strength.NONE
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts = Counter(value)
+    total = len(value)
+    return -sum(n / total * math.log2(n / total) for n in counts.values())
+
+
+def looks_like_credential(value: str, strength: int) -> bool:
+    """Whether ``value``, stored under a name of ``strength``, has a credential's shape."""
+    value = value.strip()
+    low = value.lower()
+    for scheme in SCHEMES:
+        if low.startswith(scheme):
+            return looks_like_credential(value[len(scheme) :], Strength.STRONG)
+    if not value or any(m in value for m in _MASKS) or _PLACEHOLDER.match(value):
+        return False
+    if any(c.isspace() for c in value):
+        return False
+    if strength >= Strength.STRONG:
+        return len(value) >= 8 or (len(value) >= 6 and not value.isalpha())
+    return strength == Strength.WEAK and _random_looking(value)
+
+
+def _random_looking(value: str) -> bool:
+    if len(value) < 16:
+        return False
+    classes = sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+        )
+    )
+    return classes >= 2 and entropy(value) >= 3.2
+
+
+# name=value, "name": "value", name: value (headers), multipart parts.
+_KEY_VALUE = re.compile(
+    r"(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})\\?[\"']?\s*(?:=>|=|:(?!//))"
+    r"\s*\[?\s*\\?[\"']?"
+    r"(?P<secret>(?:(?i:bearer|basic|token)\s+)?[^\s\"'&,;}<>\[\]\\]{4,})"
+)
+_MULTIPART = re.compile(
+    r"name=\"(?P<name>[^\"]{1,64})\"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n(?P<secret>[^\r\n]{4,})"
+)
+_CRED_HINT = re.compile(
+    r"(?i)pass|pwd|secret|token|auth|session|sid|cookie|key|credential|priv|code|sig|otp|jwt|pat"
+)
+_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{20,}={0,2}")
+_SKIP_PATTERNS = frozenset({"key_value"})  # level-3's own: the name rule below is stricter
+
+
+def detect(text: str, name: str | None = None, *, depth: int = 0) -> list[Hit]:
+    """Every credential in ``text`` (stored under ``name``), as spans of ``text``."""
+    hits = _pattern_hits(text)
+    strength = name_strength(name) if name else Strength.NONE
+    if strength and looks_like_credential(text, strength):
+        hits.append(Hit(0, len(text), f"value of credential field {name!r}"))
+    if _CRED_HINT.search(text):
+        hits += _named_hits(text)
+    if depth == 0:
+        hits += _decoded_hits(text, name)
+    return hits
+
+
+def _pattern_hits(text: str) -> list[Hit]:
+    out = []
+    for kind, pattern in redaction.registered_patterns().items():
+        if kind in _SKIP_PATTERNS:
+            continue
+        for match in pattern.finditer(text):
+            group = "secret" if "secret" in pattern.groupindex and match.group("secret") else 0
+            value = match.group(group)
+            if value and not any(m in value for m in _MASKS):
+                out.append(Hit(*match.span(group), kind))
+    return out
+
+
+def _named_hits(text: str) -> list[Hit]:
+    out = []
+    for regex in (_KEY_VALUE, _MULTIPART):
+        for match in regex.finditer(text):
+            strength = name_strength(match.group("name"))
+            if strength and looks_like_credential(match.group("secret"), strength):
+                label = f"value of credential field {match.group('name')!r}"
+                out.append(Hit(*match.span("secret"), label))
+    return out
+
+
+def _decoded_hits(text: str, name: str | None) -> list[Hit]:
+    out = []
+    if "%" in text:
+        decoded = unquote_plus(text)
+        if decoded != text and detect(decoded, name, depth=1):
+            kinds = {h.kind for h in detect(decoded, name, depth=1)}
+            out.append(Hit(0, len(text), f"percent-encoded {sorted(kinds)[0]}"))
+    if len(text) >= 20:
+        out += _base64_hits(text, name)
+    return out
+
+
+def _base64_hits(text: str, name: str | None) -> list[Hit]:
+    out = []
+    for match in _BASE64_RUN.finditer(text):
+        decoded = _b64decode(match.group(0))
+        if decoded is None:
+            continue
+        inner = detect(decoded, name, depth=1)
+        if inner:
+            out.append(Hit(*match.span(), f"base64-encoded {inner[0].kind}"))
+    return out
+
+
+def _b64decode(run: str) -> str | None:
+    """The printable text a base64 run stands for, or None (hex digests, ids, binary)."""
+    if all(c in "0123456789abcdefABCDEF" for c in run):
+        return None
+    padded = run + "=" * (-len(run) % 4)
+    try:
+        raw = base64.b64decode(padded, altchars=b"-_" if ("-" in run or "_" in run) else None)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(c.isprintable() or c in "\r\n\t" for c in decoded)
+    return decoded if decoded and printable / len(decoded) > 0.95 else None

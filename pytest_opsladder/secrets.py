@@ -1,0 +1,363 @@
+"""One secret scanner over a whole serialized run, before every write (ladder levels 0 and 7).
+
+Every place this package writes a run or data derived from runs calls in here: test cassettes
+(:func:`refuse_secrets`: the cassette is refused, naming the run, the place and the JSON path,
+and the previous cassette stays), and the production run store, drift shards, ``results.json``
+and reports (:func:`redact_secrets`: the value is masked, the record is kept).
+
+The walk covers everything in the data: HTTP headers (by name), URLs and query strings, bodies
+(JSON bodies by their inner JSON path, forms, multipart parts, base64 bodies), each SSE stream
+joined as the client reads it (raw chunks joined, and the text deltas of its events joined),
+tool arguments, results and errors, decisions, the output, the case input and event data. What
+counts as a credential is :mod:`pytest_opsladder.secret_rules` over the one pattern registry
+shared with level-3 redaction. ``secrets_allow`` regexes let a false positive through.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_opsladder.exceptions import CassetteWriteError
+from pytest_opsladder.observability.redaction import MASK, redact
+from pytest_opsladder.secret_rules import Hit, detect
+
+Allow = tuple[re.Pattern[str], ...]
+Steps = tuple[str | int, ...]
+
+# Human names of the registry's patterns, for messages (the registry keys are identifiers).
+LABELS = {
+    "openai_key": "OpenAI API key",
+    "anthropic_key": "Anthropic API key",
+    "aws_access_key": "AWS access key id",
+    "aws_secret_access_key": "AWS secret access key",
+    "github_token": "GitHub token",
+    "google_api_key": "Google API key",
+    "slack_token": "Slack token",
+    "stripe_key": "Stripe secret key",
+    "huggingface_token": "Hugging Face token",
+    "jwt": "JSON Web Token",
+    "bearer": "bearer token",
+    "basic_auth": "basic-auth credentials",
+    "private_key_block": "private key",
+    "url_credentials": "password in a URL",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A credential at JSON ``path``; ``sample`` is a short prefix (a report must not leak)."""
+
+    path: str
+    kind: str
+    sample: str
+
+
+class CassetteSecretError(CassetteWriteError):
+    """A run about to be written as a cassette still holds a credential: the write is refused."""
+
+    def __init__(self, message: str, *, run_id: str, json_path: str, findings: list[Finding]):
+        super().__init__(message)
+        self.run_id = run_id
+        self.json_path = json_path
+        self.findings = findings
+
+
+def format_path(steps: Iterable[str | int]) -> str:
+    return "".join(f"[{s}]" if isinstance(s, int) else (s if s == "$" else f".{s}") for s in steps)
+
+
+def label(kind: str) -> str:
+    for name, text in LABELS.items():
+        kind = kind.replace(name, text)
+    return kind
+
+
+# -- entry points --------------------------------------------------------------------------
+def scan(data: Any, allow: Allow = (), root: Steps = ("$",)) -> list[Finding]:
+    """Every credential in ``data`` that no allow pattern covers, with its JSON path."""
+    walker = _Walker(allow, redacting=False)
+    walker.visit(data, root, None)
+    return walker.findings
+
+
+def redact_secrets(data: Any, allow: Allow = ()) -> Any:
+    """A copy of ``data`` with every credential masked (level-3 key rules, then the scanner)."""
+    walker = _Walker(allow, redacting=True)
+    return walker.visit(redact(data), ("$",), None)
+
+
+def refuse_secrets(run: dict[str, Any], allow: Allow = (), *, where: str = "") -> None:
+    """Raise :class:`CassetteSecretError` when the serialized ``run`` holds a credential."""
+    found = scan(run, allow)
+    if found:
+        raise secret_error(run, found, where)
+
+
+def secret_error(run: dict[str, Any], found: list[Finding], where: str) -> CassetteSecretError:
+    manifest = run.get("manifest") if isinstance(run.get("manifest"), dict) else {}
+    run_id = str((manifest or {}).get("run_id", "?"))
+    case = run.get("case", {}).get("id") if isinstance(run.get("case"), dict) else None
+    places = "\n".join(f"  - {f.path}: {label(f.kind)} ({f.sample})" for f in found[:10])
+    more = f"\n  ... and {len(found) - 10} more" if len(found) > 10 else ""
+    return CassetteSecretError(
+        f"refusing to write a credential into {where or 'the cassette'} of run {run_id} "
+        f"(case {case!r}): {len(found)} finding(s)\n{places}{more}\nThe previous cassette, if "
+        "any, is left as it was. Fix: keep the credential out of tool arguments, results, "
+        "errors, output and bodies (send it in a header: credential headers and query fields "
+        "are scrubbed), or, if it is not a real credential, allow it with "
+        "opsladder_config['secrets_allow'] = [<regex>].",
+        run_id=run_id,
+        json_path=found[0].path,
+        findings=found,
+    )
+
+
+# -- the walk ------------------------------------------------------------------------------
+_CLEAN: set[tuple[str, str | None]] = set()  # strings already found clean: runs repeat them
+_CLEAN_MAX = 200_000
+
+
+class _Walker:
+    def __init__(self, allow: Allow, *, redacting: bool) -> None:
+        self.allow = allow
+        self.redacting = redacting
+        self.findings: list[Finding] = []
+
+    def visit(self, value: Any, steps: Steps, name: str | None) -> Any:
+        kind = type(value)
+        if kind is str:
+            return self.string(value, steps, name)
+        if kind is dict:
+            return self.mapping(value, steps, name)
+        if kind is list or kind is tuple:
+            out = [self.visit(item, (*steps, i), name) for i, item in enumerate(value)]
+            return out if self.redacting else value
+        return value
+
+    def mapping(self, value: dict[Any, Any], steps: Steps, name: str | None) -> Any:
+        if _is_body(value):
+            return self.body(value, steps, name)
+        out = {}
+        for key, item in value.items():
+            text = key if type(key) is str else str(key)
+            hits = self.hits(text, None)
+            if hits:  # a secret used as a key: the path shown must not hold it either
+                text = mask(text, hits)
+                self.note((*steps, text), key, hits)
+            out[text if self.redacting else key] = self.visit(item, (*steps, text), text)
+        if isinstance(value.get("chunks"), list):
+            out["chunks"] = self.stream(out["chunks"], (*steps, "chunks"))
+        return out if self.redacting else value
+
+    def hits(self, text: str, name: str | None) -> list[Hit]:
+        key = (text, name)
+        if key in _CLEAN:
+            return []
+        hits = detect(text, name)
+        if not hits:
+            if len(_CLEAN) > _CLEAN_MAX:
+                _CLEAN.clear()
+            _CLEAN.add(key)
+            return []
+        return [h for h in hits if not self._allowed(text[h.start : h.end])]
+
+    def _allowed(self, value: str) -> bool:
+        return any(a.search(value) for a in self.allow)
+
+    def string(self, text: str, steps: Steps, name: str | None) -> str:
+        if text[:1] in ("{", "[") and len(text) > 2:  # JSON held as text (a dumped run, a body)
+            data = _json_of(text)
+            if data is not _NOT_JSON and isinstance(data, dict | list):
+                return self.json_text(data, text, steps)
+        hits = self.hits(text, name)
+        if not hits:
+            return text
+        self.note(steps, text, hits)
+        return mask(text, hits) if self.redacting else text
+
+    def json_text(self, data: Any, text: str, steps: Steps) -> str:
+        before = len(self.findings)
+        clean = self.visit(data, steps, None)
+        if not self.redacting or len(self.findings) == before:
+            return text
+        return json.dumps(clean, ensure_ascii=False)
+
+    def note(self, steps: Steps, text: str, hits: list[Hit], suffix: str = "") -> None:
+        path = format_path(steps)
+        for hit in hits:
+            sample = text[hit.start : hit.start + min(4, (hit.end - hit.start) // 4)] + "..."
+            self.findings.append(Finding(path, hit.kind + suffix, sample))
+
+    # -- bodies and streams ------------------------------------------------------------------
+    def body(self, body: dict[str, Any], steps: Steps, name: str | None) -> Any:
+        key = "text" if "text" in body else "base64"
+        raw = body.get(key)
+        if not isinstance(raw, str):
+            return self.visit_plain(body, steps, name)
+        text = raw if key == "text" else _b64_text(raw)
+        if text is None:
+            return body
+        data = _json_of(text)
+        if data is not _NOT_JSON:
+            before = len(self.findings)
+            clean = self.visit(data, (*steps, key), None)
+            if not self.redacting or len(self.findings) == before:
+                return body
+            return {**body, key: _reencode(json.dumps(clean, ensure_ascii=False), key)}
+        masked = self.string(text, (*steps, key), name)
+        if not self.redacting or masked is text:
+            return body
+        return {**body, key: _reencode(masked, key)}
+
+    def visit_plain(self, value: dict[str, Any], steps: Steps, name: str | None) -> Any:
+        out = {k: self.visit(v, (*steps, k), k) for k, v in value.items()}
+        return out if self.redacting else value
+
+    def stream(self, chunks: list[Any], steps: Steps) -> list[Any]:
+        """A stream read as the client reads it: chunks joined, and its events' text joined."""
+        texts = [_chunk_text(c) for c in chunks]
+        if any(t is None for t in texts):
+            return chunks
+        parts: list[str] = [t for t in texts if t is not None]
+        joined = "".join(parts)
+        bounds = _bounds(parts)
+        spans = [h for h in self.hits(joined, None) if _crosses(h, bounds)]
+        spans += _delta_hits(joined, self)
+        if not spans:
+            return chunks
+        self.note(steps, joined, spans, " (split across stream chunks)")
+        return _mask_chunks(chunks, parts, bounds, spans) if self.redacting else chunks
+
+
+_NOT_JSON: Any = object()
+
+
+def _is_body(value: dict[str, Any]) -> bool:
+    return ("text" in value or "base64" in value) and set(value) <= {"text", "base64", "t"}
+
+
+def _json_of(text: str) -> Any:
+    head = text.lstrip()[:1]
+    if head not in ("{", "["):
+        return _NOT_JSON
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _b64_text(raw: str) -> str | None:
+    try:
+        return base64.b64decode(raw).decode("latin-1")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _reencode(text: str, key: str) -> str:
+    if key == "text":
+        return text
+    return base64.b64encode(text.encode("latin-1", "replace")).decode("ascii")
+
+
+def _chunk_text(chunk: Any) -> str | None:
+    if not isinstance(chunk, dict):
+        return None
+    if isinstance(chunk.get("text"), str):
+        return str(chunk["text"])
+    if isinstance(chunk.get("base64"), str):
+        return _b64_text(chunk["base64"])
+    return None
+
+
+def _bounds(parts: list[str]) -> list[int]:
+    out, at = [0], 0
+    for part in parts:
+        at += len(part)
+        out.append(at)
+    return out
+
+
+def _crosses(hit: Hit, bounds: list[int]) -> bool:
+    return any(hit.start < b < hit.end for b in bounds[1:-1])
+
+
+_DATA_LINE = re.compile(r"^data:[ ]?(.*)$", re.MULTILINE)
+
+
+def _delta_hits(joined: str, walker: _Walker) -> list[Hit]:
+    """Credentials that only appear once the text deltas of the stream's events are joined."""
+    leaves: list[tuple[int, int]] = []  # spans in ``joined`` of each event's string values
+    for match in _DATA_LINE.finditer(joined):
+        data = _json_of(match.group(1))
+        if data is _NOT_JSON:
+            continue
+        for leaf in _string_leaves(data):
+            escaped = json.dumps(leaf, ensure_ascii=False)[1:-1]
+            at = joined.find(escaped, match.start(1))
+            if at >= 0 and leaf:
+                leaves.append((at, at + len(escaped)))
+    text = "".join(joined[a:b] for a, b in leaves)
+    hits = walker.hits(text, None)
+    return [
+        span
+        for h in hits
+        if _crosses(h, _bounds([joined[a:b] for a, b in leaves]))
+        for span in _to_joined(h, leaves)
+    ]
+
+
+def _to_joined(hit: Hit, leaves: list[tuple[int, int]]) -> list[Hit]:
+    out, at = [], 0
+    for a, b in leaves:
+        lo, hi = max(hit.start, at), min(hit.end, at + b - a)
+        if lo < hi:
+            out.append(Hit(a + lo - at, a + hi - at, hit.kind))
+        at += b - a
+    return out
+
+
+def _string_leaves(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _string_leaves(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _string_leaves(v)]
+    return []
+
+
+def _mask_chunks(chunks: list[Any], parts: list[str], bounds: list[int], hits: list[Hit]) -> Any:
+    out = []
+    for i, (chunk, part) in enumerate(zip(chunks, parts, strict=True)):
+        lo = bounds[i]
+        local = [
+            Hit(max(h.start, lo) - lo, min(h.end, lo + len(part)) - lo, h.kind)
+            for h in hits
+            if h.start < lo + len(part) and h.end > lo
+        ]
+        if not local:
+            out.append(chunk)
+            continue
+        key = "text" if "text" in chunk else "base64"
+        out.append({**chunk, key: _reencode(mask(part, local), key)})
+    return out
+
+
+def mask(text: str, hits: list[Hit]) -> str:
+    """``text`` with each hit's span replaced by the mask (overlapping spans merged)."""
+    spans = sorted((h.start, h.end) for h in hits)
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):
+        text = text[:start] + MASK + text[end:]
+    return text

@@ -1,0 +1,247 @@
+"""The corpus of secret formats and placements the scanner is held to (issue 14).
+
+Formats are the credential shapes an agent meets; placements are every part of a run that is
+written to disk. Each entry of :data:`CORPUS` puts one secret in one place of a fresh run and
+says which strings must never reach a file (the secret, and its encoded form when encoded).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from pytest_opsladder.capture.run import Run
+from pytest_opsladder.capture.variant import Case, Variant
+
+PEM = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun"
+    "\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n"
+    "-----END RSA PRIVATE KEY-----"
+)
+PGP = (
+    "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n"
+    "lQOYBGR3x2EBCADJ8fY3jKq9Lz0vN1pQwErTyUiOpAsDfGhJkLzXcVbNm1Q2W3E4"
+    "\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----"
+)
+OPENSSH = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+    "\n-----END OPENSSH PRIVATE KEY-----"
+)
+OPENAI = "sk-proj-" + "Qz8rT2vX9mL4nB7c" * 2
+
+# Provider formats found by the shared pattern registry (ours and detect-secrets').
+FORMATS: dict[str, str] = {
+    "openai": OPENAI,
+    "anthropic": "sk-ant-api03-" + "Hj3kL9mN2pQ5rS8t" * 2,
+    "aws_key_id": "AKIAQ7W3E9R2T5Y8U1I4",
+    "github": "ghp_" + "Xy7Wv6Ut5Sr4Qp3On2Ml1Kj0Ih9Gf8Ed7Cb6",
+    "gitlab": "glpat-Ab3De6Gh9Jk2Mn5Pq8St",
+    "google": "AIzaSyD3f5H7j9K1m3N5p7Q9r1T3v5X7z9B1d3F",
+    "slack": "xoxb-2291234567-A9b8C7d6E5f4",
+    "stripe": "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "huggingface": "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9P",
+    "sendgrid": "SG.Ab1Cd2Ef3Gh4Ij5Kl6Mn7O.Pq8Rs9Tu0Vw1Xy2Za3Bc4De5Fg6Hi7Jk8Lm9No0Pq1Rs2T",
+    "twilio": "SK0123456789abcdef0123456789abcdef",
+    "pem": PEM,
+    "pgp": PGP,
+    "openssh": OPENSSH,
+}
+
+
+def fresh_run() -> Run:
+    run = Run(Case("corpus", {"q": "refund order 1142"}), Variant("v", model="m1"))
+    run.emit("tool_call", "lookup", {"args": {"order": 1142}, "result": {"ok": True}})
+    return run
+
+
+def _tool_arg(run: Run, s: str) -> None:
+    run.emit("tool_call", "send", {"args": {"to": "ops", "body": f"use {s} now"}, "result": 1})
+
+
+def _tool_result(run: Run, s: str) -> None:
+    run.emit("tool_call", "vault", {"args": {"id": 7}, "result": {"note": f"value: {s}"}})
+
+
+def _tool_error(run: Run, s: str) -> None:
+    error = {"type": "ValueError", "module": "builtins", "message": f"bad key {s}"}
+    run.emit("tool_call", "auth", {"args": {}, "error": error})
+
+
+def _output(run: Run, s: str) -> None:
+    run.output = {"answer": f"Here it is: {s}"}
+
+
+def _case_input(run: Run, s: str) -> None:
+    run.case = Case("corpus", {"ticket": f"my key is {s}, please fix"})
+
+
+def _decision(run: Run, s: str) -> None:
+    run.emit("decision", "route", {"choice": "escalate", "why": [f"found {s}"]})
+
+
+def _run_error(run: Run, s: str) -> None:
+    run.error = {"type": "RuntimeError", "module": "builtins", "message": f"denied for {s}"}
+
+
+def _http_body(run: Run, s: str) -> None:
+    run.http.append(_interaction(response={"text": json.dumps({"data": {"k": s}})}))
+
+
+PLACES: dict[str, Callable[[Run, str], None]] = {
+    "tool_arg": _tool_arg,
+    "tool_result": _tool_result,
+    "tool_error": _tool_error,
+    "output": _output,
+    "case_input": _case_input,
+    "decision": _decision,
+    "run_error": _run_error,
+    "http_body": _http_body,
+}
+
+
+def _interaction(
+    *,
+    url: str = "http://127.0.0.1/v1/x",
+    headers: dict[str, list[str]] | None = None,
+    request: dict[str, str] | None = None,
+    response: dict[str, str] | None = None,
+    chunks: list[str] | None = None,
+) -> dict[str, Any]:
+    resp: dict[str, Any] = {"status": 200, "reason": "OK", "headers": {}}
+    if chunks is not None:
+        resp["headers"] = {"content-type": ["text/event-stream"]}
+        resp["chunks"] = [{"t": 0.01 * i, "text": c} for i, c in enumerate(chunks)]
+    else:
+        resp["body"] = response or {"text": "{}"}
+    return {
+        "request": {"method": "POST", "url": url, "headers": headers or {}, "body": request},
+        "response": resp,
+    }
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One secret in one place; ``needles`` must appear in no written file."""
+
+    id: str
+    put: Callable[[Run], None]
+    needles: tuple[str, ...]
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+RANDOM = "q7Xv2LmN9pR4sT8wZ1bC5dF0"  # a high-entropy credential value
+
+
+def _named_entries() -> list[Entry]:
+    """Credentials known by the name they are stored under, or only once decoded or joined."""
+    http = lambda **kw: lambda run: run.http.append(_interaction(**kw))  # noqa: E731
+    sse_split = [
+        'data: {"choices":[{"delta":{"content":"key ' + OPENAI[:14] + '"}}]}\n\n',
+        'data: {"choices":[{"delta":{"content":"' + OPENAI[14:] + ' ok"}}]}\n\n',
+    ]
+    raw_split = [f"data: {OPENAI[:10]}", f"{OPENAI[10:]}\n\n"]
+    pct = quote(PEM, safe="")
+    return [
+        Entry("json_password", _arg({"password": "S3cure!pass"}), ("S3cure!pass",)),
+        Entry("json_passwd", _arg({"db_passwd": "hunter22"}), ("hunter22",)),
+        Entry("json_client_secret", _arg({"client_secret": RANDOM}), (RANDOM,)),
+        Entry("json_auth", _arg({"auth": RANDOM}), (RANDOM,)),
+        Entry("json_session", _arg({"session": RANDOM}), (RANDOM,)),
+        Entry("json_private_token", _arg({"privateToken": RANDOM}), (RANDOM,)),
+        Entry("json_api_key_camel", _arg({"apiKey": RANDOM}), (RANDOM,)),
+        Entry("json_credentials", _arg({"credentials": "Tr0ub4dor&3"}), ("Tr0ub4dor&3",)),
+        Entry("json_cookie", _arg({"cookie": f"sid={RANDOM}"}), (RANDOM,)),
+        Entry(
+            "json_nested_secret", _arg({"cfg": [{"secret": "n0t-s0-s3cret"}]}), ("n0t-s0-s3cret",)
+        ),
+        Entry("aws_secret_field", _arg({"AWS_SECRET_ACCESS_KEY": AWS_SECRET}), (AWS_SECRET,)),
+        Entry("aws_secret_text", _result(f"aws_secret_access_key = {AWS_SECRET}"), (AWS_SECRET,)),
+        Entry("query_secret", http(url=f"http://h/x?secret={RANDOM}"), (RANDOM,)),
+        Entry("query_auth", http(url=f"http://h/x?auth={RANDOM}&q=1"), (RANDOM,)),
+        Entry("query_session", http(url=f"http://h/x?session={RANDOM}"), (RANDOM,)),
+        Entry("query_code", http(url=f"http://h/cb?code={RANDOM}&state=x"), (RANDOM,)),
+        Entry("query_private_token", http(url=f"http://h/x?private_token={RANDOM}"), (RANDOM,)),
+        Entry(
+            "query_pct_key",
+            http(url="http://h/x?q=" + quote(OPENAI, safe="").replace("-", "%2D")),
+            (OPENAI,),
+        ),
+        Entry("header_service_token", http(headers={"x-service-token": [RANDOM]}), (RANDOM,)),
+        Entry("header_private_token", http(headers={"private-token": [RANDOM]}), (RANDOM,)),
+        Entry("header_session_id", http(headers={"x-session-id": [RANDOM]}), (RANDOM,)),
+        Entry(
+            "form_password",
+            http(request={"text": "user=ann&password=S3cure!pass"}),
+            ("S3cure!pass",),
+        ),
+        Entry(
+            "multipart_password",
+            http(request={"text": _multipart("password", "S3cure!pass")}),
+            ("S3cure!pass",),
+        ),
+        Entry("base64_key", _result(_b64(OPENAI)), (_b64(OPENAI), OPENAI)),
+        Entry("base64_pem", _result({"blob": _b64(PEM)}), (_b64(PEM),)),
+        Entry(
+            "base64_body",
+            http(response={"base64": _b64("\xff" + OPENAI)}),
+            (_b64("\xff" + OPENAI),),
+        ),
+        Entry("percent_pem", _result(pct), (pct,)),
+        Entry("sse_delta_split", http(chunks=sse_split), (OPENAI,)),
+        Entry("sse_raw_split", http(chunks=raw_split), (OPENAI,)),
+        Entry("url_password", _result("postgres://app:Zq9!xLr2vN@db:5432/prod"), ("Zq9!xLr2vN",)),
+        Entry("bearer_in_text", _result(f"Authorization: Bearer {RANDOM}"), (RANDOM,)),
+        Entry("secret_as_key", _result({OPENAI: "x"}), (OPENAI,)),
+        Entry("event_data_token", _event({"token": RANDOM + "9Z"}), (RANDOM,)),
+        Entry("variant_param", _variant({"api_key": RANDOM}), (RANDOM,)),
+    ]
+
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+
+
+def _multipart(name: str, value: str) -> str:
+    return (
+        f'--b0undary\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        "--b0undary--\r\n"
+    )
+
+
+def _arg(args: dict[str, Any]) -> Callable[[Run], None]:
+    return lambda run: run.emit("tool_call", "login", {"args": args, "result": "ok"}) and None
+
+
+def _result(result: Any) -> Callable[[Run], None]:
+    return lambda run: run.emit("tool_call", "fetch", {"args": {}, "result": result}) and None
+
+
+def _event(data: dict[str, Any]) -> Callable[[Run], None]:
+    return lambda run: run.emit("decision", "d", data) and None
+
+
+def _variant(params: dict[str, Any]) -> Callable[[Run], None]:
+    def put(run: Run) -> None:
+        run.variant = Variant("v", model="m1", params=params)
+
+    return put
+
+
+def _placed(fmt: str, place: str) -> Entry:
+    secret = FORMATS[fmt]
+    return Entry(f"{fmt}-{place}", lambda run: PLACES[place](run, secret), (secret,))
+
+
+CORPUS: list[Entry] = [
+    *(_placed(f, p) for f in FORMATS for p in PLACES),
+    *_named_entries(),
+]
