@@ -1,9 +1,10 @@
 """Cassette files: one per run, a versioned envelope, atomic writes, safe loads (level 0).
 
 The envelope is ``{"format": "pytest-opsladder/cassette", "schema_version": N, "run": {...}}``.
-JSON is the default (sorted keys, one key per line: stable and diffable); ``.yaml`` cassettes
-are read and written with PyYAML's *safe* loader and dumper. Loading never executes anything:
-YAML tags that would construct objects and pickle payloads are refused with the place named.
+JSON is the default, in the git-friendly layout of :mod:`.layout` (one value per line, sorted
+keys, JSON bodies structured); ``.yaml`` cassettes are read and written with PyYAML's *safe*
+loader and dumper. Loading never executes anything: YAML tags that would construct objects and
+pickle payloads are refused with the place named.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 
 from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.capture.run import Run
+from pytest_opsladder.cassette import layout
 from pytest_opsladder.exceptions import (
     CassetteCorruptError,
     CassetteError,
@@ -31,31 +33,12 @@ _PICKLE_MAGIC = (b"\x80", b"(dp", b"(lp", b"ccopy_reg")
 
 
 def dumps(run: Run, *, suffix: str = ".json") -> str:
-    envelope = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "run": run.to_dict()}
+    run_dict = run.to_dict()
+    envelope = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "run": run_dict}
     if suffix in (".yaml", ".yml"):
         return yaml.safe_dump(envelope, sort_keys=True, allow_unicode=True)
-    return _layered_json(envelope, _LAYERS) + "\n"
-
-
-# The envelope, the run and its lists are laid out one item per line, and each item (an event,
-# an HTTP interaction) is one compact line: diffs show which event changed, and the C encoder
-# does the bulk (json.dumps with indent= runs in pure Python, ~6x slower on a 1,000-event run).
-_LAYERS = 3
-_FLAT = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
-
-
-def _layered_json(value: Any, layers: int, indent: str = "") -> str:
-    if layers == 0 or not isinstance(value, dict | list) or not value:
-        return _FLAT.encode(value)
-    inner = indent + " "
-    if isinstance(value, dict):
-        items = [
-            f"{inner}{_FLAT.encode(str(key))}: {_layered_json(value[key], layers - 1, inner)}"
-            for key in sorted(value)
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    lines = [inner + _layered_json(item, layers - 1, inner) for item in value]
-    return "[\n" + ",\n".join(lines) + "\n" + indent + "]"
+    # one value per line, JSON bodies structured: a no-op re-record diffs only volatile values
+    return layout.dumps_json({**envelope, "run": layout.structure_bodies(run_dict)})
 
 
 def save(run: Run, path: Path) -> Path:
@@ -90,7 +73,7 @@ def load_envelope(path: Path) -> dict[str, Any]:
     text = _decode(raw, path)
     data = _parse_yaml(text, path) if path.suffix in (".yaml", ".yml") else _parse_json(text, path)
     _check_envelope(data, path)
-    envelope: dict[str, Any] = data
+    envelope: dict[str, Any] = layout.accept_bodies(data)  # structured or text bodies
     return envelope
 
 
