@@ -64,14 +64,13 @@ def structured_body(body: Any) -> Any:
 
 
 def _candidate_formats(text: str) -> list[str]:
-    ascii_first = text.isascii()
+    ascii_only = text.isascii()  # else only the non-ASCII styles can give it back
+    # a raw newline is never inside a JSON string: only indented JSON has one
     if "\n" in text:
         names = ["indent2_ascii", "indent2"]
-    elif '": ' in text or ", " in text:
-        names = ["spaced_ascii", "spaced"]
     else:
-        names = ["compact_ascii", "compact"]
-    return names if ascii_first else names[::-1]
+        names = ["compact_ascii", "compact", "spaced_ascii", "spaced"]
+    return names if ascii_only else [n for n in names if not n.endswith("_ascii")]
 
 
 def text_body(body: Any) -> Any:
