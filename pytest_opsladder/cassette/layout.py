@@ -78,7 +78,8 @@ def text_body(body: Any) -> Any:
     if not isinstance(body, dict) or "json" not in body:
         return body
     style = BODY_FORMATS.get(str(body.get("json_format")), BODY_FORMATS["compact"])
-    return {"text": json.dumps(body["json"], **style)}
+    value = body["json"]
+    return {"text": json.dumps(value.value if isinstance(value, _Ordered) else value, **style)}
 
 
 def _map_bodies(run: dict[str, Any], convert: Any) -> dict[str, Any]:
