@@ -171,6 +171,22 @@ def vcr_files(tmp: Path) -> tuple[Callable[[], None], Callable[[], None]]:
     return write, load_and_replay
 
 
+def legacy_json(value: Any, layers: int, indent: str = "") -> str:
+    """The pre-issue-16 cassette layout, one line per event (to measure loading against it)."""
+    flat = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+    if layers == 0 or not isinstance(value, dict | list) or not value:
+        return flat.encode(value)
+    inner = indent + " "
+    if isinstance(value, dict):
+        items = [
+            f"{inner}{flat.encode(str(k))}: {legacy_json(value[k], layers - 1, inner)}"
+            for k in sorted(value)
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    lines = [inner + legacy_json(item, layers - 1, inner) for item in value]
+    return "[\n" + ",\n".join(lines) + "\n" + indent + "]"
+
+
 def file_figures() -> dict[str, float]:
     run = recorded_run()
     assert len(run.events) == EVENTS
@@ -179,6 +195,9 @@ def file_figures() -> dict[str, float]:
         path = tmp / "bench" / "v.json"
         figures = {"write_ours": _median_ms(lambda: files.save(run, path))}
         figures["replay_ours"] = _median_ms(lambda: replay_once(path))
+        old = tmp / "bench" / "legacy.json"
+        files.atomic_write_text(old, legacy_json(json.loads(files.dumps(run)), 3) + "\n")
+        figures["replay_legacy"] = _median_ms(lambda: replay_once(old))
         figures["size_ours"] = path.stat().st_size / 1024
         vcr_write, vcr_replay = vcr_files(tmp)
         figures["write_vcr"] = _median_ms(vcr_write, repeat=5)
@@ -222,6 +241,13 @@ def main() -> int:
         goal = f"<= {target:g}  {verdict(mine, target)}" if target is not None else ""
         missed |= target is not None and mine > target
         print(f"{label:<38}{mine:>11.2f}{theirs:>12.2f}{ratio:>8}   {goal}")
+    slower = io["replay_ours"] / io["replay_legacy"]
+    print(
+        f"cassette layout: load + replay {io['replay_ours']:.2f} ms (git-friendly layout) vs "
+        f"{io['replay_legacy']:.2f} ms (old one-line-per-event layout): x{slower:.2f}, "
+        f"target <= 1.3  {verdict(slower, 1.3)}"
+    )
+    missed |= slower > 1.3
     return 1 if missed else 0
 
 

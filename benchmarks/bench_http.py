@@ -31,7 +31,7 @@ import httpx
 from pytest_opsladder.capture.recorder import RunRecorder
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.capture.variant import Case, Variant
-from pytest_opsladder.cassette import files
+from pytest_opsladder.cassette import files, layout
 from pytest_opsladder.modes import Mode, RecordMode
 
 URL = "http://127.0.0.1:8765/v1/chat/completions"
@@ -72,11 +72,42 @@ def interaction(i: int) -> dict[str, Any]:
     }
 
 
-def write_our_cassette(path: Path, n: int) -> None:
+def write_our_cassette(path: Path, n: int, *, legacy: bool = False) -> None:
     run = Run(Case("bench"), VARIANT)
     run.http = [interaction(i) for i in range(n)]
     run.finish(None)
-    files.save(run, path)
+    if legacy:  # the layout before issue 16: one line per interaction, bodies as strings
+        files.atomic_write_text(path, legacy_json(json.loads(files.dumps(run)), 3) + "\n")
+    else:
+        files.save(run, path)
+
+
+def legacy_json(value: Any, layers: int, indent: str = "") -> str:
+    """The pre-issue-16 cassette layout (kept here to measure loading against it)."""
+    flat = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+    if isinstance(value, dict) and "json_format" in value:
+        return flat.encode(layout.text_body(value))
+    if layers == 0 or not isinstance(value, dict | list) or not value:
+        return flat.encode(_texts(value))
+    inner = indent + " "
+    if isinstance(value, dict):
+        items = [
+            f"{inner}{flat.encode(str(k))}: {legacy_json(value[k], layers - 1, inner)}"
+            for k in sorted(value)
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    lines = [inner + legacy_json(item, layers - 1, inner) for item in value]
+    return "[\n" + ",\n".join(lines) + "\n" + indent + "]"
+
+
+def _texts(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "json_format" in value:
+            return layout.text_body(value)
+        return {k: _texts(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_texts(v) for v in value]
+    return value
 
 
 WALL: dict[int, float] = {}  # wall-clock seconds of the best run, printed for reference
@@ -195,6 +226,9 @@ def main() -> int:
             path = tmp / f"ours-{n}.json"
             write_our_cassette(path, n)
             ours[n] = min(replay_ours(path, n) for _ in range(REPEATS))
+        legacy_path = tmp / "legacy-2000.json"
+        write_our_cassette(legacy_path, 2000, legacy=True)
+        legacy = min(replay_ours(legacy_path, 2000) for _ in range(REPEATS))
         small, large = 250, 500
         vcr_small, vcr_large = replay_vcr(tmp, small), replay_vcr(tmp, large)
         rec = {n: record_ours(tmp, n) for n in (1000, 4000)}
@@ -211,6 +245,12 @@ def main() -> int:
         print(f"  {large:>6}  {'':>10}  {vcr_large:>24.2f} (measured)")
         ratio = fit(2000) / ours[2000]
     print(f"  {5000:>6}  {ours[5000]:>10.3f}")
+    slower = ours[2000] / legacy
+    print(
+        f"  cassette layout: 2,000 replayed from the git-friendly layout {ours[2000]:.3f} s, "
+        f"from the old one-line-per-interaction layout {legacy:.3f} s (x{slower:.2f})"
+    )
+    print(f"target: loading at most 1.3x slower than the old layout: {verdict(slower <= 1.3)}")
     print(f"  (wall clock of the best runs: 2000: {WALL[2000]:.3f} s, 5000: {WALL[5000]:.3f} s)")
     print(f"target: 5,000 replayed in <= {TARGET_5000_S} s: {verdict(ours[5000] <= TARGET_5000_S)}")
     if ratio is not None:

@@ -1,9 +1,10 @@
 """Cassette files: one per run, a versioned envelope, atomic writes, safe loads (level 0).
 
 The envelope is ``{"format": "pytest-opsladder/cassette", "schema_version": N, "run": {...}}``.
-JSON is the default (sorted keys, one key per line: stable and diffable); ``.yaml`` cassettes
-are read and written with PyYAML's *safe* loader and dumper. Loading never executes anything:
-YAML tags that would construct objects and pickle payloads are refused with the place named.
+JSON is the default, in the git-friendly layout of :mod:`.layout` (one value per line, sorted
+keys, JSON bodies structured); ``.yaml`` cassettes are read and written with PyYAML's *safe*
+loader and dumper. Loading never executes anything: YAML tags that would construct objects and
+pickle payloads are refused with the place named.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import yaml
 
 from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.capture.run import Run
+from pytest_opsladder.cassette import layout
 from pytest_opsladder.cassette.schema import MAX_BYTES, validate
 from pytest_opsladder.exceptions import (
     CassetteCorruptError,
@@ -39,15 +41,24 @@ def dumps(run: Run, *, suffix: str = ".json") -> str:
 
 
 def dumps_dict(run: dict[str, Any], *, suffix: str = ".json", ascii_only: bool = False) -> str:
-    """The cassette text of a run in ``Run.to_dict()`` form. Lone surrogates (text that no
-    encoding can write) are kept as JSON ``\\udcXX`` escapes, which load back unchanged."""
+    """The cassette text of a run in ``Run.to_dict()`` form: JSON one value per line with JSON
+    bodies structured (:mod:`.layout`), so a no-op re-record diffs only volatile values. Lone
+    surrogates (text that no encoding can write) are kept as JSON ``\\udcXX`` escapes, which
+    load back unchanged."""
     envelope = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "run": run}
     if suffix in (".yaml", ".yml"):
         return yaml.dump(
             envelope, Dumper=_NoAliasDumper, sort_keys=True, allow_unicode=not ascii_only
         )
-    encoder = _ASCII if ascii_only else _FLAT
-    return _layered_json(envelope, _LAYERS, encoder=encoder) + "\n"
+    text = layout.dumps_json({**envelope, "run": layout.structure_bodies(run)})
+    return _SURROGATE.sub(_escaped, text) if ascii_only else text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, every surrogate is a lone one
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 class _NoAliasDumper(yaml.SafeDumper):
@@ -55,31 +66,6 @@ class _NoAliasDumper(yaml.SafeDumper):
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
-
-
-# The envelope, the run and its lists are laid out one item per line, and each item (an event,
-# an HTTP interaction) is one compact line: diffs show which event changed, and the C encoder
-# does the bulk (json.dumps with indent= runs in pure Python, ~6x slower on a 1,000-event run).
-_LAYERS = 3
-_FLAT = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
-_ASCII = json.JSONEncoder(sort_keys=True, ensure_ascii=True)
-
-
-def _layered_json(
-    value: Any, layers: int, indent: str = "", *, encoder: json.JSONEncoder = _FLAT
-) -> str:
-    if layers == 0 or not isinstance(value, dict | list) or not value:
-        return encoder.encode(value)
-    inner = indent + " "
-    if isinstance(value, dict):
-        items = [
-            f"{inner}{encoder.encode(str(key))}: "
-            f"{_layered_json(value[key], layers - 1, inner, encoder=encoder)}"
-            for key in sorted(value)
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    lines = [inner + _layered_json(item, layers - 1, inner, encoder=encoder) for item in value]
-    return "[\n" + ",\n".join(lines) + "\n" + indent + "]"
 
 
 def save(run: Run, path: Path, *, allow: tuple[re.Pattern[str], ...] = ()) -> Path:
@@ -135,7 +121,7 @@ def load_envelope(path: Path) -> dict[str, Any]:
     data = _parse_yaml(text, path) if path.suffix in (".yaml", ".yml") else _parse_json(text, path)
     _check_envelope(data, path)
     validate(data, path)
-    envelope: dict[str, Any] = data
+    envelope: dict[str, Any] = layout.accept_bodies(data)  # structured or text bodies
     return envelope
 
 

@@ -113,6 +113,7 @@ SCHEMA: dict[str, Any] = {
                 "text": {"type": "string"},
                 "base64": {"type": "string"},
                 "json": _ANY,
+                "json_format": {"type": "string"},
                 "t": {"type": "number"},
             },
             "additionalProperties": False,

@@ -41,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "tool schemas, SDK versions) changed since they were recorded",
     )
     parser.addini(INI_FAIL_ON_LIVE, "fail tests that make live HTTP calls", type="bool")
+    parser.addini(
+        "opsladder_stale_sdk",
+        "which SDK version changes make a cassette stale: major (default), minor or exact",
+        default="major",
+    )
 
 
 def fail_on_live(config: pytest.Config) -> bool:
@@ -80,6 +85,13 @@ def _live_message(run: Run, n: int) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from pytest_opsladder.http.errors import HttpConfigError
+    from pytest_opsladder.http.stale import configure_sdk_level
+
+    try:
+        configure_sdk_level(config)
+    except HttpConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.stash[STALE_STASH] = []
     config.pluginmanager.register(HttpAccounting(config), "opsladder-http-accounting")
 

@@ -14,6 +14,7 @@ import gzip
 import json
 from typing import Any
 
+from pytest_opsladder.reports.case_reasons import case_reasons, divergence_words
 from pytest_opsladder.reports.text_safety import clean, utf8_bytes
 from pytest_opsladder.reports.verdicts import CASE_ORDER, CaseVerdict
 
@@ -40,20 +41,25 @@ def ordered_cases(results: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(results["cases"], key=lambda case: rank.get(case.get("verdict", ""), 9))
 
 
-def case_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One small row per case for the table: what filters and sorts need, nothing more."""
-    return [_row(case) for case in cases]
+def case_rows(
+    cases: list[dict[str, Any]], metrics: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """One small row per case for the table: what filters and sorts need, nothing more;
+    deltas only of ``metrics`` (the gated ones) when given."""
+    return [_row(case, metrics) for case in cases]
 
 
-def _row(case: dict[str, Any]) -> dict[str, Any]:
+def _row(case: dict[str, Any], metrics: list[str] | None) -> dict[str, Any]:
     deltas = case.get("metric_deltas") or {}
+    keep = deltas.keys() if metrics is None else [m for m in metrics if m in deltas]
     return {
         "id": case["case_id"],
         "verdict": case["verdict"],
         "severity": case.get("severity") or "",
         "tags": [str(t) for t in case.get("tags") or []],
-        "deltas": {k: v for k, v in deltas.items() if isinstance(v, int | float)},
-        "divergence": divergence_text(case.get("first_divergence")),
+        "deltas": {k: deltas[k] for k in keep if isinstance(deltas[k], int | float)},
+        "why": "; ".join(case_reasons(case)[:3]),
+        "divergence": divergence_words(case.get("first_divergence")),
     }
 
 

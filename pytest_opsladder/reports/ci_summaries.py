@@ -11,9 +11,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from pytest_opsladder.reports.case_payload import divergence_text, ordered_cases
+from pytest_opsladder.reports.case_payload import ordered_cases
+from pytest_opsladder.reports.case_reasons import case_reasons, divergence_words
+from pytest_opsladder.reports.job_summary import markdown_summary
 from pytest_opsladder.reports.svg_plots import fmt_num
-from pytest_opsladder.reports.text_safety import md_text, xml_text
+from pytest_opsladder.reports.text_safety import xml_text
 
 TOP_CASES = 10
 _ICON = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
@@ -21,6 +23,9 @@ _ICON = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+__all__ = ["case_lines", "headline", "junit_xml", "markdown_summary", "terminal_summary"]
 
 
 def _effect(metric: dict[str, Any]) -> str:
@@ -68,59 +73,20 @@ def terminal_summary(results: dict[str, Any]) -> list[str]:
     return [xml_text(line) for line in lines]
 
 
-def markdown_summary(results: dict[str, Any], report_name: str = "report.html") -> str:
-    """A Markdown job summary: verdict, the metrics table, the worst cases, where the report is."""
-    base, cand = _names(results)
-    verdict = _ICON.get(results["verdict"], str(results["verdict"]))
-    out = [
-        f"## opsladder drift gate: {verdict} (alpha {fmt_num(results['alpha'])})",
-        "",
-        f"{md_text(results.get('verdict_reason') or '')}",
-        "",
-        f"Baseline **{md_text(base)}** vs candidate **{md_text(cand)}**, "
-        f"{results.get('n_cases', len(results['cases']))} cases.",
-        "",
-        *_metric_table(results),
-        *_case_list(results),
-        f"Full report: {md_text(report_name)} (self-contained HTML, open it offline).",
-        "",
-    ]
-    return "\n".join(out)
-
-
-def _metric_table(results: dict[str, Any]) -> list[str]:
-    if not results["metrics"]:
-        return ["No metrics were scored.", ""]
-    rows = [
-        "| metric | gated | test | p adj. | effect [CI] | margin | MDE | verdict |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for m in results["metrics"]:
-        cells = [
-            m["name"],
-            "yes" if m.get("gated") else "no",
-            m.get("test") or "n/a",
-            fmt_num(m.get("p_adjusted")),
-            _effect(m),
-            fmt_num(m.get("margin")),
-            fmt_num(m.get("mde")),
-            m.get("verdict", "not_gated"),
-        ]
-        rows.append("| " + " | ".join(md_text(c) for c in cells) + " |")
-    return [*rows, ""]
-
-
-def _case_list(results: dict[str, Any]) -> list[str]:
-    regressed = [c for c in ordered_cases(results) if c["verdict"] in ("regressed", "error")]
-    if not regressed:
-        return ["No case regressed.", ""]
-    out = [f"{len(regressed)} case(s) regressed or errored; the first {TOP_CASES}:", ""]
-    for case in regressed[:TOP_CASES]:
-        where = divergence_text(case.get("first_divergence")) or "no trajectory divergence"
-        out.append(
-            f"- {md_text(case['case_id'], 80)} ({md_text(case['verdict'])}): {md_text(where)}"
-        )
-    return [*out, ""]
+def case_lines(results: dict[str, Any], limit: int = TOP_CASES) -> list[str]:
+    """Terminal lines for the first ``limit`` regressed and errored cases, each with its
+    reason (the failed check or message, then the first divergence), as the report leads."""
+    bad = [c for c in ordered_cases(results) if c.get("verdict") in ("regressed", "error")]
+    lines = []
+    for case in bad[:limit]:
+        why = "; ".join(case_reasons(case)[:2]) or "outcome changed"
+        where = divergence_words(case.get("first_divergence"))
+        lines.append(f"  {case.get('verdict')}: {case.get('case_id')}: {why}")
+        if where:
+            lines.append(f"      first divergence: {where}")
+    if len(bad) > limit:
+        lines.append(f"  ... and {len(bad) - limit} more: see report.html")
+    return [xml_text(line) for line in lines]
 
 
 def junit_xml(results: dict[str, Any]) -> bytes:

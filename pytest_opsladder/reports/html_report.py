@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from pytest_opsladder.reports import case_payload, svg_plots
+from pytest_opsladder.reports import case_payload, lead, svg_plots
 from pytest_opsladder.reports.verdicts import CaseVerdict, MetricType
 
 if TYPE_CHECKING:
@@ -59,16 +59,21 @@ def render_report(results: dict[str, Any]) -> str:
 
     cases = case_payload.ordered_cases(results)
     script = script_source("report.js.j2")
+    groups = lead.metric_groups(results)
+    gated = [str(m["name"]) for m in groups["gated"]]
     context = {
         "r": results,
         "banner": banner(results),
-        "metrics": [metric_row(m) for m in results["metrics"]],
-        "plots": plots(results),
+        "lead": first_screen(results, cases),
+        "groups": {k: [metric_row(m) for m in v] for k, v in groups.items()},
+        "plots": plots(results, {str(m["name"]) for m in groups["gated"] + groups["changed"]}),
         "counts": case_payload.verdict_counts(cases),
         "tags": sorted({str(t) for c in cases for t in c.get("tags") or []}),
-        "delta_metrics": sorted({k for c in cases for k in c.get("metric_deltas") or {}}),
+        "delta_metrics": [
+            n for n in gated if any(n in (c.get("metric_deltas") or {}) for c in cases)
+        ],
         "case_verdicts": [v.value for v in CaseVerdict],
-        "rows_json": Markup(case_payload.script_json(case_payload.case_rows(cases))),
+        "rows_json": Markup(case_payload.script_json(case_payload.case_rows(cases, gated))),
         "details_chunks": case_payload.details_blobs(cases),
         "details_chunk": case_payload.DETAILS_CHUNK,
         "script": Markup(script),
@@ -92,6 +97,19 @@ def banner(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def first_screen(results: dict[str, Any], cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The lead: pass rate, counts, and the regressed, errored and improved cases explained."""
+    return {
+        "pass_rate": lead.pass_rate(results),
+        "counts": lead.counts(cases),
+        "regressed": lead.lead_cases(cases, ("regressed",)),
+        "errored": lead.lead_cases(cases, ("error",)),
+        "improved": lead.lead_cases(cases, ("improved",)),
+        "missing": [c for c in cases if str(c.get("verdict", "")).startswith("missing_")],
+        "limit": lead.LEAD_CASES,
+    }
+
+
 def metric_row(metric: dict[str, Any]) -> dict[str, Any]:
     """One row of the metrics table, numbers formatted and the effect's interval drawn."""
     effect = _dict(metric.get("effect"))
@@ -112,18 +130,20 @@ def metric_row(metric: dict[str, Any]) -> dict[str, Any]:
         else "none",
         "mde": svg_plots.fmt_num(metric.get("mde")),
         "n": metric.get("n", "n/a"),
+        "n_lost": metric.get("n_lost"),
         "verdict": metric.get("verdict", "not_gated"),
         "reason": metric.get("reason") or "",
     }
 
 
-def plots(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One plot per metric with per-case values: ECDFs for numbers, rates for pass/fail."""
+def plots(results: dict[str, Any], shown: set[str]) -> list[dict[str, Any]]:
+    """A plot per gated or changed metric: ECDFs for numbers, rates for pass/fail (a plot of a
+    constant says nothing, and thirty of them bury the cases)."""
     dists = results.get("distributions") or {}
     by_name = {m["name"]: m for m in results["metrics"]}
     out = []
     for name, sides in dists.items():
-        if not isinstance(sides, dict):
+        if not isinstance(sides, dict) or str(name) not in shown:
             continue
         plot = _plot(str(name), sides, by_name.get(name, {}))
         if plot is not None:

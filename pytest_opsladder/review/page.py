@@ -1,4 +1,6 @@
-"""The review page's HTML (ladder level 7). Every recorded value is escaped, and the page
+"""The review page's HTML (ladder level 7). A run is shown with the drift report's per-case
+view (failed checks first, then the trajectory table and the output; see
+:mod:`pytest_opsladder.reports.case_view`). Every recorded value is escaped, and the page
 carries no script at all: the server also sends a Content-Security-Policy without
 ``script-src``, so model output that contains ``<script>`` is shown, never run.
 """
@@ -8,6 +10,8 @@ from __future__ import annotations
 import json
 from html import escape
 from typing import Any
+
+from pytest_opsladder.reports.case_view import CSS, reasons_html, run_view_html, summary_from_record
 
 _STYLE = """
 body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
@@ -36,7 +40,7 @@ def render_page(
     banner = f'<p class="msg" id="message">{text(msg)}</p>' if msg else ""
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>opsladder review</title>"
-        f"<style>{_STYLE}</style></head><body><h1>Review: {len(runs)} sampled run(s)</h1>"
+        f"<style>{_STYLE}{CSS}</style></head><body><h1>Review: {len(runs)} sampled run(s)</h1>"
         f"{banner}{body}</body></html>"
     )
 
@@ -45,13 +49,15 @@ def render_run(run: dict[str, Any], reviews: list[dict[str, Any]]) -> str:
     entry = run["entry"]
     record = run.get("record") or {}
     run_id = text(entry.get("run_id"))
+    # the report's per-case view of this run: failed checks first, then calls and output
+    summary = summary_from_record(record or {"status": entry.get("status")})
     return (
         f'<section class="run" id="run-{run_id}" data-run-id="{run_id}">'
         f"<h2>{text(entry.get('case_id'))} <small>{run_id}</small></h2>"
-        f"{_facts(entry)}<h3>Input</h3><pre class='input'>{text(_case_input(record))}</pre>"
-        f"<h3>Trajectory</h3>{_trajectory(record)}"
-        f"<h3>Output</h3><pre class='output'>{text(record.get('output'))}</pre>"
-        f"{_error(record)}<h3>Metrics</h3>{_metrics(record or entry)}"
+        f"{_facts(entry)}{reasons_html(summary)}"
+        f"<h3>Input</h3><pre class='input'>{text(_case_input(record))}</pre>"
+        f"<h3>Run</h3>{run_view_html(str(entry.get('variant') or 'run'), summary)}"
+        f"<h3>Metrics</h3>{_metrics(record or entry)}"
         f"<h3>Verdicts</h3>{_reviews(reviews)}{_form(run_id)}</section>"
     )
 
@@ -70,24 +76,6 @@ def _facts(entry: dict[str, Any]) -> str:
         ("drawn because", ", ".join(why) if why else "uniform draw"),
     ]
     return "<p class='facts'>" + " · ".join(f"{k}: <b>{text(v)}</b>" for k, v in cells) + "</p>"
-
-
-def _trajectory(record: dict[str, Any]) -> str:
-    calls = [e for e in record.get("events") or [] if e.get("kind") == "tool_call"]
-    if not calls:
-        return "<p>(no tool calls)</p>"
-    rows = "".join(
-        f"<tr><td>{i}</td><td>{text(e.get('name'))}</td><td><pre>{text(e.get('data'))}</pre></td></tr>"
-        for i, e in enumerate(calls)
-    )
-    return f"<table class='trajectory'><tr><th>#</th><th>tool</th><th>call</th></tr>{rows}</table>"
-
-
-def _error(record: dict[str, Any]) -> str:
-    error = record.get("error")
-    if not error:
-        return ""
-    return f"<h3>Error</h3><pre class='error'>{text(error)}</pre>"
 
 
 def _metrics(record: dict[str, Any]) -> str:

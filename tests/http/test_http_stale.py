@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -92,3 +93,86 @@ def test_the_terminal_summary_lists_stale_cassettes_with_what_changed(
             "*--opsladder-rerecord-stale*",
         ]
     )
+
+
+OPENAI_CONFTEST = """
+from pytest_opsladder.capture.variant import Variant
+
+def pytest_opsladder_variants():
+    return [Variant("prod", model="demo-model")]
+"""
+
+OPENAI_TEST = """
+import openai
+
+def test_agent(opsladder_run):
+    client = openai.OpenAI(base_url={url!r}, api_key="sk-test", max_retries=0)
+    reply = client.chat.completions.create(
+        model="demo-model", messages=[{{"role": "user", "content": "hi"}}]
+    )
+    opsladder_run.output = reply.choices[0].message.content
+"""
+
+
+def _pretend_recorded_with(pytester: pytest.Pytester, **versions: str) -> None:
+    """Rewrite the cassette's recorded SDK versions (what an older install would have written)."""
+    from pytest_opsladder.cassette import files
+
+    (path,) = [p for p in pytester.path.rglob("*.json") if "cassettes" in p.parts]
+    envelope = files.load_envelope(path)
+    envelope["run"]["manifest"]["packages"].update(versions)
+    for item in envelope["run"]["http"]:
+        agent = item["request"]["headers"]["user-agent"]
+        item["request"]["headers"]["user-agent"] = [
+            a.replace(a.split(" ")[-1], versions["openai"]) if "OpenAI" in a else a for a in agent
+        ]
+    files.atomic_write_text(path, json.dumps(envelope))
+
+
+@pytest.mark.parametrize(
+    ("ini", "stale"),
+    [
+        ("", False),
+        ("opsladder_stale_sdk = minor\n", True),
+        ("opsladder_stale_sdk = major\n", False),
+    ],
+)
+def test_newer_minor_sdk_releases_are_not_stale_under_the_default(
+    pytester: pytest.Pytester, llm_server: LLMServer, ini: str, stale: bool
+) -> None:
+    import openai
+
+    major = openai.__version__.split(".")[0]
+    pytester.makeini("[pytest]\nopsladder_baseline = prod\n" + ini)
+    pytester.makeconftest(OPENAI_CONFTEST)
+    pytester.makepyfile(test_agent=OPENAI_TEST.format(url=llm_server.url + "/v1"))
+    pytester.runpytest("--opsladder-mode=record").assert_outcomes(passed=1)
+    # recorded under an older minor openai, and an anthropic the run never called through
+    _pretend_recorded_with(pytester, openai=f"{major}.0.1", anthropic="0.0.1", httpx="0.1.0")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    if stale:
+        result.stdout.fnmatch_lines(
+            ["*1 stale cassette(s)*", f"stale: *openai: '{major}.0.1' -> *"]
+        )
+    else:
+        result.stdout.no_fnmatch_line("*stale cassette*")
+    result.stdout.no_fnmatch_line("*anthropic*")
+
+
+def test_a_major_sdk_release_is_stale_and_a_bad_level_is_a_usage_error(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    import openai
+
+    major = int(openai.__version__.split(".")[0])
+    pytester.makeini("[pytest]\nopsladder_baseline = prod\n")
+    pytester.makeconftest(OPENAI_CONFTEST)
+    pytester.makepyfile(test_agent=OPENAI_TEST.format(url=llm_server.url + "/v1"))
+    pytester.runpytest("--opsladder-mode=record").assert_outcomes(passed=1)
+    _pretend_recorded_with(pytester, openai=f"{major - 1}.9.0")
+    pytester.runpytest().stdout.fnmatch_lines(["*openai: '*' -> *(major change)*"])
+    pytester.makeini("[pytest]\nopsladder_baseline = prod\nopsladder_stale_sdk = patch\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*opsladder_stale_sdk = 'patch' is not a valid level*'major'*"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,3 +49,18 @@ def console_errors(browser: Any) -> Callable[[], list[dict[str, Any]]]:
         return [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
 
     return _errors
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped demo's main job, run as a user runs it; its reports directory."""
+    out = tmp_path_factory.mktemp("demo-reports")
+    cmd = [sys.executable, "-m", "pytest", "nightmare_set", "--opsladder-shadow"]
+    cmd += ["--opsladder-report-dir", str(out), "-p", "no:cacheprovider", "-q"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]  # the gate fails
+    assert (out / "report.html").is_file(), done.stdout[-3000:]
+    return out

@@ -47,9 +47,17 @@ def test_every_section_a_reviewer_needs_is_shown(
     for column in ("test", "statistic", "p adjusted (Holm)", "effect, CI", "MDE", "verdict"):
         assert column in header
     rows = driver.find_elements(By.CSS_SELECTOR, "#metric-table tbody tr")
-    assert [r.get_attribute("data-metric") for r in rows] == [m["name"] for m in results["metrics"]]
+    gated = [m["name"] for m in results["metrics"] if m["gated"]]
+    assert [r.get_attribute("data-metric") for r in rows] == gated
+    listed = driver.find_elements(
+        By.CSS_SELECTOR, "#changed-metric-table tbody tr, #unchanged-metrics summary [data-metric]"
+    )
+    others = [m["name"] for m in results["metrics"] if not m["gated"]]
+    assert sorted(r.get_attribute("data-metric") for r in listed) == sorted(others)
     plots = driver.find_elements(By.CSS_SELECTOR, "[data-plot]")
-    assert {p.get_attribute("data-plot") for p in plots} == set(results["distributions"])
+    assert {p.get_attribute("data-plot") for p in plots} == set(gated) & set(
+        results["distributions"]
+    )
     assert driver.find_elements(By.CSS_SELECTOR, "[data-plot='pass_rate'] rect.cand")
     live = driver.find_element(By.ID, "live-call-table").text
     assert f"live {results['live_calls']['live']}" in live

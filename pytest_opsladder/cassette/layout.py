@@ -1,0 +1,182 @@
+"""A cassette layout that diffs well in git (ladder level 0, run capture).
+
+A no-op re-record should change only what is volatile: ids, timestamps, latencies, the port of
+a loopback server. So a cassette is written one value per line, keys sorted, indented, and the
+JSON bodies of HTTP requests and responses are stored as structured JSON (``{"json": ...,
+"json_format": "compact"}``) instead of one escaped string of up to several KB on one line.
+
+A body is stored structured only when it comes back byte for byte: the serialisation style it
+was sent in (compact, spaced, indented, ASCII-escaped or not) is detected, kept in
+``json_format``, checked on write, and used on load; a body in any other style (duplicate keys,
+``1.50``, odd spacing) stays text. Key order inside a body is the sender's, not sorted. Short
+flat lists and objects (a header's values, a list of tags) stay on one line.
+
+Loading turns structured bodies back into ``{"text": ...}`` (:func:`accept_bodies`), so every
+reader downstream sees one form, and cassettes written before this layout load unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+BODY_FORMATS: dict[str, dict[str, Any]] = {
+    "compact": {"separators": (",", ":"), "ensure_ascii": False},
+    "compact_ascii": {"separators": (",", ":"), "ensure_ascii": True},
+    "spaced": {"separators": (", ", ": "), "ensure_ascii": False},
+    "spaced_ascii": {"separators": (", ", ": "), "ensure_ascii": True},
+    "indent2": {"indent": 2, "ensure_ascii": False},
+    "indent2_ascii": {"indent": 2, "ensure_ascii": True},
+}
+INLINE_MAX_CHARS = 64  # a flat list/object this short stays on one line
+INLINE_MAX_ITEMS = 8
+_SORTED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+_ORDERED = json.JSONEncoder(sort_keys=False, ensure_ascii=False, separators=(", ", ": "))
+_SCALAR = json.JSONEncoder(ensure_ascii=False)
+
+
+class _Ordered:
+    """A body's parsed JSON: written in the sender's key order, never sorted."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+# -- bodies ---------------------------------------------------------------------------------
+def structured_body(body: Any) -> Any:
+    """``{"text": <JSON>}`` as ``{"json": value, "json_format": name}`` when the text comes
+    back byte for byte in a known style; any other body unchanged."""
+    if not isinstance(body, dict) or set(body) != {"text"}:
+        return body
+    text = body["text"]
+    if not isinstance(text, str) or text[:1] not in ("{", "["):
+        return body
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return body
+    for name in _candidate_formats(text):
+        if json.dumps(value, **BODY_FORMATS[name]) == text:
+            return {"json": _Ordered(value), "json_format": name}
+    return body
+
+
+def _candidate_formats(text: str) -> list[str]:
+    ascii_only = text.isascii()  # else only the non-ASCII styles can give it back
+    # a raw newline is never inside a JSON string: only indented JSON has one
+    if "\n" in text:
+        names = ["indent2_ascii", "indent2"]
+    else:
+        names = ["compact_ascii", "compact", "spaced_ascii", "spaced"]
+    return names if ascii_only else [n for n in names if not n.endswith("_ascii")]
+
+
+def text_body(body: Any) -> Any:
+    """The ``{"text": ...}`` form of a stored body (structured or not)."""
+    if not isinstance(body, dict) or "json" not in body:
+        return body
+    style = BODY_FORMATS.get(str(body.get("json_format")), BODY_FORMATS["compact"])
+    value = body["json"]
+    return {"text": json.dumps(value.value if isinstance(value, _Ordered) else value, **style)}
+
+
+def _map_bodies(run: dict[str, Any], convert: Any) -> dict[str, Any]:
+    http = run.get("http")
+    if not isinstance(http, list) or not http:
+        return run
+    out = []
+    for item in http:
+        if isinstance(item, dict):
+            item = {**item}
+            for side in ("request", "response"):
+                part = item.get(side)
+                if isinstance(part, dict) and "body" in part:
+                    item[side] = {**part, "body": convert(part["body"])}
+        out.append(item)
+    return {**run, "http": out}
+
+
+def structure_bodies(run: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a run dict whose JSON bodies are structured (the run itself is untouched)."""
+    return _map_bodies(run, structured_body)
+
+
+def accept_bodies(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The loader's hook: structured bodies back to text, in place; old cassettes untouched."""
+    run = envelope.get("run")
+    if isinstance(run, dict) and _has_structured(run):
+        envelope["run"] = _map_bodies(run, text_body)
+    return envelope
+
+
+def _has_structured(run: dict[str, Any]) -> bool:
+    for item in run.get("http") or []:
+        for side in ("request", "response"):
+            body = ((item or {}).get(side) or {}).get("body") if isinstance(item, dict) else None
+            if isinstance(body, dict) and "json" in body:
+                return True
+    return False
+
+
+# -- the writer -----------------------------------------------------------------------------
+def dumps_json(envelope: dict[str, Any]) -> str:
+    """The envelope one value per line (sorted keys, one-space indent), bodies structured."""
+    out: list[str] = []
+    _write(envelope, "", out, True)
+    out.append("\n")
+    return "".join(out)
+
+
+def _write(value: Any, indent: str, out: list[str], sort: bool) -> None:
+    if isinstance(value, _Ordered):
+        _write(value.value, indent, out, False)
+    elif isinstance(value, dict):
+        _write_dict(value, indent, out, sort)
+    elif isinstance(value, list | tuple):
+        _write_list(value, indent, out, sort)
+    else:
+        out.append(_SCALAR.encode(value))
+
+
+def _write_dict(value: dict[Any, Any], indent: str, out: list[str], sort: bool) -> None:
+    if _inline(value, value.values()):
+        out.append((_SORTED if sort else _ORDERED).encode(value))
+        return
+    inner = indent + " "
+    sep = "{\n"
+    for key in sorted(value) if sort else value:
+        out.append(f"{sep}{inner}{_SCALAR.encode(str(key))}: ")
+        _write(value[key], inner, out, sort)
+        sep = ",\n"
+    out.append(f"\n{indent}}}")
+
+
+def _write_list(
+    value: list[Any] | tuple[Any, ...], indent: str, out: list[str], sort: bool
+) -> None:
+    if _inline(value, value):
+        out.append((_SORTED if sort else _ORDERED).encode(value))
+        return
+    inner = indent + " "
+    sep = "[\n"
+    for item in value:
+        out.append(sep + inner)
+        _write(item, inner, out, sort)
+        sep = ",\n"
+    out.append(f"\n{indent}]")
+
+
+def _inline(container: Any, items: Any) -> bool:
+    """Empty, or short and flat: one line says it as clearly as several."""
+    if not container:
+        return True
+    if len(container) > INLINE_MAX_ITEMS:
+        return False
+    for item in items:
+        if isinstance(item, dict | list | tuple | _Ordered):
+            return False
+        if isinstance(item, str) and len(item) > INLINE_MAX_CHARS:
+            return False
+    return len(_SORTED.encode(container)) <= INLINE_MAX_CHARS
