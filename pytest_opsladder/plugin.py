@@ -38,6 +38,7 @@ _PLUGIN_MODULES = (
     "pytest_opsladder.guardrails.fixtures",
     "pytest_opsladder.rollback.fixtures",
     "pytest_opsladder.blast_radius.fixtures",
+    "pytest_opsladder.coexist",
 )
 pytest_plugins = [m for m in _PLUGIN_MODULES if module_available(m)]
 
@@ -87,7 +88,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="opsladder_cassette_dir",
         default=None,
         metavar="DIR",
-        help="where tests' cassettes live (default: 'cassettes' beside each test module). "
+        help="where tests' cassettes live (default: 'cassettes/opsladder' beside each test "
+        "module, apart from pytest-recording's 'cassettes/<module>'). "
         "ini: opsladder_cassette_dir",
     )
     group.addoption(
