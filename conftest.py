@@ -30,6 +30,13 @@ def pytest_opsladder_variants() -> list[Variant]:
     return demo_variants()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """pyproject.toml sets pytest-asyncio's loop-scope key (its warning is fatal under
+    filterwarnings=error); where pytest-asyncio is not loaded, --strict-config must accept it."""
+    if "asyncio_default_fixture_loop_scope" not in parser._inidict:
+        parser.addini("asyncio_default_fixture_loop_scope", "pytest-asyncio's (not loaded)")
+
+
 def demo_model_url(config: pytest.Config) -> str:
     """The demo model's base URL: served on loopback when runs may go live, else unreachable."""
     settings = config.stash[SETTINGS_KEY]
