@@ -3,7 +3,9 @@
 A user's conftest.py looks like this one: declare the variants, build the agent for a variant.
 The hook lets shadow mode build agents outside test items, to run candidates concurrently
 (--opsladder-concurrency); the fixture serves the test items. In replay mode nothing is
-served: every model call and tool result comes from the cassettes.
+served: every model call and tool result comes from the cassettes. The hooks are marked
+``optionalhook``: a run with the plugin switched off (``-p no:opsladder``) then ignores them
+instead of stopping on an unknown hook.
 """
 
 from __future__ import annotations
@@ -23,8 +25,16 @@ _MODEL = ExitStack()
 _URL: dict[str, str] = {}
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_opsladder_variants() -> list[Variant]:
     return demo_variants()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """pyproject.toml sets pytest-asyncio's loop-scope key (its warning is fatal under
+    filterwarnings=error); where pytest-asyncio is not loaded, --strict-config must accept it."""
+    if "asyncio_default_fixture_loop_scope" not in parser._inidict:
+        parser.addini("asyncio_default_fixture_loop_scope", "pytest-asyncio's (not loaded)")
 
 
 def demo_model_url(config: pytest.Config) -> str:
@@ -48,6 +58,7 @@ def _agent(config: pytest.Config, variant: Variant, case_input: Any, workdir: Pa
     return agent
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_opsladder_build_agent(
     config: pytest.Config, variant: Variant, case: Case, workdir: Path
 ) -> Callable[[Any], Any]:

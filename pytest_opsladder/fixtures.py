@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
@@ -155,8 +156,23 @@ def cassette_for(
         return cassette_path(settings.nightmare_dir / "cassettes", case.id, variant.name, epoch)
     configured = cfg.get("cassette_dir")  # relative to the rootdir, like the ini key
     base = settings.rootdir / configured if configured else settings.cassette_dir
-    base = base or item.path.parent / "cassettes"
+    if base is None:
+        return _default_cassette(item, variant, epoch)
     return cassette_path(Path(base) / safe_stem(item.path.stem), item.name, variant.name, epoch)
+
+
+# The default home of tests' cassettes: ``cassettes/opsladder/`` beside the test module, apart
+# from ``cassettes/<module>/`` where pytest-recording (and vcrpy users) keep theirs. A cassette
+# at the old place (``cassettes/<module>/<test>/``), recorded before, is still read and updated.
+DEFAULT_CASSETTE_DIR = ("cassettes", "opsladder")
+
+
+def _default_cassette(item: pytest.Item, variant: Variant, epoch: int) -> Path:
+    module = safe_stem(item.path.stem)
+    home = item.path.parent.joinpath(*DEFAULT_CASSETTE_DIR, module)
+    new = cassette_path(home, item.name, variant.name, epoch)
+    old = cassette_path(item.path.parent / "cassettes" / module, item.name, variant.name, epoch)
+    return old if old.exists() and not new.exists() else new
 
 
 @pytest.fixture
@@ -188,13 +204,30 @@ def opsladder_run(
         epoch=item.stash.get(EPOCH_KEY, 0),
         options=dict(cfg),
     )
+    failure: OpsladderError | None = None
     try:
         run = recorder.__enter__()
     except OpsladderError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        failure = exc
+    if failure is not None:  # failed outside the except block: the error is shown once
+        pytest.fail(_setup_failure(item, failure), pytrace=False)
     item.stash[RUN_KEY] = run
     yield run
     _end_run(item, recorder)
+
+
+def _setup_failure(item: pytest.Item, error: OpsladderError) -> str:
+    """The error; for a missing cassette, a record command selecting exactly this test (its
+    node id as a positional argument: ``-k`` takes an expression, and a node id is none)."""
+    if not isinstance(error, CassetteNotFoundError):
+        return str(error)
+    command = f"pytest {shlex.quote(item.nodeid)} --opsladder-mode=record"
+    if Path.cwd() != item.config.rootpath:
+        command = f"cd {shlex.quote(str(item.config.rootpath))} && {command}"
+    return (
+        f"no cassette for test {item.nodeid!r} at {error.path}: replay runs offline from it, "
+        f"so the test cannot run without it. Record it with:\n    {command}"
+    )
 
 
 def _plan_for_stale(
@@ -229,10 +262,13 @@ def _shadow_run(
         recorder.run.extra[TEST_OUTCOME] = test_outcome(item)
         shadow_session.collect(item, recorder)
         return
+    failure: OpsladderError | None = None
     try:
         run = recorder.__enter__()
     except OpsladderError as error:
-        pytest.fail(str(error), pytrace=False)
+        failure = error
+    if failure is not None:  # outside the except block: the error is shown once
+        pytest.fail(str(failure), pytrace=False)
     item.stash[RUN_KEY] = run
     yield run
     outcome = test_outcome(item)

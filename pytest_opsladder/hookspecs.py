@@ -3,6 +3,11 @@
 Implement them in a ``conftest.py`` or a plugin. Each is called by the rung named in its
 docstring; its return value is checked where it is called, and a wrong type is a
 ``pytest.UsageError`` naming the hook.
+
+Mark implementations ``@pytest.hookimpl(optionalhook=True)``: pytest validates every hook a
+conftest implements against the known specs, and with the plugin switched off
+(``-p no:opsladder``) these specs are never added, so an unmarked implementation stops the run
+with "unknown hook"; a marked one is simply not called.
 """
 
 from __future__ import annotations

@@ -38,11 +38,13 @@ _PLUGIN_MODULES = (
     "pytest_opsladder.guardrails.fixtures",
     "pytest_opsladder.rollback.fixtures",
     "pytest_opsladder.blast_radius.fixtures",
+    "pytest_opsladder.coexist",
 )
 pytest_plugins = [m for m in _PLUGIN_MODULES if module_available(m)]
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 TALLY_KEY = pytest.StashKey[Tally]()
+THREAD_CONTEXT_KEY = pytest.StashKey[bool]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -86,7 +88,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="opsladder_cassette_dir",
         default=None,
         metavar="DIR",
-        help="where tests' cassettes live (default: 'cassettes' beside each test module). "
+        help="where tests' cassettes live (default: 'cassettes/opsladder' beside each test "
+        "module, apart from pytest-recording's 'cassettes/<module>'). "
         "ini: opsladder_cassette_dir",
     )
     group.addoption(
@@ -245,10 +248,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     config.stash[TALLY_KEY] = Tally()
     _register_metric_hook(config)
-    if config.getini(opt.INI_THREAD_CONTEXT):
-        from pytest_opsladder.capture.context import propagate_to_threads
+    if config.getini(opt.INI_THREAD_CONTEXT):  # only while a run is active (not at load)
+        from pytest_opsladder.capture.context import propagate_during_runs
 
-        propagate_to_threads()
+        propagate_during_runs(True)
+        config.stash[THREAD_CONTEXT_KEY] = True
 
 
 REMOVE_METRICS_KEY = pytest.StashKey[Any]()
@@ -275,6 +279,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     remove = config.stash.get(REMOVE_METRICS_KEY, None)
     if remove is not None:
         remove()
+    if config.stash.get(THREAD_CONTEXT_KEY, False):
+        from pytest_opsladder.capture.context import propagate_during_runs
+
+        propagate_during_runs(False)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

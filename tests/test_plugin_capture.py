@@ -42,7 +42,7 @@ def test_record_then_replay_never_executes_tools(
     recorded = pytester.runpytest("--opsladder-mode=record", "-p", "no:randomly", *xdist)
     recorded.assert_outcomes(passed=3)
     recorded.stdout.fnmatch_lines(["*opsladder runs: 2 recorded, 0 replayed, 0 incomplete*"])
-    assert (pytester.path / "cassettes/test_agent/test_marked/baseline.json").is_file()
+    assert (pytester.path / "cassettes/opsladder/test_agent/test_marked/baseline.json").is_file()
     calls.unlink()
     replayed = pytester.runpytest(*xdist)
     replayed.assert_outcomes(passed=3)

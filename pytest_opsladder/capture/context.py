@@ -6,16 +6,26 @@ tool called from ``executor.submit`` would record nowhere. :func:`propagate_to_t
 submitting context, as OpenTelemetry's threading instrumentation does; loop.run_in_executor goes
 through ``submit`` and is covered too. :class:`ContextThreadPoolExecutor` does the same without
 patching anything, for code that would rather be explicit.
+
+The pytest plugin does not patch at load: :func:`propagate_during_runs` registers a run scope
+that installs the patch when the first run starts and removes it when the last one ends, so a
+pytest session that never makes a run (or code between runs) sees the untouched ``submit``.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pytest_opsladder.capture.run import _CURRENT
+
+if TYPE_CHECKING:
+    from pytest_opsladder.capture.run import Run
+    from pytest_opsladder.capture.scopes import RecordingPlan
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -39,6 +49,46 @@ def propagate_to_threads() -> None:
 
 def stop_propagating_to_threads() -> None:
     ThreadPoolExecutor.submit = _ORIGINAL_SUBMIT  # type: ignore[method-assign]
+
+
+_LOCK = threading.Lock()
+_STATE = {"sessions": 0, "runs": 0, "installed": 0}  # installed: 1 when the run scope patched
+
+
+def propagate_during_runs(enabled: bool) -> None:
+    """Turn on (or, paired, off again) the patch for the duration of each run.
+
+    Counted, not a flag: a pytester session inside a session must not switch the outer one off.
+    """
+    from pytest_opsladder.capture.scopes import register_run_scope
+
+    register_run_scope("opsladder.thread_context", _thread_scope)
+    with _LOCK:
+        _STATE["sessions"] += 1 if enabled else -1
+        _STATE["sessions"] = max(_STATE["sessions"], 0)
+
+
+def _thread_scope(run: Run, recorded: Run | None, plan: RecordingPlan) -> Any:
+    return _patched_while_running() if _STATE["sessions"] else None
+
+
+@contextmanager
+def _patched_while_running() -> Iterator[None]:
+    """The first active run installs the patch, the last one to end removes it (unless someone
+    else had installed it: then it is theirs to keep)."""
+    with _LOCK:
+        _STATE["runs"] += 1
+        if _STATE["runs"] == 1 and ThreadPoolExecutor.submit is _ORIGINAL_SUBMIT:
+            propagate_to_threads()
+            _STATE["installed"] = 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _STATE["runs"] -= 1
+            if _STATE["runs"] == 0 and _STATE["installed"]:
+                stop_propagating_to_threads()
+                _STATE["installed"] = 0
 
 
 class ContextThreadPoolExecutor(ThreadPoolExecutor):

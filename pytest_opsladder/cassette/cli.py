@@ -52,10 +52,22 @@ def _is_cassette(path: Path, root: Path) -> bool:
         return True  # unreadable: validate reports it rather than skipping it silently
 
 
+def _foreign(path: Path) -> bool:
+    """A cassette of another tool (vcrpy / pytest-recording: ``interactions`` and no format tag
+    of ours), sharing the ``cassettes`` directory: not ours to validate."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    return files.FORMAT.encode() not in head and b"interactions" in head
+
+
 def _validate(args: argparse.Namespace) -> int:
     """Every file is checked and reported; one bad file never stops the others."""
     bad = 0
     paths = _cassettes(args.paths)
+    foreign = [p for p in paths if _foreign(p)]
+    for path in foreign:
+        print(f"SKIP {path}: not an opsladder cassette (vcrpy/pytest-recording format)")
+    paths = [p for p in paths if p not in foreign]
     for path in paths:
         problem = _problem(path)
         if problem:

@@ -99,11 +99,14 @@ def unregister(run: Run) -> None:
 def _install() -> None:
     from vcr.patch import CassettePatcherBuilder
 
+    from pytest_opsladder.http.aiohttp_patch import aiohttp_patchers
     from pytest_opsladder.http.transport import transport_patchers
 
     dispatch = DispatchStore()
     try:
         for patcher in [*CassettePatcherBuilder(dispatch).build(), *transport_patchers(dispatch)]:
+            _PATCHES.enter_context(patcher)
+        for patcher in aiohttp_patchers(dispatch):  # stacked on vcrpy's aiohttp stub
             _PATCHES.enter_context(patcher)
         _PATCHES.enter_context(_socket_guard())
     except BaseException:

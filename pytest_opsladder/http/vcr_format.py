@@ -12,10 +12,18 @@ keeps its chunks with ``t``, the seconds since the response headers arrived.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
-from pytest_opsladder.http.bodies import ENCODING_HEADERS, decode_body, decoder_for, encode_body
+from pytest_opsladder.http.bodies import (
+    ENCODING_HEADERS,
+    decode_body,
+    decoder_for,
+    encode_body,
+    is_event_stream,
+)
 from pytest_opsladder.http.scrub import scrub_headers, scrub_url
 
 
@@ -28,7 +36,23 @@ def request_bytes(request: Any) -> bytes:
         return b""
     if isinstance(body, str):
         return body.encode("utf-8")
-    return bytes(body)
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body)
+    return _other_body_bytes(body)
+
+
+def _other_body_bytes(body: Any) -> bytes:
+    """Bodies a client stub handed over unserialized (aiohttp's ``json=``/``data=`` dict, a
+    form's fields, a list of chunks): bytes that stay the same from recording to replay."""
+    if isinstance(body, dict):
+        return json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()
+    if isinstance(body, list | tuple):
+        if all(isinstance(c, bytes | bytearray) for c in body):
+            return b"".join(body)
+        if all(isinstance(f, tuple) and len(f) == 2 for f in body):
+            return urlencode([(str(k), str(v)) for k, v in body]).encode()
+        return json.dumps(body, ensure_ascii=False, default=str).encode()
+    return repr(body).encode("utf-8")  # an object we cannot read: matched by its repr
 
 
 def stored_request_body(stored: dict[str, Any]) -> bytes:
@@ -72,6 +96,10 @@ def from_vcr(request: Any, response: dict[str, Any], elapsed: float) -> dict[str
         "headers": headers,
         "body": encode_body(body),
     }
+    chunks = response["body"].get("chunks")  # a stream recorded chunk by chunk (aiohttp)
+    if chunks and is_event_stream(headers):
+        del stored_response["body"]
+        stored_response["chunks"] = [{"t": round(t, 6), **encode_body(c)} for t, c in chunks]
     return {
         "request": stored_request(request.method, request.uri, req_headers, request_bytes(request)),
         "response": stored_response,
@@ -85,8 +113,16 @@ def to_vcr_response(stored: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": {"code": stored["status"], "message": stored.get("reason") or ""},
         "headers": {k: list(v) for k, v in stored.get("headers", {}).items()},
-        "body": {"string": response_bytes(stored)},
+        "body": _vcr_body(stored),
     }
+
+
+def _vcr_body(stored: dict[str, Any]) -> dict[str, Any]:
+    """The body for vcrpy's stubs; a stream also keeps its chunks (aiohttp replays them)."""
+    body: dict[str, Any] = {"string": response_bytes(stored)}
+    if "chunks" in stored:
+        body["chunks"] = [decode_body(c) for c in stored["chunks"]]
+    return body
 
 
 def response_bytes(stored: dict[str, Any]) -> bytes:

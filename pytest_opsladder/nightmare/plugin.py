@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -162,8 +163,19 @@ class NightmareDir(pytest.Directory):
         return bool(self.ihook.pytest_ignore_collect(collection_path=path, config=self.config))
 
 
-class NightmareFile(pytest.File):
-    """One case file; collects to one item."""
+class NightmareFile(pytest.Module):
+    """One case file; collects to one item.
+
+    A :class:`pytest.Module` (with a stand-in module object, never importing the YAML), so that
+    module-, class- and package-scoped fixtures, autouse or not, resolve for case items as for
+    any test: pytest looks up a module-scoped fixture's node as the item's ``Module`` parent,
+    and plugins with module-scoped autouse fixtures (pytest-recording ...) broke a plain File.
+    """
+
+    def _getobj(self) -> types.ModuleType:
+        module = types.ModuleType(f"opsladder_nightmare.{self.path.stem}")
+        module.__file__ = str(self.path)
+        return module
 
     def collect(self) -> Iterator[pytest.Item]:
         try:

@@ -5,12 +5,12 @@ so an edit, a reorder, an insert or a delete breaks the chain at its sequence nu
 chain alone cannot show (the tail cut off, the whole log deleted, the chain recomputed after an
 edit) an external checkpoint shows: each append can also record ``(seq, head hash)`` in a file
 kept elsewhere. Appends take an exclusive ``flock`` on the log (and a thread lock in-process),
-so writers in several processes always extend the same head: the chain never forks.
+so writers in several processes always extend the same head: the chain never forks. Where
+``fcntl`` does not exist (Windows) a sibling ``<log>.lock`` taken through filelock does the same.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 import uuid
@@ -24,6 +24,11 @@ from pytest_opsladder.rollback import events as ev
 from pytest_opsladder.rollback.audit_format import GENESIS_PREV, canonical, make_line, parse_line
 from pytest_opsladder.rollback.audit_verify import AuditReport, verify_log
 from pytest_opsladder.rollback.errors import AuditError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["AuditLog", "AuditReport", "verify_log"]
 _TAIL_CHUNK = 1 << 16
@@ -48,6 +53,7 @@ class AuditLog:
         self._fd: int | None = None
         self._known: tuple[int, int, str, str] | None = None  # (size, seq, hash, log_id)
         self._log_id = ""
+        self._portable_lock: Any = None  # where fcntl is missing: the sibling lock file
 
     # -- appending ------------------------------------------------------------------------
     def append(self, payload: Any) -> int:
@@ -73,7 +79,7 @@ class AuditLog:
         try:
             yield fd
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            self._unlock(fd)
 
     def _lock_current_file(self) -> int:
         """Lock the file now at ``path``: a log deleted or replaced under an open descriptor
@@ -82,16 +88,31 @@ class AuditLog:
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._lock_fd(self._fd)
             try:
                 same = os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
             except FileNotFoundError:
                 same = False
             if same:
                 return self._fd
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._unlock(self._fd)
             self.close()
             self._known, self._log_id = None, ""
+
+    def _lock_fd(self, fd: int) -> None:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return
+        from filelock import FileLock
+
+        self._portable_lock = FileLock(str(self.path) + ".lock")
+        self._portable_lock.acquire()
+
+    def _unlock(self, fd: int) -> None:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        else:
+            self._portable_lock.release()
 
     def _write(self, fd: int, line: bytes) -> None:
         written = os.write(fd, line)
@@ -188,11 +209,20 @@ def _last_line(fd: int, size: int) -> bytes:
     chunk = _TAIL_CHUNK
     while True:
         start = max(0, size - chunk)
-        data = os.pread(fd, size - start, start)
+        data = _read_at(fd, size - start, start)
         cut = data.rfind(b"\n", 0, len(data) - 1)
         if cut >= 0 or start == 0:
             return data[cut + 1 :]
         chunk *= 4
+
+
+def _read_at(fd: int, count: int, offset: int) -> bytes:
+    """``os.pread`` where it exists; elsewhere (Windows) seek and read: the log's descriptor
+    is O_APPEND, so moving its offset never moves where the next entry is written."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, count, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - Windows
+    return os.read(fd, count)  # pragma: no cover
 
 
 def _log_id_of(path: Path) -> str:

@@ -1,14 +1,14 @@
 """Appending lines that several processes write at once, without losing or mixing any (level 7).
 
-Every append takes an exclusive ``flock`` on a sibling ``.lock`` file and writes the whole line
-with one ``write`` on an ``O_APPEND`` descriptor. If a writer died mid-line (power loss, SIGKILL
-before the newline), the next writer first ends that fragment with a newline, so the damage
-stays one unreadable line instead of corrupting the next record; readers skip it and say so.
+Every append takes an exclusive lock (filelock: ``flock`` on POSIX, ``msvcrt`` on Windows) on a
+sibling ``.lock`` file and writes the whole line with one ``write`` on an ``O_APPEND``
+descriptor. If a writer died mid-line (power loss, SIGKILL before the newline), the next writer
+first ends that fragment with a newline, so the damage stays one unreadable line instead of
+corrupting the next record; readers skip it and say so.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -16,27 +16,28 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from pytest_opsladder.store.errors import StoreError
 
 
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``<path>.lock`` (blocking) for the block."""
-    lock = path.with_name(path.name + ".lock")
+    lock = FileLock(str(path.with_name(path.name + ".lock")))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        lock.acquire()
     except OSError as exc:
         raise StoreError(
-            f"cannot lock {lock}: {exc.strerror or exc}. Make the store directory writable "
-            "or point it elsewhere (--store DIR / $OPSLADDER_STORE).",
-            path=lock,
+            f"cannot lock {lock.lock_file}: {exc.strerror or exc}. Make the store directory "
+            "writable or point it elsewhere (--store DIR / $OPSLADDER_STORE).",
+            path=Path(lock.lock_file),
         ) from exc
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)  # closing releases the flock
+        lock.release()
 
 
 def append_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
@@ -54,7 +55,10 @@ def append_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 
 def _ends_mid_line(fd: int) -> bool:
     size = os.fstat(fd).st_size
-    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+    if size == 0:
+        return False
+    os.lseek(fd, size - 1, os.SEEK_SET)  # not os.pread: Windows has none; O_APPEND writes at end
+    return os.read(fd, 1) != b"\n"
 
 
 def _write_all(fd: int, payload: bytes) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pytest_opsladder import (
     propagate_to_threads,
     tool,
 )
+from pytest_opsladder.capture.context import stop_propagating_to_threads
 
 
 @tool(name="ctx_square")
@@ -41,9 +43,11 @@ def recording(tmp_path: Path) -> RunRecorder:
 
 
 @pytest.fixture
-def patched_pools() -> None:
-    """The plugin patches ThreadPoolExecutor at configure; make sure it is on (idempotent)."""
+def patched_pools() -> Iterator[None]:
+    """The patch a user installs for good; removed after, so no other test inherits it."""
     propagate_to_threads()
+    yield
+    stop_propagating_to_threads()
 
 
 def recorded_args(run: object) -> list[int]:

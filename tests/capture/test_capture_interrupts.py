@@ -152,7 +152,7 @@ def test_sigkill_mid_pytest_recording_keeps_previous_cassette(
         """
     )
     pytester.runpytest("--opsladder-mode=record").assert_outcomes(passed=1)
-    cassette = pytester.path / "cassettes/test_kill/test_agent/baseline.json"
+    cassette = pytester.path / "cassettes/opsladder/test_kill/test_agent/baseline.json"
     before = cassette.read_bytes()
     env = {**os.environ, "KILL": "1"}
     done = subprocess.run(

@@ -60,7 +60,7 @@ def executed(log: Path) -> list[int]:
 
 
 def cassette(pytester: pytest.Pytester, test: str, variant: str = "baseline") -> Path:
-    return pytester.path / "cassettes" / "test_agent" / test / f"{variant}.json"
+    return pytester.path / "cassettes" / "opsladder" / "test_agent" / test / f"{variant}.json"
 
 
 def saved(path: Path) -> dict:  # type: ignore[type-arg]
@@ -127,7 +127,7 @@ import pathlib
 @pytest.mark.opsladder
 def test_one(opsladder_run):
     opsladder_run.output = lookup(1)
-    path = pathlib.Path("cassettes/test_agent/test_one/baseline.json")
+    path = pathlib.Path("cassettes/opsladder/test_agent/test_one/baseline.json")
     # while the run is going on, the old cassette is still the one on disk
     on_disk = json.loads(path.read_text())["run"]["output"] if path.exists() else None
     assert on_disk in (None, {"x": 1, "version": "1"})
@@ -153,7 +153,7 @@ def test_mode_rewrite_deletes_the_cassette_before_the_run(
 import pathlib
 @pytest.mark.opsladder
 def test_one(opsladder_run):
-    assert not pathlib.Path("cassettes/test_agent/test_one/baseline.json").exists()
+    assert not pathlib.Path("cassettes/opsladder/test_agent/test_one/baseline.json").exists()
     opsladder_run.output = lookup(1)
 """
     )

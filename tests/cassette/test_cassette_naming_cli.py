@@ -64,7 +64,7 @@ def test_note(opsladder_run, note):
 """
     )
     pytester.runpytest("--opsladder-mode=record", *xdist).assert_outcomes(passed=4)
-    dirs = sorted((pytester.path / "cassettes" / "test_long").iterdir())
+    dirs = sorted((pytester.path / "cassettes" / "opsladder" / "test_long").iterdir())
     assert len(dirs) == 4
     for directory in dirs:
         assert len(directory.name) <= 96
