@@ -53,7 +53,10 @@ class Guardrails:
     """A policy, an approval gate, and the guard that applies them to tool calls.
 
     ``run_key`` names the logical run for approvals (default: case id and variant), so that a
-    re-run after a restart finds the answers given to the first attempt.
+    re-run after a restart finds the answers given to the first attempt. With
+    ``record_unscoped=False`` a call that no rule names and the default allows leaves no event:
+    the built-in policy, enforced where a project configured none, then only shows in runs
+    where it had something to say.
     """
 
     def __init__(
@@ -64,9 +67,11 @@ class Guardrails:
         store: ApprovalStore | str | Path | None = None,
         run_key: str | Callable[[Run], str] | None = None,
         approve_outbound: bool | None = None,
+        record_unscoped: bool = True,
         **gate_options: Any,
     ) -> None:
         self.policy = policy
+        self.record_unscoped = record_unscoped
         if store is not None and not isinstance(store, ApprovalStore):
             store = ApprovalStore(store)
         self.gate = ApprovalGate(store, approver, **gate_options)
@@ -78,6 +83,12 @@ class Guardrails:
     def __call__(self, run: Run, spec: ToolSpec, args: dict[str, Any]) -> None:
         """The tool guard: returns to let the call run, raises to stop it."""
         decision = self.decide(spec.name, args, outbound=spec.outbound)
+        if (
+            not self.record_unscoped
+            and decision.rule == "default"
+            and decision.verdict is Verdict.ALLOW
+        ):
+            return
         run.emit(GUARDRAIL_DECISION, spec.name, {**decision.to_dict(), "policy": self.policy.name})
         if decision.verdict is Verdict.DENY:
             raise GuardrailDenied(

@@ -97,6 +97,22 @@ def policy_from_dict(
     return policy
 
 
+DEFAULT_POLICY = Path(__file__).with_name("default_policy.toml")
+
+
+def default_policy(workspace: str | Path = ".") -> Policy:
+    """The built-in policy (``default_policy.toml``) with ``workspace`` as its workspace.
+
+    It applies when a project configures no policy and to ``opsladder policy check`` without
+    ``--policy``: known-safe shell commands run, destructive ones are denied, the rest asks.
+    """
+    return policy_from_dict(
+        read_policy_file(DEFAULT_POLICY),
+        source=f"<built-in default policy {DEFAULT_POLICY.name}>",
+        base_dir=workspace,
+    )
+
+
 def example_results(policy: Policy) -> list[tuple[Example, bool, Decision]]:
     """Each example with whether the policy decided it as expected, and the decision."""
     out = []
