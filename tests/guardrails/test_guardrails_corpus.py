@@ -54,7 +54,8 @@ def test_the_corpus_is_large_labelled_and_covers_every_class() -> None:
     assert labels["dangerous"] >= 300
     assert labels["harmless"] >= 100
     assert set(labels) == {"dangerous", "changes", "harmless"}
-    assert CLASSES <= {cls for label, cls, _ in ROWS if label == "dangerous"}
+    dangerous_classes = {cls for label, cls, _ in ROWS if label == "dangerous"}
+    assert dangerous_classes >= CLASSES
     assert len({command for _, _, command in ROWS}) == len(ROWS), "duplicate commands"
 
 
