@@ -9,6 +9,7 @@ whatever the rule's specificity; a call that no rule matches gets the policy's `
 from __future__ import annotations
 
 import fnmatch
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,9 @@ from pytest_opsladder.guardrails.verdicts import Decision, Verdict, strictest
 from pytest_opsladder.guardrails.workspace import Workspace
 
 
+@lru_cache(maxsize=4096)
 def matches(patterns: tuple[str, ...], tool: str) -> bool:
+    """Does ``tool`` match a glob of ``patterns``? Cached: a run calls few tools, many times."""
     return any(fnmatch.fnmatchcase(tool, pattern) for pattern in patterns)
 
 

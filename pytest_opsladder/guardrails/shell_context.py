@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +38,7 @@ class Stdin:
     present: bool = False
 
 
+_NO_STDIN = Stdin()
 ArgvCheck = Callable[[list[str], "ShellContext"], list[Decision]]
 ScriptCheck = Callable[[str, "ShellContext"], list[Decision]]
 
@@ -64,14 +65,23 @@ class ShellContext:
     script_check: ScriptCheck = _no_script
 
     def deeper(self) -> ShellContext:
-        return replace(self, depth=self.depth + 1, stdin=Stdin())
+        return self.at(self.cwds, _NO_STDIN, self.depth + 1)
 
-    def with_stdin(self, stdin: Stdin) -> ShellContext:
-        return replace(self, stdin=stdin)
+    def at(self, cwds: tuple[str, ...], stdin: Stdin, depth: int | None = None) -> ShellContext:
+        """This context for one command: its directories and its standard input.
+
+        Built directly rather than with ``dataclasses.replace``, which costs more than the
+        rest of a typical decision (this runs once per simple command).
+        """
+        depth = self.depth if depth is None else depth
+        return ShellContext(
+            self.workspace, self.max_chars, depth, self.safe_patterns, cwds, stdin,
+            self.argv_check, self.script_check,
+        )  # fmt: skip
 
     def check_argv(self, argv: list[str]) -> list[Decision]:
         """Decisions for a command another command runs (wrappers, ``-exec``)."""
-        return self.argv_check(argv, replace(self, stdin=Stdin())) if argv else []
+        return self.argv_check(argv, self.at(self.cwds, _NO_STDIN)) if argv else []
 
     def check_script(self, text: str) -> list[Decision]:
         """Decisions for shell text another command runs (``sh -c``, ``su -c``)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 
 from pytest_opsladder.guardrails import shell_text_tools as text_tools
@@ -83,7 +82,7 @@ def shell_decisions(text: str, ctx: ShellContext) -> list[Decision]:
     cwds = ctx.cwds
     for command in parsed.commands:
         argv = list(command.argv)
-        out += command_decisions(argv, replace(ctx, cwds=cwds, stdin=command.stdin))
+        out += command_decisions(argv, ctx.at(cwds, command.stdin))
         cwds = _after_cd(argv, ctx, cwds)
     return out
 

@@ -39,10 +39,12 @@ _DYNAMIC = {
     "heredoc_redirect": "a here-document",
     "herestring_redirect": "a here-string",
 }
-_UNQUOTED_SPECIAL = set("*?[]{}\\")
 _STATIC_TARGETS = {"/dev/null"}
 # Words bash passes on unchanged though they hold special characters: find's ``{}`` and ``\;``.
 _LITERAL_WORDS = {"{}": "{}", "\\;": ";", "\\+": "+"}
+# Globs, braces, escapes, and ~ where bash expands it: at a word's start, after = or :
+# (``HEAD~1`` is text).
+_EXPANDS = re.compile(r"[*?\[\]{}\\]|^~|[=:]~")
 _NOT_PLAIN = re.compile(r"[^\t\n\x20-\x7e]")
 # Parts of a construct already reported through its parent.
 _QUIET = {"variable_name", "special_variable_name", "file_descriptor", "heredoc_start"}
@@ -213,7 +215,7 @@ def _word(node: Any, source: bytes, out: ShellParse, *, is_name: bool) -> str | 
     if kind in ("word", "number"):
         if raw in _LITERAL_WORDS:
             return _LITERAL_WORDS[raw]
-        if _UNQUOTED_SPECIAL & set(raw) or _tilde(raw):
+        if _EXPANDS.search(raw):
             out.dynamic.append(f"glob, brace, tilde or escape characters in {raw[:60]!r}")
             return None
         return raw
@@ -232,11 +234,6 @@ def _word(node: Any, source: bytes, out: ShellParse, *, is_name: bool) -> str | 
         out.dynamic.append(f"quoting inside the command name {raw[:60]!r}")
         return None
     return value
-
-
-def _tilde(raw: str) -> bool:
-    """Bash expands ``~`` at the start of a word and after ``=`` or ``:`` (``HEAD~1`` is text)."""
-    return raw.startswith("~") or "=~" in raw or ":~" in raw
 
 
 def _double_quoted(node: Any, source: bytes) -> str | None:
