@@ -9,8 +9,8 @@ whatever the rule's specificity; a call that no rule matches gets the policy's `
 from __future__ import annotations
 
 import fnmatch
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from pytest_opsladder.guardrails.arguments import Constraint, check_constraint, normalize_args
