@@ -19,7 +19,7 @@ from pytest_opsladder.capture.metrics import register_metric
 from pytest_opsladder.guardrails.approval_gate import ApprovalGate, Approver
 from pytest_opsladder.guardrails.approval_store import ApprovalStore
 from pytest_opsladder.guardrails.errors import GuardrailDenied
-from pytest_opsladder.guardrails.policy import Policy
+from pytest_opsladder.guardrails.policy import Policy, matches
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
 
 if TYPE_CHECKING:
@@ -54,9 +54,9 @@ class Guardrails:
 
     ``run_key`` names the logical run for approvals (default: case id and variant), so that a
     re-run after a restart finds the answers given to the first attempt. With
-    ``record_unscoped=False`` a call that no rule names and the default allows leaves no event:
-    the built-in policy, enforced where a project configured none, then only shows in runs
-    where it had something to say.
+    ``scoped_only=True`` only the tools a rule names are guarded and other calls pass
+    untouched, without an event: that is how the built-in default policy is enforced where a
+    project configured none, guarding its shell and SQL tools and nothing else.
     """
 
     def __init__(
@@ -67,11 +67,11 @@ class Guardrails:
         store: ApprovalStore | str | Path | None = None,
         run_key: str | Callable[[Run], str] | None = None,
         approve_outbound: bool | None = None,
-        record_unscoped: bool = True,
+        scoped_only: bool = False,
         **gate_options: Any,
     ) -> None:
         self.policy = policy
-        self.record_unscoped = record_unscoped
+        self.scoped_only = scoped_only
         if store is not None and not isinstance(store, ApprovalStore):
             store = ApprovalStore(store)
         self.gate = ApprovalGate(store, approver, **gate_options)
@@ -82,13 +82,9 @@ class Guardrails:
 
     def __call__(self, run: Run, spec: ToolSpec, args: dict[str, Any]) -> None:
         """The tool guard: returns to let the call run, raises to stop it."""
-        decision = self.decide(spec.name, args, outbound=spec.outbound)
-        if (
-            not self.record_unscoped
-            and decision.rule == "default"
-            and decision.verdict is Verdict.ALLOW
-        ):
+        if self.scoped_only and not any(matches(r.tools, spec.name) for r in self.policy.rules):
             return
+        decision = self.decide(spec.name, args, outbound=spec.outbound)
         run.emit(GUARDRAIL_DECISION, spec.name, {**decision.to_dict(), "policy": self.policy.name})
         if decision.verdict is Verdict.DENY:
             raise GuardrailDenied(

@@ -101,8 +101,8 @@ def _opsladder_guardrails(
 
     policy = _load(request.config, opsladder_policy_file)
     approver = request.getfixturevalue("opsladder_guardrail_approver")
-    # The built-in default records only calls it names, so projects without a policy keep
-    # their runs as they were for every other tool.
-    unscoped = opsladder_policy_file is not None
-    with Guardrails(policy, approver=approver, record_unscoped=unscoped).enforce():
+    # The built-in default guards only the shell and SQL tools it names: a project without a
+    # policy keeps every other tool call, and its run record, as it was.
+    scoped_only = opsladder_policy_file is None
+    with Guardrails(policy, approver=approver, scoped_only=scoped_only).enforce():
         yield

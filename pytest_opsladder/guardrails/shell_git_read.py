@@ -119,4 +119,10 @@ def read_subcommand(sub: str, args: list[str], ctx: ShellContext) -> list[Decisi
 
 def _git_paths(parsed: ParsedArgs) -> list[str]:
     # ``HEAD:path`` and ``A..B`` name objects, not files in the working tree.
-    return [w for w in parsed.operands if ":" not in w and ".." not in w.strip(".")]
+    return [w for w in parsed.operands if not _revision(w)]
+
+
+def _revision(word: str) -> bool:
+    if "../" in word or word.startswith(".."):
+        return False  # a relative path that climbs, never a revision range
+    return ":" in word or ".." in word

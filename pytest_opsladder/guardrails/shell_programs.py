@@ -234,6 +234,8 @@ _NUMERIC = {"head", "tail", "grep", "egrep", "fgrep"}
 # Builtins and tools that stop at the first operand: ``echo -n x -e`` prints ``-e``.
 _POSIX = {"echo", "printf", "test", "[", "expr", "seq"}
 
+# Programs whose second operand is a file they write: ``uniq IN OUT``.
+_ONE_INPUT = {"uniq"}
 _TEXT_ONLY = {"echo", "printf", "test", "[", "expr", "true", "false", "ps", "pgrep"}
 SAFE_PROGRAMS: dict[str, SafeProgram] = {
     name: SafeProgram(
@@ -255,6 +257,8 @@ def safe_program_decisions(name: str, args: list[str], ctx: ShellContext) -> lis
     operands = parsed.operands
     if program.operands is Operands.NONE and operands:
         out += unsafe_options(name, [f"operand {operands[0]}"])
+    if name in _ONE_INPUT and len(operands) > 1:
+        out += unsafe_options(name, [f"operand {operands[1]} (an output file)"])
     if program.operands is Operands.TEXT:
         operands = []
     elif program.operands is Operands.PATTERN_PATHS and not parsed.get("--regexp", "--file"):

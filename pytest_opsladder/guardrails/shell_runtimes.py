@@ -26,7 +26,7 @@ _PYTEST = spec(
     "|--collect-only --lf|--last-failed --ff|--failed-first --nf|--new-first --sw|--stepwise"
     " --sw-skip|--stepwise-skip --durations= --durations-min= -l|--showlocals --no-header"
     " --no-summary --disable-warnings|--disable-pytest-warnings -W=|--pythonwarnings="
-    " -o=|--override-ini= --rootdir@ -c@ --confcutdir@ --junitxml@|--junit-xml@ --cov?"
+    " !-o=|!--override-ini= --rootdir@ -c@ --confcutdir@ --junitxml@|--junit-xml@ --cov?"
     " --cov-report="
     " --cov-fail-under= --no-cov --ignore@ --ignore-glob= --deselect= --strict-markers"
     " --strict-config --strict --import-mode= --color= --code-highlight= --setup-show"
@@ -59,6 +59,8 @@ _VERSIONS = {"--version", "-v", "-V", "version", "-version", "--help", "-h", "he
 def pytest_check(args: list[str], ctx: ShellContext, name: str = "pytest") -> list[Decision]:
     parsed = parse_options(args, _PYTEST)
     bad = parsed.unknown + [o.written for o in parsed.options if o.name in _PYTEST.unsafe]
+    # -p loads a plugin module (any code); only disabling one (-p no:NAME) is safe.
+    bad += [f"-p {v}" for v in parsed.values("-p") if not v.startswith("no:")]
     targets = [w.split("::", 1)[0] for w in parsed.operands]
     return unsafe_options(name, bad) + path_decisions(name, targets + parsed.paths(), ctx)
 

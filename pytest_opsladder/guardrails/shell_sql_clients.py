@@ -59,6 +59,7 @@ class ClientSql:
     texts: list[str]
     findings: list[Decision]
     reads_stdin: bool
+    database: str | None = None
 
 
 def _sqlite_like(name: str, args: list[str]) -> ClientSql:
@@ -81,7 +82,9 @@ def _sqlite_like(name: str, args: list[str]) -> ClientSql:
             findings += unsafe_options(name, [word])
         i += 1
     texts += operands[1:]
-    return ClientSql(texts, findings, len(operands) <= 1 and not _has(args, ("c", "s")))
+    stdin = len(operands) <= 1 and not _has(args, ("c", "s"))
+    database = operands[0] if operands and operands[0] != ":memory:" else None
+    return ClientSql(texts, findings, stdin, database)
 
 
 def _has(args: list[str], options: tuple[str, ...]) -> bool:
@@ -173,9 +176,10 @@ def _read_client(name: str, args: list[str]) -> ClientSql:
 
 
 def _path_args(name: str, args: list[str], ctx: ShellContext) -> list[Decision]:
-    options = _PSQL if name == "psql" else _MYSQL if name in ("mysql", "mariadb") else None
-    if options is None:
-        return []
+    if name in ("sqlite3", "duckdb"):  # the database file, created if missing
+        database = _sqlite_like(name, args).database
+        return path_decisions(name, [database] if database else [], ctx)
+    options = _PSQL if name == "psql" else _MYSQL
     return path_decisions(name, parse_options(args, options).paths(), ctx)
 
 
@@ -191,7 +195,10 @@ def _sql_text(name: str, text: str) -> list[Decision]:
     decisions, reads = classify_sql(sql, _DIALECT[name])
     out = meta + list(decisions)
     if not reads and not decisions and not meta:
-        out.append(ask("sql:not-read-only", f"{name} runs SQL that changes the database"))
+        why = (
+            f"{name} runs SQL that is not a plain read (it writes, reads files or calls functions)"
+        )
+        out.append(ask("sql:not-read-only", why))
     return out
 
 

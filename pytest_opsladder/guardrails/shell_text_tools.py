@@ -117,6 +117,10 @@ def awk(args: list[str], ctx: ShellContext) -> list[Decision]:
     if parsed.get("-f"):
         out.append(ask("shell:interpreter", "awk -f runs a program from a file"))
         files = parsed.operands
+    elif parsed.values("-e"):
+        files = parsed.operands  # gawk -e/--source: the program is in the option
+        for program in parsed.values("-e"):
+            out += _awk_program(program, ctx)
     else:
         program = parsed.operands[0] if parsed.operands else ""
         files = parsed.operands[1:]

@@ -161,7 +161,19 @@ def _only_reads(node: object) -> bool:
 
     if not isinstance(node, exp.Query | exp.Describe | exp.Show):
         return False
-    return not any(type(sub).__name__ in _WRITES for sub in node.walk())
+    return not any(_touches_more(sub) for sub in node.walk())
+
+
+def _touches_more(node: object) -> bool:
+    """Writes, unknown functions, file readers (``read_csv``) and table functions."""
+    from sqlglot import exp
+
+    name = type(node).__name__
+    if name in _WRITES or name.startswith("Read"):
+        return True
+    if isinstance(node, exp.Table) and ("/" in node.name or "." in node.name):
+        return True  # duckdb reads FROM 'file.csv' and FROM '/etc/passwd' as files
+    return isinstance(node, exp.Func) and isinstance(node.parent, exp.From | exp.Join | exp.Table)
 
 
 def _var(node: object) -> str:
