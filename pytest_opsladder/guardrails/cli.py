@@ -2,6 +2,8 @@
 
 ``check`` prints the verdict first (``allow``, ``ask`` or ``deny``), then the deciding rule and
 why; its exit status is 0 for allow, 3 for ask and 1 for deny, so scripts can branch on it.
+Without ``--policy`` it decides under the built-in default policy, the current directory
+being the workspace.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.guardrails.approval_store import Answer, ApprovalStore
 from pytest_opsladder.guardrails.policy import Policy
-from pytest_opsladder.guardrails.policy_load import example_results, load_policy
+from pytest_opsladder.guardrails.policy_load import default_policy, example_results, load_policy
 from pytest_opsladder.guardrails.verdicts import Verdict
 
 EXIT = {Verdict.ALLOW: 0, Verdict.DENY: 1, Verdict.ASK: 3}
@@ -24,7 +26,11 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("policy", help="check and test guardrail policies (level 4)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = actions.add_parser("check", help="decide one tool call or shell command")
-    check.add_argument("--policy", required=True, type=Path, help="policy file (toml/yaml/json)")
+    check.add_argument(
+        "--policy",
+        type=Path,
+        help="policy file (toml/yaml/json); default: the built-in policy, workspace = cwd",
+    )
     what = check.add_mutually_exclusive_group(required=True)
     what.add_argument(
         "--command",
@@ -69,7 +75,10 @@ def _load(args: argparse.Namespace, path: Path, check_examples: bool) -> Policy:
 
 
 def _check(args: argparse.Namespace) -> int:
-    policy = _load(args, args.policy, check_examples=True)
+    if args.policy is None:
+        policy = default_policy(Path.cwd())
+    else:
+        policy = _load(args, args.policy, check_examples=True)
     if args.shell_command is not None:
         tool = _shell_tool(policy)
         call_args: Any = {policy.shell.arg: args.shell_command}

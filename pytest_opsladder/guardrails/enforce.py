@@ -19,7 +19,7 @@ from pytest_opsladder.capture.metrics import register_metric
 from pytest_opsladder.guardrails.approval_gate import ApprovalGate, Approver
 from pytest_opsladder.guardrails.approval_store import ApprovalStore
 from pytest_opsladder.guardrails.errors import GuardrailDenied
-from pytest_opsladder.guardrails.policy import Policy
+from pytest_opsladder.guardrails.policy import Policy, matches
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
 
 if TYPE_CHECKING:
@@ -53,7 +53,10 @@ class Guardrails:
     """A policy, an approval gate, and the guard that applies them to tool calls.
 
     ``run_key`` names the logical run for approvals (default: case id and variant), so that a
-    re-run after a restart finds the answers given to the first attempt.
+    re-run after a restart finds the answers given to the first attempt. With
+    ``scoped_only=True`` only the tools a rule names are guarded and other calls pass
+    untouched, without an event: that is how the built-in default policy is enforced where a
+    project configured none, guarding its shell and SQL tools and nothing else.
     """
 
     def __init__(
@@ -64,9 +67,11 @@ class Guardrails:
         store: ApprovalStore | str | Path | None = None,
         run_key: str | Callable[[Run], str] | None = None,
         approve_outbound: bool | None = None,
+        scoped_only: bool = False,
         **gate_options: Any,
     ) -> None:
         self.policy = policy
+        self.scoped_only = scoped_only
         if store is not None and not isinstance(store, ApprovalStore):
             store = ApprovalStore(store)
         self.gate = ApprovalGate(store, approver, **gate_options)
@@ -77,6 +82,8 @@ class Guardrails:
 
     def __call__(self, run: Run, spec: ToolSpec, args: dict[str, Any]) -> None:
         """The tool guard: returns to let the call run, raises to stop it."""
+        if self.scoped_only and not any(matches(r.tools, spec.name) for r in self.policy.rules):
+            return
         decision = self.decide(spec.name, args, outbound=spec.outbound)
         run.emit(GUARDRAIL_DECISION, spec.name, {**decision.to_dict(), "policy": self.policy.name})
         if decision.verdict is Verdict.DENY:

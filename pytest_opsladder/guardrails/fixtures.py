@@ -1,8 +1,9 @@
 """Fixtures of ladder level 4: unit-test a policy, and enforce it on every run of a test.
 
 Configure the policy with ``--opsladder-policy FILE`` or ``opsladder_policy = FILE`` in the ini
-file (relative to the rootdir), or override the ``opsladder_policy_file`` fixture. When one is
-configured, every test's tool calls are guarded by it, in every mode, replay and shadow too.
+file (relative to the rootdir), or override the ``opsladder_policy_file`` fixture. Every test's
+tool calls are guarded by it, in every mode, replay and shadow too; a project that configures
+none gets the built-in default policy (``default_policy.toml``, the rootdir as workspace).
 """
 
 from __future__ import annotations
@@ -61,8 +62,15 @@ def opsladder_guardrail_approver() -> Any:
     return None
 
 
-def _load(config: pytest.Config, path: Path) -> Any:
-    from pytest_opsladder.guardrails.policy_load import load_policy
+def _load(config: pytest.Config, path: Path | None) -> Any:
+    from pytest_opsladder.guardrails.policy_load import default_policy, load_policy
+
+    if path is None:
+        cache = config.stash.setdefault(_CACHE, {})
+        key: tuple[str, str | None, str | None] = ("<default>", None, str(config.rootpath))
+        if key not in cache:
+            cache[key] = default_policy(config.rootpath)
+        return cache[key]
 
     environment = str(config.getini(INI_ENVIRONMENT)) or None
     workflow = str(config.getini(INI_WORKFLOW)) or None
@@ -78,14 +86,9 @@ def _load(config: pytest.Config, path: Path) -> Any:
 
 @pytest.fixture
 def opsladder_policy(pytestconfig: pytest.Config, opsladder_policy_file: Path | None) -> Any:
-    """The loaded policy with ``decide``/``assert_denied``/``assert_asks``/``assert_allowed``."""
+    """The loaded policy (the built-in default without one) with ``decide``/``assert_*``."""
     from pytest_opsladder.guardrails.testing import PolicyTester
 
-    if opsladder_policy_file is None:
-        raise pytest.UsageError(
-            "the opsladder_policy fixture needs a policy: pass --opsladder-policy FILE, set "
-            "opsladder_policy = FILE in the ini file, or override opsladder_policy_file."
-        )
     return PolicyTester(_load(pytestconfig, opsladder_policy_file))
 
 
@@ -93,13 +96,13 @@ def opsladder_policy(pytestconfig: pytest.Config, opsladder_policy_file: Path | 
 def _opsladder_guardrails(
     request: pytest.FixtureRequest, opsladder_policy_file: Path | None
 ) -> Iterator[None]:
-    """Enforce the configured policy on every tool call of the test (no-op without one)."""
-    if opsladder_policy_file is None:
-        yield
-        return
+    """Enforce the configured policy (or the built-in default) on every tool call of the test."""
     from pytest_opsladder.guardrails.enforce import Guardrails
 
     policy = _load(request.config, opsladder_policy_file)
     approver = request.getfixturevalue("opsladder_guardrail_approver")
-    with Guardrails(policy, approver=approver).enforce():
+    # The built-in default guards only the shell and SQL tools it names: a project without a
+    # policy keeps every other tool call, and its run record, as it was.
+    scoped_only = opsladder_policy_file is None
+    with Guardrails(policy, approver=approver, scoped_only=scoped_only).enforce():
         yield

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from pytest_opsladder.guardrails.arguments import Constraint, check_constraint, normalize_args
 from pytest_opsladder.guardrails.inputs import InputRules
-from pytest_opsladder.guardrails.shell_detect import ShellContext, shell_decisions
-from pytest_opsladder.guardrails.shell_parse import MAX_COMMAND_CHARS
+from pytest_opsladder.guardrails.shell_context import MAX_COMMAND_CHARS
+from pytest_opsladder.guardrails.shell_detect import shell_context, shell_decisions
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict, strictest
 from pytest_opsladder.guardrails.workspace import Workspace
 
 
+@lru_cache(maxsize=4096)
 def matches(patterns: tuple[str, ...], tool: str) -> bool:
+    """Does ``tool`` match a glob of ``patterns``? Cached: a run calls few tools, many times."""
     return any(fnmatch.fnmatchcase(tool, pattern) for pattern in patterns)
 
 
@@ -41,6 +44,7 @@ class CommandTools:
     tools: tuple[str, ...] = ()
     arg: str = "command"
     max_chars: int = MAX_COMMAND_CHARS
+    safe: tuple[Any, ...] = ()  # the policy's safe_commands extensions (shell only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +107,7 @@ class Policy:
         out: list[Decision] = []
         if matches(self.shell.tools, tool):
             text = args.get(self.shell.arg)
-            ctx = ShellContext(self.workspace, self.shell.max_chars)
+            ctx = shell_context(self.workspace, self.shell.max_chars, self.shell.safe)
             out += _text_or_ask(text, self.shell.arg, "shell", lambda t: shell_decisions(t, ctx))
         if matches(self.sql.tools, tool):
             from pytest_opsladder.guardrails.sql_detect import sql_decisions
@@ -116,5 +120,9 @@ def _text_or_ask(text: Any, arg: str, kind: str, check: Any) -> list[Decision]:
     if not isinstance(text, str):
         why = f"argument {arg!r} is {text!r}, not {kind} text, so it cannot be checked"
         return [Decision(Verdict.ASK, f"{kind}:unreadable", why, True)]
-    found: list[Decision] = check(text)
+    try:
+        found: list[Decision] = check(text)
+    except Exception as exc:  # a checker's bug must fail closed, never crash the agent's run
+        why = f"the {kind} check failed ({type(exc).__name__}: {exc}); a human must look at it"
+        return [Decision(Verdict.ASK, f"{kind}:check-failed", why, True)]
     return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,28 @@ def policy_from_dict(
         if failures:
             raise _example_error(policy, failures)
     return policy
+
+
+DEFAULT_POLICY = Path(__file__).with_name("default_policy.toml")
+
+
+def default_policy(workspace: str | Path = ".") -> Policy:
+    """The built-in policy (``default_policy.toml``) with ``workspace`` as its workspace.
+
+    It applies when a project configures no policy and to ``opsladder policy check`` without
+    ``--policy``: known-safe shell commands run, destructive ones are denied, the rest asks.
+    """
+    return _default_policy(str(Path(workspace).resolve()))
+
+
+@lru_cache(maxsize=16)
+def _default_policy(workspace: str) -> Policy:
+    # A Policy is immutable, so one load per workspace serves every caller in the process.
+    return policy_from_dict(
+        read_policy_file(DEFAULT_POLICY),
+        source=f"<built-in default policy {DEFAULT_POLICY.name}>",
+        base_dir=workspace,
+    )
 
 
 def example_results(policy: Policy) -> list[tuple[Example, bool, Decision]]:

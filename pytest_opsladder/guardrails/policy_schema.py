@@ -14,11 +14,12 @@ from pytest_opsladder.guardrails.arguments import Constraint, ConstraintKind
 from pytest_opsladder.guardrails.errors import PolicyError
 from pytest_opsladder.guardrails.inputs import EMBEDDED_INSTRUCTIONS, InputRules
 from pytest_opsladder.guardrails.policy import CommandTools, Example, Policy, Rule
-from pytest_opsladder.guardrails.shell_parse import MAX_COMMAND_CHARS
+from pytest_opsladder.guardrails.safe_extensions import SafePattern
+from pytest_opsladder.guardrails.shell_context import MAX_COMMAND_CHARS
 from pytest_opsladder.guardrails.verdicts import Verdict
 from pytest_opsladder.guardrails.workspace import Workspace
 
-TOP = {"policy", "rules", "constraints", "shell", "sql", "inputs", "examples"}
+TOP = {"policy", "rules", "constraints", "shell", "sql", "inputs", "examples", "safe_commands"}
 HEADER = {"name", "default", "workspace", "extra_paths", "workflow", "environment"}
 HEADER |= {"approve_outbound"}
 SCOPE = {"workflows", "environments"}
@@ -27,6 +28,7 @@ CONSTRAINT = {"id", "tools", "arg", "kind", "decision", "hosts", "max", "reason"
 COMMANDS = {"tools", "arg", "max_chars"}
 INPUTS = {"max_chars", "sources", "instructions", "invisible", "extra_patterns"}
 EXAMPLE = {"id", "tool", "args", "command", "expect"}
+SAFE_COMMANDS = {"id", "commands", "reason"}
 
 
 class _Ctx:
@@ -86,7 +88,7 @@ def compile_policy(
         workspace=_workspace(ctx, head, base),
         rules=tuple(r for r in _entries(ctx, raw, "rules", _rule, context) if r),
         constraints=tuple(c for c in _entries(ctx, raw, "constraints", _constraint, context) if c),
-        shell=_commands(ctx, raw.get("shell", {}), "shell", "command"),
+        shell=_commands(ctx, raw.get("shell", {}), "shell", "command", _safe(ctx, raw)),
         sql=_commands(ctx, raw.get("sql", {}), "sql", "query"),
         examples=_examples(ctx, raw.get("examples", []), raw.get("shell", {})),
         inputs=_inputs(ctx, raw.get("inputs", {})),
@@ -181,7 +183,35 @@ def _constraint(ctx: _Ctx, entry: dict[str, Any], rule_id: str, context: Any) ->
     return constraint if _in_context(ctx, entry, rule_id, context) else None
 
 
-def _commands(ctx: _Ctx, table: Any, section: str, default_arg: str) -> CommandTools:
+def _safe(ctx: _Ctx, raw: dict[str, Any]) -> tuple[SafePattern, ...]:
+    """``[[safe_commands]]``: known-safe list extensions, none covering a destructive form."""
+    out: list[SafePattern] = []
+    for entry in _entries(ctx, raw, "safe_commands", lambda *a: a[1], None):
+        rule = entry["id"]
+        ctx.keys(entry, SAFE_COMMANDS, f"safe_commands {rule!r}", rule)
+        for text in ctx.strings(entry, "commands", rule, required=True):
+            out.append(_safe_pattern(ctx, rule, text))
+    return tuple(out)
+
+
+def _safe_pattern(ctx: _Ctx, rule: str, text: str) -> SafePattern:
+    try:
+        pattern = SafePattern.parse(rule, text)
+    except ValueError as exc:
+        raise ctx.fail(f"safe_commands pattern {text!r} is not valid: {exc}", rule) from None
+    form = pattern.destructive_match()
+    if form is not None:
+        raise ctx.fail(
+            f"safe_commands pattern {text!r} would allow the known destructive form {form!r}; "
+            "narrow the pattern (list the exact arguments that are safe)",
+            rule,
+        )
+    return pattern
+
+
+def _commands(
+    ctx: _Ctx, table: Any, section: str, default_arg: str, safe: tuple[SafePattern, ...] = ()
+) -> CommandTools:
     ctx.keys(table, COMMANDS, f"[{section}]")
     arg = table.get("arg", default_arg)
     if not isinstance(arg, str) or not arg:
@@ -190,6 +220,7 @@ def _commands(ctx: _Ctx, table: Any, section: str, default_arg: str) -> CommandT
         ctx.strings(table, "tools", None, required=False),
         arg,
         ctx.integer(table, "max_chars", MAX_COMMAND_CHARS, None),
+        safe,
     )
 
 

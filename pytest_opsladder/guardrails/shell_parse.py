@@ -7,16 +7,20 @@ substitutions, subshells and control flow, so nothing destructive hides in a nes
 
 What cannot be known before the shell runs (variables, substitutions, globs, brace and tilde
 expansion, escapes, here-docs, redirections, control flow) is reported as *dynamic*: a reason
-to ask a human, never to allow. So is anything the parser does not understand.
+to ask a human, never to allow. So is anything the parser does not understand. Two
+redirections change nothing outside the process and stay static: duplicating a descriptor
+(``2>&1``) and discarding into ``/dev/null``. What a command reads on standard input (a
+here-doc, a here-string, ``echo TEXT |``) is kept with it, so a SQL client's input is checked.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-MAX_COMMAND_CHARS = 4096
+from pytest_opsladder.guardrails.shell_context import DYNAMIC, MAX_COMMAND_CHARS, Stdin
 
 # Node types that change nothing about what runs: lists, pipelines, grouping, comments.
 _STRUCTURE = {"program", "list", "pipeline", "subshell", "compound_statement", "comment"}
@@ -32,12 +36,16 @@ _DYNAMIC = {
     "brace_expression": "a brace expansion",
     "variable_assignment": "a variable assignment",
     "declaration_command": "a declaration (export/declare/local)",
-    "redirected_statement": "a redirection",
-    "file_redirect": "a redirection",
     "heredoc_redirect": "a here-document",
     "herestring_redirect": "a here-string",
 }
-_UNQUOTED_SPECIAL = set("*?[]{}~\\")
+_STATIC_TARGETS = {"/dev/null"}
+# Words bash passes on unchanged though they hold special characters: find's ``{}`` and ``\;``.
+_LITERAL_WORDS = {"{}": "{}", "\\;": ";", "\\+": "+"}
+# Globs, braces, escapes, and ~ where bash expands it: at a word's start, after = or :
+# (``HEAD~1`` is text).
+_EXPANDS = re.compile(r"[*?\[\]{}\\]|^~|[=:]~")
+_NOT_PLAIN = re.compile(r"[^\t\n\x20-\x7e]")
 # Parts of a construct already reported through its parent.
 _QUIET = {"variable_name", "special_variable_name", "file_descriptor", "heredoc_start"}
 _QUIET |= {"heredoc_body", "heredoc_end", "heredoc_content"}
@@ -49,6 +57,7 @@ class SimpleCommand:
 
     argv: tuple[str, ...]
     dynamic: bool = False
+    stdin: Stdin = field(default_factory=Stdin)
 
 
 @dataclass(slots=True)
@@ -57,6 +66,7 @@ class ShellParse:
 
     commands: list[SimpleCommand] = field(default_factory=list)
     dynamic: list[str] = field(default_factory=list)
+    redirects: list[str] = field(default_factory=list)  # files written or read by redirection
 
 
 @lru_cache(maxsize=1)
@@ -73,11 +83,11 @@ def suspicious_characters(text: str) -> str | None:
     Anything outside printable ASCII is refused: Cyrillic look-alikes, zero-width and
     bidirectional controls make the text read differently from what the shell executes.
     """
-    for index, char in enumerate(text):
-        code = ord(char)
-        if code > 126 or (code < 32 and char not in "\t\n"):
-            return f"character {char!r} (U+{code:04X}) at offset {index} is not plain ASCII"
-    return None
+    found = _NOT_PLAIN.search(text)
+    if found is None:
+        return None
+    char, index = found.group(), found.start()
+    return f"character {char!r} (U+{ord(char):04X}) at offset {index} is not plain ASCII"
 
 
 def parse_shell(text: str, *, max_chars: int = MAX_COMMAND_CHARS) -> ShellParse:
@@ -104,6 +114,12 @@ def _walk(node: Any, source: bytes, out: ShellParse) -> None:
         return
     if kind == "command":
         out.commands.append(_command(node, source, out))
+    elif kind == "pipeline":
+        return _pipeline(node, source, out)
+    elif kind == "redirected_statement":
+        return _redirected(node, source, out)
+    elif kind == "file_redirect":
+        return _file_redirect(node, source, out)
     elif kind in _DYNAMIC:
         out.dynamic.append(f"{_DYNAMIC[kind]}: {_text(node, source)[:60]!r}")
     elif kind not in _STRUCTURE and kind not in _WORDS:
@@ -124,8 +140,69 @@ def _command(node: Any, source: bytes, out: ShellParse) -> SimpleCommand:
         else:
             continue  # assignments and redirects: reported as dynamic by the walk
         dynamic = dynamic or value is None
-        argv.append(value if value is not None else "\x00dynamic")
-    return SimpleCommand(tuple(argv), dynamic)
+        argv.append(value if value is not None else DYNAMIC)
+    return SimpleCommand(tuple(argv), dynamic, _here_string(node, source, out))
+
+
+def _here_string(node: Any, source: bytes, out: ShellParse) -> Stdin:
+    for child in node.named_children:
+        if child.type == "herestring_redirect" and child.named_children:
+            text = _word(child.named_children[-1], source, out, is_name=False)
+            return Stdin(None if text is None else text + "\n", True)
+    return Stdin()
+
+
+def _pipeline(node: Any, source: bytes, out: ShellParse) -> None:
+    """Each part after a ``|`` reads the previous part's output: known text for echo/printf."""
+    previous: SimpleCommand | None = None
+    for child in node.named_children:
+        start = len(out.commands)
+        _walk(child, source, out)
+        if previous is not None and start < len(out.commands):
+            piped = Stdin(_printed(previous), True)
+            out.commands[start] = replace(out.commands[start], stdin=piped)
+        previous = out.commands[start] if start < len(out.commands) else None
+
+
+def _printed(command: SimpleCommand) -> str | None:
+    """What ``echo WORDS`` or ``printf TEXT`` (no directives) writes, else None (unknown)."""
+    argv = command.argv
+    if command.dynamic or len(argv) < 2 or command.stdin.present:
+        return None
+    if argv[0] == "printf" and "%" not in argv[1]:
+        return argv[1].replace("\\n", "\n").replace("\\t", "\t")
+    if argv[0] != "echo":
+        return None
+    words = [a for a in argv[1:] if a not in ("-n", "-e", "-E")]
+    return " ".join(words) + "\n"
+
+
+def _redirected(node: Any, source: bytes, out: ShellParse) -> None:
+    start = len(out.commands)
+    body = ""
+    for child in node.named_children:
+        _walk(child, source, out)
+        for part in (child, *child.named_children):
+            if part.type == "heredoc_body":
+                body += _text(part, source)
+    if body and start < len(out.commands):
+        out.commands[start] = replace(out.commands[start], stdin=Stdin(body, True))
+
+
+def _file_redirect(node: Any, source: bytes, out: ShellParse) -> None:
+    """``2>&1`` and ``>/dev/null`` are static; any other redirection asks and its file is kept."""
+    target = node.named_children[-1] if node.named_children else None
+    operator = next((c.type for c in node.children if not c.is_named), "")
+    value = _word(target, source, out, is_name=False) if target is not None else None
+    if target is not None:
+        _walk(target, source, out)  # a substitution in the target still runs
+    if operator in (">&", "<&") and value is not None and (value.isdigit() or value == "-"):
+        return
+    if value in _STATIC_TARGETS:
+        return
+    out.dynamic.append(f"a redirection: {_text(node, source)[:60]!r}")
+    if value is not None:
+        out.redirects.append(value)
 
 
 _WORDS = {"word", "raw_string", "string", "number", "concatenation", "string_content"}
@@ -136,11 +213,15 @@ def _word(node: Any, source: bytes, out: ShellParse, *, is_name: bool) -> str | 
     kind = node.type
     raw = _text(node, source)
     if kind in ("word", "number"):
-        if _UNQUOTED_SPECIAL & set(raw):
+        if raw in _LITERAL_WORDS:
+            return _LITERAL_WORDS[raw]
+        if _EXPANDS.search(raw):
             out.dynamic.append(f"glob, brace, tilde or escape characters in {raw[:60]!r}")
             return None
         return raw
     value: str | None = None
+    if raw in _LITERAL_WORDS:
+        return _LITERAL_WORDS[raw]
     if kind == "raw_string":
         value = raw[1:-1]
     elif kind == "string":

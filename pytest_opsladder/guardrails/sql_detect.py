@@ -1,127 +1,193 @@
-"""Destructive SQL detection (ladder level 4): DROP, TRUNCATE, DELETE/UPDATE without WHERE.
+"""Destructive SQL detection on a real SQL parser (ladder level 4).
 
-A small tokenizer, not a regex over the text: string literals, quoted identifiers and comments
-are consumed as whole tokens, so ``SELECT 'DROP TABLE x'`` is a select and
-``DELETE FROM t -- WHERE id = 1`` has no WHERE. Keywords only count at parenthesis depth 0 of
-their statement, so a WHERE inside a sub-select does not make an outer DELETE safe.
+sqlglot parses each statement into a syntax tree in the client's dialect (sqlite, postgres,
+mysql, duckdb): strings, comments and quoted names are never mistaken for keywords, a DELETE
+hidden in a CTE (``WITH d AS (DELETE ...) SELECT``) is found by walking the tree, and a WHERE
+is judged by its expression, so ``WHERE 1``, ``WHERE TRUE OR id = 2`` and ``WHERE id = id``
+count as no WHERE at all. What sqlglot cannot parse (PL/pgSQL ``DO $$ ... $$``, unknown
+syntax) asks, and the token-level check of :mod:`sql_tokens` still denies what it recognises.
+
+:func:`classify_sql` also says whether SQL only reads (a SELECT without INTO, with functions
+sqlglot knows, nothing that writes anywhere in the tree): a database client in a shell command
+runs unasked only for such reads.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from functools import lru_cache
 
+from pytest_opsladder.guardrails.sql_tokens import SqlSyntaxError, token_decisions, tokenize
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
 
-_QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
+# sqlglot logs a warning for every statement it keeps as an opaque Command; that is an
+# expected outcome here (it asks), not something to print on every decision.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+_WRITES = frozenset(
+    {"Insert", "Update", "Delete", "Merge", "Drop", "TruncateTable", "Alter", "Create", "Copy"}
+    | {"Command", "Set", "Use", "Pragma", "Into", "Anonymous", "Transaction"}
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    kind: str  # word, string, ident, punct
-    text: str
-    depth: int
+@lru_cache(maxsize=4096)
+def classify_sql(sql: str, dialect: str | None = None) -> tuple[tuple[Decision, ...], bool]:
+    """(decisions, only_reads) for ``sql``: denies and asks, and whether it merely reads."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
 
-
-class SqlSyntaxError(ValueError):
-    """The SQL cannot be tokenized (an unterminated string or comment)."""
-
-
-def tokenize(sql: str) -> list[Token]:
-    """Tokens with their parenthesis depth; raises :class:`SqlSyntaxError` when unterminated."""
-    tokens: list[Token] = []
-    i, depth = 0, 0
-    while i < len(sql):
-        char = sql[i]
-        if char.isspace():
-            i += 1
-        elif sql.startswith("--", i):
-            i = _skip_to(sql, "\n", i, required=False)
-        elif sql.startswith("/*", i):
-            i = _skip_to(sql, "*/", i + 2, required=True)
-        elif char in _QUOTES:
-            end = _skip_to(sql, _QUOTES[char], i + 1, required=True)
-            tokens.append(Token("string" if char == "'" else "ident", sql[i:end], depth))
-            i = end
-        elif char.isalpha() or char == "_":
-            end = i
-            while end < len(sql) and (sql[end].isalnum() or sql[end] in "_$"):
-                end += 1
-            tokens.append(Token("word", sql[i:end].upper(), depth))
-            i = end
-        else:
-            depth += (char == "(") - (char == ")")
-            tokens.append(Token("punct", char, depth))
-            i += 1
-    return tokens
-
-
-def _skip_to(sql: str, end: str, start: int, *, required: bool) -> int:
-    found = sql.find(end, start)
-    if found < 0:
-        if required:
-            raise SqlSyntaxError(f"unterminated {end!r} after offset {start}")
-        return len(sql)
-    return found + len(end)
-
-
-def statements(tokens: list[Token]) -> list[list[Token]]:
-    """Split on top-level semicolons; empty statements are dropped."""
-    out: list[list[Token]] = [[]]
-    for token in tokens:
-        if token.kind == "punct" and token.text == ";" and token.depth == 0:
-            out.append([])
-        else:
-            out[-1].append(token)
-    return [s for s in out if s]
-
-
-def sql_decisions(sql: str, *, origin: str = "sql") -> list[Decision]:
-    """A deny per destructive statement; an ask when the SQL cannot be tokenized."""
+    if not sql.strip():
+        return (), True
     try:
-        tokens = tokenize(sql)
-    except SqlSyntaxError as exc:
-        return [Decision(Verdict.ASK, f"{origin}:unparseable", f"cannot tokenize SQL: {exc}")]
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except (SqlglotError, ValueError, RecursionError) as exc:
+        why = f"the SQL parser cannot parse it ({str(exc)[:120]})"
+        return (Decision(Verdict.ASK, "sql:unparseable", why), *_fallback(sql)), False
     found: list[Decision] = []
-    for statement in statements(tokens):
-        decision = _statement(statement, origin)
-        if decision is not None:
-            found.append(decision)
-    return found
+    for statement in statements:
+        found += _statement(statement, sql)
+    reads = all(_only_reads(s) for s in statements)
+    return tuple(found), reads and not found
 
 
-def _top_words(statement: list[Token]) -> list[str]:
-    return [t.text for t in statement if t.kind == "word" and t.depth == 0]
+def sql_decisions(sql: str, dialect: str | None = None) -> list[Decision]:
+    """Denies and asks for SQL given to a SQL tool (writes with a real WHERE are fine)."""
+    return list(classify_sql(sql, dialect)[0])
 
 
-def _statement(statement: list[Token], origin: str) -> Decision | None:
-    words = _top_words(statement)
-    verb = _main_verb(words)
-    text = " ".join(t.text for t in statement)[:80]
-    if verb in ("DROP", "TRUNCATE"):
-        return Decision(Verdict.DENY, f"{origin}:{verb.lower()}", f"{verb} destroys data: {text!r}")
-    if verb == "ALTER" and "DROP" in words:
-        return Decision(Verdict.DENY, f"{origin}:alter-drop", f"ALTER ... DROP: {text!r}")
-    if verb in ("DELETE", "UPDATE") and not _has_real_where(statement):
-        rule = f"{origin}:{verb.lower()}-without-where"
-        return Decision(Verdict.DENY, rule, f"{verb} without a WHERE touches every row: {text!r}")
+def _fallback(sql: str) -> list[Decision]:
+    try:
+        tokenize(sql)
+    except SqlSyntaxError:
+        return []
+    return token_decisions(sql)
+
+
+def _statement(node: object, sql: str) -> list[Decision]:
+    from sqlglot import exp
+
+    out: list[Decision] = []
+    assert isinstance(node, exp.Expression)
+    for sub in node.walk():
+        found = _destructive(sub)
+        if found is not None:
+            out.append(found)
+    if isinstance(node, exp.Command):
+        out += _command(node, sql)
+    return out
+
+
+def _destructive(node: object) -> Decision | None:
+    from sqlglot import exp
+
+    text = _short(node)
+    if isinstance(node, exp.Drop):
+        return _deny("drop", f"DROP destroys data: {text!r}")
+    if isinstance(node, exp.TruncateTable):
+        return _deny("truncate", f"TRUNCATE destroys data: {text!r}")
+    if isinstance(node, exp.Delete | exp.Update) and not _real_where(node.args.get("where")):
+        verb = "DELETE" if isinstance(node, exp.Delete) else "UPDATE"
+        why = f"{verb} without a WHERE that limits it touches every row: {text!r}"
+        return _deny(f"{verb.lower()}-without-where", why)
+    if isinstance(node, exp.When) and _var(node.args.get("then")) == "DELETE":
+        return _deny("merge-delete", f"MERGE ... THEN DELETE deletes rows: {text!r}")
+    if isinstance(node, exp.Copy) and "PROGRAM" in text.upper():
+        return _deny("copy-program", f"COPY ... PROGRAM runs a shell command: {text!r}")
     return None
 
 
-def _main_verb(words: list[str]) -> str | None:
-    """The statement's verb; after ``WITH name AS (...)`` it is the first verb at depth 0."""
-    verbs = ("SELECT", "INSERT", "UPDATE", "DELETE", "DROP", "TRUNCATE", "ALTER", "MERGE")
-    if not words:
-        return None
-    if words[0] != "WITH":
-        return words[0]
-    return next((w for w in words[1:] if w in verbs), None)
+def _command(node: object, sql: str) -> list[Decision]:
+    """Statements sqlglot keeps opaque: procedural blocks ask; their body is token-checked."""
+    text = _short(node)
+    why = f"a statement the SQL parser cannot look into (procedural block?): {text!r}"
+    return [Decision(Verdict.ASK, "sql:procedural", why), *_fallback(str(node))]
 
 
-def _has_real_where(statement: list[Token]) -> bool:
-    """A top-level WHERE that is not trivially true (``WHERE 1=1``, ``WHERE TRUE``)."""
-    top = [t for t in statement if t.depth == 0]
-    for index, token in enumerate(top):
-        if token.kind == "word" and token.text == "WHERE":
-            rest = "".join(t.text for t in top[index + 1 : index + 4])
-            return rest not in ("TRUE", "1=1") and index + 1 < len(top)
+def _real_where(where: object) -> bool:
+    from sqlglot import exp
+
+    if not isinstance(where, exp.Where):
+        return False
+    return not _always_true(where.this)
+
+
+def _always_true(node: object) -> bool:
+    """``TRUE``, a non-zero number, ``1=1``, ``x = x``, ``NOT FALSE``, ``A OR <true>``."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Paren):
+        return _always_true(node.this)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Literal):
+        return not node.is_string and _nonzero(node.this)
+    if isinstance(node, exp.Or):
+        return _always_true(node.this) or _always_true(node.expression)
+    if isinstance(node, exp.And):
+        return bool(_always_true(node.this) and _always_true(node.expression))
+    if isinstance(node, exp.Not):
+        return _always_false(node.this)
+    if isinstance(node, exp.EQ | exp.GTE | exp.LTE | exp.Like | exp.Is):
+        return bool(node.this == node.expression)
+    if isinstance(node, exp.NEQ | exp.GT | exp.LT):
+        return _literals_differ(node.this, node.expression) and isinstance(node, exp.NEQ)
     return False
+
+
+def _always_false(node: object) -> bool:
+    from sqlglot import exp
+
+    if isinstance(node, exp.Paren):
+        return _always_false(node.this)
+    if isinstance(node, exp.Boolean):
+        return not node.this
+    return isinstance(node, exp.Literal) and not node.is_string and not _nonzero(node.this)
+
+
+def _literals_differ(left: object, right: object) -> bool:
+    from sqlglot import exp
+
+    return isinstance(left, exp.Literal) and isinstance(right, exp.Literal) and left != right
+
+
+def _nonzero(value: str) -> bool:
+    try:
+        return float(value) != 0
+    except ValueError:
+        return False
+
+
+def _only_reads(node: object) -> bool:
+    from sqlglot import exp
+
+    if not isinstance(node, exp.Query | exp.Describe | exp.Show):
+        return False
+    return not any(_touches_more(sub) for sub in node.walk())
+
+
+def _touches_more(node: object) -> bool:
+    """Writes, unknown functions, file readers (``read_csv``) and table functions."""
+    from sqlglot import exp
+
+    name = type(node).__name__
+    if name in _WRITES or name.startswith("Read"):
+        return True
+    if isinstance(node, exp.Table) and ("/" in node.name or "." in node.name):
+        return True  # duckdb reads FROM 'file.csv' and FROM '/etc/passwd' as files
+    return isinstance(node, exp.Func) and isinstance(node.parent, exp.From | exp.Join | exp.Table)
+
+
+def _var(node: object) -> str:
+    from sqlglot import exp
+
+    return str(node.this).upper() if isinstance(node, exp.Var) else ""
+
+
+def _short(node: object) -> str:
+    try:
+        return str(node)[:80]
+    except Exception:  # rendering is for the message only; never fail a decision on it
+        return type(node).__name__
+
+
+def _deny(rule: str, why: str) -> Decision:
+    return Decision(Verdict.DENY, f"sql:{rule}", why)

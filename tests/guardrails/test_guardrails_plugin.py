@@ -126,11 +126,42 @@ def test_a_broken_policy_is_a_usage_error(pytester: pytest.Pytester) -> None:
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
-def test_the_fixture_without_a_policy_says_how_to_configure_one(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_x(opsladder_policy):\n    pass\n")
-    result = pytester.runpytest()
-    assert result.ret != 0
-    assert "--opsladder-policy FILE" in result.stdout.str() + result.stderr.str()
+def test_without_a_policy_the_built_in_default_applies(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_opsladder import Case, RunRecorder, Variant, tool
+        from pytest_opsladder.guardrails import GuardrailDenied, ApprovalRequired
+
+        @tool(name="run_shell")
+        def run_shell(command):
+            return "ran " + command
+
+        @tool(name="lookup")
+        def lookup(key):
+            return key
+
+        def test_fixture(opsladder_policy):
+            opsladder_policy.assert_allowed("run_shell", "git diff HEAD~1")
+            opsladder_policy.assert_asks("run_shell", "fakeroot ls")
+            opsladder_policy.assert_denied("run_shell", "git reset --har origin/main")
+            assert opsladder_policy.policy.name == "opsladder-default"
+
+        def test_enforced_on_tool_calls():
+            with RunRecorder(Case("c"), Variant("v"), None) as run:
+                assert run_shell("ls -la") == "ran ls -la"
+                assert lookup("k") == "k"
+                with pytest.raises(GuardrailDenied, match="reset-hard"):
+                    run_shell("git reset --hard")
+                with pytest.raises(ApprovalRequired):
+                    run_shell("make deploy")
+            kinds = [(e.kind, e.name) for e in run.events if e.kind == "guardrail_decision"]
+            assert ("guardrail_decision", "lookup") not in kinds
+            assert len(kinds) == 3
+        """
+    )
+    # In a subprocess: the session running this test enforces its own default policy.
+    pytester.runpytest_subprocess().assert_outcomes(passed=2)
 
 
 def test_the_option_is_in_help(pytester: pytest.Pytester) -> None:

@@ -1,0 +1,155 @@
+"""Interpreters and developer tools (ladder level 4): a few read-only forms, the rest asks.
+
+``python -c``, ``node -e``, ``perl -e``, ``ruby -e`` and script files run code nobody has
+checked, so they ask. Running the test suite (``pytest``, ``python -m pytest``), listing
+packages (``pip list/show/freeze``) and asking a tool for its version are everyday and
+read-only as far as the guardrail can tell, so they are on the known-safe list, each with its
+safe options only (``pytest --basetemp=/`` empties that directory, so its value is a path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pytest_opsladder.guardrails.shell_context import (
+    ShellContext,
+    ask,
+    path_decisions,
+    unsafe_options,
+)
+from pytest_opsladder.guardrails.shell_options import parse_options, spec
+from pytest_opsladder.guardrails.verdicts import Decision
+
+Check = Callable[[list[str], ShellContext], list[Decision]]
+_PYTEST = spec(
+    "-q|--quiet -v|--verbose -x|--exitfirst -s -k= -m= -n= -p= --maxfail= --tb= -r= --co"
+    "|--collect-only --lf|--last-failed --ff|--failed-first --nf|--new-first --sw|--stepwise"
+    " --sw-skip|--stepwise-skip --durations= --durations-min= -l|--showlocals --no-header"
+    " --no-summary --disable-warnings|--disable-pytest-warnings -W=|--pythonwarnings="
+    " !-o=|!--override-ini= --rootdir@ -c@ --confcutdir@ --junitxml@|--junit-xml@ --cov?"
+    " --cov-report="
+    " --cov-fail-under= --no-cov --ignore@ --ignore-glob= --deselect= --strict-markers"
+    " --strict-config --strict --import-mode= --color= --code-highlight= --setup-show"
+    " --setup-plan --fixtures --fixtures-per-test --markers --runxfail --basetemp@ --version -V"
+    " --help -h --full-trace --capture= --show-capture= --log-level= --log-cli-level="
+    " -ra -rA -rf -rs -vv -qq --doctest-modules --doctest-glob= --continue-on-collection-errors"
+    " --lfnf= --last-failed-no-failures= --cache-show? --trace-config --debug?"
+    " --dist= --numprocesses= --maxprocesses= --benchmark-skip --benchmark-disable"
+    " --benchmark-only --timeout= -P= !--pdb !--trace !--pdbcls= !--cache-clear",
+    prefix=False,
+)
+_PIP = spec(
+    "-v|--verbose -q|--quiet --format= -o|--outdated -u|--uptodate -e|--editable -l|--local"
+    " --user --not-required --exclude-editable --include-editable -f|--files --path@ --all"
+    " --exclude= --no-color --disable-pip-version-check --no-input --isolated --version -V"
+    " --help -h --python@ --no-python-version-warning --pre",
+    prefix=True,
+)
+_PIP_READ = {"list", "show", "freeze", "check", "--version", "-V", "help", "--help", "-h"}
+_PY_VERSION = {"--version", "-V", "-VV", "--help", "-h"}
+_INLINE = {"-c", "-e", "-E", "--eval", "-p", "--print", "-r", "-x", "-n"}
+_VERSION_ONLY = {
+    "node", "npm", "npx", "yarn", "pnpm", "deno", "bun", "go", "cargo", "rustc", "java",
+    "javac", "ruby", "perl", "php", "gcc", "cc", "clang", "make", "cmake", "docker", "kubectl",
+    "terraform", "uv", "poetry", "pipx", "tsc", "bundle", "gem", "dotnet", "mvn", "gradle",
+}  # fmt: skip
+_VERSIONS = {"--version", "-v", "-V", "version", "-version", "--help", "-h", "help"}
+
+
+def pytest_check(args: list[str], ctx: ShellContext, name: str = "pytest") -> list[Decision]:
+    parsed = parse_options(args, _PYTEST)
+    bad = parsed.unknown + [o.written for o in parsed.options if o.name in _PYTEST.unsafe]
+    # -p loads a plugin module (any code); only disabling one (-p no:NAME) is safe.
+    bad += [f"-p {v}" for v in parsed.values("-p") if not v.startswith("no:")]
+    targets = [w.split("::", 1)[0] for w in parsed.operands]
+    return unsafe_options(name, bad) + path_decisions(name, targets + parsed.paths(), ctx)
+
+
+def pip(args: list[str], ctx: ShellContext, name: str = "pip") -> list[Decision]:
+    parsed = parse_options(args, _PIP)
+    if (
+        not parsed.operands
+        and parsed.options
+        and all(o.name in _PY_VERSION for o in parsed.options)
+    ):
+        return []
+    sub = parsed.operands[0] if parsed.operands else ""
+    if sub not in _PIP_READ:
+        return [
+            ask("shell:packages", f"{name} {sub or '(no subcommand)'} changes installed packages")
+        ]
+    return unsafe_options(name, parsed.unknown) + path_decisions(name, parsed.paths(), ctx)
+
+
+def python(args: list[str], ctx: ShellContext) -> list[Decision]:
+    if len(args) == 1 and args[0] in _PY_VERSION:
+        return []
+    flags = [a for a in args[:2] if a in ("-B", "-u", "-q")]
+    rest = args[len(flags) :]
+    if len(rest) >= 2 and rest[0] == "-m":
+        module, tail = rest[1], rest[2:]
+        if module == "pytest":
+            return pytest_check(tail, ctx, "python -m pytest")
+        if module == "pip":
+            return pip(tail, ctx, "python -m pip")
+    return interpreter("python")(args, ctx)
+
+
+def interpreter(name: str) -> Check:
+    """Inline code and script files ask: nothing checks what they do."""
+
+    def check(args: list[str], ctx: ShellContext) -> list[Decision]:
+        if len(args) == 1 and args[0] in _VERSIONS:
+            return []
+        if not args or any(a in _INLINE or a.startswith("-c") for a in args[:3]):
+            return [ask("shell:interpreter", f"{name} runs inline code")]
+        return [ask("shell:interpreter", f"{name} runs a program")]
+
+    return check
+
+
+def version_only(name: str) -> Check:
+    """``node --version`` and friends: allowed; anything else runs code or changes things."""
+
+    def check(args: list[str], ctx: ShellContext) -> list[Decision]:
+        if len(args) == 1 and args[0] in _VERSIONS:
+            return []
+        return [
+            ask(
+                "shell:not-known-safe",
+                f"{name!r} is not a known-safe program ({name} "
+                f"{args[0] if args else ''} runs project code or changes files)",
+            )
+        ]
+
+    return check
+
+
+RUNTIMES: dict[str, Check] = {
+    "pytest": pytest_check,
+    "py.test": pytest_check,
+    "pip": pip,
+    "pip3": pip,
+    "python": python,
+    "python3": python,
+    "perl": interpreter("perl"),
+    "ruby": interpreter("ruby"),
+    "node": interpreter("node"),
+    "deno": interpreter("deno"),
+    "php": interpreter("php"),
+    "lua": interpreter("lua"),
+    "Rscript": interpreter("Rscript"),
+    "osascript": interpreter("osascript"),
+    "tclsh": interpreter("tclsh"),
+    "expect": interpreter("expect"),
+}
+for _name in sorted(_VERSION_ONLY - set(RUNTIMES)):
+    RUNTIMES[_name] = version_only(_name)
+
+
+def runtime(name: str) -> Check | None:
+    """The check for ``name``, versioned names (``python3.11``, ``pip3.12``) included."""
+    found = RUNTIMES.get(name)
+    if found is None and name.startswith(("python", "pip")):
+        found = RUNTIMES.get(name.rstrip("0123456789.") or name)
+    return found

@@ -1,0 +1,210 @@
+"""Commands that run other commands (ladder level 4): unwrapped, or escalated to ask.
+
+A wrapper's own options are skipped as the wrapper parses them and what it runs is checked
+like any command, so ``sudo timeout 5 nice sh -c 'rm -rf x'`` is denied. Transparent wrappers
+(``timeout``, ``nice``, ``nohup``, ``time`` ...) are as safe as what they run; the others
+(``sudo``, ``su -c``, ``fakeroot``, ``script -c``, ``xargs``, ``ssh`` ...) ask even when what
+they run is harmless, because they change who runs it, where, or with which arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pytest_opsladder.guardrails.shell_context import ShellContext, ask, not_known_safe
+from pytest_opsladder.guardrails.verdicts import Decision
+
+Check = Callable[[list[str], ShellContext], list[Decision]]
+Skip = Callable[[list[str]], int]
+
+
+def skip_options(args: list[str], with_value: set[str], stop_after: int = 0) -> int:
+    """Index of the first word after the leading options (values of ``with_value`` skipped)."""
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "-":
+        if args[i] == "--":
+            return i + 1
+        word = args[i]
+        takes = word in with_value or (word[:2] in with_value and len(word) == 2)
+        i += 2 if takes and "=" not in word else 1
+    return i + stop_after
+
+
+def _opts(*names: str, then: int = 0) -> Skip:
+    values = set(names)
+    return lambda args: skip_options(args, values, then)
+
+
+def wrapper(skip: Skip, why: str | None = None) -> Check:
+    """Runs the rest of its words as a command: check that command (and ask when ``why``)."""
+
+    def check(args: list[str], ctx: ShellContext) -> list[Decision]:
+        out = [ask("shell:wrapper", why)] if why else []
+        inner = args[skip(args) :]
+        return out + ctx.check_argv(inner)
+
+    return check
+
+
+def shell_c_script(args: list[str]) -> str | None:
+    """The script of ``sh -c SCRIPT`` (``-c`` may be combined: ``-lc``, ``-ec``), or None."""
+    for index, arg in enumerate(args):
+        if not arg.startswith("-") or arg == "--":
+            return None
+        if arg in ("-o", "+o", "-O", "+O"):
+            continue
+        if not arg.startswith("--") and "c" in arg[1:]:
+            return args[index + 1] if index + 1 < len(args) else ""
+    return None
+
+
+def shell(args: list[str], ctx: ShellContext) -> list[Decision]:
+    script = shell_c_script(args)
+    if script is None:
+        why = "a shell without -c runs a script file or reads commands from its input"
+        return [ask("shell:interpreter", why)]
+    return ctx.check_script(script)
+
+
+def script_option(name: str, options: tuple[str, ...], why: str) -> Check:
+    """``su -c CMD``, ``script -c CMD``, ``runuser -c CMD``: ask, and check CMD as shell text."""
+
+    def check(args: list[str], ctx: ShellContext) -> list[Decision]:
+        out = [ask("shell:wrapper", why)]
+        for i, arg in enumerate(args):
+            value = _option_value(arg, args[i + 1 : i + 2], options)
+            if value is not None:
+                out += ctx.check_script(value)
+        if "--" in args and name == "runuser":
+            out += ctx.check_argv(args[args.index("--") + 1 :])
+        return out
+
+    return check
+
+
+def _option_value(arg: str, following: list[str], options: tuple[str, ...]) -> str | None:
+    for option in options:
+        if arg == option:
+            return following[0] if following else ""
+        if option.startswith("--") and arg.startswith(option + "="):
+            return arg.split("=", 1)[1]
+        if option.startswith("--") and len(arg) > 3 and option.startswith(arg) and following:
+            return following[0]  # GNU unique prefix: --comm CMD
+        if not option.startswith("--") and arg.startswith(option) and len(arg) > len(option):
+            return arg[len(option) :]
+    return None
+
+
+def env(args: list[str], ctx: ShellContext) -> list[Decision]:
+    i = skip_options(args, {"-u", "--unset", "-C", "--chdir", "-S", "--split-string"})
+    assigns: list[str] = []
+    while i < len(args) and "=" in args[i] and not args[i].startswith("="):
+        assigns.append(args[i].split("=", 1)[0])
+        i += 1
+    if any(a.startswith(("-S", "--split-string", "-C", "--chdir")) for a in args[:i]):
+        assigns.append("(a split string or directory)")
+    out = []
+    if assigns:
+        why = f"env sets {', '.join(assigns)}, which can change what the command does"
+        out.append(ask("shell:env", why))
+    return out + ctx.check_argv(args[i:])
+
+
+def xargs(args: list[str], ctx: ShellContext) -> list[Decision]:
+    values = {"-I", "-n", "-P", "-d", "-L", "-s", "-E", "-a", "-i", "--max-args", "--delimiter"}
+    inner = args[skip_options(args, values) :] or ["echo"]
+    why = "xargs appends arguments read from its input, unknown before it runs"
+    return [ask("shell:xargs", why), *ctx.check_argv(inner)]
+
+
+def eval_(args: list[str], ctx: ShellContext) -> list[Decision]:
+    return [
+        ask("shell:eval", "eval builds the command at run time"),
+        *ctx.check_script(" ".join(args)),
+    ]
+
+
+def command(args: list[str], ctx: ShellContext) -> list[Decision]:
+    if args and args[0] in ("-v", "-V"):
+        return []  # ``command -v NAME`` only looks a name up
+    return ctx.check_argv(args[skip_options(args, set()) :])
+
+
+def remote(name: str) -> Check:
+    def check(args: list[str], ctx: ShellContext) -> list[Decision]:
+        values = {"-p", "-i", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-b", "-c", "-E", "-e"}
+        rest = args[skip_options(args, values) :]
+        out = [ask("shell:remote", f"{name} runs commands on another host")]
+        return out + (ctx.check_script(" ".join(rest[1:])) if len(rest) > 1 else [])
+
+    return check
+
+
+def _state(name: str) -> Check:
+    why = f"{name} changes how later commands run, or runs a file"
+    return lambda args, ctx: [ask("shell:state", why)]
+
+
+def _unknown_runner(name: str) -> Check:
+    """A program that runs a command we cannot locate exactly: ask, and check every tail."""
+
+    def check(args: list[str], ctx: ShellContext) -> list[Decision]:
+        out = [not_known_safe(name)]
+        for start in range(len(args)):
+            if not args[start].startswith("-"):
+                out += [d for d in ctx.check_argv(args[start:]) if d.verdict.value == "deny"]
+                break
+        return out
+
+    return check
+
+
+_SUDO = _opts("-u", "-g", "-C", "-h", "-p", "-U", "-r", "-t", "-D", "-T", "--user", "--group")
+WRAPPERS: dict[str, Check] = {
+    "timeout": wrapper(_opts("-s", "-k", "--signal", "--kill-after", then=1)),
+    "nice": wrapper(_opts("-n", "--adjustment")),
+    "ionice": wrapper(_opts("-c", "-n", "-p", "-t", "--class", "--classdata")),
+    "nohup": wrapper(lambda a: 1 if a[:1] == ["--"] else 0),
+    "setsid": wrapper(_opts()),
+    "stdbuf": wrapper(_opts("-i", "-o", "-e")),
+    "time": wrapper(_opts("-f", "-o", "--format", "--output")),
+    "builtin": wrapper(lambda a: 0),
+    "exec": wrapper(_opts("-a")),
+    "command": command,
+    "env": env,
+    "xargs": xargs,
+    "eval": eval_,
+    "sudo": wrapper(_SUDO, "sudo runs as another user"),
+    "doas": wrapper(_opts("-u", "-C"), "doas runs as another user"),
+    "fakeroot": wrapper(
+        _opts("-l", "-s", "-i", "--lib", "--faked"), "'fakeroot' is not a known-safe program"
+    ),
+    "coproc": wrapper(lambda a: 0, "coproc runs a command in the background"),
+    "watch": wrapper(_opts("-n", "--interval", "-d", "-x"), "watch repeats a command"),
+    "chroot": wrapper(_opts("--userspec", "--groups", then=1), "chroot changes the root directory"),
+    "unshare": wrapper(
+        _opts("-S", "-G", "--setuid", "--setgid", "-R", "-w"), "unshare changes namespaces"
+    ),
+    "nsenter": wrapper(_opts("-t", "--target", "-S", "-G"), "nsenter enters other namespaces"),
+    "flock": wrapper(_opts("-w", "-E", "--timeout", then=1), "flock runs a command under a lock"),
+    "chrt": wrapper(_opts("-p", then=1), "chrt changes scheduling"),
+    "taskset": wrapper(_opts("-p", then=1), "taskset pins a command to CPUs"),
+    "strace": wrapper(_opts("-e", "-o", "-p", "-s", "-u", "-E"), "strace traces a command"),
+    "ltrace": wrapper(_opts("-e", "-o", "-p", "-s", "-u"), "ltrace traces a command"),
+    "valgrind": wrapper(_opts(), "valgrind runs a command"),
+    "firejail": wrapper(_opts(), "firejail runs a command in a sandbox it configures"),
+    "systemd-run": wrapper(
+        _opts("-u", "--unit", "-p", "--property", "-E"), "systemd-run starts a unit"
+    ),
+    "busybox": wrapper(lambda a: 0),
+    "su": script_option("su", ("-c", "--command", "--session-command"), "su runs as another user"),
+    "runuser": script_option("runuser", ("-c", "--command"), "runuser runs as another user"),
+    "script": script_option("script", ("-c", "--command"), "script records a session to a file"),
+    "ssh": remote("ssh"),
+    "parallel": _unknown_runner("parallel"),
+}
+for _shell in ("sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "csh", "tcsh"):
+    WRAPPERS[_shell] = shell
+for _name in ("source", ".", "alias", "unalias", "set", "shopt", "trap", "enable", "hash"):
+    WRAPPERS[_name] = _state(_name)
+UNKNOWN_RUNNER = _unknown_runner

@@ -1,0 +1,132 @@
+"""SQL parsed with a real parser, reached through any client option (issue 13, part 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_opsladder.guardrails import Policy, policy_from_dict
+from pytest_opsladder.guardrails.policy_load import default_policy
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> Policy:
+    return default_policy(tmp_path)
+
+
+def sql_tool(policy: Policy, query: str) -> tuple[str, str]:
+    decision = policy.decide("run_sql", {"query": query})
+    return decision.verdict.value, decision.rule
+
+
+@pytest.mark.parametrize(
+    ("query", "rule"),
+    [
+        ("DROP TABLE users", "sql:drop"),
+        ("drop database prod", "sql:drop"),
+        ("TRUNCATE orders", "sql:truncate"),
+        ("ALTER TABLE users DROP COLUMN email", "sql:drop"),
+        ("DELETE FROM orders", "sql:delete-without-where"),
+        ("DELETE FROM orders WHERE 1", "sql:delete-without-where"),
+        ("DELETE FROM orders WHERE TRUE OR id = 2", "sql:delete-without-where"),
+        ("DELETE FROM orders WHERE id = id", "sql:delete-without-where"),
+        ("DELETE FROM orders WHERE 'a' = 'a'", "sql:delete-without-where"),
+        ("UPDATE users SET admin = 1 WHERE NOT FALSE", "sql:update-without-where"),
+        ("delete from t -- where id = 1", "sql:delete-without-where"),
+        ("SELECT 1; DROP TABLE t", "sql:drop"),
+        ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "sql:delete-without-where"),
+        ("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE", "sql:merge-delete"),
+        ("DO $$ BEGIN DROP TABLE x; END $$", "sql:drop"),
+    ],
+)
+def test_destructive_sql_is_denied(policy: Policy, query: str, rule: str) -> None:
+    assert sql_tool(policy, query) == ("deny", rule)
+
+
+@pytest.mark.parametrize(
+    "query", ["DO $$ BEGIN PERFORM cleanup(); END $$", "SELECT 'unterminated", "EXPLAIN x y z"]
+)
+def test_procedural_blocks_and_unparseable_sql_ask(policy: Policy, query: str) -> None:
+    verdict, rule = sql_tool(policy, query)
+    assert (verdict, rule in ("sql:procedural", "sql:unparseable")) == ("ask", True)
+
+
+def test_a_procedural_block_through_psql_asks(policy: Policy) -> None:
+    line = shell(policy, "psql -c 'DO $$ BEGIN PERFORM cleanup(); END $$'")
+    assert line.startswith("ask sql:procedural")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT count(*) FROM orders",
+        "SELECT 'DROP TABLE x' AS text",
+        "DELETE FROM orders WHERE id = 7",
+        "UPDATE users SET name = 'x' WHERE id = 3",
+        "INSERT INTO t VALUES (1)",
+    ],
+)
+def test_sql_with_a_limiting_where_is_left_to_the_tool_rule(policy: Policy, query: str) -> None:
+    assert sql_tool(policy, query) == ("allow", "sql-checked")
+
+
+def shell(policy: Policy, command: str) -> str:
+    return policy.decide("run_shell", {"command": command}).line()
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ("sqlite3 -cmd 'select 1' app.db 'DROP TABLE drafts'", "deny sql:drop"),
+        ("sqlite3 -separator , app.db 'DROP TABLE drafts'", "deny sql:drop"),
+        ("sqlite3 app.db '.shell rm -rf /'", "deny sql:client-shell: sqlite3 .shell"),
+        ("sqlite3 app.db '.once |sh'", "deny sql:client-shell"),
+        ("sqlite3 app.db 'DELETE FROM drafts WHERE 1'", "deny sql:delete-without-where"),
+        ("psql -c 'select 1' -c 'DROP TABLE x'", "deny sql:drop"),
+        ("psql --comm 'TRUNCATE orders'", "deny sql:truncate"),
+        ("psql -c '\\! rm -rf /'", "deny sql:client-shell: psql \\! runs a shell command"),
+        ("psql -c 'DO $$ BEGIN DROP TABLE x; END $$'", "deny sql:drop"),
+        ("psql -c \"COPY t TO PROGRAM 'rm -rf /'\"", "deny sql:copy-program"),
+        ("mysql -e 'system rm -rf /'", "deny sql:client-shell: mysql system"),
+        ("mysql -e'DROP TABLE t'", "deny sql:drop"),
+        ("mysql --init-command='DROP TABLE t' app", "deny sql:drop"),
+        ("duckdb app.duckdb 'DROP TABLE events'", "deny sql:drop"),
+        ("sqlite3 app.db <<EOF\nDROP TABLE users;\nEOF", "deny sql:drop"),
+        ("sqlite3 app.db <<< 'DROP TABLE users'", "deny sql:drop"),
+        ("echo 'DROP TABLE users;' | sqlite3 app.db", "deny sql:drop"),
+        ("cat drop.sql | sqlite3 app.db", "ask sql:unseen"),
+        ("psql -f drop.sql", "ask sql:unseen"),
+        ("sqlite3 app.db 'INSERT INTO t VALUES (1)'", "ask sql:not-read-only"),
+        ("sqlite3 app.db 'SELECT load_extension(1)'", "ask sql:not-read-only"),
+    ],
+)
+def test_sql_clients_are_checked_through_every_option(
+    policy: Policy, command: str, line: str
+) -> None:
+    assert shell(policy, command).startswith(line)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sqlite3 app.db 'SELECT count(*) FROM drafts'",
+        "sqlite3 -header -csv app.db 'select * from t limit 5'",
+        "sqlite3 app.db .tables",
+        "psql -d app -c 'SELECT 1'",
+        "psql -c '\\dt'",
+        "mysql -e 'SELECT * FROM users LIMIT 1'",
+    ],
+)
+def test_read_only_queries_through_clients_are_allowed(policy: Policy, command: str) -> None:
+    assert shell(policy, command).startswith("allow")
+
+
+def test_a_sql_tool_of_a_user_policy_is_parsed_in_the_generic_dialect() -> None:
+    policy = policy_from_dict(
+        {
+            "rules": [{"id": "sql", "tools": ["q"], "decision": "allow"}],
+            "sql": {"tools": ["q"], "arg": "sql"},
+        }
+    )
+    assert policy.decide("q", {"sql": "truncate table t"}).rule == "sql:truncate"
