@@ -8,6 +8,7 @@ OpsladderError
     ├── RateLimitedError            the tool/workflow used up its budget
     ├── LimiterStoreError           the limiter's store is down and the limiter fails closed
     ├── PausedError                 the global pause is on (or its state is unreadable)
+    ├── PauseStateError             pause/resume could not write the state it was asked to
     └── EnvironmentViolationError   a credential or target of another environment
         └── CredentialScopeError    a credential this workflow/environment may not read
 """
@@ -49,6 +50,10 @@ class LimiterStoreError(BlastRadiusError):
 
 class PausedError(BlastRadiusError):
     """The global pause is on: side-effecting calls are refused until ``opsladder resume``."""
+
+
+class PauseStateError(BlastRadiusError):
+    """``pause`` could record the pause nowhere, or ``resume`` left a copy that reads paused."""
 
 
 class EnvironmentViolationError(BlastRadiusError):

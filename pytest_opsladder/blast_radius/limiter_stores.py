@@ -3,11 +3,22 @@
 SQLite serialises check-and-consume with ``BEGIN IMMEDIATE``; Redis runs it as one Lua script
 that reads the server's own ``TIME``, so every machine shares one clock. ``redis`` is imported
 only when a Redis store is built.
+
+Faults (docs/faults.md): every fault of the store's state is a store failure, which the limiter
+turns into a refusal or an allowance per its ``on_store_error`` (default: refuse). That covers a
+path that is not a regular file (refused before SQLite opens it, so a FIFO blocks nobody), an
+unreadable or corrupt database, a full disk, a bucket whose stored numbers are not sane (NaN,
+negative, text: never read as a full bucket), a Redis key of the wrong type, and a SQLite file
+deleted or replaced while open (the call is refused once, then the store reconnects). A store
+that is gone starts over with full buckets: at most one extra burst of ``capacity`` per key.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,6 +27,10 @@ from pytest_opsladder.blast_radius.clocks import Clock, monotonic
 from pytest_opsladder.blast_radius.limiter import Decision, consume, refill
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL, ts REAL)"
+
+
+class LimiterStateError(Exception):
+    """The store's state is unusable (corrupt, replaced, not a file); a store failure."""
 
 
 class SQLiteStore:
@@ -32,13 +47,29 @@ class SQLiteStore:
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        ino = self._file_id()
+        if conn is not None and ino != self._local.ino:
+            self.close()  # deleted or replaced under us: refuse this call, reconnect next time
+            raise LimiterStateError(f"{self.path} was deleted or replaced while open")
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(_SCHEMA)
-            self._local.conn = conn
+            try:
+                _prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._local.conn, self._local.ino = conn, self._file_id()
         return conn
+
+    def _file_id(self) -> int:
+        """The file's inode (-1 if absent); anything but a regular file is refused."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return -1
+        if not stat.S_ISREG(st.st_mode):
+            raise LimiterStateError(f"{self.path} is not a regular file")
+        return st.st_ino
 
     def take(self, key: str, cost: float, capacity: float, rate: float) -> Decision:
         with self._lock:
@@ -60,7 +91,7 @@ class SQLiteStore:
     ) -> Decision:
         now = self.clock()
         row = conn.execute("SELECT tokens, ts FROM buckets WHERE key = ?", (key,)).fetchone()
-        tokens, last = row if row else (capacity, now)
+        tokens, last = _sane(key, row, capacity) if row else (capacity, now)
         tokens = refill(tokens, last, now, capacity, rate)
         allowed, left, retry = consume(tokens, cost, rate)
         conn.execute(
@@ -76,6 +107,21 @@ class SQLiteStore:
             self._local.conn = None
 
 
+def _prepare(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(_SCHEMA)
+
+
+def _sane(key: str, row: tuple[object, object], capacity: float) -> tuple[float, float]:
+    """A stored bucket, or LimiterStateError: a corrupt bucket must never read as full."""
+    tokens, ts = row
+    ok = all(isinstance(v, int | float) and math.isfinite(v) for v in (tokens, ts))
+    if not ok or tokens < 0:  # type: ignore[operator]
+        raise LimiterStateError(f"bucket {key!r} holds {tokens!r} tokens at {ts!r}: corrupt")
+    return min(float(tokens), capacity), float(ts)  # type: ignore[arg-type]  # a lowered limit
+
+
 # KEYS[1] bucket; ARGV: cost, capacity, rate, now ("" = the server's TIME), ttl seconds.
 _LUA = """
 local now = tonumber(ARGV[4])
@@ -86,7 +132,15 @@ end
 local cost, cap, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens, last = tonumber(state[1]), tonumber(state[2])
+if state[1] or state[2] then
+  -- a bucket that exists must hold sane numbers: a corrupt one never reads as full
+  local bad = not tokens or not last or tokens ~= tokens or last ~= last or tokens < 0
+  if bad or tokens == math.huge or math.abs(last) == math.huge then
+    return redis.error_reply('corrupt bucket ' .. KEYS[1])
+  end
+end
 if not tokens then tokens = cap; last = now end
+tokens = math.min(tokens, cap)
 if now > last then tokens = math.min(cap, tokens + (now - last) * rate) else now = last end
 local allowed = 0
 local retry = 0

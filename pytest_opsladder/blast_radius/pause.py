@@ -1,11 +1,18 @@
-"""The global pause, a kill switch (ladder level 6): one file every process reads.
+"""The global pause, a kill switch (ladder level 6): state every process reads, kept twice.
 
-``opsladder pause`` writes the state file atomically; every side-effecting tool call checks it at
-the tool boundary. Unreadable state (bad JSON, wrong type, no permission, a directory) means
-paused: a kill switch that fails open is no kill switch. The pause is sticky: nothing but an
-explicit resume clears it. A missing file means "never paused" unless ``missing_means_paused``.
-A check costs no syscall: writers bump a change token that readers see through shared memory
-(:mod:`~pytest_opsladder.blast_radius.pause_signal`); the file itself is re-read when the token
+``opsladder pause`` writes the state file atomically *and* an entry in the pause ledger, a second
+directory (:mod:`~pytest_opsladder.blast_radius.pause_ledger`); every side-effecting tool call
+checks them at the tool boundary. The pause fails closed (docs/faults.md):
+
+- either copy says paused: paused. Only ``resume`` writes "running", to both.
+- either copy is odd (bad JSON, a directory, a FIFO or device, a dangling symlink, unreadable,
+  huge): paused, without blocking the reader.
+- the state file is missing but the ledger shows a pause was ever set (even if later resumed):
+  paused. Deleting the file or its directory lifts nothing.
+- both are missing: never paused, unless ``missing_means_paused``.
+
+A check costs one 8-byte ``pread``: writers bump a change token in a sidecar
+(:mod:`~pytest_opsladder.blast_radius.pause_signal`); the files are re-read when the token
 changes and at least every ``recheck_interval`` seconds, so hand edits are seen too.
 """
 
@@ -18,11 +25,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.blast_radius import events as ev
-from pytest_opsladder.blast_radius.errors import PausedError
+from pytest_opsladder.blast_radius.errors import PausedError, PauseStateError
+from pytest_opsladder.blast_radius.pause_files import FileKind, PauseFile, read_pause_file
+from pytest_opsladder.blast_radius.pause_ledger import ledger_entry
 from pytest_opsladder.blast_radius.pause_signal import SignalWatch, bump
 from pytest_opsladder.capture.run import emit
 
@@ -36,7 +44,8 @@ def default_pause_path() -> Path:
 
 @dataclass(frozen=True)
 class PauseState:
-    """What the switch says right now; ``readable`` is False when the file could not be read."""
+    """What the switch says right now; ``readable`` is False when the state could not be read
+    (odd or missing copies), in which case ``paused`` is True."""
 
     paused: bool
     reason: str = ""
@@ -49,7 +58,8 @@ _NEVER_PAUSED = PauseState(False)
 
 
 class PauseSwitch:
-    """The kill switch stored at ``path``; cheap to check, safe to share across processes."""
+    """The kill switch stored at ``path`` (and in the ledger); cheap to check, shared by
+    processes. ``ledger`` is the ledger directory (default: from the environment)."""
 
     def __init__(
         self,
@@ -58,48 +68,35 @@ class PauseSwitch:
         missing_means_paused: bool = False,
         recheck_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        ledger: str | Path | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else default_pause_path()
+        self.ledger = ledger_entry(self.path, Path(ledger) if ledger is not None else None)
         self.missing_means_paused = missing_means_paused
         self.recheck_interval = recheck_interval
         self.clock = clock
-        self._fspath = os.fspath(self.path)
-        self._cache_key: tuple[int, int, int, int] | None = None
+        self.problems: list[str] = []  # what the last pause()/resume() could not write
         self._cached = _NEVER_PAUSED
         self._fresh_until = float("-inf")
         self._watch = SignalWatch(self.path)
         self._seen: bytes | None = None
 
     def state(self) -> PauseState:
-        """The switch now: from memory while the change token is unchanged (no syscall), from
-        the file when it changed, and at least every ``recheck_interval`` s (hand edits)."""
+        """The switch now: from memory while the change token is unchanged, from the files when
+        it changed, and at least every ``recheck_interval`` s (hand edits, deletions)."""
         token = self._watch.token()
-        if token is not None and token == self._seen and self.clock() < self._fresh_until:
+        if token is None and self._watch.present():
+            return self._refresh()  # a sidecar appeared: start following it
+        if token == self._seen and self.clock() < self._fresh_until:
             return self._cached
         return self._refresh()
 
     def _refresh(self) -> PauseState:
         self._watch.refresh()
         self._seen = self._watch.token()
-        state = self._stat_state()
+        primary, ledger = read_pause_file(self.path), read_pause_file(self.ledger)
+        self._cached = _combine(self.path, primary, ledger, self.missing_means_paused)
         self._fresh_until = self.clock() + self.recheck_interval
-        return state
-
-    def _stat_state(self) -> PauseState:
-        try:
-            st = os.stat(self._fspath)
-        except FileNotFoundError:
-            self._cache_key = None
-            self._cached = _NEVER_PAUSED
-            if self.missing_means_paused:
-                self._cached = PauseState(True, f"no pause state at {self.path}", readable=False)
-            return self._cached
-        except OSError as exc:
-            self._cache_key, self._cached = None, _unreadable(self.path, exc)
-            return self._cached
-        key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
-        if key != self._cache_key:
-            self._cached, self._cache_key = _read(self.path), key
         return self._cached
 
     def is_paused(self) -> bool:
@@ -117,36 +114,79 @@ class PauseSwitch:
             )
 
     def pause(self, reason: str = "", by: str = "") -> PauseState:
-        return self._write(PauseState(True, reason, _utc_now(), by or _who()))
+        """Write paused to both copies; one copy is enough (readers fail closed), none is not."""
+        state = PauseState(True, reason, _utc_now(), by or _who())
+        written = (self._write_as(state, self.path), self._write_as(state, self.ledger))
+        self.problems = [problem for problem in written if problem]
+        if len(self.problems) == 2:
+            raise PauseStateError(
+                "the pause could not be recorded anywhere: " + "; ".join(self.problems)
+            )
+        return self._announce(state)
 
     def resume(self, by: str = "") -> PauseState:
-        return self._write(PauseState(False, "", _utc_now(), by or _who()))
-
-    def _write(self, state: PauseState) -> PauseState:
-        body = {"paused": state.paused, "reason": state.reason, "since": state.since}
-        _atomic_write(self.path, json.dumps({**body, "by": state.by}, sort_keys=True) + "\n")
-        bump(self.path)
+        """Write running to both copies; if either still reads paused, raise and stay paused."""
+        state = PauseState(False, "", _utc_now(), by or _who())
+        written = (self._write_as(state, self.path), self._write_as(state, self.ledger))
+        self.problems = [problem for problem in written if problem]
+        self._announce(state)
+        after = self._refresh()
+        if after.paused:
+            raise PauseStateError(
+                f"resume did not take: the pause still reads paused ({after.reason}). "
+                + "; ".join(self.problems)
+                + " Fix or remove the odd file, then run `opsladder resume` again."
+            )
         return state
 
+    def _announce(self, state: PauseState) -> PauseState:
+        bump(self.path)
+        self._fresh_until = float("-inf")
+        return state
 
-def _read(path: Path) -> PauseState:
-    try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return _unreadable(path, exc)
-    if not isinstance(raw, dict) or not isinstance(raw.get("paused"), bool):
-        return _unreadable(path, ValueError('expected {"paused": true|false, ...}'))
-    reason, since, by = (str(raw.get(k) or "") for k in ("reason", "since", "by"))
-    return PauseState(raw["paused"], reason, since, by)
+    def _write_as(self, state: PauseState, path: Path) -> str:
+        """Write ``state`` to ``path`` atomically; '' on success, else what went wrong."""
+        body = {"paused": state.paused, "reason": state.reason, "since": state.since}
+        body |= {"by": state.by, "state_file": os.path.abspath(self.path)}
+        try:
+            with open_atomic(path) as handle:
+                handle.write(json.dumps(body, sort_keys=True) + "\n")
+        except OSError as exc:
+            return f"cannot write {path}: {exc.strerror or exc}"
+        return ""
 
 
-def _unreadable(path: Path, exc: BaseException) -> PauseState:
-    return PauseState(True, f"pause state {path} is unreadable ({exc!r})", readable=False)
+def _combine(path: Path, primary: PauseFile, ledger: PauseFile, strict: bool) -> PauseState:
+    """The fail-closed reading of the two copies (see the module docstring)."""
+    for copy in (primary, ledger):
+        if copy.kind is FileKind.ODD:
+            return PauseState(True, copy.problem, readable=False)
+    for copy in (primary, ledger):
+        if copy.kind is FileKind.OK and copy.data["paused"]:
+            return _from_data(copy)
+    if primary.kind is FileKind.OK:
+        return _from_data(primary)  # running, written by resume (a lost ledger lifts nothing)
+    if ledger.kind is FileKind.OK:
+        return _lost(path, ledger)
+    if strict:
+        return PauseState(True, f"no pause state at {path}", readable=False)
+    return _NEVER_PAUSED
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    with open_atomic(path) as handle:
-        handle.write(text)
+def _from_data(copy: PauseFile) -> PauseState:
+    reason, since, by = (str(copy.data.get(k) or "") for k in ("reason", "since", "by"))
+    return PauseState(bool(copy.data["paused"]), reason, since, by)
+
+
+def _lost(path: Path, ledger: PauseFile) -> PauseState:
+    last = "resumed" if not ledger.data["paused"] else "paused"
+    since = str(ledger.data.get("since") or "?")
+    return PauseState(
+        True,
+        f"the pause state {path} is missing, but the pause ledger shows a pause was set (last "
+        f"{last} at {since}); missing state after a pause counts as paused",
+        readable=False,
+    )
 
 
 def _utc_now() -> str:

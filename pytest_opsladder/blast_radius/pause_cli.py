@@ -1,12 +1,15 @@
 """``opsladder pause | resume | status``: the global kill switch (ladder level 6).
 
-``status`` exits 0 when running and 1 when paused (or when the state is unreadable, which
-counts as paused), so scripts can gate on it.
+``status`` exits 0 when running and 1 when paused (or when the state is unreadable, odd or
+missing after a pause was set, which all count as paused), so scripts can gate on it. ``pause``
+and ``resume`` say on stderr which of the two copies (state file, ledger) they could not write;
+``resume`` exits 2 if the pause still reads paused afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from pytest_opsladder.blast_radius.pause import ENV_PAUSE_FILE, PauseSwitch
@@ -43,6 +46,7 @@ def register(subparsers: Any) -> None:
 def _pause(args: argparse.Namespace) -> int:
     switch = PauseSwitch(args.state)
     switch.pause(args.reason)
+    _warn(switch)
     print(f"paused: side-effecting calls are refused until `opsladder resume` ({switch.path})")
     return 0
 
@@ -50,8 +54,14 @@ def _pause(args: argparse.Namespace) -> int:
 def _resume(args: argparse.Namespace) -> int:
     switch = PauseSwitch(args.state)
     switch.resume()
+    _warn(switch)
     print(f"resumed: side-effecting calls are allowed ({switch.path})")
     return 0
+
+
+def _warn(switch: PauseSwitch) -> None:
+    for problem in switch.problems:
+        print(f"opsladder: warning: {problem} (ledger: {switch.ledger})", file=sys.stderr)
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -19,11 +19,14 @@ from pytest_opsladder.idempotency.errors import (
     IdempotencyInProgressError,
     IdempotencyLockLostError,
     IdempotencyMismatchError,
+    IdempotencyStoreError,
+    IdempotencyStoreOpenError,
+    IdempotencyUnrecordedError,
     NotLockHolderError,
     StoredFailureError,
 )
 from pytest_opsladder.idempotency.keys import canonical_payload, fingerprint, upsert_key
-from pytest_opsladder.idempotency.records import FailurePolicy, Record, Status
+from pytest_opsladder.idempotency.records import FailurePolicy, OnStoreError, Record, Status
 from pytest_opsladder.idempotency.store import Claim, IdempotencyStore, open_backend
 from pytest_opsladder.idempotency.writes import declared_writes, sqlite_upsert
 
@@ -36,7 +39,11 @@ __all__ = [
     "IdempotencyLockLostError",
     "IdempotencyMismatchError",
     "IdempotencyStore",
+    "IdempotencyStoreError",
+    "IdempotencyStoreOpenError",
+    "IdempotencyUnrecordedError",
     "NotLockHolderError",
+    "OnStoreError",
     "Record",
     "Status",
     "StoredFailureError",

@@ -75,7 +75,7 @@ async def aexecute(
     expiry: float | None = None,
 ) -> T | Any:
     """:func:`execute` for coroutines; waiting yields to the event loop."""
-    held = await _acquire_async(store, key, payload, wait, expiry)
+    held = await _acquire_async(store, key, payload, wait, expiry)  # claimed as started
     if held.replayed:
         return held.result
     try:
@@ -95,7 +95,7 @@ async def _acquire_async(
     deadline = None if wait is None else store.clock() + wait
     while True:
         try:
-            return store.acquire(key, payload, expiry=expiry)
+            return store.acquire(key, payload, expiry=expiry, started=True)
         except IdempotencyInProgressError:
             if deadline is None or store.clock() >= deadline:
                 raise
@@ -115,9 +115,10 @@ def claim(
     """Hold ``key`` for the block; set ``.result`` inside, it is stored when the block ends.
 
     An exception applies the failure policy; an interruption (KeyboardInterrupt, SystemExit)
-    keeps the lock until it expires, because nobody knows whether the side effect happened.
+    or a crash keeps the lock, and once it expires the key reads ``completed_unrecorded``:
+    nobody knows whether the side effect happened, so it is not run again by itself.
     """
-    held = store.acquire(key, payload, wait=wait, expiry=expiry)
+    held = store.acquire(key, payload, wait=wait, expiry=expiry, started=True)
     if held.replayed:
         yield held
         return

@@ -1,15 +1,25 @@
-"""``opsladder idempotency list|show|clear``: inspect and clear an idempotency store (level 2)."""
+"""``opsladder idempotency list|show|clear|release``: inspect and free keys (level 2).
+
+``list`` and ``show`` print each key's *effective* status: a started lock that expired without a
+record reads ``completed_unrecorded``, as callers see it. ``release`` is the one documented way
+to free a ``completed_unrecorded`` key once an operator has checked whether its side effect
+happened; it refuses any other key (``clear`` deletes keys whatever their state).
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from pytest_opsladder.idempotency.errors import IdempotencyConfigError
-from pytest_opsladder.idempotency.records import Record
+from pytest_opsladder.idempotency.errors import IdempotencyConfigError, IdempotencyStoreError
+from pytest_opsladder.idempotency.records import Backend, Record, Status
 from pytest_opsladder.idempotency.store import open_backend
+
+R = TypeVar("R")
 
 
 def register(sub: Any) -> None:
@@ -31,42 +41,99 @@ def register(sub: Any) -> None:
     which.add_argument("--prefix", help="every key starting with this (e.g. a workflow 'wf:')")
     which.add_argument("--all", action="store_true", help="every key in the store")
     clear.set_defaults(func=_clear)
+    release = actions.add_parser(
+        "release", help="free a completed_unrecorded key so that the next call executes it"
+    )
+    _store_arg(release)
+    release.add_argument("key")
+    release.set_defaults(func=_release)
 
 
 def _store_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("store", help="a SQLite file, sqlite:///path, or redis://host:port/db")
 
 
-def _line(rec: Record) -> str:
+def _guarded(store: str, what: Callable[[Backend], R]) -> R:
+    """Open the store and run ``what``; a store failing midway is a named error, not a trace."""
+    backend = open_backend(store)
+    try:
+        return what(backend)
+    except IdempotencyStoreError:
+        raise
+    except Exception as exc:  # redis / sqlite3 / OSError: the store failed under us
+        raise IdempotencyStoreError(
+            f"the idempotency store {store!r} failed: {type(exc).__name__}: {exc}. Bring it "
+            "back (redis-server up, disk space, file permissions) and run the command again."
+        ) from exc
+    finally:
+        backend.close()
+
+
+def _as_seen(rec: Record, now: float) -> dict[str, Any]:
+    out = rec.to_dict()
+    out["status"] = rec.effective_status(now).value
+    return out
+
+
+def _line(rec: Record, now: float) -> str:
     when = dt.datetime.fromtimestamp(rec.updated_at, dt.UTC).isoformat(timespec="seconds")
-    return f"{rec.status.value:<12} {when}  takeovers={rec.takeovers}  {rec.key}"
+    status = rec.effective_status(now).value
+    return f"{status:<20} {when}  takeovers={rec.takeovers}  {rec.key}"
 
 
 def _list(args: argparse.Namespace) -> int:
-    records = open_backend(args.store).records(args.prefix)
+    records = _guarded(args.store, lambda b: b.records(args.prefix))
+    now = time.time()
     for rec in records:
-        print(json.dumps(rec.to_dict(), sort_keys=True) if args.json else _line(rec))
+        print(json.dumps(_as_seen(rec, now), sort_keys=True) if args.json else _line(rec, now))
     if not args.json:
-        print(f"{len(records)} key(s)")
+        unrecorded = sum(r.effective_status(now) is Status.COMPLETED_UNRECORDED for r in records)
+        tail = f", {unrecorded} completed_unrecorded (see `release`)" if unrecorded else ""
+        print(f"{len(records)} key(s){tail}")
     return 0
 
 
+def _missing(args: argparse.Namespace) -> IdempotencyConfigError:
+    return IdempotencyConfigError(
+        f"no key {args.key!r} in {args.store}; list the keys with "
+        f"`opsladder idempotency list {args.store}`."
+    )
+
+
 def _show(args: argparse.Namespace) -> int:
-    rec = open_backend(args.store).get(args.key)
+    rec = _guarded(args.store, lambda b: b.get(args.key))
     if rec is None:
-        raise IdempotencyConfigError(
-            f"no key {args.key!r} in {args.store}; list the keys with "
-            f"`opsladder idempotency list {args.store}`."
-        )
-    print(json.dumps(rec.to_dict(), sort_keys=True, indent=1))
+        raise _missing(args)
+    print(json.dumps(_as_seen(rec, time.time()), sort_keys=True, indent=1))
     return 0
 
 
 def _clear(args: argparse.Namespace) -> int:
-    backend = open_backend(args.store)
-    if args.key is not None:
-        count = int(backend.delete(args.key))
-    else:
-        count = backend.clear("" if args.all else args.prefix)
-    print(f"cleared {count} key(s)")
+    def clear(backend: Backend) -> int:
+        if args.key is not None:
+            return int(backend.delete(args.key))
+        return backend.clear("" if args.all else args.prefix)
+
+    print(f"cleared {_guarded(args.store, clear)} key(s)")
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    def release(backend: Backend) -> Record | None:
+        rec = backend.get(args.key)
+        if rec is not None and rec.effective_status(time.time()) is Status.COMPLETED_UNRECORDED:
+            backend.delete(args.key)
+        return rec
+
+    rec = _guarded(args.store, release)
+    if rec is None:
+        raise _missing(args)
+    status = rec.effective_status(time.time())
+    if status is not Status.COMPLETED_UNRECORDED:
+        raise IdempotencyConfigError(
+            f"key {args.key!r} is {status.value}, not completed_unrecorded; `release` only frees "
+            "keys whose outcome is unknown. Use `opsladder idempotency clear --key` to delete "
+            "a key whatever its state."
+        )
+    print(f"released {args.key}: the next call with this key executes its action")
     return 0

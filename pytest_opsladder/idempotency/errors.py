@@ -3,10 +3,13 @@
 OpsladderError
 ├── ConfigError
 │   └── IdempotencyConfigError      a bad namespace, payload, expiry or backend URL
+│       └── IdempotencyStoreOpenError   (also an IdempotencyStoreError) the store cannot open
 └── IdempotencyError                base of what a caller of an idempotent action sees
     ├── IdempotencyMismatchError    same key, different payload: nothing was executed
     ├── IdempotencyInProgressError  another caller holds the key's lock right now
     ├── IdempotencyLockLostError    the lock expired and another caller took the key over
+    ├── IdempotencyUnrecordedError  the action may have run, its result is not recorded
+    ├── IdempotencyStoreError       the store failed (Redis down, SQLite locked/full/corrupt)
     ├── NotLockHolderError          only the holder of a lock may release or complete it
     └── StoredFailureError          the failure policy is ``replay``: the first error again
 """
@@ -40,6 +43,25 @@ class IdempotencyInProgressError(IdempotencyError):
 
 class IdempotencyLockLostError(IdempotencyError):
     """The in-progress lock expired and another caller took the key over before completion."""
+
+
+class IdempotencyUnrecordedError(IdempotencyError):
+    """The key is ``completed_unrecorded``: its side effect may have happened but no result is
+    stored. It is never executed again automatically; ``opsladder idempotency release`` frees
+    it once an operator has checked the side effect."""
+
+
+class IdempotencyStoreError(IdempotencyError):
+    """The store's backend failed; with ``on_store_error='closed'`` nothing was executed (or,
+    after the action, its result could not be recorded). ``key`` is "" for store-wide work."""
+
+    def __init__(self, message: str, *, key: str = "") -> None:
+        super().__init__(message, key=key)
+
+
+class IdempotencyStoreOpenError(IdempotencyStoreError, IdempotencyConfigError):
+    """The store could not be opened: an unreachable Redis, or a SQLite path that is not a
+    usable database file (a directory, a FIFO, a corrupt or unreadable file)."""
 
 
 class NotLockHolderError(IdempotencyError):

@@ -22,6 +22,13 @@ IDEMPOTENCY_MISMATCH = register_event_kind(
 IDEMPOTENCY_IN_PROGRESS = register_event_kind(
     "idempotency_in_progress", "another caller held the key's lock; nothing executed"
 )
+IDEMPOTENCY_UNRECORDED = register_event_kind(
+    "idempotency_unrecorded",
+    "a key's action may have run but no result is recorded; it is never run again by itself",
+)
+IDEMPOTENCY_STORE_DOWN = register_event_kind(
+    "idempotency_store_down", "the idempotency store failed; on_store_error decided the outcome"
+)
 UNDECLARED_WRITE = register_event_kind(
     "undeclared_write", "an outbound tool the workflow did not declare was skipped (a no-op)"
 )

@@ -1,10 +1,13 @@
 """What an idempotency backend stores per key, and the contract every backend keeps (level 2).
 
-A backend does four atomic things: ``begin`` (claim a free key, take over an expired lock, or
-return the record that stands in the way), ``complete`` and ``fail`` (only for the holder of
-the lock) and ``release`` (only for the holder). Everything else (payload fingerprints,
-failure policy, waiting, events) lives in :mod:`pytest_opsladder.idempotency.store`, so the
-SQLite and Redis backends cannot disagree on semantics.
+A backend does a few atomic things: ``begin`` (claim a free key, take over an expired lock
+whose side effect never started, turn an expired *started* lock into ``completed_unrecorded``,
+or return the record that stands in the way), ``start``, ``complete``, ``fail`` and
+``unrecorded`` (only for the holder of the lock) and ``release`` (only for the holder).
+Everything else (payload fingerprints, failure policy, waiting, events) lives in
+:mod:`pytest_opsladder.idempotency.store`, so the SQLite and Redis backends cannot disagree on
+semantics. The fingerprint is written with the claim, before any side effect, so a retry with
+another payload after a crash is a mismatch, never a takeover.
 """
 
 from __future__ import annotations
@@ -16,11 +19,27 @@ from pytest_opsladder.modes import _ChoiceEnum
 
 
 class Status(_ChoiceEnum):
-    """The state of a key: executing now, done (result stored), or failed (error stored)."""
+    """The state of a key: executing now, done (result stored), failed (error stored), or
+    ``completed_unrecorded``: the side effect may have run but no result could be recorded (the
+    result was not storable, or the holder died after starting it). Such a key is never executed
+    again automatically; ``opsladder idempotency release`` frees it."""
 
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     FAILED = "failed"
+    COMPLETED_UNRECORDED = "completed_unrecorded"
+
+
+class OnStoreError(_ChoiceEnum):
+    """What the store does when its backend fails (Redis down, SQLite locked or full).
+
+    ``closed`` (the default): raise :class:`IdempotencyStoreError` and execute nothing.
+    ``open``: run the action unguarded (no claim, no record) and emit an event: availability
+    over exactly-once, for actions that are harmless to repeat.
+    """
+
+    CLOSED = "closed"
+    OPEN = "open"
 
 
 class FailurePolicy(_ChoiceEnum):
@@ -49,6 +68,12 @@ class Record:
     created_at: float
     updated_at: float
     takeovers: int = 0
+    started: bool = False  # the holder said its side effect began: never taken over
+
+    def effective_status(self, now: float) -> Status:
+        """The status a reader should act on: an expired started lock is unrecorded."""
+        expired = self.status is Status.IN_PROGRESS and self.locked_until <= now
+        return Status.COMPLETED_UNRECORDED if expired and self.started else self.status
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -68,14 +93,25 @@ class Begin:
 class Backend(Protocol):
     """Atomic storage of :class:`Record` by key (SQLite by default, Redis for several hosts)."""
 
-    def begin(self, key: str, fp: str, holder: str, now: float, expiry: float) -> Begin | None:
-        """Claim ``key``; None means the record vanished under us (the caller retries)."""
+    def begin(
+        self, key: str, fp: str, holder: str, now: float, expiry: float, started: bool
+    ) -> Begin | None:
+        """Claim ``key``; None means the record vanished under us (the caller retries).
+
+        An expired lock with the same fingerprint is taken over only if its side effect never
+        started; a started one becomes ``completed_unrecorded`` and blocks."""
+
+    def start(self, key: str, holder: str) -> bool:
+        """Mark the held lock as started (the side effect begins); False if not the holder."""
 
     def complete(self, key: str, holder: str, result: str, now: float) -> bool:
         """Store the result if ``holder`` still holds the lock; False otherwise."""
 
     def fail(self, key: str, holder: str, error: str, now: float) -> bool:
         """Store the error if ``holder`` still holds the lock; False otherwise."""
+
+    def unrecorded(self, key: str, holder: str, reason: str, now: float) -> bool:
+        """Mark the held key ``completed_unrecorded`` with ``reason`` (JSON) as its error."""
 
     def release(self, key: str, holder: str) -> bool:
         """Delete the in-progress record if ``holder`` holds it; False otherwise."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_opsladder.idempotency.errors import IdempotencyConfigError
+from pytest_opsladder.idempotency.errors import IdempotencyStoreOpenError
 from pytest_opsladder.idempotency.records import Begin, Record, Status
 
 PREFIX = "opsladder:idem:"
@@ -36,14 +36,20 @@ local st = redis.call('HGET', k, 'status')
 local acq, took = 0, 0
 if not st then
   redis.call('HSET', k, 'fingerprint', ARGV[1], 'status', 'in_progress', 'holder', ARGV[2],
-    'locked_until', untils, 'created_at', nows, 'updated_at', nows, 'takeovers', 0)
+    'locked_until', untils, 'created_at', nows, 'updated_at', nows, 'takeovers', 0,
+    'started', ARGV[5])
   acq = 1
-elseif st == 'in_progress'
+elseif st == 'in_progress' and redis.call('HGET', k, 'fingerprint') == ARGV[1]
   and tonumber(redis.call('HGET', k, 'locked_until')) <= now then
-  redis.call('HSET', k, 'fingerprint', ARGV[1], 'holder', ARGV[2], 'locked_until', untils,
-    'updated_at', nows)
-  redis.call('HINCRBY', k, 'takeovers', 1)
-  acq, took = 1, 1
+  if redis.call('HGET', k, 'started') == '1' then
+    redis.call('HSET', k, 'status', 'completed_unrecorded', 'error', ARGV[6],
+      'updated_at', nows)
+  else
+    redis.call('HSET', k, 'holder', ARGV[2], 'locked_until', untils, 'updated_at', nows,
+      'started', ARGV[5])
+    redis.call('HINCRBY', k, 'takeovers', 1)
+    acq, took = 1, 1
+  end
 end
 local out = {acq, took}
 for _, v in ipairs(redis.call('HGETALL', k)) do table.insert(out, v) end
@@ -56,7 +62,7 @@ _FINISH = (
     + """
 local k = KEYS[1]
 local holder, st = redis.call('HGET', k, 'holder'), redis.call('HGET', k, 'status')
-if holder ~= ARGV[1] or st ~= 'in_progress' then
+if holder ~= ARGV[1] or (st ~= 'in_progress' and st ~= 'completed_unrecorded') then
   return 0
 end
 local nows = fmt(at(ARGV[5]))
@@ -76,6 +82,20 @@ return 0
 """
 
 
+_START = """
+local k = KEYS[1]
+local holder, st = redis.call('HGET', k, 'holder'), redis.call('HGET', k, 'status')
+if holder == ARGV[1] and st == 'in_progress' then
+  redis.call('HSET', k, 'started', '1')
+  return 1
+end
+return 0
+"""
+
+_LOST = '{"type": "HolderLost", "message": "the holder started the action and its lock '
+_LOST += 'expired without a recorded result (it crashed, or ran longer than lock_expiry)"}'
+
+
 class RedisBackend:
     """Records as Redis hashes under ``opsladder:idem:<key>``."""
 
@@ -90,16 +110,19 @@ class RedisBackend:
             self._redis: Any = redis.Redis.from_url(url, socket_timeout=socket_timeout_s)
             self._redis.ping()
         except (redis.RedisError, ValueError) as exc:
-            raise IdempotencyConfigError(
+            raise IdempotencyStoreOpenError(
                 f"cannot reach the Redis idempotency store {url!r}: {exc}. Check the URL "
                 "(redis://host:port/db) and that redis-server is running."
             ) from exc
         self._begin = self._redis.register_script(_BEGIN)
         self._finish = self._redis.register_script(_FINISH)
         self._release = self._redis.register_script(_RELEASE)
+        self._start = self._redis.register_script(_START)
 
-    def begin(self, key: str, fp: str, holder: str, now: float, expiry: float) -> Begin | None:
-        args = [fp, holder, self._at(now), repr(expiry)]
+    def begin(
+        self, key: str, fp: str, holder: str, now: float, expiry: float, started: bool
+    ) -> Begin | None:
+        args = [fp, holder, self._at(now), repr(expiry), "1" if started else "0", _LOST]
         out = self._begin(keys=[PREFIX + key], args=args)
         fields = _pairs(out[2:])
         if not fields:
@@ -120,6 +143,12 @@ class RedisBackend:
 
     def fail(self, key: str, holder: str, error: str, now: float) -> bool:
         return self._finish_as(key, holder, Status.FAILED, "error", error, now)
+
+    def start(self, key: str, holder: str) -> bool:
+        return bool(self._start(keys=[PREFIX + key], args=[holder]))
+
+    def unrecorded(self, key: str, holder: str, reason: str, now: float) -> bool:
+        return self._finish_as(key, holder, Status.COMPLETED_UNRECORDED, "error", reason, now)
 
     def release(self, key: str, holder: str) -> bool:
         return bool(self._release(keys=[PREFIX + key], args=[holder]))
@@ -174,4 +203,5 @@ def _record(key: str, f: dict[str, str]) -> Record:
         created_at=float(f["created_at"]),
         updated_at=float(f["updated_at"]),
         takeovers=int(f.get("takeovers", 0)),
+        started=f.get("started") == "1",
     )

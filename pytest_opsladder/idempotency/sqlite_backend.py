@@ -4,28 +4,38 @@ WAL journal (readers never block the writer), a busy timeout (writers queue inst
 and ``BEGIN IMMEDIATE`` around every check-and-claim, so the check and the claim are one atomic
 step across processes. Each thread gets its own connection (sqlite3 connections are not
 thread-safe) and a forked child opens fresh ones.
+
+Faults (docs/faults.md): a path that is not a regular file (a directory, FIFO, socket, device)
+is refused before SQLite opens it, so nothing blocks; a corrupt or unreadable file is refused at
+open; a file deleted or replaced while the store is open is noticed at the next claim (its
+inode changed) and refused, since a fresh file would forget every completed key.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 from typing import Any
 
-from pytest_opsladder.idempotency.errors import IdempotencyConfigError
+from pytest_opsladder.idempotency.errors import IdempotencyStoreError, IdempotencyStoreOpenError
 from pytest_opsladder.idempotency.records import Begin, Record, Status
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
   key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status TEXT NOT NULL, holder TEXT NOT NULL,
   locked_until REAL NOT NULL, result TEXT, error TEXT, created_at REAL NOT NULL,
-  updated_at REAL NOT NULL, takeovers INTEGER NOT NULL DEFAULT 0
+  updated_at REAL NOT NULL, takeovers INTEGER NOT NULL DEFAULT 0,
+  started INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID
 """
+_ADD_STARTED = "ALTER TABLE idempotency ADD COLUMN started INTEGER NOT NULL DEFAULT 0"
 _COLUMNS = "key, fingerprint, status, holder, locked_until, result, error, created_at, "
-_COLUMNS += "updated_at, takeovers"
+_COLUMNS += "updated_at, takeovers, started"
+_LOST = '{"type": "HolderLost", "message": "the holder started the action and its lock '
+_LOST += 'expired without a recorded result (it crashed, or ran longer than lock_expiry)"}'
 
 
 class SqliteBackend:
@@ -35,34 +45,70 @@ class SqliteBackend:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
+        self._ino = -1
+        self._on_disk = str(path) not in ("", ":memory:")  # a memory store has no file to lose
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn().execute(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise IdempotencyConfigError(
+            self._refuse_odd_file()
+            conn = self._conn()
+            conn.execute(_SCHEMA)
+            _migrate(conn)
+        except (sqlite3.Error, OSError) as exc:
+            raise IdempotencyStoreOpenError(
                 f"cannot open the idempotency store {str(self.path)!r}: {exc}. Point the store "
-                "at a writable file (it is created if missing)."
+                "at a writable SQLite file (it is created if missing); a corrupt store must be "
+                "restored from a backup, since its completed keys are what stop repeats."
             ) from exc
+
+    def _refuse_odd_file(self) -> None:
+        """A FIFO or device would block or mislead SQLite: refuse it before connecting."""
+        try:
+            mode = os.stat(self.path).st_mode if self._on_disk else stat.S_IFREG
+        except FileNotFoundError:
+            return
+        if not stat.S_ISREG(mode):
+            raise OSError(f"not a regular file (mode {stat.filemode(mode)})")
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None or getattr(self._local, "pid", None) != os.getpid():
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             self._local.conn, self._local.pid = conn, os.getpid()
+            if self._ino == -1 and self._on_disk:
+                self._ino = os.stat(self.path).st_ino
+        return conn
+
+    def _checked_conn(self) -> sqlite3.Connection:
+        """The connection, after making sure the file is still the one we opened."""
+        conn = self._conn()
+        if not self._on_disk:
+            return conn
+        try:
+            ino = os.stat(self.path).st_ino
+        except OSError:
+            ino = -2
+        if ino != self._ino:
+            raise IdempotencyStoreError(
+                f"the idempotency store {str(self.path)!r} was deleted or replaced while open: "
+                "a fresh file would forget every completed key and run them again, so nothing "
+                "is executed. Restore the file from a backup, then restart the process."
+            )
         return conn
 
     def _row(self, conn: sqlite3.Connection, key: str) -> Record | None:
         row = conn.execute(f"SELECT {_COLUMNS} FROM idempotency WHERE key = ?", (key,)).fetchone()
         return _record(row) if row else None
 
-    def begin(self, key: str, fp: str, holder: str, now: float, expiry: float) -> Begin | None:
-        conn = self._conn()
+    def begin(
+        self, key: str, fp: str, holder: str, now: float, expiry: float, started: bool
+    ) -> Begin | None:
+        conn = self._checked_conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            outcome = self._begin_locked(conn, key, fp, holder, now, expiry)
+            outcome = self._begin_locked(conn, key, fp, holder, now, expiry, started)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -70,22 +116,35 @@ class SqliteBackend:
         return outcome
 
     def _begin_locked(
-        self, conn: sqlite3.Connection, key: str, fp: str, holder: str, now: float, expiry: float
+        self,
+        conn: sqlite3.Connection,
+        key: str,
+        fp: str,
+        holder: str,
+        now: float,
+        expiry: float,
+        started: bool,
     ) -> Begin:
         found = self._row(conn, key)
         if found is None:
             conn.execute(
-                f"INSERT INTO idempotency ({_COLUMNS}) VALUES (?,?,?,?,?,NULL,NULL,?,?,0)",
-                (key, fp, Status.IN_PROGRESS.value, holder, now + expiry, now, now),
+                f"INSERT INTO idempotency ({_COLUMNS}) VALUES (?,?,?,?,?,NULL,NULL,?,?,0,?)",
+                (key, fp, Status.IN_PROGRESS.value, holder, now + expiry, now, now, started),
             )
-        elif found.status is Status.IN_PROGRESS and found.locked_until <= now:
-            conn.execute(
-                "UPDATE idempotency SET fingerprint=?, holder=?, locked_until=?, updated_at=?, "
-                "takeovers=takeovers+1 WHERE key=?",
-                (fp, holder, now + expiry, now, key),
-            )
-        else:
+        elif not _expired(found, now) or found.fingerprint != fp:
             return Begin(False, found)
+        elif found.started:
+            conn.execute(
+                "UPDATE idempotency SET status=?, error=?, updated_at=? WHERE key=?",
+                (Status.COMPLETED_UNRECORDED.value, _LOST, now, key),
+            )
+            return Begin(False, self._row(conn, key) or found)
+        else:
+            conn.execute(
+                "UPDATE idempotency SET holder=?, locked_until=?, updated_at=?, started=?, "
+                "takeovers=takeovers+1 WHERE key=?",
+                (holder, now + expiry, now, started, key),
+            )
         mine = self._row(conn, key)
         assert mine is not None  # written in this transaction
         return Begin(True, mine, took_over=found is not None)
@@ -93,12 +152,23 @@ class SqliteBackend:
     def _finish(
         self, key: str, holder: str, status: Status, column: str, text: str, now: float
     ) -> bool:
-        cur = self._conn().execute(
+        # a slow holder whose started lock was turned unrecorded may still record its result
+        cur = self._checked_conn().execute(
             f"UPDATE idempotency SET status=?, {column}=?, updated_at=?, locked_until=? "
-            "WHERE key=? AND holder=? AND status=?",
-            (status.value, text, now, now, key, holder, Status.IN_PROGRESS.value),
+            "WHERE key=? AND holder=? AND status IN (?, ?)",
+            (status.value, text, now, now, key, holder, *_OPEN_STATES),
         )
         return cur.rowcount == 1
+
+    def start(self, key: str, holder: str) -> bool:
+        cur = self._checked_conn().execute(
+            "UPDATE idempotency SET started=1 WHERE key=? AND holder=? AND status=?",
+            (key, holder, Status.IN_PROGRESS.value),
+        )
+        return cur.rowcount == 1
+
+    def unrecorded(self, key: str, holder: str, reason: str, now: float) -> bool:
+        return self._finish(key, holder, Status.COMPLETED_UNRECORDED, "error", reason, now)
 
     def complete(self, key: str, holder: str, result: str, now: float) -> bool:
         return self._finish(key, holder, Status.COMPLETED, "result", result, now)
@@ -107,7 +177,7 @@ class SqliteBackend:
         return self._finish(key, holder, Status.FAILED, "error", error, now)
 
     def release(self, key: str, holder: str) -> bool:
-        cur = self._conn().execute(
+        cur = self._checked_conn().execute(
             "DELETE FROM idempotency WHERE key=? AND holder=? AND status=?",
             (key, holder, Status.IN_PROGRESS.value),
         )
@@ -154,4 +224,19 @@ def _record(row: tuple[Any, ...]) -> Record:
         created_at=float(row[7]),
         updated_at=float(row[8]),
         takeovers=int(row[9]),
+        started=bool(row[10]),
     )
+
+
+_OPEN_STATES = (Status.IN_PROGRESS.value, Status.COMPLETED_UNRECORDED.value)
+
+
+def _expired(record: Record, now: float) -> bool:
+    return record.status is Status.IN_PROGRESS and record.locked_until <= now
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Stores written before the ``started`` column get it (every old lock: not started)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(idempotency)")}
+    if "started" not in columns:
+        conn.execute(_ADD_STARTED)

@@ -10,6 +10,14 @@ executes nothing; among concurrent callers exactly one executes, the others get
 ``lock_expiry`` seconds (0 is a lock that expires at once, not "no expiry") and only its holder
 can complete or release it; a failure either frees the key or is stored and replayed, as the
 :class:`FailurePolicy` says. Results are stored as JSON: a repeat returns the JSON form.
+
+Under crashes (docs/faults.md): the payload fingerprint is written with the claim, so a retry
+with another payload is a mismatch even after a crash. A claim made with ``started=True`` (as
+:func:`~pytest_opsladder.idempotency.api.execute`, ``claim`` and ``@idempotent`` do), or marked
+with :meth:`Claim.start`, is never taken over: once its lock expires without a record, the key
+is ``completed_unrecorded`` and raises :class:`IdempotencyUnrecordedError`, as does a key whose
+result could not be stored. A backend failure raises :class:`IdempotencyStoreError`
+(``on_store_error='closed'``) or runs the action unguarded (``'open'``).
 """
 
 from __future__ import annotations
@@ -20,25 +28,35 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from pytest_opsladder.capture.jsonable import to_jsonable
 from pytest_opsladder.capture.run import emit
 from pytest_opsladder.idempotency import events as ev
 from pytest_opsladder.idempotency.errors import (
     IdempotencyConfigError,
+    IdempotencyError,
     IdempotencyInProgressError,
     IdempotencyLockLostError,
     IdempotencyMismatchError,
+    IdempotencyStoreError,
+    IdempotencyUnrecordedError,
     NotLockHolderError,
     StoredFailureError,
 )
 from pytest_opsladder.idempotency.keys import DEFAULT_WORKFLOW, check_key, fingerprint, upsert_key
-from pytest_opsladder.idempotency.records import Backend, FailurePolicy, Record, Status
+from pytest_opsladder.idempotency.records import (
+    Backend,
+    FailurePolicy,
+    OnStoreError,
+    Record,
+    Status,
+)
 from pytest_opsladder.observability.redaction import redact_text
 
 DEFAULT_LOCK_EXPIRY_S = 60.0
 POLL_S = 0.05
+R = TypeVar("R")
 
 
 @dataclass
@@ -53,11 +71,23 @@ class Claim:
     result: Any = None
     took_over: bool = False
     done: bool = field(default=False, repr=False)
+    unguarded: bool = False  # the store was down and on_store_error='open': nothing is kept
+
+    def start(self) -> None:
+        """Say the side effect begins: from now on this key is never taken over on expiry."""
+        if not self.replayed and not self.done and not self.unguarded:
+            self.store._start(self)
 
     def complete(self, result: Any = None) -> Any:
-        """Store ``result`` for every repeat; raises if the lock was lost meanwhile."""
-        self.result = to_jsonable(result, tool=self.key, path="result")
-        self.store._complete(self)
+        """Store ``result`` for every repeat; raises if the lock was lost meanwhile, and
+        :class:`IdempotencyUnrecordedError` if the result cannot be stored (the key is then
+        ``completed_unrecorded``: never executed again automatically)."""
+        try:
+            self.result = to_jsonable(result, tool=self.key, path="result")
+            text = json.dumps(self.result, sort_keys=True, allow_nan=False)
+        except Exception as exc:  # whatever makes a result unstorable, the side effect is done
+            self.store._unrecorded(self, exc)
+        self.store._complete(self, text)
         return result
 
     def release(self) -> None:
@@ -87,8 +117,12 @@ class IdempotencyStore:
         policy: FailurePolicy | str = FailurePolicy.RELEASE,
         workflow: str = DEFAULT_WORKFLOW,
         sleep: Callable[[float], None] = time.sleep,
+        on_store_error: OnStoreError | str = OnStoreError.CLOSED,
     ) -> None:
         self.backend = backend
+        self.on_store_error = OnStoreError(
+            OnStoreError.parse(on_store_error, setting="on_store_error")
+        )
         self.clock = clock
         self.lock_expiry = _check_expiry(lock_expiry)
         self.policy = FailurePolicy(FailurePolicy.parse(policy, setting="failure policy"))
@@ -97,10 +131,17 @@ class IdempotencyStore:
 
     @classmethod
     def open(
-        cls, target: str | Path, *, redis_server_time: bool = True, **kwargs: Any
+        cls,
+        target: str | Path,
+        *,
+        redis_server_time: bool = True,
+        timeout: float | None = None,
+        **kwargs: Any,
     ) -> IdempotencyStore:
-        """A store on ``redis://...`` or on a SQLite file (a path or ``sqlite:///path``)."""
-        return cls(open_backend(target, redis_server_time=redis_server_time), **kwargs)
+        """A store on ``redis://...`` or on a SQLite file (a path or ``sqlite:///path``);
+        ``timeout`` bounds SQLite's wait for its lock and Redis's socket operations."""
+        backend = open_backend(target, redis_server_time=redis_server_time, timeout=timeout)
+        return cls(backend, **kwargs)
 
     def key(self, namespace: str, payload: Any) -> str:
         """The upsert key of ``payload`` in ``namespace``, scoped to this store's workflow."""
@@ -113,14 +154,28 @@ class IdempotencyStore:
 
     # -- claiming ------------------------------------------------------------------------
     def acquire(
-        self, key: str, payload: Any, *, wait: float | None = None, expiry: float | None = None
+        self,
+        key: str,
+        payload: Any,
+        *,
+        wait: float | None = None,
+        expiry: float | None = None,
+        started: bool = False,
     ) -> Claim:
-        """Claim ``key`` or get its stored result; raises mismatch / in-progress / stored error."""
+        """Claim ``key`` or get its stored result; raises mismatch / in-progress / stored error.
+
+        ``started=True`` claims and marks the side effect as begun in one write: after a crash
+        the key becomes ``completed_unrecorded`` instead of being taken over."""
         key, fp, holder = self.scoped(key), fingerprint(payload), uuid.uuid4().hex
         lease = self.lock_expiry if expiry is None else _check_expiry(expiry)
         deadline = None if wait is None else self.clock() + wait
         while True:
-            begun = self.backend.begin(key, fp, holder, self.clock(), lease)
+            try:
+                begun = self._call(
+                    key, self.backend.begin, key, fp, holder, self.clock(), lease, started
+                )
+            except IdempotencyStoreError as exc:
+                return self._store_down(key, fp, holder, exc)
             if begun is None:
                 continue  # released between the insert attempt and the read: try again
             if begun.acquired:
@@ -131,10 +186,29 @@ class IdempotencyStore:
                 return claim
             self.sleep(POLL_S)
 
+    def _call(self, key: str, op: Callable[..., R], *args: Any) -> R:
+        """Run a backend operation; any failure of the backend is an IdempotencyStoreError."""
+        try:
+            return op(*args)
+        except IdempotencyError:
+            raise
+        except Exception as exc:  # sqlite3, redis, OSError ...: all mean "the store failed"
+            raise _store_failed(self.backend, key, op.__name__, exc) from exc
+
+    def _store_down(self, key: str, fp: str, holder: str, exc: IdempotencyStoreError) -> Claim:
+        data = {"policy": self.on_store_error.value, "error": str(exc.__cause__ or exc)}
+        emit(ev.IDEMPOTENCY_STORE_DOWN, key, data)
+        if self.on_store_error is OnStoreError.CLOSED:
+            raise exc
+        return Claim(self, key, fp, holder, False, unguarded=True)
+
     def _blocked(self, record: Record, fp: str, deadline: float | None) -> Claim | None:
         if record.fingerprint != fp:
             emit(ev.IDEMPOTENCY_MISMATCH, record.key, {"stored": record.fingerprint[:12]})
             raise _mismatch(record, fp)
+        if record.effective_status(self.clock()) is Status.COMPLETED_UNRECORDED:
+            emit(ev.IDEMPOTENCY_UNRECORDED, record.key, {"error": record.error})
+            raise _unrecorded(record)
         if record.status is Status.COMPLETED:
             emit(ev.IDEMPOTENCY_HIT, record.key, {"status": record.status.value})
             result = json.loads(record.result) if record.result is not None else None
@@ -148,18 +222,50 @@ class IdempotencyStore:
         return None
 
     # -- finishing -----------------------------------------------------------------------
-    def _complete(self, claim: Claim) -> None:
-        if claim.replayed or claim.done:
+    def _start(self, claim: Claim) -> None:
+        if not self._call(claim.key, self.backend.start, claim.key, claim.holder):
+            raise _lock_lost(claim.key, self.backend.get(claim.key))
+
+    def _complete(self, claim: Claim, text: str) -> None:
+        if claim.replayed or claim.done or claim.unguarded:
             return
-        text = json.dumps(claim.result, sort_keys=True)
-        if not self.backend.complete(claim.key, claim.holder, text, self.clock()):
+        try:
+            stored = self._call(
+                claim.key, self.backend.complete, claim.key, claim.holder, text, self.clock()
+            )
+        except IdempotencyStoreError as exc:
+            claim.done = True
+            return self._record_lost(claim, exc)
+        if not stored:
             raise _lock_lost(claim.key, self.backend.get(claim.key))
         claim.done = True
+
+    def _record_lost(self, claim: Claim, exc: IdempotencyStoreError) -> None:
+        """The action ran but the store failed: the key stays locked, then reads unrecorded."""
+        emit(ev.IDEMPOTENCY_STORE_DOWN, claim.key, {"policy": self.on_store_error.value})
+        if self.on_store_error is OnStoreError.CLOSED:
+            raise _result_not_recorded(claim.key, exc) from exc
+
+    def _unrecorded(self, claim: Claim, exc: BaseException) -> NoReturn:
+        """The result cannot be stored: mark the key so that it never runs again by itself."""
+        reason = {"type": type(exc).__name__, "message": redact_text(str(exc))[:500]}
+        claim.done = True
+        if not claim.replayed and not claim.unguarded:
+            self._call(
+                claim.key,
+                self.backend.unrecorded,
+                claim.key,
+                claim.holder,
+                json.dumps(reason),
+                self.clock(),
+            )
+        emit(ev.IDEMPOTENCY_UNRECORDED, claim.key, {"error": reason})
+        raise _unstorable(claim.key, exc) from exc
 
     def release(self, key: str, holder: str) -> None:
         """Free an in-progress key; only ``holder`` (the claim's id) may."""
         key = self.scoped(key)
-        if not self.backend.release(key, holder):
+        if not self._call(key, self.backend.release, key, holder):
             raise NotLockHolderError(
                 f"cannot release idempotency key {key!r}: holder {holder[:8]!r} does not hold "
                 "its in-progress lock (it completed, expired and was taken over, or belongs "
@@ -169,36 +275,49 @@ class IdempotencyStore:
 
     def fail(self, claim: Claim, exc: BaseException, policy: FailurePolicy | None = None) -> None:
         """Apply the failure policy to a held claim whose action raised ``exc``."""
-        if claim.replayed or claim.done:
+        if claim.replayed or claim.done or claim.unguarded:
             return
         claim.done = True
-        if (policy or self.policy) is FailurePolicy.RELEASE:
-            self.backend.release(claim.key, claim.holder)
+        try:
+            self._apply_policy(claim, exc, policy or self.policy)
+        except IdempotencyStoreError as store_exc:  # keep the action's own error on top
+            exc.add_note(f"opsladder: {store_exc}")
+            emit(ev.IDEMPOTENCY_STORE_DOWN, claim.key, {"policy": self.on_store_error.value})
+
+    def _apply_policy(self, claim: Claim, exc: BaseException, policy: FailurePolicy) -> None:
+        if policy is FailurePolicy.RELEASE:
+            self._call(claim.key, self.backend.release, claim.key, claim.holder)
             return
         error = {"type": type(exc).__name__, "message": redact_text(str(exc))}
-        self.backend.fail(claim.key, claim.holder, json.dumps(error), self.clock())
+        text = json.dumps(error)
+        self._call(claim.key, self.backend.fail, claim.key, claim.holder, text, self.clock())
 
     def get(self, key: str) -> Record | None:
-        return self.backend.get(self.scoped(key))
+        key = self.scoped(key)
+        return self._call(key, self.backend.get, key)
 
     def close(self) -> None:
         self.backend.close()
 
 
-def open_backend(target: str | Path, *, redis_server_time: bool = True) -> Backend:
+def open_backend(
+    target: str | Path, *, redis_server_time: bool = True, timeout: float | None = None
+) -> Backend:
     """A backend from a URL or path: ``redis://``/``rediss://`` or a SQLite file.
 
     ``redis_server_time=False`` makes a Redis store follow the store's (injected) clock
-    instead of the server's, for tests that move time by hand.
+    instead of the server's, for tests that move time by hand. ``timeout`` (seconds) bounds
+    SQLite's wait for a locked database (default 10) and Redis socket operations (default 5).
     """
     text = str(target)
     if text.startswith(("redis://", "rediss://", "unix://")):
         from pytest_opsladder.idempotency.redis_backend import RedisBackend
 
-        return RedisBackend(text, server_time=redis_server_time)
+        return RedisBackend(text, server_time=redis_server_time, socket_timeout_s=timeout or 5.0)
     from pytest_opsladder.idempotency.sqlite_backend import SqliteBackend
 
-    return SqliteBackend(text.removeprefix("sqlite:///").removeprefix("sqlite://"))
+    path = text.removeprefix("sqlite:///").removeprefix("sqlite://")
+    return SqliteBackend(path, busy_timeout_s=10.0 if timeout is None else timeout)
 
 
 def _mismatch(record: Record, fp: str) -> IdempotencyMismatchError:
@@ -207,6 +326,47 @@ def _mismatch(record: Record, fp: str) -> IdempotencyMismatchError:
         f"{record.fingerprint[:12]}… and is now reused with {fp[:12]}…; nothing was executed. "
         "A key names one request: derive a new key for a different payload (upsert_key does).",
         key=record.key,
+    )
+
+
+def _unrecorded(record: Record) -> IdempotencyUnrecordedError:
+    why = json.loads(record.error or "{}") if (record.error or "").startswith("{") else {}
+    return IdempotencyUnrecordedError(
+        f"idempotency key {record.key!r} is completed_unrecorded: its action may have run, "
+        f"but no result was recorded ({why.get('type', '?')}: {why.get('message', '?')}), so "
+        "it is not executed again automatically. Check whether the side effect happened, then "
+        "run `opsladder idempotency release STORE KEY` to let the next call execute it.",
+        key=record.key,
+    )
+
+
+def _unstorable(key: str, exc: BaseException) -> IdempotencyUnrecordedError:
+    return IdempotencyUnrecordedError(
+        f"idempotency key {key!r}: the action ran, but its result could not be stored "
+        f"({type(exc).__name__}: {exc}); the key is now completed_unrecorded and will not run "
+        "again automatically. Return JSON-serialisable results; after checking the side "
+        "effect, `opsladder idempotency release STORE KEY` frees the key.",
+        key=key,
+    )
+
+
+def _store_failed(backend: Backend, key: str, op: str, exc: Exception) -> IdempotencyStoreError:
+    return IdempotencyStoreError(
+        f"the idempotency store {backend!r} failed during {op} of key {key!r}: "
+        f"{type(exc).__name__}: {exc}. Bring the store back (is redis-server up? is the disk "
+        "full? is another process holding the SQLite lock past its timeout?), or set "
+        "on_store_error='open' to run actions unguarded while it is down.",
+        key=key,
+    )
+
+
+def _result_not_recorded(key: str, exc: IdempotencyStoreError) -> IdempotencyStoreError:
+    return IdempotencyStoreError(
+        f"idempotency key {key!r}: the action ran, but its result could not be recorded "
+        f"({exc.__cause__ or exc}). The key stays locked and reads completed_unrecorded once "
+        "its lock expires, so it is never executed again automatically; check the side effect "
+        "and free it with `opsladder idempotency release STORE KEY`.",
+        key=key,
     )
 
 

@@ -1,0 +1,196 @@
+"""Idempotency under faults (issue 15): crashes, unstorable results, stores that fail."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_opsladder.cli import main
+from pytest_opsladder.idempotency import (
+    IdempotencyMismatchError,
+    IdempotencyStore,
+    IdempotencyStoreError,
+    IdempotencyStoreOpenError,
+    IdempotencyUnrecordedError,
+    Status,
+    execute,
+    fingerprint,
+)
+from pytest_opsladder.idempotency.errors import IdempotencyConfigError
+from pytest_opsladder.schedule.clock import ManualClock
+
+
+def _counting() -> tuple[list[str], Callable[[str], Callable[[], str]]]:
+    ran: list[str] = []
+
+    def action(value: str) -> Callable[[], str]:
+        return lambda: ran.append(value) or value  # type: ignore[func-returns-value]
+
+    return ran, action
+
+
+def test_a_retry_with_another_payload_after_a_crash_is_a_mismatch(
+    store: IdempotencyStore, clock: ManualClock
+) -> None:
+    ran, action = _counting()
+    store.acquire("refund-7", {"amount": 10})  # the holder crashed: no record, no release
+    clock.advance(61)
+    with pytest.raises(IdempotencyMismatchError, match="refund-7"):
+        execute(store, "refund-7", {"amount": 99}, action("other payload"))
+    assert ran == []
+    assert store.get("refund-7").fingerprint == fingerprint({"amount": 10})  # type: ignore[union-attr]
+
+
+def test_a_started_claim_whose_holder_died_is_unrecorded_not_run_again(
+    store: IdempotencyStore, clock: ManualClock
+) -> None:
+    ran, action = _counting()
+    store.acquire("mail-1", {"to": "a"}, started=True)  # crashed after the side effect began
+    clock.advance(61)
+    with pytest.raises(IdempotencyUnrecordedError, match="mail-1") as held:
+        execute(store, "mail-1", {"to": "a"}, action("twice"))
+    assert held.value.key.endswith(":mail-1")
+    assert "opsladder idempotency release" in str(held.value)
+    clock.advance(3600)  # no amount of waiting runs it again
+    with pytest.raises(IdempotencyUnrecordedError):
+        execute(store, "mail-1", {"to": "a"}, action("twice"), wait=5)
+    assert ran == []
+    assert store.get("mail-1").status is Status.COMPLETED_UNRECORDED  # type: ignore[union-attr]
+
+
+def test_an_unstorable_result_marks_the_key_unrecorded_and_names_it(
+    store: IdempotencyStore, clock: ManualClock
+) -> None:
+    ran: list[int] = []
+
+    def send() -> object:
+        ran.append(1)
+        return object()  # the side effect happened; its result is not JSON
+
+    with pytest.raises(IdempotencyUnrecordedError, match=r"mail-2.*could not be stored") as err:
+        execute(store, "mail-2", {}, send)
+    assert err.value.key.endswith(":mail-2")
+    clock.advance(10_000)  # the lock would long have expired: still never run again
+    with pytest.raises(IdempotencyUnrecordedError, match="completed_unrecorded"):
+        execute(store, "mail-2", {}, send)
+    assert ran == [1]
+
+
+def test_cli_shows_unrecorded_keys_and_release_frees_only_them(
+    target: str, workflow: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = IdempotencyStore.open(target, workflow=workflow)
+    with pytest.raises(IdempotencyUnrecordedError):
+        execute(store, "pay-3", {}, object)
+    execute(store, "pay-4", {}, lambda: "ok")
+    assert main(["idempotency", "list", target, "--prefix", workflow]) == 0
+    out = capsys.readouterr().out
+    assert f"{workflow}:pay-3" in out
+    assert "2 key(s), 1 completed_unrecorded" in out
+    assert main(["idempotency", "release", target, f"{workflow}:pay-4"]) == 2
+    assert "is completed, not completed_unrecorded" in capsys.readouterr().err
+    assert main(["idempotency", "release", target, f"{workflow}:pay-3"]) == 0
+    assert execute(store, "pay-3", {}, lambda: "second try") == "second try"
+    store.backend.clear(workflow)
+
+
+def test_sqlite_locked_past_its_timeout_raises_the_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "idem.sqlite"
+    store = IdempotencyStore.open(path, timeout=0.05)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    ran, action = _counting()
+    with pytest.raises(IdempotencyStoreError, match=r"'default:k'.*database is locked") as err:
+        execute(store, "k", {}, action("x"))
+    assert err.value.key == "default:k"
+    open_store = IdempotencyStore.open(path, timeout=0.05, on_store_error="open")
+    assert execute(open_store, "k", {}, action("unguarded")) == "unguarded"
+    assert ran == ["unguarded"]
+    blocker.execute("ROLLBACK")
+    assert store.get("k") is None  # fail-open ran it unguarded: nothing was recorded
+
+
+def test_a_full_disk_during_the_action_is_a_store_error_never_a_rerun(
+    tmp_path: Path, file_size_limit: Callable[[int], None]
+) -> None:
+    store = IdempotencyStore.open(tmp_path / "idem.sqlite", lock_expiry=0)
+    ran: list[int] = []
+
+    def fill_the_disk() -> str:
+        ran.append(1)
+        file_size_limit(1)
+        return "x" * 200_000
+
+    with pytest.raises(IdempotencyStoreError, match="the action ran, but its result could not"):
+        execute(store, "big", {}, fill_the_disk)
+    file_size_limit(2**40)
+    with pytest.raises(IdempotencyUnrecordedError):  # lock expired (0 s): unrecorded, not rerun
+        execute(store, "big", {}, fill_the_disk)
+    assert ran == [1]
+
+
+def test_redis_down_after_open_raises_the_store_error(
+    doomed_redis: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    url, server = doomed_redis
+    store = IdempotencyStore.open(url, timeout=0.5)
+    opened = IdempotencyStore.open(url, timeout=0.5, on_store_error="open")
+    closed_after_effect: list[str] = []
+
+    def action() -> str:
+        closed_after_effect.append("sent")
+        server.kill()  # the store dies between the side effect and its record
+        server.wait()
+        return "sent"
+
+    with pytest.raises(IdempotencyStoreError, match="the action ran"):
+        execute(store, "k1", {}, action)
+    ran, other = _counting()
+    with pytest.raises(IdempotencyStoreError, match="ConnectionError") as err:
+        execute(store, "k2", {}, other("never"))
+    assert not isinstance(err.value.__cause__, IdempotencyStoreError)
+    assert ran == []
+    assert closed_after_effect == ["sent"]
+    assert execute(opened, "k2", {}, other("unguarded")) == "unguarded"
+    with pytest.raises(IdempotencyStoreOpenError, match="cannot reach"):
+        IdempotencyStore.open(url, timeout=0.5)
+
+
+def test_on_store_error_is_a_checked_choice(tmp_path: Path) -> None:
+    with pytest.raises(IdempotencyConfigError.__mro__[1], match="Valid values are: closed, open"):
+        IdempotencyStore.open(tmp_path / "s.sqlite", on_store_error="maybe")
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "corrupt", "symlink loop", "under a file"])
+def test_a_store_path_that_is_not_a_database_is_refused_at_open(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "idem.sqlite"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)  # opening it would block SQLite forever
+    elif kind == "corrupt":
+        path.write_bytes(b"this is not a database" * 100)
+    elif kind == "symlink loop":
+        path.symlink_to(path)
+    else:
+        (tmp_path / "file").write_text("x")
+        path = tmp_path / "file" / "idem.sqlite"
+    with pytest.raises(IdempotencyStoreOpenError, match=r"idem\.sqlite"):
+        IdempotencyStore.open(path)
+
+
+def test_a_store_deleted_while_open_refuses_to_forget_its_keys(tmp_path: Path) -> None:
+    path = tmp_path / "idem.sqlite"
+    store = IdempotencyStore.open(path)
+    ran, action = _counting()
+    execute(store, "once", {}, action("first"))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with pytest.raises(IdempotencyStoreError, match="deleted or replaced while open"):
+        execute(store, "once", {}, action("second"))
+    assert ran == ["first"]
