@@ -15,52 +15,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_opsladder.schedule.errors import (
-    MonitorNotFoundError,
-    MonitorStateError,
-    ScheduleConfigError,
-)
+from pytest_opsladder.schedule.errors import MonitorNotFoundError
 from pytest_opsladder.schedule.monitors import Monitor, Outcome, ReceiptKind
-from pytest_opsladder.schedule.state_file import check_state_file, state_error
+from pytest_opsladder.schedule.state_file import (
+    SCHEMA as _SCHEMA,
+)
+from pytest_opsladder.schedule.state_file import (
+    MonitorState,
+    check_state_file,
+    require_schema,
+    state_error,
+)
+from pytest_opsladder.schedule.state_file import row_state as _state
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS monitors (
-  name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at REAL NOT NULL,
-  paused INTEGER NOT NULL DEFAULT 0, resumed_at REAL, alert_state TEXT NOT NULL DEFAULT 'ok',
-  alert_kind TEXT, bad_streak INTEGER NOT NULL DEFAULT 0, good_streak INTEGER NOT NULL DEFAULT 0,
-  last_outcome INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS receipts (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, monitor TEXT NOT NULL, kind TEXT NOT NULL, run_id TEXT,
-  received_at REAL NOT NULL, sent_at REAL, message TEXT, paused INTEGER NOT NULL DEFAULT 0,
-  open INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS receipts_by_monitor ON receipts (monitor, id);
-CREATE TABLE IF NOT EXISTS outcomes (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, monitor TEXT NOT NULL, kind TEXT NOT NULL,
-  ref TEXT NOT NULL, at REAL NOT NULL, UNIQUE (monitor, kind, ref));
-CREATE TABLE IF NOT EXISTS alerts (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, monitor TEXT NOT NULL, state TEXT NOT NULL,
-  kind TEXT NOT NULL, at REAL NOT NULL, message TEXT NOT NULL,
-  deliveries TEXT NOT NULL DEFAULT '{}');
-"""
-
-
-@dataclass(frozen=True)
-class MonitorState:
-    """A monitor with its live state (pause, alert, streaks)."""
-
-    monitor: Monitor
-    created_at: float
-    paused: bool
-    resumed_at: float | None
-    alert_state: str
-    alert_kind: str | None
-    bad_streak: int
-    good_streak: int
-    last_outcome: int
+__all__ = ["MonitorState", "MonitorStore"]
 
 
 class MonitorStore:
@@ -82,8 +53,13 @@ class MonitorStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise state_error(self.path, exc) from exc
+        self._mode = "rwc" if create else "rw"
         with self.connect() as conn:
-            conn.executescript(_SCHEMA)
+            if create:
+                conn.executescript(_SCHEMA)
+            else:
+                require_schema(conn, self.path)
+        self._mode = "rw"  # from now on a state file deleted under us is an error, not re-made
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -93,8 +69,9 @@ class MonitorStore:
         if current is not None:
             yield current
             return
+        uri = f"{self.path.absolute().as_uri()}?mode={self._mode}"
         try:
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn = sqlite3.connect(uri, timeout=10, isolation_level=None, uri=True)
         except sqlite3.Error as exc:
             raise state_error(self.path, exc) from exc
         try:
@@ -339,25 +316,3 @@ class MonitorStore:
             conn.execute(
                 "UPDATE alerts SET deliveries = ? WHERE id = ?", (json.dumps(deliveries), alert_id)
             )
-
-
-def _state(row: tuple[Any, ...], path: Path) -> MonitorState:
-    try:
-        monitor = Monitor.from_dict(json.loads(row[1]))
-    except (ValueError, TypeError, KeyError, ScheduleConfigError) as exc:
-        raise MonitorStateError(
-            f"monitor {row[0]!r} in the state file has an unreadable definition ({exc}); "
-            f"re-create it with `opsladder monitors add {row[0]} ...`.",
-            path=path,
-        ) from exc
-    return MonitorState(
-        monitor=monitor,
-        created_at=float(row[2]),
-        paused=bool(row[3]),
-        resumed_at=row[4],
-        alert_state=row[5],
-        alert_kind=row[6],
-        bad_streak=int(row[7]),
-        good_streak=int(row[8]),
-        last_outcome=int(row[9]),
-    )

@@ -124,6 +124,15 @@ def _bad_row(db: Path) -> None:
     conn.close()
 
 
+def _foreign(db: Path) -> None:
+    import sqlite3
+
+    _deleted(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.close()
+
+
 def _loop(db: Path) -> None:  # unreadable for root too: ELOOP
     _deleted(db)
     db.symlink_to(db)
@@ -136,6 +145,7 @@ FAULTS = [
     ("directory", _directory, "not a regular file"),
     ("fifo", _fifo, "not a regular file"),
     ("corrupt monitor row", _bad_row, "unreadable definition"),
+    ("another SQLite file", _foreign, "not a monitors state file"),
     ("unreadable (symlink loop)", _loop, "cannot be used"),
 ]
 
@@ -202,3 +212,14 @@ def test_the_api_refuses_missing_state_unless_creating(tmp_path: Path) -> None:
         MonitorStore(tmp_path / "gone.sqlite", create=False)
     assert info.value.path == tmp_path / "gone.sqlite"
     assert MonitorStore(tmp_path / "new.sqlite").all() == []  # creating is explicit
+
+
+def test_a_state_file_deleted_under_a_running_receiver_is_not_recreated(tmp_path: Path) -> None:
+    db = tmp_path / "m.sqlite"
+    store = MonitorStore(db)  # as `monitors serve` holds it
+    store.add(Monitor.create("etl", every="1h"))
+    for path in tmp_path.glob("m.sqlite*"):
+        path.unlink()
+    with pytest.raises(MonitorStateError, match="cannot be used"):
+        store.record_receipt("etl", "success")
+    assert not db.exists()
