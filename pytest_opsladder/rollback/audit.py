@@ -183,9 +183,9 @@ class AuditLog:
             ) from exc
 
     # -- maintenance ----------------------------------------------------------------------
-    def verify(self) -> AuditReport:
+    def verify(self, *, require_covered: bool = False) -> AuditReport:
         """Verify from genesis (against the checkpoint if this log has one)."""
-        return verify_log(self.path, self.checkpoint)
+        return verify_log(self.path, self.checkpoint, require_covered=require_covered)
 
     def repair_torn_tail(self) -> bool:
         """Cut a torn final line (no newline) off the log; returns whether one was cut."""
