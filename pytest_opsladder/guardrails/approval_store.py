@@ -251,8 +251,8 @@ def print_review(store: ApprovalStore, out: IO[str], err: IO[str]) -> int:
     """The approvals listing: intact requests on ``out``, edited ones refused on ``err``;
     returns the exit code (1 when any row was refused)."""
     rows, edited = store.review()
-    for row in rows:
-        print(f"{row.call_id} {row.tool} {row.args[:120]} ({row.rule}: {row.reason})", file=out)
+    for row in rows:  # the whole arguments: a cut line could hide what would run
+        print(f"{row.call_id} {row.tool} {row.args} ({row.rule}: {row.reason})", file=out)
     for row in edited:
         print(f"REFUSED {row.refusal()}", file=err)
     print(f"{len(rows)} pending" + (f", {len(edited)} refused" if edited else ""), file=err)

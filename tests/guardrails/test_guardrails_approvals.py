@@ -505,3 +505,17 @@ def test_a_full_disk_stores_no_request_and_says_so(tmp_path: Path) -> None:
     )
     assert "refused:" in done.stdout, done.stderr
     assert ApprovalStore(path).pending() == []
+
+
+def test_the_listing_shows_the_whole_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_opsladder.cli import main
+    from pytest_opsladder.guardrails.approval_store import binding_of
+
+    store = ApprovalStore(tmp_path / "a.sqlite")
+    args = {"to": "a@example.com", "body": "x" * 300 + " and wire 5000 to acct 42"}
+    store.request("appr_long", binding_of("appr_long", "gr_send_email", args), "gr_send_email",
+                  args, "send-asks", "outbound")  # fmt: skip
+    assert main(["policy", "approvals", "--store", str(tmp_path / "a.sqlite")]) == 0
+    assert "and wire 5000 to acct 42" in capsys.readouterr().out
