@@ -128,6 +128,8 @@ class ApprovalGate:
         row = self.store.get(request.call_id) if self.store else None
         if row is not None and row.binding != request.binding:
             raise _mismatch(request, "the stored request was made for other arguments")
+        if row is not None and not row.intact:  # shown args edited: the approver saw a lie
+            raise _mismatch(request, row.refusal())
         if row is not None and row.state is not ApprovalState.PENDING:
             return self._stored(request, row.state, row.answered_by or "the approval store")
         if self.store is not None and row is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.guardrails.approval_store import Answer, ApprovalStore
+from pytest_opsladder.guardrails.approval_store import Answer, ApprovalStore, print_review
 from pytest_opsladder.guardrails.policy import Policy
 from pytest_opsladder.guardrails.policy_load import default_policy, example_results, load_policy
 from pytest_opsladder.guardrails.verdicts import Verdict
@@ -115,11 +115,8 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _approvals(args: argparse.Namespace) -> int:
-    rows = ApprovalStore(args.store).pending()
-    for row in rows:
-        print(f"{row.call_id} {row.tool} {row.args[:120]} ({row.rule}: {row.reason})")
-    print(f"{len(rows)} pending", file=sys.stderr)
-    return 0
+    # issue 15: rows whose stored arguments fail their digest are refused, not shown
+    return print_review(ApprovalStore(args.store), sys.stdout, sys.stderr)
 
 
 def _answer(args: argparse.Namespace) -> int:

@@ -11,7 +11,10 @@ so writers in several processes always extend the same head: the chain never for
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import stat
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,7 +24,15 @@ from typing import Any
 
 from pytest_opsladder.capture.run import current_run, emit, utc_now
 from pytest_opsladder.rollback import events as ev
-from pytest_opsladder.rollback.audit_format import GENESIS_PREV, canonical, make_line, parse_line
+from pytest_opsladder.rollback.audit_format import (
+    GENESIS_PREV,
+    MAX_DEPTH,
+    canonical,
+    decode,
+    make_line,
+    parse_line,
+    payload_problem,
+)
 from pytest_opsladder.rollback.audit_verify import AuditReport, verify_log
 from pytest_opsladder.rollback.errors import AuditError
 
@@ -58,13 +69,13 @@ class AuditLog:
     # -- appending ------------------------------------------------------------------------
     def append(self, payload: Any) -> int:
         """Append one entry (any JSON value); returns its sequence number."""
-        try:
-            canonical(payload)
-        except (TypeError, ValueError) as exc:
+        problem = payload_problem(payload)
+        if problem:
             raise AuditError(
-                f"audit payload {payload!r:.200} is not canonical JSON ({exc}); pass dicts, "
-                "lists, strings, finite numbers, booleans and None only."
-            ) from exc
+                f"audit payload {_short(payload)} is not canonical JSON: {problem}. Pass dicts "
+                "with str keys, lists, UTF-8 strings, integers within +-(2**53 - 1), finite "
+                f"floats, booleans and None, nested at most {MAX_DEPTH} deep. Nothing was written."
+            )
         with self._lock, self._locked() as fd:
             seq, head = self._head(fd)
             line, digest = make_line(seq + 1, head, utc_now(), payload)
@@ -75,7 +86,14 @@ class AuditLog:
 
     @contextmanager
     def _locked(self) -> Iterator[int]:
-        fd = self._lock_current_file()
+        try:
+            fd = self._lock_current_file()
+        except OSError as exc:
+            self.close()
+            raise AuditError(
+                f"cannot open the audit log {str(self.path)!r} for appending: {exc}. It must be "
+                "a writable regular file (or a path where one can be created)."
+            ) from exc
         try:
             yield fd
         finally:
@@ -86,8 +104,7 @@ class AuditLog:
         is reopened, never written into an unlinked inode where appends would vanish."""
         while True:
             if self._fd is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+                self._fd = _open_for_append(self.path)
             self._lock_fd(self._fd)
             try:
                 same = os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
@@ -115,11 +132,21 @@ class AuditLog:
             self._portable_lock.release()
 
     def _write(self, fd: int, line: bytes) -> None:
-        written = os.write(fd, line)
-        if written != len(line):
-            raise AuditError(f"short write to audit log {self.path}: {written} of {len(line)}")
-        if self.fsync:
-            os.fsync(fd)
+        """Write one whole line or nothing: a failed write (disk full) is cut back off."""
+        size = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(f"short write, {written} of {len(line)} bytes")
+            if self.fsync:
+                os.fsync(fd)
+        except OSError as exc:
+            _cut_back(fd, size)
+            self._known = None
+            raise AuditError(
+                f"cannot append to the audit log {str(self.path)!r}: {exc}. The entry was not "
+                "written and the log is as it was; free disk space and append again."
+            ) from exc
 
     def _after(self, fd: int, seq: int, digest: str, size_added: int) -> None:
         assert self._known is not None
@@ -167,19 +194,19 @@ class AuditLog:
     def _write_checkpoint(self, seq: int, digest: str) -> None:
         assert self.checkpoint is not None
         record = canonical({"head": digest, "log_id": self._log_id, "seq": seq, "ts": utc_now()})
-        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.checkpoint, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, record.encode() + b"\n")
-            if self.fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+            _append_record(self.checkpoint, record.encode() + b"\n", self.fsync)
+        except OSError as exc:
+            raise AuditError(
+                f"entry {seq} was appended to {str(self.path)!r}, but the checkpoint "
+                f"{str(self.checkpoint)!r} could not be written ({exc}): until a later append "
+                "checkpoints again, `opsladder audit verify` reports it as not covered."
+            ) from exc
 
     # -- maintenance ----------------------------------------------------------------------
-    def verify(self) -> AuditReport:
+    def verify(self, *, require_covered: bool = False) -> AuditReport:
         """Verify from genesis (against the checkpoint if this log has one)."""
-        return verify_log(self.path, self.checkpoint)
+        return verify_log(self.path, self.checkpoint, require_covered=require_covered)
 
     def repair_torn_tail(self) -> bool:
         """Cut a torn final line (no newline) off the log; returns whether one was cut."""
@@ -204,6 +231,53 @@ class AuditLog:
         self.close()
 
 
+# -- file primitives: the only place that locks (swap for a cross-platform lock here) ------
+def _open_for_append(path: Path) -> int:
+    """Open (creating) the log; anything but a regular file is refused before writing.
+
+    ``O_NONBLOCK`` keeps a FIFO planted at the path from blocking the open.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return fd
+
+
+def _append_record(path: Path, record: bytes, fsync: bool) -> None:
+    """Append one checkpoint record whole, or cut a partial one back off."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        size = os.fstat(fd).st_size
+        try:
+            if os.write(fd, record) != len(record):
+                raise OSError(errno.ENOSPC, "short write")
+            if fsync:
+                os.fsync(fd)
+        except OSError:
+            _cut_back(fd, size)
+            raise
+    finally:
+        os.close(fd)
+
+
+def _cut_back(fd: int, size: int) -> None:
+    # Best effort: a torn line left behind is reported by verify and blocks further appends.
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, size)
+
+
+def _short(payload: Any) -> str:
+    try:
+        return f"{payload!r:.120}"
+    except Exception:  # a repr that raises (or recurses) must not hide the real problem
+        return f"<{type(payload).__name__}>"
+
+
 def _last_line(fd: int, size: int) -> bytes:
     """The last line of the file, newline included if it has one."""
     chunk = _TAIL_CHUNK
@@ -226,14 +300,13 @@ def _read_at(fd: int, count: int, offset: int) -> bytes:
 
 
 def _log_id_of(path: Path) -> str:
-    with path.open("rb") as fh:
-        first = fh.readline()
     try:
-        from pytest_opsladder.rollback.audit_format import decode
-
-        return str(decode(first)["payload"]["log_id"])
-    except (ValueError, KeyError, TypeError):
+        with path.open("rb") as fh:
+            entry = decode(fh.readline())
+    except OSError:
         return ""
+    payload = entry.get("payload") if entry else None
+    return str(payload.get("log_id", "")) if isinstance(payload, dict) else ""
 
 
 def record(log: AuditLog, action: str, **details: Any) -> int:

@@ -2,20 +2,28 @@
 
 Walks the chain once, hashing raw bytes, and reports the *first* bad sequence number with what
 is wrong there: an edited entry (its hash no longer matches), a reordered, inserted or deleted
-line (seq or prev out of step), a torn final line. Against a checkpoint file it also catches
-what a self-consistent chain hides: a cut-off tail, a deleted log, a recomputed chain, a log
-swapped for another (different genesis id).
+line (seq or prev out of step), a torn final line, a genesis entry that is not one. Against a
+checkpoint file it also catches what a self-consistent chain hides: a cut-off tail, a deleted
+log, a recomputed chain, a log swapped for another (different genesis id), and it counts the
+entries appended after the last checkpoint record (not covered: the chain alone vouches for
+them). Inputs that cannot be read at all (a directory, a FIFO, a binary or garbled checkpoint)
+raise :class:`AuditUnreadableError`: "could not verify" is never reported as "tampered" or
+"intact".
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
+from pytest_opsladder.rollback.audit_checkpoint import Checkpoints, open_regular
 from pytest_opsladder.rollback.audit_format import GENESIS_PREV, decode, parse_line
-from pytest_opsladder.rollback.errors import AuditError, AuditVerifyError
+from pytest_opsladder.rollback.errors import (
+    AuditUnreadableError,
+    AuditVerifyError,
+    RollbackConfigError,
+)
 
 
 @dataclass
@@ -28,6 +36,8 @@ class AuditReport:
     bad_seq: int | None = None
     problem: str = ""
     checkpoints: int = 0
+    uncovered: int = 0  # entries after the last checkpoint record (all of them without one)
+    log_id: str = ""
 
     @property
     def ok(self) -> bool:
@@ -38,9 +48,14 @@ class AuditReport:
         return self
 
     def message(self) -> str:
-        if self.ok:
-            return f"{self.path}: intact, {self.entries} entries, head {self.head[:16]}"
-        return f"{self.path}: NOT intact: first bad sequence number {self.bad_seq}: {self.problem}"
+        if not self.ok:
+            return (
+                f"{self.path}: NOT intact: first bad sequence number {self.bad_seq}: {self.problem}"
+            )
+        text = f"{self.path}: intact, {self.entries} entries, head {self.head[:16]}"
+        if self.uncovered:
+            text += f"; {self.uncovered} entries not covered by a checkpoint"
+        return text
 
     def raise_for_problem(self) -> None:
         if not self.ok:
@@ -52,72 +67,68 @@ class AuditReport:
             )
 
 
-def verify_log(path: str | Path, checkpoint: str | Path | None = None) -> AuditReport:
-    """Verify the log at ``path`` from genesis, and against ``checkpoint`` if given."""
+def verify_log(
+    path: str | Path, checkpoint: str | Path | None = None, *, require_covered: bool = False
+) -> AuditReport:
+    """Verify the log at ``path`` from genesis, and against ``checkpoint`` if given.
+
+    ``require_covered`` turns entries after the last checkpoint record into a failure.
+    Raises :class:`AuditUnreadableError` when the log or the checkpoint cannot be read.
+    """
+    if require_covered and checkpoint is None:
+        raise RollbackConfigError(
+            "--require-covered needs --checkpoint FILE: without a checkpoint no entry is covered."
+        )
     report = AuditReport(Path(path))
-    marks = _Checkpoints(Path(checkpoint)) if checkpoint is not None else None
-    report.checkpoints = len(marks) if marks else 0
-    if marks is not None and not marks:
-        raise AuditError(f"the audit checkpoint {checkpoint} is empty: it holds no record.")
-    if not report.path.exists():
+    marks = Checkpoints.load(Path(checkpoint)) if checkpoint is not None else None
+    report.checkpoints = len(marks) if marks is not None else 0
+    log = _open_log(report.path)
+    if log is None:
         return report.fail(0, "the log does not exist (deleted?)" + _expected(marks))
-    heads: list[str] | None = [] if marks else None
-    _walk(report, heads)
+    heads: list[str] | None = [] if marks is not None else None
+    with log:
+        _walk(report, log, heads)
     if report.ok and report.entries == 0:
         report.fail(0, "the log is empty: no genesis entry" + _expected(marks))
-    if report.ok and marks and heads is not None:
+    if report.ok and marks is not None and heads is not None:
         _against(report, marks, heads)
+    if report.ok:
+        _coverage(report, marks, require_covered)
     return report
 
 
-class _Checkpoints:
-    """The checkpoint file's records, parsed only when looked at (there may be one per entry)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise AuditError(
-                f"cannot read the audit checkpoint {path}: {exc}. Without it truncation and a "
-                "recomputed chain cannot be detected; pass the right --checkpoint FILE."
-            ) from exc
-
-    def __len__(self) -> int:
-        return len(self.lines)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        index = index % len(self.lines)
-        text = self.lines[index]
-        try:
-            mark = json.loads(text)
-            return {**mark, "seq": int(mark["seq"]), "head": str(mark["head"])}
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AuditError(
-                f"audit checkpoint {self.path}, line {index + 1}: {text[:80]!r} is not a "
-                f"checkpoint record ({exc!r}); expected {{'seq': N, 'head': HASH, 'log_id': ID}}."
-            ) from exc
+def _open_log(path: Path) -> BinaryIO | None:
+    try:
+        return open_regular(path, "audit log")
+    except AuditUnreadableError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            return None  # a missing log is a finding (deleted?), not an unreadable input
+        raise
 
 
-def _expected(marks: _Checkpoints | None) -> str:
-    return f"; the checkpoint expects {marks[-1]['seq'] + 1} entries" if marks else ""
+def _expected(marks: Checkpoints | None) -> str:
+    return f"; the checkpoint expects {marks.last.seq + 1} entries" if marks else ""
 
 
-def _walk(report: AuditReport, heads: list[str] | None) -> None:
+def _walk(report: AuditReport, log: BinaryIO, heads: list[str] | None) -> None:
     prev, seq = GENESIS_PREV, 0
-    with report.path.open("rb") as fh:
-        for line in fh:
-            problem = _check(line, seq, prev)
+    try:
+        for line in log:
+            problem = _check(line, seq, prev) or (_genesis(report, line) if seq == 0 else "")
             if problem:
                 report.fail(seq, problem)
                 return
-            prev = line[9:73].decode()
+            prev = line[9:73].decode("ascii")
             if heads is not None:
                 heads.append(prev)
             seq += 1
+    except OSError as exc:
+        raise AuditUnreadableError(
+            f"reading the audit log {str(report.path)!r} failed at entry {seq}: {exc}. "
+            "Nothing after it was verified; copy the file off a healthy disk and verify again.",
+            path=report.path,
+        ) from exc
     report.entries, report.head = seq, prev
-    if seq and not _genesis_ok(report.path):
-        report.fail(0, "entry 0 is not a genesis entry")
 
 
 def _check(line: bytes, seq: int, prev: str) -> str:
@@ -133,30 +144,35 @@ def _check(line: bytes, seq: int, prev: str) -> str:
     return ""
 
 
-def _genesis_ok(path: Path) -> bool:
-    with path.open("rb") as fh:
-        first = decode(fh.readline())
-    payload = first.get("payload")
-    return isinstance(payload, dict) and payload.get("genesis") is True
+def _genesis(report: AuditReport, line: bytes) -> str:
+    """Entry 0 must be a JSON genesis entry naming the log; keeps its id on the report."""
+    entry = decode(line)
+    payload = entry.get("payload") if entry else None
+    if not isinstance(payload, dict) or payload.get("genesis") is not True:
+        return "entry 0 is not a genesis entry (not a JSON object with a genesis payload)"
+    log_id = payload.get("log_id")
+    if not isinstance(log_id, str):
+        return "entry 0 is not a genesis entry (its log_id is not a string)"
+    report.log_id = log_id
+    return ""
 
 
-def _against(report: AuditReport, marks: _Checkpoints, heads: list[str]) -> None:
+def _against(report: AuditReport, marks: Checkpoints, heads: list[str]) -> None:
     """Check the newest checkpoint; if its head differs, bisect for the first that differs.
 
     A rewrite at seq k changes every head from k on, so "differs" is monotonic in seq.
     """
-    last = marks[-1]
-    log_id = _log_id(report.path)
-    ids = {m.get("log_id") for m in (marks[0], last)} - {None, ""}
-    if ids and ids != {log_id}:
-        report.fail(0, f"genesis id {log_id!r} is not the checkpoint's log (replaced)")
-    elif last["seq"] >= report.entries:
+    last = marks.last
+    ids = {m.log_id for m in (marks[0], last)} - {""}
+    if ids and ids != {report.log_id}:
+        report.fail(0, f"genesis id {report.log_id!r} is not the checkpoint's log (replaced)")
+    elif last.seq >= report.entries:
         report.fail(
             report.entries,
-            f"the log ends at seq {report.entries - 1} but the checkpoint saw seq {last['seq']}: "
+            f"the log ends at seq {report.entries - 1} but the checkpoint saw seq {last.seq}: "
             "the tail was truncated",
         )
-    elif heads[last["seq"]] != last["head"]:
+    elif heads[last.seq] != last.head:
         seq = _first_mismatch(marks, heads)
         report.fail(
             seq,
@@ -165,19 +181,24 @@ def _against(report: AuditReport, marks: _Checkpoints, heads: list[str]) -> None
         )
 
 
-def _first_mismatch(marks: _Checkpoints, heads: list[str]) -> int:
+def _first_mismatch(marks: Checkpoints, heads: list[str]) -> int:
     lo, hi = 0, len(marks) - 1  # marks[hi] differs
     while lo < hi:
         mid = (lo + hi) // 2
         mark = marks[mid]
-        if mark["seq"] < len(heads) and heads[mark["seq"]] == mark["head"]:
+        if mark.seq < len(heads) and heads[mark.seq] == mark.head:
             lo = mid + 1
         else:
             hi = mid
-    return int(marks[hi]["seq"])
+    return marks[hi].seq
 
 
-def _log_id(path: Path) -> str:
-    with path.open("rb") as fh:
-        payload = decode(fh.readline()).get("payload") or {}
-    return str(payload.get("log_id", "")) if isinstance(payload, dict) else ""
+def _coverage(report: AuditReport, marks: Checkpoints | None, require_covered: bool) -> None:
+    covered = marks.last.seq + 1 if marks is not None else 0
+    report.uncovered = max(0, report.entries - covered)
+    if require_covered and report.uncovered:
+        report.fail(
+            covered,
+            f"{report.uncovered} entries not covered by a checkpoint (from seq {covered} on; "
+            "--require-covered): the chain alone cannot show whether they were added by a writer",
+        )

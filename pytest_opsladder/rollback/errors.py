@@ -12,7 +12,8 @@ OpsladderError
     │   └── RestoreConflictError    something already exists where the item would go back
     ├── BackupError                 no snapshot to restore, or it cannot be taken
     └── AuditError                  the audit log cannot be appended to or read
-        └── AuditVerifyError        the log is not intact; ``seq`` is the first bad entry
+        ├── AuditVerifyError        the log is not intact; ``seq`` is the first bad entry
+        └── AuditUnreadableError    a log or checkpoint cannot be read: nothing was verified
 """
 
 from __future__ import annotations
@@ -85,3 +86,12 @@ class AuditVerifyError(AuditError):
         self.path = path
         self.seq = seq
         self.problem = problem
+
+
+class AuditUnreadableError(AuditError):
+    """The log or its checkpoint cannot be read (wrong file type, no access, not text, garbled
+    checkpoint): verification could not run, which is not the same as "tampered"."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        self.path = path

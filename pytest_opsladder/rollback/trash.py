@@ -19,10 +19,8 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
-from enum import StrEnum
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from pytest_opsladder.capture.run import current_run, emit
 from pytest_opsladder.rollback import events as ev
@@ -32,10 +30,22 @@ from pytest_opsladder.rollback.errors import (
     RollbackConfigError,
     TrashError,
 )
+from pytest_opsladder.rollback.trash_index import (
+    ITEM,
+    META,
+    DamagedEntry,
+    TrashEntry,
+    TrashKind,
+    item_kind,
+    load_entry,
+    parse_utc,
+)
+
+__all__ = ["DamagedEntry", "Trash", "TrashEntry", "TrashKind", "parse_duration", "parse_utc"]
 
 ENV_TRASH_DIR = "OPSLADDER_TRASH_DIR"
 DEFAULT_TRASH_DIR = ".opsladder/trash"
-_ITEM, _META = "item", "meta.json"
+_ITEM, _META = ITEM, META
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -53,42 +63,6 @@ def parse_duration(text: str) -> float:
 
 def utc_iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def parse_utc(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-class TrashKind(StrEnum):
-    """What was trashed (a symlink is moved as the link, never its target)."""
-
-    FILE = "file"
-    DIRECTORY = "dir"
-    SYMLINK = "symlink"
-
-
-@dataclass(frozen=True)
-class TrashEntry:
-    """One trashed item and where it came from."""
-
-    id: str
-    original: str
-    deleted_at: str
-    run_id: str | None
-    kind: TrashKind
-    size: int
-    sha256: str | None
-    entry_dir: str
-
-    @property
-    def item(self) -> Path:
-        return Path(self.entry_dir) / _ITEM
-
-
-def _kind(path: Path) -> TrashKind:
-    if path.is_symlink():
-        return TrashKind.SYMLINK
-    return TrashKind.DIRECTORY if path.is_dir() else TrashKind.FILE
 
 
 def _sha256(path: Path) -> str:
@@ -152,7 +126,7 @@ class Trash:
         return entry_dir
 
     def _write_meta(self, src: Path, entry_dir: Path, now: dt.datetime) -> TrashEntry:
-        kind = _kind(src)
+        kind = item_kind(src)
         run = current_run()
         entry = TrashEntry(
             id=entry_dir.name,
@@ -189,42 +163,64 @@ class Trash:
 
     # -- reading --------------------------------------------------------------------------
     def entries(self) -> list[TrashEntry]:
-        """Trashed items, oldest first (orphans of an interrupted delete are left out)."""
-        found = [self._load(d) for d in self._dirs() if os.path.lexists(d / _ITEM)]
-        return sorted((e for e in found if e is not None), key=lambda e: e.deleted_at)
+        """Trashed items, oldest first (orphans and damaged entries are left out)."""
+        found = [e for e in self._scan() if isinstance(e, TrashEntry)]
+        return sorted(found, key=lambda e: e.deleted_at)
+
+    def damaged(self) -> list[DamagedEntry]:
+        """Items in the trash whose metadata is missing, corrupt or unreadable: kept, and
+        restorable with ``restore(id, to=PATH)``."""
+        return [e for e in self._scan() if isinstance(e, DamagedEntry)]
+
+    def _scan(self) -> list[TrashEntry | DamagedEntry]:
+        return [load_entry(d) for d in self._dirs() if os.path.lexists(d / _ITEM)]
 
     def orphans(self) -> list[Path]:
         """Entry directories whose move never happened (a crash after the metadata write)."""
         return [d for d in self._dirs() if not os.path.lexists(d / _ITEM)]
 
     def _dirs(self) -> list[Path]:
-        if not self.root.is_dir():
-            return []
-        return [d for d in self.root.iterdir() if d.is_dir() and not d.is_symlink()]
-
-    def _load(self, entry_dir: Path) -> TrashEntry | None:
         try:
-            raw: dict[str, Any] = json.loads((entry_dir / _META).read_text(encoding="utf-8"))
-            raw["kind"] = TrashKind(raw["kind"])
-            return TrashEntry(**raw, entry_dir=str(entry_dir))
-        except (OSError, ValueError, TypeError, KeyError):
-            return None
+            if not os.path.lexists(self.root):
+                return []
+            return [d for d in self.root.iterdir() if d.is_dir() and not d.is_symlink()]
+        except OSError as exc:
+            raise TrashError(
+                f"cannot read the trash {str(self.root)!r}: {exc}. It must be a readable "
+                f"directory; pass the right one with --dir (or ${ENV_TRASH_DIR}).",
+                path=self.root,
+            ) from exc
 
     def get(self, entry_id: str) -> TrashEntry:
-        safe = entry_id and "/" not in entry_id and not entry_id.startswith(".")
-        entry = self._load(self.root / entry_id) if safe else None
-        if entry is None or not os.path.lexists(entry.item):
-            known = ", ".join(e.id for e in self.entries()[-5:]) or "(the trash is empty)"
+        entry = self._find(entry_id)
+        if isinstance(entry, DamagedEntry):
             raise TrashError(
-                f"no trash entry {entry_id!r} in {str(self.root)!r}. Recent entries: {known}. "
-                "List them with `opsladder trash list`."
+                f"trash entry {entry_id!r} is damaged ({entry.reason}), so where it came from "
+                "is unknown; the item is kept. Restore it to a path you choose: "
+                f"`opsladder trash restore {entry_id} --to PATH`.",
+                path=entry.item,
             )
         return entry
+
+    def _find(self, entry_id: str) -> TrashEntry | DamagedEntry:
+        safe = entry_id and "/" not in entry_id and not entry_id.startswith(".")
+        entry_dir = self.root / entry_id
+        if safe and entry_dir.is_dir() and os.path.lexists(entry_dir / _ITEM):
+            return load_entry(entry_dir)
+        known = ", ".join(e.id for e in self.entries()[-5:]) or "(the trash is empty)"
+        raise TrashError(
+            f"no trash entry {entry_id!r} in {str(self.root)!r}. Recent entries: {known}. "
+            "List them with `opsladder trash list`."
+        )
 
     # -- restoring and emptying ------------------------------------------------------------
     def restore(self, entry: TrashEntry | str, to: str | Path | None = None) -> Path:
         """Put the item back where it was (or at ``to``), byte-identical; never overwrites."""
-        entry = self.get(entry if isinstance(entry, str) else entry.id)
+        entry_id = entry if isinstance(entry, str) else entry.id
+        found = self._find(entry_id) if to is not None else self.get(entry_id)
+        if isinstance(found, DamagedEntry):
+            return self._restore_damaged(found, Path(os.path.abspath(to or "")))
+        entry = found
         target = Path(os.path.abspath(to or entry.original))
         if os.path.lexists(target):
             raise RestoreConflictError(
@@ -232,10 +228,12 @@ class Trash:
                 "restoring never overwrites. Move it away, or restore elsewhere with --to PATH.",
                 path=target,
             )
-        if entry.sha256 is not None and _sha256(entry.item) != entry.sha256:
+        if item_kind(entry.item) is not entry.kind or (
+            entry.sha256 is not None and _sha256(entry.item) != entry.sha256
+        ):
             raise TrashError(
-                f"trash entry {entry.id!r} no longer matches the sha256 recorded when it was "
-                "trashed; it was changed inside the trash and is left there for inspection.",
+                f"trash entry {entry.id!r} no longer matches the kind or sha256 recorded when it "
+                "was trashed; it was changed inside the trash and is left there for inspection.",
                 path=entry.item,
             )
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -244,11 +242,25 @@ class Trash:
         emit(ev.TRASH, entry.original, {"entry": entry.id, "action": "restored"})
         return target
 
+    def _restore_damaged(self, entry: DamagedEntry, target: Path) -> Path:
+        if os.path.lexists(target):
+            raise RestoreConflictError(
+                f"cannot restore damaged trash entry {entry.id!r} to {str(target)!r}: it "
+                "already exists and restoring never overwrites.",
+                path=target,
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _move(entry.item, target)
+        shutil.rmtree(entry.entry_dir, ignore_errors=True)
+        emit(ev.TRASH, str(target), {"entry": entry.id, "action": "restored", "damaged": True})
+        return target
+
     def restore_all(self, entries: Iterable[TrashEntry]) -> list[Path]:
         return [self.restore(e) for e in entries]
 
     def empty(self, older_than: float = 0.0, *, now: dt.datetime | None = None) -> list[str]:
-        """Delete for good the entries trashed more than ``older_than`` seconds ago."""
+        """Delete for good the entries trashed more than ``older_than`` seconds ago (damaged
+        entries are never among them: their age is unknown)."""
         cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(seconds=older_than)
         gone = [e for e in self.entries() if parse_utc(e.deleted_at) <= cutoff]
         for entry in gone:

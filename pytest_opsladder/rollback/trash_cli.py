@@ -28,11 +28,15 @@ def register(subparsers: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    entries = Trash(args.dir).entries()
+    trash = Trash(args.dir)
+    entries, damaged = trash.entries(), trash.damaged()
     for e in entries:
         print(f"{e.id}\t{e.deleted_at}\t{e.kind}\t{e.run_id or '-'}\t{e.original}")
-    if not entries:
-        print("the trash is empty")
+    for d in damaged:
+        print(f"{d.id}\tDAMAGED: {d.reason}; restore with --to PATH")
+    if not entries and not damaged:
+        where = "" if trash.root.is_dir() else f" (there is no trash directory at {trash.root})"
+        print("the trash is empty" + where)
     return 0
 
 
@@ -47,4 +51,7 @@ def _empty(args: argparse.Namespace) -> int:
     gone = trash.empty(parse_duration(args.older_than))
     trash.repair()
     print(f"emptied {len(gone)} item(s) trashed more than {args.older_than} ago")
+    kept = trash.damaged()
+    if kept:
+        print(f"kept {len(kept)} damaged item(s) (metadata unusable): see `opsladder trash list`")
     return 0

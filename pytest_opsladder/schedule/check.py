@@ -7,6 +7,12 @@ its limit is ``timed_out``; a slot past due + grace with no receipt is ``missed`
 receipt is ``failing``; a ``success`` is ``ok``), counts consecutive outcomes, and sends an
 alert when a monitor crosses its failure threshold or its recovery threshold. Checks are
 idempotent: a slot or a start is counted once however often the check runs.
+
+Overlapping checks (cron runs overlap) raise each alert once: a monitor's state is read, its
+outcomes counted and its alerts recorded in one ``BEGIN IMMEDIATE`` transaction, so a second
+check waits and then sees the first one's result. Delivery happens after the commit (a slow
+webhook never holds the lock); a retry is claimed in a transaction too, and an alert whose
+sender crashed before delivering is taken over once its claim is CLAIM_LEASE_S old.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pytest_opsladder.schedule.alerts import Alert, Severity, Sink, deliver
 from pytest_opsladder.schedule.monitors import Outcome
@@ -21,6 +28,7 @@ from pytest_opsladder.schedule.state import MonitorState, MonitorStore
 
 MAX_SLOTS_PER_CHECK = 1000
 MAX_DELIVERY_ATTEMPTS = 5
+CLAIM_LEASE_S = 600.0  # longer than any sink's timeout: a live sender is never raced
 
 
 @dataclass
@@ -45,19 +53,20 @@ def check_monitors(
     """Evaluate every monitor (or ``names``) at ``store.clock()`` and deliver new alerts."""
     _retry_deliveries(store, sinks)  # earlier alerts first: new ones were just attempted
     states = [store.get(n) for n in names] if names else store.all()
-    return [_check_one(store, st, sinks) for st in states]
+    return [_check_one(store, st.monitor.name, sinks) for st in states]
 
 
-def _check_one(store: MonitorStore, st: MonitorState, sinks: Sequence[Sink]) -> MonitorReport:
-    name = st.monitor.name
-    if st.paused:
-        return MonitorReport(name, "paused", st.alert_kind)
-    now = store.clock()
-    _time_out_starts(store, st, now)
-    _find_missed(store, st, now)
-    report = _apply_outcomes(store, st)
-    for alert in report.alerts:
-        alert_id = store.add_alert(name, alert.state, alert.kind, alert.message)
+def _check_one(store: MonitorStore, name: str, sinks: Sequence[Sink]) -> MonitorReport:
+    with store.transaction():  # read state, count outcomes, record alerts: one step
+        st = store.get(name)
+        if st.paused:
+            return MonitorReport(name, "paused", st.alert_kind)
+        now = store.clock()
+        _time_out_starts(store, st, now)
+        _find_missed(store, st, now)
+        report = _apply_outcomes(store, st)
+        ids = [store.add_alert(name, a.state, a.kind, a.message) for a in report.alerts]
+    for alert, alert_id in zip(report.alerts, ids, strict=True):
         result = deliver(alert, sinks)
         store.set_deliveries(alert_id, {"results": result, "attempts": 1})
         report.deliveries.append(result)
@@ -138,13 +147,29 @@ def _last_fail_message(store: MonitorStore, name: str) -> str:
 
 
 def _retry_deliveries(store: MonitorStore, sinks: Sequence[Sink]) -> None:
-    """Resend alerts whose earlier delivery failed, to the sinks that failed, a few times."""
+    """Resend alerts whose earlier delivery failed (to the sinks that failed) or whose sender
+    crashed before delivering (to every sink), a few times, each attempt claimed once."""
+    now = store.clock()
     for row in store.alerts():
-        record = row["deliveries"]
-        failed = {k for k, v in record.get("results", {}).items() if v != "ok"}
-        if not failed or record.get("attempts", 0) >= MAX_DELIVERY_ATTEMPTS:
+        if not _retry_due(row["deliveries"], now):
             continue
-        retry = [s for s in sinks if s.label in failed]
+        record = store.claim_retry(row["id"], lambda rec: _retry_due(rec, now))
+        if record is None:
+            continue  # another check took it
+        results = dict(record.get("results", {}))
+        failed = {k for k, v in results.items() if v != "ok"}
+        retry = [s for s in sinks if s.label in failed or not results]
         alert = Alert(row["monitor"], row["kind"], Severity.CRITICAL, row["message"], row["state"])
-        results = dict(record["results"]) | deliver(alert, retry)
-        store.set_deliveries(row["id"], {"results": results, "attempts": record["attempts"] + 1})
+        results |= deliver(alert, retry)
+        store.set_deliveries(row["id"], {"results": results, "attempts": record["attempts"]})
+
+
+def _retry_due(record: dict[str, Any], now: float) -> bool:
+    claimed = record.get("claimed_at")
+    if claimed is not None and now - float(claimed) < CLAIM_LEASE_S:
+        return False  # a check is delivering it right now
+    if record.get("attempts", 0) >= MAX_DELIVERY_ATTEMPTS:
+        return False
+    results = record.get("results", {})
+    never_sent = claimed is not None and not results  # its sender crashed before delivering
+    return never_sent or any(v != "ok" for v in results.values())

@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+from collections.abc import Sequence
 from typing import Any
 
-from pytest_opsladder.schedule.alerts import load_sinks
+from pytest_opsladder.schedule.alerts import Alert, Severity, Sink, deliver, load_sinks
 from pytest_opsladder.schedule.check import check_monitors
+from pytest_opsladder.schedule.errors import MonitorStateError
 from pytest_opsladder.schedule.monitors import Monitor
 from pytest_opsladder.schedule.state import MonitorStore
 
@@ -123,7 +125,7 @@ def _iso(epoch: float | None) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    store = MonitorStore(args.db)
+    store = MonitorStore(args.db, create=False)
     for st in store.all():
         state = "paused" if st.paused else ("down" if st.alert_state == "firing" else "up")
         kind = f" ({st.alert_kind})" if st.alert_kind else ""
@@ -136,19 +138,19 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    MonitorStore(args.db).remove(args.name)
+    MonitorStore(args.db, create=False).remove(args.name)
     print(f"removed monitor {args.name}")
     return 0
 
 
 def _pause(args: argparse.Namespace) -> int:
-    MonitorStore(args.db).set_paused(args.name, True)
+    MonitorStore(args.db, create=False).set_paused(args.name, True)
     print(f"paused {args.name}: receipts are kept but do not resume it; `resume` does")
     return 0
 
 
 def _resume(args: argparse.Namespace) -> int:
-    MonitorStore(args.db).set_paused(args.name, False)
+    MonitorStore(args.db, create=False).set_paused(args.name, False)
     print(f"resumed {args.name}")
     return 0
 
@@ -183,12 +185,23 @@ def _flush(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     sinks = load_sinks(args.sinks_file) if args.sinks_file else load_sinks(args.sink)
-    reports = check_monitors(MonitorStore(args.db), sinks, args.names or None)
+    try:
+        reports = check_monitors(MonitorStore(args.db, create=False), sinks, args.names or None)
+    except MonitorStateError as exc:
+        _alert_state_error(exc, sinks)
+        raise  # exit 2: the scheduler running the check sees it fail too
     for report in reports:
         kind = f" ({report.alert_kind})" if report.alert_kind else ""
         new = ", ".join(report.outcomes) or "no new outcomes"
         print(f"{report.name:<24} {report.status}{kind}: {new}")
     return 1 if any(r.status == "down" for r in reports) else 0
+
+
+def _alert_state_error(exc: MonitorStateError, sinks: Sequence[Sink]) -> None:
+    """A check that cannot read its state cannot see missed runs: say so on every sink, every
+    time (nothing is recorded, since the state is what is broken)."""
+    alert = Alert("opsladder-monitors", "state_error", Severity.CRITICAL, str(exc))
+    deliver(alert, sinks)
 
 
 def _serve(args: argparse.Namespace) -> int:

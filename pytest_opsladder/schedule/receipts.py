@@ -137,9 +137,18 @@ class Receipts:
             response.read()
 
     def _write(self, receipt: dict[str, Any]) -> None:
+        from pytest_opsladder.schedule.errors import MonitorNotFoundError
         from pytest_opsladder.schedule.state import MonitorStore
 
-        store = MonitorStore(self.target, clock=self.clock)
+        if not os.path.lexists(self.target):  # never create a fresh, empty state file here
+            raise MonitorNotFoundError(
+                f"no monitor named {receipt['monitor']!r}: the monitors state file "
+                f"{self.target!r} does not exist (never created, or deleted); create it with "
+                "`opsladder monitors add`.",
+                monitor=receipt["monitor"],
+            )
+        # a corrupt or unreadable file raises MonitorStateError: the receipt is spooled
+        store = MonitorStore(self.target, clock=self.clock, create=False)
         store.record_receipt(
             receipt["monitor"],
             receipt["kind"],

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.schedule.errors import MonitorNotFoundError
+from pytest_opsladder.schedule.errors import MonitorNotFoundError, MonitorStateError
 from pytest_opsladder.schedule.state import MonitorStore
 
 MAX_BODY = 64 * 1024
@@ -42,6 +42,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(404, {"error": str(exc)})
         except ConfigError as exc:
             return self._reply(400, {"error": str(exc)})
+        except MonitorStateError as exc:  # 503: the sender keeps the receipt and retries
+            return self._reply(503, {"error": str(exc)})
         return self._reply(202, {"ok": True, "receipt": rid})
 
     def _body(self) -> dict[str, Any] | None:

@@ -8,79 +8,97 @@ directly and ``opsladder monitors check`` can share it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_opsladder.schedule.errors import MonitorNotFoundError, ScheduleConfigError
+from pytest_opsladder.schedule.errors import MonitorNotFoundError
 from pytest_opsladder.schedule.monitors import Monitor, Outcome, ReceiptKind
+from pytest_opsladder.schedule.state_file import (
+    SCHEMA as _SCHEMA,
+)
+from pytest_opsladder.schedule.state_file import (
+    MonitorState,
+    check_state_file,
+    require_schema,
+    state_error,
+)
+from pytest_opsladder.schedule.state_file import row_state as _state
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS monitors (
-  name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at REAL NOT NULL,
-  paused INTEGER NOT NULL DEFAULT 0, resumed_at REAL, alert_state TEXT NOT NULL DEFAULT 'ok',
-  alert_kind TEXT, bad_streak INTEGER NOT NULL DEFAULT 0, good_streak INTEGER NOT NULL DEFAULT 0,
-  last_outcome INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS receipts (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, monitor TEXT NOT NULL, kind TEXT NOT NULL, run_id TEXT,
-  received_at REAL NOT NULL, sent_at REAL, message TEXT, paused INTEGER NOT NULL DEFAULT 0,
-  open INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS receipts_by_monitor ON receipts (monitor, id);
-CREATE TABLE IF NOT EXISTS outcomes (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, monitor TEXT NOT NULL, kind TEXT NOT NULL,
-  ref TEXT NOT NULL, at REAL NOT NULL, UNIQUE (monitor, kind, ref));
-CREATE TABLE IF NOT EXISTS alerts (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, monitor TEXT NOT NULL, state TEXT NOT NULL,
-  kind TEXT NOT NULL, at REAL NOT NULL, message TEXT NOT NULL,
-  deliveries TEXT NOT NULL DEFAULT '{}');
-"""
-
-
-@dataclass(frozen=True)
-class MonitorState:
-    """A monitor with its live state (pause, alert, streaks)."""
-
-    monitor: Monitor
-    created_at: float
-    paused: bool
-    resumed_at: float | None
-    alert_state: str
-    alert_kind: str | None
-    bad_streak: int
-    good_streak: int
-    last_outcome: int
+__all__ = ["MonitorState", "MonitorStore"]
 
 
 class MonitorStore:
-    """Monitors, receipts, outcomes and alerts in one SQLite file; ``clock`` is epoch seconds."""
+    """Monitors, receipts, outcomes and alerts in one SQLite file; ``clock`` is epoch seconds.
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+    ``create=False`` (``check``, ``list``, receipts written to the file) refuses a state file
+    that does not exist or is empty: a check against state that went missing would report
+    nothing, the one answer a dead man's switch must never give by accident.
+    """
+
+    def __init__(
+        self, path: str | Path, *, clock: Callable[[], float] = time.time, create: bool = True
+    ) -> None:
         self.path = Path(path)
         self.clock = clock
+        self._local = threading.local()
+        check_state_file(self.path, create)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.connect() as conn:
+        except OSError as exc:
+            raise state_error(self.path, exc) from exc
+        self._mode = "rwc" if create else "rw"
+        with self.connect() as conn:
+            if create:
                 conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise ScheduleConfigError(
-                f"cannot open the monitors state file {str(self.path)!r}: {exc}. Pass a "
-                "writable path with --db (it is created if missing)."
-            ) from exc
+            else:
+                require_schema(conn, self.path)
+        self._mode = "rw"  # from now on a state file deleted under us is an error, not re-made
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        """A connection (the open transaction's, inside :meth:`transaction`); every SQLite
+        failure (corrupt, locked past the timeout, disk full) becomes MonitorStateError."""
+        current = getattr(self._local, "tx", None)
+        if current is not None:
+            yield current
+            return
+        uri = f"{self.path.absolute().as_uri()}?mode={self._mode}"
+        try:
+            conn = sqlite3.connect(uri, timeout=10, isolation_level=None, uri=True)
+        except sqlite3.Error as exc:
+            raise state_error(self.path, exc) from exc
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=10000")
             yield conn
+        except sqlite3.Error as exc:
+            raise state_error(self.path, exc) from exc
         finally:
             conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): the store's methods called inside it
+        share it, so a read and the writes it leads to are one step for concurrent checks."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            self._local.tx = conn
+            try:
+                yield conn
+            except BaseException:
+                self._local.tx = None
+                with contextlib.suppress(sqlite3.Error):  # the error itself may have ended it
+                    conn.execute("ROLLBACK")
+                raise
+            self._local.tx = None
+            conn.execute("COMMIT")
 
     # -- monitors ------------------------------------------------------------------------
     def add(self, monitor: Monitor) -> None:
@@ -112,12 +130,12 @@ class MonitorStore:
                 "`opsladder monitors list`.",
                 monitor=name,
             )
-        return _state(row)
+        return _state(row, self.path)
 
     def all(self) -> list[MonitorState]:
         with self.connect() as conn:
             rows = conn.execute("SELECT * FROM monitors ORDER BY name").fetchall()
-        return [_state(r) for r in rows]
+        return [_state(r, self.path) for r in rows]
 
     def set_paused(self, name: str, paused: bool) -> None:
         """Pause (sticky: receipts do not resume) or resume (the schedule restarts now)."""
@@ -197,8 +215,9 @@ class MonitorStore:
 
     def receipts(self, name: str, limit: int = 50) -> list[dict[str, Any]]:
         with self.connect() as conn:
-            conn.row_factory = sqlite3.Row
-            rows = conn.execute(
+            cur = conn.cursor()
+            cur.row_factory = sqlite3.Row  # on the cursor: a shared transaction keeps tuples
+            rows = cur.execute(
                 "SELECT * FROM receipts WHERE monitor = ? ORDER BY id DESC LIMIT ?", (name, limit)
             ).fetchall()
         return [dict(r) for r in rows]
@@ -252,20 +271,44 @@ class MonitorStore:
         return [(int(i), Outcome(k), float(a)) for i, k, a in rows]
 
     def add_alert(self, name: str, state: str, kind: str, message: str) -> int:
+        """Record an alert claimed for delivery by this process (see :meth:`claim_retry`)."""
+        now = self.clock()
+        claim = json.dumps({"results": {}, "attempts": 0, "claimed_at": now})
         with self.connect() as conn:
             cur = conn.execute(
-                "INSERT INTO alerts (monitor, state, kind, at, message) VALUES (?, ?, ?, ?, ?)",
-                (name, state, kind, self.clock(), message),
+                "INSERT INTO alerts (monitor, state, kind, at, message, deliveries) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (name, state, kind, now, message, claim),
             )
             return int(cur.lastrowid or 0)
+
+    def claim_retry(
+        self, alert_id: int, due: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        """Atomically take an alert's next delivery attempt when ``due(record)``; None when it
+        is not due or another check holds it (so overlapping checks never send it twice)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT deliveries FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+            record = json.loads(row[0]) if row else {}
+            if not row or not due(record):
+                return None
+            record = record | {
+                "attempts": record.get("attempts", 0) + 1,
+                "claimed_at": self.clock(),
+            }
+            conn.execute(
+                "UPDATE alerts SET deliveries = ? WHERE id = ?", (json.dumps(record), alert_id)
+            )
+        return record
 
     def alerts(self, name: str | None = None) -> list[dict[str, Any]]:
         query, args = "SELECT * FROM alerts", tuple[str, ...]()
         if name is not None:
             query, args = query + " WHERE monitor = ?", (name,)
         with self.connect() as conn:
-            conn.row_factory = sqlite3.Row
-            rows = conn.execute(query + " ORDER BY id", args).fetchall()
+            cur = conn.cursor()
+            cur.row_factory = sqlite3.Row
+            rows = cur.execute(query + " ORDER BY id", args).fetchall()
         return [dict(r) | {"deliveries": json.loads(r["deliveries"])} for r in rows]
 
     def set_deliveries(self, alert_id: int, deliveries: dict[str, Any]) -> None:
@@ -273,17 +316,3 @@ class MonitorStore:
             conn.execute(
                 "UPDATE alerts SET deliveries = ? WHERE id = ?", (json.dumps(deliveries), alert_id)
             )
-
-
-def _state(row: tuple[Any, ...]) -> MonitorState:
-    return MonitorState(
-        monitor=Monitor.from_dict(json.loads(row[1])),
-        created_at=float(row[2]),
-        paused=bool(row[3]),
-        resumed_at=row[4],
-        alert_state=row[5],
-        alert_kind=row[6],
-        bad_streak=int(row[7]),
-        good_streak=int(row[8]),
-        last_outcome=int(row[9]),
-    )

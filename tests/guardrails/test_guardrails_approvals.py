@@ -360,3 +360,162 @@ def test_a_deny_from_another_process_refuses_the_waiting_call(tmp_path: Path) ->
         with pytest.raises(ApprovalRefused, match="carol refused"):
             send_email("a@example.com")
     assert SENT == []
+
+
+# -- issue 15: what is shown is what runs; the store fails closed --------------------------
+def pending_call(store: ApprovalStore, to: str = "a@example.com") -> str:
+    with open_run() as run:
+        guarded(store=store, run_key="k15").install(run)
+        with pytest.raises(ApprovalPending) as pending:
+            send_email(to, "refund 5")
+    return pending.value.call_id
+
+
+def policy_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "pytest_opsladder.cli", "policy", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("args", '{"body":"refund 5","to":"friend@example.net"}'), ("tool", "gr_search")],
+)
+def test_an_edited_pending_row_is_refused_by_listing_approve_and_gate(
+    tmp_path: Path, column: str, value: str
+) -> None:
+    import sqlite3
+
+    from pytest_opsladder.guardrails.approval_store import ApprovalRowMismatch
+
+    path = tmp_path / "approvals.sqlite"
+    store = ApprovalStore(path)
+    call_id = pending_call(store)
+    with sqlite3.connect(path) as db:  # change what the approver would be shown
+        db.execute(f"UPDATE approvals SET {column} = ?", (value,))
+    db.close()
+    listing = policy_cli("approvals", "--store", str(path))
+    assert listing.returncode == 1
+    assert value not in listing.stdout  # never shown as if it were what runs
+    assert f"REFUSED approval {call_id}" in listing.stderr
+    approve = policy_cli("approve", call_id, "--store", str(path))
+    assert approve.returncode == 2
+    assert call_id in approve.stderr
+    assert "Traceback" not in approve.stderr
+    with pytest.raises(ApprovalRowMismatch):
+        store.answer(call_id, "approve")
+    with open_run() as run:
+        guarded(Answers("approve"), store=store, run_key="k15").install(run)
+        with pytest.raises(ApprovalMismatch, match="was edited"):
+            send_email("a@example.com", "refund 5")
+    assert SENT == []
+    assert store.answer(call_id, "deny") is ApprovalState.DENIED  # denying stays possible
+
+
+def test_an_intact_listing_shows_the_arguments_that_will_run(tmp_path: Path) -> None:
+    path = tmp_path / "approvals.sqlite"
+    call_id = pending_call(ApprovalStore(path))
+    listing = policy_cli("approvals", "--store", str(path))
+    assert listing.returncode == 0
+    assert f'{call_id} gr_send_email {{"body":"refund 5","to":"a@example.com"}}' in listing.stdout
+
+
+@pytest.mark.parametrize("when", ["pending", "approved", "executed"])
+def test_a_deleted_store_means_every_call_asks_again(tmp_path: Path, when: str) -> None:
+    path = tmp_path / "approvals.sqlite"
+    store = ApprovalStore(path)
+    call_id = pending_call(store)
+    if when != "pending":
+        store.answer(call_id, "approve")
+    if when == "executed":
+        with open_run() as run:
+            guarded(store=store, run_key="k15").install(run)
+            send_email("a@example.com", "refund 5")
+    sent_before = len(SENT)
+    path.unlink()
+    assert pending_call(ApprovalStore(path)) == call_id  # asked again, nothing ran
+    assert len(SENT) == sent_before
+
+
+def _corrupt(path: Path) -> None:
+    path.write_bytes(b"garbage, not SQLite " * 200)
+
+
+def _directory(path: Path) -> None:
+    path.mkdir()
+
+
+def _fifo(path: Path) -> None:
+    import os
+
+    os.mkfifo(path)
+
+
+def _loop(path: Path) -> None:
+    path.symlink_to(path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (_corrupt, "not a database"),
+        (_directory, "not a regular file"),
+        (_fifo, "not a regular file"),
+        (_loop, "cannot be used"),
+    ],
+    ids=["corrupt", "directory", "fifo", "unreadable"],
+)
+def test_a_damaged_store_fails_closed_with_a_named_error(
+    tmp_path: Path, damage: Any, says: str
+) -> None:
+    from pytest_opsladder.guardrails.approval_store import ApprovalStoreError
+
+    path = tmp_path / "approvals.sqlite"
+    store = ApprovalStore(path)
+    pending_call(store)
+    path.unlink()
+    damage(path)
+    with open_run() as run:
+        guarded(Answers("approve"), store=store, run_key="k15").install(run)
+        with pytest.raises(ApprovalStoreError, match=says):
+            send_email("a@example.com", "refund 5")
+    assert SENT == []
+    listing = policy_cli("approvals", "--store", str(path))
+    assert listing.returncode == 2
+    assert says in listing.stderr
+    assert "Traceback" not in listing.stderr
+
+
+_FULL_DISK = """
+import resource, signal, sys
+from pytest_opsladder.guardrails.approval_store import ApprovalStore, ApprovalStoreError
+store = ApprovalStore(sys.argv[1])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
+try:
+    store.request("appr_1", "b", "gr_send_email", {"to": "x" * 5000}, "send-asks", "why")
+except ApprovalStoreError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_a_full_disk_stores_no_request_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "approvals.sqlite"
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert "refused:" in done.stdout, done.stderr
+    assert ApprovalStore(path).pending() == []
+
+
+def test_the_listing_shows_the_whole_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_opsladder.cli import main
+    from pytest_opsladder.guardrails.approval_store import binding_of
+
+    store = ApprovalStore(tmp_path / "a.sqlite")
+    args = {"to": "a@example.com", "body": "x" * 300 + " and wire 5000 to acct 42"}
+    store.request("appr_long", binding_of("appr_long", "gr_send_email", args), "gr_send_email",
+                  args, "send-asks", "outbound")  # fmt: skip
+    assert main(["policy", "approvals", "--store", str(tmp_path / "a.sqlite")]) == 0
+    assert "and wire 5000 to acct 42" in capsys.readouterr().out
