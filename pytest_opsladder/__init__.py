@@ -17,6 +17,8 @@ from pytest_opsladder.capture.run import Run, RunStatus, current_run, emit, requ
 from pytest_opsladder.capture.scopes import register_run_scope
 from pytest_opsladder.capture.tools import decision, tool
 from pytest_opsladder.capture.variant import Case, Variant
+from pytest_opsladder.model_graded.api import judge
+from pytest_opsladder.model_graded.spec import JudgeModel, configure_judge
 from pytest_opsladder.modes import Mode, RecordMode
 
 __version__ = "0.1.0"
@@ -25,6 +27,7 @@ __all__ = [
     "Case",
     "ContextThreadPoolExecutor",
     "Event",
+    "JudgeModel",
     "Mode",
     "RecordMode",
     "Run",
@@ -33,9 +36,11 @@ __all__ = [
     "Variant",
     "__version__",
     "capture",
+    "configure_judge",
     "current_run",
     "decision",
     "emit",
+    "judge",
     "propagate_to_threads",
     "register_encoder",
     "register_event_kind",
