@@ -27,4 +27,4 @@ def judge_check(args: dict[str, Any], output: Any, run: Run) -> str | None:
 
 @register_validator("judge")
 def _validate(args: dict[str, Any]) -> None:
-    parse_spec(args, resolve_model=False)
+    parse_spec(args)
