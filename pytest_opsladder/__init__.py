@@ -19,6 +19,8 @@ from pytest_opsladder.capture.scopes import register_run_scope
 from pytest_opsladder.capture.tools import decision, tool
 from pytest_opsladder.capture.variant import Case, Variant
 from pytest_opsladder.http.llm_providers import LlmProvider, register_llm_provider
+from pytest_opsladder.model_graded.api import judge
+from pytest_opsladder.model_graded.spec import JudgeModel, configure_judge
 from pytest_opsladder.modes import Mode, RecordMode
 from pytest_opsladder.settings import SessionSettings
 from pytest_opsladder.settings import session_settings as settings
@@ -29,6 +31,7 @@ __all__ = [
     "Case",
     "ContextThreadPoolExecutor",
     "Event",
+    "JudgeModel",
     "LlmProvider",
     "Mode",
     "RecordMode",
@@ -39,9 +42,11 @@ __all__ = [
     "Variant",
     "__version__",
     "capture",
+    "configure_judge",
     "current_run",
     "decision",
     "emit",
+    "judge",
     "llm_call",
     "propagate_to_threads",
     "register_encoder",

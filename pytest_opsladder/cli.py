@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "nightmare": ("pytest_opsladder.nightmare.cli", "curate the nightmare set (level 7)"),
     "sample": ("pytest_opsladder.store.sample_cli", "sample production runs (level 7)"),
     "review": ("pytest_opsladder.review.cli", "review sampled production runs (level 7)"),
+    "judge": ("pytest_opsladder.model_graded.cli", "calibrate model-graded checks (level 7)"),
 }
 
 

@@ -39,6 +39,7 @@ _PLUGIN_MODULES = (
     "pytest_opsladder.rollback.fixtures",
     "pytest_opsladder.blast_radius.fixtures",
     "pytest_opsladder.coexist",
+    "pytest_opsladder.model_graded.plugin",
 )
 pytest_plugins = [m for m in _PLUGIN_MODULES if module_available(m)]
 

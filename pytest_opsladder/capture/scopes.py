@@ -37,7 +37,11 @@ class RecordingPlan:
 
 # Modules of this package that register scopes at import; loaded on the first run, not before,
 # so importing the plugin never imports vcrpy.
-DEFAULT_SCOPE_MODULES = ("pytest_opsladder.http.scope", "pytest_opsladder.blast_radius.pause_scope")
+DEFAULT_SCOPE_MODULES = (
+    "pytest_opsladder.http.scope",
+    "pytest_opsladder.blast_radius.pause_scope",
+    "pytest_opsladder.model_graded.scope",
+)
 _loaded = False
 _LOAD_LOCK = threading.Lock()
 

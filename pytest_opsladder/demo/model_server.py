@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from pytest_opsladder.demo.judge_model import judge_completion
 from pytest_opsladder.demo.model import count_tokens, write_post
 
 CREATED = 1_767_225_600  # fixed: recordings of the same request are byte-identical
@@ -31,7 +32,9 @@ def _digest(body: dict[str, Any]) -> str:
 
 
 def complete(body: dict[str, Any]) -> dict[str, Any]:
-    """The chat.completion object for a request body."""
+    """The chat.completion object for a request body (the demo judge for ``demo-judge*``)."""
+    if str(body.get("model", "")).startswith("demo-judge"):
+        return judge_completion(body, CREATED, RESPONSE_MODEL_SUFFIX)
     messages = body.get("messages") or []
     system = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
     user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "user")

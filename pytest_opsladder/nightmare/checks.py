@@ -9,6 +9,7 @@ Kinds (each a one-key mapping in the case file; a scalar argument is shorthand f
     json_schema: {schema: {...}}                     the output validates (jsonschema)
     tool_trajectory: {mode: strict|unordered|subset|superset, calls: [a, b]}
     python:      "package.module:function"          fn(output, run) -> bool | str (str = failure)
+    judge:       {name, rubric, path, scale, ...}    a model grades the output (judge/spec.py)
 
 ``path`` is a dotted path into the output (``summary``, ``tags.0``); without it the check reads
 the whole output, as text when it is not a string. New kinds register with
@@ -27,13 +28,27 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pytest_opsladder.capture import events as ev
-from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.exceptions import ConfigError, OpsladderError
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
 
 CheckFn = Callable[[dict[str, Any], Any, "Run"], str | None]  # returns a failure or None
+ValidatorFn = Callable[[dict[str, Any]], None]  # raises ConfigError for bad arguments
 _CHECKS: dict[str, CheckFn] = {}
+_VALIDATORS: dict[str, ValidatorFn] = {}
+# Check kinds defined by other rungs, registered when first needed (imported by name, so this
+# module, which they import, never imports them back).
+_EXTENSIONS = ("pytest_opsladder.model_graded.check",)
+_loaded_extensions = False
+
+
+def _load_extensions() -> None:
+    global _loaded_extensions
+    if not _loaded_extensions:
+        _loaded_extensions = True
+        for module in _EXTENSIONS:
+            importlib.import_module(module)
 
 
 class TrajectoryMode(StrEnum):
@@ -63,12 +78,23 @@ def register_check(kind: str) -> Callable[[CheckFn], CheckFn]:
     return deco
 
 
+def register_validator(kind: str) -> Callable[[ValidatorFn], ValidatorFn]:
+    """Validate a check kind's arguments when its case file is loaded (raise ConfigError)."""
+
+    def deco(fn: ValidatorFn) -> ValidatorFn:
+        _VALIDATORS[kind] = fn
+        return fn
+
+    return deco
+
+
 def parse_check(item: Any) -> Check:
     if not isinstance(item, dict) or len(item) != 1:
         raise ConfigError(
             f"each check is a one-key mapping such as `contains: refund`, got {item!r}."
         )
     kind, arg = next(iter(item.items()))
+    _load_extensions()
     if kind not in _CHECKS:
         raise ConfigError(f"unknown check {kind!r}; valid checks are {', '.join(sorted(_CHECKS))}.")
     args = arg if isinstance(arg, dict) else {"value": arg}
@@ -92,18 +118,30 @@ def _validate(kind: str, args: dict[str, Any]) -> None:
             raise ConfigError(f"regex {pattern!r} does not compile: {exc}.") from None
     if kind == "python" and ":" not in str(args.get("value", args.get("function", ""))):
         raise ConfigError("python checks name a function as 'package.module:function'.")
+    if kind in _VALIDATORS:
+        _VALIDATORS[kind](args)
 
 
 def evaluate(checks: tuple[Check, ...] | list[Check], run: Run) -> list[dict[str, Any]]:
     """Run every check on ``run``; one result per check: label, passed, failure message."""
+    _load_extensions()
     results = []
     for check in checks:
+        error = False
         try:
             failure = _CHECKS[check.kind](check.args, run.output, run)
+        except OpsladderError as exc:  # a check that could not judge (a judge that is down)
+            failure, error = f"{type(exc).__name__}: {exc}", True
         except Exception as exc:  # a broken check is a failed check, with the reason
-            failure = f"the check raised {type(exc).__name__}: {exc}"
-        results.append({"check": check.label(), "passed": failure is None, "failure": failure})
+            failure, error = f"the check raised {type(exc).__name__}: {exc}", True
+        result = {"check": check.label(), "passed": failure is None, "failure": failure}
+        results.append(result | ({"error": True} if error else {}))
     return results
+
+
+def value_at(output: Any, path: str | None) -> Any:
+    """The value at a dotted ``path`` of the output (KeyError naming the path if absent)."""
+    return _at(output, path)
 
 
 def _at(output: Any, path: str | None) -> Any:

@@ -1,0 +1,149 @@
+"""Grading an output with a judge, recorded into the run and replayed from it (level 7).
+
+Every judge call becomes a ``judge`` event of the run: the rubric hash, the judge model, the
+request, the reply, the score and the reason, and the judge's own token usage (kept apart from
+the agent's). Replay answers a call from the recorded event with the same request, so a replay
+re-grades for free and identically; a changed rubric, judge model or graded output makes the
+recorded call stale, and the error says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pytest_opsladder.model_graded import prompt
+from pytest_opsladder.model_graded.errors import JudgeError, JudgeNotRecordedError
+from pytest_opsladder.model_graded.providers import Reply, call_judge
+from pytest_opsladder.model_graded.scope import JUDGE, JudgeSource, source_for
+from pytest_opsladder.model_graded.spec import JudgeSpec
+
+if TYPE_CHECKING:
+    from pytest_opsladder.capture.run import Run
+
+
+@dataclass(frozen=True)
+class JudgeResult:
+    """A judge's verdict: the score, whether it passes the scale's threshold, and why."""
+
+    name: str
+    score: int
+    passed: bool
+    reason: str
+    replayed: bool
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+def grade(spec: JudgeSpec, output: Any, run: Run | None) -> JudgeResult:
+    """Grade ``output`` (at ``spec.path``) with the judge; the call is recorded in ``run``."""
+    graded = prompt.output_text(_at(output, spec.path, spec.name))
+    fingerprint = prompt.fingerprint(spec, graded)
+    source = source_for(run)
+    try:
+        reply, replayed = _reply(spec, graded, fingerprint, source)
+        score, reason = prompt.parse_verdict(reply.text, spec)
+    except JudgeError as exc:
+        _record(run, spec, fingerprint, graded, None, error=str(exc))
+        raise
+    result = JudgeResult(spec.name, score, spec.scale.passes(score), reason, replayed)
+    _record(run, spec, fingerprint, graded, reply, result=result)
+    return result
+
+
+def _at(output: Any, path: str | None, name: str) -> Any:
+    from pytest_opsladder.nightmare.checks import value_at
+
+    try:
+        return value_at(output, path)
+    except (KeyError, IndexError, TypeError):
+        shown = prompt.output_text(output)[:120]
+        raise JudgeError(
+            f"the output has nothing at path {path!r} to grade: {shown!r}", check=name
+        ) from None
+
+
+def _reply(
+    spec: JudgeSpec, graded: str, fingerprint: str, source: JudgeSource
+) -> tuple[Reply, bool]:
+    if not source.force_live:
+        recorded = _recorded(source, spec.name, fingerprint)
+        if recorded is not None:
+            return recorded, True
+    if source.live:
+        return call_judge(spec.model, prompt.messages(spec, graded), spec.name), False
+    raise _not_recorded(spec, fingerprint, source)
+
+
+def _recorded(source: JudgeSource, name: str, fingerprint: str) -> Reply | None:
+    """The first unused recorded call with this request (the nth identical call gets the nth)."""
+    for i, data in enumerate(source.recorded):
+        if i in source.used or data.get("name") != name or data.get("fingerprint") != fingerprint:
+            continue
+        response = data.get("response")
+        if not isinstance(response, dict) or not isinstance(response.get("text"), str):
+            continue  # a recorded failure: nothing to replay
+        source.used.add(i)
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        return Reply(response["text"], dict(usage or {}), response.get("model"))
+    return None
+
+
+def _not_recorded(spec: JudgeSpec, fingerprint: str, source: JudgeSource) -> JudgeNotRecordedError:
+    same = [d for d in source.recorded if d.get("name") == spec.name]
+    if source.mode == "shadow":
+        fix = "run shadow with --opsladder-judge=live to grade the candidate live"
+    else:
+        fix = "re-record it: pytest --opsladder-mode=record --opsladder-record-mode=all <test>"
+    if not same:
+        why = "no judge call of this check is recorded in the cassette"
+    else:
+        why = "the recorded judge call is stale: " + _what_changed(same[-1], spec)
+    return JudgeNotRecordedError(f"{why}; {fix}.", check=spec.name)
+
+
+def _what_changed(recorded: dict[str, Any], spec: JudgeSpec) -> str:
+    changes = []
+    if recorded.get("rubric_hash") != spec.rubric_hash:
+        changes.append(f"the rubric changed ({recorded.get('rubric_hash')} -> {spec.rubric_hash})")
+    if recorded.get("judge_model") != spec.model.identity():
+        changes.append(
+            f"the judge model changed ({recorded.get('judge_model')} -> {spec.model.identity()})"
+        )
+    if not changes:
+        changes.append("the output it grades (or the scale or reference) changed")
+    return ", ".join(changes)
+
+
+def _record(
+    run: Run | None,
+    spec: JudgeSpec,
+    fingerprint: str,
+    graded: str,
+    reply: Reply | None,
+    *,
+    result: JudgeResult | None = None,
+    error: str | None = None,
+) -> None:
+    if run is None:
+        return
+    data: dict[str, Any] = {
+        "name": spec.name,
+        "metric": spec.metric,
+        "rubric_hash": spec.rubric_hash,
+        "judge_model": spec.model.identity(),
+        "scale": spec.scale.to_dict(),
+        "fingerprint": fingerprint,
+        "request": {"messages": prompt.messages(spec, graded)},
+    }
+    if reply is not None:
+        data["response"] = {"text": reply.text, "model": reply.response_model}
+        data["usage"] = dict(reply.usage)
+        data["duration_s"] = round(reply.duration_s, 6)
+    if result is not None:
+        data |= {"score": result.score, "passed": result.passed, "reason": result.reason}
+        data["replayed"] = result.replayed
+    if error is not None:
+        data["error"] = error
+    run.emit(JUDGE, spec.name, data)

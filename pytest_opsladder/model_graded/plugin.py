@@ -1,0 +1,44 @@
+"""pytest side of model-graded checks (ladder level 7): ``--opsladder-judge=replay|live``."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.model_graded import check as _check  # noqa: F401 - registers the judge check
+from pytest_opsladder.model_graded.scope import JudgeMode, set_judge_mode
+
+OPT_JUDGE = "--opsladder-judge"
+INI_JUDGE = "opsladder_judge"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("opsladder")
+    group.addoption(
+        OPT_JUDGE,
+        dest="opsladder_judge",
+        default=None,
+        metavar="MODE",
+        help="how shadow mode grades the candidate with judge checks: replay (default: only "
+        "from the candidate's own cassette) or live (call the judge model). ini: opsladder_judge",
+    )
+    parser.addini(INI_JUDGE, "replay or live: judge calls of the shadow candidate", default="")
+
+
+def judge_mode(config: pytest.Config) -> JudgeMode:
+    """Command line, then ini, then replay."""
+    value = config.getoption("opsladder_judge") or config.getini(INI_JUDGE) or "replay"
+    try:
+        return JudgeMode(str(value))
+    except ValueError:
+        valid = ", ".join(m.value for m in JudgeMode)
+        raise pytest.UsageError(
+            f"{OPT_JUDGE}={value!r} is not valid; valid values are: {valid}."
+        ) from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        set_judge_mode(judge_mode(config))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None

@@ -1,0 +1,106 @@
+"""Calling the judge model: any OpenAI-compatible server through the openai SDK, or Anthropic.
+
+A judge call is made outside the current run's HTTP recording: its request and reply are kept
+in the run as a ``judge`` event instead, so the agent's own LLM usage never includes the
+judge's, and the judge's calls replay on their own terms (see :mod:`.grading`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_opsladder.model_graded.errors import JudgeUnavailableError
+from pytest_opsladder.model_graded.spec import JudgeModel, Provider
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the judge answered: its text, token usage and the time it took."""
+
+    text: str
+    usage: dict[str, int] = field(default_factory=dict)
+    response_model: str | None = None
+    duration_s: float = 0.0
+
+
+@contextlib.contextmanager
+def _outside_the_run() -> Iterator[None]:
+    """No current run while the judge is called: the run's HTTP recorder lets it pass."""
+    from pytest_opsladder.capture.run import _CURRENT
+
+    token = _CURRENT.set(None)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def call_judge(model: JudgeModel, messages: list[dict[str, str]], check: str) -> Reply:
+    """One live judge call; a connection or HTTP failure is :class:`JudgeUnavailableError`."""
+    start = time.perf_counter()
+    try:
+        with _outside_the_run():
+            reply = _CALLERS[model.provider](model, messages)
+    except Exception as exc:  # every SDK error type means the same here: no verdict
+        raise JudgeUnavailableError(
+            f"the judge model {model.model!r} at {model.base_url or 'the SDK default URL'} "
+            f"did not answer ({type(exc).__name__}: {exc}). Start the judge server, or fix "
+            "the judge's base_url/model.",
+            check=check,
+        ) from exc
+    return Reply(reply.text, reply.usage, reply.response_model, time.perf_counter() - start)
+
+
+def _api_key(model: JudgeModel, default_env: str) -> str:
+    return os.environ.get(model.api_key_env or default_env) or "opsladder-judge"
+
+
+def _openai(model: JudgeModel, messages: list[dict[str, str]]) -> Reply:
+    import openai
+
+    client = openai.OpenAI(
+        base_url=model.base_url, api_key=_api_key(model, "OPENAI_API_KEY"), max_retries=1
+    )
+    request: dict[str, Any] = {
+        "model": model.model,
+        "messages": messages,
+        "temperature": 0,
+        "seed": model.seed,
+        "max_tokens": model.max_tokens,
+        "response_format": {"type": "json_object"},
+    }
+    with client:
+        response = client.chat.completions.create(**request)
+    usage = response.usage
+    tokens = {"input": usage.prompt_tokens, "output": usage.completion_tokens} if usage else {}
+    return Reply(response.choices[0].message.content or "", tokens, response.model)
+
+
+def _anthropic(model: JudgeModel, messages: list[dict[str, str]]) -> Reply:
+    import anthropic
+
+    client = anthropic.Anthropic(
+        base_url=model.base_url, api_key=_api_key(model, "ANTHROPIC_API_KEY"), max_retries=1
+    )
+    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
+    turns: Any = [m for m in messages if m["role"] != "system"]
+    request: dict[str, Any] = {
+        "model": model.model,
+        "system": system,
+        "messages": turns,
+        "max_tokens": model.max_tokens,
+        "extra_body": {"temperature": 0},  # not a typed argument in every SDK release
+    }
+    with client:
+        response = client.messages.create(**request)
+    text = "".join(getattr(block, "text", "") for block in response.content)
+    usage = {"input": response.usage.input_tokens, "output": response.usage.output_tokens}
+    return Reply(text, usage, response.model)
+
+
+_CALLERS = {Provider.OPENAI: _openai, Provider.ANTHROPIC: _anthropic}

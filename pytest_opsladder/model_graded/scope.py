@@ -1,0 +1,90 @@
+"""Where a run's judge calls come from: the recording, or the judge model (ladder level 7).
+
+A run scope (entered around every run, like the HTTP recorder) tells the judge what the run
+replays from and whether it may call out:
+
+- ``replay`` mode: recorded judge calls only; a missing or stale one is an error, never live;
+- ``record`` mode: a recorded call is reused when the same request was recorded, else live;
+- ``shadow`` mode: the candidate's judge calls are replayed from the candidate's own cassette,
+  and live only with ``--opsladder-judge=live`` (which grades every candidate call afresh);
+- outside pytest (``capture()`` in production) and outside any run: live.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pytest_opsladder.capture.events import register_event_kind
+from pytest_opsladder.capture.scopes import RecordingPlan, register_run_scope
+from pytest_opsladder.modes import Mode
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytest_opsladder.capture.run import Run
+
+JUDGE = register_event_kind(
+    "judge", "a model-graded check (rubric hash, judge model, request, reply, score, reason)"
+)
+
+
+class JudgeMode(StrEnum):
+    """``--opsladder-judge``: how shadow mode grades the candidate."""
+
+    REPLAY = "replay"
+    LIVE = "live"
+
+
+_SESSION = {"mode": JudgeMode.REPLAY}
+
+
+def set_judge_mode(mode: JudgeMode) -> None:
+    _SESSION["mode"] = mode
+
+
+@dataclass
+class JudgeSource:
+    """What the judge of one run may use: recorded calls, and whether it may call out."""
+
+    recorded: list[dict[str, Any]] = field(default_factory=list)
+    live: bool = True
+    force_live: bool = False
+    mode: str = "live"
+    used: set[int] = field(default_factory=set)
+
+
+_SOURCES: dict[int, JudgeSource] = {}
+_LOCK = threading.Lock()
+
+
+def source_for(run: Run | None) -> JudgeSource:
+    """The judge source of ``run`` (no run, or a run outside any scope: live, nothing recorded)."""
+    with _LOCK:
+        found = _SOURCES.get(id(run)) if run is not None else None
+    return found if found is not None else JudgeSource()
+
+
+def _source(recorded: Run | None, plan: RecordingPlan) -> JudgeSource:
+    events = [dict(e.data) for e in recorded.events_of(JUDGE)] if recorded is not None else []
+    if plan.mode is Mode.SHADOW:
+        live = _SESSION["mode"] is JudgeMode.LIVE
+        return JudgeSource(events, live=live, force_live=live, mode="shadow")
+    return JudgeSource(events, live=plan.live, mode=plan.mode.value)
+
+
+@contextmanager
+def _judge_scope(run: Run, recorded: Run | None, plan: RecordingPlan) -> Iterator[None]:
+    with _LOCK:
+        _SOURCES[id(run)] = _source(recorded, plan)
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _SOURCES.pop(id(run), None)
+
+
+register_run_scope("judge", _judge_scope)

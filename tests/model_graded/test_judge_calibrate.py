@@ -1,0 +1,79 @@
+"""``opsladder judge calibrate``: agreement of a judge with itself and with reviewers."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from judge_servers import JudgeServer
+
+from pytest_opsladder import Case, RunRecorder, Variant, configure_judge, judge
+from pytest_opsladder.cli import main
+from pytest_opsladder.model_graded.calibrate import cohen_kappa, percent_agreement
+from pytest_opsladder.modes import Mode
+from pytest_opsladder.store.reviews import Verdict, record_verdict
+
+
+def test_cohen_kappa_matches_the_textbook_example() -> None:
+    # 50 items: yes/yes 20, yes/no 5, no/yes 10, no/no 15 -> p_o 0.7, p_e 0.5, kappa 0.4
+    first = ["y"] * 25 + ["n"] * 25
+    second = ["y"] * 20 + ["n"] * 5 + ["y"] * 10 + ["n"] * 15
+    assert percent_agreement(first, second) == pytest.approx(0.7)
+    assert cohen_kappa(first, second) == pytest.approx(0.4)
+    assert cohen_kappa([1, 1], [1, 1]) == 1.0
+    assert math.isnan(cohen_kappa([], []))
+
+
+def _record_runs(root: Path, url: str, outputs: list[str]) -> list[str]:
+    configure_judge(model="demo-judge-1", base_url=url)
+    run_ids = []
+    for i, text in enumerate(outputs):
+        path = root / f"case-{i}.json"
+        with RunRecorder(Case(f"case-{i}", {}), Variant("prod"), path, mode=Mode.RECORD) as run:
+            run.output = {"summary": text}
+            judge(run.output, "It is in one sentence.", name="one-sentence", path="summary")
+        run_ids.append(run.run_id)
+    return run_ids
+
+
+def test_calibrate_prints_agreement_with_itself_and_with_reviewers(
+    tmp_path: Path, judge_server: JudgeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = ["One point.", "One. Two.", "Single line.", "A. B. C."]
+    run_ids = _record_runs(tmp_path / "cassettes", judge_server.url, outputs)
+    store = tmp_path / "store"
+    verdicts = [Verdict.GOOD, Verdict.GOOD, Verdict.GOOD, Verdict.BAD]  # reviewer disagrees once
+    for run_id, verdict in zip(run_ids, verdicts, strict=True):
+        record_verdict(store, run_id, verdict)
+    code = main(
+        [
+            "judge",
+            "calibrate",
+            str(tmp_path / "cassettes"),
+            "--repeats",
+            "2",
+            "--base-url",
+            judge_server.url,
+            "--store",
+            str(store),
+            "--json",
+        ]
+    )
+    assert code == 0
+    rows = {row["against"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["itself x2"]["n"] == 8
+    assert rows["itself x2"]["percent_agreement"] == 1.0
+    assert rows["itself x2"]["kappa"] == 1.0
+    assert rows["reviewers"]["n"] == 4
+    assert rows["reviewers"]["percent_agreement"] == 0.75
+
+
+def test_calibrate_with_no_judge_calls_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["judge", "calibrate", str(tmp_path)]) == 1
+    assert "no recorded judge calls" in capsys.readouterr().out
+    assert main(["judge", "calibrate", str(tmp_path / "nope")]) == 2
+    assert "no such cassette file or directory" in capsys.readouterr().err
