@@ -44,11 +44,22 @@ def metric_catalogue(table: pd.DataFrame, *, text: bool = True) -> dict[str, str
         if col in kinds or col in _NOT_METRICS or col.startswith("_"):
             continue
         kinds[col] = NUMERIC if pd.api.types.is_numeric_dtype(table[col]) else CATEGORICAL
+        if kinds[col] == NUMERIC and col.startswith(JUDGE_PREFIX) and _zero_one(table[col]):
+            kinds[col] = BINARY  # a pass/fail judge: paired like the pass rate (McNemar)
     kinds["status"] = CATEGORICAL
     kinds["trajectory"] = TRAJECTORY
     if text:
         kinds["output_text"] = TEXT
     return kinds
+
+
+JUDGE_PREFIX = "judge:"  # judge:<name>, the score of a model-graded check (model_graded/)
+
+
+def _zero_one(column: pd.Series[Any]) -> bool:
+    known = column.to_numpy(dtype=float)
+    known = known[np.isfinite(known)]
+    return bool(known.size) and bool(np.isin(known, (0.0, 1.0)).all())
 
 
 def startup_catalogue(registered: Iterable[str] = ()) -> dict[str, str]:
@@ -62,7 +73,9 @@ def startup_catalogue(registered: Iterable[str] = ()) -> dict[str, str]:
 
 
 def check_gate(gate: GateConfig, kinds: dict[str, str]) -> None:
-    """Unknown metrics and gates that make no sense for the metric's type are config errors."""
+    """Unknown metrics and gates that make no sense for the metric's type are config errors.
+    A judge check's metric exists once its case runs: any ``judge:<name>`` may be gated."""
+    kinds = {**{n: NUMERIC for n in gate.metrics if n.startswith(JUDGE_PREFIX)}, **kinds}
     gate.validate_metrics(kinds)
     for name, g in gate.metrics.items():
         if kinds[name] == CATEGORICAL:

@@ -163,6 +163,7 @@ def _row(
     row.update({name: _number(metrics.get(name)) for name in NUMERIC_METRICS})
     row["guardrail_denials"] = _number(metrics.get("guardrail_denials", 0))
     row["cost"] = _cost(events, row, prices)
+    row.update(_judge_cost(events, prices))
     row.update(_shadow_facts(facts, run))
     row["steps"] = _steps(events)
     row["trajectory"] = [step["tool"] for step in row["steps"]]
@@ -235,6 +236,23 @@ def _cost(events: list[Mapping[str, Any]], row: Mapping[str, Any], prices: Price
             return _unpriced(model)
         total += price.cost(tin, tout)
     return total
+
+
+def _judge_cost(events: list[Mapping[str, Any]], prices: PriceTable) -> dict[str, float]:
+    """The judge's own cost (model-graded checks), apart from the agent's: at the judge
+    model's price; NaN when unpriced. No judge call, no column."""
+    calls = [e.get("data") or {} for e in events if e.get("kind") == "judge"]
+    if not calls:
+        return {}
+    total = 0.0
+    for data in calls:
+        usage = data.get("usage") or {}
+        model = (data.get("judge_model") or {}).get("model")
+        price = _price_of(model, prices)
+        if price is None:
+            return {"judge_cost": _unpriced(model)}
+        total += price.cost(float(usage.get("input") or 0), float(usage.get("output") or 0))
+    return {"judge_cost": total}
 
 
 def _tokens(usage: Mapping[str, Any]) -> tuple[int | None, int | None]:
