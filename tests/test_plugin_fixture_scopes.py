@@ -5,8 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
-from tests.nightmare.conftest import AGENT_CONFTEST, case_yaml, write_case
+from nightmare_helpers import AGENT_CONFTEST, case_yaml, write_case
 
 SCOPED_FIXTURES = textwrap.dedent(
     """

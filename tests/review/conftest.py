@@ -21,9 +21,3 @@ def store(tmp_path: Path) -> Path:
         with capture(f"ticket-{i}", "prod", root, input={"message": f"help {i}"}) as run:
             run.output = {"reply": XSS if i == 0 else f"fine {i}"}
     return root
-
-
-def run_ids(store: Path) -> list[str]:
-    from pytest_opsladder.store.index import iter_index
-
-    return [str(e["run_id"]) for e in iter_index(store / "index.jsonl")]

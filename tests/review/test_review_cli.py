@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from review_helpers import run_ids
 
 from pytest_opsladder.cli import main
 from pytest_opsladder.nightmare.case import load_case
 from pytest_opsladder.store.reviews import read_reviews
-from tests.review.conftest import run_ids
 
 
 def test_verdict_is_recorded_in_the_store(store: Path, capsys: pytest.CaptureFixture[str]) -> None:

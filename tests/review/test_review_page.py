@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from review_helpers import run_ids
 
 from pytest_opsladder.nightmare.case import load_case
 from pytest_opsladder.reports._headless import CHROMEDRIVER, CHROMIUM, chromium
 from pytest_opsladder.review.server import ReviewSession, make_server, serve_in_thread, url_of
 from pytest_opsladder.store.index import iter_index
 from pytest_opsladder.store.reviews import read_reviews
-from tests.review.conftest import run_ids
 
 
 @pytest.fixture
