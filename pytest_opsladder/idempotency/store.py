@@ -12,10 +12,11 @@ can complete or release it; a failure either frees the key or is stored and repl
 :class:`FailurePolicy` says. Results are stored as JSON: a repeat returns the JSON form.
 
 Under crashes (docs/faults.md): the payload fingerprint is written with the claim, so a retry
-with another payload is a mismatch even after a crash. A claim made with ``started=True`` (as
-:func:`~pytest_opsladder.idempotency.api.execute`, ``claim`` and ``@idempotent`` do), or marked
-with :meth:`Claim.start`, is never taken over: once its lock expires without a record, the key
-is ``completed_unrecorded`` and raises :class:`IdempotencyUnrecordedError`, as does a key whose
+with another payload is a mismatch even after a crash. A *started* claim (the default, and what
+:func:`~pytest_opsladder.idempotency.api.execute`, ``claim`` and ``@idempotent`` make) whose
+lock expires is taken over only by the process that holds it (its holder is just slow); seen
+from any other process the holder may have crashed after the side effect, so the key becomes
+``completed_unrecorded`` and raises :class:`IdempotencyUnrecordedError`, as does a key whose
 result could not be stored. A backend failure raises :class:`IdempotencyStoreError`
 (``on_store_error='closed'``) or runs the action unguarded (``'open'``).
 """
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +44,7 @@ from pytest_opsladder.idempotency.errors import (
     NotLockHolderError,
     StoredFailureError,
 )
+from pytest_opsladder.idempotency.holders import abandon, held_here, new_holder
 from pytest_opsladder.idempotency.keys import DEFAULT_WORKFLOW, check_key, fingerprint, upsert_key
 from pytest_opsladder.idempotency.records import (
     Backend,
@@ -54,6 +55,8 @@ from pytest_opsladder.idempotency.records import (
 )
 from pytest_opsladder.observability.redaction import redact_text
 
+_LOST = '{"type": "HolderLost", "message": "another process started the action (it may have '
+_LOST += 'crashed) and its lock expired without a recorded result"}'
 DEFAULT_LOCK_EXPIRY_S = 60.0
 POLL_S = 0.05
 R = TypeVar("R")
@@ -160,19 +163,31 @@ class IdempotencyStore:
         *,
         wait: float | None = None,
         expiry: float | None = None,
-        started: bool = False,
+        started: bool = True,
     ) -> Claim:
         """Claim ``key`` or get its stored result; raises mismatch / in-progress / stored error.
 
-        ``started=True`` claims and marks the side effect as begun in one write: after a crash
-        the key becomes ``completed_unrecorded`` instead of being taken over."""
-        key, fp, holder = self.scoped(key), fingerprint(payload), uuid.uuid4().hex
+        A started claim (the default) counts the side effect as begun: if its lock expires, any
+        other process finds the key ``completed_unrecorded`` instead of taking it over.
+        ``started=False`` is for side effects that are safe to repeat (an upsert keyed by the
+        same key): an expired lock is then taken over by anyone; call :meth:`Claim.start`
+        before a side effect that is not."""
+        key, fp, holder = self.scoped(key), fingerprint(payload), new_holder()
         lease = self.lock_expiry if expiry is None else _check_expiry(expiry)
         deadline = None if wait is None else self.clock() + wait
+        takeover_of = ""
         while True:
             try:
                 begun = self._call(
-                    key, self.backend.begin, key, fp, holder, self.clock(), lease, started
+                    key,
+                    self.backend.begin,
+                    key,
+                    fp,
+                    holder,
+                    self.clock(),
+                    lease,
+                    started,
+                    takeover_of,
                 )
             except IdempotencyStoreError as exc:
                 return self._store_down(key, fp, holder, exc)
@@ -181,10 +196,21 @@ class IdempotencyStore:
             if begun.acquired:
                 emit(ev.IDEMPOTENCY_EXECUTE, key, {"took_over": begun.took_over})
                 return Claim(self, key, fp, holder, False, took_over=begun.took_over)
+            if begun.expired_started and begun.record.fingerprint == fp:
+                takeover_of = self._expired_started(begun.record)
+                continue
             claim = self._blocked(begun.record, fp, deadline)
             if claim is not None:
                 return claim
             self.sleep(POLL_S)
+
+    def _expired_started(self, record: Record) -> str:
+        """A started lock expired: take it over if this process holds it (only slow), else mark
+        the key unrecorded (it may have done the side effect). Returns whom to take over."""
+        if held_here(record.holder):
+            return record.holder
+        self._call(record.key, self.backend.lose, record.key, record.holder, _LOST, self.clock())
+        return ""
 
     def _call(self, key: str, op: Callable[..., R], *args: Any) -> R:
         """Run a backend operation; any failure of the backend is an IdempotencyStoreError."""
@@ -206,7 +232,7 @@ class IdempotencyStore:
         if record.fingerprint != fp:
             emit(ev.IDEMPOTENCY_MISMATCH, record.key, {"stored": record.fingerprint[:12]})
             raise _mismatch(record, fp)
-        if record.effective_status(self.clock()) is Status.COMPLETED_UNRECORDED:
+        if record.status is Status.COMPLETED_UNRECORDED:
             emit(ev.IDEMPOTENCY_UNRECORDED, record.key, {"error": record.error})
             raise _unrecorded(record)
         if record.status is Status.COMPLETED:
@@ -242,6 +268,7 @@ class IdempotencyStore:
 
     def _record_lost(self, claim: Claim, exc: IdempotencyStoreError) -> None:
         """The action ran but the store failed: the key stays locked, then reads unrecorded."""
+        abandon(claim.holder)
         emit(ev.IDEMPOTENCY_STORE_DOWN, claim.key, {"policy": self.on_store_error.value})
         if self.on_store_error is OnStoreError.CLOSED:
             raise _result_not_recorded(claim.key, exc) from exc
@@ -250,6 +277,7 @@ class IdempotencyStore:
         """The result cannot be stored: mark the key so that it never runs again by itself."""
         reason = {"type": type(exc).__name__, "message": redact_text(str(exc))[:500]}
         claim.done = True
+        abandon(claim.holder)
         if not claim.replayed and not claim.unguarded:
             self._call(
                 claim.key,
