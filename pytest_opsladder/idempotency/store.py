@@ -33,16 +33,12 @@ from typing import Any, NoReturn, TypeVar
 from pytest_opsladder.capture.jsonable import to_jsonable
 from pytest_opsladder.capture.run import emit
 from pytest_opsladder.idempotency import events as ev
+from pytest_opsladder.idempotency import messages as msg
 from pytest_opsladder.idempotency.errors import (
     IdempotencyConfigError,
     IdempotencyError,
-    IdempotencyInProgressError,
-    IdempotencyLockLostError,
-    IdempotencyMismatchError,
     IdempotencyStoreError,
-    IdempotencyUnrecordedError,
     NotLockHolderError,
-    StoredFailureError,
 )
 from pytest_opsladder.idempotency.holders import abandon, held_here, new_holder
 from pytest_opsladder.idempotency.keys import DEFAULT_WORKFLOW, check_key, fingerprint, upsert_key
@@ -219,7 +215,7 @@ class IdempotencyStore:
         except IdempotencyError:
             raise
         except Exception as exc:  # sqlite3, redis, OSError ...: all mean "the store failed"
-            raise _store_failed(self.backend, key, op.__name__, exc) from exc
+            raise msg.store_failed(self.backend, key, op.__name__, exc) from exc
 
     def _store_down(self, key: str, fp: str, holder: str, exc: IdempotencyStoreError) -> Claim:
         data = {"policy": self.on_store_error.value, "error": str(exc.__cause__ or exc)}
@@ -231,26 +227,26 @@ class IdempotencyStore:
     def _blocked(self, record: Record, fp: str, deadline: float | None) -> Claim | None:
         if record.fingerprint != fp:
             emit(ev.IDEMPOTENCY_MISMATCH, record.key, {"stored": record.fingerprint[:12]})
-            raise _mismatch(record, fp)
+            raise msg.mismatch(record, fp)
         if record.status is Status.COMPLETED_UNRECORDED:
             emit(ev.IDEMPOTENCY_UNRECORDED, record.key, {"error": record.error})
-            raise _unrecorded(record)
+            raise msg.unrecorded(record)
         if record.status is Status.COMPLETED:
             emit(ev.IDEMPOTENCY_HIT, record.key, {"status": record.status.value})
             result = json.loads(record.result) if record.result is not None else None
             return Claim(self, record.key, fp, record.holder, True, result, done=True)
         if record.status is Status.FAILED:
             emit(ev.IDEMPOTENCY_HIT, record.key, {"status": record.status.value})
-            raise _stored_failure(record)
+            raise msg.stored_failure(record)
         if deadline is None or self.clock() >= deadline:
             emit(ev.IDEMPOTENCY_IN_PROGRESS, record.key, {"locked_until": record.locked_until})
-            raise _in_progress(record, self.clock())
+            raise msg.in_progress(record, self.clock())
         return None
 
     # -- finishing -----------------------------------------------------------------------
     def _start(self, claim: Claim) -> None:
         if not self._call(claim.key, self.backend.start, claim.key, claim.holder):
-            raise _lock_lost(claim.key, self.backend.get(claim.key))
+            raise msg.lock_lost(claim.key, self.backend.get(claim.key))
 
     def _complete(self, claim: Claim, text: str) -> None:
         if claim.replayed or claim.done or claim.unguarded:
@@ -263,7 +259,7 @@ class IdempotencyStore:
             claim.done = True
             return self._record_lost(claim, exc)
         if not stored:
-            raise _lock_lost(claim.key, self.backend.get(claim.key))
+            raise msg.lock_lost(claim.key, self.backend.get(claim.key))
         claim.done = True
 
     def _record_lost(self, claim: Claim, exc: IdempotencyStoreError) -> None:
@@ -271,7 +267,7 @@ class IdempotencyStore:
         abandon(claim.holder)
         emit(ev.IDEMPOTENCY_STORE_DOWN, claim.key, {"policy": self.on_store_error.value})
         if self.on_store_error is OnStoreError.CLOSED:
-            raise _result_not_recorded(claim.key, exc) from exc
+            raise msg.result_not_recorded(claim.key, exc) from exc
 
     def _unrecorded(self, claim: Claim, exc: BaseException) -> NoReturn:
         """The result cannot be stored: mark the key so that it never runs again by itself."""
@@ -288,7 +284,7 @@ class IdempotencyStore:
                 self.clock(),
             )
         emit(ev.IDEMPOTENCY_UNRECORDED, claim.key, {"error": reason})
-        raise _unstorable(claim.key, exc) from exc
+        raise msg.unstorable(claim.key, exc) from exc
 
     def release(self, key: str, holder: str) -> None:
         """Free an in-progress key; only ``holder`` (the claim's id) may."""
@@ -346,84 +342,3 @@ def open_backend(
 
     path = text.removeprefix("sqlite:///").removeprefix("sqlite://")
     return SqliteBackend(path, busy_timeout_s=10.0 if timeout is None else timeout)
-
-
-def _mismatch(record: Record, fp: str) -> IdempotencyMismatchError:
-    return IdempotencyMismatchError(
-        f"idempotency key {record.key!r} was first used with payload fingerprint "
-        f"{record.fingerprint[:12]}… and is now reused with {fp[:12]}…; nothing was executed. "
-        "A key names one request: derive a new key for a different payload (upsert_key does).",
-        key=record.key,
-    )
-
-
-def _unrecorded(record: Record) -> IdempotencyUnrecordedError:
-    why = json.loads(record.error or "{}") if (record.error or "").startswith("{") else {}
-    return IdempotencyUnrecordedError(
-        f"idempotency key {record.key!r} is completed_unrecorded: its action may have run, "
-        f"but no result was recorded ({why.get('type', '?')}: {why.get('message', '?')}), so "
-        "it is not executed again automatically. Check whether the side effect happened, then "
-        "run `opsladder idempotency release STORE KEY` to let the next call execute it.",
-        key=record.key,
-    )
-
-
-def _unstorable(key: str, exc: BaseException) -> IdempotencyUnrecordedError:
-    return IdempotencyUnrecordedError(
-        f"idempotency key {key!r}: the action ran, but its result could not be stored "
-        f"({type(exc).__name__}: {exc}); the key is now completed_unrecorded and will not run "
-        "again automatically. Return JSON-serialisable results; after checking the side "
-        "effect, `opsladder idempotency release STORE KEY` frees the key.",
-        key=key,
-    )
-
-
-def _store_failed(backend: Backend, key: str, op: str, exc: Exception) -> IdempotencyStoreError:
-    return IdempotencyStoreError(
-        f"the idempotency store {backend!r} failed during {op} of key {key!r}: "
-        f"{type(exc).__name__}: {exc}. Bring the store back (is redis-server up? is the disk "
-        "full? is another process holding the SQLite lock past its timeout?), or set "
-        "on_store_error='open' to run actions unguarded while it is down.",
-        key=key,
-    )
-
-
-def _result_not_recorded(key: str, exc: IdempotencyStoreError) -> IdempotencyStoreError:
-    return IdempotencyStoreError(
-        f"idempotency key {key!r}: the action ran, but its result could not be recorded "
-        f"({exc.__cause__ or exc}). The key stays locked and reads completed_unrecorded once "
-        "its lock expires, so it is never executed again automatically; check the side effect "
-        "and free it with `opsladder idempotency release STORE KEY`.",
-        key=key,
-    )
-
-
-def _in_progress(record: Record, now: float) -> IdempotencyInProgressError:
-    left = max(0.0, record.locked_until - now)
-    return IdempotencyInProgressError(
-        f"idempotency key {record.key!r} is being executed by another caller (lock held for "
-        f"{left:.1f} s more); nothing was executed. Retry later, or pass wait=<seconds> to "
-        "wait for its result.",
-        key=record.key,
-    )
-
-
-def _stored_failure(record: Record) -> StoredFailureError:
-    error = json.loads(record.error or "{}")
-    return StoredFailureError(
-        f"idempotency key {record.key!r} failed before with {error.get('type')}: "
-        f"{error.get('message')}; the failure policy is 'replay', so it is not executed again. "
-        "Clear the key (opsladder idempotency clear --key ...) to allow a new attempt.",
-        key=record.key,
-        error=error,
-    )
-
-
-def _lock_lost(key: str, record: Record | None) -> IdempotencyLockLostError:
-    state = record.status.value if record else "gone"
-    return IdempotencyLockLostError(
-        f"the in-progress lock on idempotency key {key!r} expired and was taken over (the key "
-        f"is now {state!r}) before this caller recorded its result; the result was not stored. "
-        "Raise lock_expiry above the action's longest runtime.",
-        key=key,
-    )
