@@ -228,7 +228,11 @@ def main() -> int:
             ours[n] = min(replay_ours(path, n) for _ in range(REPEATS))
         legacy_path = tmp / "legacy-2000.json"
         write_our_cassette(legacy_path, 2000, legacy=True)
-        legacy = min(replay_ours(legacy_path, 2000) for _ in range(REPEATS))
+        layout_path = tmp / "layout-2000.json"
+        write_our_cassette(layout_path, 2000)
+        # alternately, best of 5 each: the two figures see the same neighbours
+        pairs = [(replay_ours(layout_path, 2000), replay_ours(legacy_path, 2000)) for _ in range(5)]
+        new_layout, legacy = min(p[0] for p in pairs), min(p[1] for p in pairs)
         small, large = 250, 500
         vcr_small, vcr_large = replay_vcr(tmp, small), replay_vcr(tmp, large)
         rec = {n: record_ours(tmp, n) for n in (1000, 4000)}
@@ -245,9 +249,9 @@ def main() -> int:
         print(f"  {large:>6}  {'':>10}  {vcr_large:>24.2f} (measured)")
         ratio = fit(2000) / ours[2000]
     print(f"  {5000:>6}  {ours[5000]:>10.3f}")
-    slower = ours[2000] / legacy
+    slower = new_layout / legacy
     print(
-        f"  cassette layout: 2,000 replayed from the git-friendly layout {ours[2000]:.3f} s, "
+        f"  cassette layout: 2,000 replayed from the git-friendly layout {new_layout:.3f} s, "
         f"from the old one-line-per-interaction layout {legacy:.3f} s (x{slower:.2f})"
     )
     print(f"target: loading at most 1.3x slower than the old layout: {verdict(slower <= 1.3)}")
