@@ -21,6 +21,7 @@ import pytest_opsladder
 from pytest_opsladder import Case, Run, Variant
 from pytest_opsladder.demo import REPLAY_BASE_URL, build_agent, demo_variants, serve_model
 
+DEMO_JUDGE = "demo-judge-1"
 _MODEL = ExitStack()
 _URL: dict[str, str] = {}
 
@@ -52,7 +53,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _agent(config: pytest.Config, variant: Variant, case_input: Any, workdir: Path) -> Any:
-    agent = build_agent(variant, demo_model_url(config), workdir / "cms.sqlite3")
+    url = demo_model_url(config)
+    # the cases' judge checks grade summaries with the demo's deterministic judge model, served
+    # by the same loopback endpoint (replay never calls it: judge calls replay from cassettes)
+    pytest_opsladder.configure_judge(model=DEMO_JUDGE, base_url=url)
+    agent = build_agent(variant, url, workdir / "cms.sqlite3")
     for post in (case_input or {}).get("existing_posts", []):  # the world the case starts in
         agent.cms.create_draft(post["source"], post["title"], "", "", [])
     return agent

@@ -41,14 +41,15 @@ def grade(spec: JudgeSpec, output: Any, run: Run | None) -> JudgeResult:
     graded = prompt.output_text(_at(output, spec.path, spec.name))
     fingerprint = prompt.fingerprint(spec, graded)
     source = source_for(run)
+    into = None if source.read_only else run
     try:
         reply, replayed = _reply(spec, graded, fingerprint, source)
         score, reason = prompt.parse_verdict(reply.text, spec)
     except JudgeError as exc:
-        _record(run, spec, fingerprint, graded, None, error=str(exc))
+        _record(into, spec, fingerprint, graded, None, error=str(exc))
         raise
     result = JudgeResult(spec.name, score, spec.scale.passes(score), reason, replayed)
-    _record(run, spec, fingerprint, graded, reply, result=result)
+    _record(into, spec, fingerprint, graded, reply, result=result)
     return result
 
 
@@ -94,6 +95,8 @@ def _not_recorded(spec: JudgeSpec, fingerprint: str, source: JudgeSource) -> Jud
     same = [d for d in source.recorded if d.get("name") == spec.name]
     if source.mode == "shadow":
         fix = "run shadow with --opsladder-judge=live to grade the candidate live"
+    elif source.mode == "recorded":
+        fix = "this run was recorded before the check changed or existed; re-record it"
     else:
         fix = "re-record it: pytest --opsladder-mode=record --opsladder-record-mode=all <test>"
     if not same:

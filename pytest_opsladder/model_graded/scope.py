@@ -55,6 +55,7 @@ class JudgeSource:
     force_live: bool = False
     mode: str = "live"
     used: set[int] = field(default_factory=set)
+    read_only: bool = False  # a finished recording: grades are read from it, never added
 
 
 _SOURCES: dict[int, JudgeSource] = {}
@@ -62,10 +63,17 @@ _LOCK = threading.Lock()
 
 
 def source_for(run: Run | None) -> JudgeSource:
-    """The judge source of ``run`` (no run, or a run outside any scope: live, nothing recorded)."""
+    """The judge source of ``run``: its scope's while it runs; a finished run outside any
+    scope is a recording (a baseline re-checked in shadow mode), graded only from its own
+    recorded judge calls; no run at all: live, nothing recorded."""
     with _LOCK:
         found = _SOURCES.get(id(run)) if run is not None else None
-    return found if found is not None else JudgeSource()
+    if found is not None:
+        return found
+    if run is not None and run.manifest.get("ended_at"):
+        events = [dict(e.data) for e in run.events_of(JUDGE)]
+        return JudgeSource(events, live=False, mode="recorded", read_only=True)
+    return JudgeSource()
 
 
 def _source(recorded: Run | None, plan: RecordingPlan) -> JudgeSource:

@@ -77,3 +77,26 @@ def test_calibrate_with_no_judge_calls_says_what_to_do(
     assert "no recorded judge calls" in capsys.readouterr().out
     assert main(["judge", "calibrate", str(tmp_path / "nope")]) == 2
     assert "no such cassette file or directory" in capsys.readouterr().err
+
+
+def test_a_finished_run_is_graded_from_its_own_recording_and_never_appended_to(
+    tmp_path: Path, judge_server: JudgeServer
+) -> None:
+    """Shadow re-checks the baseline's recording: its grades stay as recorded."""
+    from pytest_opsladder.cassette import files
+    from pytest_opsladder.nightmare.checks import evaluate, parse_check
+
+    _record_runs(tmp_path, judge_server.url, ["One point. Two points."])
+    calls = judge_server.requests
+    judge_server.stop()
+    recorded = files.load(tmp_path / "case-0.json")
+    args = {"name": "one-sentence", "rubric": "It is in one sentence.", "path": "summary"}
+    [result] = evaluate([parse_check({"judge": args})], recorded)
+    assert result["passed"] is False
+    assert "scored 0" in result["failure"]
+    assert len(recorded.events_of("judge")) == 1  # read from, never appended to
+    assert judge_server.requests == calls  # no live call
+    changed = {**args, "rubric": "It is short."}
+    [stale] = evaluate([parse_check({"judge": changed})], recorded)
+    assert stale["error"] is True
+    assert "the rubric changed" in stale["failure"]
