@@ -9,8 +9,9 @@ whatever the rule's specificity; a call that no rule matches gets the policy's `
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from pytest_opsladder.guardrails.arguments import Constraint, check_constraint, normalize_args
@@ -110,10 +111,25 @@ class Policy:
             ctx = shell_context(self.workspace, self.shell.max_chars, self.shell.safe)
             out += _text_or_ask(text, self.shell.arg, "shell", lambda t: shell_decisions(t, ctx))
         if matches(self.sql.tools, tool):
-            from pytest_opsladder.guardrails.sql_detect import sql_decisions
-
-            out += _text_or_ask(args.get(self.sql.arg), self.sql.arg, "sql", sql_decisions)
+            limit = self.sql.max_chars
+            out += _text_or_ask(args.get(self.sql.arg), self.sql.arg, "sql", partial(_sql, limit))
         return out
+
+
+def _sql(limit: int, text: str) -> list[Decision]:
+    from pytest_opsladder.guardrails.sql_detect import sql_decisions
+
+    if len(text) > limit:
+        why = f"the SQL is {len(text)} characters long (limit {limit}); a human must read it"
+        return [Decision(Verdict.ASK, "sql:too-long", why)]
+    odd = _UNREADABLE.search(text)
+    if odd:  # NUL and other controls, or bytes that were not UTF-8 (surrogate escapes)
+        why = f"character {odd.group()!r} at offset {odd.start()} cannot be part of readable SQL"
+        return [Decision(Verdict.ASK, "sql:unreadable", why)]
+    return sql_decisions(text)
+
+
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _text_or_ask(text: Any, arg: str, kind: str, check: Any) -> list[Decision]:
