@@ -124,7 +124,7 @@ def _walk(node: Any, source: bytes, out: ShellParse) -> None:
         out.dynamic.append(f"{_DYNAMIC[kind]}: {_text(node, source)[:60]!r}")
     elif kind not in _STRUCTURE and kind not in _WORDS:
         out.dynamic.append(f"shell construct {kind!r}: {_text(node, source)[:60]!r}")
-    for child in node.children:
+    for child in node.named_children:  # anonymous nodes are tokens: leaves, never commands
         _walk(child, source, out)
 
 
