@@ -11,12 +11,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from typing import Any
 
 from pytest_opsladder.guardrails.arguments import Constraint, check_constraint, normalize_args
 from pytest_opsladder.guardrails.inputs import InputRules
-from pytest_opsladder.guardrails.shell_context import MAX_COMMAND_CHARS
+from pytest_opsladder.guardrails.shell_context import MAX_COMMAND_CHARS, ShellContext
 from pytest_opsladder.guardrails.shell_detect import shell_context, shell_decisions
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict, strictest
 from pytest_opsladder.guardrails.workspace import Workspace
@@ -95,6 +95,11 @@ class Policy:
         out += self._commands(tool, parsed)
         return out
 
+    @cached_property
+    def _shell_context(self) -> ShellContext:
+        # Built once per policy: a decision's context differs only per command (ctx.at).
+        return shell_context(self.workspace, self.shell.max_chars, self.shell.safe)
+
     def _scope(self, tool: str) -> list[Decision]:
         scoped = [
             Decision(r.decision, r.id, r.reason or f"rule {r.id!r} matches tool {tool!r}")
@@ -108,7 +113,7 @@ class Policy:
         out: list[Decision] = []
         if matches(self.shell.tools, tool):
             text = args.get(self.shell.arg)
-            ctx = shell_context(self.workspace, self.shell.max_chars, self.shell.safe)
+            ctx = self._shell_context
             out += _text_or_ask(text, self.shell.arg, "shell", lambda t: shell_decisions(t, ctx))
         if matches(self.sql.tools, tool):
             limit = self.sql.max_chars
