@@ -159,10 +159,15 @@ def detect(text: str, name: str | None = None, *, depth: int = 0) -> list[Hit]:
     return hits
 
 
+_SHORTEST = 15  # no built-in format is shorter (xoxb- and 10 characters)
+_BUILT_IN = frozenset(redaction.registered_patterns())
+
+
 def _pattern_hits(text: str) -> list[Hit]:
-    out = []
+    out: list[Hit] = []
+    short = len(text) < _SHORTEST
     for kind, pattern in redaction.registered_patterns().items():
-        if kind in _SKIP_PATTERNS:
+        if kind in _SKIP_PATTERNS or (short and kind in _BUILT_IN):
             continue
         for match in pattern.finditer(text):
             group = "secret" if "secret" in pattern.groupindex and match.group("secret") else 0
