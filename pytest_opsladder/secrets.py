@@ -19,8 +19,8 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
