@@ -249,12 +249,18 @@ def no_secret_scan() -> Any:
         "pytest_opsladder.http.store.remember",
         "pytest_opsladder.capture.boundary.remember",
     ):
-        stack.enter_context(mock.patch(target, lambda value: None))
-    stack.enter_context(mock.patch("pytest_opsladder.http.scope.scan", lambda *a, **k: []))
-    stack.enter_context(
-        mock.patch("pytest_opsladder.cassette.files.refuse_secrets", lambda *a, **k: None)
-    )
+        stack.enter_context(mock.patch(target, new=_skip))
+    stack.enter_context(mock.patch("pytest_opsladder.http.scope.scan", new=_nothing_found))
+    stack.enter_context(mock.patch("pytest_opsladder.cassette.files.refuse_secrets", new=_skip))
     return stack
+
+
+def _skip(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def _nothing_found(*args: Any, **kwargs: Any) -> list[Any]:
+    return []
 
 
 if __name__ == "__main__":
