@@ -96,9 +96,13 @@ def remember(value: dict[str, Any]) -> None:
     result for the same object instead of walking it again. Only objects that are not changed
     after they are recorded are remembered (event data and interactions the recorder built).
     """
-    walker = _Walker((), redacting=False)
-    walker.visit(value, ("$",), None, fresh=True)
-    _MEMO[id(value)] = (value, walker.findings)
+    if _known_clean(value, None, 0):
+        found: list[Finding] = []
+    else:
+        walker = _Walker((), redacting=False)
+        walker.visit(value, ("$",), None, fresh=True)
+        found = walker.findings
+    _MEMO[id(value)] = (value, found)
     if len(_MEMO) > _MEMO_MAX:
         _MEMO.popitem(last=False)
 
@@ -283,6 +287,26 @@ class _Walker:
 
 
 _NOT_JSON: Any = object()
+
+
+def _known_clean(value: Any, name: str | None, depth: int) -> bool:
+    """Every string in ``value`` already found clean under its name (no walk state, no paths:
+    the common case of a tool call whose arguments and results repeat known strings)."""
+    kind = type(value)
+    if kind is str:
+        return (value, name) in _CLEAN
+    if depth > 8:
+        return False
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (key, None) not in _CLEAN:
+                return False
+            if not _known_clean(item, key, depth + 1):
+                return False
+        return not _is_body(value)
+    if kind is list:
+        return all(_known_clean(item, name, depth + 1) for item in value)
+    return kind is int or kind is float or kind is bool or value is None
 
 
 def _known_clean_event(event: dict[str, Any]) -> bool:
