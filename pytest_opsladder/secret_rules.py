@@ -179,15 +179,24 @@ def _screen_of(patterns: dict[str, re.Pattern[str]]) -> re.Pattern[str]:
     return re.compile("|".join(parts))
 
 
-_SCREEN = _screen_of({k: v for k, v in redaction.registered_patterns().items() if k in _BUILT_IN})
-
-
-# Every built-in pattern needs one of these (lowercased) substrings: a plain substring test is
-# far cheaper than a regex over long text (a 20 KB trajectory string, a big body).
+# Built-in formats with no literal to look for: always run on their own (each is one quick
+# search starting at a character class).
+_UNANCHORED = frozenset({"telegram_bot_token", "discord_bot_token", "twilio_key", "mailchimp_key"})
+_SCREEN = _screen_of(
+    {
+        k: v
+        for k, v in redaction.registered_patterns().items()
+        if k in _BUILT_IN and k not in _UNANCHORED
+    }
+)
+# Every other built-in pattern needs one of these (lowercased) substrings: a substring test is
+# far cheaper than a regex over long text (a 20 KB answer, a big body).
 _ANCHORS = (
-    "sk-", "sk_", "rk_", "akia", "asia", "a3t", "abia", "acca", "aws", "gh", "xox", "hf_", "aiza",
-    "eyj", "bearer", "token", "basic", "-----begin", "://", "accountkey", "gl", "-us", "npm_",
-    "authtoken", "pypi-", "sg.", "sq0", "putty", ":", "ac", "sk", ".",
+    "sk-", "k_live_", "k_test_", "akia", "asia", "a3t", "abia", "acca", "aws", "ghp_", "gho_",
+    "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "hf_", "aiza", "eyj", "bearer", "token",
+    "basic", "-----begin", "://", "accountkey", "glpat-", "gldt-", "glft-", "glsoat-", "glrt-",
+    "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-", "npm_", "_authtoken", "pypi-", "sg.",
+    "sq0csp-", "putty",
 )  # fmt: skip
 
 
@@ -197,9 +206,12 @@ def _anchored(low: str) -> bool:
 
 def _pattern_hits(text: str, low: str) -> list[Hit]:
     out: list[Hit] = []
-    skip_built_in = len(text) < _SHORTEST or not _anchored(low) or _SCREEN.search(text) is None
+    short = len(text) < _SHORTEST
+    skip_anchored = short or not _anchored(low) or _SCREEN.search(text) is None
     for kind, pattern in redaction.registered_patterns().items():
-        if kind in _SKIP_PATTERNS or (skip_built_in and kind in _BUILT_IN):
+        if kind in _SKIP_PATTERNS or (short and kind in _BUILT_IN):
+            continue
+        if skip_anchored and kind in _BUILT_IN and kind not in _UNANCHORED:
             continue
         for match in pattern.finditer(text):
             group = "secret" if "secret" in pattern.groupindex and match.group("secret") else 0
