@@ -236,6 +236,9 @@ def main() -> int:
         small, large = 250, 500
         vcr_small, vcr_large = replay_vcr(tmp, small), replay_vcr(tmp, large)
         rec = {n: record_ours(tmp, n) for n in (1000, 4000)}
+        scans = {n: min(record_ours(tmp, n) for _ in range(3)) for n in (1000,)}
+        with no_secret_scan():
+            unscanned = {n: min(record_ours(tmp, n) for _ in range(3)) for n in (1000,)}
     print("replay of distinct JSON POSTs over httpx from one cassette (CPU seconds)")
     print(f"  {'N':>6}  {'opsladder':>10}  {'vcrpy+pytest-recording':>24}")
     print(f"  {2000:>6}  {ours[2000]:>10.3f}  ", end="")
@@ -271,7 +274,37 @@ def main() -> int:
     print(
         f"target: recording not quadratic (per-request cost grows < 1.5x): {verdict(growth < 1.5)}"
     )
+    cost = scans[1000] / unscanned[1000] - 1
+    print(
+        f"secret scanning (issue 14), N=1000 per request: before (scanner off) "
+        f"{unscanned[1000] * 1e6:.0f} us, after {scans[1000] * 1e6:.0f} us: {cost:+.1%} "
+        f"(target <= +10%: {verdict(cost <= 0.10)})"
+    )
     return 0
+
+
+def no_secret_scan() -> Any:
+    """The recorder as it was before issue 14: no credential scan (the 'before' figure)."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    stack = ExitStack()
+    for target in (
+        "pytest_opsladder.http.store.remember",
+        "pytest_opsladder.capture.boundary.remember",
+    ):
+        stack.enter_context(mock.patch(target, new=_skip))
+    stack.enter_context(mock.patch("pytest_opsladder.http.scope.scan", new=_nothing_found))
+    stack.enter_context(mock.patch("pytest_opsladder.cassette.files.refuse_secrets", new=_skip))
+    return stack
+
+
+def _skip(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def _nothing_found(*args: Any, **kwargs: Any) -> list[Any]:
+    return []
 
 
 if __name__ == "__main__":
