@@ -185,3 +185,8 @@ def test_concurrency_without_the_build_hook_warns_once(project: pytest.Pytester)
     result = project.runpytest("--opsladder-shadow", "--opsladder-candidate=same",
                                "--opsladder-concurrency=4", "nightmare_set")  # fmt: skip
     assert result.stdout.str().count("--opsladder-concurrency 4 has no effect") == 1
+    args = ["--opsladder-shadow", "--opsladder-candidate=same", "nightmare_set"]
+    project.runpytest(*args, "--opsladder-record-mode=once")  # writes candidate cassettes
+    again = project.runpytest(*args)
+    again.stdout.fnmatch_lines(["*4 candidate run(s) were replayed from existing candidate "
+                                "cassettes instead of calling the model*"])  # fmt: skip
