@@ -140,7 +140,7 @@ def test_identical_candidate_passes_the_gate(project: pytest.Pytester) -> None:
     [
         ("nearest", "complete", "tool"),
         ("error", "error", "tool"),
-        ("stop", "error", "missing_call"),
+        ("stop", "error", "tool"),  # the stopped call is kept: both sides, as with error
     ],
 )
 def test_divergence_is_recorded_with_both_sides_and_answered_by_policy(
@@ -158,8 +158,7 @@ def test_divergence_is_recorded_with_both_sides_and_answered_by_policy(
         "tool": "send",
         "args": {"to": "ops@example.com", "text": "answer 10"},
     }
-    if policy != "stop":  # stop ends the run at the divergent call, which is never answered
-        assert divergence["candidate"] == {"tool": "lookup", "args": {"q": "qxxxxxxxxx?"}}
+    assert divergence["candidate"] == {"tool": "lookup", "args": {"q": "qxxxxxxxxx?"}}
     assert case["candidate"]["runs"][0]["status"] == candidate_status
     assert not (project.path / "side_effects.jsonl").exists()
 
