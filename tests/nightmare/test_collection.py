@@ -16,8 +16,8 @@ def _three_cases(project: pytest.Pytester) -> None:
 
 def test_cases_collect_as_items_named_by_id(project: pytest.Pytester) -> None:
     _three_cases(project)
-    result = project.runpytest("--collect-only", "-q", "nightmare_set")
-    result.stdout.fnmatch_lines(
+    result = project.runpytest("--collect-only", "-q", "nightmare_set", "-p", "no:randomly")
+    result.stdout.fnmatch_lines(  # in file order: pytest-randomly, if installed, is off here
         ["nightmare_set/a.yaml::refund-a", "nightmare_set/b.yaml::refund-b", "*3 tests collected*"]
     )
 
@@ -59,6 +59,8 @@ def test_tag_option_accepts_several_tags(project: pytest.Pytester) -> None:
         "urgent",
         "--opsladder-tag",
         "search",
+        "-p",
+        "no:randomly",  # the lines below are in file order
     )
     result.stdout.fnmatch_lines(
         ["*::refund-b", "*::search-c", "*2/3 tests collected (1 deselected)*"]
