@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,41 +117,76 @@ def split(nodeids: list[str], workers: int) -> list[list[str]]:
     return [nodeids[k::workers] for k in range(workers)]
 
 
-def start_workers(
-    config: pytest.Config, shares: list[list[str]], tmp: Path
-) -> list[tuple[subprocess.Popen[bytes], Path, Path, list[str]]]:
-    """Start one ``python -m pytest`` per share; returns (process, output, log, share)."""
-    started = []
-    for k, share in enumerate(shares):
-        plan, out, log = tmp / f"plan-{k}.json", tmp / f"runs-{k}.json", tmp / f"worker-{k}.log"
-        plan.write_text(json.dumps({"format": PLAN_FORMAT, "nodeids": share, "out": str(out)}))
-        args = [*config.invocation_params.args, f"{OPT_PLAN}={plan}", "-p", "no:cacheprovider"]
-        with log.open("wb") as fh:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "pytest", *args],
-                cwd=config.invocation_params.dir,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        started.append((proc, out, log, share))
-    return started
+@dataclass
+class Worker:
+    """One worker process: where its plan, results and log go, and its share once known."""
+
+    proc: subprocess.Popen[bytes]
+    tmp: Path
+    k: int
+    plan_fd: int | None  # write end of the pipe its plan path goes through (None: a file)
+    share: list[str] = field(default_factory=list)
+
+    @property
+    def out(self) -> Path:
+        return self.tmp / f"runs-{self.k}.json"
+
+    @property
+    def log(self) -> Path:
+        return self.tmp / f"worker-{self.k}.log"
+
+    def send(self, share: list[str]) -> None:
+        """Hand the worker its share (an empty one ends it); the plan goes in a file and only
+        its path through the pipe, which never fills up and blocks the controller."""
+        self.share = share
+        plan = self.tmp / f"plan-{self.k}.json"
+        doc = {"format": PLAN_FORMAT, "nodeids": share, "out": str(self.out)}
+        plan.write_text(json.dumps(doc), encoding="utf-8")
+        if self.plan_fd is None:
+            return
+        fd, self.plan_fd = self.plan_fd, None
+        try:
+            os.write(fd, (str(plan) + "\n").encode() if share else b"")
+        except OSError:
+            pass  # the worker is gone: collect() reports it and the items run its cases
+        finally:
+            os.close(fd)
 
 
-def collect_worker(
-    proc: subprocess.Popen[bytes], out: Path, log: Path, share: list[str]
-) -> tuple[dict[str, Any], str | None]:
+def spawn(config: pytest.Config, tmp: Path, k: int, *, early: bool) -> Worker:
+    """Start worker ``k``: ``python -m pytest`` with the session's own arguments. Started
+    early (POSIX), it collects while the controller does and then waits for its plan on a
+    pipe; otherwise its plan file must already exist."""
+    read_fd, write_fd = os.pipe() if early else (-1, None)
+    plan = f"fd:{read_fd}" if early else str(tmp / f"plan-{k}.json")
+    args = [*config.invocation_params.args, f"{OPT_PLAN}={plan}", "-p", "no:cacheprovider"]
+    with (tmp / f"worker-{k}.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", *args],
+            cwd=config.invocation_params.dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            pass_fds=(read_fd,) if early else (),
+        )
+    if early:
+        os.close(read_fd)
+    return Worker(proc, tmp, k, write_fd)
+
+
+def collect(worker: Worker) -> tuple[dict[str, Any], str | None]:
     """Wait for a worker; its runs by node id, and why it failed (None when it did not)."""
-    code = proc.wait()
+    code = worker.proc.wait()
     try:
-        data = json.loads(out.read_text(encoding="utf-8"))
+        data = json.loads(worker.out.read_text(encoding="utf-8"))
         runs: dict[str, Any] = dict(data["runs"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
+        log = worker.log
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.exists() else ""
         return {}, f"exit code {code}, no results ({type(exc).__name__}: {exc}):\n{tail}"
     unrun = set(data.get("unrun") or [])  # no baseline, or no agent: the item reports it
-    missing = len([n for n in share if n not in runs and n not in unrun])
-    return runs, (f"{missing} of its {len(share)} case(s) not run" if missing else None)
+    missing = len([n for n in worker.share if n not in runs and n not in unrun])
+    return runs, (f"{missing} of its {len(worker.share)} case(s) not run" if missing else None)
 
 
 def adopt(item: pytest.Item, settings: Settings, raw: dict[str, Any]) -> ShadowRecorder | None:
@@ -176,10 +212,32 @@ def adopt(item: pytest.Item, settings: Settings, raw: dict[str, Any]) -> ShadowR
 
 
 # -- a worker ----------------------------------------------------------------------------------
-def read_plan(config: pytest.Config) -> tuple[list[str], Path]:
-    path = Path(str(config.getoption("opsladder_worker_plan")))
-    plan = json.loads(path.read_text(encoding="utf-8"))
+def read_plan(config: pytest.Config) -> tuple[list[str], Path] | None:
+    """This worker's share and where its runs go; None when the controller has none for it
+    (it ran no shadow prefetch: a collection error, ``-x``, no cases)."""
+    where = str(config.getoption("opsladder_worker_plan"))
+    if where.startswith("fd:"):
+        with os.fdopen(int(where[3:]), "r", encoding="utf-8") as pipe:
+            where = pipe.read().strip()  # waits for the controller's own collection
+        if not where:
+            return None
+    plan = json.loads(Path(where).read_text(encoding="utf-8"))
     return list(plan["nodeids"]), Path(plan["out"])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """A worker reaching the test loop had no shadow prefetch to run (drift.plugin's wrapper
+    ends the process when it has): it ends here, quietly, running no test item."""
+    if is_worker(session.config):
+        _end_worker(None)
+
+
+def _end_worker(out: Path | None, doc: dict[str, Any] | None = None) -> None:
+    if out is not None:
+        out.write_text(json.dumps(doc, default=str), encoding="utf-8")
+    sys.stdout.flush()
+    os._exit(0)  # no test item runs here, and no report is written: the controller does both
 
 
 def run_as_worker(session: pytest.Session, settings: Settings) -> None:
@@ -187,7 +245,11 @@ def run_as_worker(session: pytest.Session, settings: Settings) -> None:
     from pytest_opsladder.drift.concurrent import run_jobs
     from pytest_opsladder.drift.plugin import _evaluate_prefetched, _job_for
 
-    nodeids, out = read_plan(session.config)
+    plan = read_plan(session.config)
+    if plan is None:
+        _end_worker(None)
+        return
+    nodeids, out = plan
     wanted = set(nodeids)
     jobs: list[tuple[pytest.Item, ShadowJob]] = []
     with tempfile.TemporaryDirectory(prefix="opsladder-shadow-worker-") as tmp:
@@ -204,9 +266,7 @@ def run_as_worker(session: pytest.Session, settings: Settings) -> None:
         _evaluate_prefetched(item, job.recorder)
         replayed = job.recorder.recorded is not None
         runs[item.nodeid] = {"run": job.recorder.run.to_dict(), "replayed_candidate": replayed}
-    out.write_text(json.dumps({"runs": runs, "unrun": unrun}, default=str), encoding="utf-8")
-    sys.stdout.flush()
-    os._exit(0)  # no test item runs here, and no report is written: the controller does both
+    _end_worker(out, {"runs": runs, "unrun": unrun})
 
 
 # -- the controller's side of prefetch ---------------------------------------------------------
@@ -223,6 +283,54 @@ def notice(config: pytest.Config, message: str) -> None:
         reporter.write_line(message, yellow=True)
 
 
+POOL_KEY = pytest.StashKey[tuple[Any, list[Worker]]]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start the workers now, so their start-up and collection overlap the controller's."""
+    config = session.config
+    if workers_of(config) < 2 or os.name != "posix" or config.option.collectonly:
+        return
+    if not _shadowing(config) or not config.hook.pytest_opsladder_build_agent.get_hookimpls():
+        return
+    tmp = tempfile.TemporaryDirectory(prefix="opsladder-shadow-workers-")
+    pool = [spawn(config, Path(tmp.name), k, early=True) for k in range(1, workers_of(config))]
+    config.stash[POOL_KEY] = (tmp, pool)
+
+
+def _shadowing(config: pytest.Config) -> bool:
+    from pytest_opsladder.plugin import SETTINGS_KEY
+
+    settings = config.stash.get(SETTINGS_KEY, None)
+    return settings is not None and settings.mode.value == "shadow"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Workers that never got a plan are told to end (and made to, if they do not)."""
+    tmp, pool = config.stash.get(POOL_KEY, (None, []))
+    for worker in pool:
+        if worker.plan_fd is not None:
+            worker.send([])
+        try:
+            worker.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.proc.kill()
+            worker.proc.wait()
+    if tmp is not None:
+        tmp.cleanup()
+    config.stash[POOL_KEY] = (None, [])
+
+
+def _pool(config: pytest.Config, workers: int) -> list[Worker]:
+    """The workers started early, or (not POSIX) ones started now, after their plans."""
+    tmp, pool = config.stash.get(POOL_KEY, (None, []))
+    if tmp is None:
+        tmp = tempfile.TemporaryDirectory(prefix="opsladder-shadow-workers-")
+        config.stash[POOL_KEY] = (tmp, [])
+    return pool
+
+
 def run_in_workers(
     session: pytest.Session,
     settings: Settings,
@@ -230,21 +338,29 @@ def run_in_workers(
     run_share: Any,
     on_adopted: Any,
 ) -> None:
-    """Start the workers on their shares, run share 0 here with ``run_share(items)``, then
-    hand each worker's runs to its items through ``on_adopted(item, recorder)``."""
+    """Give the workers their shares, run share 0 here with ``run_share(items)``, then hand
+    each worker's runs to its items through ``on_adopted(item, recorder)``."""
+    config = session.config
     items = eligible(session.items)
     by_id = {item.nodeid: item for item in items}
     shares = split([item.nodeid for item in items], workers)
-    with tempfile.TemporaryDirectory(prefix="opsladder-shadow-workers-") as tmp:
-        started = start_workers(session.config, shares[1:], Path(tmp))
-        try:
-            run_share([by_id[n] for n in shares[0]])
-        finally:
-            results = [collect_worker(*worker) for worker in started]
+    pool = _pool(config, workers)
+    tmp = Path(config.stash[POOL_KEY][0].name)
+    if not pool:  # started late: each needs its plan file before it starts
+        for k in range(1, workers):
+            Worker(None, tmp, k, None).send(shares[k])  # type: ignore[arg-type]
+        pool = [spawn(config, tmp, k, early=False) for k in range(1, workers)]
+        config.stash[POOL_KEY] = (config.stash[POOL_KEY][0], pool)
+    for worker in pool:
+        worker.send(shares[worker.k])
+    try:
+        run_share([by_id[n] for n in shares[0]])
+    finally:
+        results = [collect(worker) for worker in pool]
     for k, (runs, failure) in enumerate(results, start=1):
         if failure is not None:
-            notice(session.config, f"opsladder: shadow worker {k} of {workers} failed "
-                   f"({failure}); its cases without a run run here, one at a time.")  # fmt: skip
+            notice(config, f"opsladder: shadow worker {k} of {workers} failed ({failure}); "
+                   "its cases without a run run here, one at a time.")  # fmt: skip
         for nodeid, raw in runs.items():
             recorder = adopt(by_id[nodeid], settings, raw) if nodeid in by_id else None
             if recorder is not None:
