@@ -171,7 +171,7 @@ def pytest_runtestloop(session):
     finally:
         end = time.perf_counter()
         runs = (_FIRST_ITEM or [end])[0] - start
-        Path(os.environ["SHADOW_PHASE"]).write_text(f"{end - start} {runs}")
+        Path(os.environ["SHADOW_PHASE"]).write_text(f"{{end - start}} {{runs}}")
 """
 
 
@@ -217,8 +217,8 @@ def workers_part() -> None:
                 results = json.loads((root / "reports/results.json").read_text())
                 verdicts[name] = f"{results['verdict']}, {results['n_cases']} cases"
     ideal = CASES * TURNS * LATENCY / K
-    print(f"\npytest shadow phase, same agent, {K} model calls in flight in all (ideal "
-          f"{CASES} x {TURNS} x {LATENCY} / {K} = {ideal:.2f} s), best of {PYTEST_REPEATS}:")  # fmt: skip
+    print(f"\npytest shadow phase, same agent, {K} model calls in flight (ideal {CASES} x "
+          f"{TURNS} x {LATENCY} / {K} = {ideal:.2f} s), best of {PYTEST_REPEATS}:")  # fmt: skip
     for name, (seconds, runs) in best.items():
         target = name != "one process"
         verdict = ("PASS" if seconds <= TARGET_IDEAL * ideal else "MISS") if target else "(info)"
