@@ -73,7 +73,9 @@ class StreamingAgent:
         tags = pick_tags(post["tags"])
         messages += _tool_turn(next(i for i in ids if i), arguments, tags)
         final = self.client.chat.completions.create(
-            model=self.model, seed=7, messages=messages  # type: ignore[arg-type]
+            model=self.model,
+            seed=7,
+            messages=messages,  # type: ignore[arg-type]
         )
         return {"title": post["title"], "tags": tags, "summary": final.choices[0].message.content}
 
@@ -100,6 +102,8 @@ class AsyncStreamingAgent:
         tags = pick_tags(post["tags"])
         messages += _tool_turn(next(i for i in ids if i), arguments, tags)
         final = await self.client.chat.completions.create(
-            model=self.model, seed=7, messages=messages  # type: ignore[arg-type]
+            model=self.model,
+            seed=7,
+            messages=messages,  # type: ignore[arg-type]
         )
         return {"title": post["title"], "tags": tags, "summary": final.choices[0].message.content}
