@@ -145,7 +145,9 @@ _AGENTS = {{}}
 
 def _agent():
     url = os.environ["MODEL_URL"]  # one client per process, as an app holds it
-    return _AGENTS.setdefault(url, StreamingAgent(url))
+    if url not in _AGENTS:
+        _AGENTS[url] = StreamingAgent(url)
+    return _AGENTS[url]
 
 def pytest_opsladder_variants():
     return [Variant("prod", model="demo-model"), Variant("next", model="demo-model")]

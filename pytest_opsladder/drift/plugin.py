@@ -125,10 +125,10 @@ def open_shadow_run(
     from pytest_opsladder.cassette import files
     from pytest_opsladder.fixtures import EPOCH_KEY
 
-    baseline = files.load(baseline_cassette)
     prefetched = item.stash.get(PREFETCH_KEY, None)
-    if prefetched is not None:
+    if prefetched is not None:  # its baseline was loaded when the candidate ran
         return prefetched
+    baseline = files.load(baseline_cassette)
     record_mode = settings.record_mode if settings.record_mode_explicit else None
     recorder = ShadowRecorder(
         case,
@@ -223,7 +223,9 @@ def prefetch(session: pytest.Session, settings: Settings) -> None:
         _warn_serial(session.config, settings)
         return
     if workers.is_worker(session.config):
-        workers.run_as_worker(session, settings)  # ends the worker process
+        from pytest_opsladder.drift.worker_pool import run_as_worker
+
+        run_as_worker(session, settings)  # ends the worker process
     if workers.workers_of(session.config) > 1:  # issue 18: candidate runs in N processes
         workers.run_in_workers(session, settings, workers.workers_of(session.config),
                                lambda items: _prefetch_items(session, settings, items),
