@@ -76,7 +76,7 @@ def spawn(config: pytest.Config, tmp: Path, k: int, *, early: bool) -> Worker:
     pipe; otherwise its plan file must already exist."""
     read_fd, write_fd = os.pipe() if early else (-1, None)
     plan = f"fd:{read_fd}" if early else str(tmp / f"plan-{k}.json")
-    args = [*config.invocation_params.args, f"{OPT_PLAN}={plan}", "-p", "no:cacheprovider"]
+    args = [*config.invocation_params.args, f"{OPT_PLAN}={plan}"]  # exits before any cache write
     with (tmp / f"worker-{k}.log").open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", *args],
