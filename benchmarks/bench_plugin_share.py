@@ -41,9 +41,9 @@ from pytest_opsladder.demo.agent import PROPOSE_POST
 from pytest_opsladder.drift.shadow import DivergencePolicy, ShadowRecorder
 from pytest_opsladder.modes import Mode, RecordMode
 
-RUNS = 20
+RUNS = 40
 REQUESTS_PER_RUN = 5
-REPEATS = 3
+REPEATS = 5
 TARGET_US = 50.0
 VARIANT = Variant("bench", model="demo-model")
 CANDIDATE = Variant("bench-next", model="demo-model")
