@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import openai
 
 from pytest_opsladder import tool
@@ -81,10 +82,14 @@ class StreamingAgent:
 
 
 class AsyncStreamingAgent:
-    """The same agent on ``openai.AsyncOpenAI``, for asyncio tasks."""
+    """The same agent on ``openai.AsyncOpenAI``, for asyncio tasks. No keep-alive: each
+    measured shape runs its own event loop, and a pooled connection must not outlive it."""
 
     def __init__(self, base_url: str, model: str = "demo-model") -> None:
-        self.client = openai.AsyncOpenAI(base_url=base_url, api_key="demo", max_retries=0)
+        no_pool = openai.DefaultAsyncHttpxClient(limits=httpx.Limits(max_keepalive_connections=0))
+        self.client = openai.AsyncOpenAI(
+            base_url=base_url, api_key="demo", max_retries=0, http_client=no_pool
+        )
         self.model = model
 
     async def __call__(self, case_input: dict[str, Any]) -> dict[str, Any]:
