@@ -43,6 +43,10 @@ def _light_pytester_sessions(request: pytest.FixtureRequest) -> None:
     request.getfixturevalue("pytester")  # pytester clears PYTEST_ADDOPTS; set ours after it
     monkeypatch = request.getfixturevalue("monkeypatch")
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
+    # pytest prints the short test summary untruncated when CI (or BUILD_NUMBER) is set, so a
+    # message the tests count would appear twice in CI only: the inner sessions run as locally.
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("BUILD_NUMBER", raising=False)
 
 
 def free_port() -> int:
