@@ -14,6 +14,7 @@ import pytest
 from pytest_opsladder import hookspecs
 from pytest_opsladder import options as opt
 from pytest_opsladder._modules import module_available
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.settings import (
     Settings,
@@ -229,11 +230,8 @@ def _shadow_settings(config: pytest.Config, settings: Settings) -> None:
     workers = _option_or_ini(config, "opsladder_concurrency", opt.INI_CONCURRENCY) or "1"
     settings.concurrency = positive_int(workers, "--opsladder-concurrency / opsladder_concurrency")
     policy = _option_or_ini(config, "opsladder_divergence", opt.INI_DIVERGENCE) or "nearest"
-    try:
-        settings.divergence = DivergencePolicy(policy).value
-    except ValueError:
-        valid = ", ".join(p.value for p in DivergencePolicy)
-        raise ConfigError(f"{policy!r} is not a valid divergence policy. Valid: {valid}.") from None
+    divergence = parse_choice(DivergencePolicy, policy, setting="divergence policy")
+    settings.divergence = divergence.value
     report_dir = _option_or_ini(config, "opsladder_report_dir", opt.INI_REPORT_DIR) or "reports"
     settings.report_dir = settings.rootdir / report_dir
     settings.extra["shard"] = config.getoption("opsladder_shard")
