@@ -11,13 +11,20 @@ replaced, on the same seeded pairs in the same run, and checks the edit distance
 
 The alternative printed next to it is what a user would otherwise write: a Python loop over the
 cases that reduces each case's epochs by hand and then calls the same scipy tests.
+
+``--compare TREE`` also times the scorer of another source tree (for example the previous
+release's checkout) on the same tables in a subprocess, and prints its figure next to ours: the
+gate now runs two one-sided tests per metric and searches exact / simulated MDEs.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -91,22 +98,22 @@ def naive_loop(table: Any) -> float:
     return time.perf_counter() - t0
 
 
-def run_shape(n_cases: int, epochs: int) -> bool:
+def run_shape(n_cases: int, epochs: int, compare: str | None) -> bool:
     table = make_table(n_cases, epochs)
     print(
         f"bench_drift: {len(table) // 2:,} paired runs "
         f"({n_cases:,} cases x {epochs} epoch(s) x 2 sides), 12 metrics"
     )
-    vectorised(table[table["case_id"] < "case-00400"])  # warm-up: scipy imports, untimed
-    # best of 3, as timeit does: the minimum is the least disturbed by other processes
-    timings = [vectorised(table) for _ in range(3)]
-    elapsed, cpu, doc = min(timings, key=lambda t: t[0])
+    elapsed, cpu, doc = best_of_3(table)
     loop = naive_loop(table)
     ok = elapsed <= TARGET_S
     print(
         f"  opsladder score (pandas/numpy groupby): {elapsed:7.3f} s (best of 3; cpu {cpu:.3f} s)"
         f"   metrics scored: {len(doc['metrics'])}"
     )
+    if compare:
+        old_wall, old_cpu = _time_other_tree(compare, n_cases, epochs)
+        print(f"  same scorer from {compare}: {old_wall:7.3f} s (best of 3; cpu {old_cpu:.3f} s)")
     print(
         f"  naive per-case Python loop + scipy:      {loop:7.3f} s   ({loop / elapsed:.1f}x slower)"
     )
@@ -182,12 +189,34 @@ def bench_distances(n_pairs: int = 20_000, n_text_pairs: int = 2_000) -> bool:
     return same
 
 
-def main() -> int:
+def best_of_3(table: Any) -> tuple[float, float, dict[str, Any]]:
+    vectorised(table[table["case_id"] < "case-00400"])  # warm-up: scipy imports, untimed
+    # best of 3, as timeit does: the minimum is the least disturbed by other processes
+    return min((vectorised(table) for _ in range(3)), key=lambda t: t[0])
+
+
+def _time_other_tree(tree: str, n_cases: int, epochs: int) -> tuple[float, float]:
+    """Wall and CPU seconds of another tree's score() on the same table, in a subprocess."""
+    env = {**os.environ, "PYTHONPATH": tree}
+    out = subprocess.run(
+        [sys.executable, __file__, "--time-only", str(n_cases), str(epochs)],
+        env=env, capture_output=True, text=True, check=True, cwd=tree,
+    ).stdout  # fmt: skip
+    wall, cpu = json.loads(out.strip().splitlines()[-1])
+    return float(wall), float(cpu)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--time-only"]:
+        wall, cpu, _ = best_of_3(make_table(int(argv[1]), int(argv[2])))
+        print(json.dumps([wall, cpu]))
+        return 0
+    compare = argv[argv.index("--compare") + 1] if "--compare" in argv else None
     ok = bench_distances()
-    ok = run_shape(N_CASES, EPOCHS) and ok
-    ok = run_shape(100_000, 1) and ok
+    ok = run_shape(N_CASES, EPOCHS, compare) and ok
+    ok = run_shape(100_000, 1, compare) and ok
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -8,7 +8,9 @@ Prints, side by side and measured in the same run:
   record mode none, matching on the body too) from one YAML cassette. vcrpy scans the whole
   cassette per request, so it is measured at two smaller sizes and its 2,000 figure is
   extrapolated with the fitted a*n^2 + b*n curve (printed as such);
-- recording N requests (ours), per request at two sizes, to show recording is linear.
+- recording N requests (ours), per request at two sizes, to show recording is linear;
+- the cost of deriving ``llm_call`` events from the recorded traffic (issue 12): replay and
+  recording timed with the derivation switched off ("before") and on ("after"), same run.
 
 The vcrpy side needs pytest-recording; it is looked for on sys.path and in
 ``OPSLADDER_BENCH_DEPS`` (e.g. ``pip install --target /tmp/bench_deps pytest-recording``).
@@ -50,7 +52,9 @@ def body(i: int) -> dict[str, Any]:
 
 def answer(i: int) -> dict[str, Any]:
     msg = {"role": "assistant", "content": f"answer {i}"}
-    return {"id": f"c{i}", "object": "chat.completion", "choices": [{"index": 0, "message": msg}]}
+    usage = {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
+    return {"id": f"c{i}", "object": "chat.completion", "model": "m", "usage": usage,
+            "choices": [{"index": 0, "message": msg, "finish_reason": "stop"}]}  # fmt: skip
 
 
 def interaction(i: int) -> dict[str, Any]:
@@ -131,7 +135,7 @@ def replay_ours(path: Path, n: int) -> float:
 
 def record_ours(tmp: Path, n: int) -> float:
     """Seconds per request to record ``n`` POSTs (transport answered in-process)."""
-    mock = httpx.MockTransport(lambda request: httpx.Response(200, json={"ok": 1}))
+    mock = httpx.MockTransport(lambda request: httpx.Response(200, json=answer(0)))
     path = tmp / f"record-{n}.json"
     recorder = RunRecorder(
         Case("bench"), VARIANT, path, mode=Mode.RECORD, record_mode=RecordMode.ALL
@@ -215,6 +219,53 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
+TARGET_LLM_OVERHEAD = 0.05
+
+
+def llm_derivation(enabled: bool) -> None:
+    """Switch the derivation of llm_call events from HTTP off ("before") or on ("after")."""
+    from pytest_opsladder.capture import llm
+
+    llm.sync_llm_events = _REAL_SYNC if enabled else (lambda run: None)
+
+
+def _real_sync() -> Any:
+    from pytest_opsladder.capture import llm
+
+    return llm.sync_llm_events
+
+
+_REAL_SYNC = _real_sync()
+
+
+def llm_overhead(tmp: Path) -> dict[str, tuple[float, float]]:
+    """(before, after) CPU seconds: replaying 2,000 and recording 2,000 chat completions."""
+    path = tmp / "llm-2000.json"
+    write_our_cassette(path, 2000)
+    out: dict[str, tuple[float, float]] = {}
+    for name, work in (("replay", lambda: replay_ours(path, 2000)),
+                       ("record", lambda: record_ours(tmp, 2000) * 2000)):  # fmt: skip
+        timed = {}
+        for enabled in (False, True, False, True):  # interleaved: the machine is shared
+            llm_derivation(enabled)
+            best = min(work() for _ in range(REPEATS))
+            timed[enabled] = min(timed.get(enabled, float("inf")), best)
+        out[name] = (timed[False], timed[True])
+    llm_derivation(True)
+    return out
+
+
+def print_llm_overhead(figures: dict[str, tuple[float, float]]) -> None:
+    print("deriving llm_call events from recorded HTTP (2,000 chat completions, CPU seconds)")
+    worst = 0.0
+    for name, (before, after) in figures.items():
+        overhead = after / before - 1
+        worst = max(worst, overhead)
+        print(f"  {name:<7} before {before:.3f}  after {after:.3f}  overhead {overhead:+.1%}")
+    ok = worst <= TARGET_LLM_OVERHEAD
+    print(f"target: derivation adds <= {TARGET_LLM_OVERHEAD:.0%}: {verdict(ok)}")
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
@@ -228,10 +279,18 @@ def main() -> int:
             ours[n] = min(replay_ours(path, n) for _ in range(REPEATS))
         legacy_path = tmp / "legacy-2000.json"
         write_our_cassette(legacy_path, 2000, legacy=True)
-        legacy = min(replay_ours(legacy_path, 2000) for _ in range(REPEATS))
+        layout_path = tmp / "layout-2000.json"
+        write_our_cassette(layout_path, 2000)
+        # alternately, best of 5 each: the two figures see the same neighbours
+        pairs = [(replay_ours(layout_path, 2000), replay_ours(legacy_path, 2000)) for _ in range(5)]
+        new_layout, legacy = min(p[0] for p in pairs), min(p[1] for p in pairs)
         small, large = 250, 500
         vcr_small, vcr_large = replay_vcr(tmp, small), replay_vcr(tmp, large)
         rec = {n: record_ours(tmp, n) for n in (1000, 4000)}
+        scans = {n: min(record_ours(tmp, n) for _ in range(3)) for n in (1000,)}
+        with no_secret_scan():
+            unscanned = {n: min(record_ours(tmp, n) for _ in range(3)) for n in (1000,)}
+        llm_figures = llm_overhead(tmp)
     print("replay of distinct JSON POSTs over httpx from one cassette (CPU seconds)")
     print(f"  {'N':>6}  {'opsladder':>10}  {'vcrpy+pytest-recording':>24}")
     print(f"  {2000:>6}  {ours[2000]:>10.3f}  ", end="")
@@ -245,9 +304,9 @@ def main() -> int:
         print(f"  {large:>6}  {'':>10}  {vcr_large:>24.2f} (measured)")
         ratio = fit(2000) / ours[2000]
     print(f"  {5000:>6}  {ours[5000]:>10.3f}")
-    slower = ours[2000] / legacy
+    slower = new_layout / legacy
     print(
-        f"  cassette layout: 2,000 replayed from the git-friendly layout {ours[2000]:.3f} s, "
+        f"  cassette layout: 2,000 replayed from the git-friendly layout {new_layout:.3f} s, "
         f"from the old one-line-per-interaction layout {legacy:.3f} s (x{slower:.2f})"
     )
     print(f"target: loading at most 1.3x slower than the old layout: {verdict(slower <= 1.3)}")
@@ -267,7 +326,38 @@ def main() -> int:
     print(
         f"target: recording not quadratic (per-request cost grows < 1.5x): {verdict(growth < 1.5)}"
     )
+    cost = scans[1000] / unscanned[1000] - 1
+    print(
+        f"secret scanning (issue 14), N=1000 per request: before (scanner off) "
+        f"{unscanned[1000] * 1e6:.0f} us, after {scans[1000] * 1e6:.0f} us: {cost:+.1%} "
+        f"(target <= +10%: {verdict(cost <= 0.10)})"
+    )
+    print_llm_overhead(llm_figures)
     return 0
+
+
+def no_secret_scan() -> Any:
+    """The recorder as it was before issue 14: no credential scan (the 'before' figure)."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    stack = ExitStack()
+    for target in (
+        "pytest_opsladder.http.store.remember",
+        "pytest_opsladder.capture.boundary.remember",
+    ):
+        stack.enter_context(mock.patch(target, new=_skip))
+    stack.enter_context(mock.patch("pytest_opsladder.http.scope.scan", new=_nothing_found))
+    stack.enter_context(mock.patch("pytest_opsladder.cassette.files.refuse_secrets", new=_skip))
+    return stack
+
+
+def _skip(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def _nothing_found(*args: Any, **kwargs: Any) -> list[Any]:
+    return []
 
 
 if __name__ == "__main__":

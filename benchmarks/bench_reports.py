@@ -3,7 +3,9 @@
 Prints file size, write time and time to interactive in headless Chromium for the opsladder
 report, next to the alternative a user would otherwise reach for, measured in the same run: the
 case table with every case's outputs and trajectories dumped through pandas ``DataFrame.to_html``
-(everything eager, in the DOM). Targets: <= 15 MB, written in <= 5 s, interactive in <= 3 s.
+(everything eager, in the DOM). Targets: <= 15 MB, written in <= 5 s, interactive in <= 3 s;
+at 1366 x 768 the first screen shows at least 5 regressed cases with their failed check, and
+summary.md stays under GitHub's 1 MiB job-summary limit.
 
     python benchmarks/bench_reports.py [N_CASES]
 """
@@ -74,6 +76,32 @@ def first_expand(driver: Any) -> float:
     return time.perf_counter() - start
 
 
+FIRST_SCREEN_TEXT = """
+const h = window.innerHeight, out = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  const range = document.createRange();
+  range.selectNodeContents(walker.currentNode);
+  const box = range.getBoundingClientRect();
+  const seen = box.height > 0 && box.top >= 0 && box.bottom <= h;
+  if (seen) { out.push(walker.currentNode.textContent); }
+}
+return out.join(" ");
+"""
+
+
+def first_screen_cases(driver: Any, path: Path, results: dict[str, Any]) -> int:
+    """Regressed cases whose id and failed check are both on the first 1366 x 768 screen."""
+    size = {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", size)
+    driver.get(path.as_uri())
+    text = driver.execute_script(FIRST_SCREEN_TEXT)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    regressed = [c for c in results["cases"] if c["verdict"] == "regressed"]
+    check = "contains: refund"  # the sample's failed check
+    return sum(c["case_id"] in text for c in regressed) if check in text else 0
+
+
 def verdict(value: float, target: float) -> str:
     return f"target <= {target:g}: {'PASS' if value <= target else 'MISS'}"
 
@@ -98,6 +126,9 @@ def main() -> int:
         in_page = int(driver.execute_script("return document.body.getAttribute('data-ready-ms')"))
         expand = first_expand(driver)
         alt_tti = open_timed(driver, alt_path, ready=False)
+        first = first_screen_cases(driver, paths["report.html"], results)
+        alt_first = first_screen_cases(driver, alt_path, results)
+    summary_kb = paths["summary.md"].stat().st_size / 1024
     json_mb = paths["results.json"].stat().st_size / 1e6
     print(f"{n_cases} cases; results.json {json_mb:.1f} MB; output in {out}")
     print(f"{'':28}{'opsladder':>12}{'pandas to_html':>16}")
@@ -109,7 +140,16 @@ def main() -> int:
     print(f"{'time to interactive (s)':28}{ready}  (ours: ready marker at {in_page} ms in page;")
     print(f"{'':28}{'':28}   pandas: its load event, and it cannot filter or sort)")
     print(f"{'first case expand (s)':28}{expand:12.2f}{'(all in DOM)':>16}")
+    print(
+        f"{'regressed + check, 1st screen':28}{first:12d}{alt_first:16d}   target >= 5: "
+        f"{'PASS' if first >= 5 else 'MISS'}"
+    )
+    print(
+        f"{'summary.md (KiB)':28}{summary_kb:12.1f}{'':16}   GitHub limit 1024: "
+        f"{'PASS' if summary_kb < 1024 else 'MISS'}"
+    )
     ok = size <= TARGET_MB and write_html <= TARGET_WRITE_S and tti <= TARGET_TTI_S
+    ok = ok and first >= 5 and summary_kb < 1024
     return 0 if ok else 1
 
 

@@ -221,12 +221,13 @@ def _setup_failure(item: pytest.Item, error: OpsladderError) -> str:
     node id as a positional argument: ``-k`` takes an expression, and a node id is none)."""
     if not isinstance(error, CassetteNotFoundError):
         return str(error)
-    command = f"pytest {shlex.quote(item.nodeid)} --opsladder-mode=record"
+    command = f"pytest --opsladder-mode=record {shlex.quote(item.nodeid)}"
     if Path.cwd() != item.config.rootpath:
         command = f"cd {shlex.quote(str(item.config.rootpath))} && {command}"
+    what = str(error).split(" Record it with:", 1)[0]
     return (
-        f"no cassette for test {item.nodeid!r} at {error.path}: replay runs offline from it, "
-        f"so the test cannot run without it. Record it with:\n    {command}"
+        f"{what} (test {item.nodeid}): replay runs offline from it, so the test cannot run "
+        f"without it. Record it with: {command}"
     )
 
 

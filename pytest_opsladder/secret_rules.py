@@ -139,30 +139,79 @@ _KEY_VALUE = re.compile(
 _MULTIPART = re.compile(
     r"name=\"(?P<name>[^\"]{1,64})\"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n(?P<secret>[^\r\n]{4,})"
 )
-_CRED_HINT = re.compile(
-    r"(?i)pass|pwd|secret|token|auth|session|sid|cookie|key|credential|priv|code|sig|otp|jwt|pat"
-)
+_HINTS = (
+    "pass", "pwd", "secret", "token", "auth", "session", "sid", "cookie", "key", "credential",
+    "priv", "code", "otp", "jwt", "pat", "bearer",
+)  # fmt: skip
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{20,}={0,2}")
 _SKIP_PATTERNS = frozenset({"key_value"})  # level-3's own: the name rule below is stricter
 
 
 def detect(text: str, name: str | None = None, *, depth: int = 0) -> list[Hit]:
     """Every credential in ``text`` (stored under ``name``), as spans of ``text``."""
-    hits = _pattern_hits(text)
+    low = text.lower()
+    hits = _pattern_hits(text, low)
     strength = name_strength(name) if name else Strength.NONE
     if strength and looks_like_credential(text, strength):
         hits.append(Hit(0, len(text), f"value of credential field {name!r}"))
-    if _CRED_HINT.search(text):
+    if any(word in low for word in _HINTS):
         hits += _named_hits(text)
     if depth == 0:
         hits += _decoded_hits(text, name)
     return hits
 
 
-def _pattern_hits(text: str) -> list[Hit]:
-    out = []
+_SHORTEST = 15  # no built-in format is shorter (xoxb- and 10 characters)
+_BUILT_IN = frozenset(redaction.registered_patterns())
+
+
+def _screen_of(patterns: dict[str, re.Pattern[str]]) -> re.Pattern[str]:
+    """One alternation of every built-in pattern: a string none of them matches (nearly all)
+    costs one search instead of one per pattern."""
+    parts = []
+    for name, pattern in patterns.items():
+        if name in _SKIP_PATTERNS:
+            continue
+        text = pattern.pattern.replace("(?P<secret>", "(?:")
+        if text.startswith("(?i)"):
+            text = "(?i:" + text[4:] + ")"
+        parts.append(f"(?:{text})")
+    return re.compile("|".join(parts))
+
+
+# Built-in formats with no literal to look for: always run on their own (each is one quick
+# search starting at a character class).
+_UNANCHORED = frozenset({"telegram_bot_token", "discord_bot_token", "twilio_key", "mailchimp_key"})
+_SCREEN = _screen_of(
+    {
+        k: v
+        for k, v in redaction.registered_patterns().items()
+        if k in _BUILT_IN and k not in _UNANCHORED
+    }
+)
+# Every other built-in pattern needs one of these (lowercased) substrings: a substring test is
+# far cheaper than a regex over long text (a 20 KB answer, a big body).
+_ANCHORS = (
+    "sk-", "k_live_", "k_test_", "akia", "asia", "a3t", "abia", "acca", "aws", "ghp_", "gho_",
+    "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "hf_", "aiza", "eyj", "bearer", "token",
+    "basic", "-----begin", "://", "accountkey", "glpat-", "gldt-", "glft-", "glsoat-", "glrt-",
+    "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-", "npm_", "_authtoken", "pypi-", "sg.",
+    "sq0csp-", "putty",
+)  # fmt: skip
+
+
+def _anchored(low: str) -> bool:
+    return any(anchor in low for anchor in _ANCHORS)
+
+
+def _pattern_hits(text: str, low: str) -> list[Hit]:
+    out: list[Hit] = []
+    short = len(text) < _SHORTEST
+    skip_anchored = short or not _anchored(low) or _SCREEN.search(text) is None
     for kind, pattern in redaction.registered_patterns().items():
-        if kind in _SKIP_PATTERNS:
+        if kind in _SKIP_PATTERNS or (short and kind in _BUILT_IN):
+            continue
+        if skip_anchored and kind in _BUILT_IN and kind not in _UNANCHORED:
             continue
         for match in pattern.finditer(text):
             group = "secret" if "secret" in pattern.groupindex and match.group("secret") else 0

@@ -19,8 +19,9 @@ import base64
 import binascii
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_opsladder.exceptions import CassetteWriteError
@@ -56,6 +57,7 @@ class Finding:
     path: str
     kind: str
     sample: str
+    value: str = field(default="", repr=False, compare=False)  # for secrets_allow, never shown
 
 
 class CassetteSecretError(CassetteWriteError):
@@ -84,6 +86,25 @@ def scan(data: Any, allow: Allow = (), root: Steps = ("$",)) -> list[Finding]:
     walker = _Walker(allow, redacting=False)
     walker.visit(data, root, None)
     return walker.findings
+
+
+def remember(value: dict[str, Any]) -> None:
+    """Scan ``value`` now, as it is recorded, and keep the result for the write.
+
+    Recording already holds the data in hand (a tool call's arguments and result, one HTTP
+    interaction), so scanning it there spreads the cost over the run; the write then reuses the
+    result for the same object instead of walking it again. Only objects that are not changed
+    after they are recorded are remembered (event data and interactions the recorder built).
+    """
+    if _known_clean(value, None, 0):
+        found: list[Finding] = []
+    else:
+        walker = _Walker((), redacting=False)
+        walker.visit(value, ("$",), None, fresh=True)
+        found = walker.findings
+    _MEMO[id(value)] = (value, found)
+    if len(_MEMO) > _MEMO_MAX:
+        _MEMO.popitem(last=False)
 
 
 def redact_secrets(data: Any, allow: Allow = ()) -> Any:
@@ -121,6 +142,10 @@ def secret_error(run: dict[str, Any], found: list[Finding], where: str) -> Casse
 # -- the walk ------------------------------------------------------------------------------
 _CLEAN: set[tuple[str, str | None]] = set()  # strings already found clean: runs repeat them
 _CLEAN_MAX = 200_000
+# id(object) -> (the object, its findings with paths relative to it): see remember()
+_MEMO: OrderedDict[int, tuple[Any, list[Finding]]] = OrderedDict()
+_MEMO_MAX = 100_000
+_EVENT_KEYS = frozenset({"seq", "kind", "name", "t_start", "t_end", "data", "call_id"})
 
 
 class _Walker:
@@ -129,16 +154,30 @@ class _Walker:
         self.redacting = redacting
         self.findings: list[Finding] = []
 
-    def visit(self, value: Any, steps: Steps, name: str | None) -> Any:
+    def visit(self, value: Any, steps: Steps, name: str | None, *, fresh: bool = False) -> Any:
         kind = type(value)
         if kind is str:
             return self.string(value, steps, name)
         if kind is dict:
+            known = None if fresh else _MEMO.get(id(value))
+            if known is not None and known[0] is value:
+                return self.recall(value, known[1], steps, name)
             return self.mapping(value, steps, name)
         if kind is list or kind is tuple:
+            if name == "events" and not self.redacting:
+                return self.events(value, steps)
             out = [self.visit(item, (*steps, i), name) for i, item in enumerate(value)]
             return out if self.redacting else value
         return value
+
+    def events(self, events: list[Any], steps: Steps) -> list[Any]:
+        """A run's events: the ones whose data was scanned when recorded (remember()) and found
+        clean cost two lookups each, so a 1,000-call run is re-checked in well under 1 ms."""
+        for i, event in enumerate(events):
+            if type(event) is dict and _known_clean_event(event):
+                continue
+            self.visit(event, (*steps, i), None)
+        return events
 
     def mapping(self, value: dict[Any, Any], steps: Steps, name: str | None) -> Any:
         if _is_body(value):
@@ -154,6 +193,17 @@ class _Walker:
         if isinstance(value.get("chunks"), list):
             out["chunks"] = self.stream(out["chunks"], (*steps, "chunks"))
         return out if self.redacting else value
+
+    def recall(self, value: Any, found: list[Finding], steps: Steps, name: str | None) -> Any:
+        """A remembered object: its findings re-rooted at ``steps``, allow-list applied."""
+        kept = [f for f in found if not self._allowed(f.value)]
+        if not kept:
+            return value  # clean: nothing to copy, even when redacting
+        if self.redacting:
+            return self.mapping(value, steps, name)
+        root = format_path(steps)
+        self.findings += [Finding(root + f.path[1:], f.kind, f.sample, f.value) for f in kept]
+        return value
 
     def hits(self, text: str, name: str | None) -> list[Hit]:
         key = (text, name)
@@ -192,7 +242,8 @@ class _Walker:
         path = format_path(steps)
         for hit in hits:
             sample = text[hit.start : hit.start + min(4, (hit.end - hit.start) // 4)] + "..."
-            self.findings.append(Finding(path, hit.kind + suffix, sample))
+            value = text[hit.start : hit.end]
+            self.findings.append(Finding(path, hit.kind + suffix, sample, value))
 
     # -- bodies and streams ------------------------------------------------------------------
     def body(self, body: dict[str, Any], steps: Steps, name: str | None) -> Any:
@@ -236,6 +287,44 @@ class _Walker:
 
 
 _NOT_JSON: Any = object()
+
+
+def _known_clean(value: Any, name: str | None, depth: int) -> bool:
+    """Every string in ``value`` already found clean under its name (no walk state, no paths:
+    the common case of a tool call whose arguments and results repeat known strings)."""
+    kind = type(value)
+    if kind is str:
+        return (value, name) in _CLEAN
+    if depth > 8:
+        return False
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (key, None) not in _CLEAN:
+                return False
+            if not _known_clean(item, key, depth + 1):
+                return False
+        return not _is_body(value)
+    if kind is list:
+        return all(_known_clean(item, name, depth + 1) for item in value)
+    return kind is int or kind is float or kind is bool or value is None
+
+
+def _known_clean_event(event: dict[str, Any]) -> bool:
+    data = event.get("data")
+    known = _MEMO.get(id(data))
+    if known is None or known[0] is not data or known[1] or not _EVENT_KEYS.issuperset(event):
+        return False
+    call_id = event.get("call_id")
+    if call_id is not None and (type(call_id) is not str or not _CALL_ID.fullmatch(call_id)):
+        return False
+    for key in ("kind", "name"):
+        text = event.get(key)
+        if text is not None and (type(text) is not str or (text, key) not in _CLEAN):
+            return False
+    return True
+
+
+_CALL_ID = re.compile(r"call_\d{1,9}")  # the ids the tool boundary gives calls: not secrets
 
 
 def _is_body(value: dict[str, Any]) -> bool:

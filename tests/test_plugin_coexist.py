@@ -73,11 +73,12 @@ def test_missing_cassette_hint_records_exactly_that_test_and_shows_once(
     result = pytester.runpytest("test_agent.py::test_two")
     result.assert_outcomes(errors=2)
     text = result.stdout.str()
-    assert text.count("no cassette for test 'test_agent.py::test_two[a b]'") == 1
-    hints = [ln.strip() for ln in result.stdout.lines if ln.strip().startswith("pytest ")]
-    line = next(ln for ln in hints if "a b" in ln)
-    command = shlex.split(line)
-    assert command[1] == "test_agent.py::test_two[a b]"  # a node id, not -k
+    assert text.count("(test test_agent.py::test_two[a b])") == 1
+    hints = [ln.split("Record it with: ", 1)[1] for ln in result.stdout.lines if "with: " in ln]
+    command = shlex.split(next(h for h in hints if "a b" in h))
+    assert command[0] == "pytest"
+    assert "test_agent.py::test_two[a b]" in command  # a node id, not -k
+    assert "-k" not in command
     recorded = pytester.runpytest(*command[1:])
     recorded.assert_outcomes(passed=1)
     recorded.stdout.fnmatch_lines(["*1 recorded, 0 replayed*"])

@@ -27,8 +27,10 @@ def opsladder_blast_clock() -> ManualClock:
 
 @pytest.fixture
 def opsladder_pause(tmp_path: Path) -> PauseSwitch:
-    """A global pause switch whose state file lives in this test's tmp_path."""
-    return PauseSwitch(tmp_path / "opsladder-pause.json")
+    """A global pause switch whose state file and ledger live in this test's tmp_path."""
+    return PauseSwitch(
+        tmp_path / "opsladder-pause.json", ledger=tmp_path / "opsladder-pause-ledger"
+    )
 
 
 @pytest.fixture

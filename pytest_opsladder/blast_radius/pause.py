@@ -30,7 +30,7 @@ from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.blast_radius import events as ev
 from pytest_opsladder.blast_radius.errors import PausedError, PauseStateError
 from pytest_opsladder.blast_radius.pause_files import FileKind, PauseFile, read_pause_file
-from pytest_opsladder.blast_radius.pause_ledger import ledger_entry
+from pytest_opsladder.blast_radius.pause_ledger import ENV_PAUSE_LEDGER, ledger_entry
 from pytest_opsladder.blast_radius.pause_signal import SignalWatch, bump
 from pytest_opsladder.capture.run import emit
 
@@ -158,9 +158,11 @@ class PauseSwitch:
 
 def _combine(path: Path, primary: PauseFile, ledger: PauseFile, strict: bool) -> PauseState:
     """The fail-closed reading of the two copies (see the module docstring)."""
-    for copy in (primary, ledger):
-        if copy.kind is FileKind.ODD:
-            return PauseState(True, copy.problem, readable=False)
+    if primary.kind is FileKind.ODD:
+        return PauseState(True, primary.problem, readable=False)
+    if ledger.kind is FileKind.ODD:
+        where = f"{ledger.problem}: it is the pause ledger; fix it or set ${ENV_PAUSE_LEDGER}"
+        return PauseState(True, where, readable=False)
     for copy in (primary, ledger):
         if copy.kind is FileKind.OK and copy.data["paused"]:
             return _from_data(copy)

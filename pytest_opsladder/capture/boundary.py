@@ -18,6 +18,7 @@ from pytest_opsladder.capture.diff import closest_calls, format_closest
 from pytest_opsladder.capture.jsonable import canonical_json, to_jsonable
 from pytest_opsladder.capture.recorded_errors import error_record, reraise_recorded
 from pytest_opsladder.exceptions import ToolReplayMissError
+from pytest_opsladder.secrets import remember
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.events import Event
@@ -65,6 +66,7 @@ class ToolBoundary:
 
     def _record(self, run: Run, spec: ToolSpec, data: dict[str, Any], t0: float, cid: str) -> None:
         run.emit(ev.TOOL_CALL, spec.name, data, t_start=t0, call_id=cid)
+        remember(data)  # scanned for credentials now; the cassette write reuses the result
 
     def call(
         self, run: Run, spec: ToolSpec, args: dict[str, Any], a: tuple[Any, ...], kw: dict[str, Any]

@@ -83,21 +83,37 @@ def is_derived(event: Event) -> bool:
 
 def derived_llm_calls(run: Run) -> list[tuple[float, float, dict[str, Any]]]:
     """(t_start, t_end, data) of every LLM API call in the run's HTTP traffic, in order."""
-    from pytest_opsladder.http.llm_providers import llm_call_of
-
     out: list[tuple[float, float, dict[str, Any]]] = []
     seen: set[int] = set()
+    read = _cached_reader(run)
     for event in run.events:
         if event.kind != ev.HTTP:
             continue
-        data = _derived_for(event, run.http, llm_call_of, seen)
+        data = _derived_for(event, run.http, read, seen)
         if data is not None:
             end = event.t_start + (data.get("duration_s") or event.duration)
             out.append((event.t_start, max(end, event.t_end), data))
     for index, item in enumerate(run.http):  # interactions no event points at (hand-made files)
-        if index not in seen and (data := llm_call_of(item)) is not None:
-            out.append((0.0, float(data.get("duration_s") or 0.0), {**data, "http_index": index}))
+        if index not in seen and (data := read(item, index)) is not None:
+            out.append((0.0, float(data.get("duration_s") or 0.0), data))
     return out
+
+
+def _cached_reader(run: Run) -> Any:
+    """llm_call_of, remembered per interaction object for the run's life: metrics are
+    computed more than once as a run ends, and an interaction never changes once stored."""
+    from pytest_opsladder.http.llm_providers import llm_call_of
+
+    cache: dict[int, tuple[Any, Any]] = run.__dict__.setdefault("_llm_cache", {})
+
+    def read(item: dict[str, Any], index: int) -> Any:
+        hit = cache.get(id(item))
+        if hit is None or hit[0] is not item:
+            data = llm_call_of(item)
+            hit = cache[id(item)] = (item, None if data is None else {**data, "http_index": index})
+        return hit[1]
+
+    return read
 
 
 def _derived_for(
@@ -106,8 +122,7 @@ def _derived_for(
     index = event.data.get("index")
     if isinstance(index, int) and 0 <= index < len(http) and index not in seen:
         seen.add(index)
-        data = read(http[index])
-        return None if data is None else {**data, "http_index": index}
+        return read(http[index], index)  # type: ignore[no-any-return]
     live = event.data.get("llm")  # a live call that was not stored: read when it happened
     return dict(live) if isinstance(live, dict) else None
 
@@ -118,6 +133,11 @@ def sync_llm_events(run: Run) -> None:
     Idempotent; called before metrics are computed (when a run ends, when a cassette loads).
     """
     derived = derived_llm_calls(run)
+    current = [e.data for e in run.events if is_derived(e)]
+    if len(current) == len(derived) and all(
+        a is b for a, (_, _, b) in zip(current, derived, strict=True)
+    ):
+        return  # unchanged since the last call (the cached reads are the same objects)
     kept = [e for e in run.events if not is_derived(e)]
     if derived:
         kept = [e for e in kept if not _duplicate(e, derived)]

@@ -146,9 +146,14 @@ def _write_dict(value: dict[Any, Any], indent: str, out: list[str], sort: bool) 
         return
     inner = indent + " "
     sep = "{\n"
+    encode = _SCALAR.encode
     for key in sorted(value) if sort else value:
-        out.append(f"{sep}{inner}{_SCALAR.encode(str(key))}: ")
-        _write(value[key], inner, out, sort)
+        item = value[key]
+        if item is None or isinstance(item, str | int | float):  # most values: no recursion
+            out.append(f"{sep}{inner}{encode(str(key))}: {encode(item)}")
+        else:
+            out.append(f"{sep}{inner}{encode(str(key))}: ")
+            _write(item, inner, out, sort)
         sep = ",\n"
     out.append(f"\n{indent}}}")
 

@@ -331,3 +331,14 @@ def _describe(value: Any) -> str:
     kind = next((n for t, n in _NAMES.items() if type(value) is t), type(value).__name__)
     text = repr(value)
     return f"{kind} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+SCHEMA_FILE = Path(__file__).with_name("cassette.schema.json")
+
+
+def published_schema() -> dict[str, Any]:
+    """The schema file shipped in the package (kept identical to :data:`SCHEMA` by a test)."""
+    import json
+
+    data: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return data

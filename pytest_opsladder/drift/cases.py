@@ -35,6 +35,7 @@ def run_summary(row: Mapping[str, Any], metric_names: list[str]) -> dict[str, An
         "failed_checks": list(row.get("failed_checks") or []),
         "output_text": row.get("output_text") or "",
         "trajectory": list(row.get("steps") or []),
+        "judges": list(row.get("judges") or []),
         "metrics": {m: _clean(row[m]) for m in metric_names if m in row},
         "divergences": int(_clean(row.get("divergences")) or 0),
         "error": _error(row.get("error")),

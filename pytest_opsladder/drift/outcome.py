@@ -49,16 +49,25 @@ def divergence_in_words(fd: dict[str, Any] | None) -> str | None:
             f"{base.get('tool')!r}"
         )
     return (
-        f"step {step}: called {cand.get('tool')!r} with {_short(cand.get('args'))} where the "
-        f"baseline passed {_short(base.get('args'))}"
+        f"step {step}: {cand.get('tool')!r} called with other arguments: {_args_diff(base, cand)}"
     )
+
+
+def _args_diff(base: dict[str, Any], cand: dict[str, Any]) -> str:
+    """The first argument paths that differ, each as ``path: baseline -> candidate``."""
+    from pytest_opsladder.capture.diff import diff_paths
+
+    diffs = diff_paths(base.get("args"), cand.get("args"))
+    shown = [f"{path.removeprefix('$.')}: {_short(b)} -> {_short(c)}" for path, b, c in diffs[:2]]
+    more = f" (+{len(diffs) - 2} more)" if len(diffs) > 2 else ""
+    return "; ".join(shown) + more
 
 
 def _short(value: Any) -> str:
     import json
 
     text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def regressed_cases(

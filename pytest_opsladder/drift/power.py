@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from pytest_opsladder.drift.margin_tests import Array, pratt_z_rows
-from pytest_opsladder.drift.unconditional import fail_power
+from pytest_opsladder.drift.unconditional import EXACT_MAX_N, fail_power
 
 _SIM_MAX_N = 2000
 _N_DECISIVE_MAX = 10_000_000
@@ -54,19 +54,34 @@ def binary_mde(n: int, margin: float, alpha: float, discordant: int, power: floa
     if n < 1:
         return Mde(None, "exact")
     base = max(discordant / (2 * n), 0.5 / n)
+    method = "exact" if n <= EXACT_MAX_N else "normal"
 
     def fn(delta: float) -> float:
         p01 = min(max(base - delta / 4, 0.0), (1.0 - delta) / 2)  # p10 + p01 <= 1
+        if method == "normal":
+            return _tango_normal_power(n, margin, alpha, p01 + delta, p01)
         return fail_power(n, margin, alpha, p01 + delta, p01)
 
     hi = 1.0 - 1e-9
     if hi <= margin or fn(hi) < power:
-        return Mde(None, "exact")
+        return Mde(None, method)
     lo = margin
-    for _ in range(30):
+    for _ in range(24):  # 2^-24 of the bracket: below any pass-rate resolution
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if fn(mid) >= power else (mid, hi)
-    return Mde(hi, "exact")
+    return Mde(hi, method)
+
+
+def _tango_normal_power(n: int, margin: float, alpha: float, p10: float, p01: float) -> float:
+    """Power of Tango's test in its normal limit (past EXACT_MAX_N cases, where the test
+    itself uses the normal critical value): null variance pi - margin^2, alternative pi -
+    delta^2 per case."""
+    from scipy.stats import norm
+
+    pi, delta = p10 + p01, p10 - p01
+    sd0 = math.sqrt(max(pi - margin**2, 1e-12))
+    sd1 = math.sqrt(max(pi - delta**2, 1e-12))
+    return float(norm.cdf((math.sqrt(n) * (delta - margin) - norm.isf(alpha) * sd0) / sd1))
 
 
 def normal_mde(sd: float, n: int, *, alpha: float, power: float) -> float | None:
@@ -87,7 +102,7 @@ def numeric_mde(x: Array, centre: float, *, alpha: float, power: float, seed: in
         centre = round(centre / step) * step
     rng = np.random.default_rng(seed)
     n_sim = min(x.size, _SIM_MAX_N)
-    shape = (32 if n_sim <= 500 else 16, n_sim)
+    shape = (32 if n_sim <= 500 else 8, n_sim)
     # the null of the signed-rank test is symmetry about the centre: resample the centred
     # values with random signs, or a chance imbalance of this suite would count as power
     draws = (x - centre)[rng.integers(0, x.size, shape)] * rng.choice([-1.0, 1.0], shape)
@@ -96,7 +111,7 @@ def numeric_mde(x: Array, centre: float, *, alpha: float, power: float, seed: in
     if step is not None:
         return _search_share(draws, uniform, step, scale, alpha, power)
     sd = float(np.std(x - centre, ddof=1))
-    start = max(sd, 1e-12) / math.sqrt(x.size)
+    start = 2 * max(sd, 1e-12) / math.sqrt(x.size)
     return _search(
         lambda s: _power(draws + s, scale, alpha, ties=False), start, power, "simulated_shift"
     )
@@ -133,7 +148,7 @@ def _search(fn: Callable[[float], float], start: float, power: float, method: st
         lo, hi = hi, hi * 2
     else:
         return Mde(None, method)
-    for _ in range(14):  # 1/16,000 of the bracket: far below the Monte Carlo error
+    for _ in range(12):  # 1/4,000 of the bracket: below the Monte Carlo error
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if fn(mid) >= power else (mid, hi)
     return Mde(hi, method)

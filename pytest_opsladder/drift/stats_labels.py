@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pytest_opsladder.drift import margin_tests as mt
 from pytest_opsladder.drift import paired_tests as pt
 from pytest_opsladder.drift.distances import (
     _SEP,
@@ -99,7 +100,8 @@ def _js_permutation(p_: pt.Array, q_: pt.Array, observed: float, seed: int) -> t
 def category_diagnostics(
     group: str, base: pd.DataFrame, cand: pd.DataFrame, ctx: Context
 ) -> list[dict[str, Any]]:
-    """Per category: McNemar on per-case indicators (one epoch) or Wilcoxon on shares."""
+    """Per category: McNemar on per-case indicators (one epoch) or the signed-rank test
+    (Pratt's zeros) on shares."""
     out = []
     for key in base.columns.union(cand.columns):
         b = base[key].to_numpy(dtype=float) if key in base else np.zeros(len(base))
@@ -122,7 +124,8 @@ def _share_test(b: pt.Array, c: pt.Array, epochs: int) -> pt.TestResult:
     if epochs == 1:
         lost, gained = int(np.sum((b > 0.5) & (c < 0.5))), int(np.sum((b < 0.5) & (c > 0.5)))
         return pt.mcnemar_exact(lost, gained, n=int(b.size), one_sided=False)
-    return pt.wilcoxon_shift(c - b, one_sided=False)
+    res = mt.signed_rank(c - b)  # Pratt's zeros: most cases' shares do not move
+    return pt.TestResult(res.test, res.statistic, min(1.0, 2 * min(res.fail, res.pass_)))
 
 
 def tool_shares(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -34,6 +34,7 @@ ID_COLUMNS = ("case_id", "variant", "role", "epoch", "run_id", "status", "model"
 OTHER_COLUMNS = (
     "passed",
     "failed_checks",
+    "judges",
     "divergences",
     "first_divergence_step",
     "trajectory",
@@ -166,6 +167,7 @@ def _row(
     row.update(_judge_cost(events, prices))
     row.update(_shadow_facts(facts, run))
     row["steps"] = _steps(events)
+    row["judges"] = _judges(events)
     row["trajectory"] = [step["tool"] for step in row["steps"]]
     row["output_text"] = _as_text(run.get("output"))
     row.update(_extra_metrics(metrics))
@@ -236,6 +238,14 @@ def _cost(events: list[Mapping[str, Any]], row: Mapping[str, Any], prices: Price
             return _unpriced(model)
         total += price.cost(tin, tout)
     return total
+
+
+def _judges(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each model-graded check's verdict on the run (name, score, passed, reason or error)."""
+    keys = ("name", "score", "passed", "reason", "error")
+    return [
+        {k: (e.get("data") or {}).get(k) for k in keys} for e in events if e.get("kind") == "judge"
+    ]
 
 
 def _judge_cost(events: list[Mapping[str, Any]], prices: PriceTable) -> dict[str, float]:

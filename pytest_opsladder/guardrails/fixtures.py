@@ -52,7 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def opsladder_policy_file(pytestconfig: pytest.Config) -> Path | None:
-    """The configured policy file, or None (override this fixture to pick one in code)."""
+    """The configured policy file; None means the built-in default (override to pick one)."""
     return _configured(pytestconfig)
 
 

@@ -9,13 +9,14 @@ whatever the rule's specificity; a call that no rule matches gets the policy's `
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache, partial
 from typing import Any
 
 from pytest_opsladder.guardrails.arguments import Constraint, check_constraint, normalize_args
 from pytest_opsladder.guardrails.inputs import InputRules
-from pytest_opsladder.guardrails.shell_context import MAX_COMMAND_CHARS
+from pytest_opsladder.guardrails.shell_context import MAX_COMMAND_CHARS, ShellContext
 from pytest_opsladder.guardrails.shell_detect import shell_context, shell_decisions
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict, strictest
 from pytest_opsladder.guardrails.workspace import Workspace
@@ -94,6 +95,11 @@ class Policy:
         out += self._commands(tool, parsed)
         return out
 
+    @cached_property
+    def _shell_context(self) -> ShellContext:
+        # Built once per policy: a decision's context differs only per command (ctx.at).
+        return shell_context(self.workspace, self.shell.max_chars, self.shell.safe)
+
     def _scope(self, tool: str) -> list[Decision]:
         scoped = [
             Decision(r.decision, r.id, r.reason or f"rule {r.id!r} matches tool {tool!r}")
@@ -107,13 +113,28 @@ class Policy:
         out: list[Decision] = []
         if matches(self.shell.tools, tool):
             text = args.get(self.shell.arg)
-            ctx = shell_context(self.workspace, self.shell.max_chars, self.shell.safe)
+            ctx = self._shell_context
             out += _text_or_ask(text, self.shell.arg, "shell", lambda t: shell_decisions(t, ctx))
         if matches(self.sql.tools, tool):
-            from pytest_opsladder.guardrails.sql_detect import sql_decisions
-
-            out += _text_or_ask(args.get(self.sql.arg), self.sql.arg, "sql", sql_decisions)
+            limit = self.sql.max_chars
+            out += _text_or_ask(args.get(self.sql.arg), self.sql.arg, "sql", partial(_sql, limit))
         return out
+
+
+def _sql(limit: int, text: str) -> list[Decision]:
+    from pytest_opsladder.guardrails.sql_detect import sql_decisions
+
+    if len(text) > limit:
+        why = f"the SQL is {len(text)} characters long (limit {limit}); a human must read it"
+        return [Decision(Verdict.ASK, "sql:too-long", why)]
+    odd = _UNREADABLE.search(text)
+    if odd:  # NUL and other controls, or bytes that were not UTF-8 (surrogate escapes)
+        why = f"character {odd.group()!r} at offset {odd.start()} cannot be part of readable SQL"
+        return [Decision(Verdict.ASK, "sql:unreadable", why)]
+    return sql_decisions(text)
+
+
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _text_or_ask(text: Any, arg: str, kind: str, check: Any) -> list[Decision]:

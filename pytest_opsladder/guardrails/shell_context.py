@@ -121,7 +121,11 @@ def path_decisions(name: str, values: Iterable[str], ctx: ShellContext) -> list[
         if target is None or target in HARMLESS_DEVICES:
             continue
         if _is_storage_device(target):
-            out.append(deny("shell:device", f"{name} writes to the device {target!r}"))
+            out.append(
+                deny(
+                    "shell:device", f"{name} opens the storage device {target!r} (raw disk access)"
+                )
+            )
         elif ctx.workspace is not None and not _inside(ctx.workspace, target, ctx.cwds):
             root = ctx.workspace.root
             why = f"{name}: path {value!r} resolves outside the workspace {root}"

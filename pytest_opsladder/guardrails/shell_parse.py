@@ -40,6 +40,7 @@ _DYNAMIC = {
     "herestring_redirect": "a here-string",
 }
 _STATIC_TARGETS = {"/dev/null"}
+_NO_STDIN = Stdin()
 # Words bash passes on unchanged though they hold special characters: find's ``{}`` and ``\;``.
 _LITERAL_WORDS = {"{}": "{}", "\\;": ";", "\\+": "+"}
 # Globs, braces, escapes, and ~ where bash expands it: at a word's start, after = or :
@@ -100,15 +101,16 @@ def parse_shell(text: str, *, max_chars: int = MAX_COMMAND_CHARS) -> ShellParse:
     if odd:
         out.dynamic.append(odd)
         return out
-    source = text.encode()
-    tree = _parser().parse(source)
+    tree = _parser().parse(text.encode())
     if tree.root_node.has_error:
         out.dynamic.append("the shell parser cannot parse it (unbalanced quotes or syntax)")
-    _walk(tree.root_node, source, out)
+    # The text is printable ASCII (checked above), so byte offsets are character offsets and
+    # every node's text is a slice of the string, with no decoding.
+    _walk(tree.root_node, text, out)
     return out
 
 
-def _walk(node: Any, source: bytes, out: ShellParse) -> None:
+def _walk(node: Any, source: str, out: ShellParse) -> None:
     kind = node.type
     if not node.is_named or kind in _QUIET:
         return
@@ -124,11 +126,11 @@ def _walk(node: Any, source: bytes, out: ShellParse) -> None:
         out.dynamic.append(f"{_DYNAMIC[kind]}: {_text(node, source)[:60]!r}")
     elif kind not in _STRUCTURE and kind not in _WORDS:
         out.dynamic.append(f"shell construct {kind!r}: {_text(node, source)[:60]!r}")
-    for child in node.children:
+    for child in node.named_children:  # anonymous nodes are tokens: leaves, never commands
         _walk(child, source, out)
 
 
-def _command(node: Any, source: bytes, out: ShellParse) -> SimpleCommand:
+def _command(node: Any, source: str, out: ShellParse) -> SimpleCommand:
     argv: list[str] = []
     dynamic = False
     for child in node.named_children:
@@ -141,10 +143,11 @@ def _command(node: Any, source: bytes, out: ShellParse) -> SimpleCommand:
             continue  # assignments and redirects: reported as dynamic by the walk
         dynamic = dynamic or value is None
         argv.append(value if value is not None else DYNAMIC)
-    return SimpleCommand(tuple(argv), dynamic, _here_string(node, source, out))
+    stdin = _NO_STDIN if "<<<" not in _text(node, source) else _here_string(node, source, out)
+    return SimpleCommand(tuple(argv), dynamic, stdin)
 
 
-def _here_string(node: Any, source: bytes, out: ShellParse) -> Stdin:
+def _here_string(node: Any, source: str, out: ShellParse) -> Stdin:
     for child in node.named_children:
         if child.type == "herestring_redirect" and child.named_children:
             text = _word(child.named_children[-1], source, out, is_name=False)
@@ -152,7 +155,7 @@ def _here_string(node: Any, source: bytes, out: ShellParse) -> Stdin:
     return Stdin()
 
 
-def _pipeline(node: Any, source: bytes, out: ShellParse) -> None:
+def _pipeline(node: Any, source: str, out: ShellParse) -> None:
     """Each part after a ``|`` reads the previous part's output: known text for echo/printf."""
     previous: SimpleCommand | None = None
     for child in node.named_children:
@@ -177,7 +180,7 @@ def _printed(command: SimpleCommand) -> str | None:
     return " ".join(words) + "\n"
 
 
-def _redirected(node: Any, source: bytes, out: ShellParse) -> None:
+def _redirected(node: Any, source: str, out: ShellParse) -> None:
     start = len(out.commands)
     body = ""
     for child in node.named_children:
@@ -189,7 +192,7 @@ def _redirected(node: Any, source: bytes, out: ShellParse) -> None:
         out.commands[start] = replace(out.commands[start], stdin=Stdin(body, True))
 
 
-def _file_redirect(node: Any, source: bytes, out: ShellParse) -> None:
+def _file_redirect(node: Any, source: str, out: ShellParse) -> None:
     """``2>&1`` and ``>/dev/null`` are static; any other redirection asks and its file is kept."""
     target = node.named_children[-1] if node.named_children else None
     operator = next((c.type for c in node.children if not c.is_named), "")
@@ -208,7 +211,7 @@ def _file_redirect(node: Any, source: bytes, out: ShellParse) -> None:
 _WORDS = {"word", "raw_string", "string", "number", "concatenation", "string_content"}
 
 
-def _word(node: Any, source: bytes, out: ShellParse, *, is_name: bool) -> str | None:
+def _word(node: Any, source: str, out: ShellParse, *, is_name: bool) -> str | None:
     """The word's value after quote removal, or None when the shell decides it at run time."""
     kind = node.type
     raw = _text(node, source)
@@ -236,7 +239,7 @@ def _word(node: Any, source: bytes, out: ShellParse, *, is_name: bool) -> str | 
     return value
 
 
-def _double_quoted(node: Any, source: bytes) -> str | None:
+def _double_quoted(node: Any, source: str) -> str | None:
     if any(child.type != "string_content" for child in node.named_children):
         return None  # expansions inside: reported by the walk
     body = _text(node, source)[1:-1]
@@ -245,12 +248,12 @@ def _double_quoted(node: Any, source: bytes) -> str | None:
     return body
 
 
-def _concatenation(node: Any, source: bytes, out: ShellParse) -> str | None:
+def _concatenation(node: Any, source: str, out: ShellParse) -> str | None:
     parts = [_word(child, source, out, is_name=False) for child in node.named_children]
     if any(part is None for part in parts):
         return None
     return "".join(part for part in parts if part is not None)
 
 
-def _text(node: Any, source: bytes) -> str:
-    return source[node.start_byte : node.end_byte].decode()
+def _text(node: Any, source: str) -> str:
+    return source[node.start_byte : node.end_byte]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pytest_opsladder.guardrails.shell_context import ShellContext, ask, not_known_safe
+from pytest_opsladder.guardrails.shell_context import DYNAMIC, ShellContext, ask, not_known_safe
 from pytest_opsladder.guardrails.verdicts import Decision
 
 Check = Callable[[list[str], ShellContext], list[Decision]]
@@ -140,6 +140,24 @@ def remote(name: str) -> Check:
     return check
 
 
+def _coproc_skip(args: list[str]) -> int:
+    """``coproc [NAME] { ...; }``: the parser leaves the brace as a word; skip NAME and it."""
+    if len(args) > 1 and args[0].isidentifier() and args[1] in (DYNAMIC, "{"):
+        return 2
+    return 1 if args[:1] in ([DYNAMIC], ["{"]) else 0
+
+
+def flock(args: list[str], ctx: ShellContext) -> list[Decision]:
+    """``flock LOCK CMD...`` runs CMD; ``flock -c SCRIPT LOCK`` runs SCRIPT through a shell."""
+    if any(a in ("-c", "--command") or a.startswith("--command=") for a in args):
+        return script_option("flock", ("-c", "--command"), "flock runs a command under a lock")(
+            args, ctx
+        )
+    return wrapper(_opts("-w", "-E", "--timeout", then=1), "flock runs a command under a lock")(
+        args, ctx
+    )
+
+
 def _state(name: str) -> Check:
     why = f"{name} changes how later commands run, or runs a file"
     return lambda args, ctx: [ask("shell:state", why)]
@@ -179,14 +197,14 @@ WRAPPERS: dict[str, Check] = {
     "fakeroot": wrapper(
         _opts("-l", "-s", "-i", "--lib", "--faked"), "'fakeroot' is not a known-safe program"
     ),
-    "coproc": wrapper(lambda a: 0, "coproc runs a command in the background"),
+    "coproc": wrapper(_coproc_skip, "coproc runs a command in the background"),
     "watch": wrapper(_opts("-n", "--interval", "-d", "-x"), "watch repeats a command"),
     "chroot": wrapper(_opts("--userspec", "--groups", then=1), "chroot changes the root directory"),
     "unshare": wrapper(
         _opts("-S", "-G", "--setuid", "--setgid", "-R", "-w"), "unshare changes namespaces"
     ),
     "nsenter": wrapper(_opts("-t", "--target", "-S", "-G"), "nsenter enters other namespaces"),
-    "flock": wrapper(_opts("-w", "-E", "--timeout", then=1), "flock runs a command under a lock"),
+    "flock": flock,
     "chrt": wrapper(_opts("-p", then=1), "chrt changes scheduling"),
     "taskset": wrapper(_opts("-p", then=1), "taskset pins a command to CPUs"),
     "strace": wrapper(_opts("-e", "-o", "-p", "-s", "-u", "-E"), "strace traces a command"),

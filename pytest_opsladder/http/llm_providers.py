@@ -97,13 +97,18 @@ def _builtin_providers() -> None:
 
 # -- recognising -------------------------------------------------------------------------------
 def _request_json(stored: dict[str, Any]) -> Any:
-    raw = decode_body(stored.get("body"))
-    if not raw:
-        return None
     try:
-        return json.loads(raw)
+        return _body_json(stored.get("body"))
     except ValueError:
         return None
+
+
+def _body_json(body: dict[str, Any] | None) -> Any:
+    """A stored body as JSON (None when empty); text bodies are parsed without re-encoding."""
+    if body and isinstance(body.get("text"), str):
+        return json.loads(body["text"]) if body["text"] else None
+    raw = decode_body(body)
+    return json.loads(raw) if raw else None
 
 
 def claim(method: str, url: str, request: Any) -> tuple[LlmProvider, str] | None:
@@ -111,7 +116,9 @@ def claim(method: str, url: str, request: Any) -> tuple[LlmProvider, str] | None
     if method.upper() != "POST":
         return None
     path = urlsplit(url).path.rstrip("/")
-    for provider in llm_providers():
+    if not _LOADED:
+        _builtin_providers()
+    for provider in _PROVIDERS:
         try:
             op = provider.operation("POST", path, request)
         except Exception:  # a broken user provider must not break the run it reads
@@ -176,9 +183,10 @@ def _model_of(request: Any) -> str | None:
 def _interaction(req: dict[str, Any], request: Any, item: dict[str, Any]) -> Interaction:
     resp = item.get("response") or {}
     elapsed = item.get("elapsed")
+    url = str(req.get("url", ""))
     exchange = Interaction(
         method="POST",
-        path=urlsplit(str(req.get("url", ""))).path,
+        path=url.split("?", 1)[0],  # a suffix match and the Azure deployment need no more
         request=request,
         status=int(resp.get("status") or 0),
         elapsed=float(elapsed) if isinstance(elapsed, int | float) else None,
@@ -189,13 +197,13 @@ def _interaction(req: dict[str, Any], request: Any, item: dict[str, Any]) -> Int
         last = chunks[-1][0] if chunks else 0.0
         exchange.header_delay = max((exchange.elapsed or last) - last, 0.0)
     else:
-        exchange.body = _json_body(decode_body(resp.get("body")), exchange.problems)
+        exchange.body = _json_body(resp.get("body"), exchange.problems)
     return exchange
 
 
-def _json_body(raw: bytes, problems: list[str]) -> Any:
+def _json_body(body: dict[str, Any] | None, problems: list[str]) -> Any:
     try:
-        return json.loads(raw) if raw else None
+        return _body_json(body)
     except ValueError:
         problems.append("the response body is not JSON")
         return None

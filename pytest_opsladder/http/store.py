@@ -23,6 +23,7 @@ from pytest_opsladder.http import vcr_format
 from pytest_opsladder.http.canonical import Canonical, Canonicalizer
 from pytest_opsladder.http.config import HttpOptions
 from pytest_opsladder.http.scrub import scrub_url
+from pytest_opsladder.secrets import remember
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
@@ -146,6 +147,7 @@ class HttpStore:
     # -- storing ---------------------------------------------------------------------------
     def store(self, interaction: dict[str, Any]) -> int:
         """Append a new interaction to the run (it will be in the cassette); returns its index."""
+        remember(interaction)  # scanned now: the scope's check and the write reuse the result
         with self._lock:
             self.run.http.append(interaction)
             self.fresh.append(len(self.run.http) - 1)

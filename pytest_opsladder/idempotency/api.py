@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from pytest_opsladder.idempotency.holders import abandon
 from pytest_opsladder.idempotency.records import FailurePolicy
 from pytest_opsladder.idempotency.store import POLL_S, Claim, IdempotencyStore
 
@@ -83,6 +84,9 @@ async def aexecute(
     except Exception as exc:
         store.fail(held, exc, policy)
         raise
+    except BaseException:
+        abandon(held.holder)  # cancelled: nobody knows whether the side effect happened
+        raise
     held.complete(result)
     return held.result
 
@@ -126,6 +130,9 @@ def claim(
         yield held
     except Exception as exc:
         store.fail(held, exc, policy)
+        raise
+    except BaseException:
+        abandon(held.holder)  # interrupted: nobody knows whether the side effect happened
         raise
     held.complete(held.result)
 

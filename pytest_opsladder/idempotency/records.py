@@ -1,9 +1,10 @@
 """What an idempotency backend stores per key, and the contract every backend keeps (level 2).
 
 A backend does a few atomic things: ``begin`` (claim a free key, take over an expired lock
-whose side effect never started, turn an expired *started* lock into ``completed_unrecorded``,
-or return the record that stands in the way), ``start``, ``complete``, ``fail`` and
-``unrecorded`` (only for the holder of the lock) and ``release`` (only for the holder).
+whose side effect never started or whose holder is known alive, or return the record that
+stands in the way), ``lose`` (turn an expired *started* lock of a dead holder into
+``completed_unrecorded``), ``start``, ``complete``, ``fail`` and ``unrecorded`` (only for the
+holder of the lock) and ``release`` (only for the holder).
 Everything else (payload fingerprints, failure policy, waiting, events) lives in
 :mod:`pytest_opsladder.idempotency.store`, so the SQLite and Redis backends cannot disagree on
 semantics. The fingerprint is written with the claim, before any side effect, so a retry with
@@ -71,7 +72,8 @@ class Record:
     started: bool = False  # the holder said its side effect began: never taken over
 
     def effective_status(self, now: float) -> Status:
-        """The status a reader should act on: an expired started lock is unrecorded."""
+        """The status to show: an expired started lock is unrecorded (unless its holder turns
+        out to be alive when a caller next claims the key)."""
         expired = self.status is Status.IN_PROGRESS and self.locked_until <= now
         return Status.COMPLETED_UNRECORDED if expired and self.started else self.status
 
@@ -88,18 +90,30 @@ class Begin:
     acquired: bool
     record: Record
     took_over: bool = False
+    expired_started: bool = False  # blocked by a started lock that expired: is its holder alive?
 
 
 class Backend(Protocol):
     """Atomic storage of :class:`Record` by key (SQLite by default, Redis for several hosts)."""
 
     def begin(
-        self, key: str, fp: str, holder: str, now: float, expiry: float, started: bool
+        self,
+        key: str,
+        fp: str,
+        holder: str,
+        now: float,
+        expiry: float,
+        started: bool,
+        takeover_of: str = "",
     ) -> Begin | None:
         """Claim ``key``; None means the record vanished under us (the caller retries).
 
-        An expired lock with the same fingerprint is taken over only if its side effect never
-        started; a started one becomes ``completed_unrecorded`` and blocks."""
+        An expired lock with the same fingerprint is taken over if its side effect never
+        started, or if its holder is ``takeover_of`` (a holder the store found alive); any
+        other expired started lock blocks with ``expired_started`` set."""
+
+    def lose(self, key: str, holder: str, reason: str, now: float) -> bool:
+        """Mark ``key`` ``completed_unrecorded`` if ``holder`` still holds its expired lock."""
 
     def start(self, key: str, holder: str) -> bool:
         """Mark the held lock as started (the side effect begins); False if not the holder."""

@@ -33,7 +33,7 @@ local k = KEYS[1]
 local now = at(ARGV[3])
 local nows, untils = fmt(now), fmt(now + tonumber(ARGV[4]))
 local st = redis.call('HGET', k, 'status')
-local acq, took = 0, 0
+local acq, took, lost = 0, 0, 0
 if not st then
   redis.call('HSET', k, 'fingerprint', ARGV[1], 'status', 'in_progress', 'holder', ARGV[2],
     'locked_until', untils, 'created_at', nows, 'updated_at', nows, 'takeovers', 0,
@@ -41,9 +41,9 @@ if not st then
   acq = 1
 elseif st == 'in_progress' and redis.call('HGET', k, 'fingerprint') == ARGV[1]
   and tonumber(redis.call('HGET', k, 'locked_until')) <= now then
-  if redis.call('HGET', k, 'started') == '1' then
-    redis.call('HSET', k, 'status', 'completed_unrecorded', 'error', ARGV[6],
-      'updated_at', nows)
+  if redis.call('HGET', k, 'started') == '1'
+    and redis.call('HGET', k, 'holder') ~= ARGV[6] then
+    lost = 1
   else
     redis.call('HSET', k, 'holder', ARGV[2], 'locked_until', untils, 'updated_at', nows,
       'started', ARGV[5])
@@ -51,7 +51,7 @@ elseif st == 'in_progress' and redis.call('HGET', k, 'fingerprint') == ARGV[1]
     acq, took = 1, 1
   end
 end
-local out = {acq, took}
+local out = {acq, took, lost}
 for _, v in ipairs(redis.call('HGETALL', k)) do table.insert(out, v) end
 return out
 """
@@ -92,8 +92,20 @@ end
 return 0
 """
 
-_LOST = '{"type": "HolderLost", "message": "the holder started the action and its lock '
-_LOST += 'expired without a recorded result (it crashed, or ran longer than lock_expiry)"}'
+_LOSE = (
+    _NOW
+    + """
+local k = KEYS[1]
+local now = at(ARGV[3])
+if redis.call('HGET', k, 'holder') == ARGV[1] and redis.call('HGET', k, 'status') == 'in_progress'
+  and tonumber(redis.call('HGET', k, 'locked_until')) <= now then
+  redis.call('HSET', k, 'status', 'completed_unrecorded', 'error', ARGV[2],
+    'updated_at', fmt(now))
+  return 1
+end
+return 0
+"""
+)
 
 
 class RedisBackend:
@@ -118,16 +130,28 @@ class RedisBackend:
         self._finish = self._redis.register_script(_FINISH)
         self._release = self._redis.register_script(_RELEASE)
         self._start = self._redis.register_script(_START)
+        self._lose = self._redis.register_script(_LOSE)
 
     def begin(
-        self, key: str, fp: str, holder: str, now: float, expiry: float, started: bool
+        self,
+        key: str,
+        fp: str,
+        holder: str,
+        now: float,
+        expiry: float,
+        started: bool,
+        takeover_of: str = "",
     ) -> Begin | None:
-        args = [fp, holder, self._at(now), repr(expiry), "1" if started else "0", _LOST]
+        args = [fp, holder, self._at(now), repr(expiry), "1" if started else "0", takeover_of]
         out = self._begin(keys=[PREFIX + key], args=args)
-        fields = _pairs(out[2:])
+        fields = _pairs(out[3:])
         if not fields:
             return None
-        return Begin(bool(out[0]), _record(key, fields), took_over=bool(out[1]))
+        record = _record(key, fields)
+        return Begin(bool(out[0]), record, took_over=bool(out[1]), expired_started=bool(out[2]))
+
+    def lose(self, key: str, holder: str, reason: str, now: float) -> bool:
+        return bool(self._lose(keys=[PREFIX + key], args=[holder, reason, self._at(now)]))
 
     def _finish_as(
         self, key: str, holder: str, status: Status, col: str, text: str, now: float

@@ -34,8 +34,6 @@ CREATE TABLE IF NOT EXISTS idempotency (
 _ADD_STARTED = "ALTER TABLE idempotency ADD COLUMN started INTEGER NOT NULL DEFAULT 0"
 _COLUMNS = "key, fingerprint, status, holder, locked_until, result, error, created_at, "
 _COLUMNS += "updated_at, takeovers, started"
-_LOST = '{"type": "HolderLost", "message": "the holder started the action and its lock '
-_LOST += 'expired without a recorded result (it crashed, or ran longer than lock_expiry)"}'
 
 
 class SqliteBackend:
@@ -103,12 +101,19 @@ class SqliteBackend:
         return _record(row) if row else None
 
     def begin(
-        self, key: str, fp: str, holder: str, now: float, expiry: float, started: bool
+        self,
+        key: str,
+        fp: str,
+        holder: str,
+        now: float,
+        expiry: float,
+        started: bool,
+        takeover_of: str = "",
     ) -> Begin | None:
         conn = self._checked_conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            outcome = self._begin_locked(conn, key, fp, holder, now, expiry, started)
+            outcome = self._begin_locked(conn, key, fp, (holder, takeover_of), now, expiry, started)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -120,12 +125,12 @@ class SqliteBackend:
         conn: sqlite3.Connection,
         key: str,
         fp: str,
-        holder: str,
+        holders: tuple[str, str],
         now: float,
         expiry: float,
         started: bool,
     ) -> Begin:
-        found = self._row(conn, key)
+        (holder, takeover_of), found = holders, self._row(conn, key)
         if found is None:
             conn.execute(
                 f"INSERT INTO idempotency ({_COLUMNS}) VALUES (?,?,?,?,?,NULL,NULL,?,?,0,?)",
@@ -133,12 +138,8 @@ class SqliteBackend:
             )
         elif not _expired(found, now) or found.fingerprint != fp:
             return Begin(False, found)
-        elif found.started:
-            conn.execute(
-                "UPDATE idempotency SET status=?, error=?, updated_at=? WHERE key=?",
-                (Status.COMPLETED_UNRECORDED.value, _LOST, now, key),
-            )
-            return Begin(False, self._row(conn, key) or found)
+        elif found.started and found.holder != takeover_of:
+            return Begin(False, found, expired_started=True)
         else:
             conn.execute(
                 "UPDATE idempotency SET holder=?, locked_until=?, updated_at=?, started=?, "
@@ -148,6 +149,14 @@ class SqliteBackend:
         mine = self._row(conn, key)
         assert mine is not None  # written in this transaction
         return Begin(True, mine, took_over=found is not None)
+
+    def lose(self, key: str, holder: str, reason: str, now: float) -> bool:
+        cur = self._checked_conn().execute(
+            "UPDATE idempotency SET status=?, error=?, updated_at=? "
+            "WHERE key=? AND holder=? AND status=? AND locked_until<=?",
+            (Status.COMPLETED_UNRECORDED.value, reason, now, key, holder, _IN_PROGRESS, now),
+        )
+        return cur.rowcount == 1
 
     def _finish(
         self, key: str, holder: str, status: Status, column: str, text: str, now: float
@@ -228,7 +237,8 @@ def _record(row: tuple[Any, ...]) -> Record:
     )
 
 
-_OPEN_STATES = (Status.IN_PROGRESS.value, Status.COMPLETED_UNRECORDED.value)
+_IN_PROGRESS = Status.IN_PROGRESS.value
+_OPEN_STATES = (_IN_PROGRESS, Status.COMPLETED_UNRECORDED.value)
 
 
 def _expired(record: Record, now: float) -> bool:

@@ -12,10 +12,11 @@ can complete or release it; a failure either frees the key or is stored and repl
 :class:`FailurePolicy` says. Results are stored as JSON: a repeat returns the JSON form.
 
 Under crashes (docs/faults.md): the payload fingerprint is written with the claim, so a retry
-with another payload is a mismatch even after a crash. A claim made with ``started=True`` (as
-:func:`~pytest_opsladder.idempotency.api.execute`, ``claim`` and ``@idempotent`` do), or marked
-with :meth:`Claim.start`, is never taken over: once its lock expires without a record, the key
-is ``completed_unrecorded`` and raises :class:`IdempotencyUnrecordedError`, as does a key whose
+with another payload is a mismatch even after a crash. A *started* claim (the default, and what
+:func:`~pytest_opsladder.idempotency.api.execute`, ``claim`` and ``@idempotent`` make) whose
+lock expires is taken over only by the process that holds it (its holder is just slow); seen
+from any other process the holder may have crashed after the side effect, so the key becomes
+``completed_unrecorded`` and raises :class:`IdempotencyUnrecordedError`, as does a key whose
 result could not be stored. A backend failure raises :class:`IdempotencyStoreError`
 (``on_store_error='closed'``) or runs the action unguarded (``'open'``).
 """
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,17 +33,14 @@ from typing import Any, NoReturn, TypeVar
 from pytest_opsladder.capture.jsonable import to_jsonable
 from pytest_opsladder.capture.run import emit
 from pytest_opsladder.idempotency import events as ev
+from pytest_opsladder.idempotency import messages as msg
 from pytest_opsladder.idempotency.errors import (
     IdempotencyConfigError,
     IdempotencyError,
-    IdempotencyInProgressError,
-    IdempotencyLockLostError,
-    IdempotencyMismatchError,
     IdempotencyStoreError,
-    IdempotencyUnrecordedError,
     NotLockHolderError,
-    StoredFailureError,
 )
+from pytest_opsladder.idempotency.holders import abandon, held_here, new_holder
 from pytest_opsladder.idempotency.keys import DEFAULT_WORKFLOW, check_key, fingerprint, upsert_key
 from pytest_opsladder.idempotency.records import (
     Backend,
@@ -54,6 +51,8 @@ from pytest_opsladder.idempotency.records import (
 )
 from pytest_opsladder.observability.redaction import redact_text
 
+_LOST = '{"type": "HolderLost", "message": "another process started the action (it may have '
+_LOST += 'crashed) and its lock expired without a recorded result"}'
 DEFAULT_LOCK_EXPIRY_S = 60.0
 POLL_S = 0.05
 R = TypeVar("R")
@@ -160,19 +159,31 @@ class IdempotencyStore:
         *,
         wait: float | None = None,
         expiry: float | None = None,
-        started: bool = False,
+        started: bool = True,
     ) -> Claim:
         """Claim ``key`` or get its stored result; raises mismatch / in-progress / stored error.
 
-        ``started=True`` claims and marks the side effect as begun in one write: after a crash
-        the key becomes ``completed_unrecorded`` instead of being taken over."""
-        key, fp, holder = self.scoped(key), fingerprint(payload), uuid.uuid4().hex
+        A started claim (the default) counts the side effect as begun: if its lock expires, any
+        other process finds the key ``completed_unrecorded`` instead of taking it over.
+        ``started=False`` is for side effects that are safe to repeat (an upsert keyed by the
+        same key): an expired lock is then taken over by anyone; call :meth:`Claim.start`
+        before a side effect that is not."""
+        key, fp, holder = self.scoped(key), fingerprint(payload), new_holder()
         lease = self.lock_expiry if expiry is None else _check_expiry(expiry)
         deadline = None if wait is None else self.clock() + wait
+        takeover_of = ""
         while True:
             try:
                 begun = self._call(
-                    key, self.backend.begin, key, fp, holder, self.clock(), lease, started
+                    key,
+                    self.backend.begin,
+                    key,
+                    fp,
+                    holder,
+                    self.clock(),
+                    lease,
+                    started,
+                    takeover_of,
                 )
             except IdempotencyStoreError as exc:
                 return self._store_down(key, fp, holder, exc)
@@ -181,10 +192,21 @@ class IdempotencyStore:
             if begun.acquired:
                 emit(ev.IDEMPOTENCY_EXECUTE, key, {"took_over": begun.took_over})
                 return Claim(self, key, fp, holder, False, took_over=begun.took_over)
+            if begun.expired_started and begun.record.fingerprint == fp:
+                takeover_of = self._expired_started(begun.record)
+                continue
             claim = self._blocked(begun.record, fp, deadline)
             if claim is not None:
                 return claim
             self.sleep(POLL_S)
+
+    def _expired_started(self, record: Record) -> str:
+        """A started lock expired: take it over if this process holds it (only slow), else mark
+        the key unrecorded (it may have done the side effect). Returns whom to take over."""
+        if held_here(record.holder):
+            return record.holder
+        self._call(record.key, self.backend.lose, record.key, record.holder, _LOST, self.clock())
+        return ""
 
     def _call(self, key: str, op: Callable[..., R], *args: Any) -> R:
         """Run a backend operation; any failure of the backend is an IdempotencyStoreError."""
@@ -193,7 +215,7 @@ class IdempotencyStore:
         except IdempotencyError:
             raise
         except Exception as exc:  # sqlite3, redis, OSError ...: all mean "the store failed"
-            raise _store_failed(self.backend, key, op.__name__, exc) from exc
+            raise msg.store_failed(self.backend, key, op.__name__, exc) from exc
 
     def _store_down(self, key: str, fp: str, holder: str, exc: IdempotencyStoreError) -> Claim:
         data = {"policy": self.on_store_error.value, "error": str(exc.__cause__ or exc)}
@@ -205,26 +227,26 @@ class IdempotencyStore:
     def _blocked(self, record: Record, fp: str, deadline: float | None) -> Claim | None:
         if record.fingerprint != fp:
             emit(ev.IDEMPOTENCY_MISMATCH, record.key, {"stored": record.fingerprint[:12]})
-            raise _mismatch(record, fp)
-        if record.effective_status(self.clock()) is Status.COMPLETED_UNRECORDED:
+            raise msg.mismatch(record, fp)
+        if record.status is Status.COMPLETED_UNRECORDED:
             emit(ev.IDEMPOTENCY_UNRECORDED, record.key, {"error": record.error})
-            raise _unrecorded(record)
+            raise msg.unrecorded(record)
         if record.status is Status.COMPLETED:
             emit(ev.IDEMPOTENCY_HIT, record.key, {"status": record.status.value})
             result = json.loads(record.result) if record.result is not None else None
             return Claim(self, record.key, fp, record.holder, True, result, done=True)
         if record.status is Status.FAILED:
             emit(ev.IDEMPOTENCY_HIT, record.key, {"status": record.status.value})
-            raise _stored_failure(record)
+            raise msg.stored_failure(record)
         if deadline is None or self.clock() >= deadline:
             emit(ev.IDEMPOTENCY_IN_PROGRESS, record.key, {"locked_until": record.locked_until})
-            raise _in_progress(record, self.clock())
+            raise msg.in_progress(record, self.clock())
         return None
 
     # -- finishing -----------------------------------------------------------------------
     def _start(self, claim: Claim) -> None:
         if not self._call(claim.key, self.backend.start, claim.key, claim.holder):
-            raise _lock_lost(claim.key, self.backend.get(claim.key))
+            raise msg.lock_lost(claim.key, self.backend.get(claim.key))
 
     def _complete(self, claim: Claim, text: str) -> None:
         if claim.replayed or claim.done or claim.unguarded:
@@ -237,19 +259,21 @@ class IdempotencyStore:
             claim.done = True
             return self._record_lost(claim, exc)
         if not stored:
-            raise _lock_lost(claim.key, self.backend.get(claim.key))
+            raise msg.lock_lost(claim.key, self.backend.get(claim.key))
         claim.done = True
 
     def _record_lost(self, claim: Claim, exc: IdempotencyStoreError) -> None:
         """The action ran but the store failed: the key stays locked, then reads unrecorded."""
+        abandon(claim.holder)
         emit(ev.IDEMPOTENCY_STORE_DOWN, claim.key, {"policy": self.on_store_error.value})
         if self.on_store_error is OnStoreError.CLOSED:
-            raise _result_not_recorded(claim.key, exc) from exc
+            raise msg.result_not_recorded(claim.key, exc) from exc
 
     def _unrecorded(self, claim: Claim, exc: BaseException) -> NoReturn:
         """The result cannot be stored: mark the key so that it never runs again by itself."""
         reason = {"type": type(exc).__name__, "message": redact_text(str(exc))[:500]}
         claim.done = True
+        abandon(claim.holder)
         if not claim.replayed and not claim.unguarded:
             self._call(
                 claim.key,
@@ -260,7 +284,7 @@ class IdempotencyStore:
                 self.clock(),
             )
         emit(ev.IDEMPOTENCY_UNRECORDED, claim.key, {"error": reason})
-        raise _unstorable(claim.key, exc) from exc
+        raise msg.unstorable(claim.key, exc) from exc
 
     def release(self, key: str, holder: str) -> None:
         """Free an in-progress key; only ``holder`` (the claim's id) may."""
@@ -318,84 +342,3 @@ def open_backend(
 
     path = text.removeprefix("sqlite:///").removeprefix("sqlite://")
     return SqliteBackend(path, busy_timeout_s=10.0 if timeout is None else timeout)
-
-
-def _mismatch(record: Record, fp: str) -> IdempotencyMismatchError:
-    return IdempotencyMismatchError(
-        f"idempotency key {record.key!r} was first used with payload fingerprint "
-        f"{record.fingerprint[:12]}… and is now reused with {fp[:12]}…; nothing was executed. "
-        "A key names one request: derive a new key for a different payload (upsert_key does).",
-        key=record.key,
-    )
-
-
-def _unrecorded(record: Record) -> IdempotencyUnrecordedError:
-    why = json.loads(record.error or "{}") if (record.error or "").startswith("{") else {}
-    return IdempotencyUnrecordedError(
-        f"idempotency key {record.key!r} is completed_unrecorded: its action may have run, "
-        f"but no result was recorded ({why.get('type', '?')}: {why.get('message', '?')}), so "
-        "it is not executed again automatically. Check whether the side effect happened, then "
-        "run `opsladder idempotency release STORE KEY` to let the next call execute it.",
-        key=record.key,
-    )
-
-
-def _unstorable(key: str, exc: BaseException) -> IdempotencyUnrecordedError:
-    return IdempotencyUnrecordedError(
-        f"idempotency key {key!r}: the action ran, but its result could not be stored "
-        f"({type(exc).__name__}: {exc}); the key is now completed_unrecorded and will not run "
-        "again automatically. Return JSON-serialisable results; after checking the side "
-        "effect, `opsladder idempotency release STORE KEY` frees the key.",
-        key=key,
-    )
-
-
-def _store_failed(backend: Backend, key: str, op: str, exc: Exception) -> IdempotencyStoreError:
-    return IdempotencyStoreError(
-        f"the idempotency store {backend!r} failed during {op} of key {key!r}: "
-        f"{type(exc).__name__}: {exc}. Bring the store back (is redis-server up? is the disk "
-        "full? is another process holding the SQLite lock past its timeout?), or set "
-        "on_store_error='open' to run actions unguarded while it is down.",
-        key=key,
-    )
-
-
-def _result_not_recorded(key: str, exc: IdempotencyStoreError) -> IdempotencyStoreError:
-    return IdempotencyStoreError(
-        f"idempotency key {key!r}: the action ran, but its result could not be recorded "
-        f"({exc.__cause__ or exc}). The key stays locked and reads completed_unrecorded once "
-        "its lock expires, so it is never executed again automatically; check the side effect "
-        "and free it with `opsladder idempotency release STORE KEY`.",
-        key=key,
-    )
-
-
-def _in_progress(record: Record, now: float) -> IdempotencyInProgressError:
-    left = max(0.0, record.locked_until - now)
-    return IdempotencyInProgressError(
-        f"idempotency key {record.key!r} is being executed by another caller (lock held for "
-        f"{left:.1f} s more); nothing was executed. Retry later, or pass wait=<seconds> to "
-        "wait for its result.",
-        key=record.key,
-    )
-
-
-def _stored_failure(record: Record) -> StoredFailureError:
-    error = json.loads(record.error or "{}")
-    return StoredFailureError(
-        f"idempotency key {record.key!r} failed before with {error.get('type')}: "
-        f"{error.get('message')}; the failure policy is 'replay', so it is not executed again. "
-        "Clear the key (opsladder idempotency clear --key ...) to allow a new attempt.",
-        key=record.key,
-        error=error,
-    )
-
-
-def _lock_lost(key: str, record: Record | None) -> IdempotencyLockLostError:
-    state = record.status.value if record else "gone"
-    return IdempotencyLockLostError(
-        f"the in-progress lock on idempotency key {key!r} expired and was taken over (the key "
-        f"is now {state!r}) before this caller recorded its result; the result was not stored. "
-        "Raise lock_expiry above the action's longest runtime.",
-        key=key,
-    )

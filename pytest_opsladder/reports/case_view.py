@@ -62,6 +62,7 @@ def summary_from_record(record: dict[str, Any]) -> dict[str, Any]:
         "error": error,
         "output_text": _output_text(record.get("output")),
         "trajectory": [_step(e) for e in record.get("events") or [] if _is_call(e)],
+        "judges": [_judge(e) for e in record.get("events") or [] if _is_judge(e)],
     }
     out |= {k: extra[k] for k in MESSAGE_KEYS if isinstance(extra.get(k), str)}
     return out
@@ -75,6 +76,24 @@ def _output_text(output: Any) -> str:
 
 def _is_call(event: Any) -> bool:
     return isinstance(event, dict) and event.get("kind") == "tool_call"
+
+
+def _is_judge(event: Any) -> bool:
+    return isinstance(event, dict) and event.get("kind") == "judge"
+
+
+def _judge(event: dict[str, Any]) -> dict[str, Any]:
+    data = _mapping(event.get("data"))
+    return {k: data.get(k) for k in ("name", "score", "passed", "reason", "error")}
+
+
+def judge_line(judge: dict[str, Any]) -> str:
+    """``judge one-sentence: 4 (passed): <reason>``, or the error of a judge with no verdict."""
+    name = judge.get("name") or "judge"
+    if judge.get("error"):
+        return f"judge {name}: no verdict: {judge['error']}"
+    verdict = "passed" if judge.get("passed") else "failed"
+    return f"judge {name}: {judge.get('score')} ({verdict}): {judge.get('reason') or ''}"
 
 
 def _step(event: dict[str, Any]) -> dict[str, Any]:
@@ -109,6 +128,10 @@ def run_view_html(name: str, run: dict[str, Any], step: int = -1) -> str:
         parts.append(f"<pre class='message'>{escape(message)}</pre>")
     if run.get("error"):
         parts.append(f"<div class='mono'>error: {escape(_json(run['error']))}</div>")
+    judges = [j for j in run.get("judges") or [] if isinstance(j, dict)]
+    if judges:
+        lines = "".join(f"<div class='reason'>{escape(judge_line(j))}</div>" for j in judges)
+        parts.append(f"<div class='judges'>{lines}</div>")
     parts.append(_trajectory(run.get("trajectory") or [], step))
     parts.append(f"<h4>output</h4><pre class='output'>{_text(run.get('output_text'))}</pre>")
     return f"<div class='run run-{escape(name)}'>{''.join(parts)}</div>"

@@ -10,10 +10,15 @@ level; ``bookkeeping`` and ``n_lost`` on a metric.
 from __future__ import annotations
 
 import math
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from pytest_opsladder.reports.case_reasons import explain
 
+# Counters that differ by construction between a recorded baseline and a live candidate (the
+# design's "bookkeeping is not behaviour"): provenance, never a change, when a producer does
+# not list its bookkeeping metrics itself.
+BOOKKEEPING = frozenset({"http_live", "http_recorded", "http_replayed", "http_blocked"})
 LEAD_CASES = 20  # per list on the first screen; the case table below has them all
 COUNT_LABELS = (
     ("regressed", ("regressed",)),
@@ -114,7 +119,8 @@ def _names(value: Any) -> set[str]:
 def metric_groups(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Metrics split for the page: gated, changed (significant), unchanged, bookkeeping."""
     unchanged_names = _names(results.get("unchanged_metrics"))
-    bookkeeping = _names(results.get("bookkeeping_metrics"))
+    listed_bookkeeping = results.get("bookkeeping_metrics")
+    bookkeeping = _names(listed_bookkeeping) if listed_bookkeeping is not None else BOOKKEEPING
     groups: dict[str, list[dict[str, Any]]] = {
         "gated": [],
         "changed": [],
@@ -129,7 +135,9 @@ def metric_groups(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return groups
 
 
-def _group(metric: dict[str, Any], unchanged: set[str], bookkeeping: set[str], alpha: float) -> str:
+def _group(
+    metric: dict[str, Any], unchanged: AbstractSet[str], bookkeeping: AbstractSet[str], alpha: float
+) -> str:
     name = str(metric.get("name"))
     if metric.get("gated"):
         return "gated"

@@ -88,8 +88,9 @@ class Checkpoints:
                     f"cannot read the audit checkpoint {str(path)!r}: {exc}.", path=path
                 ) from exc
         lines = data.split(b"\n")
-        if lines.pop() != b"":
-            raise _bad(path, len(lines), lines[-1], "a torn last record (no newline)")
+        torn = lines.pop()
+        if torn:
+            raise _bad(path, len(lines) + 1, torn, "a torn last record (no newline)")
         if not lines:
             raise AuditUnreadableError(
                 f"the audit checkpoint {str(path)!r} is empty: it holds no record. Without "
@@ -140,7 +141,7 @@ def _record_problem(record: Any) -> str:
 
 
 def _bad(path: Path, line_no: int, line: bytes, why: str) -> AuditUnreadableError:
-    shown = line[:80].decode("utf-8", "replace")
+    shown = line[:80].decode("utf-8", "backslashreplace")  # binary shows as \xNN escapes
     return AuditUnreadableError(
         f"audit checkpoint {path}, line {line_no}: {shown!r} is not a checkpoint "
         f"record ({why}); expected {{'seq': N, 'head': HASH, 'log_id': ID}} as written by "

@@ -14,6 +14,7 @@ import argparse
 import sys
 from typing import Any
 
+from pytest_opsladder.exceptions import OpsladderError
 from pytest_opsladder.rollback.audit_verify import AuditReport, verify_log
 
 EXIT_INTACT, EXIT_TAMPERED, EXIT_UNREADABLE = 0, 1, 2
@@ -46,7 +47,9 @@ def _verify(args: argparse.Namespace) -> int:
     # AuditUnreadableError and RollbackConfigError reach the command's handler: exit 2.
     try:
         report = verify_log(args.file, args.checkpoint, require_covered=args.require_covered)
-    except (OSError, ValueError, RecursionError, MemoryError) as exc:
+    except OpsladderError:
+        raise  # named errors (unreadable input, usage): the command prints them, exit 2
+    except Exception as exc:
         # The verifier is written not to get here; if an input still finds a way, say so
         # plainly instead of a traceback, and never as "intact" or "tampered".
         print(

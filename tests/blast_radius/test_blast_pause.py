@@ -138,7 +138,9 @@ def test_the_state_file_is_written_whole(tmp_path: Path) -> None:
     assert sorted(p.name for p in path.parent.iterdir()) == ["pause.json", "pause.json.signal"]
 
 
-def test_a_running_check_costs_no_syscall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_running_check_costs_one_pread_and_no_path_lookup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     switch = PauseSwitch(tmp_path / "p.json")
     switch.resume()
     assert not switch.is_paused()

@@ -118,6 +118,7 @@ def test_record_captures_exceptions_and_reraises_them(fx: SideEffects, tmp_path:
         "type": "KeyError",
         "module": "builtins",
         "message": "'no order 7'",
+        "args": ["no order 7"],  # replay raises KeyError('no order 7') again, same arguments
     }
     assert "result" not in call.data
 

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ OPTIONAL_PLUGINS = {
     "xdist": "xdist",
     "xdist.looponfail": "xdist",
 }
-RUNS = 6  # four marked tests (one parametrized twice... see agent_project) and two cases
+RUNS = 6  # test_agent.py's four runs (one test parametrized twice) and the two nightmare cases
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,7 @@ class Cell:
     record: tuple[str, ...] = ()
     replay: tuple[str, ...] = ()
     shadow: tuple[str, ...] = ()
-    vcr: bool = False
-    extra_checks: tuple[str, ...] = field(default=())
+    vcr: bool = False  # add pytest-recording's own vcr-marked test
 
 
 CELLS = (

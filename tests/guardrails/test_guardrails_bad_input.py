@@ -45,6 +45,15 @@ def test_bad_input_gets_ask_or_deny_with_a_reason(policy: Policy, name: str) -> 
     assert decision.reason
 
 
+@pytest.mark.parametrize(
+    "query", ["SELECT 1 " + "-- x\n" * 30_000, "DROP TABLE t\x00", b"DROP".decode() + "\udcff"]
+)
+def test_bad_sql_gets_a_decision_with_a_reason(policy: Policy, query: str) -> None:
+    decision = policy.decide("run_sql", {"query": query})
+    assert decision.verdict.value in ("ask", "deny")
+    assert decision.reason
+
+
 @pytest.mark.parametrize("value", [b"ls", 7, None, ["rm", "-rf", "/"], {"a": 1}])
 def test_a_command_that_is_not_text_asks(policy: Policy, value: object) -> None:
     decision = policy.decide("run_shell", {"command": value})

@@ -82,7 +82,7 @@ def test_glued_values_equals_and_ambiguous_prefixes() -> None:
         ("tar --checkpoint-action=exec='rm -rf /' -cf a.tar x", "deny shell:rm-recursive-force"),
         ("mke2fs /dev/sda1", "deny shell:disk: mke2fs formats a device"),
         ("blkdiscard /dev/nvme0n1", "deny shell:disk"),
-        ("echo x | tee /dev/sda", "deny shell:device: tee writes to the device '/dev/sda'"),
+        ("echo x | tee /dev/sda", "deny shell:device: tee opens the storage device '/dev/sda'"),
         ("dropdb prod", "deny sql:drop: dropdb drops a whole database"),
         ("unknownwrap rm -rf build", "deny shell:rm-recursive-force"),
     ],

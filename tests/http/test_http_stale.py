@@ -130,15 +130,16 @@ def _pretend_recorded_with(pytester: pytest.Pytester, **versions: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ini", "stale"),
+    ("ini", "stale", "xdist"),
     [
-        ("", False),
-        ("opsladder_stale_sdk = minor\n", True),
-        ("opsladder_stale_sdk = major\n", False),
+        ("", False, []),
+        ("opsladder_stale_sdk = minor\n", True, []),
+        ("opsladder_stale_sdk = minor\n", True, ["-n", "2"]),
+        ("opsladder_stale_sdk = major\n", False, []),
     ],
 )
 def test_newer_minor_sdk_releases_are_not_stale_under_the_default(
-    pytester: pytest.Pytester, llm_server: LLMServer, ini: str, stale: bool
+    pytester: pytest.Pytester, llm_server: LLMServer, ini: str, stale: bool, xdist: list[str]
 ) -> None:
     import openai
 
@@ -149,7 +150,7 @@ def test_newer_minor_sdk_releases_are_not_stale_under_the_default(
     pytester.runpytest("--opsladder-mode=record").assert_outcomes(passed=1)
     # recorded under an older minor openai, and an anthropic the run never called through
     _pretend_recorded_with(pytester, openai=f"{major}.0.1", anthropic="0.0.1", httpx="0.1.0")
-    result = pytester.runpytest()
+    result = pytester.runpytest(*xdist)
     result.assert_outcomes(passed=1)
     if stale:
         result.stdout.fnmatch_lines(

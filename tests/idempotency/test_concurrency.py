@@ -127,7 +127,7 @@ _CRASHER = textwrap.dedent(
     from pytest_opsladder.idempotency import IdempotencyStore, sqlite_upsert
     target, workflow, world = sys.argv[1:4]
     store = IdempotencyStore.open(target, workflow=workflow, lock_expiry=3600)
-    held = store.acquire("ship-9", {"order": 9})
+    held = store.acquire("ship-9", {"order": 9}, started=False)  # an upsert: safe to repeat
     conn = sqlite3.connect(world, isolation_level=None)
     sqlite_upsert(conn, "shipments", "key", held.key, {"status": "shipped"})
     os._exit(9)  # the crash: the side effect happened, the success record never did

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,12 +13,15 @@ import pytest
 
 from pytest_opsladder.cli import main
 from pytest_opsladder.idempotency import (
+    IdempotencyInProgressError,
+    IdempotencyLockLostError,
     IdempotencyMismatchError,
     IdempotencyStore,
     IdempotencyStoreError,
     IdempotencyStoreOpenError,
     IdempotencyUnrecordedError,
     Status,
+    claim,
     execute,
     fingerprint,
 )
@@ -46,11 +50,26 @@ def test_a_retry_with_another_payload_after_a_crash_is_a_mismatch(
     assert store.get("refund-7").fingerprint == fingerprint({"amount": 10})  # type: ignore[union-attr]
 
 
+_CRASHED_HOLDER = """
+import os, sys
+from pytest_opsladder.idempotency import IdempotencyStore
+target, workflow, now = sys.argv[1:4]
+store = IdempotencyStore.open(target, workflow=workflow, lock_expiry=60,
+    clock=lambda: float(now), redis_server_time=False)
+store.acquire("mail-1", {"to": "a"})  # a started claim, as execute() makes
+os._exit(9)  # the crash: did the side effect happen? nobody knows
+"""
+
+
 def test_a_started_claim_whose_holder_died_is_unrecorded_not_run_again(
-    store: IdempotencyStore, clock: ManualClock
+    target: str, workflow: str, store: IdempotencyStore, clock: ManualClock
 ) -> None:
+    args = [target, workflow, repr(clock())]
+    crashed = subprocess.run([sys.executable, "-c", _CRASHED_HOLDER, *args], timeout=60)
+    assert crashed.returncode == 9
     ran, action = _counting()
-    store.acquire("mail-1", {"to": "a"}, started=True)  # crashed after the side effect began
+    with pytest.raises(IdempotencyInProgressError):  # the lock still stands: no blind retry
+        execute(store, "mail-1", {"to": "a"}, action("early"))
     clock.advance(61)
     with pytest.raises(IdempotencyUnrecordedError, match="mail-1") as held:
         execute(store, "mail-1", {"to": "a"}, action("twice"))
@@ -61,6 +80,26 @@ def test_a_started_claim_whose_holder_died_is_unrecorded_not_run_again(
         execute(store, "mail-1", {"to": "a"}, action("twice"), wait=5)
     assert ran == []
     assert store.get("mail-1").status is Status.COMPLETED_UNRECORDED  # type: ignore[union-attr]
+
+
+def test_an_interrupted_claim_of_this_process_is_unrecorded_too(
+    store: IdempotencyStore, clock: ManualClock
+) -> None:
+    with pytest.raises(KeyboardInterrupt), claim(store, "sms-1", {}):
+        raise KeyboardInterrupt  # mid side effect
+    clock.advance(61)
+    with pytest.raises(IdempotencyUnrecordedError, match="sms-1"):
+        execute(store, "sms-1", {}, lambda: "again")
+
+
+def test_a_slow_holder_of_this_process_is_taken_over_after_expiry(
+    store: IdempotencyStore, clock: ManualClock
+) -> None:
+    slow = store.acquire("job-1", {})  # another thread or task of ours, still working
+    clock.advance(61)
+    assert execute(store, "job-1", {}, lambda: "took over") == "took over"
+    with pytest.raises(IdempotencyLockLostError):
+        slow.complete("late")
 
 
 def test_an_unstorable_result_marks_the_key_unrecorded_and_names_it(

@@ -16,9 +16,8 @@ def _three_cases(project: pytest.Pytester) -> None:
 
 def test_cases_collect_as_items_named_by_id(project: pytest.Pytester) -> None:
     _three_cases(project)
-    result = project.runpytest("--collect-only", "-q", "nightmare_set")
-    # any order: pytest-randomly (a test extra) shuffles the inner run's items too
-    result.stdout.fnmatch_lines_random(
+    result = project.runpytest("--collect-only", "-q", "nightmare_set", "-p", "no:randomly")
+    result.stdout.fnmatch_lines(  # in file order: pytest-randomly, if installed, is off here
         ["nightmare_set/a.yaml::refund-a", "nightmare_set/b.yaml::refund-b", "*3 tests collected*"]
     )
 
@@ -60,6 +59,8 @@ def test_tag_option_accepts_several_tags(project: pytest.Pytester) -> None:
         "urgent",
         "--opsladder-tag",
         "search",
+        "-p",
+        "no:randomly",  # the lines below are in file order
     )
     result.stdout.fnmatch_lines(
         ["*::refund-b", "*::search-c", "*2/3 tests collected (1 deselected)*"]
@@ -126,7 +127,7 @@ def test_other_files_and_subfolders_in_the_set_still_collect(project: pytest.Pyt
     write_case(project, "billing/d.yaml", case_yaml("nested-d", "d"))
     (project.path / "nightmare_set/test_helper.py").write_text("def test_h():\n    pass\n")
     result = project.runpytest("nightmare_set", "--collect-only", "-q")
-    result.stdout.fnmatch_lines_random(  # any order: pytest-randomly shuffles the inner run
+    result.stdout.fnmatch_lines(
         [
             "nightmare_set/billing/d.yaml::nested-d",
             "nightmare_set/test_helper.py::test_h",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -220,6 +221,7 @@ CORPUS: list[tuple[str, Callable[[Case], None], int, str]] = [
     ("checkpoint with a string seq", ck_seq(b'"5"'), UNREADABLE, "line 6"),
     ("checkpoint with a bad head", ck_last(lambda r: r[:9] + b"z" + r[10:]), UNREADABLE, "line 6"),
     ("torn checkpoint record", ck_last(lambda r: r[:30]), UNREADABLE, "torn"),
+    ("binary checkpoint, no newline", ck_text(bytes(range(256))[11:] * 3), UNREADABLE, "line 1"),
     ("empty checkpoint", ck_text(b""), UNREADABLE, "empty"),
     ("checkpoint deleted", lambda c: c.ck.unlink(), UNREADABLE, "No such file"),
     ("checkpoint is a directory", ck_dir, UNREADABLE, "is a directory"),
@@ -444,3 +446,37 @@ def test_a_full_disk_leaves_the_log_whole(tmp_path: Path, full: str) -> None:
     else:
         assert "could not be written" in done.stdout
         assert (report.entries, report.uncovered) == (3, 1)
+
+
+def mutations(rng: random.Random, data: bytes) -> bytes:
+    """One random garble: flip a byte, cut, insert, delete or duplicate a span."""
+    at, span = rng.randrange(len(data)), rng.randrange(1, 40)
+    how = rng.choice(["flip", "cut", "insert", "delete", "duplicate"])
+    if how == "flip":
+        return data[:at] + bytes([data[at] ^ rng.randrange(1, 256)]) + data[at + 1 :]
+    if how == "cut":
+        return data[:at]
+    if how == "insert":
+        return data[:at] + rng.randbytes(span) + data[at:]
+    if how == "delete":
+        return data[:at] + data[at + span :]
+    return data[:at] + data[at : at + span] + data[at:]
+
+
+@pytest.mark.parametrize("target", ["log", "checkpoint"])
+def test_seeded_random_garbles_never_pass_and_never_crash(
+    case: Case, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    rng = random.Random(15)
+    path = case.log if target == "log" else case.ck
+    good = path.read_bytes()
+    codes = []
+    for _ in range(150):
+        garbled = mutations(rng, good)
+        path.write_bytes(garbled)
+        code, output = verify(case, capsys)  # an exception here would be a traceback
+        assert "Traceback" not in output
+        if target == "log" and garbled != good:
+            assert code == TAMPERED, (garbled, output)  # 0 misses: every change is caught
+        codes.append(code)
+    assert set(codes) <= {INTACT, TAMPERED, UNREADABLE}

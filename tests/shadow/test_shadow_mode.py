@@ -62,7 +62,7 @@ opsladder_baseline = "prod"
 """
 GATE = """
 [tool.opsladder.gate]
-pass_rate = {worse = "lower", margin = 0.35}
+pass_rate = {worse = "lower", margin = 0.45}
 """
 
 
@@ -124,7 +124,8 @@ def test_regressing_candidate_fails_the_gate_as_its_own_test(
 
 
 def test_identical_candidate_passes_the_gate(project: pytest.Pytester) -> None:
-    # ten cases can only show a pass-rate drop above 0.317 (the MDE): a margin above it passes
+    # a pass is a claim of non-inferiority: ten identical cases bound the drop at about 0.42
+    # (one-sided 99%), so a margin of 0.45 passes and 0.35 would be inconclusive (issue 21)
     (project.path / "pyproject.toml").write_text(PYPROJECT + GATE)
     result = project.runpytest("nightmare_set", "--opsladder-shadow", "--opsladder-candidate=same")
     assert result.ret == pytest.ExitCode.OK
@@ -139,7 +140,7 @@ def test_identical_candidate_passes_the_gate(project: pytest.Pytester) -> None:
     [
         ("nearest", "complete", "tool"),
         ("error", "error", "tool"),
-        ("stop", "error", "missing_call"),
+        ("stop", "error", "tool"),  # the stopped call is kept: both sides, as with error
     ],
 )
 def test_divergence_is_recorded_with_both_sides_and_answered_by_policy(
@@ -157,8 +158,7 @@ def test_divergence_is_recorded_with_both_sides_and_answered_by_policy(
         "tool": "send",
         "args": {"to": "ops@example.com", "text": "answer 10"},
     }
-    if policy != "stop":  # stop ends the run at the divergent call, which is never answered
-        assert divergence["candidate"] == {"tool": "lookup", "args": {"q": "qxxxxxxxxx?"}}
+    assert divergence["candidate"] == {"tool": "lookup", "args": {"q": "qxxxxxxxxx?"}}
     assert case["candidate"]["runs"][0]["status"] == candidate_status
     assert not (project.path / "side_effects.jsonl").exists()
 
