@@ -1,7 +1,8 @@
 """Benchmark, ladder level 7: collecting a large nightmare set, and sampling a large run store.
 
 Targets:
-- ``pytest --collect-only`` over 10,000 nightmare cases: at most 3 s.
+- ``pytest --collect-only`` over 10,000 nightmare cases: at most 3 s, and (issue 18) at most
+  1.5x a bare ``@pytest.mark.parametrize`` over 10,000 ids, in the same run.
 - sampling from a store of 1,000,000 runs: at most 5 s for every strategy, memory bounded.
 
 Alternatives measured in the same run: the same 10,000 cases as a parametrized Python test that
@@ -30,6 +31,14 @@ import time
 from pathlib import Path
 
 COLLECT_TARGET_S = 3.0
+COLLECT_TARGET_RATIO = 1.5  # issue 18: against a bare parametrize over as many ids
+BARE = """
+import pytest
+
+@pytest.mark.parametrize("case_id", [f"case-{i:05d}" for i in range(CASES)])
+def test_case(case_id):
+    pass
+"""
 SAMPLE_TARGET_S = 5.0
 
 CASE = """id: case-{i:05d}
@@ -115,6 +124,7 @@ def make_project(root: Path, cases: int) -> None:
         (root / "nightmare_set" / f"case-{i:05d}.yaml").write_text(text)
         (root / "cases" / f"case-{i:05d}.yaml").write_text(text)
     (root / "test_parametrized.py").write_text(PARAMETRIZED)
+    (root / "test_bare.py").write_text(BARE.replace("CASES", str(cases)))
 
 
 def bench_collect(root: Path, cases: int) -> None:
@@ -124,12 +134,18 @@ def bench_collect(root: Path, cases: int) -> None:
     assert f"{cases} tests collected" in out, out[-300:]
     alt_cpu, alt_wall, alt_out = timed([*pytest_args, "test_parametrized.py"], root)
     assert f"{cases} tests collected" in alt_out, alt_out[-300:]
+    bare_cpu, bare_wall, bare_out = timed([*pytest_args, "test_bare.py"], root)
+    assert f"{cases} tests collected" in bare_out, bare_out[-300:]
     empty_cpu, empty_wall, _ = timed([*pytest_args, "nightmare_set/case-00000.yaml"], root)
     print(f"collect {cases} nightmare cases:      cpu {cpu:6.2f} s  wall {wall:6.2f} s")
     print(f"  alternative, parametrized test:   cpu {alt_cpu:6.2f} s  wall {alt_wall:6.2f} s")
     print(f"  pytest start-up, one case:        cpu {empty_cpu:6.2f} s  wall {empty_wall:6.2f} s")
+    print(f"  bare parametrize over the ids:    cpu {bare_cpu:6.2f} s  wall {bare_wall:6.2f} s")
     verdict = "PASS" if cpu <= COLLECT_TARGET_S else "MISS"
     print(f"  target <= {COLLECT_TARGET_S:.0f} s (cpu): {verdict}")
+    ratio = cpu / bare_cpu
+    verdict = "PASS" if ratio <= COLLECT_TARGET_RATIO else "MISS"
+    print(f"  {ratio:.2f}x the bare parametrize (cpu), target <= {COLLECT_TARGET_RATIO}x {verdict}")
 
 
 def write_index(path: Path, runs: int) -> None:

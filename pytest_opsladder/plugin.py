@@ -32,6 +32,7 @@ _PLUGIN_MODULES = (
     "pytest_opsladder.nightmare.plugin",
     "pytest_opsladder.http.fixtures",
     "pytest_opsladder.drift.plugin",
+    "pytest_opsladder.drift.workers",
     "pytest_opsladder.reports.plugin",
     "pytest_opsladder.schedule.fixtures",
     "pytest_opsladder.idempotency.fixtures",

@@ -125,10 +125,10 @@ def open_shadow_run(
     from pytest_opsladder.cassette import files
     from pytest_opsladder.fixtures import EPOCH_KEY
 
-    baseline = files.load(baseline_cassette)
     prefetched = item.stash.get(PREFETCH_KEY, None)
-    if prefetched is not None:
+    if prefetched is not None:  # its baseline was loaded when the candidate ran
         return prefetched
+    baseline = files.load(baseline_cassette)
     record_mode = settings.record_mode if settings.record_mode_explicit else None
     recorder = ShadowRecorder(
         case,
@@ -200,11 +200,13 @@ def skipped(item: pytest.Item, case_id: str, reason: str | None) -> None:
 # -- concurrency -----------------------------------------------------------------------------
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Any:
+    from pytest_opsladder.drift.workers import is_worker, workers_of
+
     config = session.config
     settings = _settings(config)
     if (
         _shadowing(config)
-        and settings.concurrency > 1
+        and (settings.concurrency > 1 or workers_of(config) > 1 or is_worker(config))
         and not config.option.collectonly
         and not hasattr(config, "workerinput")  # under xdist the workers are the concurrency
     ):
@@ -213,17 +215,42 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
 
 
 def prefetch(session: pytest.Session, settings: Settings) -> None:
-    """Run every case's candidate at once (``--opsladder-concurrency``); items then report."""
+    """Run every case's candidate at once (``--opsladder-concurrency``), in N processes with
+    ``--opsladder-workers`` (see :mod:`.workers`); the items then report."""
+    from pytest_opsladder.drift import workers
+
+    if _agent_hook_missing(session.config, settings):
+        _warn_serial(session.config, settings)
+        return
+    if workers.is_worker(session.config):
+        from pytest_opsladder.drift.worker_pool import run_as_worker
+
+        run_as_worker(session, settings)  # ends the worker process
+    if workers.workers_of(session.config) > 1:  # issue 18: candidate runs in N processes
+        workers.run_in_workers(session, settings, workers.workers_of(session.config),
+                               lambda items: _prefetch_items(session, settings, items),
+                               lambda item, rec: _adopt_prefetched(session, item, rec))  # fmt: skip
+        return
+    _prefetch_items(session, settings, session.items)
+
+
+def _adopt_prefetched(session: pytest.Session, item: pytest.Item, recorder: Any) -> None:
+    """A candidate run made in a worker process: progress counts it, the item reports it."""
+    from pytest_opsladder.drift.concurrent import ShadowJob
+
+    item.stash[PREFETCH_KEY] = recorder
+    _job_done(session.config, ShadowJob(recorder, lambda _: None, None))
+
+
+def _prefetch_items(session: pytest.Session, settings: Settings, items: list[pytest.Item]) -> None:
+    """Run the candidates of ``items`` at once, at the configured concurrency."""
     import tempfile
 
     from pytest_opsladder.drift.concurrent import ShadowJob, run_jobs
 
     jobs: list[tuple[pytest.Item, ShadowJob]] = []
-    if _agent_hook_missing(session.config, settings):
-        _warn_serial(session.config, settings)
-        return
     with tempfile.TemporaryDirectory(prefix="opsladder-shadow-") as tmp:
-        for item in session.items:
+        for item in items:
             job = _job_for(item, settings, Path(tmp) / str(len(jobs)))
             if job is not None:
                 jobs.append((item, job))

@@ -82,7 +82,8 @@ class Canonicalizer:
     def normal_body(self, body: bytes) -> Any:
         data = parse_json(body)
         if data is not _NOT_JSON:
-            return _mask_tool_results(prune(data, self.trie))
+            pruned = prune(data, self.trie)
+            return _mask_tool_results(pruned) if _may_hold_tool_results(body) else pruned
         parts = multipart_parts(body)
         if parts is not None:  # file uploads: the client's random boundary is not content
             return {"multipart": parts}
@@ -109,6 +110,16 @@ def parse_json(body: bytes) -> Any:
 
 def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_TOOL_MARKERS = (b'"tool"', *(f'"{t}"'.encode() for t in _TOOL_RESULT_TYPES), b"\\u")
+
+
+def _may_hold_tool_results(body: bytes) -> bool:
+    """Whether the body can hold a tool result at all: most requests (a first turn, any
+    non-LLM call) hold none, and one scan of the bytes is far cheaper than walking the parsed
+    body. A ``\\u`` escape could spell ``"tool"`` in disguise, so it takes the full walk."""
+    return any(marker in body for marker in _TOOL_MARKERS)
 
 
 def _mask_tool_results(data: Any) -> Any:

@@ -58,14 +58,39 @@ def scrub_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     list, any header whose name says credential (``X-Service-Token``, ``Private-Token``,
     ``X-Session-Id``), and any value the scanner recognises."""
     out: dict[str, list[str]] = {}
+    _forget_if_rules_changed()
     for name, value in pairs:
         low = name.lower()
         out.setdefault(low, []).append(SCRUBBED if _secret_header(low, value) else value)
     return out
 
 
+_PLAIN_HEADERS: dict[tuple[str, str], None] = {}  # (name, value) pairs known to hold no secret
+_PLAIN_HEADERS_MAX = 4096
+_RULES_SEEN: list[tuple[int, ...]] = [()]
+
+
+def _forget_if_rules_changed() -> None:
+    """A newly registered secret pattern may match a header found plain before."""
+    from pytest_opsladder.observability.redaction import registered_patterns
+
+    rules = tuple(map(id, registered_patterns().values()))  # C-speed: once per request
+    if rules != _RULES_SEEN[0]:
+        _PLAIN_HEADERS.clear()
+        _RULES_SEEN[0] = rules
+
+
 def _secret_header(name: str, value: str) -> bool:
-    return name in SECRET_HEADERS or name_strength(name) > 0 or bool(detect(value, name))
+    """Cached for headers found plain: an SDK sends the same dozen headers on every request,
+    and scanning each value is most of the recording's cost. Secrets are never cached."""
+    if (name, value) in _PLAIN_HEADERS:
+        return False
+    secret = name in SECRET_HEADERS or name_strength(name) > 0 or bool(detect(value, name))
+    if not secret:
+        if len(_PLAIN_HEADERS) >= _PLAIN_HEADERS_MAX:
+            _PLAIN_HEADERS.clear()  # bounded: per-request values (ids, dates) never fill it up
+        _PLAIN_HEADERS[(name, value)] = None
+    return secret
 
 
 def scrub_query(query: str) -> str:

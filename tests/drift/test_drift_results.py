@@ -38,7 +38,7 @@ METRIC_KEYS = {
 }  # fmt: skip
 RUN_KEYS = {
     "run_id", "epoch", "status", "passed", "failed_checks", "output_text", "trajectory",
-    "metrics", "divergences", "error",
+    "judges", "metrics", "divergences", "error",
 }  # fmt: skip
 
 

@@ -97,8 +97,10 @@ def _identical_candidate_passes(project: pytest.Pytester, xdist: list[str]) -> N
     assert doc["verdict"] == "pass"
     assert not [m["name"] for m in doc["metrics"] if m.get("verdict") == "fail"]
     assert not [m["name"] for m in doc["metrics"] if m["name"].startswith(("http_", "_"))]
-    tokens = next(m for m in doc["metrics"] if m["name"] == "tokens_out")
-    assert tokens["n"] == 40
+    # identical on every pair: listed once as unchanged, with its value, and not tested
+    unchanged = {m["name"]: m["value"] for m in doc["unchanged_metrics"]}
+    assert unchanged["tokens_out"] == 3
+    assert "tokens_out" not in [m["name"] for m in doc["metrics"]]
     case = doc["cases"][0]
     for side in ("baseline", "candidate"):
         metrics = case[side]["runs"][0]["metrics"]

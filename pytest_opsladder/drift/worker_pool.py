@@ -1,0 +1,178 @@
+"""The processes behind ``--opsladder-workers``: starting, planning, collecting (level 7).
+
+The controller side (:class:`Worker`, :func:`spawn`, :func:`collect`, :func:`adopt`) and the
+worker side (:func:`read_plan`, :func:`run_as_worker`); :mod:`.workers` holds the options and
+the session hooks that use them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_opsladder.drift.shadow import ShadowRecorder
+
+if TYPE_CHECKING:
+    from pytest_opsladder.drift.concurrent import ShadowJob
+    from pytest_opsladder.settings import Settings
+
+OPT_PLAN = "--opsladder-worker-plan"  # internal: set by the controller on its workers
+PLAN_FORMAT = "pytest-opsladder/shadow-worker-plan"
+
+
+# -- the controller ----------------------------------------------------------------------------
+def split(nodeids: list[str], workers: int) -> list[list[str]]:
+    """Round-robin shares: share 0 is the controller's, the others one per worker process."""
+    return [nodeids[k::workers] for k in range(workers)]
+
+
+@dataclass
+class Worker:
+    """One worker process: where its plan, results and log go, and its share once known."""
+
+    proc: subprocess.Popen[bytes]
+    tmp: Path
+    k: int
+    plan_fd: int | None  # write end of the pipe its plan path goes through (None: a file)
+    share: list[str] = field(default_factory=list)
+
+    @property
+    def out(self) -> Path:
+        return self.tmp / f"runs-{self.k}.json"
+
+    @property
+    def log(self) -> Path:
+        return self.tmp / f"worker-{self.k}.log"
+
+    def send(self, share: list[str]) -> None:
+        """Hand the worker its share (an empty one ends it); the plan goes in a file and only
+        its path through the pipe, which never fills up and blocks the controller."""
+        self.share = share
+        plan = self.tmp / f"plan-{self.k}.json"
+        doc = {"format": PLAN_FORMAT, "nodeids": share, "out": str(self.out)}
+        plan.write_text(json.dumps(doc), encoding="utf-8")
+        if self.plan_fd is None:
+            return
+        fd, self.plan_fd = self.plan_fd, None
+        try:
+            os.write(fd, (str(plan) + "\n").encode() if share else b"")
+        except OSError:
+            pass  # the worker is gone: collect() reports it and the items run its cases
+        finally:
+            os.close(fd)
+
+
+def spawn(config: pytest.Config, tmp: Path, k: int, *, early: bool) -> Worker:
+    """Start worker ``k``: ``python -m pytest`` with the session's own arguments. Started
+    early (POSIX), it collects while the controller does and then waits for its plan on a
+    pipe; otherwise its plan file must already exist."""
+    read_fd, write_fd = os.pipe() if early else (-1, None)
+    plan = f"fd:{read_fd}" if early else str(tmp / f"plan-{k}.json")
+    args = [*config.invocation_params.args, f"{OPT_PLAN}={plan}"]  # exits before any cache write
+    with (tmp / f"worker-{k}.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", *args],
+            cwd=config.invocation_params.dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            pass_fds=(read_fd,) if early else (),
+        )
+    if early:
+        os.close(read_fd)
+    return Worker(proc, tmp, k, write_fd)
+
+
+def collect(worker: Worker) -> tuple[dict[str, Any], str | None]:
+    """Wait for a worker; its runs by node id, and why it failed (None when it did not)."""
+    code = worker.proc.wait()
+    try:
+        data = json.loads(worker.out.read_text(encoding="utf-8"))
+        runs: dict[str, Any] = dict(data["runs"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log = worker.log
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.exists() else ""
+        return {}, f"exit code {code}, no results ({type(exc).__name__}: {exc}):\n{tail}"
+    unrun = set(data.get("unrun") or [])  # no baseline, or no agent: the item reports it
+    missing = len([n for n in worker.share if n not in runs and n not in unrun])
+    return runs, (f"{missing} of its {len(worker.share)} case(s) not run" if missing else None)
+
+
+def adopt(item: pytest.Item, settings: Settings, raw: dict[str, Any]) -> ShadowRecorder | None:
+    """A recorder holding the run a worker made for ``item``'s case (its baseline loaded
+    here, as the items pair it); None when the baseline is gone (the item reports that)."""
+    from pytest_opsladder.capture.run import Run
+    from pytest_opsladder.cassette import files
+    from pytest_opsladder.exceptions import CassetteError
+    from pytest_opsladder.fixtures import CASE_KEY, cassette_for
+
+    case = item.stash[CASE_KEY]
+    cand_path = cassette_for(item, case, settings.candidate, settings, {})
+    try:
+        base_path = cassette_for(item, case, settings.variant(settings.baseline), settings, {})
+        baseline = files.load(base_path)
+    except CassetteError:
+        return None
+    recorder = ShadowRecorder(case, settings.candidate, baseline, cand_path)
+    recorder.run = Run.from_dict(raw["run"])
+    if raw.get("replayed_candidate") and cand_path.exists():
+        recorder.recorded = files.load(cand_path)
+    return recorder
+
+
+# -- a worker ----------------------------------------------------------------------------------
+def read_plan(config: pytest.Config) -> tuple[list[str], Path] | None:
+    """This worker's share and where its runs go; None when the controller has none for it
+    (it ran no shadow prefetch: a collection error, ``-x``, no cases)."""
+    where = str(config.getoption("opsladder_worker_plan"))
+    if where.startswith("fd:"):
+        with os.fdopen(int(where[3:]), "r", encoding="utf-8") as pipe:
+            where = pipe.read().strip()  # waits for the controller's own collection
+        if not where:
+            return None
+    plan = json.loads(Path(where).read_text(encoding="utf-8"))
+    return list(plan["nodeids"]), Path(plan["out"])
+
+
+def end_worker(out: Path | None, doc: dict[str, Any] | None = None) -> None:
+    if out is not None:
+        out.write_text(json.dumps(doc, default=str), encoding="utf-8")
+    sys.stdout.flush()
+    os._exit(0)  # no test item runs here, and no report is written: the controller does both
+
+
+def run_as_worker(session: pytest.Session, settings: Settings) -> None:
+    """Run this worker's share of candidate runs, write them, and end the process."""
+    from pytest_opsladder.drift.concurrent import run_jobs
+    from pytest_opsladder.drift.plugin import _evaluate_prefetched, _job_for
+
+    plan = read_plan(session.config)
+    if plan is None:
+        end_worker(None)
+        return
+    nodeids, out = plan
+    wanted = set(nodeids)
+    jobs: list[tuple[pytest.Item, ShadowJob]] = []
+    with tempfile.TemporaryDirectory(prefix="opsladder-shadow-worker-") as tmp:
+        for item in session.items:
+            if item.nodeid not in wanted:
+                continue
+            job = _job_for(item, settings, Path(tmp) / str(len(jobs)))
+            if job is not None:
+                jobs.append((item, job))
+        run_jobs([job for _, job in jobs], settings.concurrency)
+    runs = {}
+    unrun = sorted(wanted - {item.nodeid for item, _ in jobs})
+    for item, job in jobs:
+        _evaluate_prefetched(item, job.recorder)
+        replayed = job.recorder.recorded is not None
+        runs[item.nodeid] = {"run": job.recorder.run.to_dict(), "replayed_candidate": replayed}
+    end_worker(out, {"runs": runs, "unrun": unrun})
