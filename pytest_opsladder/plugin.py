@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_opsladder import hookspecs
+from pytest_opsladder import fixtures, hookspecs
 from pytest_opsladder import options as opt
 from pytest_opsladder._modules import module_available
 from pytest_opsladder.choices import parse_choice
@@ -45,8 +45,9 @@ _PLUGIN_MODULES = (
 )
 pytest_plugins = [m for m in _PLUGIN_MODULES if module_available(m)]
 
-SETTINGS_KEY = pytest.StashKey[Settings]()
-TALLY_KEY = pytest.StashKey[Tally]()
+# defined in fixtures.py (the plugin modules share keys through it); re-exported for importers
+SETTINGS_KEY = fixtures.SETTINGS_KEY
+TALLY_KEY = fixtures.TALLY_KEY
 THREAD_CONTEXT_KEY = pytest.StashKey[bool]()
 
 
