@@ -19,7 +19,13 @@ import pytest
 
 import pytest_opsladder
 from pytest_opsladder import Case, Run, Variant
-from pytest_opsladder.demo import REPLAY_BASE_URL, build_agent, demo_variants, serve_model
+from pytest_opsladder.demo import (
+    REPLAY_BASE_URL,
+    build_agent,
+    demo_variants,
+    seed_existing_posts,
+    serve_model,
+)
 
 DEMO_JUDGE = "demo-judge-1"
 _MODEL = ExitStack()
@@ -58,8 +64,7 @@ def _agent(config: pytest.Config, variant: Variant, case_input: Any, workdir: Pa
     # by the same loopback endpoint (replay never calls it: judge calls replay from cassettes)
     pytest_opsladder.configure_judge(model=DEMO_JUDGE, base_url=url)
     agent = build_agent(variant, url, workdir / "cms.sqlite3")
-    for post in (case_input or {}).get("existing_posts", []):  # the world the case starts in
-        agent.cms.create_draft(post["source"], post["title"], "", "", [])
+    seed_existing_posts(agent, case_input)  # the world the case starts in (earlier runs' drafts)
     return agent
 
 

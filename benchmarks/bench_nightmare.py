@@ -47,7 +47,7 @@ input:
   note: "# Note {i}\\nI write pytest fixtures every day."
   source: notes/case-{i}.md
 checks:
-- tool_trajectory: {{mode: strict, calls: [find_post_by_source, list_tags, create_draft]}}
+- tool_trajectory: {{mode: strict, calls: [find_draft, list_tags, upsert_draft]}}
 - contains: {{path: tags, value: pytest}}
 tags: [generated, group-{g}]
 severity: medium

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,12 +17,23 @@ from pytest_opsladder.cassette.naming import cassette_path, safe_stem
 from pytest_opsladder.exceptions import CassetteNotFoundError, ConfigError, OpsladderError
 from pytest_opsladder.modes import Mode, RecordMode
 from pytest_opsladder.settings import Settings
+from pytest_opsladder.tally import Tally
+
+if TYPE_CHECKING:
+    from pytest_opsladder.nightmare.case import NightmareCase
+
+    pass
 
 CALL_OUTCOME = pytest.StashKey[BaseException | None]()
 SETUP_ERROR = pytest.StashKey[BaseException]()
 CASE_KEY = pytest.StashKey[Case]()
 EPOCH_KEY = pytest.StashKey[int]()
 RUN_KEY = pytest.StashKey[Run]()
+# The keys the plugin modules (plugin.py, drift/plugin.py, nightmare/plugin.py) share live here:
+# they depend on each other through this module only, never on one another.
+SETTINGS_KEY = pytest.StashKey[Settings]()
+TALLY_KEY = pytest.StashKey[Tally]()
+NIGHTMARE_CASE: pytest.StashKey[NightmareCase] = pytest.StashKey()
 CALL_SECONDS = "call_s"  # run.extra: the test's call phase, on the run's clock
 TEST_OUTCOME = "test_outcome"  # run.extra: what the user's test said about this run
 
@@ -94,7 +105,6 @@ def agent_seconds(run: Run) -> float | None:
 @pytest.fixture(scope="session")
 def opsladder_settings(pytestconfig: pytest.Config) -> Settings:
     """The resolved opsladder settings of this session (mode, record mode, variants, dirs)."""
-    from pytest_opsladder.plugin import SETTINGS_KEY
 
     return pytestconfig.stash[SETTINGS_KEY]
 
@@ -309,7 +319,6 @@ def _note_outcome(run: Run, outcome: dict[str, Any]) -> None:
 
 
 def _end_run(item: pytest.Item, recorder: RunRecorder) -> None:
-    from pytest_opsladder.plugin import TALLY_KEY
 
     outcome = test_outcome(item)
     exc = _run_ending(item, outcome)  # a failed check on the output leaves the run complete

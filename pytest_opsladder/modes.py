@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 
 
 class _ChoiceEnum(StrEnum):
     @classmethod
     def parse(cls, value: str | _ChoiceEnum, *, setting: str) -> _ChoiceEnum:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ConfigError(
-                f"{value!r} is not a valid {setting}. Valid values are: {valid}."
-            ) from None
+        return parse_choice(cls, value, setting=setting, error=ConfigError)
 
 
 class Mode(_ChoiceEnum):

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from pytest_opsladder import hookspecs
+from pytest_opsladder import fixtures, hookspecs
 from pytest_opsladder import options as opt
 from pytest_opsladder._modules import module_available
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.settings import (
     Settings,
@@ -44,8 +45,9 @@ _PLUGIN_MODULES = (
 )
 pytest_plugins = [m for m in _PLUGIN_MODULES if module_available(m)]
 
-SETTINGS_KEY = pytest.StashKey[Settings]()
-TALLY_KEY = pytest.StashKey[Tally]()
+# defined in fixtures.py (the plugin modules share keys through it); re-exported for importers
+SETTINGS_KEY = fixtures.SETTINGS_KEY
+TALLY_KEY = fixtures.TALLY_KEY
 THREAD_CONTEXT_KEY = pytest.StashKey[bool]()
 
 
@@ -230,11 +232,8 @@ def _shadow_settings(config: pytest.Config, settings: Settings) -> None:
     workers = _option_or_ini(config, "opsladder_concurrency", opt.INI_CONCURRENCY) or "1"
     settings.concurrency = positive_int(workers, "--opsladder-concurrency / opsladder_concurrency")
     policy = _option_or_ini(config, "opsladder_divergence", opt.INI_DIVERGENCE) or "nearest"
-    try:
-        settings.divergence = DivergencePolicy(policy).value
-    except ValueError:
-        valid = ", ".join(p.value for p in DivergencePolicy)
-        raise ConfigError(f"{policy!r} is not a valid divergence policy. Valid: {valid}.") from None
+    divergence = parse_choice(DivergencePolicy, policy, setting="divergence policy")
+    settings.divergence = divergence.value
     report_dir = _option_or_ini(config, "opsladder_report_dir", opt.INI_REPORT_DIR) or "reports"
     settings.report_dir = settings.rootdir / report_dir
     settings.extra["shard"] = config.getoption("opsladder_shard")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder.callable_module import make_module_callable
 from pytest_opsladder.capture.variant import Variant
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.modes import Mode, RecordMode
@@ -150,7 +151,7 @@ def session_settings(config: Any) -> SessionSettings:
 
     Raises :class:`ConfigError` when the plugin has not configured this session yet.
     """
-    from pytest_opsladder.plugin import SETTINGS_KEY
+    from pytest_opsladder.fixtures import SETTINGS_KEY
 
     resolved = config.stash.get(SETTINGS_KEY, None)
     if resolved is None:
@@ -182,3 +183,8 @@ def _candidate_name(resolved: Settings) -> str | None:
         return resolved.candidate.name
     except ConfigError:  # variants not declared yet (before sessionstart): the option's value
         return resolved.candidate_name
+
+
+# ``pytest_opsladder.settings(config)`` calls session_settings; the module stays importable
+# (``from pytest_opsladder.settings import Settings``) because the module itself is callable.
+make_module_callable(__name__, "pytest_opsladder.settings:session_settings")

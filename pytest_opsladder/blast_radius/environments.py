@@ -25,6 +25,7 @@ from pytest_opsladder.blast_radius.errors import (
     EnvironmentViolationError,
 )
 from pytest_opsladder.capture.run import emit
+from pytest_opsladder.choices import parse_choice
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
@@ -39,13 +40,7 @@ class UnknownTargets(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> UnknownTargets:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise BlastRadiusConfigError(
-                f"{value!r} is not a valid unknown_targets. Valid values are: {valid}."
-            ) from None
+        return parse_choice(cls, value, setting="unknown_targets", error=BlastRadiusConfigError)
 
 
 @dataclass(frozen=True)

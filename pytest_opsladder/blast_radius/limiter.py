@@ -24,6 +24,7 @@ from pytest_opsladder.blast_radius.errors import (
     RateLimitedError,
 )
 from pytest_opsladder.capture.run import emit
+from pytest_opsladder.choices import parse_choice
 
 
 class FailMode(StrEnum):
@@ -34,13 +35,7 @@ class FailMode(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> FailMode:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise BlastRadiusConfigError(
-                f"{value!r} is not a valid on_store_error. Valid values are: {valid}."
-            ) from None
+        return parse_choice(cls, value, setting="on_store_error", error=BlastRadiusConfigError)
 
 
 class Decision(NamedTuple):

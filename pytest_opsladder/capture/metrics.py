@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pytest_opsladder.capture import events as ev
+from pytest_opsladder.capture.run import on_run_end
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
@@ -136,3 +137,9 @@ def _tool_errors(run: Run) -> int:
 @register_metric("trajectory")
 def _trajectory(run: Run) -> str:
     return " ".join(e.name for e in run.events_of(ev.TOOL_CALL))
+
+
+@on_run_end
+def _store_metrics(run: Run) -> None:
+    """Every finished run carries its metrics."""
+    run.metrics = compute_metrics(run)

@@ -28,6 +28,19 @@ if TYPE_CHECKING:
     from pytest_opsladder.capture.boundary import ToolBoundary
 
 
+# What a run derives when it ends (the tools' schema hash, the metrics), registered by the
+# modules that compute it (capture.tools, capture.metrics): the record stays at the bottom of
+# the import graph and imports neither. capture/__init__.py imports both, so every import of
+# this module (which runs the package first) has them registered.
+END_STEPS: list[Callable[[Run], None]] = []
+
+
+def on_run_end(step: Callable[[Run], None]) -> Callable[[Run], None]:
+    """Register ``step(run)`` to run, in registration order, when any run ends."""
+    END_STEPS.append(step)
+    return step
+
+
 class RunStatus(StrEnum):
     """How a run ended. ``incomplete`` is the state of a run until it ends cleanly."""
 
@@ -124,16 +137,11 @@ class Run:
         self._end(RunStatus.INCOMPLETE if interrupted else RunStatus.ERROR)
 
     def _end(self, status: RunStatus) -> None:
-        from pytest_opsladder.capture.metrics import compute_metrics
-        from pytest_opsladder.capture.tools import tools_schema_hash
-
-        # The schemas of the tools this run called, not of every tool the process registered:
-        # a tool defined elsewhere must not make this run's cassette look stale.
-        self.tools_hash = tools_schema_hash(sorted({e.name for e in self.events_of("tool_call")}))
         self.status = status
         self.manifest["ended_at"] = utc_now()
         self.manifest["duration_s"] = round(self.now(), 6)
-        self.metrics = compute_metrics(self)
+        for step in END_STEPS:
+            step(self)
 
     # -- persistence ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar, overload
 
 from pytest_opsladder.capture import events as ev
 from pytest_opsladder.capture.jsonable import canonical_json
-from pytest_opsladder.capture.run import _CURRENT
+from pytest_opsladder.capture.run import _CURRENT, Run, on_run_end
 from pytest_opsladder.capture.variant import content_hash
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -153,3 +153,10 @@ def decision(
             {"chosen": chosen, "alternatives": list(alternatives), "reason": reason},
         )
     return chosen
+
+
+@on_run_end
+def _hash_called_tools(run: Run) -> None:
+    # The schemas of the tools this run called, not of every tool the process registered:
+    # a tool defined elsewhere must not make this run's cassette look stale.
+    run.tools_hash = tools_schema_hash(sorted({e.name for e in run.events_of("tool_call")}))

@@ -7,9 +7,10 @@ the agent; ``serve_model()`` serves the model. This repository's conftest.py wir
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pytest_opsladder.capture.variant import Variant
-from pytest_opsladder.demo.agent import ContentAgent
+from pytest_opsladder.demo.agent import ContentAgent, draft_date, draft_key
 from pytest_opsladder.demo.cms import CMS
 from pytest_opsladder.demo.model_server import serve_model
 
@@ -38,4 +39,28 @@ def build_agent(variant: Variant, base_url: str, cms_path: Path) -> ContentAgent
     return ContentAgent(variant=variant, base_url=base_url, cms=cms)
 
 
-__all__ = ["CMS", "REPLAY_BASE_URL", "ContentAgent", "build_agent", "demo_variants", "serve_model"]
+def seed_existing_posts(agent: ContentAgent, case_input: Any) -> None:
+    """Put the case's ``existing_posts`` (the drafts earlier runs left) into the agent's CMS.
+
+    Each is ``{source, title, date?}``; its date defaults to the case's own date, i.e. a run
+    of the same note earlier the same day.
+    """
+    case_input = case_input if isinstance(case_input, dict) else {}
+    day = draft_date(case_input, agent.default_date)
+    for post in case_input.get("existing_posts", []):
+        post_day = draft_date(post, day)
+        key = draft_key(str(post["source"]), post_day)
+        fields = {"source": str(post["source"]), "day": post_day, "title": str(post["title"])}
+        agent.cms.upsert_draft(key, {**fields, "summary": "", "body": ""}, [])
+
+
+__all__ = [
+    "CMS",
+    "REPLAY_BASE_URL",
+    "ContentAgent",
+    "build_agent",
+    "demo_variants",
+    "draft_key",
+    "seed_existing_posts",
+    "serve_model",
+]

@@ -2,15 +2,22 @@
 
 This is the shape of agent the ops ladder grew out of, kept small enough to read as an example:
 
-1. skip a note that already has a post (idempotency by source; a decision point);
+1. key the draft by source path plus date with the level-2 API (:func:`draft_key`, built on
+   :func:`pytest_opsladder.idempotency.upsert_key`), and look the key up: a rerun of the same
+   note on the same day will update that draft, a rerun the next day makes a new one (an
+   ``upsert`` decision: ``create`` or ``update``);
 2. ask the model, through the real ``openai`` SDK, for a title, a summary and tags;
 3. resolve the tags against the CMS's existing slugs; unknown tags are skipped with a warning,
    never created (a decision point, and a ``log`` event);
-4. create the post as a draft (an outbound tool: shadow and replay never execute it).
+4. upsert the draft under its key (an outbound tool: shadow and replay never execute it).
+
+The date comes from the case input (``date: "2026-01-15"``), else :attr:`ContentAgent.default_date`:
+a fixed day, so that recorded cases replay on any day. A production caller passes today's date.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from dataclasses import dataclass
@@ -22,6 +29,11 @@ from pytest_opsladder.capture.run import current_run, emit
 from pytest_opsladder.capture.tools import decision, tool
 from pytest_opsladder.capture.variant import Variant
 from pytest_opsladder.demo.cms import CMS
+from pytest_opsladder.idempotency.keys import upsert_key
+
+DEMO_DATE = "2026-01-15"  # the day of a case with no ``date:`` input (replays on any day)
+DRAFT_WORKFLOW = "demo-content"
+DRAFT_NAMESPACE = "blog-draft"
 
 PROPOSE_POST = {
     "type": "function",
@@ -55,18 +67,36 @@ def _client(base_url: str, api_key: str) -> Any:
     return _CLIENTS[key]
 
 
+def draft_key(source: str, day: str) -> str:
+    """The upsert key of the draft made from ``source`` on ``day`` (ladder level 2)."""
+    return upsert_key(DRAFT_NAMESPACE, {"source": source, "date": day}, workflow=DRAFT_WORKFLOW)
+
+
+def draft_date(case_input: dict[str, Any], default: str = DEMO_DATE) -> str:
+    """The input's ``date`` as ``YYYY-MM-DD`` (a YAML date or a string), else ``default``."""
+    value = case_input.get("date") or default
+    try:
+        return datetime.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise ValueError(
+            f"input date {value!r} is not a date: write it as YYYY-MM-DD (e.g. {DEMO_DATE!r}); "
+            "the draft's upsert key is the note's source path plus this date."
+        ) from None
+
+
 def slugify(tag: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-")
 
 
 @dataclass
 class ContentAgent:
-    """Callable agent: ``agent({"note": "...", "source": "notes/x.md"}) -> dict``."""
+    """Callable agent: ``agent({"note": "...", "source": "notes/x.md", "date": ...}) -> dict``."""
 
     variant: Variant
     base_url: str
     cms: CMS
     api_key: str = "demo-key-not-secret"
+    default_date: str = DEMO_DATE
 
     def __post_init__(self) -> None:
         self.client = _client(self.base_url, self.api_key)
@@ -75,42 +105,54 @@ class ContentAgent:
     def _tools(self) -> None:
         cms = self.cms
 
-        @tool(name="find_post_by_source")
-        def find_post_by_source(source: str) -> dict[str, Any] | None:
-            """The existing post made from this note, if any."""
-            return cms.post_by_source(source)
+        @tool(name="find_draft")
+        def find_draft(idempotency_key: str) -> dict[str, Any] | None:
+            """The draft stored under this upsert key, if any."""
+            return cms.draft_by_key(idempotency_key)
 
         @tool(name="list_tags")
         def list_tags() -> list[str]:
             """Every tag slug the CMS knows."""
             return cms.tag_slugs()
 
-        @tool(name="create_draft", outbound=True)
-        def create_draft(source: str, title: str, summary: str, body: str, tags: list[str]) -> int:
-            """Create a draft post (never published by the agent)."""
-            return cms.create_draft(source, title, summary, body, tags)
+        @tool(name="upsert_draft", outbound=True)
+        def upsert_draft(
+            idempotency_key: str, post: dict[str, Any], tags: list[str]
+        ) -> dict[str, Any]:
+            """Create or update the draft under the key (never published by the agent)."""
+            return cms.upsert_draft(idempotency_key, post, tags)
 
-        self.find_post_by_source = find_post_by_source
+        self.find_draft = find_draft
         self.list_tags = list_tags
-        self.create_draft = create_draft
+        self.upsert_draft = upsert_draft
 
     def __call__(self, case_input: dict[str, Any]) -> dict[str, Any]:
         note = str(case_input["note"])
         source = str(case_input.get("source") or "note")
-        existing = self.find_post_by_source(source)
-        if existing:
-            decision("dedupe", "skip", ["skip", "create"], "a post from this note already exists")
-            return {"post_id": existing["post_id"], "skipped": "duplicate", "tags": []}
+        day = draft_date(case_input, self.default_date)
+        key = draft_key(source, day)
+        self.decide_upsert(self.find_draft(key), source, day)
         proposal = self.propose(note)
         tags, skipped = self.resolve_tags(proposal["tags"])
-        post_id = self.create_draft(source, proposal["title"], proposal["summary"], note, tags)
+        post = {"source": source, "day": day, "body": note}
+        post |= {"title": proposal["title"], "summary": proposal["summary"]}
+        written = self.upsert_draft(key, post, tags)
         return {
-            "post_id": post_id,
+            "post_id": written["post_id"],
+            "draft": written["action"],
+            "date": day,
             "title": proposal["title"],
             "summary": proposal["summary"],
             "tags": tags,
             "skipped_tags": skipped,
         }
+
+    def decide_upsert(self, existing: dict[str, Any] | None, source: str, day: str) -> None:
+        if existing:
+            why = f"draft {existing['post_id']} from {source} on {day} exists: rerun updates it"
+        else:
+            why = f"no draft from {source} on {day} yet"
+        decision("upsert", "update" if existing else "create", ["create", "update"], why)
 
     def propose(self, note: str) -> dict[str, Any]:
         """One model call; a malformed answer is retried once, then an error."""

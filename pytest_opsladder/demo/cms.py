@@ -1,10 +1,16 @@
-"""The demo's local CMS: a SQLite database of tags and draft posts."""
+"""The demo's local CMS: a SQLite database of tags and draft posts.
+
+Each draft is stored under its upsert key (ladder level 2: source path plus date, see
+:func:`pytest_opsladder.demo.agent.draft_key`), so writing the same key twice updates one row.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 from typing import Any
+
+from pytest_opsladder.idempotency.writes import sqlite_upsert
 
 DEFAULT_TAGS = (
     "python", "testing", "llm", "agents", "ops", "observability", "databases", "sqlite",
@@ -15,8 +21,9 @@ DEFAULT_TAGS = (
 _SCHEMA = """
 create table if not exists tags (slug text primary key, name text not null);
 create table if not exists posts (
-  id integer primary key, source text unique not null, title text not null,
-  summary text not null, body text not null, status text not null default 'draft'
+  id integer primary key, upsert_key text unique not null, source text not null,
+  day text not null, title text not null, summary text not null, body text not null,
+  status text not null default 'draft'
 );
 create table if not exists post_tags (post_id integer references posts(id), slug text
   references tags(slug), primary key (post_id, slug));
@@ -42,25 +49,28 @@ class CMS:
     def tag_slugs(self) -> list[str]:
         return [row[0] for row in self.db.execute("select slug from tags order by slug")]
 
-    def post_by_source(self, source: str) -> dict[str, Any] | None:
+    def draft_by_key(self, key: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            "select id, title, status from posts where source = ?", (source,)
+            "select id, title, status from posts where upsert_key = ?", (key,)
         ).fetchone()
         return {"post_id": row[0], "title": row[1], "status": row[2]} if row else None
 
-    def create_draft(
-        self, source: str, title: str, summary: str, body: str, tags: list[str]
-    ) -> int:
+    def upsert_draft(self, key: str, post: dict[str, Any], tags: list[str]) -> dict[str, Any]:
+        """Create the draft stored under ``key``, or update it: ``{post_id, action}``.
+
+        ``post`` holds source, day, title, summary and body. The draft's tags are replaced.
+        """
         with self.db:
-            cur = self.db.execute(
-                "insert into posts(source, title, summary, body) values (?, ?, ?, ?)",
-                (source, title, summary, body),
+            existed = self.draft_by_key(key) is not None
+            sqlite_upsert(self.db, "posts", "upsert_key", key, {**post, "status": "draft"})
+            post_id = int(
+                self.db.execute("select id from posts where upsert_key = ?", (key,)).fetchone()[0]
             )
-            post_id = int(cur.lastrowid or 0)
+            self.db.execute("delete from post_tags where post_id = ?", (post_id,))
             self.db.executemany(
                 "insert into post_tags(post_id, slug) values (?, ?)", [(post_id, t) for t in tags]
             )
-        return post_id
+        return {"post_id": post_id, "action": "updated" if existed else "created"}
 
     def close(self) -> None:
         self.db.close()

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.drift.errors import GateConfigError, UnknownGateMetricError
 from pytest_opsladder.drift.match_modes import MatchMode
 
@@ -28,14 +29,8 @@ _METRIC_KEYS = {"worse", "margin", "match"}
 class _ParsedEnum(StrEnum):
     @classmethod
     def parse(cls, value: object, *, key: str) -> Any:
-        try:
-            return cls(str(value))
-        except ValueError:
-            valid = ", ".join(repr(m.value) for m in cls)
-            raise GateConfigError(
-                f"[tool.opsladder.gate] {key} = {value!r} is not valid. Valid values are: {valid}",
-                key=key,
-            ) from None
+        where = f"[tool.opsladder.gate] {key} = "
+        return parse_choice(cls, value, setting=key, error=GateConfigError, where=where, key=key)
 
 
 class Worse(_ParsedEnum):

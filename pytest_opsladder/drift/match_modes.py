@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pytest_opsladder.choices import parse_choice
+
 
 class MatchMode(StrEnum):
     """How a candidate trajectory is compared with the baseline's."""
@@ -18,10 +20,4 @@ class MatchMode(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> MatchMode:
-        try:
-            return cls(str(value))
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(
-                f"{value!r} is not a valid match mode. Valid modes are: {valid}"
-            ) from None
+        return parse_choice(cls, value, setting="match mode", error=ValueError)

@@ -28,6 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.guardrails.errors import ApprovalMismatch
 
@@ -65,11 +66,7 @@ class Answer(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> Answer:
-        try:
-            return cls(str(value).lower())
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ConfigError(f"{value!r} is not a valid answer. Valid answers: {valid}.") from None
+        return parse_choice(cls, value, setting="answer", error=ConfigError, fold_case=True)
 
 
 class ApprovalStoreError(ConfigError):

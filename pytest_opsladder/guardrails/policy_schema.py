@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder.choices import choice_message
 from pytest_opsladder.guardrails.arguments import Constraint, ConstraintKind
 from pytest_opsladder.guardrails.errors import PolicyError
 from pytest_opsladder.guardrails.inputs import EMBEDDED_INSTRUCTIONS, InputRules
@@ -154,13 +155,9 @@ def _rule(ctx: _Ctx, entry: dict[str, Any], rule_id: str, context: Any) -> Rule 
 def _constraint(ctx: _Ctx, entry: dict[str, Any], rule_id: str, context: Any) -> Constraint | None:
     ctx.keys(entry, CONSTRAINT, f"constraint {rule_id!r}", rule_id)
     kind_value = entry.get("kind")
-    try:
-        kind = ConstraintKind(str(kind_value))
-    except ValueError:
-        valid = ", ".join(k.value for k in ConstraintKind)
-        raise ctx.fail(
-            f"kind {kind_value!r} is not valid. Valid kinds: {valid}.", rule_id
-        ) from None
+    if str(kind_value) not in ConstraintKind._value2member_map_:
+        raise ctx.fail(choice_message(ConstraintKind, kind_value, "constraint kind"), rule_id)
+    kind = ConstraintKind(str(kind_value))
     arg = entry.get("arg")
     if not isinstance(arg, str) or not arg:
         raise ctx.fail(f"'arg' must name the argument to check, got {arg!r}", rule_id)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 
 
@@ -18,13 +19,7 @@ class Verdict(StrEnum):
 
     @classmethod
     def parse(cls, value: object, *, setting: str = "decision") -> Verdict:
-        try:
-            return cls(str(value))
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ConfigError(
-                f"{value!r} is not a valid {setting}. Valid values are: {valid}."
-            ) from None
+        return parse_choice(cls, value, setting=setting, error=ConfigError)
 
     @property
     def strictness(self) -> int:

@@ -20,6 +20,7 @@ from pytest_opsladder.capture.jsonable import canonical_json
 from pytest_opsladder.capture.manifest import package_versions
 from pytest_opsladder.capture.variant import Variant
 from pytest_opsladder.capture.variant import content_hash as _hash
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import CassetteError
 from pytest_opsladder.http.errors import HttpConfigError
 from pytest_opsladder.modes import Mode, RecordMode
@@ -47,13 +48,14 @@ class SdkLevel(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> SdkLevel:
-        text = str(value).strip().lower() if value is not None else ""
-        if text in cls._value2member_map_:
-            return cls(text)
-        valid = ", ".join(repr(m.value) for m in cls)
-        raise HttpConfigError(
-            f"{INI_STALE_SDK} = {value!r} is not a valid level. Valid levels are: {valid} "
-            f"(default 'major': only a major SDK release makes a cassette stale)."
+        return parse_choice(
+            cls,
+            value,
+            setting="level",
+            error=HttpConfigError,
+            where=f"{INI_STALE_SDK} = ",
+            fix="The default, 'major', makes only a major SDK release make a cassette stale.",
+            fold_case=True,
         )
 
 

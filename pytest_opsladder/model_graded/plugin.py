@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.model_graded import check as _check  # noqa: F401 - registers the judge check
 from pytest_opsladder.model_graded.scope import JudgeMode, set_judge_mode
@@ -28,13 +29,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def judge_mode(config: pytest.Config) -> JudgeMode:
     """Command line, then ini, then replay."""
     value = config.getoption("opsladder_judge") or config.getini(INI_JUDGE) or "replay"
-    try:
-        return JudgeMode(str(value))
-    except ValueError:
-        valid = ", ".join(m.value for m in JudgeMode)
-        raise pytest.UsageError(
-            f"{OPT_JUDGE}={value!r} is not valid; valid values are: {valid}."
-        ) from None
+    where = f"{OPT_JUDGE}="
+    return parse_choice(
+        JudgeMode, value, setting="judge mode", error=pytest.UsageError, where=where
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

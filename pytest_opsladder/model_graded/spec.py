@@ -27,6 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.model_graded.errors import JudgeConfigError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -100,11 +101,7 @@ def _model_settings(raw: Any, check: str | None) -> dict[str, Any]:
 
 def _build_model(settings: dict[str, Any], check: str | None) -> JudgeModel:
     provider = str(settings.get("provider", Provider.OPENAI.value))
-    if provider not in set(Provider):
-        valid = ", ".join(p.value for p in Provider)
-        raise JudgeConfigError(
-            f"provider {provider!r} is not valid; use one of {valid}.", check=check
-        )
+    parse_choice(Provider, provider, setting="provider", error=JudgeConfigError, check=check)
     try:
         return replace(
             JudgeModel(),

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.nightmare.checks import Check, parse_check
 
@@ -237,15 +238,10 @@ def _is_iso_date(value: Any) -> bool:
 
 
 def _severity(value: Any, path: Path, text: str) -> Severity:
-    try:
-        return Severity(value)
-    except ValueError:
-        valid = ", ".join(s.value for s in Severity)
-        raise CaseFormatError(
-            f"severity {value!r} is not valid; use one of {valid}.",
-            path=path,
-            line=line_of(text, "severity"),
-        ) from None
+    line = line_of(text, "severity")
+    return parse_choice(
+        Severity, value, setting="severity", error=CaseFormatError, path=path, line=line
+    )
 
 
 def is_case_file(path: Path, root: Path) -> bool:

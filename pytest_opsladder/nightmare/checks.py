@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pytest_opsladder.capture import events as ev
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError, OpsladderError
 
 if TYPE_CHECKING:
@@ -105,9 +106,7 @@ def parse_check(item: Any) -> Check:
 def _validate(kind: str, args: dict[str, Any]) -> None:
     if kind == "tool_trajectory":
         mode = args.get("mode", "strict")
-        if mode not in set(TrajectoryMode):
-            valid = ", ".join(m.value for m in TrajectoryMode)
-            raise ConfigError(f"tool_trajectory mode {mode!r} is not valid; use one of {valid}.")
+        parse_choice(TrajectoryMode, mode, setting="tool_trajectory mode", error=ConfigError)
         if not isinstance(args.get("calls"), list):
             raise ConfigError("tool_trajectory needs `calls: [tool, ...]`.")
     if kind == "regex":

@@ -23,11 +23,10 @@ from pytest_opsladder.capture.run import Run
 from pytest_opsladder.capture.variant import Case
 from pytest_opsladder.drift.shadow import ShadowStopRun
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.fixtures import CASE_KEY, EPOCH_KEY
+from pytest_opsladder.fixtures import CASE_KEY, EPOCH_KEY, NIGHTMARE_CASE, SETTINGS_KEY
 from pytest_opsladder.nightmare.case import CaseFormatError, NightmareCase, is_case_file, load_case
 from pytest_opsladder.nightmare.checks import evaluate
 
-NIGHTMARE_CASE = pytest.StashKey[NightmareCase]()
 SEEN_IDS = pytest.StashKey[dict[str, Path]]()
 FIXTURE_INFO = pytest.StashKey[dict[Path, Any]]()
 OPT_TAG = "--opsladder-tag"
@@ -94,7 +93,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     from pytest_opsladder.fixtures import cassette_for
     from pytest_opsladder.nightmare.replay_check import missing_cassette_message, replays
-    from pytest_opsladder.plugin import SETTINGS_KEY
 
     settings = item.config.stash[SETTINGS_KEY]
     if not replays(settings):
@@ -110,7 +108,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    from pytest_opsladder.plugin import SETTINGS_KEY
 
     root = parent.config.stash[SETTINGS_KEY].nightmare_dir
     if is_case_file(file_path, root) and not isinstance(parent, NightmareDir):
@@ -120,7 +117,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    from pytest_opsladder.plugin import SETTINGS_KEY
 
     root = parent.config.stash[SETTINGS_KEY].nightmare_dir
     if path == root or (path.is_relative_to(root) and is_case_file(path / "x.yaml", root)):
@@ -138,7 +134,6 @@ class NightmareDir(pytest.Directory):
     """
 
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
-        from pytest_opsladder.plugin import SETTINGS_KEY
 
         root = self.config.stash[SETTINGS_KEY].nightmare_dir
         ignoring = bool(self.config.getoption("ignore") or self.config.getoption("ignore_glob"))
@@ -183,7 +178,6 @@ class NightmareFile(pytest.Module):
         except ConfigError as exc:
             raise self.CollectError(str(exc)) from None
         self._claim_id(case)
-        from pytest_opsladder.plugin import SETTINGS_KEY
 
         epochs = self.config.stash[SETTINGS_KEY].epochs
         for epoch in range(epochs):

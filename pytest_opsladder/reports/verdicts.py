@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.reports.errors import ResultsFileError
 
 
@@ -12,13 +13,15 @@ class _ResultsEnum(StrEnum):
     @classmethod
     def parse(cls, value: object, *, where: str, path: object = None) -> Self:
         """The member for ``value``; the error names the key and lists the valid values."""
-        if isinstance(value, str) and value in cls._value2member_map_:
-            return cls(value)
-        valid = ", ".join(m.value for m in cls)
-        raise ResultsFileError(
-            f"{where} is {value!r}, which is not one of the values this release knows: "
-            f"{valid}. Regenerate the results with a matching pytest-opsladder "
-            f"(file: {path or '<in memory>'}).",
+        if not isinstance(value, str | cls):
+            value = repr(value)  # only strings are verdicts: 1 is not "1"
+        return parse_choice(
+            cls,
+            value,
+            setting=where,
+            error=ResultsFileError,
+            fix="This release does not know it: regenerate the results with a matching "
+            f"pytest-opsladder (file: {path or '<in memory>'}).",
             path=str(path) if path else None,
             key=where,
         )

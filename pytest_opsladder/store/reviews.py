@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.capture.run import utc_now
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.store.errors import StoreConfigError
 from pytest_opsladder.store.index import IndexReadStats, iter_index
 from pytest_opsladder.store.layout import reviews_path
@@ -27,11 +28,7 @@ class Verdict(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Verdict:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(v.value for v in cls)
-            raise StoreConfigError(f"verdict {value!r} is not valid; use one of {valid}.") from None
+        return parse_choice(cls, value, setting="verdict", error=StoreConfigError)
 
 
 def default_reviewer() -> str:

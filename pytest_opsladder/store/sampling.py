@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.store.errors import StoreConfigError
 from pytest_opsladder.store.index import IndexReadStats, loads_line, parse_line, record_entry
 from pytest_opsladder.store.reservoir import Reservoir, SkipReservoir
@@ -33,11 +34,7 @@ from pytest_opsladder.store.welford import OutlierTracker
 class _Choice(StrEnum):
     @classmethod
     def parse(cls, value: str, *, what: str) -> _Choice:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise StoreConfigError(f"{value!r} is not a valid {what}; valid: {valid}.") from None
+        return parse_choice(cls, value, setting=what, error=StoreConfigError)
 
 
 class Strategy(_Choice):

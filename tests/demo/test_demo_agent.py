@@ -4,6 +4,7 @@ SQLite CMS. What a user reading the demo as an example would check."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -15,8 +16,9 @@ import pytest
 
 from pytest_opsladder import Case, Mode, RecordMode, RunRecorder, Variant
 from pytest_opsladder.demo import PROMPTS, REPLAY_BASE_URL, build_agent, demo_variants, serve_model
-from pytest_opsladder.demo.agent import PROPOSE_POST
+from pytest_opsladder.demo.agent import DEMO_DATE, PROPOSE_POST, draft_key
 from pytest_opsladder.demo.cms import DEFAULT_TAGS
+from pytest_opsladder.idempotency import upsert_key
 
 MANY_TAGS = (
     "# Shipping agents\nWe ship agents weekly.\n"
@@ -167,22 +169,52 @@ def test_unknown_tags_are_skipped_with_a_warning_and_never_created(
     assert _cms_rows(db, "select title, status from posts") == [("Quantum notes", "draft")]
 
 
-def test_a_duplicate_note_is_skipped_with_a_decision(
+def test_a_rerun_the_same_day_updates_the_same_draft_through_its_upsert_key(
     model_url: str, variants: dict[str, Variant], tmp_path: Path
 ) -> None:
     db = tmp_path / "cms.sqlite3"
     agent = build_agent(variants["prod"], model_url, db)
-    first = agent({"note": SHORT, "source": "notes/redis.md"})
-    with RunRecorder(Case("dup"), variants["prod"], None, mode=Mode.RECORD) as run:
-        run.output = agent({"note": SHORT, "source": "notes/redis.md"})
-    assert run.output == {"post_id": first["post_id"], "skipped": "duplicate", "tags": []}
-    (dedupe,) = run.events_of("decision")
-    assert dedupe.name == "dedupe"
-    assert dedupe.data["chosen"] == "skip"
-    assert dedupe.data["alternatives"] == ["skip", "create"]
-    assert run.events_of("llm_call") == []
-    assert [e.name for e in run.events_of("tool_call")] == ["find_post_by_source"]
-    assert _cms_rows(db, "select count(*) from posts") == [(1,)]
+    day = {"source": "notes/redis.md", "date": "2026-02-03"}
+    first = agent({"note": SHORT, **day})
+    edited = SHORT.replace("Use redis.", "Use redis with a TTL.")
+    with RunRecorder(Case("rerun"), variants["prod"], None, mode=Mode.RECORD) as run:
+        run.output = agent({"note": edited, **day})
+    assert (first["draft"], run.output["draft"]) == ("created", "updated")
+    assert run.output["post_id"] == first["post_id"]
+    (upsert,) = [e.data for e in run.events_of("decision") if e.name == "upsert"]
+    assert (upsert["chosen"], upsert["alternatives"]) == ("update", ["create", "update"])
+    tools = [e.name for e in run.events_of("tool_call")]
+    assert tools == ["find_draft", "list_tags", "upsert_draft"]
+    (key,) = {
+        e.data["args"]["idempotency_key"] for e in run.events_of("tool_call") if e.data["args"]
+    }
+    assert key == draft_key("notes/redis.md", "2026-02-03")
+    assert key == upsert_key(
+        "blog-draft", {"source": "notes/redis.md", "date": "2026-02-03"}, workflow="demo-content"
+    )
+    assert _cms_rows(db, "select id, body from posts") == [(first["post_id"], edited)]
+
+
+def test_a_rerun_the_next_day_makes_a_new_draft_and_leaves_yesterdays(
+    model_url: str, variants: dict[str, Variant], tmp_path: Path
+) -> None:
+    db = tmp_path / "cms.sqlite3"
+    agent = build_agent(variants["prod"], model_url, db)
+    monday = agent({"note": SHORT, "source": "notes/redis.md", "date": "2026-02-02"})
+    tuesday = agent({"note": SHORT, "source": "notes/redis.md", "date": datetime.date(2026, 2, 3)})
+    assert (monday["draft"], tuesday["draft"]) == ("created", "created")
+    assert tuesday["post_id"] != monday["post_id"]
+    assert tuesday["date"] == "2026-02-03"
+    assert _cms_rows(db, "select day from posts order by id") == [("2026-02-02",), ("2026-02-03",)]
+
+
+def test_a_case_without_a_date_uses_the_fixed_demo_day_and_a_bad_date_says_the_format(
+    model_url: str, variants: dict[str, Variant], tmp_path: Path
+) -> None:
+    agent = build_agent(variants["prod"], model_url, tmp_path / "cms.sqlite3")
+    assert agent({"note": SHORT, "source": "notes/a.md"})["date"] == DEMO_DATE
+    with pytest.raises(ValueError, match=r"'15/01/2026' is not a date: write it as YYYY-MM-DD"):
+        agent({"note": SHORT, "source": "notes/a.md", "date": "15/01/2026"})
 
 
 def test_a_recorded_demo_run_replays_with_no_model_server(
@@ -199,5 +231,5 @@ def test_a_recorded_demo_run_replays_with_no_model_server(
         replayed.output = offline({"note": MANY_TAGS, "source": "notes/m.md"})
     assert replayed.output == run.output
     assert [e.kind for e in replayed.events] == [e.kind for e in run.events]
-    # create_draft is outbound: replay returned the recorded id and wrote nothing
+    # upsert_draft is outbound: replay returned the recorded id and wrote nothing
     assert _cms_rows(tmp_path / "offline.db", "select count(*) from posts") == [(0,)]

@@ -46,7 +46,7 @@ def test_default_alpha_is_001_and_default_gate_is_pass_rate() -> None:
     [
         ({"alpha": 1.5}, "alpha", "between 0 and 1"),
         ({"alpha": "0.01"}, "alpha", "between 0 and 1"),
-        ({"pass_rate": {"worse": "down"}}, "pass_rate.worse", "'lower', 'higher'"),
+        ({"pass_rate": {"worse": "down"}}, "pass_rate.worse", "Valid values are: lower, higher"),
         ({"pass_rate": {"margin": 0.1}}, "pass_rate.worse", 'worse = "lower"'),
         ({"pass_rate": {"worse": "lower", "margin": "ten"}}, "pass_rate.margin", '"10%"'),
         ({"pass_rate": {"worse": "lower", "margin": -1}}, "pass_rate.margin", "non-negative"),

@@ -171,7 +171,7 @@ def test_unknown_key_in_a_rule_names_the_file_and_rule(tmp_path: Path) -> None:
         ),
         (
             '[[constraints]]\nid="c"\ntools=["x"]\narg="a"\nkind="size"\n',
-            "kind 'size' is not valid",
+            "'size' is not a valid constraint kind",
         ),
         ('[[constraints]]\nid="c"\ntools=["x"]\narg="a"\nkind="amount_max"\n', "numeric 'max'"),
         ("[shell]\ntools=['sh']\nargs='cmd'\n", "unknown key(s) ['args'] in [shell]"),

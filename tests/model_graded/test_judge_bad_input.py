@@ -26,7 +26,7 @@ from pytest_opsladder.model_graded.spec import parse_spec
         ("{name: s, rubric: r, scale: {min: 1, max: 5}}", "*has no threshold*"),
         ("{name: s, rubric: r, scale: {min: 1, max: 5, threshold: 7}}", "*min <= threshold*"),
         ("{name: s, rubric: r, colour: red}", "*unknown key(s)*colour*"),
-        ("{name: s, rubric: r, model: {provider: cohere}}", "*provider 'cohere' is not valid*"),
+        ("{name: s, rubric: r, model: {provider: cohere}}", "*'cohere' is not a valid provider*"),
     ],
 )
 def test_a_malformed_judge_check_is_a_collection_error_naming_the_file(

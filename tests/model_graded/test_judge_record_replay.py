@@ -209,4 +209,6 @@ def test_shadow_grades_the_candidate_live_only_when_asked_and_the_gate_fails(
 def test_an_invalid_judge_mode_is_a_usage_error(project: pytest.Pytester) -> None:
     result = project.runpytest("--opsladder-judge=sometimes")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--opsladder-judge='sometimes' is not valid*replay, live*"])
+    result.stderr.fnmatch_lines(
+        ["*--opsladder-judge='sometimes' is not a valid judge mode*replay, live*"]
+    )

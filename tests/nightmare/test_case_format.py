@@ -43,7 +43,10 @@ def test_unknown_check_lists_the_valid_ones(tmp_path: Path) -> None:
 
 def test_bad_severity_lists_the_valid_ones(tmp_path: Path) -> None:
     err = _load(tmp_path, "id: a\ninput: 1\nseverity: urgent\n")
-    assert "severity 'urgent' is not valid; use one of low, medium, high, critical" in str(err)
+    assert (
+        "'urgent' is not a valid severity. Valid values are: low, medium, high, critical."
+        in str(err)
+    )
     assert err.line == 3
 
 
@@ -51,7 +54,10 @@ def test_bad_trajectory_mode_is_refused(tmp_path: Path) -> None:
     err = _load(
         tmp_path, "id: a\ninput: 1\nchecks:\n  - tool_trajectory: {mode: loose, calls: []}\n"
     )
-    assert "mode 'loose' is not valid; use one of strict, unordered, subset, superset" in str(err)
+    assert (
+        "'loose' is not a valid tool_trajectory mode. "
+        "Valid values are: strict, unordered, subset, superset." in str(err)
+    )
 
 
 def test_missing_input_is_refused(tmp_path: Path) -> None:

@@ -127,7 +127,7 @@ def test_other_files_and_subfolders_in_the_set_still_collect(project: pytest.Pyt
     write_case(project, "billing/d.yaml", case_yaml("nested-d", "d"))
     (project.path / "nightmare_set/test_helper.py").write_text("def test_h():\n    pass\n")
     result = project.runpytest("nightmare_set", "--collect-only", "-q")
-    result.stdout.fnmatch_lines(
+    result.stdout.fnmatch_lines_random(  # any order: pytest-randomly shuffles the inner run
         [
             "nightmare_set/billing/d.yaml::nested-d",
             "nightmare_set/test_helper.py::test_h",

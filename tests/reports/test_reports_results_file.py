@@ -73,7 +73,7 @@ def test_an_unknown_case_verdict_lists_the_valid_ones(tmp_path: Path) -> None:
     res["cases"][1]["verdict"] = "worse"
     with pytest.raises(ResultsFileError) as info:
         load_results(_write(tmp_path, res))
-    assert "cases[1].verdict is 'worse'" in str(info.value)
+    assert "'worse' is not a valid cases[1].verdict" in str(info.value)
     assert all(v.value in str(info.value) for v in CaseVerdict)
 
 

@@ -82,7 +82,10 @@ def test_bad_verdict_value_lists_the_valid_ones(
     store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["review", run_ids(store)[0], "--store", str(store), "--verdict", "meh"]) == 2
-    assert "verdict 'meh' is not valid; use one of good, bad, unsure" in capsys.readouterr().err
+    assert (
+        "'meh' is not a valid verdict. Valid values are: good, bad, unsure."
+        in capsys.readouterr().err
+    )
 
 
 def test_list_shows_sampled_runs_with_their_latest_verdict(

@@ -103,9 +103,11 @@ def test_interesting_with_an_explicit_slow_threshold() -> None:
 
 def test_bad_strategy_and_field_list_the_valid_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sample", "--strategy", "random"]) == 2
-    assert "valid: uniform, stratified, reservoir, interesting" in capsys.readouterr().err
+    assert (
+        "Valid values are: uniform, stratified, reservoir, interesting" in capsys.readouterr().err
+    )
     assert main(["sample", "--strategy", "stratified", "--by", "colour"]) == 2
-    assert "valid: status, tool, error_code, variant" in capsys.readouterr().err
+    assert "Valid values are: status, tool, error_code, variant" in capsys.readouterr().err
     with pytest.raises(StoreConfigError, match="at least 1"):
         sample_lines([], SampleSpec(n=0))
 
