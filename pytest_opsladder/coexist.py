@@ -52,7 +52,7 @@ def _double_marker_message(item: pytest.Item) -> str:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_opsladder.fixtures import SETTINGS_KEY
+    from pytest_opsladder.stash_keys import SETTINGS_KEY
 
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is None or settings.mode.value != "shadow" or hasattr(config, "workerinput"):

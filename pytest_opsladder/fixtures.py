@@ -17,23 +17,19 @@ from pytest_opsladder.cassette.naming import cassette_path, safe_stem
 from pytest_opsladder.exceptions import CassetteNotFoundError, ConfigError, OpsladderError
 from pytest_opsladder.modes import Mode, RecordMode
 from pytest_opsladder.settings import Settings
-from pytest_opsladder.tally import Tally
+from pytest_opsladder.stash_keys import (  # shared by the plugin modules; re-exported here
+    CASE_KEY,
+    EPOCH_KEY,
+    RUN_KEY,
+    SETTINGS_KEY,
+    TALLY_KEY,
+)
 
 if TYPE_CHECKING:
-    from pytest_opsladder.nightmare.case import NightmareCase
-
     pass
 
 CALL_OUTCOME = pytest.StashKey[BaseException | None]()
 SETUP_ERROR = pytest.StashKey[BaseException]()
-CASE_KEY = pytest.StashKey[Case]()
-EPOCH_KEY = pytest.StashKey[int]()
-RUN_KEY = pytest.StashKey[Run]()
-# The keys the plugin modules (plugin.py, drift/plugin.py, nightmare/plugin.py) share live here:
-# they depend on each other through this module only, never on one another.
-SETTINGS_KEY = pytest.StashKey[Settings]()
-TALLY_KEY = pytest.StashKey[Tally]()
-NIGHTMARE_CASE: pytest.StashKey[NightmareCase] = pytest.StashKey()
 CALL_SECONDS = "call_s"  # run.extra: the test's call phase, on the run's clock
 TEST_OUTCOME = "test_outcome"  # run.extra: what the user's test said about this run
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_opsladder import fixtures, hookspecs
+from pytest_opsladder import hookspecs
 from pytest_opsladder import options as opt
 from pytest_opsladder._modules import module_available
 from pytest_opsladder.choices import parse_choice
@@ -23,6 +23,7 @@ from pytest_opsladder.settings import (
     resolve_modes,
     variants_from_pyproject,
 )
+from pytest_opsladder.stash_keys import SETTINGS_KEY, TALLY_KEY  # shared; re-exported here
 from pytest_opsladder.tally import Tally
 
 # Each rung's fixtures and hooks live in its own plugin module; rungs land one at a time, so a
@@ -45,9 +46,7 @@ _PLUGIN_MODULES = (
 )
 pytest_plugins = [m for m in _PLUGIN_MODULES if module_available(m)]
 
-# defined in fixtures.py (the plugin modules share keys through it); re-exported for importers
-SETTINGS_KEY = fixtures.SETTINGS_KEY
-TALLY_KEY = fixtures.TALLY_KEY
+
 THREAD_CONTEXT_KEY = pytest.StashKey[bool]()
 
 

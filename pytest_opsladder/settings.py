@@ -151,7 +151,7 @@ def session_settings(config: Any) -> SessionSettings:
 
     Raises :class:`ConfigError` when the plugin has not configured this session yet.
     """
-    from pytest_opsladder.fixtures import SETTINGS_KEY
+    from pytest_opsladder.stash_keys import SETTINGS_KEY
 
     resolved = config.stash.get(SETTINGS_KEY, None)
     if resolved is None:

@@ -34,7 +34,7 @@ GATE_NODEID = "opsladder::gate"
 
 
 def _settings(config: pytest.Config) -> Settings:
-    from pytest_opsladder.fixtures import SETTINGS_KEY
+    from pytest_opsladder.stash_keys import SETTINGS_KEY
 
     return config.stash[SETTINGS_KEY]
 
@@ -123,7 +123,7 @@ def open_shadow_run(
 ) -> ShadowRecorder:
     """A candidate run of ``case`` paired with its baseline cassette (missing: NotFound)."""
     from pytest_opsladder.cassette import files
-    from pytest_opsladder.fixtures import EPOCH_KEY
+    from pytest_opsladder.stash_keys import EPOCH_KEY
 
     prefetched = item.stash.get(PREFETCH_KEY, None)
     if prefetched is not None:  # its baseline was loaded when the candidate ran
@@ -151,8 +151,8 @@ def missing_baseline(item: pytest.Item, case_id: str) -> None:
 
 def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
     """Hand the case's baseline and candidate runs to the session's collector."""
-    from pytest_opsladder.fixtures import NIGHTMARE_CASE
     from pytest_opsladder.nightmare.checks import evaluate
+    from pytest_opsladder.stash_keys import NIGHTMARE_CASE
 
     collector = item.config.stash[COLLECTOR_KEY]
     case = item.stash.get(NIGHTMARE_CASE, None)
@@ -169,7 +169,7 @@ def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
         collector.candidate_replayed.append(base.case.id)
     if case is not None:
         collector.case_meta[case.id] = {"tags": list(case.tags), "severity": case.severity.value}
-    from pytest_opsladder.fixtures import TALLY_KEY
+    from pytest_opsladder.stash_keys import TALLY_KEY
 
     item.config.stash[TALLY_KEY].add("shadowed")
     item.config.hook.pytest_opsladder_run_finished(run=cand, cassette=None)
@@ -291,7 +291,8 @@ def _job_for(item: pytest.Item, settings: Settings, workdir: Path) -> Any:
     from pytest_opsladder.cassette import files
     from pytest_opsladder.drift.concurrent import ShadowJob
     from pytest_opsladder.exceptions import CassetteError
-    from pytest_opsladder.fixtures import CASE_KEY, EPOCH_KEY, NIGHTMARE_CASE, cassette_for
+    from pytest_opsladder.fixtures import cassette_for
+    from pytest_opsladder.stash_keys import CASE_KEY, EPOCH_KEY, NIGHTMARE_CASE
 
     if NIGHTMARE_CASE not in item.stash:
         return None
@@ -318,8 +319,8 @@ def _job_for(item: pytest.Item, settings: Settings, workdir: Path) -> Any:
 
 
 def _evaluate_prefetched(item: pytest.Item, recorder: ShadowRecorder) -> None:
-    from pytest_opsladder.fixtures import NIGHTMARE_CASE
     from pytest_opsladder.nightmare.checks import evaluate
+    from pytest_opsladder.stash_keys import NIGHTMARE_CASE
 
     run = recorder.run
     results = evaluate(item.stash[NIGHTMARE_CASE].checks, run)

@@ -112,7 +112,8 @@ def adopt(item: pytest.Item, settings: Settings, raw: dict[str, Any]) -> ShadowR
     from pytest_opsladder.capture.run import Run
     from pytest_opsladder.cassette import files
     from pytest_opsladder.exceptions import CassetteError
-    from pytest_opsladder.fixtures import CASE_KEY, cassette_for
+    from pytest_opsladder.fixtures import cassette_for
+    from pytest_opsladder.stash_keys import CASE_KEY
 
     case = item.stash[CASE_KEY]
     cand_path = cassette_for(item, case, settings.candidate, settings, {})

@@ -124,7 +124,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 # -- the controller's side of prefetch ---------------------------------------------------------
 def eligible(items: list[pytest.Item]) -> list[pytest.Item]:
     """The items a worker can run: nightmare cases (their agent comes from the hook)."""
-    from pytest_opsladder.fixtures import NIGHTMARE_CASE
+    from pytest_opsladder.stash_keys import NIGHTMARE_CASE
 
     return [item for item in items if NIGHTMARE_CASE in item.stash]
 

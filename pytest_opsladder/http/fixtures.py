@@ -60,7 +60,7 @@ class HttpAccounting:
         self.config = config
 
     def pytest_opsladder_run_finished(self, run: Run, cassette: Path | None) -> None:
-        from pytest_opsladder.fixtures import TALLY_KEY
+        from pytest_opsladder.stash_keys import TALLY_KEY
 
         counts: dict[str, int] = run.extra.get("http") or {}
         tally = self.config.stash[TALLY_KEY]

@@ -23,9 +23,9 @@ from pytest_opsladder.capture.run import Run
 from pytest_opsladder.capture.variant import Case
 from pytest_opsladder.drift.shadow import ShadowStopRun
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.fixtures import CASE_KEY, EPOCH_KEY, NIGHTMARE_CASE, SETTINGS_KEY
 from pytest_opsladder.nightmare.case import CaseFormatError, NightmareCase, is_case_file, load_case
 from pytest_opsladder.nightmare.checks import evaluate
+from pytest_opsladder.stash_keys import CASE_KEY, EPOCH_KEY, NIGHTMARE_CASE, SETTINGS_KEY
 
 SEEN_IDS = pytest.StashKey[dict[str, Path]]()
 FIXTURE_INFO = pytest.StashKey[dict[Path, Any]]()

@@ -1,0 +1,28 @@
+"""The pytest stash keys the plugin modules share (ladder levels 0 and 7).
+
+They live in this plain module, not in a plugin module: ``plugin.py`` (the entry point) must not
+import another plugin module at import time, or pytest finds it already imported when it comes
+to rewrite its asserts, and warns (an error under ``filterwarnings = error``). The plugin
+modules (plugin.py, fixtures.py, drift/plugin.py, nightmare/plugin.py) depend on each other
+through these keys only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_opsladder.capture.run import Run
+    from pytest_opsladder.capture.variant import Case
+    from pytest_opsladder.nightmare.case import NightmareCase
+    from pytest_opsladder.settings import Settings
+    from pytest_opsladder.tally import Tally
+
+CASE_KEY: pytest.StashKey[Case] = pytest.StashKey()
+EPOCH_KEY = pytest.StashKey[int]()
+RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
+SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
+TALLY_KEY: pytest.StashKey[Tally] = pytest.StashKey()
+NIGHTMARE_CASE: pytest.StashKey[NightmareCase] = pytest.StashKey()
