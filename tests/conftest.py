@@ -33,6 +33,24 @@ def _import_the_whole_package() -> None:
 _import_the_whole_package()
 
 
+def _import_the_http_clients() -> None:
+    """And the HTTP clients the inner sessions' agents use: httpx/httpx2 keep a map of
+    httpcore's exception classes built on first use; an httpcore first imported inside an
+    inner session comes back as a second copy in the next one, whose errors the map does not
+    know, so the SDK saw a raw ``httpcore2.ConnectError`` instead of ``APIConnectionError``
+    (failed whenever another test ran first in the same process)."""
+    import importlib
+
+    for name in ("httpcore", "httpcore2", "httpx", "httpx2", "openai", "anthropic"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+
+
+_import_the_http_clients()
+
+
 @pytest.fixture(autouse=True)
 def _light_pytester_sessions(request: pytest.FixtureRequest) -> None:
     """Pytester restores sys.modules after each in-process session, so hypothesis's pytest plugin
