@@ -23,6 +23,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote_plus
 
 from pytest_opsladder.observability import redaction
@@ -154,7 +155,7 @@ def detect(text: str, name: str | None = None, *, depth: int = 0) -> list[Hit]:
     strength = name_strength(name) if name else Strength.NONE
     if strength and looks_like_credential(text, strength):
         hits.append(Hit(0, len(text), f"value of credential field {name!r}"))
-    if any(word in low for word in _HINTS):
+    if _HINT.search(low) is not None:
         hits += _named_hits(text)
     if depth == 0:
         hits += _decoded_hits(text, name)
@@ -162,35 +163,26 @@ def detect(text: str, name: str | None = None, *, depth: int = 0) -> list[Hit]:
 
 
 _SHORTEST = 15  # no built-in format is shorter (xoxb- and 10 characters)
-_BUILT_IN = frozenset(redaction.registered_patterns())
+_BUILT_IN = dict(redaction.registered_patterns())  # name -> the pattern shipped under it
 
 
-def _screen_of(patterns: dict[str, re.Pattern[str]]) -> re.Pattern[str]:
-    """One alternation of every built-in pattern: a string none of them matches (nearly all)
-    costs one search instead of one per pattern."""
+def _screen_of(patterns: dict[str, re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One alternation of ``patterns``: a string none of them matches (nearly all) costs one
+    search instead of one per pattern."""
     parts = []
-    for name, pattern in patterns.items():
-        if name in _SKIP_PATTERNS:
-            continue
+    for pattern in patterns.values():
         text = pattern.pattern.replace("(?P<secret>", "(?:")
         if text.startswith("(?i)"):
             text = "(?i:" + text[4:] + ")"
         parts.append(f"(?:{text})")
-    return re.compile("|".join(parts))
+    return re.compile("|".join(parts)) if parts else None
 
 
-# Built-in formats with no literal to look for: always run on their own (each is one quick
-# search starting at a character class).
+# Built-in formats with no literal to look for (each is one quick search starting at a
+# character class): screened together, apart from the anchored ones.
 _UNANCHORED = frozenset({"telegram_bot_token", "discord_bot_token", "twilio_key", "mailchimp_key"})
-_SCREEN = _screen_of(
-    {
-        k: v
-        for k, v in redaction.registered_patterns().items()
-        if k in _BUILT_IN and k not in _UNANCHORED
-    }
-)
-# Every other built-in pattern needs one of these (lowercased) substrings: a substring test is
-# far cheaper than a regex over long text (a 20 KB answer, a big body).
+# Every other built-in pattern needs one of these substrings (any case): one search for the
+# alternation is far cheaper than a regex per pattern over long text (a 20 KB answer).
 _ANCHORS = (
     "sk-", "k_live_", "k_test_", "akia", "asia", "a3t", "abia", "acca", "aws", "ghp_", "gho_",
     "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "hf_", "aiza", "eyj", "bearer", "token",
@@ -200,25 +192,93 @@ _ANCHORS = (
 )  # fmt: skip
 
 
-def _anchored(low: str) -> bool:
-    return any(anchor in low for anchor in _ANCHORS)
+def _trie_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex matching any of ``words``, shaped as their trie: ``re`` tries one branch per
+    position instead of one per word (a plain alternation is several times slower)."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return re.compile(_trie_pattern(trie))
+
+
+def _trie_pattern(node: dict[str, Any]) -> str:
+    branches = [re.escape(char) + _trie_pattern(sub) for char, sub in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
+
+
+_ANCHOR = _trie_regex(_ANCHORS)  # searched in the lowercased text
+_HINT = _trie_regex(_HINTS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Screens:
+    """The registry split for speed: built-in patterns screened by one alternation each for
+    the anchored and the unanchored ones; patterns registered by the user run on their own."""
+
+    version: int
+    anchored: tuple[tuple[str, re.Pattern[str]], ...]
+    anchored_screen: re.Pattern[str] | None
+    unanchored: tuple[tuple[str, re.Pattern[str]], ...]
+    unanchored_screen: re.Pattern[str] | None
+    custom: tuple[tuple[str, re.Pattern[str]], ...]
+
+
+_SCREENS: list[_Screens] = []
+
+
+def _screens() -> _Screens:
+    version = redaction.patterns_version()
+    if _SCREENS and _SCREENS[0].version == version:
+        return _SCREENS[0]
+    anchored: dict[str, re.Pattern[str]] = {}
+    unanchored: dict[str, re.Pattern[str]] = {}
+    custom: dict[str, re.Pattern[str]] = {}
+    for kind, pattern in redaction.registered_patterns().items():
+        if kind in _SKIP_PATTERNS:
+            continue
+        if _BUILT_IN.get(kind) is not pattern:
+            custom[kind] = pattern
+        else:
+            (unanchored if kind in _UNANCHORED else anchored)[kind] = pattern
+    screens = _Screens(
+        version,
+        tuple(anchored.items()),
+        _screen_of(anchored),
+        tuple(unanchored.items()),
+        _screen_of(unanchored),
+        tuple(custom.items()),
+    )
+    _SCREENS[:] = [screens]
+    return screens
 
 
 def _pattern_hits(text: str, low: str) -> list[Hit]:
+    screens = _screens()
     out: list[Hit] = []
-    short = len(text) < _SHORTEST
-    skip_anchored = short or not _anchored(low) or _SCREEN.search(text) is None
-    for kind, pattern in redaction.registered_patterns().items():
-        if kind in _SKIP_PATTERNS or (short and kind in _BUILT_IN):
-            continue
-        if skip_anchored and kind in _BUILT_IN and kind not in _UNANCHORED:
-            continue
+    _matches(text, screens.custom, out)
+    if len(text) < _SHORTEST:
+        return out
+    if screens.unanchored_screen is not None and screens.unanchored_screen.search(text):
+        _matches(text, screens.unanchored, out)
+    screen = screens.anchored_screen
+    if screen is not None and _ANCHOR.search(low) and screen.search(text):
+        _matches(text, screens.anchored, out)
+    return out
+
+
+def _matches(text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], out: list[Hit]) -> None:
+    for kind, pattern in patterns:
         for match in pattern.finditer(text):
             group = "secret" if "secret" in pattern.groupindex and match.group("secret") else 0
             value = match.group(group)
             if value and not any(m in value for m in _MASKS):
                 out.append(Hit(*match.span(group), kind))
-    return out
 
 
 def _named_hits(text: str) -> list[Hit]:

@@ -24,8 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from pytest_opsladder.exceptions import CassetteWriteError
-from pytest_opsladder.observability.redaction import MASK, redact
+from pytest_opsladder.observability.redaction import MASK, patterns_version, redact
 from pytest_opsladder.secret_rules import Hit, detect
 
 Allow = tuple[re.Pattern[str], ...]
@@ -83,6 +85,7 @@ def label(kind: str) -> str:
 # -- entry points --------------------------------------------------------------------------
 def scan(data: Any, allow: Allow = (), root: Steps = ("$",)) -> list[Finding]:
     """Every credential in ``data`` that no allow pattern covers, with its JSON path."""
+    _check_caches()
     walker = _Walker(allow, redacting=False)
     walker.visit(data, root, None)
     return walker.findings
@@ -96,7 +99,8 @@ def remember(value: dict[str, Any]) -> None:
     result for the same object instead of walking it again. Only objects that are not changed
     after they are recorded are remembered (event data and interactions the recorder built).
     """
-    if _known_clean(value, None, 0):
+    _check_caches()
+    if _known_clean(value, None, 0) or _Screen().clean(value, None):
         found: list[Finding] = []
     else:
         walker = _Walker((), redacting=False)
@@ -109,6 +113,7 @@ def remember(value: dict[str, Any]) -> None:
 
 def redact_secrets(data: Any, allow: Allow = ()) -> Any:
     """A copy of ``data`` with every credential masked (level-3 key rules, then the scanner)."""
+    _check_caches()
     walker = _Walker(allow, redacting=True)
     return walker.visit(redact(data), ("$",), None)
 
@@ -145,6 +150,19 @@ _CLEAN_MAX = 200_000
 # id(object) -> (the object, its findings with paths relative to it): see remember()
 _MEMO: OrderedDict[int, tuple[Any, list[Finding]]] = OrderedDict()
 _MEMO_MAX = 100_000
+_CACHED_FOR = [patterns_version()]  # the registry the two caches above were filled under
+
+
+def _check_caches() -> None:
+    """A pattern registered (or removed) since the caches were filled makes them stale."""
+    version = patterns_version()
+    if _CACHED_FOR[0] != version:
+        _CLEAN.clear()
+        _CLEAN_BLOBS.clear()
+        _MEMO.clear()
+        _CACHED_FOR[0] = version
+
+
 _EVENT_KEYS = frozenset({"seq", "kind", "name", "t_start", "t_end", "data", "call_id"})
 
 
@@ -287,6 +305,100 @@ class _Walker:
 
 
 _NOT_JSON: Any = object()
+# orjson dumps (and the name above them) of containers found clean: a conversation resends
+# its earlier messages and its tool schemas on every turn, and each is checked once.
+_CLEAN_BLOBS: set[tuple[str | None, bytes]] = set()
+
+
+class _Screen:
+    """The clean case, fast: whether ``value`` holds no credential, without keeping paths.
+
+    ``clean`` answers True only when the full walk (:class:`_Walker`) would find nothing; on
+    anything it does not handle itself (a run's events, a stream's chunks, a possible hit) it
+    answers False and the caller runs the full walk, which finds the paths. Containers in
+    lists (a conversation's messages, its tool schemas, resent on every turn) are remembered
+    by their serialized form, so each is checked once.
+    """
+
+    def __init__(self) -> None:
+        self._hits = _Walker((), redacting=False).hits
+
+    def clean(self, value: Any, name: str | None) -> bool:
+        kind = type(value)
+        if kind is str:
+            return (value, name) in _CLEAN or self.text(value, name)
+        if kind is dict:
+            return self.mapping(value, name)
+        if kind is list:
+            return name != "events" and self.items(value, name)
+        return kind is not tuple
+
+    def items(self, value: list[Any], name: str | None) -> bool:
+        for item in value:
+            kind = type(item)
+            if kind is str:
+                if (item, name) not in _CLEAN and not self.text(item, name):
+                    return False
+            elif kind is dict or kind is list:
+                blob = _blob(item, name)
+                if blob is not None and blob in _CLEAN_BLOBS:
+                    continue
+                if not self.clean(item, name):
+                    return False
+                if blob is not None:
+                    _remember_blob(blob)
+            elif kind is tuple:
+                return False
+        return True
+
+    def mapping(self, value: dict[Any, Any], name: str | None) -> bool:
+        if "chunks" in value:
+            return False
+        if _is_body(value):
+            return self.body(value, name)
+        for key, item in value.items():
+            if type(key) is not str or ((key, None) not in _CLEAN and self._hits(key, None)):
+                return False
+            kind = type(item)
+            if kind is str:
+                if (item, key) not in _CLEAN and not self.text(item, key):
+                    return False
+            elif (kind is dict or kind is list or kind is tuple) and not self.clean(item, key):
+                return False
+        return True
+
+    def body(self, body: dict[str, Any], name: str | None) -> bool:
+        key = "text" if "text" in body else "base64"
+        raw = body.get(key)
+        if not isinstance(raw, str):
+            return all(self.clean(v, k) for k, v in body.items())
+        text = raw if key == "text" else _b64_text(raw)
+        if text is None:
+            return True
+        data = _json_of(text)
+        if data is not _NOT_JSON:
+            return self.clean(data, None)
+        return (text, name) in _CLEAN or self.text(text, name, parsed=True)
+
+    def text(self, text: str, name: str | None, *, parsed: bool = False) -> bool:
+        if not parsed and text[:1] in ("{", "[") and len(text) > 2:
+            data = _json_of(text)
+            if data is not _NOT_JSON and isinstance(data, dict | list):
+                return self.clean(data, None)
+        return not self._hits(text, name)
+
+
+def _blob(value: Any, name: str | None) -> tuple[str | None, bytes] | None:
+    try:
+        return name, orjson.dumps(value)
+    except TypeError:  # a key or value orjson does not take: checked without the cache
+        return None
+
+
+def _remember_blob(blob: tuple[str | None, bytes]) -> None:
+    if len(_CLEAN_BLOBS) > _CLEAN_MAX:
+        _CLEAN_BLOBS.clear()
+    _CLEAN_BLOBS.add(blob)
 
 
 def _known_clean(value: Any, name: str | None, depth: int) -> bool:
@@ -335,6 +447,10 @@ def _json_of(text: str) -> Any:
     head = text.lstrip()[:1]
     if head not in ("{", "["):
         return _NOT_JSON
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass  # what orjson refuses (NaN, huge integers, deep nesting) json may still read
     try:
         return json.loads(text)
     except (ValueError, RecursionError):

@@ -24,6 +24,7 @@ MASK = "[REDACTED]"
 _PATTERNS: dict[str, re.Pattern[str]] = {}
 _KEY_WORDS: set[str] = set()
 _KEY_RE: list[re.Pattern[str]] = []
+_VERSION = [0]  # bumped on every change of _PATTERNS: scanners rebuild their screens
 
 
 def register_secret_pattern(name: str, regex: str | re.Pattern[str]) -> Callable[[], None]:
@@ -33,10 +34,12 @@ def register_secret_pattern(name: str, regex: str | re.Pattern[str]) -> Callable
     """
     compiled = re.compile(regex) if isinstance(regex, str) else regex
     _PATTERNS[name] = compiled
+    _VERSION[0] += 1
 
     def remove() -> None:
         if _PATTERNS.get(name) is compiled:
             del _PATTERNS[name]
+            _VERSION[0] += 1
 
     return remove
 
@@ -54,6 +57,11 @@ def secret_patterns() -> dict[str, str]:
 def registered_patterns() -> dict[str, re.Pattern[str]]:
     """The compiled registry, read by the cassette scanner (:mod:`pytest_opsladder.secrets`)."""
     return _PATTERNS
+
+
+def patterns_version() -> int:
+    """A number that changes whenever a pattern is registered or removed (cache key)."""
+    return _VERSION[0]
 
 
 def _norm(word: str) -> str:
