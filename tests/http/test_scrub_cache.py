@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pytest_opsladder.http.canonical import Canonicalizer
 from pytest_opsladder.http.scrub import scrub_headers
 from pytest_opsladder.observability.redaction import register_secret_pattern
@@ -34,3 +36,35 @@ def test_tool_results_are_masked_with_and_without_escapes() -> None:
     assert "<timestamp>" in str(canon.normal_body(plain))
     assert canon.normal_body(escaped) == canon.normal_body(plain)
     assert "2026-01-02T03:04:05Z" in str(canon.normal_body(other))  # not a tool result: kept
+
+
+def test_the_cassette_scan_sees_a_pattern_registered_after_it_found_a_value_clean() -> None:
+    """The scanner remembers strings and resent messages found clean (issue 18); a pattern
+    registered later must still find them (the caches are dropped with the registry)."""
+    from pytest_opsladder.secrets import remember, scan
+
+    messages = [{"role": "user", "content": "ticket acme-internal-7f3a9c please"}] * 2
+    interaction = {"request": {"body": {"text": json.dumps({"messages": messages})}}}
+    remember(interaction)
+    assert scan(interaction) == []
+    remove = register_secret_pattern("tenant_key", r"acme-internal-[0-9a-f]{6}")
+    try:
+        again = {"request": {"body": {"text": json.dumps({"messages": messages})}}}
+        remember(again)
+        paths = [f.path for f in scan(again)]
+        assert paths == [f"$.request.body.text.messages[{i}].content" for i in (0, 1)]
+    finally:
+        remove()
+
+
+def test_a_resent_message_holding_a_secret_is_found_every_time() -> None:
+    """A conversation resends its messages each turn: the one with a key is never cached."""
+    from pytest_opsladder.secrets import remember, scan
+
+    leak = {"role": "user", "content": "my key is sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"}
+    for turn in range(3):
+        body = {"messages": [{"role": "system", "content": "be brief"}, leak]}
+        interaction = {"request": {"body": {"text": json.dumps(body)}}, "turn": turn}
+        remember(interaction)
+        found = scan(interaction)
+        assert [f.path for f in found] == ["$.request.body.text.messages[1].content"], turn
