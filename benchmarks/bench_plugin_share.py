@@ -10,23 +10,31 @@ in this process, latency 0) for a tool-calling completion, ``REQUESTS_PER_RUN`` 
   cassette written at the end, amortised over its requests),
 - inside a shadow run (``ShadowRecorder`` against a recorded baseline, candidate calls live).
 
-Clocks: ``time.thread_time`` of the calling thread for the client side (the SDK, and the plugin
-on top of it), and of each server handler thread for the server's share, so that neighbours on a
-loaded machine do not count. Each variant is timed best-of-``REPEATS``, interleaved. The plugin's
-share is the with-plugin client CPU minus the without-plugin client CPU, per request. A cProfile
-pass then splits the plugin's share by layer (module), as fractions of the profiled total.
+Two measures of the plugin's own share, both on thread CPU clocks (``time.thread_time``), so
+that neighbours on a loaded machine do not count:
+
+- the probe (judged): the plugin's request hooks - deciding (dispatch, canonicalisation), the
+  stream wrapper and its chunk copies, recording (the HTTP store, the secret scan of the
+  interaction, the ``http`` event), replay - are wrapped with clocks that keep each one's own
+  time (a nested probe's time is its own, not its parent's); the probe's own clock cost is
+  measured on an empty function and taken off. The glue between the hooks (two attribute
+  reads) is not counted.
+- the difference (info): the with-plugin client CPU minus the agent-alone client CPU, per
+  request, best of ``REPEATS`` interleaved passes. It includes everything, but on a shared
+  2-core machine the agent alone varies by several hundred microseconds between passes, more
+  than the figure itself.
+
+The SDK's share is the agent alone's client CPU; the server's is its handler threads' CPU.
 
 Target (issue 18): the plugin's own cost per recorded request <= 50 us.
 """
 
 from __future__ import annotations
 
-import cProfile
-import pstats
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -39,6 +47,7 @@ from pytest_opsladder.cassette import files
 from pytest_opsladder.demo import model_server
 from pytest_opsladder.demo.agent import PROPOSE_POST
 from pytest_opsladder.drift.shadow import DivergencePolicy, ShadowRecorder
+from pytest_opsladder.http import exchange, store, streams
 from pytest_opsladder.modes import Mode, RecordMode
 
 RUNS = 40
@@ -49,23 +58,6 @@ VARIANT = Variant("bench", model="demo-model")
 CANDIDATE = Variant("bench-next", model="demo-model")
 SERVER_CPU = [0.0]
 _SERVER_LOCK = threading.Lock()
-LAYERS = {  # module path fragment -> the layer it belongs to
-    "http/dispatch": "dispatch",
-    "http/transport": "dispatch",
-    "http/exchange": "dispatch",
-    "http/canonical": "canonicalisation",
-    "http/bodies": "canonicalisation",
-    "http/scrub": "canonicalisation",
-    "http/store": "recording (HTTP store)",
-    "http/streams": "recording (HTTP store)",
-    "http/llm_": "LLM event derivation",
-    "capture/run": "event emission",
-    "capture/events": "event emission",
-    "capture/llm": "event emission",
-    "cassette/": "run open/close + cassette",
-    "capture/": "run open/close + cassette",
-    "drift/": "shadow pairing",
-}
 
 
 def _count_server_cpu() -> None:
@@ -137,20 +129,98 @@ def record_baseline(client: openai.OpenAI, tmp: Path) -> Any:
     return files.load(path)
 
 
-def layer_split(fn: Callable[[], Any]) -> dict[str, float]:
-    """Fractions of the plugin's profiled own time per layer (cProfile's tottime by module)."""
-    profile = cProfile.Profile()
-    profile.runcall(fn)
-    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    per_layer: dict[str, float] = {}
-    for (filename, _, _), (_, _, tottime, _, _) in stats.items():
-        if "pytest_opsladder" not in filename:
-            continue
-        path = filename.replace("\\", "/").split("pytest_opsladder/")[-1]
-        layer = next((name for key, name in LAYERS.items() if key in path), "other plugin")
-        per_layer[layer] = per_layer.get(layer, 0.0) + tottime
-    total = sum(per_layer.values()) or 1.0
-    return {k: v / total for k, v in sorted(per_layer.items(), key=lambda kv: -kv[1])}
+class Probe:
+    """Thread-CPU clocks around the plugin's request hooks, each keeping its own time."""
+
+    def __init__(self) -> None:
+        self.own: dict[str, float] = {}
+        self.calls = 0
+        self._local = threading.local()
+        self._patches: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, owner: Any, attr: str, label: str) -> None:
+        original = getattr(owner, attr)
+        probe = self
+
+        def probed(*args: Any, **kwargs: Any) -> Any:
+            stack = probe._stack()
+            stack.append(0.0)  # time of nested probes, not ours
+            t0 = time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent = time.thread_time() - t0
+                nested = stack.pop()
+                probe.own[label] = probe.own.get(label, 0.0) + spent - nested
+                probe.calls += 1
+                if stack:
+                    stack[-1] += spent
+
+        self._patches.append((owner, attr, original))
+        setattr(owner, attr, probed)
+
+    def _stack(self) -> list[float]:
+        stack: list[float] | None = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        return stack
+
+    def reset(self) -> None:
+        self.own, self.calls = {}, 0
+
+    def remove(self) -> None:
+        for owner, attr, original in reversed(self._patches):
+            setattr(owner, attr, original)
+        self._patches.clear()
+
+
+def probe_hooks() -> Probe:
+    probe = Probe()
+    probe.wrap(exchange.Exchange, "__init__", "deciding (dispatch, canonicalisation)")
+    probe.wrap(exchange.Exchange, "wrap", "stream wrapper")
+    probe.wrap(streams._RecordingMixin, "_add", "chunk copies")
+    probe.wrap(exchange.Exchange, "replay", "replay")
+    probe.wrap(exchange.Exchange, "_finished", "recording: interaction built")
+    probe.wrap(store.HttpStore, "store", "recording: secret scan, stored")
+    probe.wrap(store.HttpStore, "note", "recording: http event")
+    return probe
+
+
+def probe_cost() -> float:
+    """Seconds a probe adds to the figure per probed call (measured on an empty function)."""
+
+    class Empty:
+        def call(self) -> None:
+            return None
+
+    probe = Probe()
+    probe.wrap(Empty, "call", "empty")
+    empty, n = Empty(), 20_000
+    for _ in range(n):
+        empty.call()
+    probe.remove()
+    return probe.own["empty"] / n
+
+
+def probed_share(client: openai.OpenAI, tmp: Path, kind: str, baseline: Any) -> dict[str, float]:
+    """Per request: each hook's own CPU (best of ``REPEATS``), the probe's cost taken off."""
+    per_call = probe_cost()
+    best: dict[str, float] = {}
+    probe = probe_hooks()
+    try:
+        for _ in range(REPEATS):
+            probe.reset()
+            client_cpu(client, tmp, kind, baseline)
+            n = RUNS * REQUESTS_PER_RUN
+            overhead = probe.calls * per_call / n
+            total = sum(probe.own.values()) / n - overhead
+            if "total" not in best or total < best["total"]:
+                best = {k: v / n for k, v in probe.own.items()}
+                best["total"] = total
+                best["probe cost"] = overhead
+    finally:
+        probe.remove()
+    return best
 
 
 def main() -> int:
@@ -166,27 +236,31 @@ def main() -> int:
                 figure = client_cpu(client, tmp, kind, baseline)
                 prior = best.get(kind, figure)
                 best[kind] = (min(prior[0], figure[0]), min(prior[1], figure[1]), prior[2])
-        split = layer_split(lambda: client_cpu(client, tmp, "recorded", baseline))
+        probed = {kind: probed_share(client, tmp, kind, baseline) for kind in kinds[1:]}
     alone, _, server = best["agent alone"]
     n = RUNS * REQUESTS_PER_RUN
     print(f"plugin share, real openai SDK -> demo loopback model, {RUNS} runs x "
-          f"{REQUESTS_PER_RUN} tool-calling requests ({n} per pass), CPU us, best of "
-          f"{REPEATS} interleaved passes (thread CPU clocks; the machine is shared)")  # fmt: skip
+          f"{REQUESTS_PER_RUN} tool-calling requests ({n} per pass), thread CPU us, best of "
+          f"{REPEATS} passes")  # fmt: skip
     print(f"  openai SDK + httpx (the agent alone), per request: {alone * 1e6:8.1f} us")
     print(f"  loopback model server (its handler), per request:  {server * 1e6:8.1f} us")
     for kind in ("recorded", "shadowed"):
-        ours = (best[kind][0] - alone) * 1e6
-        per_run = best[kind][1] * 1e6
+        split = probed[kind]
+        ours = split.pop("total") * 1e6
+        cost = split.pop("probe cost") * 1e6
         verdict = "PASS" if ours <= TARGET_US else "MISS"
         target = f"target <= {TARGET_US:.0f} us {verdict}" if kind == "recorded" else "(info)"
-        print(f"  plugin's own, per {kind} request: {ours:8.1f} us "
+        print(f"  plugin's own, per {kind} request (probe): {ours:7.1f} us "
               f"({ours / (alone * 1e6) * 100:.1f}% of the SDK's) {target}")  # fmt: skip
+        for layer, seconds in sorted(split.items(), key=lambda kv: -kv[1]):
+            print(f"    {layer:<40} {seconds * 1e6:7.1f} us")
+        print(f"    (probe's own clocks, taken off: {cost:.1f} us)")
+        diff = (best[kind][0] - alone) * 1e6
+        print(f"  the same by difference with the agent alone: {diff:7.1f} us (info: noisy)")
+        per_run = best[kind][1] * 1e6
         print(f"    + per {kind} run (open, close, metrics, cassette write): {per_run:8.1f} us "
               f"= {per_run / REQUESTS_PER_RUN:.1f} us per request at {REQUESTS_PER_RUN} "
               "requests a run (info)")  # fmt: skip
-    print("  where the plugin's time goes (recorded, cProfile own time by module):")
-    for layer, share in split.items():
-        print(f"    {layer:<28} {share * 100:5.1f}%")
     return 0
 
 

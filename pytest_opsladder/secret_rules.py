@@ -144,6 +144,7 @@ _HINTS = (
     "pass", "pwd", "secret", "token", "auth", "session", "sid", "cookie", "key", "credential",
     "priv", "code", "otp", "jwt", "pat", "bearer",
 )  # fmt: skip
+_HEX = re.compile(r"[0-9a-fA-F]+")
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{20,}={0,2}")
 _SKIP_PATTERNS = frozenset({"key_value"})  # level-3's own: the name rule below is stricter
 
@@ -318,7 +319,7 @@ def _base64_hits(text: str, name: str | None) -> list[Hit]:
 
 def _b64decode(run: str) -> str | None:
     """The printable text a base64 run stands for, or None (hex digests, ids, binary)."""
-    if all(c in "0123456789abcdefABCDEF" for c in run):
+    if _HEX.fullmatch(run):
         return None
     padded = run + "=" * (-len(run) % 4)
     try:

@@ -111,6 +111,16 @@ def remember(value: dict[str, Any]) -> None:
         _MEMO.popitem(last=False)
 
 
+def vouch_clean(value: dict[str, Any]) -> None:
+    """Record ``value`` as holding no credential without scanning it: for data built by a
+    step that already applied every rule to each of its strings (scrubbed headers). The
+    scan and the write then skip it, as they skip a remembered object."""
+    _check_caches()
+    _MEMO[id(value)] = (value, [])
+    if len(_MEMO) > _MEMO_MAX:
+        _MEMO.popitem(last=False)
+
+
 def redact_secrets(data: Any, allow: Allow = ()) -> Any:
     """A copy of ``data`` with every credential masked (level-3 key rules, then the scanner)."""
     _check_caches()
@@ -149,7 +159,7 @@ _CLEAN: set[tuple[str, str | None]] = set()  # strings already found clean: runs
 _CLEAN_MAX = 200_000
 # id(object) -> (the object, its findings with paths relative to it): see remember()
 _MEMO: OrderedDict[int, tuple[Any, list[Finding]]] = OrderedDict()
-_MEMO_MAX = 100_000
+_MEMO_MAX = 20_000  # enough for the runs in flight; a run kept longer is scanned again at its write
 _CACHED_FOR = [patterns_version()]  # the registry the two caches above were filled under
 
 
@@ -352,6 +362,9 @@ class _Screen:
         return True
 
     def mapping(self, value: dict[Any, Any], name: str | None) -> bool:
+        known = _MEMO.get(id(value))
+        if known is not None and known[0] is value and not known[1]:
+            return True  # remembered clean (or vouched for: scrubbed headers)
         if "chunks" in value:
             return False
         if _is_body(value):

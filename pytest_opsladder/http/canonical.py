@@ -12,6 +12,7 @@ filename, content type, content - ignoring the random boundary; form bodies as k
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -20,9 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
+
 from pytest_opsladder.http.forms import form_pairs, multipart_parts
 from pytest_opsladder.http.paths import build_trie, parse_path, prune
 from pytest_opsladder.http.scrub import scrub_query
+from pytest_opsladder.observability.redaction import patterns_version
 
 # Fields of request bodies that differ between runs of the same conversation (OpenAI chat and
 # responses APIs, Anthropic messages API, and OpenAI-compatible servers).
@@ -70,13 +74,12 @@ class Canonicalizer:
         self.trie = build_trie([parse_path(p) for p in (*VOLATILE_BODY_PATHS, *ignore)])
 
     def canonical(self, method: str, url: str, body: bytes | None) -> Canonical:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        base = f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
-        query = tuple(sorted(parse_qsl(scrub_query(parts.query), keep_blank_values=True)))
-        norm = self.normal_body(body or b"")
-        digest = hashlib.sha1(_dump(norm).encode("utf-8"), usedforsecurity=False).hexdigest()
-        key = f"{method.upper()} {base}?{_dump(query)} {digest}"
+        base, query = _url_key(url, patterns_version())
+        body = body or b""
+        norm = self.normal_body(body)
+        exact = b"NaN" in body or b"Infinity" in body  # orjson would write them as null
+        digest = hashlib.sha1(_dump(norm, exact), usedforsecurity=False).hexdigest()
+        key = f"{method.upper()} {base}?{_dump(query).decode()} {digest}"
         return Canonical(method.upper(), base, query, norm, key)
 
     def normal_body(self, body: bytes) -> Any:
@@ -97,19 +100,48 @@ class Canonicalizer:
 _NOT_JSON: Any = object()
 
 
+def url_base(url: str) -> str:
+    """``scheme://host/path`` of ``url``, the port left out (what a request is named by)."""
+    return _url_key(url, patterns_version())[0]
+
+
+@functools.lru_cache(maxsize=1024)
+def _url_key(url: str, _patterns: int) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``scheme://host/path`` (no port) and the sorted, scrubbed query of ``url``: an agent
+    calls the same few URLs over and over (cached per version of the secret patterns, which
+    the query is scrubbed with)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    base = f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
+    return base, tuple(sorted(parse_qsl(scrub_query(parts.query), keep_blank_values=True)))
+
+
 def parse_json(body: bytes) -> Any:
     """The JSON value of ``body``, or the ``_NOT_JSON`` sentinel."""
     head = body[:1].lstrip() or body.lstrip()[:1]
     if head not in (b"{", b"["):
         return _NOT_JSON
     try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # what orjson refuses (NaN, integers past 64 bits, deep nesting) json may read
+    try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _NOT_JSON
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _dump(value: Any, exact: bool = False) -> bytes:
+    """The bytes a canonical form is keyed on (in this process only: never stored). orjson,
+    unless ``exact``: it cannot write NaN/Infinity (they become null) or integers past 64
+    bits, which json can."""
+    if not exact:
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            pass
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
 
 
 _TOOL_MARKERS = (b'"tool"', *(f'"{t}"'.encode() for t in _TOOL_RESULT_TYPES), b"\\u")

@@ -19,7 +19,7 @@ from pytest_opsladder.http.bodies import (
     encode_body,
     is_event_stream,
 )
-from pytest_opsladder.http.scrub import scrub_headers, scrub_url
+from pytest_opsladder.http.scrub import scrub_httpx_headers, scrub_url
 from pytest_opsladder.http.store import HttpStore, Outcome
 from pytest_opsladder.http.streams import recording_stream_class, replay_stream_class
 
@@ -99,7 +99,7 @@ class Exchange:
             data["llm"] = summary
 
     def _interaction(self, chunks: list[tuple[float, bytes]], early: bool) -> dict[str, Any]:
-        headers = scrub_headers(self.response.headers.multi_items())
+        headers = scrub_httpx_headers(self.response.headers)
         response: dict[str, Any] = {
             "status": self.response.status_code,
             "reason": self.response.reason_phrase,
@@ -112,11 +112,10 @@ class Exchange:
             response["body"] = encode_body(body)
         if early:
             response["closed_early"] = True
-        req_headers = self.request.headers.multi_items()
+        request = vcr_format.stored_request(self.request.method, self.url, (), self.body)
+        request["headers"] = scrub_httpx_headers(self.request.headers)
         return {
-            "request": vcr_format.stored_request(
-                self.request.method, self.url, req_headers, self.body
-            ),
+            "request": request,
             "response": response,
             "transport": self.mod.__name__,
             "elapsed": round(self.store.run.now() - self.t0, 6),

@@ -55,7 +55,8 @@ def build_trie(paths: list[JsonPath]) -> Trie:
 
 
 def prune(data: Any, trie: Trie) -> Any:
-    """``data`` without every path of ``trie``; untouched parts are shared, not copied."""
+    """``data`` without every path of ``trie``; untouched parts are shared, not copied (a
+    container is copied only when something under it is removed)."""
     if isinstance(data, dict):
         return _prune_dict(data, trie)
     if isinstance(data, list):
@@ -66,25 +67,38 @@ def prune(data: Any, trie: Trie) -> Any:
 def _prune_dict(data: dict[str, Any], trie: Trie) -> dict[str, Any]:
     out: dict[str, Any] | None = None
     for key, sub in trie.items():
-        keys = list(data) if key == WILD else [key] if key in data else []
+        if key == WILD:
+            keys: list[Any] | tuple[Any, ...] = list(data)
+        elif key in data:
+            keys = (key,)
+        else:
+            continue
         for k in keys:
-            out = out if out is not None else dict(data)
             if sub is None:
+                out = out if out is not None else dict(data)
                 out.pop(k, None)
-            else:
-                out[k] = prune(out[k], sub)
+                continue
+            current = (data if out is None else out)[k]
+            pruned = prune(current, sub)
+            if pruned is not current:
+                out = out if out is not None else dict(data)
+                out[k] = pruned
     return data if out is None else out
 
 
 def _prune_list(data: list[Any], trie: Trie) -> list[Any]:
-    out = list(data)
+    out: list[Any] | None = None
     for key, sub in trie.items():
         if sub is None or (isinstance(key, str) and key != WILD):
             continue  # whole list items are never removed: the others would shift
-        indexes = range(len(out)) if key == WILD else [key] if int(key) < len(out) else []
+        indexes = range(len(data)) if key == WILD else [key] if int(key) < len(data) else []
         for i in indexes:
-            out[int(i)] = prune(out[int(i)], sub)
-    return out
+            current = (data if out is None else out)[int(i)]
+            pruned = prune(current, sub)
+            if pruned is not current:
+                out = out if out is not None else list(data)
+                out[int(i)] = pruned
+    return data if out is None else out
 
 
 def format_path(steps: list[str | int]) -> str:

@@ -7,9 +7,12 @@ what is left (bodies included) and refuses to write a cassette that still holds 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from pytest_opsladder.observability.redaction import patterns_version
 from pytest_opsladder.secret_rules import detect, looks_like_credential, name_strength
 
 SCRUBBED = "<scrubbed>"
@@ -65,19 +68,53 @@ def scrub_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
+def scrub_httpx_headers(headers: Any) -> dict[str, list[str]]:
+    """:func:`scrub_headers` of an httpx/httpx2 ``Headers``, read from its raw bytes: a plain
+    header seen before (an SDK sends the same dozen on every request) costs one lookup."""
+    raw = getattr(headers, "raw", None)
+    if raw is None:
+        return scrub_headers(headers.multi_items())
+    _forget_if_rules_changed()
+    encoding = headers.encoding
+    out: dict[str, list[str]] = {}
+    vouch = True  # every name and value checked by the scanner's own rules: the dict is clean
+    for pair in raw:
+        known = _PLAIN_RAW.get((pair, encoding))
+        if known is None:
+            low, value = pair[0].decode(encoding).lower(), pair[1].decode(encoding)
+            odd_name = bool(detect(low))  # a credential as a header's name
+            if _secret_header(low, value):
+                out.setdefault(low, []).append(SCRUBBED)  # clean: the scanner skips the mask
+                vouch = vouch and not odd_name
+                continue
+            if odd_name or value[:1] in ("{", "["):  # or JSON in a header: the scan walks it
+                out.setdefault(low, []).append(value)
+                vouch = False
+                continue
+            known = _PLAIN_RAW[(pair, encoding)] = (low, value)
+            if len(_PLAIN_RAW) > _PLAIN_HEADERS_MAX:
+                _PLAIN_RAW.clear()
+        out.setdefault(known[0], []).append(known[1])
+    if vouch:
+        from pytest_opsladder.secrets import vouch_clean
+
+        vouch_clean(out)
+    return out
+
+
+_PLAIN_RAW: dict[tuple[tuple[bytes, bytes], str], tuple[str, str]] = {}  # raw plain -> decoded
 _PLAIN_HEADERS: dict[tuple[str, str], None] = {}  # (name, value) pairs known to hold no secret
 _PLAIN_HEADERS_MAX = 4096
-_RULES_SEEN: list[tuple[int, ...]] = [()]
+_RULES_SEEN: list[int] = [-1]
 
 
 def _forget_if_rules_changed() -> None:
     """A newly registered secret pattern may match a header found plain before."""
-    from pytest_opsladder.observability.redaction import registered_patterns
-
-    rules = tuple(map(id, registered_patterns().values()))  # C-speed: once per request
-    if rules != _RULES_SEEN[0]:
+    version = patterns_version()
+    if version != _RULES_SEEN[0]:
         _PLAIN_HEADERS.clear()
-        _RULES_SEEN[0] = rules
+        _PLAIN_RAW.clear()
+        _RULES_SEEN[0] = version
 
 
 def _secret_header(name: str, value: str) -> bool:
@@ -117,6 +154,12 @@ def _secret_param(name: str, value: str) -> bool:
 
 def scrub_url(url: str) -> str:
     """``url`` with credential query parameters and any ``user:password@`` removed."""
+    return _scrub_url(url, patterns_version())
+
+
+@functools.lru_cache(maxsize=1024)
+def _scrub_url(url: str, _patterns: int) -> str:
+    """Cached: an agent calls the same few URLs (per version of the secret patterns)."""
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit((parts.scheme, netloc, parts.path, scrub_query(parts.query), parts.fragment))

@@ -9,8 +9,10 @@ The object also speaks vcrpy's cassette protocol (``can_play_response_for``, ``p
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -20,7 +22,7 @@ from pytest_opsladder.capture.diff import closest_calls
 from pytest_opsladder.capture.run import current_run
 from pytest_opsladder.exceptions import HttpReplayMissError
 from pytest_opsladder.http import vcr_format
-from pytest_opsladder.http.canonical import Canonical, Canonicalizer
+from pytest_opsladder.http.canonical import Canonical, Canonicalizer, url_base
 from pytest_opsladder.http.config import HttpOptions
 from pytest_opsladder.http.scrub import scrub_url
 from pytest_opsladder.secrets import remember
@@ -40,21 +42,31 @@ class Outcome(StrEnum):
 
 
 class Decision:
-    """What to do with one request, decided before anything is sent."""
+    """What to do with one request, decided before anything is sent.
 
-    __slots__ = ("canonical", "index", "outcome", "outside")
+    Its canonical form is computed when first read: a run that only records (nothing to match
+    against) never needs it, and canonicalising a body is most of deciding.
+    """
+
+    __slots__ = ("_canonical", "_request", "index", "outcome", "outside")
 
     def __init__(
         self,
         outcome: Outcome,
-        canonical: Canonical,
+        canonical: Canonical | Callable[[], Canonical],
         index: int | None = None,
         outside: bool = False,
     ) -> None:
         self.outcome = outcome
-        self.canonical = canonical
+        self._canonical = canonical
         self.index = index
         self.outside = outside  # made outside the run's context: not ours to record or count
+
+    @property
+    def canonical(self) -> Canonical:
+        if not isinstance(self._canonical, Canonical):
+            self._canonical = self._canonical()
+        return self._canonical
 
 
 class HttpStore:
@@ -97,13 +109,16 @@ class HttpStore:
         the run's: the patchers are process-wide, and a background thread of another rung
         (an exporter, a monitor) must neither be recorded into the run nor blocked by it.
         """
-        canonical = self.canon.canonical(method, url, body)
+        canonical: Canonical | Callable[[], Canonical]
+        canonical = functools.partial(self.canon.canonical, method, url, body)
         if current_run() is not self.run:
             return Decision(Outcome.LIVE, canonical, outside=True)
-        with self._lock:
-            queue = self._index.get(canonical.key)
-            if queue:
-                return Decision(Outcome.REPLAYED, canonical, queue.popleft())
+        if self._index:  # something recorded to replay: match on the canonical form
+            canonical = canonical()
+            with self._lock:
+                queue = self._index.get(canonical.key)
+                if queue:
+                    return Decision(Outcome.REPLAYED, canonical, queue.popleft())
         if self._may_go_out:
             outcome = Outcome.RECORDED if self._may_record else Outcome.LIVE
             return Decision(outcome, canonical)
@@ -166,7 +181,7 @@ class HttpStore:
         with self._lock:
             self.counts[decision.outcome.value] += 1
         data = {**data, "outcome": decision.outcome.value}
-        name = f"{data.get('method', '')} {decision.canonical.url}"
+        name = f"{data.get('method', '')} {url_base(data.get('url', ''))}"
         self.run.emit("http", name, data, t_start=t_start)
 
     # -- vcrpy's cassette protocol (requests, urllib3, aiohttp, ...) -------------------------
