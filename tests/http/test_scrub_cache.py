@@ -68,3 +68,22 @@ def test_a_resent_message_holding_a_secret_is_found_every_time() -> None:
         remember(interaction)
         found = scan(interaction)
         assert [f.path for f in found] == ["$.request.body.text.messages[1].content"], turn
+
+
+def test_headers_skip_the_scan_only_when_every_rule_ran_on_them() -> None:
+    """Scrubbed httpx headers are vouched clean (issue 18); JSON in a header is not, and the
+    scan still finds a credential inside it."""
+    import httpx
+
+    from pytest_opsladder.http.scrub import scrub_httpx_headers
+    from pytest_opsladder.secrets import scan
+
+    plain = scrub_httpx_headers(httpx.Headers([("Accept", "*/*"), ("Authorization", "Bearer x")]))
+    assert plain == {"accept": ["*/*"], "authorization": ["<scrubbed>"]}
+    assert scan({"headers": plain}) == []
+    meta = json.dumps({"password": "hunter2hunter2"})
+    odd = scrub_httpx_headers(httpx.Headers([("Accept", "*/*"), ("X-Meta", meta)]))
+    assert odd["x-meta"] == ["<scrubbed>"]
+    trace = json.dumps({"trace": "abc"})
+    kept = scrub_httpx_headers(httpx.Headers([("X-Meta", trace)]))
+    assert kept == {"x-meta": [trace]} and scan({"headers": kept}) == []
