@@ -94,9 +94,25 @@ class Exchange:
 
         if self.request.method.upper() != "POST":
             return
-        summary = live_llm_summary(self._interaction(chunks, early))
+        summary = live_llm_summary(self._summary_item(chunks))
         if summary is not None:
             data["llm"] = summary
+
+    def _summary_item(self, chunks: list[tuple[float, bytes]]) -> dict[str, Any]:
+        """What an LLM call is read from: the interaction without its headers (the summary
+        holds none of them), its body decoded as the stored one would be."""
+        got = self.response.headers
+        headers = {k: got.get_list(k) for k in ("content-type", "content-encoding") if k in got}
+        response: dict[str, Any] = {"status": self.response.status_code}
+        if is_event_stream(headers):
+            response["chunks"] = _decoded_chunks(headers, chunks)[1]
+        else:
+            joined = b"".join(c for _, c in chunks)
+            response["body"] = encode_body(vcr_format.decoded_response_body(headers, joined)[1])
+        request = {"method": self.request.method.upper(), "url": self.url}
+        request["body"] = encode_body(self.body) if self.body else None
+        elapsed = round(self.store.run.now() - self.t0, 6)
+        return {"request": request, "response": response, "elapsed": elapsed}
 
     def _interaction(self, chunks: list[tuple[float, bytes]], early: bool) -> dict[str, Any]:
         headers = scrub_httpx_headers(self.response.headers)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from pytest_opsladder.http.bodies import decode_body
 
 
@@ -106,9 +108,17 @@ def _request_json(stored: dict[str, Any]) -> Any:
 def _body_json(body: dict[str, Any] | None) -> Any:
     """A stored body as JSON (None when empty); text bodies are parsed without re-encoding."""
     if body and isinstance(body.get("text"), str):
-        return json.loads(body["text"]) if body["text"] else None
+        return _loads(body["text"]) if body["text"] else None
     raw = decode_body(body)
-    return json.loads(raw) if raw else None
+    return _loads(raw) if raw else None
+
+
+def _loads(text: str | bytes) -> Any:
+    """orjson first (several times faster); json for what orjson refuses (NaN, big ints)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def claim(method: str, url: str, request: Any) -> tuple[LlmProvider, str] | None:
