@@ -71,7 +71,7 @@ class Canonicalizer:
     """Turns requests into :class:`Canonical` forms under one set of ignore paths."""
 
     def __init__(self, ignore: Iterable[str] = ()) -> None:
-        self.trie = build_trie([parse_path(p) for p in (*VOLATILE_BODY_PATHS, *ignore)])
+        self.trie = _trie_of(tuple(ignore))
 
     def canonical(self, method: str, url: str, body: bytes | None) -> Canonical:
         base, query = _url_key(url, patterns_version())
@@ -98,6 +98,12 @@ class Canonicalizer:
 
 
 _NOT_JSON: Any = object()
+
+
+@functools.lru_cache(maxsize=256)
+def _trie_of(ignore: tuple[str, ...]) -> Any:
+    """The ignore paths' trie, built once per set of paths (every run's store needs one)."""
+    return build_trie([parse_path(p) for p in (*VOLATILE_BODY_PATHS, *ignore)])
 
 
 def url_base(url: str) -> str:
