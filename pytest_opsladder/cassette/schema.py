@@ -169,7 +169,104 @@ def validate(envelope: Any, path: Path) -> None:
     checker = _Checker(path)
     if path.suffix in (".yaml", ".yml"):  # aliases share nodes: size the tree they stand for
         checker.expanded(envelope, {}, set(), "$", 0)
+    else:
+        fast = _Fast()
+        if fast.valid(envelope, SCHEMA, 0) and fast.nodes <= MAX_NODES:
+            return  # the common case: the same rules, without building a path for every value
     checker.check(envelope, SCHEMA, "$", 0)
+
+
+class _Fast:
+    """The rules of :class:`_Checker` as a yes/no answer, without JSON paths (most of the
+    cost of a walk that finds nothing). No means "run the checker", which names the place;
+    it never means the cassette is valid, so a difference between the two can only cost time.
+    """
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def valid(self, value: Any, schema: dict[str, Any], depth: int) -> bool:
+        if depth > MAX_DEPTH:
+            return False
+        self.nodes += 1
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name == "json":
+                return self.json_value(value, depth)
+            schema = SCHEMA["$defs"][name]
+        if "anyOf" in schema:
+            return any(self.valid(value, option, depth) for option in schema["anyOf"])
+        if not self.scalar(value, schema):
+            return False
+        if type(value) is dict:
+            return self.mapping(value, schema, depth)
+        if type(value) is list and "items" in schema:
+            items = schema["items"]
+            return all(self.valid(item, items, depth + 1) for item in value)
+        return self.nodes <= MAX_NODES
+
+    def scalar(self, value: Any, schema: dict[str, Any]) -> bool:
+        kind = schema.get("type")
+        if kind is not None and not _is_type(value, kind):
+            return False
+        if "const" in schema and not _same(value, schema["const"]):
+            return False
+        if "enum" in schema and not any(_same(value, e) for e in schema["enum"]):
+            return False
+        if "minimum" in schema and isinstance(value, int | float) and value < schema["minimum"]:
+            return False
+        return _within_bounds(value)
+
+    def mapping(self, value: dict[Any, Any], schema: dict[str, Any], depth: int) -> bool:
+        if any(key not in value for key in schema.get("required", ())):
+            return False
+        if len(value) < schema.get("minProperties", 0):
+            return False
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties", _ANY)
+        for key, item in value.items():
+            sub = props.get(key, extra) if type(key) is str else False
+            if sub is False or not self.valid(item, _ANY if sub is True else sub, depth + 1):
+                return False
+        return True
+
+    def json_value(self, value: Any, depth: int) -> bool:
+        """Any JSON value within the bounds, iteratively (as :meth:`_Checker.json_value`)."""
+        stack = [(value, depth)]
+        while stack:
+            item, level = stack.pop()
+            self.nodes += 1
+            kind = type(item)
+            if level > MAX_DEPTH or self.nodes > MAX_NODES:
+                return False
+            if kind is str:
+                if len(item) > MAX_STRING:
+                    return False
+            elif kind is dict:
+                if len(item) > MAX_ITEMS or any(type(k) is not str for k in item):
+                    return False
+                stack.extend((sub, level + 1) for sub in item.values())
+            elif kind is list:
+                if len(item) > MAX_ITEMS:
+                    return False
+                stack.extend((sub, level + 1) for sub in item)
+            elif kind is float:
+                if not math.isfinite(item):
+                    return False
+            elif not (kind is int or kind is bool or item is None):
+                return False
+        return True
+
+
+def _within_bounds(value: Any) -> bool:
+    """What :meth:`_Checker.bounded` checks."""
+    if isinstance(value, str):
+        return len(value) <= MAX_STRING
+    if isinstance(value, list | dict):
+        return len(value) <= MAX_ITEMS
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return True
 
 
 class _Checker:

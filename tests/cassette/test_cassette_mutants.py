@@ -8,6 +8,7 @@ a raw KeyError/TypeError/RecursionError... reaching the user is a defect, and so
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from mutants import URL, Mutant, all_mutants, dump, good_envelope
 from pytest_opsladder import Case, Mode, RunRecorder, Variant, tool
 from pytest_opsladder.cassette import files
 from pytest_opsladder.cli import main
-from pytest_opsladder.exceptions import CassetteError, OpsladderError
+from pytest_opsladder.exceptions import CassetteError, CassetteFormatError, OpsladderError
 
 MUTANTS = all_mutants()
 
@@ -180,3 +181,29 @@ def test_validate_as_a_command_names_each_bad_file(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert done.stderr.count("FAIL ") == 6
     assert "1 valid, 6 invalid cassette(s)" in done.stdout
+
+
+def test_the_fast_pass_never_accepts_what_the_checker_refuses() -> None:
+    """Loading validates with a path-free pass first (issue 18) and runs the checker, which
+    names the place, only when that pass says no: on every JSON mutant the two agree."""
+    from pytest_opsladder.cassette.schema import SCHEMA, _Checker, _Fast
+
+    compared = 0
+    for mutant in all_mutants():
+        if mutant.suffix != ".json":
+            continue
+        try:
+            data = json.loads(mutant.content)
+        except (ValueError, RecursionError):
+            continue  # not JSON at all: refused before validation
+        try:
+            _Checker(Path("m.json")).check(data, SCHEMA, "$", 0)
+            refused = False
+        except CassetteFormatError:
+            refused = True
+        fast = _Fast()
+        accepted = fast.valid(data, SCHEMA, 0)
+        assert not (accepted and refused), mutant.id
+        assert accepted or refused, f"{mutant.id}: the fast pass refused a valid cassette"
+        compared += 1
+    assert compared >= 250
