@@ -96,29 +96,17 @@ def unregister(run: Run) -> None:
             _PATCHES.close()
 
 
-_DISPATCH = DispatchStore()
-_VCR_PATCHERS: list[Any] = []  # built once: vcrpy builds ~30 patch objects and classes (2 ms)
-
-
-def _vcr_patchers() -> list[Any]:
-    """vcrpy's stubs for requests, urllib3, http.client, aiohttp, ... bound to the dispatching
-    store. ``mock.patch`` objects can be entered again after they exit, so a session of many
-    runs builds them once; our own httpx transports are built at every install, so that they
-    wrap whatever the transports are then (respx, a test's own patch)."""
-    if not _VCR_PATCHERS:
-        from vcr.patch import CassettePatcherBuilder
-
-        _VCR_PATCHERS.extend(CassettePatcherBuilder(_DISPATCH).build())
-    return _VCR_PATCHERS
-
-
 def _install() -> None:
+    # vcrpy's patchers are built at every install: entered a second time, the same patch
+    # objects no longer let aiohttp's live stream through chunk by chunk (tried, issue 18).
+    from vcr.patch import CassettePatcherBuilder
+
     from pytest_opsladder.http.aiohttp_patch import aiohttp_patchers
     from pytest_opsladder.http.transport import transport_patchers
 
-    dispatch = _DISPATCH
+    dispatch = DispatchStore()
     try:
-        for patcher in [*_vcr_patchers(), *transport_patchers(dispatch)]:
+        for patcher in [*CassettePatcherBuilder(dispatch).build(), *transport_patchers(dispatch)]:
             _PATCHES.enter_context(patcher)
         for patcher in aiohttp_patchers(dispatch):  # stacked on vcrpy's aiohttp stub
             _PATCHES.enter_context(patcher)
