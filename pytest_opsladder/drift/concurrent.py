@@ -5,6 +5,12 @@ pool, async agents (coroutine functions, or callables returning awaitables) as t
 event loop, at most ``concurrency`` at a time. Each run executes in its own context, so the
 current run never leaks between them, and the HTTP scope's process-wide patches dispatch each
 request to the run it comes from.
+
+:func:`run_built` builds the jobs as it goes (a baseline cassette to load and validate, the
+user's build-agent hook: a few ms each) and starts each one as soon as it is built, so the
+first model call goes out at once and the building overlaps the model's latency instead of
+preceding every run. Jobs are built in the calling thread, one after another and in order, so
+the user's hook is never called from two threads at once.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ import asyncio
 import contextvars
 import inspect
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pytest_opsladder.drift.shadow import ShadowRecorder, ShadowStopRun
 
@@ -32,6 +38,7 @@ class ShadowJob:
 
 
 OnDone = Callable[[ShadowJob], None]
+T = TypeVar("T")
 
 
 def _finish(job: ShadowJob, output: Any, exc: BaseException | None) -> None:
@@ -114,3 +121,83 @@ async def _gather(
 ) -> list[ShadowJob]:
     gate = asyncio.Semaphore(concurrency)
     return list(await asyncio.gather(*(_run_async(job, gate, on_done) for job in jobs)))
+
+
+def run_built(
+    sources: Iterable[T],
+    build: Callable[[T], ShadowJob | None],
+    concurrency: int,
+    on_done: OnDone | None = None,
+) -> list[tuple[T, ShadowJob]]:
+    """Build a job from each source (None: nothing to run for it) and run it as soon as it is
+    built, at most ``concurrency`` at once; returns ``(source, job)`` in the sources' order.
+
+    The first job's agent decides the runner: a coroutine agent runs its jobs as tasks on one
+    event loop (a later sync agent among them runs in a thread, under the same limit), any
+    other agent runs its jobs in a thread pool (an async one there on its thread's loop)."""
+    rest = iter(sources)
+    first = _next_built(rest, build)
+    if first is None:
+        return []
+    if is_async_agent(first[1].agent):
+        return asyncio.run(_gather_built(first, rest, build, concurrency, on_done))
+    lock = threading.Lock()
+
+    def done(job: ShadowJob) -> None:
+        if on_done is not None:
+            with lock:
+                on_done(job)
+
+    started: list[tuple[T, ShadowJob, Future[ShadowJob]]] = []
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="opsladder-shadow") as pool:
+        built: tuple[T, ShadowJob] | None = first
+        while built is not None:
+            source, job = built
+            started.append((source, job, pool.submit(contextvars.Context().run, _run_sync, job,
+                                                      done)))  # fmt: skip
+            built = _next_built(rest, build)
+        for _, _, future in started:
+            future.result()
+    return [(source, job) for source, job, _ in started]
+
+
+def _next_built(
+    sources: Iterator[T], build: Callable[[T], ShadowJob | None]
+) -> tuple[T, ShadowJob] | None:
+    for source in sources:
+        job = build(source)
+        if job is not None:
+            return source, job
+    return None
+
+
+async def _gather_built(
+    first: tuple[T, ShadowJob],
+    rest: Iterator[T],
+    build: Callable[[T], ShadowJob | None],
+    concurrency: int,
+    on_done: OnDone | None,
+) -> list[tuple[T, ShadowJob]]:
+    gate = asyncio.Semaphore(concurrency)
+    started: list[tuple[T, ShadowJob, asyncio.Task[ShadowJob]]] = []
+    built: tuple[T, ShadowJob] | None = first
+    while built is not None:
+        source, job = built
+        run = (_run_async(job, gate, on_done) if is_async_agent(job.agent)
+               else _run_sync_gated(job, gate, on_done))  # fmt: skip
+        started.append((source, job, asyncio.create_task(run)))
+        await asyncio.sleep(0)  # the runs just started send their first request
+        built = _next_built(rest, build)
+    await asyncio.gather(*(task for _, _, task in started))
+    return [(source, job) for source, job, _ in started]
+
+
+async def _run_sync_gated(
+    job: ShadowJob, gate: asyncio.Semaphore, on_done: OnDone | None
+) -> ShadowJob:
+    """A sync agent among async ones: in a thread (its own context), under the same limit."""
+    async with gate:
+        await asyncio.to_thread(contextvars.Context().run, _run_sync, job)
+    if on_done is not None:
+        on_done(job)
+    return job

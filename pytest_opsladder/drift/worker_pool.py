@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,6 @@ import pytest
 from pytest_opsladder.drift.shadow import ShadowRecorder
 
 if TYPE_CHECKING:
-    from pytest_opsladder.drift.concurrent import ShadowJob
     from pytest_opsladder.settings import Settings
 
 OPT_PLAN = "--opsladder-worker-plan"  # internal: set by the controller on its workers
@@ -152,28 +150,26 @@ def end_worker(out: Path | None, doc: dict[str, Any] | None = None) -> None:
 
 def run_as_worker(session: pytest.Session, settings: Settings) -> None:
     """Run this worker's share of candidate runs, write them, and end the process."""
-    from pytest_opsladder.drift.concurrent import run_jobs
-    from pytest_opsladder.drift.plugin import _evaluate_prefetched, _job_for
-
     plan = read_plan(session.config)
     if plan is None:
         end_worker(None)
         return
     nodeids, out = plan
     wanted = set(nodeids)
-    jobs: list[tuple[pytest.Item, ShadowJob]] = []
-    with tempfile.TemporaryDirectory(prefix="opsladder-shadow-worker-") as tmp:
-        for item in session.items:
-            if item.nodeid not in wanted:
-                continue
-            job = _job_for(item, settings, Path(tmp) / str(len(jobs)))
-            if job is not None:
-                jobs.append((item, job))
-        run_jobs([job for _, job in jobs], settings.concurrency)
+    end_worker(out, run_share(settings, [item for item in session.items if item.nodeid in wanted]))
+
+
+def run_share(settings: Settings, items: list[pytest.Item]) -> dict[str, Any]:
+    """A worker's share, run quietly (no progress lines): its candidate runs (checks
+    evaluated) by node id, and the cases it could not run (no baseline, no agent: the item
+    reports that), as the results document the controller reads."""
+    from pytest_opsladder.drift.plugin import _evaluate_prefetched, run_candidates
+
+    done = run_candidates(items, settings)
     runs = {}
-    unrun = sorted(wanted - {item.nodeid for item, _ in jobs})
-    for item, job in jobs:
+    for item, job in done:
         _evaluate_prefetched(item, job.recorder)
         replayed = job.recorder.recorded is not None
         runs[item.nodeid] = {"run": job.recorder.run.to_dict(), "replayed_candidate": replayed}
-    end_worker(out, {"runs": runs, "unrun": unrun})
+    unrun = sorted({item.nodeid for item in items} - set(runs))
+    return {"runs": runs, "unrun": unrun}
