@@ -6,11 +6,11 @@ event loop, at most ``concurrency`` at a time. Each run executes in its own cont
 current run never leaks between them, and the HTTP scope's process-wide patches dispatch each
 request to the run it comes from.
 
-:func:`run_built` builds the jobs as it goes (a baseline cassette to load and validate, the
-user's build-agent hook: a few ms each) and starts each one as soon as it is built, so the
-first model call goes out at once and the building overlaps the model's latency instead of
-preceding every run. Jobs are built in the calling thread, one after another and in order, so
-the user's hook is never called from two threads at once.
+:func:`run_built` builds each job where it runs (a baseline cassette to load and validate, the
+user's build-agent hook: a few ms each, more when the hook writes files), so the first model
+call goes out at once and building overlaps the model's latency and other builds, instead of
+preceding every run in one thread. The hook is then called from the pool's threads, up to
+``concurrency`` at once, like the agents it builds.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import contextvars
 import inspect
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -71,14 +71,21 @@ async def _run_async(
     job: ShadowJob, gate: asyncio.Semaphore, on_done: OnDone | None = None
 ) -> ShadowJob:
     async with gate:
-        with job.recorder as run:
-            t0 = run.now()
-            try:
-                output, exc = await job.agent(job.case_input), None
-            except (Exception, ShadowStopRun) as error:
-                output, exc = None, error
-            _timed(job, t0)
-            _finish(job, output, exc)
+        await _run_coro(job)
+    if on_done is not None:
+        on_done(job)
+    return job
+
+
+async def _run_coro(job: ShadowJob, on_done: OnDone | None = None) -> ShadowJob:
+    with job.recorder as run:
+        t0 = run.now()
+        try:
+            output, exc = await job.agent(job.case_input), None
+        except (Exception, ShadowStopRun) as error:
+            output, exc = None, error
+        _timed(job, t0)
+        _finish(job, output, exc)
     if on_done is not None:
         on_done(job)
     return job
@@ -129,36 +136,38 @@ def run_built(
     concurrency: int,
     on_done: OnDone | None = None,
 ) -> list[tuple[T, ShadowJob]]:
-    """Build a job from each source (None: nothing to run for it) and run it as soon as it is
-    built, at most ``concurrency`` at once; returns ``(source, job)`` in the sources' order.
+    """Build a job from each source (None: nothing to run for it) where it runs, and run it,
+    at most ``concurrency`` at once; returns ``(source, job)`` in the sources' order.
 
-    The first job's agent decides the runner: a coroutine agent runs its jobs as tasks on one
-    event loop (a later sync agent among them runs in a thread, under the same limit), any
-    other agent runs its jobs in a thread pool (an async one there on its thread's loop)."""
+    The first job is built here: its agent decides the runner. A coroutine agent runs its
+    jobs as tasks on one event loop (each later job built in a thread, a sync agent among them
+    run in one, under the same limit); any other agent runs its jobs in a thread pool whose
+    threads build them too (an async agent there runs on its thread's loop)."""
     rest = iter(sources)
     first = _next_built(rest, build)
     if first is None:
         return []
-    if is_async_agent(first[1].agent):
-        return asyncio.run(_gather_built(first, rest, build, concurrency, on_done))
     lock = threading.Lock()
 
     def done(job: ShadowJob) -> None:
         if on_done is not None:
-            with lock:
+            with lock:  # progress lines are written from the pool's threads
                 on_done(job)
 
-    started: list[tuple[T, ShadowJob, Future[ShadowJob]]] = []
+    if is_async_agent(first[1].agent):
+        return asyncio.run(_gather_built(first, list(rest), build, concurrency, done))
+
+    def build_and_run(source: T) -> ShadowJob | None:
+        job = build(source)
+        return None if job is None else _run_sync(job, done)
+
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="opsladder-shadow") as pool:
-        built: tuple[T, ShadowJob] | None = first
-        while built is not None:
-            source, job = built
-            started.append((source, job, pool.submit(contextvars.Context().run, _run_sync, job,
-                                                      done)))  # fmt: skip
-            built = _next_built(rest, build)
-        for _, _, future in started:
-            future.result()
-    return [(source, job) for source, job, _ in started]
+        head = pool.submit(contextvars.Context().run, _run_sync, first[1], done)
+        tail = [(source, pool.submit(contextvars.Context().run, build_and_run, source))
+                for source in rest]  # fmt: skip
+        built = [(first[0], head.result())]
+        built += [(source, job) for source, future in tail if (job := future.result()) is not None]
+    return built
 
 
 def _next_built(
@@ -173,31 +182,24 @@ def _next_built(
 
 async def _gather_built(
     first: tuple[T, ShadowJob],
-    rest: Iterator[T],
+    rest: list[T],
     build: Callable[[T], ShadowJob | None],
     concurrency: int,
-    on_done: OnDone | None,
+    done: OnDone,
 ) -> list[tuple[T, ShadowJob]]:
     gate = asyncio.Semaphore(concurrency)
-    started: list[tuple[T, ShadowJob, asyncio.Task[ShadowJob]]] = []
-    built: tuple[T, ShadowJob] | None = first
-    while built is not None:
-        source, job = built
-        run = (_run_async(job, gate, on_done) if is_async_agent(job.agent)
-               else _run_sync_gated(job, gate, on_done))  # fmt: skip
-        started.append((source, job, asyncio.create_task(run)))
-        await asyncio.sleep(0)  # the runs just started send their first request
-        built = _next_built(rest, build)
-    await asyncio.gather(*(task for _, _, task in started))
-    return [(source, job) for source, job, _ in started]
 
+    async def build_and_run(source: T, job: ShadowJob | None) -> tuple[T, ShadowJob | None]:
+        async with gate:
+            if job is None:
+                job = await asyncio.to_thread(build, source)
+            if job is None:
+                pass
+            elif is_async_agent(job.agent):
+                await _run_coro(job, done)
+            else:  # a sync agent among async ones: in a thread, in its own context
+                await asyncio.to_thread(contextvars.Context().run, _run_sync, job, done)
+        return source, job
 
-async def _run_sync_gated(
-    job: ShadowJob, gate: asyncio.Semaphore, on_done: OnDone | None
-) -> ShadowJob:
-    """A sync agent among async ones: in a thread (its own context), under the same limit."""
-    async with gate:
-        await asyncio.to_thread(contextvars.Context().run, _run_sync, job)
-    if on_done is not None:
-        on_done(job)
-    return job
+    runs = [build_and_run(*first), *(build_and_run(source, None) for source in rest)]
+    return [(source, job) for source, job in await asyncio.gather(*runs) if job is not None]
