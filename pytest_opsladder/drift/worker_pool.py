@@ -89,24 +89,40 @@ def spawn(config: pytest.Config, tmp: Path, k: int, *, early: bool) -> Worker:
     return Worker(proc, tmp, k, write_fd)
 
 
-def collect(worker: Worker) -> tuple[dict[str, Any], str | None]:
-    """Wait for a worker; its runs by node id, and why it failed (None when it did not)."""
-    code = worker.proc.wait()
+def collect(worker: Worker, timeout: float) -> tuple[dict[str, Any], str | None]:
+    """Wait for a worker (killed after ``timeout`` s); its runs by node id, and why it failed
+    (None when it did not)."""
+    from pytest_opsladder.drift.worker_fork import describe_exit
+
     try:
-        data = json.loads(worker.out.read_text(encoding="utf-8"))
+        ended = describe_exit(worker.proc.wait(timeout=timeout))
+    except subprocess.TimeoutExpired:
+        worker.proc.kill()
+        worker.proc.wait()
+        ended = f"still running {timeout:.0f} s after this share ended; killed"
+    return read_runs(worker.out, worker.log, worker.share, ended)
+
+
+def read_runs(
+    out: Path, log: Path, share: list[str], ended: str
+) -> tuple[dict[str, Any], str | None]:
+    """A worker's results file: its runs by node id, and why it failed (None when it did
+    not); ``ended`` says how the process ended, for the notice."""
+    try:
+        data = json.loads(out.read_text(encoding="utf-8"))
         runs: dict[str, Any] = dict(data["runs"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        log = worker.log
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.exists() else ""
-        return {}, f"exit code {code}, no results ({type(exc).__name__}: {exc}):\n{tail}"
+        return {}, f"{ended}, no results ({type(exc).__name__}: {exc}):\n{tail}"
     unrun = set(data.get("unrun") or [])  # no baseline, or no agent: the item reports it
-    missing = len([n for n in worker.share if n not in runs and n not in unrun])
-    return runs, (f"{missing} of its {len(worker.share)} case(s) not run" if missing else None)
+    missing = len([n for n in share if n not in runs and n not in unrun])
+    return runs, (f"{missing} of its {len(share)} case(s) not run" if missing else None)
 
 
 def adopt(item: pytest.Item, settings: Settings, raw: dict[str, Any]) -> ShadowRecorder | None:
-    """A recorder holding the run a worker made for ``item``'s case (its baseline loaded
-    here, as the items pair it); None when the baseline is gone (the item reports that)."""
+    """A recorder holding the run a worker made for ``item``'s case, and the baseline it was
+    paired with there (read from its cassette here when the worker did not send it); None
+    when the baseline is gone (the item reports that)."""
     from pytest_opsladder.capture.run import Run
     from pytest_opsladder.cassette import files
     from pytest_opsladder.exceptions import CassetteError
@@ -115,11 +131,14 @@ def adopt(item: pytest.Item, settings: Settings, raw: dict[str, Any]) -> ShadowR
 
     case = item.stash[CASE_KEY]
     cand_path = cassette_for(item, case, settings.candidate, settings, {})
-    try:
-        base_path = cassette_for(item, case, settings.variant(settings.baseline), settings, {})
-        baseline = files.load(base_path)
-    except CassetteError:
-        return None
+    if raw.get("baseline") is not None:  # validated by the worker: no second schema check here
+        baseline = Run.from_dict(raw["baseline"])
+    else:
+        try:
+            base_path = cassette_for(item, case, settings.variant(settings.baseline), settings, {})
+            baseline = files.load(base_path)
+        except CassetteError:
+            return None
     recorder = ShadowRecorder(case, settings.candidate, baseline, cand_path)
     recorder.run = Run.from_dict(raw["run"])
     if raw.get("replayed_candidate") and cand_path.exists():
@@ -169,7 +188,10 @@ def run_share(settings: Settings, items: list[pytest.Item]) -> dict[str, Any]:
     runs = {}
     for item, job in done:
         _evaluate_prefetched(item, job.recorder)
-        replayed = job.recorder.recorded is not None
-        runs[item.nodeid] = {"run": job.recorder.run.to_dict(), "replayed_candidate": replayed}
+        runs[item.nodeid] = {
+            "run": job.recorder.run.to_dict(),
+            "baseline": job.recorder.baseline.to_dict(),
+            "replayed_candidate": job.recorder.recorded is not None,
+        }
     unrun = sorted({item.nodeid for item in items} - set(runs))
     return {"runs": runs, "unrun": unrun}
