@@ -375,7 +375,10 @@ def _run_spawned(
     started = time.monotonic()
     try:
         run_share([by_id[n] for n in shares[0]])
-    finally:
-        timeout = workers_timeout(config, time.monotonic() - started)
-        results = [(worker.k, collect(worker, timeout)) for worker in pool]
-    return results
+    except BaseException:  # Ctrl-C, an error here: the workers' runs are not wanted any more
+        for worker in pool:
+            worker.proc.kill()
+            worker.proc.wait()
+        raise
+    timeout = workers_timeout(config, time.monotonic() - started)
+    return [(worker.k, collect(worker, timeout)) for worker in pool]
