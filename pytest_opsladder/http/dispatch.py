@@ -96,16 +96,6 @@ def unregister(run: Run) -> None:
             _PATCHES.close()
 
 
-def preload() -> None:
-    """Import what the first run's patches need (vcrpy, and the HTTP stacks it patches: 0.1 to
-    0.5 s) without installing anything. A shadow controller about to fork its workers does it
-    once for all of them, instead of once in each."""
-    import vcr.patch  # noqa: F401
-
-    import pytest_opsladder.http.aiohttp_patch
-    import pytest_opsladder.http.transport  # noqa: F401
-
-
 def _install() -> None:
     from vcr.patch import CassettePatcherBuilder
 
