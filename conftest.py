@@ -10,6 +10,7 @@ instead of stopping on an unknown hook.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -30,6 +31,7 @@ from pytest_opsladder.demo import (
 DEMO_JUDGE = "demo-judge-1"
 _MODEL = ExitStack()
 _URL: dict[str, str] = {}
+_URL_LOCK = threading.Lock()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -45,11 +47,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def demo_model_url(config: pytest.Config) -> str:
-    """The demo model's base URL: served on loopback when runs may go live, else unreachable."""
+    """The demo model's base URL: served on loopback when runs may go live, else unreachable.
+    Started by the first agent built (shadow builds agents in several threads at once)."""
     if not pytest_opsladder.settings(config).live:
         return REPLAY_BASE_URL
-    if "url" not in _URL:
-        _URL["url"] = _MODEL.enter_context(serve_model(latency_s=0.01, latency_per_token_s=5e-4))
+    with _URL_LOCK:
+        if "url" not in _URL:
+            served = serve_model(latency_s=0.01, latency_per_token_s=5e-4)
+            _URL["url"] = _MODEL.enter_context(served)
     return _URL["url"]
 
 

@@ -8,10 +8,14 @@ Part 2, the user's question (issue 18): a multi-turn, tool-calling, streaming ag
 openai SDK (benchmarks/shadow_agent.py: a streamed tool call, a tool, a second turn), shadowed
 at concurrency K against the same agent in K threads and in K asyncio tasks without the
 plugin, interleaved in the same run. Target: shadow at most 1.1x the agent alone at the same
-concurrency. Then the same cases through pytest, ``--opsladder-workers`` = cores (K split over
-them) against one process at concurrency K. Target: at most 1.2x the ideal
-cases x turns x 0.05 / K (the shadow phase: from the test loop's start to its end, worker
-start-up included; collection not).
+concurrency.
+
+Part 3 (benchmarks/shadow_workers.py): the same cases through pytest, ``--opsladder-workers`` =
+cores (K split over them; one process at concurrency K for reference), and the shipped demo
+agent likewise (200 cases, 16 in flight). Target: at most 1.2x the ideal cases x turns x 0.05
+/ K (the test loop: from its start to its end, worker start-up included; collection not). Next
+to it, the same agent alone in the same shape (as many processes and threads, no pytest, no
+plugin): what this machine allows at best, and our ratio to it.
 
     python benchmarks/bench_shadow.py
 """
@@ -160,7 +164,8 @@ def demo_agent_part() -> None:
 
 def main() -> int:
     demo_agent_part()
-    from shadow_multiturn import multi_turn_part, workers_part
+    from shadow_multiturn import multi_turn_part
+    from shadow_workers import workers_part
 
     multi_turn_part()
     workers_part()

@@ -1,7 +1,9 @@
 """Part 2 of bench_shadow (issue 18): the multi-turn streaming agent, shadowed and alone.
 
 Imported by bench_shadow.py (run_all runs ``bench_*.py`` only). ``python
-benchmarks/shadow_multiturn.py`` runs this part on its own.
+benchmarks/shadow_multiturn.py`` runs this part on its own. Also holds what part 3
+(shadow_workers.py) shares: the model in its own process, the pytest project of this agent,
+and a pytest session timed from its conftest.
 """
 
 from __future__ import annotations
@@ -33,9 +35,7 @@ CASES = 96
 LATENCY = 0.05
 K = 8
 REPEATS = 2
-PYTEST_REPEATS = 1  # a pytest session per shape is slow enough
 TARGET_ALONE = 1.1
-TARGET_IDEAL = 1.2
 HERE = Path(__file__).resolve().parent
 PROD, NEXT = Variant("prod", model="demo-model"), Variant("next", model="demo-model")
 SERVER = (
@@ -133,32 +133,9 @@ def multi_turn_part() -> None:
               f"{ours[1] / alone[1]:.2f}x CPU (target <= {TARGET_ALONE}x) {verdict}")  # fmt: skip
 
 
-CONFTEST = f"""
-import os, sys, time
-from pathlib import Path
-import pytest
-sys.path.insert(0, {str(HERE)!r})
-from shadow_agent import StreamingAgent
-from pytest_opsladder import Variant
-
-_AGENTS = {{}}
-
-def _agent():
-    url = os.environ["MODEL_URL"]  # one client per process, as an app holds it
-    if url not in _AGENTS:
-        _AGENTS[url] = StreamingAgent(url)
-    return _AGENTS[url]
-
-def pytest_opsladder_variants():
-    return [Variant("prod", model="demo-model"), Variant("next", model="demo-model")]
-
-@pytest.fixture
-def opsladder_agent(opsladder_variant):
-    return _agent()
-
-def pytest_opsladder_build_agent(config, variant, case, workdir):
-    return _agent()
-
+# The test loop's clock, for a conftest: its wall seconds, and those of its candidate runs
+# (the loop up to the first item's report), written to $SHADOW_PHASE.
+LOOP_TIMER = """
 _FIRST_ITEM = []
 
 def pytest_runtest_logstart(nodeid, location):
@@ -173,7 +150,37 @@ def pytest_runtestloop(session):
     finally:
         end = time.perf_counter()
         runs = (_FIRST_ITEM or [end])[0] - start
-        Path(os.environ["SHADOW_PHASE"]).write_text(f"{{end - start}} {{runs}}")
+        Path(os.environ["SHADOW_PHASE"]).write_text(f"{end - start} {runs}")
+"""
+
+CONFTEST = f"""
+import os, sys, threading, time
+from pathlib import Path
+import pytest
+sys.path.insert(0, {str(HERE)!r})
+from shadow_agent import StreamingAgent
+from pytest_opsladder import Variant
+
+_AGENTS = {{}}
+_LOCK = threading.Lock()  # the build hook is called from the candidate runs' threads
+
+def _agent():
+    url = os.environ["MODEL_URL"]  # one client per process, as an app holds it
+    with _LOCK:
+        if url not in _AGENTS:
+            _AGENTS[url] = StreamingAgent(url)
+    return _AGENTS[url]
+
+def pytest_opsladder_variants():
+    return [Variant("prod", model="demo-model"), Variant("next", model="demo-model")]
+
+@pytest.fixture
+def opsladder_agent(opsladder_variant):
+    return _agent()
+
+def pytest_opsladder_build_agent(config, variant, case, workdir):
+    return _agent()
+{LOOP_TIMER}
 """
 
 
@@ -200,36 +207,5 @@ def pytest_in(root: Path, url: str, *args: str) -> tuple[tuple[float, float], An
     return (loop, runs), done
 
 
-def workers_part() -> None:
-    cores = max(2, os.cpu_count() or 1)
-    shadow = ["--opsladder-shadow", "--opsladder-candidate=next"]
-    split = [f"--opsladder-workers={cores}", f"--opsladder-concurrency={max(1, K // cores)}"]
-    best: dict[str, tuple[float, float]] = {}
-    verdicts: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as tmp_name, slow_model() as url:
-        root = Path(tmp_name)
-        write_project(root)
-        with serve_model() as fast:
-            pytest_in(root, fast, "--opsladder-mode=record")
-        shapes = {"one process": [f"--opsladder-concurrency={K}"], f"{cores} workers": split}
-        for _ in range(PYTEST_REPEATS):
-            for name, extra in shapes.items():
-                seconds, _ = pytest_in(root, url, *shadow, *extra)
-                best[name] = min(best.get(name, seconds), seconds)  # by the whole loop
-                results = json.loads((root / "reports/results.json").read_text())
-                verdicts[name] = f"{results['verdict']}, {results['n_cases']} cases"
-    ideal = CASES * TURNS * LATENCY / K
-    print(f"\npytest shadow phase, same agent, {K} model calls in flight (ideal {CASES} x "
-          f"{TURNS} x {LATENCY} / {K} = {ideal:.2f} s), best of {PYTEST_REPEATS}:")  # fmt: skip
-    for name, (seconds, runs) in best.items():
-        target = name != "one process"
-        verdict = ("PASS" if seconds <= TARGET_IDEAL * ideal else "MISS") if target else "(info)"
-        goal = f"target <= {TARGET_IDEAL}x ideal {verdict}" if target else verdict
-        print(f"  {name:<12}: test loop {seconds:5.2f} s, {seconds / ideal:.2f}x ideal (candidate "
-              f"runs {runs:5.2f} s, items reporting {seconds - runs:5.2f} s), verdict "
-              f"{verdicts[name]} | {goal}")  # fmt: skip
-
-
 if __name__ == "__main__":
     multi_turn_part()
-    workers_part()

@@ -47,6 +47,8 @@ class SQLiteStore:
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid != os.getpid():
+            conn = self._local.conn = None  # inherited through fork: neither used nor closed
         ino = self._file_id()
         if conn is not None and ino != self._local.ino:
             self.close()  # deleted or replaced under us: refuse this call, reconnect next time
@@ -59,6 +61,7 @@ class SQLiteStore:
                 conn.close()
                 raise
             self._local.conn, self._local.ino = conn, self._file_id()
+            self._local.pid = os.getpid()
         return conn
 
     def _file_id(self) -> int:

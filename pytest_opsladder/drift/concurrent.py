@@ -5,6 +5,12 @@ pool, async agents (coroutine functions, or callables returning awaitables) as t
 event loop, at most ``concurrency`` at a time. Each run executes in its own context, so the
 current run never leaks between them, and the HTTP scope's process-wide patches dispatch each
 request to the run it comes from.
+
+:func:`run_built` builds each job where it runs (a baseline cassette to load and validate, the
+user's build-agent hook: a few ms each, more when the hook writes files), so the first model
+call goes out at once and building overlaps the model's latency and other builds, instead of
+preceding every run in one thread. The hook is then called from the pool's threads, up to
+``concurrency`` at once, like the agents it builds.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ import asyncio
 import contextvars
 import inspect
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pytest_opsladder.drift.shadow import ShadowRecorder, ShadowStopRun
 
@@ -32,6 +38,7 @@ class ShadowJob:
 
 
 OnDone = Callable[[ShadowJob], None]
+T = TypeVar("T")
 
 
 def _finish(job: ShadowJob, output: Any, exc: BaseException | None) -> None:
@@ -64,14 +71,21 @@ async def _run_async(
     job: ShadowJob, gate: asyncio.Semaphore, on_done: OnDone | None = None
 ) -> ShadowJob:
     async with gate:
-        with job.recorder as run:
-            t0 = run.now()
-            try:
-                output, exc = await job.agent(job.case_input), None
-            except (Exception, ShadowStopRun) as error:
-                output, exc = None, error
-            _timed(job, t0)
-            _finish(job, output, exc)
+        await _run_coro(job)
+    if on_done is not None:
+        on_done(job)
+    return job
+
+
+async def _run_coro(job: ShadowJob, on_done: OnDone | None = None) -> ShadowJob:
+    with job.recorder as run:
+        t0 = run.now()
+        try:
+            output, exc = await job.agent(job.case_input), None
+        except (Exception, ShadowStopRun) as error:
+            output, exc = None, error
+        _timed(job, t0)
+        _finish(job, output, exc)
     if on_done is not None:
         on_done(job)
     return job
@@ -114,3 +128,78 @@ async def _gather(
 ) -> list[ShadowJob]:
     gate = asyncio.Semaphore(concurrency)
     return list(await asyncio.gather(*(_run_async(job, gate, on_done) for job in jobs)))
+
+
+def run_built(
+    sources: Iterable[T],
+    build: Callable[[T], ShadowJob | None],
+    concurrency: int,
+    on_done: OnDone | None = None,
+) -> list[tuple[T, ShadowJob]]:
+    """Build a job from each source (None: nothing to run for it) where it runs, and run it,
+    at most ``concurrency`` at once; returns ``(source, job)`` in the sources' order.
+
+    The first job is built here: its agent decides the runner. A coroutine agent runs its
+    jobs as tasks on one event loop (each later job built in a thread, a sync agent among them
+    run in one, under the same limit); any other agent runs its jobs in a thread pool whose
+    threads build them too (an async agent there runs on its thread's loop)."""
+    rest = iter(sources)
+    first = _next_built(rest, build)
+    if first is None:
+        return []
+    lock = threading.Lock()
+
+    def done(job: ShadowJob) -> None:
+        if on_done is not None:
+            with lock:  # progress lines are written from the pool's threads
+                on_done(job)
+
+    if is_async_agent(first[1].agent):
+        return asyncio.run(_gather_built(first, list(rest), build, concurrency, done))
+
+    def build_and_run(source: T) -> ShadowJob | None:
+        job = build(source)
+        return None if job is None else _run_sync(job, done)
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="opsladder-shadow") as pool:
+        head = pool.submit(contextvars.Context().run, _run_sync, first[1], done)
+        tail = [(source, pool.submit(contextvars.Context().run, build_and_run, source))
+                for source in rest]  # fmt: skip
+        built = [(first[0], head.result())]
+        built += [(source, job) for source, future in tail if (job := future.result()) is not None]
+    return built
+
+
+def _next_built(
+    sources: Iterator[T], build: Callable[[T], ShadowJob | None]
+) -> tuple[T, ShadowJob] | None:
+    for source in sources:
+        job = build(source)
+        if job is not None:
+            return source, job
+    return None
+
+
+async def _gather_built(
+    first: tuple[T, ShadowJob],
+    rest: list[T],
+    build: Callable[[T], ShadowJob | None],
+    concurrency: int,
+    done: OnDone,
+) -> list[tuple[T, ShadowJob]]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def build_and_run(source: T, job: ShadowJob | None) -> tuple[T, ShadowJob | None]:
+        async with gate:
+            if job is None:
+                job = await asyncio.to_thread(build, source)
+            if job is None:
+                pass
+            elif is_async_agent(job.agent):
+                await _run_coro(job, done)
+            else:  # a sync agent among async ones: in a thread, in its own context
+                await asyncio.to_thread(contextvars.Context().run, _run_sync, job, done)
+        return source, job
+
+    runs = [build_and_run(*first), *(build_and_run(source, None) for source in rest)]
+    return [(source, job) for source, job in await asyncio.gather(*runs) if job is not None]

@@ -244,21 +244,26 @@ def _adopt_prefetched(session: pytest.Session, item: pytest.Item, recorder: Any)
 
 def _prefetch_items(session: pytest.Session, settings: Settings, items: list[pytest.Item]) -> None:
     """Run the candidates of ``items`` at once, at the configured concurrency."""
-    import tempfile
-
-    from pytest_opsladder.drift.concurrent import ShadowJob, run_jobs
-
-    jobs: list[tuple[pytest.Item, ShadowJob]] = []
-    with tempfile.TemporaryDirectory(prefix="opsladder-shadow-") as tmp:
-        for item in items:
-            job = _job_for(item, settings, Path(tmp) / str(len(jobs)))
-            if job is not None:
-                jobs.append((item, job))
-        run_jobs([job for _, job in jobs], settings.concurrency,
-                 on_done=lambda job: _job_done(session.config, job))  # fmt: skip
-    for item, job in jobs:
+    for item, job in run_candidates(items, settings, lambda job: _job_done(session.config, job)):
         _evaluate_prefetched(item, job.recorder)
         item.stash[PREFETCH_KEY] = job.recorder
+
+
+def run_candidates(
+    items: list[pytest.Item], settings: Settings, on_done: Any = None
+) -> list[tuple[pytest.Item, Any]]:
+    """The candidate runs of ``items`` (those with a baseline and an agent), at the configured
+    concurrency; each job is built (baseline loaded, agent built) just before it starts, so
+    the first model call goes out at once (see :func:`.concurrent.run_built`)."""
+    import tempfile
+
+    from pytest_opsladder.drift.concurrent import run_built
+
+    with tempfile.TemporaryDirectory(prefix="opsladder-shadow-") as tmp:
+        numbered = list(enumerate(items))
+        built = run_built(numbered, lambda n: _job_for(n[1], settings, Path(tmp) / str(n[0])),
+                          settings.concurrency, on_done)  # fmt: skip
+    return [(item, job) for (_, item), job in built]
 
 
 def _agent_hook_missing(config: pytest.Config, settings: Settings) -> bool:

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,6 @@ import pytest
 from pytest_opsladder.drift.shadow import ShadowRecorder
 
 if TYPE_CHECKING:
-    from pytest_opsladder.drift.concurrent import ShadowJob
     from pytest_opsladder.settings import Settings
 
 OPT_PLAN = "--opsladder-worker-plan"  # internal: set by the controller on its workers
@@ -91,24 +89,40 @@ def spawn(config: pytest.Config, tmp: Path, k: int, *, early: bool) -> Worker:
     return Worker(proc, tmp, k, write_fd)
 
 
-def collect(worker: Worker) -> tuple[dict[str, Any], str | None]:
-    """Wait for a worker; its runs by node id, and why it failed (None when it did not)."""
-    code = worker.proc.wait()
+def collect(worker: Worker, timeout: float) -> tuple[dict[str, Any], str | None]:
+    """Wait for a worker (killed after ``timeout`` s); its runs by node id, and why it failed
+    (None when it did not)."""
+    from pytest_opsladder.drift.worker_fork import describe_exit
+
     try:
-        data = json.loads(worker.out.read_text(encoding="utf-8"))
+        ended = describe_exit(worker.proc.wait(timeout=timeout))
+    except subprocess.TimeoutExpired:
+        worker.proc.kill()
+        worker.proc.wait()
+        ended = f"still running {timeout:.0f} s after this share ended; killed"
+    return read_runs(worker.out, worker.log, worker.share, ended)
+
+
+def read_runs(
+    out: Path, log: Path, share: list[str], ended: str
+) -> tuple[dict[str, Any], str | None]:
+    """A worker's results file: its runs by node id, and why it failed (None when it did
+    not); ``ended`` says how the process ended, for the notice."""
+    try:
+        data = json.loads(out.read_text(encoding="utf-8"))
         runs: dict[str, Any] = dict(data["runs"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        log = worker.log
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.exists() else ""
-        return {}, f"exit code {code}, no results ({type(exc).__name__}: {exc}):\n{tail}"
+        return {}, f"{ended}, no results ({type(exc).__name__}: {exc}):\n{tail}"
     unrun = set(data.get("unrun") or [])  # no baseline, or no agent: the item reports it
-    missing = len([n for n in worker.share if n not in runs and n not in unrun])
-    return runs, (f"{missing} of its {len(worker.share)} case(s) not run" if missing else None)
+    missing = len([n for n in share if n not in runs and n not in unrun])
+    return runs, (f"{missing} of its {len(share)} case(s) not run" if missing else None)
 
 
 def adopt(item: pytest.Item, settings: Settings, raw: dict[str, Any]) -> ShadowRecorder | None:
-    """A recorder holding the run a worker made for ``item``'s case (its baseline loaded
-    here, as the items pair it); None when the baseline is gone (the item reports that)."""
+    """A recorder holding the run a worker made for ``item``'s case, and the baseline it was
+    paired with there (read from its cassette here when the worker did not send it); None
+    when the baseline is gone (the item reports that)."""
     from pytest_opsladder.capture.run import Run
     from pytest_opsladder.cassette import files
     from pytest_opsladder.exceptions import CassetteError
@@ -117,11 +131,14 @@ def adopt(item: pytest.Item, settings: Settings, raw: dict[str, Any]) -> ShadowR
 
     case = item.stash[CASE_KEY]
     cand_path = cassette_for(item, case, settings.candidate, settings, {})
-    try:
-        base_path = cassette_for(item, case, settings.variant(settings.baseline), settings, {})
-        baseline = files.load(base_path)
-    except CassetteError:
-        return None
+    if raw.get("baseline") is not None:  # validated by the worker: no second schema check here
+        baseline = Run.from_dict(raw["baseline"])
+    else:
+        try:
+            base_path = cassette_for(item, case, settings.variant(settings.baseline), settings, {})
+            baseline = files.load(base_path)
+        except CassetteError:
+            return None
     recorder = ShadowRecorder(case, settings.candidate, baseline, cand_path)
     recorder.run = Run.from_dict(raw["run"])
     if raw.get("replayed_candidate") and cand_path.exists():
@@ -152,28 +169,29 @@ def end_worker(out: Path | None, doc: dict[str, Any] | None = None) -> None:
 
 def run_as_worker(session: pytest.Session, settings: Settings) -> None:
     """Run this worker's share of candidate runs, write them, and end the process."""
-    from pytest_opsladder.drift.concurrent import run_jobs
-    from pytest_opsladder.drift.plugin import _evaluate_prefetched, _job_for
-
     plan = read_plan(session.config)
     if plan is None:
         end_worker(None)
         return
     nodeids, out = plan
     wanted = set(nodeids)
-    jobs: list[tuple[pytest.Item, ShadowJob]] = []
-    with tempfile.TemporaryDirectory(prefix="opsladder-shadow-worker-") as tmp:
-        for item in session.items:
-            if item.nodeid not in wanted:
-                continue
-            job = _job_for(item, settings, Path(tmp) / str(len(jobs)))
-            if job is not None:
-                jobs.append((item, job))
-        run_jobs([job for _, job in jobs], settings.concurrency)
+    end_worker(out, run_share(settings, [item for item in session.items if item.nodeid in wanted]))
+
+
+def run_share(settings: Settings, items: list[pytest.Item]) -> dict[str, Any]:
+    """A worker's share, run quietly (no progress lines): its candidate runs (checks
+    evaluated) by node id, and the cases it could not run (no baseline, no agent: the item
+    reports that), as the results document the controller reads."""
+    from pytest_opsladder.drift.plugin import _evaluate_prefetched, run_candidates
+
+    done = run_candidates(items, settings)
     runs = {}
-    unrun = sorted(wanted - {item.nodeid for item, _ in jobs})
-    for item, job in jobs:
+    for item, job in done:
         _evaluate_prefetched(item, job.recorder)
-        replayed = job.recorder.recorded is not None
-        runs[item.nodeid] = {"run": job.recorder.run.to_dict(), "replayed_candidate": replayed}
-    end_worker(out, {"runs": runs, "unrun": unrun})
+        runs[item.nodeid] = {
+            "run": job.recorder.run.to_dict(),
+            "baseline": job.recorder.baseline.to_dict(),
+            "replayed_candidate": job.recorder.recorded is not None,
+        }
+    unrun = sorted({item.nodeid for item in items} - set(runs))
+    return {"runs": runs, "unrun": unrun}

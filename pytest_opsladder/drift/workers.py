@@ -3,17 +3,31 @@
 Threads (``--opsladder-concurrency``) overlap the model's latency, but every request's client
 work (the SDK building it, the plugin recording it) runs on one GIL: a second core sits idle.
 With N workers the controller hands the candidate cases round-robin to N-1 worker processes
-and keeps one share itself; each runs its share with the configured concurrency. A worker is
-``python -m pytest`` with the session's own arguments (so it collects the same cases and
-loads the same conftest), told by a plan file which cases are its share. It runs them exactly
-as the controller would (the same ``pytest_opsladder_build_agent`` hook, the same recorder),
-writes each finished candidate run as JSON and exits before running any test item. The
-controller then gives each case item its candidate run, and the items report, pair and score
-as in a serial run: the verdict is computed once, on every run, never per worker.
+and keeps one share itself; each runs its share with the configured concurrency, the same
+``pytest_opsladder_build_agent`` hook and the same recorder, and hands back its finished
+candidate runs. The controller then gives each case item its candidate run, and the items
+report, pair and score as in a serial run: the verdict is computed once, on every run, never
+per worker.
+
+How the workers start:
+
+- **fork** (Linux and other POSIX systems but macOS; the default): when the prefetch starts,
+  after collection and before any agent is built, the controller forks the N-1 workers, which
+  hold the collected session already: they start at once. See :mod:`.worker_fork` for when
+  fork is safe (no other Python thread alive in the controller) and what a child does.
+- **spawn** (the fallback: no fork on the platform, macOS, or another thread alive): a worker
+  is ``python -m pytest`` with the session's own arguments (so it collects the same cases and
+  loads the same conftest), told by a plan file which cases are its share; it runs them,
+  writes its runs as JSON and exits before running any test item. On POSIX it is started
+  early, so its own start-up and collection overlap the controller's: at
+  ``pytest_load_initial_conftests`` where fork is never used (macOS), at session start where
+  threads are already alive then; otherwise (Windows, or a thread started during collection)
+  once the plans are known.
 
 Under pytest-xdist (``-n``) the xdist workers already are the processes: ``--opsladder-workers``
-is ignored there with a notice. A worker that fails leaves its cases to the controller, which
-runs them in the items, one at a time: a case is never lost to a broken worker.
+is ignored there with a notice. A worker that fails (crashes, is killed, writes nothing, or
+still runs ``opsladder_workers_timeout`` seconds after the controller's own share ended) leaves
+its cases to the controller, which runs them in the items, one at a time: a case is never lost.
 """
 
 from __future__ import annotations
@@ -21,28 +35,36 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_opsladder.drift.worker_fork import fork_platform, fork_unsafe_reason
 from pytest_opsladder.drift.worker_pool import (
     OPT_PLAN,
     Worker,
     adopt,
     collect,
     end_worker,
+    read_runs,
     spawn,
     split,
 )
 from pytest_opsladder.exceptions import ConfigError
 
 if TYPE_CHECKING:
+    from pytest_opsladder.drift.worker_fork import Child
     from pytest_opsladder.settings import Settings
 
 OPT_WORKERS = "--opsladder-workers"
 INI_WORKERS = "opsladder_workers"
+INI_TIMEOUT = "opsladder_workers_timeout"
 WORKERS_KEY = pytest.StashKey[int]()
+SPAWN_REASON_KEY = pytest.StashKey[str]()
+TIMEOUT_KEY = pytest.StashKey["float | None"]()
+EXITING_KEY = pytest.StashKey[list["Child"]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,6 +80,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(OPT_PLAN, dest="opsladder_worker_plan", default=None, help="(internal)")
     parser.addini(INI_WORKERS, "shadow: candidate processes (a number or 'auto')", default="")
+    parser.addini(
+        INI_TIMEOUT,
+        "shadow: seconds a worker process may still run after the controller's own share "
+        "ended before it is killed and its cases run in their items (default: 60, or twice "
+        "the controller's share if longer)",
+        default="",
+    )
 
 
 def parse_workers(value: str | int | None) -> int:
@@ -85,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
         value = config.getini(INI_WORKERS) or None
     try:
         config.stash[WORKERS_KEY] = parse_workers(value)
+        config.stash[TIMEOUT_KEY] = parse_timeout(config.getini(INI_TIMEOUT))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     if config.stash[WORKERS_KEY] > 1 and under_xdist(config) and not hasattr(config, "workerinput"):
@@ -140,20 +170,50 @@ POOL_KEY = pytest.StashKey[tuple[Any, list[Worker]]]()
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    """Start the workers as soon as the options are known: a worker's own start-up (a new
-    interpreter, pytest, the plugins) then overlaps the controller's, and it collects while
-    the controller does. A worker the session turns out not to need is ended at unconfigure."""
+    """Where workers are always spawned (POSIX without a safe fork: macOS), start them as soon
+    as the options are known: a worker's own start-up (a new interpreter, pytest, the plugins)
+    then overlaps the controller's, and it collects while the controller does. A worker the
+    session turns out not to need is ended at unconfigure."""
     ns = early_config.known_args_namespace
-    if os.name != "posix" or getattr(ns, "opsladder_worker_plan", None):
+    if os.name != "posix" or fork_platform() or getattr(ns, "opsladder_worker_plan", None):
         return
     if getattr(ns, "collectonly", False) or getattr(ns, "numprocesses", None):
         return
     workers = _early_workers(early_config)
     if workers < 2 or not _may_shadow(early_config):
         return
+    _spawn_early(early_config, workers, "macOS system frameworks are not fork-safe")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Where workers are forked, they are forked at the prefetch, after collection; but a
+    session that already runs other threads now (a conftest's server, an exporter) will not
+    fork (see :mod:`.worker_fork`): its workers are spawned now, to collect alongside."""
+    config = session.config
+    if not fork_platform() or config.stash.get(POOL_KEY, (None, []))[1]:
+        return
+    if workers_of(config) < 2 or config.option.collectonly or not _may_prefetch(config):
+        return
+    reason = fork_unsafe_reason()
+    if reason is not None:
+        _spawn_early(config, workers_of(config), reason)
+
+
+def _spawn_early(config: pytest.Config, workers: int, reason: str) -> None:
     tmp = tempfile.TemporaryDirectory(prefix="opsladder-shadow-workers-")
-    pool = [spawn(early_config, Path(tmp.name), k, early=True) for k in range(1, workers)]
-    early_config.stash[POOL_KEY] = (tmp, pool)
+    pool = [spawn(config, Path(tmp.name), k, early=True) for k in range(1, workers)]
+    config.stash[POOL_KEY] = (tmp, pool)
+    config.stash[SPAWN_REASON_KEY] = reason
+
+
+def _may_prefetch(config: pytest.Config) -> bool:
+    """A shadow session whose conftest builds agents: the prefetch will run."""
+    from pytest_opsladder.stash_keys import SETTINGS_KEY
+
+    settings = config.stash.get(SETTINGS_KEY, None)
+    hook = config.pluginmanager.hook.pytest_opsladder_build_agent
+    return settings is not None and settings.mode.value == "shadow" and bool(hook.get_hookimpls())
 
 
 def _early_workers(config: pytest.Config) -> int:
@@ -178,7 +238,12 @@ def _may_shadow(config: pytest.Config) -> bool:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Workers that never got a plan are told to end (and made to, if they do not)."""
+    """Workers that never got a plan are told to end (and made to, if they do not); forked
+    workers that were still exiting after writing their runs are reaped."""
+    from pytest_opsladder.drift.worker_fork import reap
+
+    reap(config.stash.get(EXITING_KEY, []))
+    config.stash[EXITING_KEY] = []
     tmp, pool = config.stash.get(POOL_KEY, (None, []))
     for worker in pool:
         if worker.plan_fd is not None:
@@ -193,13 +258,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     config.stash[POOL_KEY] = (None, [])
 
 
-def _pool(config: pytest.Config, workers: int) -> list[Worker]:
-    """The workers started early, or (not POSIX) ones started now, after their plans."""
-    tmp, pool = config.stash.get(POOL_KEY, (None, []))
-    if tmp is None:
-        tmp = tempfile.TemporaryDirectory(prefix="opsladder-shadow-workers-")
-        config.stash[POOL_KEY] = (tmp, [])
-    return pool
+def parse_timeout(value: str | None) -> float | None:
+    """``opsladder_workers_timeout`` in seconds (None: not set)."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also NaN
+        raise ConfigError(
+            f"{INI_TIMEOUT} must be a number of seconds (0 or more), got {text!r}. Fix: e.g. "
+            f"{INI_TIMEOUT} = 120, or remove it for the default (60 s, or twice the "
+            "controller's own share if longer)."
+        )
+    return seconds
+
+
+def workers_timeout(config: pytest.Config, own_share_s: float) -> float:
+    """Seconds a worker may still run after the controller's own share ended."""
+    seconds = config.stash.get(TIMEOUT_KEY, None)
+    return max(60.0, 2 * own_share_s) if seconds is None else seconds
 
 
 def run_in_workers(
@@ -209,26 +289,21 @@ def run_in_workers(
     run_share: Any,
     on_adopted: Any,
 ) -> None:
-    """Give the workers their shares, run share 0 here with ``run_share(items)``, then hand
-    each worker's runs to its items through ``on_adopted(item, recorder)``."""
+    """Start the workers on their shares (forked, or spawned: see the module docstring), run
+    share 0 here with ``run_share(items)``, then hand each worker's runs to its items through
+    ``on_adopted(item, recorder)``."""
     config = session.config
     items = eligible(session.items)
     by_id = {item.nodeid: item for item in items}
     shares = split([item.nodeid for item in items], workers)
-    pool = _pool(config, workers)
-    tmp = Path(config.stash[POOL_KEY][0].name)
-    if not pool:  # started late: each needs its plan file before it starts
-        for k in range(1, workers):
-            Worker(None, tmp, k, None).send(shares[k])  # type: ignore[arg-type]
-        pool = [spawn(config, tmp, k, early=False) for k in range(1, workers)]
-        config.stash[POOL_KEY] = (config.stash[POOL_KEY][0], pool)
-    for worker in pool:
-        worker.send(shares[worker.k])
-    try:
-        run_share([by_id[n] for n in shares[0]])
-    finally:
-        results = [collect(worker) for worker in pool]
-    for k, (runs, failure) in enumerate(results, start=1):
+    pool = config.stash.get(POOL_KEY, (None, []))[1]
+    reason = config.stash.get(SPAWN_REASON_KEY, None) if pool else fork_unsafe_reason()
+    _say_how(config, len(items), workers, settings.concurrency, reason)
+    if reason is None:
+        results = _run_forked(config, settings, shares, by_id, run_share)
+    else:
+        results = _run_spawned(config, shares, by_id, run_share)
+    for k, (runs, failure) in results:
         if failure is not None:
             notice(config, f"opsladder: shadow worker {k} of {workers} failed ({failure}); "
                    "its cases without a run run here, one at a time.")  # fmt: skip
@@ -236,3 +311,74 @@ def run_in_workers(
             recorder = adopt(by_id[nodeid], settings, raw) if nodeid in by_id else None
             if recorder is not None:
                 on_adopted(by_id[nodeid], recorder)
+
+
+Results = list[tuple[int, tuple[dict[str, Any], str | None]]]
+
+
+def _say_how(
+    config: pytest.Config, cases: int, workers: int, concurrency: int, reason: str | None
+) -> None:
+    if config.get_verbosity() < 0:
+        return
+    how = "fork" if reason is None else f"spawn: {reason}"
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"opsladder shadow: {cases} cases in {workers} processes ({how}), "
+                            f"concurrency {concurrency} each")  # fmt: skip
+
+
+def _run_forked(
+    config: pytest.Config,
+    settings: Settings,
+    shares: list[list[str]],
+    by_id: dict[str, pytest.Item],
+    run_share: Any,
+) -> Results:
+    from pytest_opsladder.drift import worker_fork
+    from pytest_opsladder.drift.worker_pool import run_share as run_quietly
+
+    worker_fork.warm_up()
+    with tempfile.TemporaryDirectory(prefix="opsladder-shadow-workers-") as tmp:
+        children = worker_fork.fork_children(
+            Path(tmp), shares, lambda share: run_quietly(settings, [by_id[n] for n in share])
+        )
+        try:
+            started = time.monotonic()
+            run_share([by_id[n] for n in shares[0]])
+            timeout = workers_timeout(config, time.monotonic() - started)
+            worker_fork.wait_children(children, timeout)
+        except BaseException:
+            worker_fork.end_children(children)
+            raise
+        results = [(c.k, read_runs(c.out, c.log, c.share, c.failure())) for c in children]
+    config.stash[EXITING_KEY] = children  # reaped at unconfigure, long after they ended
+    return results
+
+
+def _run_spawned(
+    config: pytest.Config, shares: list[list[str]], by_id: dict[str, pytest.Item], run_share: Any
+) -> Results:
+    """The workers started early (they wait for their plans), or ones started now."""
+    tmp, pool = config.stash.get(POOL_KEY, (None, []))
+    if tmp is None:
+        tmp = tempfile.TemporaryDirectory(prefix="opsladder-shadow-workers-")
+        config.stash[POOL_KEY] = (tmp, [])
+    where = Path(tmp.name)
+    if not pool:  # started late: each needs its plan file before it starts
+        for k in range(1, len(shares)):
+            Worker(None, where, k, None).send(shares[k])  # type: ignore[arg-type]
+        pool = [spawn(config, where, k, early=False) for k in range(1, len(shares))]
+        config.stash[POOL_KEY] = (tmp, pool)
+    for worker in pool:
+        worker.send(shares[worker.k])
+    started = time.monotonic()
+    try:
+        run_share([by_id[n] for n in shares[0]])
+    except BaseException:  # Ctrl-C, an error here: the workers' runs are not wanted any more
+        for worker in pool:
+            worker.proc.kill()
+            worker.proc.wait()
+        raise
+    timeout = workers_timeout(config, time.monotonic() - started)
+    return [(worker.k, collect(worker, timeout)) for worker in pool]
