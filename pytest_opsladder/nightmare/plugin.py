@@ -131,21 +131,77 @@ class NightmareDir(pytest.Directory):
     for a set of 10,000 cases, and the cassette folders beside them, that dominated collection.
     Here ``cassettes/``, ``history/`` and ``retired/`` are never walked, case files skip the
     per-file hooks (unless --ignore/--ignore-glob is given), and other files get them as usual.
+
+    Case files are also collected here, their items returned in the directory's report:
+    pytest's round for each file (collectstart, a collect report made under output capture,
+    collectreport) cost as much as a case's item. Only while that round would do nothing with
+    a case file's passing report (see :meth:`_collects_directly`). From the first entry that
+    goes through pytest's own round (a file that fails to collect, or failed last time, a
+    subfolder, a Python file), every later entry does too, in order: collection errors, -x,
+    duplicate ids and imports happen as they always did.
     """
 
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
 
         root = self.config.stash[SETTINGS_KEY].nightmare_dir
         ignoring = bool(self.config.getoption("ignore") or self.config.getoption("ignore_glob"))
+        cases_here = is_case_file(self.path / "x.yaml", root)  # what is_case_file says of each
+        direct = self._collects_directly()
+        failed_last_time = self._failed_last_time() if direct else set()
+        collected: list[pytest.Item | pytest.Collector] = []
+        collected_directly: list[NightmareFile] = []  # their items start `collected`
+        direct_items = 0
         for entry in sorted(os.scandir(self.path), key=lambda e: e.name):
             path = Path(entry.path)
             if entry.is_dir():
-                yield from self._subdir(path, root)
-            elif is_case_file(path, root):
-                if not (ignoring and self._ignored(path)):
-                    yield NightmareFile.from_parent(self, path=path)
+                for collector in self._subdir(path, root):
+                    direct = False
+                    collected.append(collector)
+            elif cases_here and _yaml_suffix(entry.name):
+                if ignoring and self._ignored(path):
+                    continue
+                case_file = NightmareFile.from_parent(self, path=path, name=entry.name)
+                if direct and case_file.nodeid not in failed_last_time:
+                    try:
+                        items = list(case_file.collect())
+                    except Exception:  # pytest collects it again, and reports the error
+                        pass
+                    else:
+                        collected += items
+                        collected_directly.append(case_file)
+                        direct_items += len(items)
+                        continue
+                direct = False
+                collected.append(case_file)
             elif entry.is_file() and not self._ignored(path):
-                yield from self.ihook.pytest_collect_file(file_path=path, parent=self)
+                for collector in self.ihook.pytest_collect_file(file_path=path, parent=self):
+                    direct = False
+                    collected.append(collector)
+        if not direct and collected_directly and self.config.getoption("maxfail"):
+            # pytest stops at the first collector after a failing one, and a file's items count
+            # as collected once its own report is made: with entries of pytest's own round
+            # ahead, each earlier file gets its round too, as it always did
+            collected[:direct_items] = collected_directly
+        yield from collected
+
+    def _collects_directly(self) -> bool:
+        """Whether pytest's round for a case file would do nothing with its passing report:
+        every implementation of its hooks is one of :data:`INERT_COLLECT_HOOKS` (a conftest or
+        plugin with its own turns this off), no command-line argument points inside this
+        directory (pytest picks its children by path) and --keep-duplicates is off (pytest
+        collects a repeated file again)."""
+        initial = getattr(self.session, "_initialpaths", None)
+        if initial is None or any(p != self.path and p.is_relative_to(self.path) for p in initial):
+            return False
+        if self.config.getoption("keepduplicates"):
+            return False
+        return _inert(self.ihook)
+
+    def _failed_last_time(self) -> set[str]:
+        """Node ids in --lf's memory: a case file among them goes through pytest's round, whose
+        report tells that memory it collects now."""
+        last_failed = getattr(self.config.pluginmanager.get_plugin("lfplugin"), "lastfailed", {})
+        return {str(node_id) for node_id in last_failed}
 
     def _subdir(self, path: Path, root: Path) -> Iterator[pytest.Collector]:
         if not is_case_file(path / "x.yaml", root) or self._ignored(path):
@@ -156,6 +212,44 @@ class NightmareDir(pytest.Directory):
 
     def _ignored(self, path: Path) -> bool:
         return bool(self.ihook.pytest_ignore_collect(collection_path=path, config=self.config))
+
+
+# pytest's (and xdist's) implementations of the per-file collection hooks, none of which does
+# anything with a case file's passing report that the directory's report does not do: stop on
+# -x/maxfail (no report has failed yet), collect (done here), capture output (case files print
+# nothing), load a Directory's conftest, count items (the directory's report has them), record
+# errors, and --lf's memory of files that failed (those files go the usual way).
+INERT_COLLECT_HOOKS = frozenset(
+    {
+        "_pytest.main:Session.pytest_collectstart",
+        "_pytest.main:Session.pytest_runtest_logreport",  # its pytest_collectreport
+        "_pytest.runner:pytest_make_collect_report",
+        "_pytest.capture:CaptureManager.pytest_make_collect_report",
+        "_pytest.fixtures:FixtureManager.pytest_make_collect_report",
+        "_pytest.terminal:TerminalReporter.pytest_collectreport",
+        "_pytest.junitxml:LogXML.pytest_collectreport",
+        "_pytest.cacheprovider:LFPlugin.pytest_collectreport",
+        "xdist.remote:WorkerInteractor.pytest_collectreport",
+        "xdist.looponfail:WorkerFailSession.pytest_collectreport",
+    }
+)
+_COLLECT_HOOKS = ("pytest_collectstart", "pytest_make_collect_report", "pytest_collectreport")
+
+
+def _inert(hooks: Any) -> bool:
+    for name in _COLLECT_HOOKS:
+        for impl in getattr(hooks, name).get_hookimpls():
+            function = impl.function
+            where = f"{getattr(function, '__module__', '')}:{getattr(function, '__qualname__', '')}"
+            if where not in INERT_COLLECT_HOOKS:
+                return False
+    return True
+
+
+def _yaml_suffix(name: str) -> bool:
+    """``Path(name).suffix in (".yaml", ".yml")``, without making a Path."""
+    dot = name.rfind(".")
+    return 0 < dot < len(name) - 1 and name[dot:] in (".yaml", ".yml")
 
 
 class NightmareFile(pytest.Module):
