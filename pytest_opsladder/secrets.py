@@ -100,7 +100,7 @@ def remember(value: dict[str, Any]) -> None:
     after they are recorded are remembered (event data and interactions the recorder built).
     """
     _check_caches()
-    if _known_clean(value, None, 0) or _Screen().clean(value, None):
+    if _Screen().clean(value, None):
         found: list[Finding] = []
     else:
         walker = _Walker((), redacting=False)
@@ -412,26 +412,6 @@ def _remember_blob(blob: tuple[str | None, bytes]) -> None:
     if len(_CLEAN_BLOBS) > _CLEAN_MAX:
         _CLEAN_BLOBS.clear()
     _CLEAN_BLOBS.add(blob)
-
-
-def _known_clean(value: Any, name: str | None, depth: int) -> bool:
-    """Every string in ``value`` already found clean under its name (no walk state, no paths:
-    the common case of a tool call whose arguments and results repeat known strings)."""
-    kind = type(value)
-    if kind is str:
-        return (value, name) in _CLEAN
-    if depth > 8:
-        return False
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str or (key, None) not in _CLEAN:
-                return False
-            if not _known_clean(item, key, depth + 1):
-                return False
-        return not _is_body(value)
-    if kind is list:
-        return all(_known_clean(item, name, depth + 1) for item in value)
-    return kind is int or kind is float or kind is bool or value is None
 
 
 def _known_clean_event(event: dict[str, Any]) -> bool:

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pytest_opsladder.observability.redaction import patterns_version
 from pytest_opsladder.secret_rules import detect, looks_like_credential, name_strength
+from pytest_opsladder.secrets import vouch_clean
 
 SCRUBBED = "<scrubbed>"
 SECRET_HEADERS = frozenset(
@@ -96,8 +97,6 @@ def scrub_httpx_headers(headers: Any) -> dict[str, list[str]]:
                 _PLAIN_RAW.clear()
         out.setdefault(known[0], []).append(known[1])
     if vouch:
-        from pytest_opsladder.secrets import vouch_clean
-
         vouch_clean(out)
     return out
 
