@@ -113,8 +113,13 @@ def parse_yaml(text: str) -> Any:
     try:
         return yaml_subset.parse(text, _SCALARS)
     except yaml_subset.NotSimple:
-        pass
-    loader = _LOADER(text)
+        return parse_with_libyaml(text)
+
+
+def parse_with_libyaml(text: str, loader_class: Any = _LOADER) -> Any:
+    """What :func:`parse_yaml` does when the subset gives up: libyaml composes, and the node
+    builder below constructs (the reference the subset is tested against)."""
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -111,6 +111,17 @@ class _Parser:
         self.pos = pos
         return None
 
+    def at_indent(self, indent: int) -> str | None:
+        """The content of the next line of the collection at ``indent`` (``self.pos`` on it);
+        None where the collection ends (a line indented less, or the end). A line indented
+        more, where a new entry should start, is outside the subset."""
+        line = self.peek()
+        if line is None or line[0] < indent:
+            return None
+        if line[0] > indent:
+            raise NotSimple
+        return line[1]
+
     def document(self) -> Any:
         first = self.peek()
         if first is None:
@@ -132,19 +143,8 @@ class _Parser:
         out: dict[str, Any] = {}
         lines = self.lines
         first = self.first
-        pos = self.pos
-        while pos < len(lines):
-            line = lines[pos]
-            content = line.lstrip(" ")
-            if not content or content[0] == "#":
-                pos += 1
-                continue
-            at = len(line) - len(content)
-            if at != indent:
-                if at < indent:
-                    break
-                raise NotSimple
-            content = content.rstrip(" ")
+        while (line := self.at_indent(indent)) is not None:
+            pos, content = self.pos, line
             colon = content.find(":")  # a key holds no colon; "- item" fails the key check
             if colon <= 0 or colon > _MAX_KEY:
                 raise NotSimple
@@ -157,6 +157,7 @@ class _Parser:
             if key[0] in _INDICATORS or " #" in key or (key[0] in first and self.tag(key) != _STR):
                 raise NotSimple
             pos += 1
+            self.pos = pos
             if rest and rest[0] not in _NOT_PLAIN:
                 if (  # most values: a plain scalar on one line, typed, no comment
                     rest[0] not in _INDICATORS
@@ -167,30 +168,16 @@ class _Parser:
                 ):
                     out[key] = rest if rest[0] not in first else self.scalar(rest)
                     continue
-                self.pos = pos
                 out[key] = self.plain(rest, indent)
             else:
-                self.pos = pos
                 out[key] = self.value(rest, indent, after_key=True)
-            pos = self.pos
-        self.pos = pos
         return out
 
     def sequence(self, indent: int) -> list[Any]:
         out: list[Any] = []
         lines = self.lines
-        pos = self.pos
-        while pos < len(lines):
-            line = lines[pos]
-            content = line.lstrip(" ")
-            if not content or content[0] == "#":
-                pos += 1
-                continue
-            at = len(line) - len(content)
-            if at != indent:
-                if at < indent:
-                    break
-                raise NotSimple
+        while (line := self.at_indent(indent)) is not None:
+            pos, content, at = self.pos, line, indent
             if content[0] != "-" or (len(content) > 1 and content[1] != " "):
                 break  # the next key of the mapping holding this indentless sequence
             rest = content[1:].strip(" ")
@@ -203,8 +190,6 @@ class _Parser:
             else:
                 self.pos = pos + 1
                 out.append(self.value(rest, indent, after_key=False))
-            pos = self.pos
-        self.pos = pos
         return out
 
     def value(self, rest: str, indent: int, *, after_key: bool) -> Any:

@@ -24,17 +24,7 @@ LOADER = case_module._LOADER
 
 def _reference(text: str, loader_class: Any = LOADER) -> Any:
     """PyYAML's safe loader, with the node builder parse_yaml uses when the subset gives up."""
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        try:
-            return case_module._build(loader, node)
-        except RecursionError:
-            return loader.construct_document(node)
-    finally:
-        loader.dispose()
+    return case_module.parse_with_libyaml(text, loader_class)
 
 
 def _same(a: Any, b: Any) -> bool:
