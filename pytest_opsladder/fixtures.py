@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -24,9 +24,6 @@ from pytest_opsladder.stash_keys import (  # shared by the plugin modules; re-ex
     SETTINGS_KEY,
     TALLY_KEY,
 )
-
-if TYPE_CHECKING:
-    pass
 
 CALL_OUTCOME = pytest.StashKey[BaseException | None]()
 SETUP_ERROR = pytest.StashKey[BaseException]()

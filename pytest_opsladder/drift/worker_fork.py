@@ -53,14 +53,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 POLL_S = 0.002  # how often the controller looks whether a child has ended
+MACOS_UNSAFE = "macOS system frameworks are not fork-safe"
 
 
 def fork_unsafe_reason() -> str | None:
     """Why the workers cannot be forked here and now (they are spawned), or None."""
-    if os.name != "posix" or not hasattr(os, "fork"):
-        return "no os.fork on this platform"
-    if sys.platform == "darwin":
-        return "macOS system frameworks are not fork-safe"
+    if not fork_platform():
+        return MACOS_UNSAFE if sys.platform == "darwin" else "no os.fork on this platform"
     others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
     if others:
         shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_opsladder.drift.worker_fork import fork_platform, fork_unsafe_reason
+from pytest_opsladder.drift.worker_fork import MACOS_UNSAFE, fork_platform, fork_unsafe_reason
 from pytest_opsladder.drift.worker_pool import (
     OPT_PLAN,
     Worker,
@@ -182,7 +182,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     workers = _early_workers(early_config)
     if workers < 2 or not _may_shadow(early_config):
         return
-    _spawn_early(early_config, workers, "macOS system frameworks are not fork-safe")
+    _spawn_early(early_config, workers, MACOS_UNSAFE)
 
 
 @pytest.hookimpl(trylast=True)
