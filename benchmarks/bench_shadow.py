@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from shadow_agent import demo_note as note
 
 from pytest_opsladder.capture.llm import llm_call
 from pytest_opsladder.capture.recorder import RunRecorder
@@ -56,12 +57,6 @@ SERVER = (
     "    print(url, flush=True)\n"
     "    sys.stdin.read()\n"
 )
-
-
-def note(i: int) -> dict[str, str]:
-    tags = ["python", "ops", "observability", "testing", "llm"][: 1 + i % 5]
-    return {"note": f"# Note {i}\nBody of note {i}. Second sentence.\nTags: {', '.join(tags)}",
-            "source": f"notes/{i}.md"}  # fmt: skip
 
 
 def variants() -> tuple[object, object]:

@@ -34,6 +34,11 @@ def note(i: int) -> dict[str, str]:
     return {"note": f"# Note {i}\nBody of note {i}. Second sentence.\nTags: {', '.join(tags)}"}
 
 
+def demo_note(i: int) -> dict[str, str]:
+    """A case input of the shipped demo agent (bench_shadow parts 1 and 3)."""
+    return {**note(i), "source": f"notes/{i}.md"}
+
+
 def _first_turn(case_input: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": case_input["note"]}]
 

@@ -184,13 +184,14 @@ def pytest_opsladder_build_agent(config, variant, case, workdir):
 """
 
 
-def write_project(root: Path) -> None:
-    (root / "conftest.py").write_text(CONFTEST)
+def write_project(root: Path, conftest: str = CONFTEST, inputs: list[Any] | None = None) -> None:
+    """A pytest project: the conftest, a baseline variant, and one nightmare case per input."""
+    (root / "conftest.py").write_text(conftest)
     (root / "pyproject.toml").write_text('[tool.pytest.ini_options]\nopsladder_baseline = "prod"\n')
     cases = root / "nightmare_set"
     cases.mkdir()
-    for i in range(CASES):
-        (cases / f"case-{i}.yaml").write_text(json.dumps({"id": f"case-{i}", "input": note(i)}))
+    for i, case_input in enumerate(inputs if inputs is not None else map(note, range(CASES))):
+        (cases / f"case-{i}.yaml").write_text(json.dumps({"id": f"case-{i}", "input": case_input}))
 
 
 def pytest_in(root: Path, url: str, *args: str) -> tuple[tuple[float, float], Any]:

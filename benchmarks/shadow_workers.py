@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from shadow_agent import TURNS
+from shadow_agent import TURNS, demo_note
 from shadow_multiturn import CASES, HERE, LATENCY, LOOP_TIMER, pytest_in, slow_model
 from shadow_multiturn import write_project as write_multiturn_project
 
@@ -84,21 +84,8 @@ def pytest_opsladder_build_agent(config, variant, case, workdir):
 """
 
 
-def demo_note(i: int) -> dict[str, str]:
-    tags = ["python", "ops", "observability", "testing", "llm"][: 1 + i % 5]
-    return {"note": f"# Note {i}\nBody of note {i}. Second sentence.\nTags: {', '.join(tags)}",
-            "source": f"notes/{i}.md"}  # fmt: skip
-
-
 def write_demo_project(root: Path) -> None:
-    (root / "conftest.py").write_text(DEMO_CONFTEST)
-    (root / "pyproject.toml").write_text('[tool.pytest.ini_options]\nopsladder_baseline = "prod"\n')
-    cases = root / "nightmare_set"
-    cases.mkdir()
-    for i in range(DEMO_CASES):
-        (cases / f"case-{i}.yaml").write_text(
-            json.dumps({"id": f"case-{i}", "input": demo_note(i)})
-        )
+    write_multiturn_project(root, DEMO_CONFTEST, [demo_note(i) for i in range(DEMO_CASES)])
 
 
 # -- the agent alone, in P processes x T threads ----------------------------------------------
@@ -116,7 +103,7 @@ if kind == "multiturn":
 else:
     from pytest_opsladder import Variant
     from pytest_opsladder.demo import build_agent
-    from shadow_workers import demo_note
+    from shadow_agent import demo_note
 {DEMO_VARIANTS}
 tmp = Path(tempfile.mkdtemp())
 print("ready", flush=True)
