@@ -28,7 +28,7 @@ from pytest_opsladder.nightmare.checks import evaluate
 from pytest_opsladder.stash_keys import CASE_KEY, EPOCH_KEY, NIGHTMARE_CASE, SETTINGS_KEY
 
 SEEN_IDS = pytest.StashKey[dict[str, Path]]()
-FIXTURE_INFO = pytest.StashKey[dict[Path, Any]]()
+FIXTURE_INFO = pytest.StashKey[Any]()
 OPT_TAG = "--opsladder-tag"
 
 
@@ -67,9 +67,20 @@ def pytest_collection(session: pytest.Session) -> Any:
         return (yield)
     finally:
         gc.enable()
-        if sum(1 for item in session.items if NIGHTMARE_CASE in item.stash) >= LARGE_SET:
+        if _count_cases(session.items, LARGE_SET) >= LARGE_SET:
             gc.collect()
             gc.freeze()
+
+
+def _count_cases(items: list[pytest.Item], limit: int) -> int:
+    """How many of ``items`` are nightmare cases, counting up to ``limit``."""
+    count = 0
+    for item in items:
+        if NIGHTMARE_CASE in item.stash:
+            count += 1
+            if count >= limit:
+                break
+    return count
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -152,7 +163,7 @@ class NightmareDir(pytest.Directory):
         collected_directly: list[NightmareFile] = []  # their items start `collected`
         direct_items = 0
         for entry in sorted(os.scandir(self.path), key=lambda e: e.name):
-            path = Path(entry.path)
+            path = self.path / entry.name  # as Path(entry.path), without parsing the folder again
             if entry.is_dir():
                 for collector in self._subdir(path, root):
                     direct = False
@@ -287,22 +298,25 @@ class NightmareFile(pytest.Module):
             yield item
 
     def _fixtureinfo(self) -> Any:
-        """The fixture closure, computed once per directory: every case item requests the same
-        fixtures and sees the same conftests, and resolving them per item cost most of the
-        collection time of a large set (see benchmarks/bench_nightmare.py)."""
-        cache = self.config.stash.setdefault(FIXTURE_INFO, {})
-        key = self.path.parent
-        if key not in cache:
+        """The fixture closure, computed once per directory and kept on its collector: every
+        case item requests the same fixtures and sees the same conftests (case files define no
+        fixtures of their own), and resolving them per item cost most of the collection time of
+        a large set (see benchmarks/bench_nightmare.py)."""
+        directory = self.parent
+        assert directory is not None
+        info = directory.stash.get(FIXTURE_INFO, None)
+        if info is None:
             manager = getattr(self.session, "_fixturemanager", None)  # pytest's own Function
             if manager is None:  # reads it the same way; without it pytest computes per item
                 return None
-            cache[key] = manager.getfixtureinfo(node=self, func=_run_nightmare_case, cls=None)
-        return cache[key]
+            info = manager.getfixtureinfo(node=self, func=_run_nightmare_case, cls=None)
+            directory.stash[FIXTURE_INFO] = info
+        return info
 
     def _claim_id(self, case: NightmareCase) -> None:
         seen = self.config.stash[SEEN_IDS]
         other = seen.setdefault(case.id, self.path)
-        if other != self.path:
+        if other is not self.path and other != self.path:
             raise self.CollectError(
                 str(
                     CaseFormatError(
