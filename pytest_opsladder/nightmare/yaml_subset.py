@@ -83,6 +83,7 @@ def parse(text: str, loader: Any) -> Any:
 # later makes it look again). At most _MEMO_SIZE texts a class.
 _MEMO_SIZE = 20_000
 _MEMO: dict[type, dict[str, tuple[str, list[Any], int]]] = {}
+_FLOW_JSON: dict[str, str] = {}  # flow collection text -> its JSON text (see _flow_json)
 
 
 class _Parser:
@@ -344,28 +345,13 @@ class _Parser:
         Written out as JSON (each plain scalar a JSON string), decoded by the json module, then
         each string typed as a plain scalar: what JSON refuses here (a trailing comma, an empty
         entry, a key without a value, text after the collection) is exactly what the subset
-        leaves to PyYAML.
+        leaves to PyYAML. The JSON text of a flow is kept: checks repeat from case to case.
         """
-        if "\\" in text or text.count(":") != text.count(": "):
-            raise NotSimple  # "a:b" is one scalar to YAML, a key and a value to JSON
-        tight = text.replace(", ", ",").replace(": ", ":")
-        if (  # more spaces than "a, b" or "a: b"
-            " ," in tight
-            or ", " in tight
-            or " :" in tight
-            or ": " in tight
-            or "[ " in tight
-            or " ]" in tight
-            or "{ " in tight
-            or " }" in tight
-        ):
-            parts = _FLOW_DELIMITERS.split(text)  # scalar, delimiter, scalar, ... (stripped)
-            parts[::2] = ['"' + part + '"' if part else "" for part in parts[::2]]
-            source = "".join(parts)
-        else:  # a quote on each side of each delimiter, less the empty strings that makes
-            for delimiter, quoted in _QUOTED:
-                tight = tight.replace(delimiter, quoted)
-            source = tight.replace('""', "")[1:-1]
+        source = _FLOW_JSON.get(text)
+        if source is None:
+            source = _flow_json(text)
+            if len(_FLOW_JSON) < _MEMO_SIZE:
+                _FLOW_JSON[text] = source
         try:
             value, end = _JSON.raw_decode(source)
         except ValueError:
@@ -378,20 +364,28 @@ class _Parser:
     def type_flow(self, node: Any) -> None:
         """Type the strings of a decoded flow collection as plain scalars, in place."""
         first = self.first
+        tag = self.tag
         if type(node) is dict:
             for key, value in node.items():
-                if key[0] in _INDICATORS or (key[0] in first and self.tag(key) != _STR):
+                head = key[0]
+                if head in _INDICATORS or (head in first and tag(key) != _STR):
                     raise NotSimple
                 if type(value) is str:
-                    if value[0] in first or value[0] in _INDICATORS:
+                    head = value[0]
+                    if head in _INDICATORS:
                         node[key] = self.flow_scalar(value)
+                    elif head in first and tag(value) != _STR:
+                        node[key] = self.scalar(value)
                 else:
                     self.type_flow(value)
         else:
             for i, value in enumerate(node):
                 if type(value) is str:
-                    if value[0] in first or value[0] in _INDICATORS:
+                    head = value[0]
+                    if head in _INDICATORS:
                         node[i] = self.flow_scalar(value)
+                    elif head in first and tag(value) != _STR:
+                        node[i] = self.scalar(value)
                 else:
                     self.type_flow(value)
 
@@ -446,6 +440,29 @@ class _Parser:
         if stop and stop.group() == "#":
             raise NotSimple
         return self.scalar(text[pos:end].rstrip(" ")), end
+
+
+def _flow_json(text: str) -> str:
+    """The JSON text of a quote-free flow collection: its plain scalars as JSON strings."""
+    if "\\" in text or text.count(":") != text.count(": "):
+        raise NotSimple  # "a:b" is one scalar to YAML, a key and a value to JSON
+    tight = text.replace(", ", ",").replace(": ", ":")
+    if (  # more spaces than "a, b" or "a: b"
+        " ," in tight
+        or ", " in tight
+        or " :" in tight
+        or ": " in tight
+        or "[ " in tight
+        or " ]" in tight
+        or "{ " in tight
+        or " }" in tight
+    ):
+        parts = _FLOW_DELIMITERS.split(text)  # scalar, delimiter, scalar, ... (stripped)
+        parts[::2] = ['"' + part + '"' if part else "" for part in parts[::2]]
+        return "".join(parts)
+    for delimiter, quoted in _QUOTED:  # a quote on each side of each delimiter ...
+        tight = tight.replace(delimiter, quoted)
+    return tight.replace('""', "")[1:-1]  # ... less the empty strings that makes
 
 
 def _is_key(content: str) -> bool:
