@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pytest_opsladder.drift.shadow import ShadowRecorder, ShadowStopRun
+from pytest_opsladder.http.dispatch import held as http_patches_held
 
 
 @dataclass
@@ -109,7 +110,16 @@ def run_jobs(
 ) -> list[ShadowJob]:
     """Run every job, at most ``concurrency`` at once; returns them in the given order.
     ``on_done(job)`` is called as each finishes (progress, in the order they finish)."""
-    if jobs and all(is_async_agent(j.agent) for j in jobs):
+    if not jobs:
+        return []
+    with http_patches_held():
+        return _run_jobs(jobs, concurrency, on_done)
+
+
+def _run_jobs(
+    jobs: Sequence[ShadowJob], concurrency: int, on_done: OnDone | None
+) -> list[ShadowJob]:
+    if all(is_async_agent(j.agent) for j in jobs):
         return asyncio.run(_gather(jobs, concurrency, on_done))
     lock = threading.Lock()
 
@@ -142,11 +152,23 @@ def run_built(
     The first job is built here: its agent decides the runner. A coroutine agent runs its
     jobs as tasks on one event loop (each later job built in a thread, a sync agent among them
     run in one, under the same limit); any other agent runs its jobs in a thread pool whose
-    threads build them too (an async agent there runs on its thread's loop)."""
+    threads build them too (an async agent there runs on its thread's loop). vcrpy's and our
+    HTTP patches stay in for the whole batch, not installed again for each run."""
     rest = iter(sources)
     first = _next_built(rest, build)
     if first is None:
         return []
+    with http_patches_held():
+        return _run_built(first, rest, build, concurrency, on_done)
+
+
+def _run_built(
+    first: tuple[T, ShadowJob],
+    rest: Iterator[T],
+    build: Callable[[T], ShadowJob | None],
+    concurrency: int,
+    on_done: OnDone | None,
+) -> list[tuple[T, ShadowJob]]:
     lock = threading.Lock()
 
     def done(job: ShadowJob) -> None:

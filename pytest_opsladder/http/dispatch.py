@@ -6,13 +6,18 @@ stops and left the process patched after both ended (and the first to end unpatc
 other mid-run). Here the first active run installs the patches, the last one removes them,
 and every patched call asks :func:`resolve` for the store of the run its caller is in; code
 outside any recording run (a monitor thread, an exporter) passes through untouched.
+
+A batch of runs (shadow's candidate runs) holds the patches in for its whole length
+(:func:`held`): building vcrpy's patchers and entering them costs about a millisecond, which
+runs one after another (concurrency 1, or a gap between runs) paid once each.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
 _LOCK = threading.Lock()
 _STORES: dict[Run, tuple[HttpStore, bool]] = {}  # run -> (its store, does it block the network)
 _PATCHES = ExitStack()
+_HOLDS = [0]  # batches holding the patches in (see held())
 
 
 class _NoRun:
@@ -85,15 +91,33 @@ def register(run: Run, store: HttpStore, *, blocks_network: bool) -> None:
     """The run's requests go to ``store`` from now on; patches go in with the first run."""
     with _LOCK:
         _STORES[run] = (store, blocks_network)
-        if len(_STORES) == 1:
+        if len(_STORES) == 1 and not _HOLDS[0]:
             _install()
 
 
 def unregister(run: Run) -> None:
     with _LOCK:
         _STORES.pop(run, None)
-        if not _STORES:
+        if not _STORES and not _HOLDS[0]:
             _PATCHES.close()
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """The patches stay in from here to the end of the block, between its runs too (calls
+    made outside any run pass through, as they do while another run is active); removed at
+    its end unless a run or another hold still needs them."""
+    with _LOCK:
+        if not _STORES and not _HOLDS[0]:
+            _install()
+        _HOLDS[0] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _HOLDS[0] -= 1
+            if not _STORES and not _HOLDS[0]:
+                _PATCHES.close()
 
 
 def _install() -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 
 from pytest_opsladder.capture.run import Run
@@ -76,3 +79,50 @@ def test_async_agents_run_as_tasks_and_a_sync_one_among_them_in_a_thread() -> No
 @pytest.mark.parametrize("sources", [[], [None, None]])
 def test_nothing_to_run(sources: list[None]) -> None:
     assert run_built(sources, lambda _: None, concurrency=2) == []
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+@pytest.fixture
+def ok_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_batch_keeps_the_http_patches_in_between_its_runs_and_removes_them_after(
+    ok_url: str,
+) -> None:
+    original = httpx.HTTPTransport.handle_request
+    seen: list[Any] = []
+    built_outside_a_run: list[int] = []
+
+    def agent(case_input: dict[str, int]) -> dict[str, int]:
+        seen.append(httpx.HTTPTransport.handle_request)  # what this run's requests go through
+        assert httpx.get(ok_url).text == "ok"  # live: a candidate's model call
+        return case_input
+
+    def build(i: int) -> ShadowJob:
+        # between runs, outside any: a request passes through, patched or not
+        built_outside_a_run.append(httpx.get(ok_url).status_code)
+        return _job(i, agent)
+
+    done = run_built(range(3), build, concurrency=1)  # one after another: gaps between runs
+    assert [job.recorder.run.status.value for _, job in done] == ["complete"] * 3
+    for _, job in done:  # each run saw its own live call, and only that one
+        http = [e.data["outcome"] for e in job.recorder.run.events if e.kind == "http"]
+        assert http == ["live"]
+    assert seen[0] is not original and seen[0] is seen[1] is seen[2]  # installed once
+    assert built_outside_a_run == [200, 200, 200]
+    assert httpx.HTTPTransport.handle_request is original  # nothing stays patched
