@@ -121,6 +121,17 @@ def _has_structured(run: dict[str, Any]) -> bool:
 
 
 # -- the writer -----------------------------------------------------------------------------
+# A run's request bodies repeat most of themselves: each turn resends the conversation so far
+# and the same tool schemas. The text of a container inside a body (keys in sender order, so
+# its compact JSON says all of it) is kept by that JSON and its indent, and written once.
+_BODY_TEXT: dict[tuple[int, str], str] = {}
+_BODY_TEXT_MAX = 4096  # entries, and characters of text kept below; cleared when either is full
+_BODY_TEXT_CHARS = 8_000_000
+_BODY_TEXT_SIZE = [0]
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_str = json.encoder.encode_basestring  # the C encoder of a str, as _SCALAR writes one
+
+
 def dumps_json(envelope: dict[str, Any]) -> str:
     """The envelope one value per line (sorted keys, one-space indent), bodies structured."""
     out: list[str] = []
@@ -149,11 +160,14 @@ def _write_dict(value: dict[Any, Any], indent: str, out: list[str], sort: bool) 
     encode = _SCALAR.encode
     for key in sorted(value) if sort else value:
         item = value[key]
-        if item is None or isinstance(item, str | int | float):  # most values: no recursion
-            out.append(f"{sep}{inner}{encode(str(key))}: {encode(item)}")
+        name = _encode_str(key) if type(key) is str else encode(str(key))
+        if type(item) is str:  # most values: no recursion
+            out.append(f"{sep}{inner}{name}: {_encode_str(item)}")
+        elif item is None or isinstance(item, str | int | float):
+            out.append(f"{sep}{inner}{name}: {encode(item)}")
         else:
-            out.append(f"{sep}{inner}{encode(str(key))}: ")
-            _write(item, inner, out, sort)
+            out.append(f"{sep}{inner}{name}: ")
+            _write_item(item, inner, out, sort)
         sep = ",\n"
     out.append(f"\n{indent}}}")
 
@@ -168,9 +182,30 @@ def _write_list(
     sep = "[\n"
     for item in value:
         out.append(sep + inner)
-        _write(item, inner, out, sort)
+        _write_item(item, inner, out, sort)
         sep = ",\n"
     out.append(f"\n{indent}]")
+
+
+def _write_item(item: Any, indent: str, out: list[str], sort: bool) -> None:
+    """A container's item; inside a body (``sort`` false: values parsed from JSON text), a
+    container's text comes from the memo when an earlier request of the run wrote it."""
+    if sort or not isinstance(item, dict | list):
+        _write(item, indent, out, sort)
+        return
+    key = (len(indent), _COMPACT(item))
+    text = _BODY_TEXT.get(key)
+    if text is None:
+        start = len(out)
+        _write(item, indent, out, sort)
+        text = "".join(out[start:])
+        del out[start:]
+        if len(_BODY_TEXT) >= _BODY_TEXT_MAX or _BODY_TEXT_SIZE[0] > _BODY_TEXT_CHARS:
+            _BODY_TEXT.clear()
+            _BODY_TEXT_SIZE[0] = 0
+        _BODY_TEXT[key] = text
+        _BODY_TEXT_SIZE[0] += len(text) + len(key[1])
+    out.append(text)
 
 
 def _inline(container: Any, items: Any) -> bool:

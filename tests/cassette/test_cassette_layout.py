@@ -99,3 +99,39 @@ def test_the_layout_is_one_value_per_line_with_sorted_keys_and_sender_order_in_b
     assert '    "x": [1, 2]' in lines  # short and flat: one line
     assert all(len(line) < 100 for line in lines)
     assert json.loads(text)["body"]["json"] == {"zeta": 1, "alpha": {"y": 2, "x": [1, 2]}}
+
+
+def _turns(values: list[object]) -> dict[str, object]:
+    """A run's interactions as a multi-turn agent sends them: each request resends the
+    conversation so far, whose messages hold the values given (some alike in JSON, unlike in
+    Python: 1, 1.0, True, NaN, None)."""
+    messages: list[object] = []
+    http = []
+    for i, value in enumerate(values):
+        messages.append({"role": "user", "content": f"turn {i}", "meta": {"v": value, "n": [i]}})
+        text = json.dumps({"messages": messages, "tools": [{"name": "t", "schema": {"v": value}}]})
+        body = layout.structured_body({"text": text})
+        http.append({"request": {"body": body}, "nested": {"deeper": {"body": body}}})
+    return {"run": {"http": http}}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1, 1.0, True, None, float("nan"), "1", [1], {"x": 1}],
+        [0.1, 1e-05, 10**20, False, "é\u2028\x00", -0.0, float("inf"), 0],
+    ],
+)
+def test_repeated_body_parts_are_written_as_the_first_time(
+    values: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    envelope = _turns(values)
+    first = layout.dumps_json(envelope)
+    again = layout.dumps_json(envelope)  # every part of every body now comes from the memo
+    monkeypatch.setattr(layout, "_write_item", layout._write)  # the writer without the memo
+    assert first == again == layout.dumps_json(envelope)
+    for item, written in zip(
+        envelope["run"]["http"], json.loads(first)["run"]["http"], strict=True
+    ):
+        expected = json.loads(layout.text_body(item["request"]["body"])["text"])
+        assert written["nested"]["deeper"]["body"]["json"] == expected
