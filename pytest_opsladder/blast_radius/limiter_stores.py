@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._sqlite import use_wal
 from pytest_opsladder.blast_radius.clocks import Clock, monotonic
 from pytest_opsladder.blast_radius.limiter import Decision, consume, refill
 
@@ -56,7 +57,7 @@ class SQLiteStore:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             try:
-                _prepare(conn)
+                _prepare(conn, self.timeout)
             except BaseException:
                 conn.close()
                 raise
@@ -110,8 +111,8 @@ class SQLiteStore:
             self._local.conn = None
 
 
-def _prepare(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA journal_mode=WAL")
+def _prepare(conn: sqlite3.Connection, timeout_s: float) -> None:
+    use_wal(conn, timeout_s)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(_SCHEMA)
 

@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._sqlite import use_wal
 from pytest_opsladder.idempotency.errors import IdempotencyStoreError, IdempotencyStoreOpenError
 from pytest_opsladder.idempotency.records import Begin, Record, Status
 
@@ -72,7 +73,7 @@ class SqliteBackend:
         if conn is None or getattr(self._local, "pid", None) != os.getpid():
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
-            conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(conn, self.busy_timeout_s)
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn, self._local.pid = conn, os.getpid()
             if self._ino == -1 and self._on_disk:

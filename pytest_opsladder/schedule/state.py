@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._sqlite import use_wal
 from pytest_opsladder.schedule.errors import MonitorNotFoundError
 from pytest_opsladder.schedule.monitors import Monitor, Outcome, ReceiptKind
 from pytest_opsladder.schedule.state_file import (
@@ -75,7 +76,7 @@ class MonitorStore:
         except sqlite3.Error as exc:
             raise state_error(self.path, exc) from exc
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(conn, 10)
             conn.execute("PRAGMA busy_timeout=10000")
             yield conn
         except sqlite3.Error as exc:
