@@ -73,7 +73,7 @@ class DispatchStore:
     """What the process-wide patches are bound to: forwards to :func:`resolve`'s store."""
 
     custom_patches: tuple[Any, ...] = ()
-    skip_patchers = ("httpx", "httpx2")  # ours, chunk-faithful (see .transport)
+    skip_patchers: tuple[str, ...] = ("httpx", "httpx2")  # ours, chunk-faithful (.transport)
     _path = "opsladder-dispatch"
 
     def resolve(self) -> Any:
@@ -120,17 +120,28 @@ def held() -> Iterator[None]:
                 _PATCHES.close()
 
 
+class _AllButAiohttp(DispatchStore):
+    skip_patchers = (*DispatchStore.skip_patchers, "aiohttp")
+
+
+_BUILT: list[Any] = []  # vcrpy's patchers but its aiohttp stub's, built at the first install
+
+
 def _install() -> None:
-    # vcrpy's patchers are built at every install: entered a second time, the same patch
-    # objects no longer let aiohttp's live stream through chunk by chunk (tried, issue 18).
+    # vcrpy's patchers are built once (its optional-library imports, a cassette subclass per
+    # patched class: about a millisecond) and entered again at each install, except its aiohttp
+    # stub's: entered a second time, the same patch no longer lets aiohttp's live stream
+    # through chunk by chunk (tried, issue 18), so it is built anew each time.
     from vcr.patch import CassettePatcherBuilder
 
     from pytest_opsladder.http.aiohttp_patch import aiohttp_patchers
     from pytest_opsladder.http.transport import transport_patchers
 
     dispatch = DispatchStore()
+    if not _BUILT:
+        _BUILT.extend(CassettePatcherBuilder(_AllButAiohttp()).build())
     try:
-        for patcher in [*CassettePatcherBuilder(dispatch).build(), *transport_patchers(dispatch)]:
+        for patcher in [*_BUILT, *_vcr_aiohttp_stub(dispatch), *transport_patchers(dispatch)]:
             _PATCHES.enter_context(patcher)
         for patcher in aiohttp_patchers(dispatch):  # stacked on vcrpy's aiohttp stub
             _PATCHES.enter_context(patcher)
@@ -138,6 +149,14 @@ def _install() -> None:
     except BaseException:
         _PATCHES.close()
         raise
+
+
+def _vcr_aiohttp_stub(dispatch: DispatchStore) -> list[Any]:
+    """vcrpy's aiohttp patch, new (vcrpy builds it in ``_aiohttp``, a generator of patchers
+    for an installed aiohttp; _AllButAiohttp skips it by its group name)."""
+    from vcr.patch import CassettePatcherBuilder
+
+    return list(CassettePatcherBuilder(dispatch)._aiohttp())
 
 
 def _socket_guard() -> ExitStack:

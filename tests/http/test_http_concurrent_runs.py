@@ -72,3 +72,27 @@ def test_two_runs_in_threads_record_their_own_requests_and_unpatch(
     assert httpx.HTTPTransport.handle_request is original_handle
     with pytest.raises(urllib.error.URLError):  # a refused connection, wrapped as urllib does
         urllib.request.urlopen("http://127.0.0.1:9/", timeout=2)
+
+
+def test_runs_one_after_another_each_record_their_own_requests(
+    echo_url: str, tmp_path: Path
+) -> None:
+    """The process-wide patches are removed after each run and entered again by the next
+    (vcrpy's, built once, and its aiohttp stub, built anew): each run records its calls from
+    http.client, requests and httpx, and nothing stays patched in between."""
+    import requests
+
+    original_connection = http.client.HTTPConnection
+    for name in ("a", "b", "c"):
+        recorder = RunRecorder(
+            Case(name), Variant("prod"), tmp_path / f"{name}.json",
+            mode=Mode.RECORD, record_mode=RecordMode.ALL,
+        )  # fmt: skip
+        with recorder:
+            assert http.client.HTTPConnection is not original_connection
+            urllib.request.urlopen(f"{echo_url}/{name}/urllib", timeout=5).read()
+            assert requests.get(f"{echo_url}/{name}/requests", timeout=5).text.endswith("requests")
+            assert httpx.get(f"{echo_url}/{name}/httpx").status_code == 200
+        assert http.client.HTTPConnection is original_connection
+        urls = [h["request"]["url"] for h in files.load(tmp_path / f"{name}.json").http]
+        assert urls == [f"{echo_url}/{name}/{how}" for how in ("urllib", "requests", "httpx")]
