@@ -18,6 +18,7 @@ reader downstream sees one form, and cassettes written before this layout load u
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 BODY_FORMATS: dict[str, dict[str, Any]] = {
@@ -30,8 +31,6 @@ BODY_FORMATS: dict[str, dict[str, Any]] = {
 }
 INLINE_MAX_CHARS = 64  # a flat list/object this short stays on one line
 INLINE_MAX_ITEMS = 8
-_SORTED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
-_ORDERED = json.JSONEncoder(sort_keys=False, ensure_ascii=False, separators=(", ", ": "))
 _SCALAR = json.JSONEncoder(ensure_ascii=False)
 
 
@@ -128,8 +127,47 @@ _BODY_TEXT: dict[tuple[int, str], str] = {}
 _BODY_TEXT_MAX = 4096  # entries, and characters of text kept below; cleared when either is full
 _BODY_TEXT_CHARS = 8_000_000
 _BODY_TEXT_SIZE = [0]
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _encode_str = json.encoder.encode_basestring  # the C encoder of a str, as _SCALAR writes one
+
+
+def _one_shot(sort: bool, separators: tuple[str, str]) -> Callable[[Any], str]:
+    """``JSONEncoder(sort_keys=sort, separators=..., ensure_ascii=False).encode`` without the C
+    encoder object it makes on every call (its markers too: a run holds no cycles); that
+    method itself where the C accelerator is missing or does not give the same text."""
+    python = json.JSONEncoder(sort_keys=sort, ensure_ascii=False, separators=separators)
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    try:
+        c = make(None, python.default, _encode_str, None, separators[1], separators[0], sort,
+                 False, True)  # fmt: skip
+
+        def encode(value: Any) -> str:
+            return "".join(c(value, 0))
+
+        probe = {"b": [1, 2.5, None, True, "\u00e9\n"], "a": {"x": float("nan")}}
+        if encode(probe) == python.encode(probe):
+            return encode
+    except Exception:  # no C accelerator, or another signature: the method
+        pass
+    return python.encode
+
+
+_SORTED_TEXT = _one_shot(True, (", ", ": "))
+_ORDERED_TEXT = _one_shot(False, (", ", ": "))
+_COMPACT = _one_shot(False, (",", ":"))
+
+
+def _scalar(value: Any) -> str:
+    """A scalar as _SCALAR writes it, the usual types without its encode method."""
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    return _SCALAR.encode(value)
 
 
 def dumps_json(envelope: dict[str, Any]) -> str:
@@ -148,23 +186,20 @@ def _write(value: Any, indent: str, out: list[str], sort: bool) -> None:
     elif isinstance(value, list | tuple):
         _write_list(value, indent, out, sort)
     else:
-        out.append(_SCALAR.encode(value))
+        out.append(_scalar(value))
 
 
 def _write_dict(value: dict[Any, Any], indent: str, out: list[str], sort: bool) -> None:
     if _inline(value, value.values()):
-        out.append((_SORTED if sort else _ORDERED).encode(value))
+        out.append((_SORTED_TEXT if sort else _ORDERED_TEXT)(value))
         return
     inner = indent + " "
     sep = "{\n"
-    encode = _SCALAR.encode
     for key in sorted(value) if sort else value:
         item = value[key]
-        name = _encode_str(key) if type(key) is str else encode(str(key))
-        if type(item) is str:  # most values: no recursion
-            out.append(f"{sep}{inner}{name}: {_encode_str(item)}")
-        elif item is None or isinstance(item, str | int | float):
-            out.append(f"{sep}{inner}{name}: {encode(item)}")
+        name = _encode_str(key) if type(key) is str else _scalar(str(key))
+        if item is None or isinstance(item, str | int | float):  # most values: no recursion
+            out.append(f"{sep}{inner}{name}: {_scalar(item)}")
         else:
             out.append(f"{sep}{inner}{name}: ")
             _write_item(item, inner, out, sort)
@@ -176,7 +211,7 @@ def _write_list(
     value: list[Any] | tuple[Any, ...], indent: str, out: list[str], sort: bool
 ) -> None:
     if _inline(value, value):
-        out.append((_SORTED if sort else _ORDERED).encode(value))
+        out.append((_SORTED_TEXT if sort else _ORDERED_TEXT)(value))
         return
     inner = indent + " "
     sep = "[\n"
@@ -219,4 +254,4 @@ def _inline(container: Any, items: Any) -> bool:
             return False
         if isinstance(item, str) and len(item) > INLINE_MAX_CHARS:
             return False
-    return len(_SORTED.encode(container)) <= INLINE_MAX_CHARS
+    return len(_SORTED_TEXT(container)) <= INLINE_MAX_CHARS

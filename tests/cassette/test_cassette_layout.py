@@ -135,3 +135,17 @@ def test_repeated_body_parts_are_written_as_the_first_time(
     ):
         expected = json.loads(layout.text_body(item["request"]["body"])["text"])
         assert written["nested"]["deeper"]["body"]["json"] == expected
+
+
+def test_without_json_s_c_accelerator_the_text_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    envelope = _turns([1, 1.5, None, True, float("nan"), "é\n", [2], {"x": "y" * 70}])
+    expected = layout.dumps_json(envelope)
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    shapes = {"_SORTED_TEXT": (True, (", ", ": ")), "_ORDERED_TEXT": (False, (", ", ": "))}
+    shapes["_COMPACT"] = (False, (",", ":"))
+    for name, (sort, separators) in shapes.items():
+        encode = layout._one_shot(sort, separators)
+        assert isinstance(getattr(encode, "__self__", None), json.JSONEncoder)  # its method
+        monkeypatch.setattr(layout, name, encode)
+    monkeypatch.setattr(layout, "_BODY_TEXT", {})
+    assert layout.dumps_json(envelope) == expected
