@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -132,6 +132,37 @@ def strata_of(entry: dict[str, Any], by: tuple[StratumField, ...]) -> list[tuple
     return keys
 
 
+def _strata_keys(by: tuple[StratumField, ...]) -> Callable[[dict[str, Any]], list[tuple[str, ...]]]:
+    """:func:`strata_of` for one ``by``, made once for a stream: an entry's strata come from
+    its raw field values, worked out once for each distinct tuple of them (a store holds few:
+    statuses, variants, cases, sets of tools)."""
+    names = tuple("tools" if field is StratumField.TOOL else field.value for field in by)
+    tools = StratumField.TOOL in by
+    # by raw values and their types: 1, 1.0 and True are one dict key but three labels
+    known: dict[tuple[Any, ...], tuple[tuple[type, ...], list[tuple[str, ...]]]] = {}
+
+    def keys_of(entry: dict[str, Any]) -> list[tuple[str, ...]]:
+        raw = tuple(map(entry.get, names))
+        if tools:  # the tool list as a tuple, a key (parsed JSON holds no tuples)
+            raw = tuple([tuple(v) if v.__class__ is list else v for v in raw])
+        types = tuple(map(type, raw))
+        try:
+            seen = known.get(raw)
+        except TypeError:  # a list or an object inside: not a key
+            return strata_of(entry, by)
+        if seen is not None and seen[0] == types:
+            return seen[1]
+        keys = strata_of(entry, by)
+        if len(known) < _KEYS_KEPT:
+            known[raw] = (types, keys)
+        return keys
+
+    return keys_of
+
+
+_KEYS_KEPT = 100_000  # distinct field tuples remembered (memory stays bounded)
+
+
 def stratum_label(key: tuple[str, ...], by: tuple[StratumField, ...]) -> str:
     """``status=error|variant=prod``: how a stratum is shown."""
     return "|".join(f"{f.value}={v}" for f, v in zip(by, key, strict=True))
@@ -151,8 +182,9 @@ def _stratified(
     entries: Iterable[dict[str, Any]], spec: SampleSpec, rng: random.Random
 ) -> list[dict[str, Any]]:
     pools: dict[tuple[str, ...], Reservoir[dict[str, Any]]] = {}
+    keys_of = _strata_keys(spec.by)
     for entry in entries:
-        for key in strata_of(entry, spec.by):
+        for key in keys_of(entry):
             pool = pools.get(key)
             if pool is None:
                 pool = pools[key] = Reservoir(spec.n, rng)

@@ -84,6 +84,28 @@ def test_stratified_draws_from_every_stratum() -> None:
     assert {s for d in by_tool for s in d["sample"]["strata"]} == {"tool=search", "tool=refund"}
 
 
+def test_stratified_labels_values_alike_as_keys_apart_and_odd_values_too() -> None:
+    # 1, 1.0 and True are one dict key in Python, and a list is none: each stays its own
+    # stratum, labelled as written, however often it repeats
+    odd: list[Any] = [1, 1.0, True, "1", None, ["x"], {"a": 1}]
+    entries = [_entry(i, status=odd[i % len(odd)]) for i in range(70)]
+    entries += [_entry(100 + i, tools=t) for i, t in enumerate([["b", "a"], ["a", "b"], [], None])]
+    spec = SampleSpec(Strategy.STRATIFIED, 50, by=(StratumField.STATUS,))
+    strata = Counter(s for d in sample_lines(_lines(entries), spec) for s in d["sample"]["strata"])
+    assert strata == {
+        "status=1": 20,  # the int and the string "1", 10 runs each
+        "status=1.0": 10,
+        "status=True": 10,
+        "status=(none)": 10,
+        "status=['x']": 10,
+        "status={'a': 1}": 10,
+        "status=complete": 4,
+    }
+    spec = SampleSpec(Strategy.STRATIFIED, 100, by=(StratumField.TOOL,))
+    strata = Counter(s for d in sample_lines(_lines(entries), spec) for s in d["sample"]["strata"])
+    assert strata == {"tool=search": 70, "tool=a": 2, "tool=b": 2, "tool=(none)": 2}
+
+
 def test_interesting_finds_errors_denials_slow_runs_and_outliers() -> None:
     entries = [_entry(i) for i in range(300)]
     entries[100] = _entry(100, status="error", error_code="RateLimit")
