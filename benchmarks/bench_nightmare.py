@@ -10,12 +10,12 @@ loads the YAML files itself (what a user would write without the plugin), and pa
 ``read_json(lines=True)`` of the whole index followed by ``DataFrame.sample``.
 
 Each figure is measured in a fresh subprocess (collection: the four shapes interleaved, best of
-``COLLECT_REPEATS``, since one run of each swings by up to 1.5x on a shared box); targets are
-judged on the subprocess's CPU time (user + sys), since wall time on a shared 2-core box also
-measures the neighbours. Wall time and peak RSS are printed beside it. Subprocesses run with
-Python's default bytecode cache (in a temporary PYTHONPYCACHEPREFIX, warmed once), even where
-PYTHONDONTWRITEBYTECODE is set: without it every pytest start recompiles and re-rewrites every
-plugin module.
+``COLLECT_REPEATS``; sampling: the strategies interleaved, best of ``SAMPLE_REPEATS``; one run
+of each swings by up to 1.5x on a shared box); targets are judged on the subprocess's CPU time
+(user + sys), since wall time on a shared 2-core box also measures the neighbours. Wall time
+and peak RSS are printed beside it. Subprocesses run with Python's default bytecode cache (in a
+temporary PYTHONPYCACHEPREFIX, warmed once), even where PYTHONDONTWRITEBYTECODE is set: without
+it every pytest start recompiles and re-rewrites every plugin module.
 
     python benchmarks/bench_nightmare.py [--cases 10000] [--runs 1000000]
 """
@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 COLLECT_TARGET_S = 3.0
 COLLECT_TARGET_RATIO = 1.5  # issue 18: against a bare parametrize over as many ids
@@ -43,6 +44,7 @@ def test_case(case_id):
     pass
 """
 SAMPLE_TARGET_S = 5.0
+SAMPLE_REPEATS = 2
 
 CASE = """id: case-{i:05d}
 description: generated case {i}
@@ -200,15 +202,18 @@ def write_index(path: Path, runs: int) -> None:
 
 
 def bench_sample(path: Path, runs: int) -> None:
-    print(f"sampling {runs:,} runs ({path.stat().st_size / 1e6:.0f} MB index), n=20:")
-    for strategy, by in (
-        ("uniform", ""),
-        ("stratified", "status,variant"),
-        ("stratified", "tool"),
-        ("interesting", ""),
-    ):
-        cpu, wall, out = timed([sys.executable, "-c", SAMPLE_CHILD, str(path), strategy, by])
-        info = json.loads(out)
+    print(f"sampling {runs:,} runs ({path.stat().st_size / 1e6:.0f} MB index), n=20, best of "
+          f"{SAMPLE_REPEATS} interleaved passes:")  # fmt: skip
+    shapes = [("uniform", ""), ("stratified", "status,variant"), ("stratified", "tool")]
+    shapes.append(("interesting", ""))
+    best: dict[tuple[str, str], tuple[float, float, dict[str, Any]]] = {}
+    for _ in range(SAMPLE_REPEATS):  # one pass of the same code swung 4.0-6.3 s here
+        for strategy, by in shapes:
+            cpu, wall, out = timed([sys.executable, "-c", SAMPLE_CHILD, str(path), strategy, by])
+            prior = best.get((strategy, by))
+            if prior is None or cpu < prior[0]:
+                best[(strategy, by)] = (cpu, wall, json.loads(out))
+    for (strategy, by), (cpu, wall, info) in best.items():
         verdict = "PASS" if cpu <= SAMPLE_TARGET_S else "MISS"
         label = f"{strategy}{' by ' + by if by else ''}"
         print(
