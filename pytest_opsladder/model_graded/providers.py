@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -60,12 +61,26 @@ def _api_key(model: JudgeModel, default_env: str) -> str:
     return os.environ.get(model.api_key_env or default_env) or "opsladder-judge"
 
 
+# One SDK client per provider, endpoint and key in a process, shared by every judge call (the
+# clients are thread-safe): making one loads the TLS trust store, about 50 ms of CPU, which
+# each judged case paid. A forked worker makes its own (never its parent's open connections).
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _client(sdk: Any, model: JudgeModel, api_key: str) -> Any:
+    ident = (sdk.__name__, model.base_url, api_key, os.getpid())
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(ident)
+        if client is None:
+            client = _CLIENTS[ident] = sdk(base_url=model.base_url, api_key=api_key, max_retries=1)
+    return client
+
+
 def _openai(model: JudgeModel, messages: list[dict[str, str]]) -> Reply:
     import openai
 
-    client = openai.OpenAI(
-        base_url=model.base_url, api_key=_api_key(model, "OPENAI_API_KEY"), max_retries=1
-    )
+    client = _client(openai.OpenAI, model, _api_key(model, "OPENAI_API_KEY"))
     request: dict[str, Any] = {
         "model": model.model,
         "messages": messages,
@@ -74,8 +89,7 @@ def _openai(model: JudgeModel, messages: list[dict[str, str]]) -> Reply:
         "max_tokens": model.max_tokens,
         "response_format": {"type": "json_object"},
     }
-    with client:
-        response = client.chat.completions.create(**request)
+    response = client.chat.completions.create(**request)
     usage = response.usage
     tokens = {"input": usage.prompt_tokens, "output": usage.completion_tokens} if usage else {}
     return Reply(response.choices[0].message.content or "", tokens, response.model)
@@ -84,9 +98,7 @@ def _openai(model: JudgeModel, messages: list[dict[str, str]]) -> Reply:
 def _anthropic(model: JudgeModel, messages: list[dict[str, str]]) -> Reply:
     import anthropic
 
-    client = anthropic.Anthropic(
-        base_url=model.base_url, api_key=_api_key(model, "ANTHROPIC_API_KEY"), max_retries=1
-    )
+    client = _client(anthropic.Anthropic, model, _api_key(model, "ANTHROPIC_API_KEY"))
     system = "\n".join(m["content"] for m in messages if m["role"] == "system")
     turns: Any = [m for m in messages if m["role"] != "system"]
     request: dict[str, Any] = {
@@ -96,8 +108,7 @@ def _anthropic(model: JudgeModel, messages: list[dict[str, str]]) -> Reply:
         "max_tokens": model.max_tokens,
         "extra_body": {"temperature": 0},  # not a typed argument in every SDK release
     }
-    with client:
-        response = client.messages.create(**request)
+    response = client.messages.create(**request)
     text = "".join(getattr(block, "text", "") for block in response.content)
     usage = {"input": response.usage.input_tokens, "output": response.usage.output_tokens}
     return Reply(text, usage, response.model)

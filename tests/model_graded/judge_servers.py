@@ -7,7 +7,9 @@ makes it misbehave for the bad-input tests: ``garbage`` (not JSON), ``out_of_ran
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -64,11 +66,17 @@ class _Handler(BaseHTTPRequestHandler):
 class JudgeServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, mode: str = "ok") -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, mode: str = "ok", port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.mode = mode
         self.requests = 0
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._connections: list[socket.socket] = []
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        self._connections.append(conn)  # kept-alive ones are closed by stop(), as a crash would
+        return conn, address
 
     @property
     def url(self) -> str:
@@ -81,4 +89,7 @@ class JudgeServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+        for conn in self._connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         self._thread.join(timeout=10)
