@@ -366,28 +366,22 @@ class _Parser:
         first = self.first
         tag = self.tag
         if type(node) is dict:
-            for key, value in node.items():
+            for key in node:
                 head = key[0]
                 if head in _INDICATORS or (head in first and tag(key) != _STR):
                     raise NotSimple
-                if type(value) is str:
-                    head = value[0]
-                    if head in _INDICATORS:
-                        node[key] = self.flow_scalar(value)
-                    elif head in first and tag(value) != _STR:
-                        node[key] = self.scalar(value)
-                else:
-                    self.type_flow(value)
+            entries: Any = node.items()
         else:
-            for i, value in enumerate(node):
-                if type(value) is str:
-                    head = value[0]
-                    if head in _INDICATORS:
-                        node[i] = self.flow_scalar(value)
-                    elif head in first and tag(value) != _STR:
-                        node[i] = self.scalar(value)
-                else:
-                    self.type_flow(value)
+            entries = enumerate(node)
+        for at, value in entries:  # values replaced in place: the size never changes
+            if type(value) is str:
+                head = value[0]
+                if head in _INDICATORS:
+                    node[at] = self.flow_scalar(value)
+                elif head in first and tag(value) != _STR:
+                    node[at] = self.scalar(value)
+            else:
+                self.type_flow(value)
 
     def flow_scalar(self, value: str) -> Any:
         first = value[0]
