@@ -20,10 +20,10 @@ from __future__ import annotations
 import datetime
 import json
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_opsladder._clients import shared_client
 from pytest_opsladder.capture import events as ev
 from pytest_opsladder.capture.llm import llm_call
 from pytest_opsladder.capture.run import current_run, emit
@@ -54,26 +54,15 @@ PROPOSE_POST = {
 }
 
 
-_CLIENTS: dict[tuple[str, str], Any] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
 def _client(base_url: str, api_key: str) -> Any:
-    """One SDK client per endpoint, shared by agents (thread-safe; keeps connections warm).
-    Agents are built in several threads at once (shadow's concurrent runs): the first builds
-    the client (~0.1 s of CPU) while the others wait for it, instead of each building one."""
+    """One SDK client per endpoint, shared by agents (see :mod:`pytest_opsladder._clients`)."""
     import openai
 
-    key = (base_url, api_key)
-    client = _CLIENTS.get(key)
-    if client is None:
-        with _CLIENTS_LOCK:
-            client = _CLIENTS.get(key)
-            if client is None:
-                # max_retries=0: a replay miss must fail at once, not after the SDK's backoff.
-                client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0)
-                _CLIENTS[key] = client
-    return client
+    # max_retries=0: a replay miss must fail at once, not after the SDK's backoff.
+    def make() -> Any:
+        return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0)
+
+    return shared_client(make, "demo-agent", base_url, api_key)
 
 
 def draft_key(source: str, day: str) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_opsladder._clients import shared_client
 from pytest_opsladder.model_graded.errors import JudgeUnavailableError
 from pytest_opsladder.model_graded.spec import JudgeModel, Provider
 
@@ -61,20 +61,14 @@ def _api_key(model: JudgeModel, default_env: str) -> str:
     return os.environ.get(model.api_key_env or default_env) or "opsladder-judge"
 
 
-# One SDK client per provider, endpoint and key in a process, shared by every judge call (the
-# clients are thread-safe): making one loads the TLS trust store, about 50 ms of CPU, which
-# each judged case paid. A forked worker makes its own (never its parent's open connections).
-_CLIENTS: dict[tuple[Any, ...], Any] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
 def _client(sdk: Any, model: JudgeModel, api_key: str) -> Any:
-    ident = (sdk.__name__, model.base_url, api_key, os.getpid())
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(ident)
-        if client is None:
-            client = _CLIENTS[ident] = sdk(base_url=model.base_url, api_key=api_key, max_retries=1)
-    return client
+    """One client per SDK, endpoint and key, shared by every judge call: making one costs
+    about 50 ms of CPU, which each judged case paid (see :mod:`pytest_opsladder._clients`)."""
+
+    def make() -> Any:
+        return sdk(base_url=model.base_url, api_key=api_key, max_retries=1)
+
+    return shared_client(make, "judge", sdk.__name__, model.base_url, api_key)
 
 
 def _openai(model: JudgeModel, messages: list[dict[str, str]]) -> Reply:

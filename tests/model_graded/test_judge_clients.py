@@ -10,14 +10,14 @@ import openai
 import pytest
 from judge_servers import JudgeServer
 
-from pytest_opsladder import judge
-from pytest_opsladder.model_graded import JudgeUnavailableError, providers
+from pytest_opsladder import _clients, judge
+from pytest_opsladder.model_graded import JudgeUnavailableError
 
 
 @pytest.fixture
 def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The SDK clients made from here on, by class name (the shared ones start empty)."""
-    monkeypatch.setattr(providers, "_CLIENTS", {})
+    monkeypatch.setattr(_clients, "_CLIENTS", {})
     made: list[str] = []
     for module, name in ((openai, "OpenAI"), (anthropic, "Anthropic")):
         real = getattr(module, name)
