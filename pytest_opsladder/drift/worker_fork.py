@@ -103,25 +103,18 @@ def describe_exit(code: int) -> str:
         return f"killed by signal {-code}"
 
 
-WARM_MODULES = (  # what the first run's HTTP patches import (vcrpy, and the stacks it patches)
-    "vcr.patch",
-    "pytest_opsladder.http.aiohttp_patch",
-    "pytest_opsladder.http.transport",
-)
-
-
 def warm_up() -> None:
     """Import what every candidate run needs before forking (0.1 to 0.5 s): the run scopes'
-    modules and the HTTP patches' (vcrpy): once here instead of once in each process."""
-    import importlib
-
+    modules and the HTTP patches' (vcrpy, its patchers built): once here instead of once in
+    each process."""
     from pytest_opsladder._modules import module_available
     from pytest_opsladder.capture.scopes import run_scopes
 
     run_scopes()
     if module_available("vcr"):
-        for name in WARM_MODULES:
-            importlib.import_module(name)
+        from pytest_opsladder.http.dispatch import preload
+
+        preload()
 
 
 def fork_children(

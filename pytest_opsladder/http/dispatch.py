@@ -127,19 +127,34 @@ class _AllButAiohttp(DispatchStore):
 _BUILT: list[Any] = []  # vcrpy's patchers but its aiohttp stub's, built at the first install
 
 
-def _install() -> None:
+def preload() -> None:
+    """Import and build what the first run's patches need (vcrpy, the HTTP stacks it patches,
+    its patchers: 0.1 to 0.5 s) without installing anything. A shadow controller about to fork
+    its workers does it once for all of them, instead of once in each."""
+    with _LOCK:
+        _build()
+
+
+def _build() -> None:
     # vcrpy's patchers are built once (its optional-library imports, a cassette subclass per
     # patched class: about a millisecond) and entered again at each install, except its aiohttp
     # stub's: entered a second time, the same patch no longer lets aiohttp's live stream
     # through chunk by chunk (tried, issue 18), so it is built anew each time.
     from vcr.patch import CassettePatcherBuilder
 
+    import pytest_opsladder.http.aiohttp_patch
+    import pytest_opsladder.http.transport  # noqa: F401
+
+    if not _BUILT:
+        _BUILT.extend(CassettePatcherBuilder(_AllButAiohttp()).build())
+
+
+def _install() -> None:
     from pytest_opsladder.http.aiohttp_patch import aiohttp_patchers
     from pytest_opsladder.http.transport import transport_patchers
 
+    _build()
     dispatch = DispatchStore()
-    if not _BUILT:
-        _BUILT.extend(CassettePatcherBuilder(_AllButAiohttp()).build())
     try:
         for patcher in [*_BUILT, *_vcr_aiohttp_stub(dispatch), *transport_patchers(dispatch)]:
             _PATCHES.enter_context(patcher)
