@@ -198,9 +198,9 @@ class _Fast:
             return any(self.valid(value, option, depth) for option in schema["anyOf"])
         if not self.scalar(value, schema):
             return False
-        if type(value) is dict:
+        if isinstance(value, dict):  # a subclass too: as _Checker, never skipped
             return self.mapping(value, schema, depth)
-        if type(value) is list and "items" in schema:
+        if isinstance(value, list) and "items" in schema:
             items = schema["items"]
             return all(self.valid(item, items, depth + 1) for item in value)
         return self.nodes <= MAX_NODES
@@ -259,7 +259,8 @@ class _Fast:
 
 
 def _within_bounds(value: Any) -> bool:
-    """What :meth:`_Checker.bounded` checks."""
+    """A string, list or object not too long, a float finite (:meth:`_Checker.bounded` says
+    which, where)."""
     if isinstance(value, str):
         return len(value) <= MAX_STRING
     if isinstance(value, list | dict):
@@ -359,12 +360,13 @@ class _Checker:
         self.bounded(value, where)
 
     def bounded(self, value: Any, where: str) -> None:
-        if isinstance(value, str) and len(value) > MAX_STRING:
+        if _within_bounds(value):
+            return
+        if isinstance(value, str):
             raise self.fail(where, f"at most {MAX_STRING} characters", Said("a longer string"))
-        if isinstance(value, list | dict) and len(value) > MAX_ITEMS:
+        if isinstance(value, list | dict):
             raise self.fail(where, f"at most {MAX_ITEMS} items", Said(f"{len(value)} items"))
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(where, "a finite number (JSON has no NaN or Infinity)", value)
+        raise self.fail(where, "a finite number (JSON has no NaN or Infinity)", value)
 
     def mapping(
         self, value: dict[Any, Any], schema: dict[str, Any], where: str, depth: int

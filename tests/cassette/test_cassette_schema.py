@@ -4,6 +4,7 @@ reference validator agrees with."""
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from pathlib import Path
 
 import jsonschema
@@ -11,7 +12,7 @@ import pytest
 from mutants import all_mutants, dump, good_envelope
 
 from pytest_opsladder.cassette import files
-from pytest_opsladder.cassette.schema import SCHEMA, SCHEMA_FILE, published_schema
+from pytest_opsladder.cassette.schema import SCHEMA, SCHEMA_FILE, published_schema, validate
 from pytest_opsladder.exceptions import CassetteFormatError
 
 DOCS = Path(__file__).parents[2] / "docs" / "cassette-schema.json"
@@ -71,3 +72,9 @@ def test_a_format_error_names_the_file_the_json_path_and_what_was_expected(
     assert info.value.expected == "an integer"
     assert str(path) in str(info.value)
     assert "found a string 'one'" in str(info.value)
+
+
+def test_a_mapping_of_a_dict_subclass_is_checked_like_a_dict() -> None:
+    # validate() is public: an OrderedDict (not json.loads's dict) must not skip the checks
+    with pytest.raises(CassetteFormatError, match="key 'format'"):
+        validate(OrderedDict({"totally": "wrong"}), Path("x.json"))
