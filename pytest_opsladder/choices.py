@@ -66,8 +66,9 @@ def parse_choice(
         return value
     text = "" if value is None else str(value)
     text = text.strip().lower() if fold_case else text
-    if text in enum._value2member_map_:
-        return enum(text)
+    member = enum._value2member_map_.get(text)
+    if member is not None:  # what enum(text) returns, without its call (a per-case hot path)
+        return member  # type: ignore[return-value]
     message = choice_message(enum, value, setting, where=where) + (f" {fix}" if fix else "")
     exc = _error_class(error)(message, **error_kwargs)
     exc.value, exc.setting = value, setting  # type: ignore[attr-defined]

@@ -258,12 +258,10 @@ def _is_iso_date(value: Any) -> bool:
     return True
 
 
-_SEVERITIES = {s.value: s for s in Severity}
-
-
 def _severity(value: Any, path: Path, text: str) -> Severity:
-    if type(value) is str and value in _SEVERITIES:
-        return _SEVERITIES[value]  # what parse_choice returns; the line is looked up on errors
+    known = Severity._value2member_map_.get(value) if type(value) is str else None
+    if known is not None:  # as parse_choice returns it; the line is looked up on errors only
+        return known  # type: ignore[return-value]
     line = line_of(text, "severity")
     return parse_choice(
         Severity, value, setting="severity", error=CaseFormatError, path=path, line=line

@@ -59,9 +59,6 @@ class TrajectoryMode(StrEnum):
     SUPERSET = "superset"
 
 
-_TRAJECTORY_MODES = frozenset(mode.value for mode in TrajectoryMode)
-
-
 @dataclass(frozen=True)
 class Check:
     kind: str
@@ -109,8 +106,7 @@ def parse_check(item: Any) -> Check:
 def _validate(kind: str, args: dict[str, Any]) -> None:
     if kind == "tool_trajectory":
         mode = args.get("mode", "strict")
-        if not (type(mode) is str and mode in _TRAJECTORY_MODES):  # else parse_choice accepts it
-            parse_choice(TrajectoryMode, mode, setting="tool_trajectory mode", error=ConfigError)
+        parse_choice(TrajectoryMode, mode, setting="tool_trajectory mode", error=ConfigError)
         if not isinstance(args.get("calls"), list):
             raise ConfigError("tool_trajectory needs `calls: [tool, ...]`.")
     if kind == "regex":
