@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -77,7 +78,9 @@ class Canonicalizer:
         base, query = _url_key(url, patterns_version())
         body = body or b""
         norm = self.normal_body(body)
-        exact = b"NaN" in body or b"Infinity" in body  # orjson would write them as null
+        # orjson would write NaN/Infinity as null: json keys a body that holds them (decided on
+        # the normal form, so a pruned field or a string that spells "NaN" changes nothing)
+        exact = (b"NaN" in body or b"Infinity" in body) and _has_nonfinite(norm)
         digest = hashlib.sha1(_dump(norm, exact), usedforsecurity=False).hexdigest()
         key = f"{method.upper()} {base}?{_dump(query).decode()} {digest}"
         return Canonical(method.upper(), base, query, norm, key)
@@ -135,6 +138,16 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, RecursionError):
         return _NOT_JSON
+
+
+def _has_nonfinite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_nonfinite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nonfinite(v) for v in value)
+    return False
 
 
 def _dump(value: Any, exact: bool = False) -> bytes:

@@ -135,3 +135,13 @@ def test_match_ignore_end_to_end_and_the_miss_diff_by_json_path(
     assert "Closest recorded requests:\n  - POST http://127.0.0.1/echo" in text
     assert "$.body.messages[0].content: recorded 'weather?', requested 'rain?'" in text
     assert info.value.closest[0]["differs_at"] == ["$.body.messages[0].content"]  # type: ignore[attr-defined]
+
+
+def test_a_pruned_field_that_spells_nan_does_not_change_the_key() -> None:
+    # NaN/Infinity keep the key apart from null, decided on what is compared, not on the bytes
+    canon = Canonicalizer(["$.user"])
+    key = canon.canonical("POST", "http://x/v1", b'{"user":"bob","temperature":1e-05}').key
+    spelled = b'{"user":"NaNa Infinity","temperature":1e-05}'
+    assert canon.canonical("POST", "http://x/v1", spelled).key == key
+    nan = canon.canonical("POST", "http://x/v1", b'{"t":NaN}').key
+    assert nan != canon.canonical("POST", "http://x/v1", b'{"t":null}').key
