@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from collections import OrderedDict
@@ -341,7 +342,7 @@ class _Screen:
             return self.mapping(value, name)
         if kind is list:
             return name != "events" and self.items(value, name)
-        return kind is not tuple
+        return _plain_leaf(value)  # anything else (a dataclass, a datetime): the full walk
 
     def items(self, value: list[Any], name: str | None) -> bool:
         for item in value:
@@ -357,7 +358,7 @@ class _Screen:
                     return False
                 if blob is not None:
                     _remember_blob(blob)
-            elif kind is tuple:
+            elif not _plain_leaf(item):
                 return False
         return True
 
@@ -376,7 +377,7 @@ class _Screen:
             if kind is str:
                 if (item, key) not in _CLEAN and not self.text(item, key):
                     return False
-            elif (kind is dict or kind is list or kind is tuple) and not self.clean(item, key):
+            elif not self.clean(item, key):
                 return False
         return True
 
@@ -401,11 +402,21 @@ class _Screen:
         return not self._hits(text, name)
 
 
+def _plain_leaf(value: Any) -> bool:
+    """A JSON scalar other than a string: nothing the screen needs to read. (orjson writes
+    dataclasses, datetimes and enums too, so only plain data may enter _CLEAN_BLOBS.)"""
+    kind = type(value)
+    return kind is int or kind is float or kind is bool or value is None
+
+
 def _blob(value: Any, name: str | None) -> tuple[str | None, bytes] | None:
+    """A container's key in _CLEAN_BLOBS: its name and a digest of its orjson dump (not the
+    dump itself: a long session would keep every message it saw)."""
     try:
-        return name, orjson.dumps(value)
+        dump = orjson.dumps(value)
     except TypeError:  # a key or value orjson does not take: checked without the cache
         return None
+    return name, hashlib.blake2b(dump, digest_size=16).digest()
 
 
 def _remember_blob(blob: tuple[str | None, bytes]) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+
+import pytest
 
 from pytest_opsladder.http.canonical import Canonicalizer
 from pytest_opsladder.http.scrub import scrub_headers
 from pytest_opsladder.observability.redaction import register_secret_pattern
+from pytest_opsladder.secrets import CassetteSecretError, refuse_secrets, remember
 
 
 def test_a_header_seen_plain_is_scrubbed_once_a_pattern_matches_it() -> None:
@@ -88,3 +92,18 @@ def test_headers_skip_the_scan_only_when_every_rule_ran_on_them() -> None:
     kept = scrub_httpx_headers(httpx.Headers([("X-Meta", trace)]))
     assert kept == {"x-meta": [trace]}
     assert scan({"headers": kept}) == []
+
+
+def test_a_message_seen_as_an_object_never_vouches_for_the_same_text_as_plain_data() -> None:
+    # orjson writes a dataclass as the dict it holds: the screen's cache of clean messages must
+    # not take the dataclass (which it does not read) for the plain dict that spells a key
+    @dataclasses.dataclass
+    class Holder:
+        api_key: str
+
+    token = "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" * 2
+    remember({"messages": [{"k": Holder(token)}]})
+    interaction = {"request": {"messages": [{"k": {"api_key": token}}]}}
+    remember(interaction)  # scanned as recorded, kept for the write
+    with pytest.raises(CassetteSecretError):
+        refuse_secrets({"http": [interaction]})
