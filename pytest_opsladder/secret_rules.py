@@ -21,6 +21,7 @@ import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -131,9 +132,11 @@ def _random_looking(value: str) -> bool:
     return classes >= 2 and entropy(value) >= 3.2
 
 
-# name=value, "name": "value", name: value (headers), multipart parts.
+# name=value, "name": "value", name: value (headers), multipart parts. The name is taken
+# whole (possessive): what may follow it is never a name's character, so giving some back
+# cannot make a match, and trying to cost each word of a text up to 64 tries.
 _KEY_VALUE = re.compile(
-    r"(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})\\?[\"']?\s*(?:=>|=|:(?!//))"
+    r"(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\\?[\"']?\s*(?:=>|=|:(?!//))"
     r"\s*\[?\s*\\?[\"']?"
     r"(?P<secret>(?:(?i:bearer|basic|token)\s+)?[^\s\"'&,;}<>\[\]\\]{4,})"
 )
@@ -151,13 +154,12 @@ _SKIP_PATTERNS = frozenset({"key_value"})  # level-3's own: the name rule below 
 
 def detect(text: str, name: str | None = None, *, depth: int = 0) -> list[Hit]:
     """Every credential in ``text`` (stored under ``name``), as spans of ``text``."""
-    low = text.lower()
+    low = fold(text)
     hits = _pattern_hits(text, low)
     strength = name_strength(name) if name else Strength.NONE
     if strength and looks_like_credential(text, strength):
         hits.append(Hit(0, len(text), f"value of credential field {name!r}"))
-    if _HINT.search(low) is not None:
-        hits += _named_hits(text)
+    hits += _named_hits(text, low)
     if depth == 0:
         hits += _decoded_hits(text, name)
     return hits
@@ -166,34 +168,63 @@ def detect(text: str, name: str | None = None, *, depth: int = 0) -> list[Hit]:
 _SHORTEST = 15  # no built-in format is shorter (xoxb- and 10 characters)
 _BUILT_IN = dict(redaction.registered_patterns())  # name -> the pattern shipped under it
 
+# Every built-in format but four holds a literal: these are its lowercase forms, one of which a
+# match must hold. A pattern runs only on a text holding one of its literals, so a text pays
+# for the formats it may hold, not for all of them (one alternation of every pattern costs
+# over 1 ms on a 2 KB stream, where ``token`` of ``prompt_tokens`` is the only literal).
+_GITLAB = ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glimt-", "glptt-", "glagent-")
+_LITERALS: dict[str, tuple[str, ...]] = {
+    "anthropic_key": ("sk-ant-",),
+    "openai_key": ("sk-",),
+    "aws_access_key": ("a3t", "abia", "acca", "akia", "asia"),
+    "aws_secret_access_key": ("aws",),
+    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "slack_token": ("xox",),
+    "stripe_key": ("k_live_", "k_test_"),
+    "huggingface_token": ("hf_",),
+    "google_api_key": ("aiza",),
+    "jwt": ("eyj",),
+    "bearer": ("bearer", "token"),
+    "basic_auth": ("basic",),
+    "private_key_block": ("-----begin ",),
+    "url_credentials": ("://",),
+    "azure_storage_key": ("accountkey=",),
+    "gitlab_token": (*_GITLAB, "gloas-"),
+    "npm_token": ("npm_", ":_authtoken="),
+    "pypi_token": ("pypi-age",),
+    "sendgrid_key": ("sg.",),
+    "slack_webhook": ("https://hooks.slack.com/services/t",),
+    "square_oauth": ("sq0csp-",),
+    "putty_private_key": ("putty-user-key-file-",),
+}
+# A second, quicker necessary condition on the lowercased text, for formats whose literal is a
+# common word (a usage block's ``prompt_tokens``): the literal followed by whitespace.
+_QUICK_LOW = {
+    "bearer": re.compile(r"(?:bearer|token)\s"),
+    "basic_auth": re.compile(r"basic\s"),
+}
+# The four formats with no literal: a necessary condition of each, written to start with a
+# literal character so that ``re`` skips to it (a lookbehind or a class first makes it try
+# every position). Each is implied by its pattern: the characters a match must have before and
+# after the literal (a Discord token's first letter, M, N or O, is one of its class's).
+_LOOSE = {
+    "telegram_bot_token": re.compile(r":(?<=\d{8}:)[0-9A-Za-z_-]{35}"),
+    "discord_bot_token": re.compile(r"\.(?<=[a-zA-Z\d_-]{24}\.)[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}"),
+    "twilio_key": re.compile(r"(?:AC|SK)[a-z0-9]{32}"),
+    "mailchimp_key": re.compile(r"-us(?<=[0-9a-z]{32}-us)[0-9]"),
+}
+# re's IGNORECASE matches these to an ASCII letter, which str.lower() does not give (U+0130
+# lowers to two characters): folded first, so that a literal found in the lowercased text is
+# a necessary condition of the case-insensitive patterns too.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 
-def _screen_of(patterns: dict[str, re.Pattern[str]]) -> re.Pattern[str] | None:
-    """One alternation of ``patterns``: a string none of them matches (nearly all) costs one
-    search instead of one per pattern."""
-    parts = []
-    for pattern in patterns.values():
-        text = pattern.pattern.replace("(?P<secret>", "(?:")
-        if text.startswith("(?i)"):
-            text = "(?i:" + text[4:] + ")"
-        parts.append(f"(?:{text})")
-    return re.compile("|".join(parts)) if parts else None
+
+def fold(text: str) -> str:
+    """``text`` lowercased for the literal screens (see ``_FOLD``)."""
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
 
 
-# Built-in formats with no literal to look for (each is one quick search starting at a
-# character class): screened together, apart from the anchored ones.
-_UNANCHORED = frozenset({"telegram_bot_token", "discord_bot_token", "twilio_key", "mailchimp_key"})
-# Every other built-in pattern needs one of these substrings (any case): one search for the
-# alternation is far cheaper than a regex per pattern over long text (a 20 KB answer).
-_ANCHORS = (
-    "sk-", "k_live_", "k_test_", "akia", "asia", "a3t", "abia", "acca", "aws", "ghp_", "gho_",
-    "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "hf_", "aiza", "eyj", "bearer", "token",
-    "basic", "-----begin", "://", "accountkey", "glpat-", "gldt-", "glft-", "glsoat-", "glrt-",
-    "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-", "npm_", "_authtoken", "pypi-", "sg.",
-    "sq0csp-", "putty",
-)  # fmt: skip
-
-
-def _trie_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+def _trie_regex(words: Iterable[str]) -> re.Pattern[str]:
     """One regex matching any of ``words``, shaped as their trie: ``re`` tries one branch per
     position instead of one per word (a plain alternation is several times slower)."""
     trie: dict[str, Any] = {}
@@ -213,20 +244,34 @@ def _trie_pattern(node: dict[str, Any]) -> str:
     return f"(?:{body})?" if "" in node else body
 
 
-_ANCHOR = _trie_regex(_ANCHORS)  # searched in the lowercased text
+# Searched in the folded text: no literal of any format, then no built-in format but the loose.
+_WORDS = frozenset(word for words in _LITERALS.values() for word in words)
+_ANCHOR = _trie_regex(_WORDS)
+_INSIDE = {a: frozenset(b for b in _WORDS if b in a) for a in _WORDS}
+_OVERHANG = {
+    a: tuple(
+        (i, b)
+        for i in range(1, len(a))
+        for b in sorted(_WORDS)
+        if len(b) > len(a) - i and b.startswith(a[i:])
+    )
+    for a in _WORDS
+}
 _HINT = _trie_regex(_HINTS)
+
+Gated = tuple[tuple[str, re.Pattern[str], tuple[str, ...], re.Pattern[str] | None], ...]
+Screened = tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class _Screens:
-    """The registry split for speed: built-in patterns screened by one alternation each for
-    the anchored and the unanchored ones; patterns registered by the user run on their own."""
+    """The registry split for speed: the built-in formats run only where their literals (or,
+    for the four without one, their screens) are found; patterns registered by the user, or a
+    built-in name registered again, run on every text."""
 
     version: int
-    anchored: tuple[tuple[str, re.Pattern[str]], ...]
-    anchored_screen: re.Pattern[str] | None
-    unanchored: tuple[tuple[str, re.Pattern[str]], ...]
-    unanchored_screen: re.Pattern[str] | None
+    gated: Gated  # (kind, pattern, its literals, its quick screen of the folded text)
+    loose: Screened  # (kind, pattern, its screen of the text)
     custom: tuple[tuple[str, re.Pattern[str]], ...]
 
 
@@ -237,40 +282,57 @@ def _screens() -> _Screens:
     version = redaction.patterns_version()
     if _SCREENS and _SCREENS[0].version == version:
         return _SCREENS[0]
-    anchored: dict[str, re.Pattern[str]] = {}
-    unanchored: dict[str, re.Pattern[str]] = {}
-    custom: dict[str, re.Pattern[str]] = {}
+    gated: list[tuple[str, re.Pattern[str], tuple[str, ...], re.Pattern[str] | None]] = []
+    loose: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = []
+    custom: list[tuple[str, re.Pattern[str]]] = []
     for kind, pattern in redaction.registered_patterns().items():
         if kind in _SKIP_PATTERNS:
             continue
         if _BUILT_IN.get(kind) is not pattern:
-            custom[kind] = pattern
-        else:
-            (unanchored if kind in _UNANCHORED else anchored)[kind] = pattern
-    screens = _Screens(
-        version,
-        tuple(anchored.items()),
-        _screen_of(anchored),
-        tuple(unanchored.items()),
-        _screen_of(unanchored),
-        tuple(custom.items()),
-    )
+            custom.append((kind, pattern))
+        elif kind in _LITERALS:
+            gated.append((kind, pattern, _LITERALS[kind], _QUICK_LOW.get(kind)))
+        elif kind in _LOOSE:
+            loose.append((kind, pattern, _LOOSE[kind]))
+        else:  # a built-in with no screen written for it: run on every text, never skipped
+            custom.append((kind, pattern))
+    screens = _Screens(version, tuple(gated), tuple(loose), tuple(custom))
     _SCREENS[:] = [screens]
     return screens
 
 
 def _pattern_hits(text: str, low: str) -> list[Hit]:
+    """The registry's matches in ``text`` (``low``: the text folded), in registry order within
+    the custom, the loose and the gated formats."""
     screens = _screens()
     out: list[Hit] = []
     _matches(text, screens.custom, out)
     if len(text) < _SHORTEST:
         return out
-    if screens.unanchored_screen is not None and screens.unanchored_screen.search(text):
-        _matches(text, screens.unanchored, out)
-    screen = screens.anchored_screen
-    if screen is not None and _ANCHOR.search(low) and screen.search(text):
-        _matches(text, screens.anchored, out)
+    for kind, pattern, screen in screens.loose:
+        if screen.search(text) is not None:
+            _matches(text, ((kind, pattern),), out)
+    present = _literals_in(low)
+    if not present:
+        return out
+    for kind, pattern, literals, quick in screens.gated:
+        if not present.isdisjoint(literals) and (quick is None or quick.search(low)):
+            _matches(text, ((kind, pattern),), out)
     return out
+
+
+def _literals_in(low: str) -> set[str]:
+    """Every literal of :data:`_LITERALS` that ``low`` holds, in one search. A match is the
+    longest literal starting there; the ones it holds are counted with it, and the ones that
+    start inside it and run past its end are looked for where they would start."""
+    present: set[str] = set()
+    for match in _ANCHOR.finditer(low):
+        word = match.group()
+        present |= _INSIDE[word]
+        for offset, longer in _OVERHANG[word]:
+            if low.startswith(longer, match.start() + offset):
+                present.add(longer)
+    return present
 
 
 def _matches(text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], out: list[Hit]) -> None:
@@ -282,15 +344,45 @@ def _matches(text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], out: 
                 out.append(Hit(*match.span(group), kind))
 
 
-def _named_hits(text: str) -> list[Hit]:
-    out = []
-    for regex in (_KEY_VALUE, _MULTIPART):
-        for match in regex.finditer(text):
-            strength = name_strength(match.group("name"))
-            if strength and looks_like_credential(match.group("secret"), strength):
-                label = f"value of credential field {match.group('name')!r}"
-                out.append(Hit(*match.span("secret"), label))
+def _named_hits(text: str, low: str) -> list[Hit]:
+    """Values of credential names: ``name=value`` pairs and multipart parts whose name holds a
+    hint (every credential word does), found in the stretches around the hints only."""
+    spans = _hinted_stretches(text, low)
+    if not spans:
+        return []
+    out: list[Hit] = []
+    for start, end in spans:
+        _credential_values(_KEY_VALUE.finditer(text, start, end), out)
+    _credential_values(_MULTIPART.finditer(text), out)
     return out
+
+
+# No name=value match holds one of these (the name, the separators and the value all exclude
+# them): the matches of one search over a whole text are those of the stretches between them,
+# each searched alone.
+_BARRIERS = "&,;}<]"
+
+
+def _hinted_stretches(text: str, low: str) -> list[tuple[int, int]]:
+    """The stretches between barriers that hold a hint, in order (``low``: ``text`` folded,
+    which keeps every position)."""
+    spans: list[tuple[int, int]] = []
+    for match in _HINT.finditer(low):
+        at = match.start()
+        if spans and at < spans[-1][1]:
+            continue  # in the stretch already taken
+        start = max(text.rfind(c, 0, at) for c in _BARRIERS) + 1
+        ends = [e for e in (text.find(c, at) for c in _BARRIERS) if e >= 0]
+        spans.append((start, min(ends, default=len(text))))
+    return spans
+
+
+def _credential_values(matches: Iterable[re.Match[str]], out: list[Hit]) -> None:
+    for match in matches:
+        strength = name_strength(match.group("name"))
+        if strength and looks_like_credential(match.group("secret"), strength):
+            label = f"value of credential field {match.group('name')!r}"
+            out.append(Hit(*match.span("secret"), label))
 
 
 def _decoded_hits(text: str, name: str | None) -> list[Hit]:
@@ -317,6 +409,7 @@ def _base64_hits(text: str, name: str | None) -> list[Hit]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def _b64decode(run: str) -> str | None:
     """The printable text a base64 run stands for, or None (hex digests, ids, binary)."""
     if _HEX.fullmatch(run):

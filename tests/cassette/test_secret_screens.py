@@ -1,0 +1,199 @@
+"""The scanner's speed-ups find exactly what the plain rules find (issue 18, on issue 14's rules).
+
+``secret_rules`` runs a built-in format only on a text holding one of its literals (or, for the
+four formats without one, passing a screen implied by the pattern), and looks for credential
+``name=value`` pairs only in the stretches of text around a credential word. Each of these
+must be a necessary condition: here every text of a seeded random corpus, built from each
+format's shape, credential names, JSON and SSE punctuation, odd case and the characters that
+``re``'s IGNORECASE folds to ASCII letters, gets the same hits from the fast path as from the
+plain rules (every registered pattern run on the whole text; one search of the name=value
+pattern over the whole text).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from pytest_opsladder import secret_rules
+from pytest_opsladder.observability import redaction
+from pytest_opsladder.secret_rules import Hit, detect
+
+# A sample of the shape of every built-in format (a match of its pattern); more in MORE.
+SAMPLES = {
+    "anthropic_key": "sk-ant-api03-Hj3kL9mN2pQ5rS8tHj3kL9mN2pQ5rS8t",
+    "openai_key": "sk-proj-Qz8rT2vX9mL4nB7cQz8rT2vX9mL4nB7c",
+    "aws_access_key": "AKIAQ7W3E9R2T5Y8U1I4",
+    "aws_secret_access_key": "aws_secret_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "github_token": "ghp_Xy7Wv6Ut5Sr4Qp3On2Ml1Kj0Ih9Gf8Ed7Cb6",
+    "slack_token": "xoxb-2291234567-A9b8C7d6E5f4",
+    "stripe_key": "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "huggingface_token": "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+    "google_api_key": "AIzaSyD3f5H7j9K1m3N5p7Q9r1T3v5X7z9B1d3F",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9P",
+    "bearer": "Bearer q8Zt3LmN5pRw7Yx2Kv4B",
+    "basic_auth": "Basic dXNlcjpzM2NyM3QtcGFzcw==",
+    "private_key_block": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1Lf\n-----END",
+    "url_credentials": "postgres://admin:hunter2pass@db.internal:5432/app",
+    "azure_storage_key": "AccountKey=" + "Ab3+" * 22,
+    "discord_bot_token": "MTA4NzY1NDMyMTA5ODc2NTQz.GhIjKl.AbCdEfGhIjKlMnOpQrStUvWxYz0",
+    "gitlab_token": "glpat-Ab3De6Gh9Jk2Mn5Pq8St",
+    "mailchimp_key": "0123456789abcdef0123456789abcdef-us12",
+    "npm_token": "//registry.npmjs.org/:_authToken=npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+    "pypi_token": "pypi-AgE" + "IcHlwaS5vcmc" * 7,
+    "sendgrid_key": "SG.Ab1Cd2Ef3Gh4Ij5Kl6Mn7O.Pq8Rs9Tu0Vw1Xy2Za3Bc4De5Fg6Hi7Jk8Lm9No0Pq1Rs2T",
+    "slack_webhook": "https://hooks.slack.com/services/T0123ABC/B0456DEF/XyZ123abcDEF456ghi",
+    "square_oauth": "sq0csp-" + "Ab3-De6_Gh9" * 4,
+    "putty_private_key": "PuTTY-User-Key-File-3: ssh-rsa\nPrivate-MAC: 0a1b2c",
+    "telegram_bot_token": "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1",
+    "twilio_key": "SK0123456789abcdef0123456789abcdef",
+}
+MORE = (
+    "AWS secret: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "aws pw=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/ab",
+    "token q8Zt3LmN5pRw7Yx2Kv4B",
+    "Authorization: TOKEN\tq8Zt3LmN5pRw7Yx2Kv4B==",
+    "basic\nQWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+    "12345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1",
+    "1234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1",
+    "ACabcdef0123456789abcdef0123456789",
+    "https://user:pa55word@example.com/",
+    "NzA4NzY1NDMyMTA5ODc2NTQzMjE.GhIjKl.AbCdEfGhIjKlMnOpQrStUvWxYz0",
+    "gho_" + "Ab1" * 11,
+    "github_pat_" + "Ab1_" * 11,
+    "rk_test_" + "Ab1" * 8,
+    "ASIAQ7W3E9R2T5Y8U1I4",
+    "A3TXQ7W3E9R2T5Y8U1I4",
+    "npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+    "glrt-Ab3De6Gh9Jk2Mn5Pq8St", "gloas-Ab3De6Gh9Jk2Mn5Pq8St", "sk-svcacct-Qz8rT2vX9mL4nB7cQz",
+    "xoxp-2291234567-A9b8C7d6E5f4",
+)  # fmt: skip
+NAMES = (
+    "token", "api_key", "apiKey", "password", "privateToken", "X-Session-Id", "auth", "secret",
+    "prompt_tokens", "token_type", "monkey", "path", "author", "inside", "code", "otp", "jwt",
+)  # fmt: skip
+FILLER = (
+    'data: {"id": "chatcmpl-af03e2c18473cedbd8c065eb", "object": "chat.completion.chunk", ',
+    '"usage": {"prompt_tokens": 19, "completion_tokens": 25}}\n\n', "The token expires soon. ",
+    '{"role": "user", "content": "# Note 4\\nBody"}', "&", ",", ";", "}", "<", "]", "[", ">",
+    "=", "=>", ":", "://", "'", '"', "\\", " ", "\n", "\t", "-", "_", ".", "/", "+", "==",
+    "\u0130", "\u0131", "\u017f", "\u212a", "é", "0", "9", "x",
+)  # fmt: skip
+
+
+def _case(rng: random.Random, text: str) -> str:
+    mode = rng.randrange(4)
+    if mode == 1:
+        return text.upper()
+    if mode == 2:
+        return text.lower()
+    if mode == 3:
+        return "".join(c.upper() if rng.random() < 0.5 else c for c in text)
+    return text
+
+
+def _spaces(rng: random.Random, text: str) -> str:
+    """Another whitespace character where the sample has one (``\\s`` in the patterns)."""
+    if rng.random() < 0.5:
+        return text
+    return "".join(
+        rng.choice((" ", "\t", "\n", "\u00a0", "\u2003")) if c.isspace() else c for c in text
+    )
+
+
+def _piece(rng: random.Random) -> str:
+    kind = rng.randrange(5)
+    if kind == 0:
+        sample = _spaces(rng, rng.choice((*SAMPLES.values(), *MORE)))
+        cut = rng.randrange(len(sample) + 1) if rng.random() < 0.2 else len(sample)
+        return _case(rng, sample[:cut]) if rng.random() < 0.3 else sample[:cut]
+    if kind == 1:
+        sep = rng.choice(("=", ": ", '": "', "=>", " = '", ':"'))
+        value = rng.choice(
+            ("q8Zt3LmN5pRw7Yx2Kv4Bc", "hunter2!", "none", "Bearer abcDEF1234567890xyz")
+        )
+        return _case(rng, rng.choice(NAMES)) + sep + value
+    if kind == 2:
+        return 'Content-Disposition: form-data; name="password"\r\n\r\ns3cr3t-Pa55\r\n'
+    return rng.choice(FILLER)
+
+
+def corpus(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(_piece(rng) for _ in range(rng.randrange(1, 12))) for _ in range(n)]
+
+
+TEXTS = corpus(4000, seed=18)
+
+
+def plain_pattern_hits(text: str) -> list[Hit]:
+    """Every registered pattern but level-3's own key_value, run on the whole text."""
+    out: list[Hit] = []
+    for kind, pattern in redaction.registered_patterns().items():
+        if kind not in secret_rules._SKIP_PATTERNS:
+            secret_rules._matches(text, ((kind, pattern),), out)
+    return out
+
+
+def plain_named_hits(text: str) -> list[Hit]:
+    """One search of the name=value and the multipart patterns over the whole text."""
+    out: list[Hit] = []
+    for regex in (secret_rules._KEY_VALUE, secret_rules._MULTIPART):
+        secret_rules._credential_values(regex.finditer(text), out)
+    return out
+
+
+def test_the_corpus_holds_every_format_and_credential_names() -> None:
+    found = {h.kind for t in TEXTS for h in plain_pattern_hits(t)}
+    assert found == set(SAMPLES)
+    named = sum(bool(plain_named_hits(t)) for t in TEXTS)
+    assert named > len(TEXTS) // 10
+
+
+def test_the_literal_screens_find_what_every_pattern_finds() -> None:
+    differ = [
+        t
+        for t in TEXTS
+        if sorted(secret_rules._pattern_hits(t, secret_rules.fold(t)), key=repr)
+        != sorted(plain_pattern_hits(t), key=repr)
+    ]
+    assert differ == []
+
+
+def test_names_are_read_in_the_stretches_around_credential_words_only() -> None:
+    differ = [
+        t for t in TEXTS if secret_rules._named_hits(t, secret_rules.fold(t)) != plain_named_hits(t)
+    ]
+    assert differ == []
+
+
+@pytest.mark.parametrize("char", ["\u0130", "\u0131"])
+def test_a_letter_ignorecase_takes_for_i_still_finds_the_format(char: str) -> None:
+    """``re`` matches (?i)``basic`` in ``basİc``, while ``"basİc".lower()`` is ``"basi̇c"``."""
+    text = f"bas{char}c dXNlcjpzM2NyM3QtcGFzcw=="
+    assert re.search(r"(?i)\bbasic\s", text)
+    assert [h.kind for h in detect(text)] == ["basic_auth"]
+
+
+def test_a_literal_overhanging_a_longer_one_is_found() -> None:
+    """The PuTTY header is the longest literal where it starts; a PEM block starts at its last
+    dash and runs on, so one search, which goes on after the header, does not see it."""
+    text = "PuTTY-User-Key-File-" + "----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA"
+    assert [m.group() for m in secret_rules._ANCHOR.finditer(text.lower())] == [
+        "putty-user-key-file-"
+    ]
+    assert "-----begin " in secret_rules._literals_in(text.lower())
+    assert [h.kind for h in detect(text)] == ["private_key_block"]
+    assert [h.kind for h in plain_pattern_hits(text)] == ["private_key_block"]
+
+
+def test_a_pattern_registered_by_the_user_runs_on_every_text() -> None:
+    remove = redaction.register_secret_pattern("ticket_key", r"TCK-[0-9]{4}")
+    try:
+        assert [h.kind for h in detect("see TCK-1234")] == ["ticket_key"]
+    finally:
+        remove()
+    assert detect("see TCK-1234") == []
