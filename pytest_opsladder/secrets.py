@@ -325,8 +325,9 @@ class _Screen:
     """The clean case, fast: whether ``value`` holds no credential, without keeping paths.
 
     ``clean`` answers True only when the full walk (:class:`_Walker`) would find nothing; on
-    anything it does not handle itself (a run's events, a stream's chunks, a possible hit) it
-    answers False and the caller runs the full walk, which finds the paths. Containers in
+    anything it does not handle itself (a run's events, a possible hit) it answers False and
+    the caller runs the full walk, which finds the paths. A stream's response is walked on its
+    own, so the request beside it keeps the fast path. Containers in
     lists (a conversation's messages, its tool schemas, resent on every turn) are remembered
     by their serialized form, so each is checked once.
     """
@@ -366,8 +367,10 @@ class _Screen:
         known = _MEMO.get(id(value))
         if known is not None and known[0] is value and not known[1]:
             return True  # remembered clean (or vouched for: scrubbed headers)
-        if "chunks" in value:
-            return False
+        if "chunks" in value:  # a stream: its chunks joined are read too, as the walk reads them
+            walker = _Walker((), redacting=False)
+            walker.mapping(value, ("$",), name)
+            return not walker.findings
         if _is_body(value):
             return self.body(value, name)
         for key, item in value.items():
@@ -507,7 +510,7 @@ def _delta_hits(joined: str, walker: _Walker) -> list[Hit]:
         if data is _NOT_JSON:
             continue
         for leaf in _string_leaves(data):
-            escaped = json.dumps(leaf, ensure_ascii=False)[1:-1]
+            escaped = leaf if _as_written(leaf) else json.dumps(leaf, ensure_ascii=False)[1:-1]
             at = joined.find(escaped, match.start(1))
             if at >= 0 and leaf:
                 leaves.append((at, at + len(escaped)))
@@ -519,6 +522,12 @@ def _delta_hits(joined: str, walker: _Walker) -> list[Hit]:
         if _crosses(h, _bounds([joined[a:b] for a, b in leaves]))
         for span in _to_joined(h, leaves)
     ]
+
+
+def _as_written(leaf: str) -> bool:
+    """Whether JSON writes ``leaf`` as it is (json escapes only quotes, backslashes and
+    control characters; a character isprintable() refuses may still be written as is)."""
+    return leaf.isprintable() and '"' not in leaf and "\\" not in leaf
 
 
 def _to_joined(hit: Hit, leaves: list[tuple[int, int]]) -> list[Hit]:

@@ -12,14 +12,18 @@ pattern over the whole text).
 
 from __future__ import annotations
 
+import copy
+import json
 import random
 import re
+from typing import Any
 
 import pytest
 
-from pytest_opsladder import secret_rules
+from pytest_opsladder import secret_rules, secrets
 from pytest_opsladder.observability import redaction
 from pytest_opsladder.secret_rules import Hit, detect
+from pytest_opsladder.secrets import scan
 
 # A sample of the shape of every built-in format (a match of its pattern); more in MORE.
 SAMPLES = {
@@ -197,3 +201,57 @@ def test_a_pattern_registered_by_the_user_runs_on_every_text() -> None:
     finally:
         remove()
     assert detect("see TCK-1234") == []
+
+
+KEY = SAMPLES["openai_key"]
+
+
+def _stream(*chunks: str, request: str = '{"model": "m", "stream": true}') -> dict[str, Any]:
+    return {
+        "request": {
+            "method": "POST",
+            "url": "http://127.0.0.1/v1/chat/completions",
+            "headers": {},
+            "body": {"text": request},
+        },
+        "response": {
+            "status": 200,
+            "headers": {"content-type": ["text/event-stream"]},
+            "chunks": [{"t": 0.01 * i, "text": c} for i, c in enumerate(chunks)],
+        },
+    }
+
+
+def _delta(text: str) -> str:
+    return "data: " + json.dumps({"choices": [{"delta": {"content": text}}]}) + "\n\n"
+
+
+def _split(text: str, at: str) -> tuple[str, str]:
+    cut = text.index(at)
+    return text[:cut], text[cut:]
+
+
+STREAMS = {
+    "clean": _stream(_delta("Hello"), _delta(" world"), "data: [DONE]\n\n"),
+    "in one chunk": _stream(_delta(f"use {KEY} now")),
+    "split across chunks": _stream(*_split(_delta(f"use {KEY} now"), KEY[10])),
+    "split across deltas after a quote": _stream(
+        _delta('say "hi"\\n ' + KEY[:14]), _delta(KEY[14:])
+    ),
+    "split across deltas after a tab": _stream(_delta("col\tkey " + KEY[:14]), _delta(KEY[14:])),
+    "in the request beside a clean stream": _stream(
+        _delta("Hello"), request=json.dumps({"messages": [{"content": f"my key {KEY}"}]})
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(STREAMS))
+def test_a_streamed_interaction_is_screened_as_the_full_walk_reads_it(name: str) -> None:
+    """The screen walks a stream's response itself (the request keeps its fast path): it
+    calls an interaction clean exactly when the walk finds nothing."""
+    item = copy.deepcopy(STREAMS[name])
+    found = scan(item)
+    assert (found == []) is (name == "clean")
+    assert secrets._Screen().clean(copy.deepcopy(item), None) is (found == [])
+    secrets.remember(item)
+    assert scan(item) == found
