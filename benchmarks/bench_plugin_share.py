@@ -3,7 +3,9 @@
     python benchmarks/bench_plugin_share.py
 
 The real openai SDK asks the demo's loopback model server (pytest_opsladder/demo/model_server.py,
-in this process, latency 0) for a tool-calling completion, ``REQUESTS_PER_RUN`` requests per run:
+in this process, latency 0) for a tool-calling completion, ``REQUESTS_PER_RUN`` requests per run,
+in two shapes, each its own section: one JSON answer, and the same streamed (SSE chunks, the
+tool call's arguments split across them, as agents mostly ask):
 - without the plugin (the agent alone: the SDK's and httpx's CPU per request),
 - inside a recording run (``RunRecorder``, record mode once: dispatch, canonicalisation, the
   HTTP store, event emission, the LLM event derived from the recorded exchange, and the run's
@@ -71,19 +73,39 @@ def _count_server_cpu() -> None:
         with _SERVER_LOCK:
             SERVER_CPU[0] += time.thread_time() - t0
 
-    model_server._Handler.do_POST = do_post  # type: ignore[method-assign]
+    model_server._Handler.do_POST = do_post  # type: ignore[method-assign,assignment]
+
+
+SHAPES = ("tool-calling", "streamed tool-calling")
+_STREAMED = [False]  # the shape being measured
+
+
+def _messages(i: int) -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": "Write a post for the note."},
+        {"role": "user", "content": f"# Note {i}\nBody of note {i}.\nTags: python, ops"},
+    ]
 
 
 def ask(client: openai.OpenAI, i: int) -> None:
-    """One turn of a tool-calling agent: the request the demo agent makes."""
+    """One turn of a tool-calling agent: the request the demo agent makes, or the same
+    streamed (SSE chunks, the tool call's arguments split across them)."""
+    if _STREAMED[0]:
+        stream = client.chat.completions.create(
+            model="demo-model",
+            seed=7,
+            tools=[PROPOSE_POST],  # type: ignore[list-item]
+            messages=_messages(i),  # type: ignore[arg-type]
+            stream=True,
+        )
+        calls = [c for k in stream for d in k.choices if (c := d.delta.tool_calls)]  # type: ignore[union-attr]
+        assert calls
+        return
     reply = client.chat.completions.create(
         model="demo-model",
         seed=7,
         tools=[PROPOSE_POST],  # type: ignore[list-item]
-        messages=[
-            {"role": "system", "content": "Write a post for the note."},
-            {"role": "user", "content": f"# Note {i}\nBody of note {i}.\nTags: python, ops"},
-        ],
+        messages=_messages(i),  # type: ignore[arg-type]
     )
     assert reply.choices[0].message.tool_calls
 
@@ -259,8 +281,9 @@ def probed_share(client: openai.OpenAI, tmp: Path, kind: str, baseline: Any) -> 
     return best
 
 
-def main() -> int:
-    _count_server_cpu()
+def measure(shape: str) -> None:
+    """Every figure of one request shape, printed as one section."""
+    _STREAMED[0] = shape.startswith("streamed")
     kinds = ("agent alone", "recorded", "shadowed")
     best: dict[str, tuple[float, float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp_name, model_server.serve_model() as url:
@@ -277,7 +300,7 @@ def main() -> int:
     alone, _, server = best["agent alone"]
     n = RUNS * REQUESTS_PER_RUN
     print(f"plugin share, real openai SDK -> demo loopback model, {RUNS} runs x "
-          f"{REQUESTS_PER_RUN} tool-calling requests ({n} per pass), thread CPU us, best of "
+          f"{REQUESTS_PER_RUN} {shape} requests ({n} per pass), thread CPU us, best of "
           f"{REPEATS} passes")  # fmt: skip
     print(f"  openai SDK + httpx (the agent alone), per request: {alone * 1e6:8.1f} us")
     print(f"  loopback model server (its handler), per request:  {server * 1e6:8.1f} us")
@@ -301,6 +324,12 @@ def main() -> int:
         print(f"    + per {kind} run (open, close, metrics, cassette write): {per_run:8.1f} us "
               f"= {per_run / REQUESTS_PER_RUN:.1f} us per request at {REQUESTS_PER_RUN} "
               "requests a run (info)")  # fmt: skip
+
+
+def main() -> int:
+    _count_server_cpu()
+    for shape in SHAPES:
+        measure(shape)
     return 0
 
 
