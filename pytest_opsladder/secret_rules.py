@@ -398,15 +398,19 @@ def _decoded_hits(text: str, name: str | None) -> list[Hit]:
 
 
 def _base64_hits(text: str, name: str | None) -> list[Hit]:
-    out = []
-    for match in _BASE64_RUN.finditer(text):
-        decoded = _b64decode(match.group(0))
-        if decoded is None:
-            continue
-        inner = detect(decoded, name, depth=1)
+    """Base64 runs that decode to text holding a credential. Each distinct run is decoded
+    once (a stream repeats its ids in every event); spans are sought only for the runs whose
+    decoded text holds one."""
+    found: dict[str, str] = {}
+    for run in set(_BASE64_RUN.findall(text)):
+        decoded = _b64decode(run)
+        inner = detect(decoded, name, depth=1) if decoded is not None else None
         if inner:
-            out.append(Hit(*match.span(), f"base64-encoded {inner[0].kind}"))
-    return out
+            found[run] = f"base64-encoded {inner[0].kind}"
+    if not found:
+        return []
+    runs = ((m, found.get(m.group(0))) for m in _BASE64_RUN.finditer(text))
+    return [Hit(*match.span(), kind) for match, kind in runs if kind is not None]
 
 
 @lru_cache(maxsize=4096)

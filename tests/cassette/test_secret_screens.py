@@ -12,6 +12,7 @@ pattern over the whole text).
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import random
@@ -122,6 +123,10 @@ def _piece(rng: random.Random) -> str:
         return _case(rng, rng.choice(NAMES)) + sep + value
     if kind == 2:
         return 'Content-Disposition: form-data; name="password"\r\n\r\ns3cr3t-Pa55\r\n'
+    if kind == 3:  # a format, or plain words, base64-encoded (a secret in a base64 body)
+        plain = rng.choice((*SAMPLES.values(), "hello there, nothing to see", "token=abc"))
+        encode = base64.urlsafe_b64encode if rng.random() < 0.5 else base64.b64encode
+        return encode(plain.encode()).decode().rstrip("=" if rng.random() < 0.5 else "")
     return rng.choice(FILLER)
 
 
@@ -150,6 +155,17 @@ def plain_named_hits(text: str) -> list[Hit]:
     return out
 
 
+def plain_base64_hits(text: str, name: str | None) -> list[Hit]:
+    """Every base64 run decoded and read, one after another."""
+    out = []
+    for match in secret_rules._BASE64_RUN.finditer(text):
+        decoded = secret_rules._b64decode(match.group(0))
+        inner = detect(decoded, name, depth=1) if decoded is not None else []
+        if inner:
+            out.append(Hit(*match.span(), f"base64-encoded {inner[0].kind}"))
+    return out
+
+
 def test_the_corpus_holds_every_format_and_credential_names() -> None:
     found = {h.kind for t in TEXTS for h in plain_pattern_hits(t)}
     assert found == set(SAMPLES)
@@ -170,6 +186,17 @@ def test_the_literal_screens_find_what_every_pattern_finds() -> None:
 def test_names_are_read_in_the_stretches_around_credential_words_only() -> None:
     differ = [
         t for t in TEXTS if secret_rules._named_hits(t, secret_rules.fold(t)) != plain_named_hits(t)
+    ]
+    assert differ == []
+
+
+def test_base64_runs_are_read_once_each_and_found_where_each_stands() -> None:
+    assert sum(bool(plain_base64_hits(t, None)) for t in TEXTS) > len(TEXTS) // 20
+    differ = [
+        t
+        for t in TEXTS
+        for name in (None, "token")
+        if secret_rules._base64_hits(t, name) != plain_base64_hits(t, name)
     ]
     assert differ == []
 
