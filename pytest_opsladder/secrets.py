@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from pytest_opsladder._json import loads
 from pytest_opsladder.exceptions import CassetteWriteError
 from pytest_opsladder.observability.redaction import MASK, patterns_version, redact
 from pytest_opsladder.secret_rules import Hit, detect
@@ -455,11 +456,7 @@ def _json_of(text: str) -> Any:
     if head not in ("{", "["):
         return _NOT_JSON
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        pass  # what orjson refuses (NaN, huge integers, deep nesting) json may still read
-    try:
-        return json.loads(text)
+        return loads(text)
     except (ValueError, RecursionError):
         return _NOT_JSON
 

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from pytest_opsladder._json import loads
 from pytest_opsladder.http.forms import form_pairs, multipart_parts
 from pytest_opsladder.http.paths import build_trie, parse_path, prune
 from pytest_opsladder.http.scrub import scrub_query
@@ -131,11 +132,7 @@ def parse_json(body: bytes) -> Any:
     if head not in (b"{", b"["):
         return _NOT_JSON
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass  # what orjson refuses (NaN, integers past 64 bits, deep nesting) json may read
-    try:
-        return json.loads(body)
+        return loads(body)
     except (ValueError, RecursionError):
         return _NOT_JSON
 

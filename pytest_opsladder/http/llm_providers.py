@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
+from pytest_opsladder._json import loads
 from pytest_opsladder.http.bodies import decode_body
 
 
@@ -108,17 +107,9 @@ def _request_json(stored: dict[str, Any]) -> Any:
 def _body_json(body: dict[str, Any] | None) -> Any:
     """A stored body as JSON (None when empty); text bodies are parsed without re-encoding."""
     if body and isinstance(body.get("text"), str):
-        return _loads(body["text"]) if body["text"] else None
+        return loads(body["text"]) if body["text"] else None
     raw = decode_body(body)
-    return _loads(raw) if raw else None
-
-
-def _loads(text: str | bytes) -> Any:
-    """orjson first (several times faster); json for what orjson refuses (NaN, big ints)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    return loads(raw) if raw else None
 
 
 def claim(method: str, url: str, request: Any) -> tuple[LlmProvider, str] | None:

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from pytest_opsladder._json import loads
 from pytest_opsladder.capture.jsonable import canonical_json
 from pytest_opsladder.capture.variant import content_hash
 from pytest_opsladder.store.layout import index_path, run_relpath
@@ -134,13 +133,9 @@ def parse_line(line: bytes, number: int, stats: IndexReadStats | None) -> dict[s
     return None
 
 
-def loads_line(line: bytes) -> Any:
-    """orjson where it reads the line (2x json's speed: sampling parses every line), json for
-    what orjson refuses but json writes (NaN and Infinity for a missing or unbounded metric)."""
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return json.loads(line)
+# One index line's JSON. Sampling parses every line (orjson's speed matters, and no extra call
+# per line); a missing or unbounded metric is written as NaN or Infinity, which only json reads.
+loads_line = loads
 
 
 def iter_index(path: Path, stats: IndexReadStats | None = None) -> Iterator[dict[str, Any]]:
