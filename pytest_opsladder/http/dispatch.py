@@ -90,15 +90,15 @@ class DispatchStore:
 def register(run: Run, store: HttpStore, *, blocks_network: bool) -> None:
     """The run's requests go to ``store`` from now on; patches go in with the first run."""
     with _LOCK:
-        _STORES[run] = (store, blocks_network)
-        if len(_STORES) == 1 and not _HOLDS[0]:
+        if not _in_use():
             _install()
+        _STORES[run] = (store, blocks_network)
 
 
 def unregister(run: Run) -> None:
     with _LOCK:
         _STORES.pop(run, None)
-        if not _STORES and not _HOLDS[0]:
+        if not _in_use():
             _PATCHES.close()
 
 
@@ -108,7 +108,7 @@ def held() -> Iterator[None]:
     made outside any run pass through, as they do while another run is active); removed at
     its end unless a run or another hold still needs them."""
     with _LOCK:
-        if not _STORES and not _HOLDS[0]:
+        if not _in_use():
             _install()
         _HOLDS[0] += 1
     try:
@@ -116,8 +116,13 @@ def held() -> Iterator[None]:
     finally:
         with _LOCK:
             _HOLDS[0] -= 1
-            if not _STORES and not _HOLDS[0]:
+            if not _in_use():
                 _PATCHES.close()
+
+
+def _in_use() -> bool:
+    """Whether a run or a hold needs the patches in (asked under ``_LOCK``)."""
+    return bool(_STORES) or _HOLDS[0] > 0
 
 
 class _AllButAiohttp(DispatchStore):
