@@ -46,20 +46,19 @@ class ToolSpec:
         return dict(sig.arguments)
 
     def schema(self) -> dict[str, Any]:
-        return dict(_schema_of(self.fn, self.name, self.outbound))
+        return dict(self._schema)
 
-
-@functools.lru_cache(maxsize=4096)
-def _schema_of(fn: Callable[..., Any], name: str, outbound: bool) -> dict[str, Any]:
-    """A tool's schema, read once: every run that ends hashes the schemas of its tools."""
-    sig = inspect.signature(fn)
-    return {
-        "name": name,
-        "outbound": outbound,
-        "params": [[p.name, str(p.annotation), str(p.kind)] for p in sig.parameters.values()],
-        "returns": str(sig.return_annotation),
-        "doc": inspect.getdoc(fn) or "",
-    }
+    @functools.cached_property
+    def _schema(self) -> dict[str, Any]:
+        """Read once per tool: every run that ends hashes the schemas of its tools."""
+        sig = inspect.signature(self.fn)
+        return {
+            "name": self.name,
+            "outbound": self.outbound,
+            "params": [[p.name, str(p.annotation), str(p.kind)] for p in sig.parameters.values()],
+            "returns": str(sig.return_annotation),
+            "doc": inspect.getdoc(self.fn) or "",
+        }
 
 
 _TOOLS: dict[str, ToolSpec] = {}
