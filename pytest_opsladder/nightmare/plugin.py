@@ -210,7 +210,9 @@ class NightmareDir(pytest.Directory):
 
     def _failed_last_time(self) -> set[str]:
         """Node ids in --lf's memory: a case file among them goes through pytest's round, whose
-        report tells that memory it collects now."""
+        report tells that memory it collects now. A copy, taken before the loop: pytest updates
+        that dict as collection reports come in, and read in place a fixed file's entry was
+        left behind (test_a_file_that_failed_to_collect_leaves_last_failed_once_fixed)."""
         last_failed = getattr(self.config.pluginmanager.get_plugin("lfplugin"), "lastfailed", {})
         return {str(node_id) for node_id in last_failed}
 
