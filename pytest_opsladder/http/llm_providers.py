@@ -12,7 +12,7 @@ call with what could be read and a ``parse_error``.
 
 from __future__ import annotations
 
-import json
+import codecs
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -211,16 +211,27 @@ def _json_body(body: dict[str, Any] | None, problems: list[str]) -> Any:
 
 
 def sse_events(chunks: list[tuple[float, bytes]], problems: list[str]) -> list[SseEvent]:
-    """Split recorded chunks into SSE events; an event split across chunks gets the later time."""
+    """Split recorded chunks into SSE events; an event split across chunks gets the later time.
+    The text is decoded and its CRLF line ends read across chunk edges (a character's bytes,
+    or a CR and its LF, may fall in two chunks)."""
     out: list[SseEvent] = []
     buffer = ""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
     for t, data in chunks:
-        buffer += data.decode("utf-8", "replace").replace("\r\n", "\n")
-        while "\n\n" in buffer:
-            block, buffer = buffer.split("\n\n", 1)
+        text = decoder.decode(data)
+        if text[:1] == "\n" and buffer[-1:] == "\r":
+            buffer = buffer[:-1]  # a CRLF cut at the chunk's edge
+        seen = len(buffer)
+        buffer += text.replace("\r\n", "\n")
+        if buffer.find("\n\n", max(seen - 1, 0)) < 0:  # only the new text can complete one
+            continue
+        blocks = buffer.split("\n\n")  # at once: one chunk may hold hundreds of events
+        buffer = blocks.pop()
+        for block in blocks:
             event = _sse_block(t, block)
             if event is not None:
                 out.append(event)
+    buffer += decoder.decode(b"", final=True)
     if buffer.strip():
         tail = _sse_block(chunks[-1][0], buffer)
         if tail is not None:
@@ -242,7 +253,7 @@ def _sse_block(t: float, block: str) -> SseEvent | None:
 def sse_json(event: SseEvent, problems: list[str]) -> Any:
     """The JSON data of an event (None, with a problem noted, when it is not JSON)."""
     try:
-        return json.loads(event.data)
+        return loads(event.data)
     except ValueError:
         problems.append(f"an event's data is not JSON: {event.data[:40]!r}")
         return None

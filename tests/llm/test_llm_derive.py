@@ -14,6 +14,7 @@ from pytest_opsladder.capture.metrics import compute_metrics
 from pytest_opsladder.capture.run import Run, activate
 from pytest_opsladder.capture.variant import Case, Variant
 from pytest_opsladder.drift.table import metrics_table, parse_prices, price_key
+from pytest_opsladder.http.bodies import encode_body
 from pytest_opsladder.http.llm_providers import llm_call_of
 
 USAGE = {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
@@ -76,6 +77,63 @@ def test_chat_stream_with_and_without_include_usage() -> None:
     assert without is not None
     assert without["usage"] is None  # unknown, never a made-up zero
     assert "include_usage" in without["usage_missing"]
+
+
+def _chunked(url: str, request: dict[str, Any], wire: bytes, size: int) -> dict[str, Any]:
+    """An interaction whose stream is ``wire`` read ``size`` bytes at a time, each chunk
+    stored as the recorder stores it (text, or base64 where the cut splits a character)."""
+    item = _item(url, request, {})
+    parts = [wire[i : i + size] for i in range(0, len(wire), size)]
+    item["response"].pop("body")
+    item["response"]["chunks"] = [
+        {"t": 0.01 * (i + 1), **encode_body(part)} for i, part in enumerate(parts)
+    ]
+    return item
+
+
+class EchoStream(LlmProvider):
+    """A user's provider that reads the events' data (what a stream's text is made of)."""
+
+    name = "echo"
+
+    def operation(self, method: str, path: str, request: Any) -> str | None:
+        return "chat" if path.endswith("/echo") else None
+
+    def read(self, operation: str, exchange: Any) -> dict[str, Any]:
+        return {"text": "".join(e.data for e in exchange.events)}
+
+
+def test_a_stream_reads_the_same_however_its_events_fall_into_chunks() -> None:
+    """1,000 events with CRLF line ends, all in one chunk (a fast stream read in one go) and
+    cut every 7 bytes (a CR and its LF in two chunks): the same call."""
+    url = "http://h/v1/chat/completions"
+    req = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "q"}]}
+    base = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m-1"}
+    events = [
+        json.dumps({**base, "choices": [{"index": 0, "delta": {"content": f"w{i} "}}]})
+        for i in range(1000)
+    ]
+    events.append(json.dumps({**base, "choices": [], "usage": USAGE}))
+    wire = "".join(f"data: {e}\r\n\r\n" for e in events).encode() + b"data: [DONE]\r\n\r\n"
+    one = llm_call_of(_chunked(url, req, wire, len(wire)))
+    cut = llm_call_of(_chunked(url, req, wire, 7))
+    assert one is not None
+    assert cut is not None
+    assert "parse_error" not in cut
+    assert one.pop("ttft_s") == pytest.approx(0.5)  # the first token came with the last
+    assert cut.pop("ttft_s") < 0.5  # the first event was whole long before the stream's end
+    assert cut == one
+    assert one["usage"]["output_tokens"] == 3
+
+
+def test_a_character_cut_between_two_chunks_reads_whole() -> None:
+    wire = "".join(f"data: h\u00e9llo \u2603 {i}\n\n" for i in range(50)).encode()
+    remove = register_llm_provider(EchoStream())
+    try:
+        texts = {llm_call_of(_chunked("http://h/echo", {}, wire, n))["text"] for n in (1, 2, 3, 7)}
+    finally:
+        remove()
+    assert texts == {"".join(f"h\u00e9llo \u2603 {i}" for i in range(50))}
 
 
 def test_responses_api_streamed_and_not() -> None:
