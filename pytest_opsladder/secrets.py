@@ -507,18 +507,18 @@ def _delta_hits(joined: str, walker: _Walker) -> list[Hit]:
         if data is _NOT_JSON:
             continue
         for leaf in _string_leaves(data):
+            if not leaf:
+                continue
             escaped = leaf if _as_written(leaf) else json.dumps(leaf, ensure_ascii=False)[1:-1]
             at = joined.find(escaped, match.start(1))
-            if at >= 0 and leaf:
+            if at >= 0:
                 leaves.append((at, at + len(escaped)))
-    text = "".join(joined[a:b] for a, b in leaves)
-    hits = walker.hits(text, None)
-    return [
-        span
-        for h in hits
-        if _crosses(h, _bounds([joined[a:b] for a, b in leaves]))
-        for span in _to_joined(h, leaves)
-    ]
+    parts = [joined[a:b] for a, b in leaves]
+    hits = walker.hits("".join(parts), None)
+    if not hits:
+        return []
+    bounds = _bounds(parts)
+    return [span for h in hits if _crosses(h, bounds) for span in _to_joined(h, leaves)]
 
 
 def _as_written(leaf: str) -> bool:
@@ -538,13 +538,18 @@ def _to_joined(hit: Hit, leaves: list[tuple[int, int]]) -> list[Hit]:
 
 
 def _string_leaves(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _string_leaves(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _string_leaves(v)]
-    return []
+    """The strings of a JSON value in document order, keys left out."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            stack.extend(reversed(item.values()))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return out
 
 
 def _mask_chunks(chunks: list[Any], parts: list[str], bounds: list[int], hits: list[Hit]) -> Any:
