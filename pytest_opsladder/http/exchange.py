@@ -99,33 +99,19 @@ class Exchange:
             data["llm"] = summary
 
     def _summary_item(self, chunks: list[tuple[float, bytes]]) -> dict[str, Any]:
-        """What an LLM call is read from: the interaction without its headers (the summary
-        holds none of them), its body decoded as the stored one would be."""
+        """What an LLM call is read from: the interaction as it would be stored, with only the
+        response headers its body is decoded by (the summary holds none of them)."""
         got = self.response.headers
         headers = {k: got.get_list(k) for k in ("content-type", "content-encoding") if k in got}
-        response: dict[str, Any] = {"status": self.response.status_code}
-        if is_event_stream(headers):
-            response["chunks"] = _decoded_chunks(headers, chunks)[1]
-        else:
-            joined = b"".join(c for _, c in chunks)
-            response["body"] = encode_body(vcr_format.decoded_response_body(headers, joined)[1])
+        response = _with_body({"status": self.response.status_code}, headers, chunks)
         request = {"method": self.request.method.upper(), "url": self.url}
         request["body"] = encode_body(self.body) if self.body else None
         elapsed = round(self.store.run.now() - self.t0, 6)
         return {"request": request, "response": response, "elapsed": elapsed}
 
     def _interaction(self, chunks: list[tuple[float, bytes]], early: bool) -> dict[str, Any]:
-        headers = scrub_httpx_headers(self.response.headers)
-        response: dict[str, Any] = {
-            "status": self.response.status_code,
-            "reason": self.response.reason_phrase,
-        }
-        if is_event_stream(headers):
-            response["headers"], response["chunks"] = _decoded_chunks(headers, chunks)
-        else:
-            joined = b"".join(c for _, c in chunks)
-            response["headers"], body = vcr_format.decoded_response_body(headers, joined)
-            response["body"] = encode_body(body)
+        status = {"status": self.response.status_code, "reason": self.response.reason_phrase}
+        response = _with_body(status, scrub_httpx_headers(self.response.headers), chunks)
         if early:
             response["closed_early"] = True
         request = vcr_format.stored_request(self.request.method, self.url, (), self.body)
@@ -136,6 +122,20 @@ class Exchange:
             "transport": self.mod.__name__,
             "elapsed": round(self.store.run.now() - self.t0, 6),
         }
+
+
+def _with_body(
+    response: dict[str, Any], headers: dict[str, list[str]], chunks: list[tuple[float, bytes]]
+) -> dict[str, Any]:
+    """``response`` with its headers and body added as they are stored: decoded (the encoding
+    headers dropped with the encoding), a stream chunk by chunk."""
+    if is_event_stream(headers):
+        response["headers"], response["chunks"] = _decoded_chunks(headers, chunks)
+    else:
+        joined = b"".join(c for _, c in chunks)
+        response["headers"], body = vcr_format.decoded_response_body(headers, joined)
+        response["body"] = encode_body(body)
+    return response
 
 
 def _decoded_chunks(
