@@ -309,7 +309,9 @@ def measure(shape: str) -> None:
         ours = split.pop("total") * 1e6
         cost = split.pop("probe cost") * 1e6
         verdict = "PASS" if ours <= TARGET_US else "MISS"
-        target = f"target <= {TARGET_US:.0f} us {verdict}" if kind == "recorded" else "(info)"
+        target = (
+            f"target <= {TARGET_US:.0f} us {verdict} ({shape})" if kind == "recorded" else "(info)"
+        )
         print(f"  plugin's own, per {kind} request (probe): {ours:7.1f} us "
               f"({ours / (alone * 1e6) * 100:.1f}% of the SDK's) {target}")  # fmt: skip
         for layer, seconds in sorted(split.items(), key=lambda kv: -kv[1]):
