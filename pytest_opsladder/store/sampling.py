@@ -144,7 +144,7 @@ def _strata_keys(by: tuple[StratumField, ...]) -> Callable[[dict[str, Any]], lis
     def keys_of(entry: dict[str, Any]) -> list[tuple[str, ...]]:
         raw = tuple(map(entry.get, names))
         if tools:  # the tool list as a tuple, a key (parsed JSON holds no tuples)
-            raw = tuple([tuple(v) if v.__class__ is list else v for v in raw])
+            raw = tuple([_names_key(v) if v.__class__ is list else v for v in raw])
         types = tuple(map(type, raw))
         try:
             seen = known.get(raw)
@@ -161,6 +161,18 @@ def _strata_keys(by: tuple[StratumField, ...]) -> Callable[[dict[str, Any]], lis
 
 
 _KEYS_KEPT = 100_000  # distinct field tuples remembered (memory stays bounded)
+
+
+def _names_key(tools: list[Any]) -> Any:
+    """A tool list as a memo key: a tuple when it holds names only (what stores hold); else a
+    list, which is no key, so its strata are worked out each time (the types inside a tuple
+    are not in the key's types: [1] and [True] would share one). Names only is checked by
+    joining them, which refuses anything else (a fifth of the cost of a loop over them)."""
+    try:
+        "".join(tools)
+    except TypeError:
+        return tools
+    return tuple(tools)
 
 
 def stratum_label(key: tuple[str, ...], by: tuple[StratumField, ...]) -> str:

@@ -104,6 +104,11 @@ def test_stratified_labels_values_alike_as_keys_apart_and_odd_values_too() -> No
     spec = SampleSpec(Strategy.STRATIFIED, 100, by=(StratumField.TOOL,))
     strata = Counter(s for d in sample_lines(_lines(entries), spec) for s in d["sample"]["strata"])
     assert strata == {"tool=search": 70, "tool=a": 2, "tool=b": 2, "tool=(none)": 2}
+    odd_tools = [_entry(200 + i, tools=t) for i, t in enumerate([[1], [True], [1.0], [1]])]
+    strata = Counter(
+        s for d in sample_lines(_lines(odd_tools), spec) for s in d["sample"]["strata"]
+    )
+    assert strata == {"tool=1": 2, "tool=True": 1, "tool=1.0": 1}
 
 
 def test_interesting_finds_errors_denials_slow_runs_and_outliers() -> None:
