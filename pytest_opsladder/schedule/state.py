@@ -35,6 +35,9 @@ from pytest_opsladder.schedule.state_file import row_state as _state
 __all__ = ["MonitorState", "MonitorStore"]
 
 
+_BUSY_S = 10.0  # how long an operation waits for another process's lock
+
+
 class MonitorStore:
     """Monitors, receipts, outcomes and alerts in one SQLite file; ``clock`` is epoch seconds.
 
@@ -72,12 +75,12 @@ class MonitorStore:
             return
         uri = f"{self.path.absolute().as_uri()}?mode={self._mode}"
         try:
-            conn = sqlite3.connect(uri, timeout=10, isolation_level=None, uri=True)
+            # timeout: sqlite's busy timeout, how long a write waits for another's lock
+            conn = sqlite3.connect(uri, timeout=_BUSY_S, isolation_level=None, uri=True)
         except sqlite3.Error as exc:
             raise state_error(self.path, exc) from exc
         try:
-            use_wal(conn, 10)
-            conn.execute("PRAGMA busy_timeout=10000")
+            use_wal(conn, _BUSY_S)
             yield conn
         except sqlite3.Error as exc:
             raise state_error(self.path, exc) from exc
