@@ -142,9 +142,8 @@ def preload() -> None:
 
 def _build() -> None:
     # vcrpy's patchers are built once (its optional-library imports, a cassette subclass per
-    # patched class: about a millisecond) and entered again at each install, except its aiohttp
-    # stub's: entered a second time, the same patch no longer lets aiohttp's live stream
-    # through chunk by chunk (tried, issue 18), so it is built anew each time.
+    # patched class: about a millisecond) and entered again at each install; its aiohttp
+    # stub's are not among them (see _vcr_aiohttp_stub).
     from vcr.patch import CassettePatcherBuilder
 
     import pytest_opsladder.http.aiohttp_patch
@@ -172,8 +171,10 @@ def _install() -> None:
 
 
 def _vcr_aiohttp_stub(dispatch: DispatchStore) -> list[Any]:
-    """vcrpy's aiohttp patch, new (vcrpy builds it in ``_aiohttp``, a generator of patchers
-    for an installed aiohttp; _AllButAiohttp skips it by its group name)."""
+    """vcrpy's aiohttp patch, built anew at each install: entered a second time, the same
+    patch no longer lets aiohttp's live stream through chunk by chunk (tried, issue 18).
+    (vcrpy builds it in ``_aiohttp``, a generator of patchers for an installed aiohttp;
+    _AllButAiohttp skips it by its group name.)"""
     from vcr.patch import CassettePatcherBuilder
 
     return list(CassettePatcherBuilder(dispatch)._aiohttp())
