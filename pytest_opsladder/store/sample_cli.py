@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.cassette.files import atomic_write_text
+from pytest_opsladder.store.errors import StoreError
 from pytest_opsladder.store.index import IndexReadStats, iter_index_lines
 from pytest_opsladder.store.layout import ENV_STORE, index_path, resolve_store
 from pytest_opsladder.store.sampling import (
@@ -78,16 +79,32 @@ def draw(args: argparse.Namespace) -> list[dict[str, Any]]:
     store = resolve_store(args.store)
     stats = IndexReadStats()
     source = getattr(args, "input", None)
-    lines = (
-        _stdin_lines()
-        if source == "-"
-        else iter_index_lines(Path(source) if source else index_path(store), stats)
-    )
+    lines = _stdin_lines() if source == "-" else iter_index_lines(_index_of(source, store), stats)
     drawn = sample_lines(lines, spec, stats)
     warning = stats.warning(Path(source) if source and source != "-" else index_path(store))
     if warning:
         print(f"opsladder: warning: {warning}", file=sys.stderr)
     return drawn
+
+
+def _index_of(source: str | None, store: Path) -> Path:
+    """The index to draw from. A path that is not there is a typo, not an empty store: it
+    would draw nothing and say nothing. A store with no index yet (no runs) draws nothing."""
+    if source:
+        if not Path(source).is_file():
+            raise StoreError(
+                f"--input {source}: no such file. Pass a run index (a store's index.jsonl), "
+                "or - to read one from stdin.",
+                path=Path(source),
+            )
+        return Path(source)
+    if not store.is_dir():
+        raise StoreError(
+            f"no run store at {store}/ (from --store, ${ENV_STORE} or the default runs/). "
+            f"Pass --store DIR, the directory capture(store=...) writes to, or set {ENV_STORE}.",
+            path=store,
+        )
+    return index_path(store)
 
 
 def _stdin_lines() -> Iterator[bytes]:

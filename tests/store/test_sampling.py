@@ -128,6 +128,25 @@ def test_interesting_with_an_explicit_slow_threshold() -> None:
     assert sorted(_ids(drawn)) == ["r18", "r19"]
 
 
+def test_a_store_or_index_that_is_not_there_is_named_not_an_empty_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPSLADDER_STORE", raising=False)
+    missing = tmp_path / "runz"
+    assert main(["sample", "--store", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"no run store at {missing}/" in err
+    assert "Pass --store DIR" in err
+    assert main(["sample", "--input", str(tmp_path / "index.jsnol")]) == 2
+    assert "index.jsnol: no such file" in capsys.readouterr().err
+    assert main(["review", "--list", "--store", str(missing)]) == 2
+    assert f"no run store at {missing}/" in capsys.readouterr().err
+    empty = tmp_path / "runs"
+    empty.mkdir()
+    assert main(["sample", "--store", str(empty)]) == 0  # a store with no runs yet: nothing
+    assert capsys.readouterr().out == ""
+
+
 def test_bad_strategy_and_field_list_the_valid_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sample", "--strategy", "random"]) == 2
     assert (
