@@ -360,20 +360,24 @@ def _named_hits(text: str, low: str) -> list[Hit]:
 # No name=value match holds one of these (the name, the separators and the value all exclude
 # them): the matches of one search over a whole text are those of the stretches between them,
 # each searched alone.
-_BARRIERS = "&,;}<]"
+_BARRIER = re.compile(r"[&,;}<\]]")
+_LAST_BARRIER = re.compile(r"(?s:.*)[&,;}<\]]")  # matched up to a hint: the barrier before it
 
 
 def _hinted_stretches(text: str, low: str) -> list[tuple[int, int]]:
     """The stretches between barriers that hold a hint, in order (``low``: ``text`` folded,
-    which keeps every position)."""
+    which keeps every position). Each edge is one search in C: the last barrier between the
+    previous stretch's end (itself a barrier) and the hint, and the first barrier after it."""
     spans: list[tuple[int, int]] = []
+    end = 0
     for match in _HINT.finditer(low):
         at = match.start()
-        if spans and at < spans[-1][1]:
+        if at < end:
             continue  # in the stretch already taken
-        start = max(text.rfind(c, 0, at) for c in _BARRIERS) + 1
-        ends = [e for e in (text.find(c, at) for c in _BARRIERS) if e >= 0]
-        spans.append((start, min(ends, default=len(text))))
+        before = _LAST_BARRIER.match(text, end, at)
+        after = _BARRIER.search(text, at)
+        end = after.start() if after is not None else len(text)
+        spans.append((before.end() if before is not None else 0, end))
     return spans
 
 
