@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from pytest_opsladder._json import loads
+from pytest_opsladder._json import loads, loads_exact
 from pytest_opsladder.exceptions import CassetteWriteError
 from pytest_opsladder.observability.redaction import MASK, patterns_version, redact
 from pytest_opsladder.secret_rules import Hit, detect
@@ -252,7 +252,7 @@ class _Walker:
 
     def string(self, text: str, steps: Steps, name: str | None) -> str:
         if text[:1] in ("{", "[") and len(text) > 2:  # JSON held as text (a dumped run, a body)
-            data = _json_of(text)
+            data = _json_of(text, exact=self.redacting)
             if data is not _NOT_JSON and isinstance(data, dict | list):
                 return self.json_text(data, text, steps)
         hits = self.hits(text, name)
@@ -284,7 +284,7 @@ class _Walker:
         text = raw if key == "text" else _b64_text(raw)
         if text is None:
             return body
-        data = _json_of(text)
+        data = _json_of(text, exact=self.redacting)
         if data is not _NOT_JSON:
             before = len(self.findings)
             clean = self.visit(data, (*steps, key), None)
@@ -451,12 +451,14 @@ def _is_body(value: dict[str, Any]) -> bool:
     return ("text" in value or "base64" in value) and set(value) <= {"text", "base64", "t"}
 
 
-def _json_of(text: str) -> Any:
+def _json_of(text: str, *, exact: bool = False) -> Any:
+    """The JSON value of ``text``, or ``_NOT_JSON``. ``exact`` when the value is written back
+    (a redacted body): an integer past 64 bits must not come back rounded."""
     head = text.lstrip()[:1]
     if head not in ("{", "["):
         return _NOT_JSON
     try:
-        return loads(text)
+        return loads_exact(text) if exact else loads(text)
     except (ValueError, RecursionError):
         return _NOT_JSON
 

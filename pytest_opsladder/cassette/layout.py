@@ -21,6 +21,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from pytest_opsladder._json import loads_exact
+
 BODY_FORMATS: dict[str, dict[str, Any]] = {
     "compact": {"separators": (",", ":"), "ensure_ascii": False},
     "compact_ascii": {"separators": (",", ":"), "ensure_ascii": True},
@@ -53,8 +55,8 @@ def structured_body(body: Any) -> Any:
     if not isinstance(text, str) or text[:1] not in ("{", "["):
         return body
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = loads_exact(text)  # and checked below, written back with json
+    except (ValueError, RecursionError):
         return body
     for name in _candidate_formats(text):
         if json.dumps(value, **BODY_FORMATS[name]) == text:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from pytest_opsladder._json import loads
+from pytest_opsladder._json import loads, loads_exact, may_round
 from pytest_opsladder.http.forms import form_pairs, multipart_parts
 from pytest_opsladder.http.paths import build_trie, parse_path, prune
 from pytest_opsladder.http.scrub import scrub_query
@@ -82,12 +82,16 @@ class Canonicalizer:
         # orjson would write NaN/Infinity as null: json keys a body that holds them (decided on
         # the normal form, so a pruned field or a string that spells "NaN" changes nothing)
         exact = (b"NaN" in body or b"Infinity" in body) and _has_nonfinite(norm)
-        digest = hashlib.sha1(_dump(norm, exact), usedforsecurity=False).hexdigest()
+        dumped = _dump(norm, exact)
+        if b"e+" in dumped and may_round(body):  # orjson read an integer past 64 bits as a float
+            norm = self.normal_body(body, exact_ints=True)
+            dumped = _dump(norm, exact)
+        digest = hashlib.sha1(dumped, usedforsecurity=False).hexdigest()
         key = f"{method.upper()} {base}?{_dump(query).decode()} {digest}"
         return Canonical(method.upper(), base, query, norm, key)
 
-    def normal_body(self, body: bytes) -> Any:
-        data = parse_json(body)
+    def normal_body(self, body: bytes, *, exact_ints: bool = False) -> Any:
+        data = parse_json(body, exact_ints=exact_ints)
         if data is not _NOT_JSON:
             pruned = prune(data, self.trie)
             return _mask_tool_results(pruned) if _may_hold_tool_results(body) else pruned
@@ -126,13 +130,15 @@ def _url_key(url: str, _patterns: int) -> tuple[str, tuple[tuple[str, str], ...]
     return base, tuple(sorted(parse_qsl(scrub_query(parts.query), keep_blank_values=True)))
 
 
-def parse_json(body: bytes) -> Any:
-    """The JSON value of ``body``, or the ``_NOT_JSON`` sentinel."""
+def parse_json(body: bytes, *, exact_ints: bool = False) -> Any:
+    """The JSON value of ``body``, or the ``_NOT_JSON`` sentinel. Integers past 64 bits are
+    floats unless ``exact_ints`` (see :mod:`pytest_opsladder._json`): a float that large is
+    written ``e+``, which is how :meth:`Canonicalizer.canonical` knows to read it again."""
     head = body[:1].lstrip() or body.lstrip()[:1]
     if head not in (b"{", b"["):
         return _NOT_JSON
     try:
-        return loads(body)
+        return loads_exact(body) if exact_ints else loads(body)
     except (ValueError, RecursionError):
         return _NOT_JSON
 

@@ -145,3 +145,41 @@ def test_a_pruned_field_that_spells_nan_does_not_change_the_key() -> None:
     assert canon.canonical("POST", "http://x/v1", spelled).key == key
     nan = canon.canonical("POST", "http://x/v1", b'{"t":NaN}').key
     assert nan != canon.canonical("POST", "http://x/v1", b'{"t":null}').key
+
+
+def test_ids_past_64_bits_keep_requests_apart_in_replay(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # orjson reads 123456789012345678901 and ...902 as one float: the replay key must not
+    ids = [123456789012345678901, 123456789012345678902, -9223372036854775809]
+
+    def agent(order: list[int]) -> Any:
+        def call() -> Any:
+            with httpx.Client() as client:
+                sent = [client.post(f"{llm_server.url}/echo", json={"order": i}) for i in order]
+                return [r.json()["echo"]["order"] for r in sent]
+
+        return call
+
+    path = tmp_path / "c.json"
+    assert run_in(path, agent(ids), Mode.RECORD).output == ids
+    llm_server.stop()
+    backwards = run_in(path, agent(ids[::-1]))
+    assert outcomes(backwards) == ["replayed"] * 3
+    assert backwards.output == ids[::-1]  # each request got its own recorded answer
+
+
+def test_an_id_past_64_bits_is_keyed_and_shown_exactly() -> None:
+    canon = Canonicalizer()
+    first = canon.canonical("POST", "http://x/v1", b'{"id": 123456789012345678901}')
+    second = canon.canonical("POST", "http://x/v1", b'{"id":123456789012345678902}')
+    assert first.key != second.key
+    assert first.view()["body"] == {"id": 123456789012345678901}
+    same = canon.canonical("POST", "http://x/v1", b'{ "id" : 123456789012345678901 }')
+    assert same.key == first.key
+    # a float that large stays a float, and a string of digits stays a string
+    big = canon.canonical("POST", "http://x/v1", b'{"id": 1.2345678901234568e+20}')
+    assert big.key != first.key
+    assert big.view()["body"] == {"id": 1.2345678901234568e20}
+    text = canon.canonical("POST", "http://x/v1", b'{"id": "123456789012345678901"}')
+    assert text.view()["body"] == {"id": "123456789012345678901"}
