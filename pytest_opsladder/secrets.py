@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from pytest_opsladder._json import loads, loads_exact
+from pytest_opsladder._json import loads, loads_exact, too_deep
 from pytest_opsladder.exceptions import CassetteWriteError
 from pytest_opsladder.observability.redaction import MASK, patterns_version, redact
 from pytest_opsladder.secret_rules import Hit, detect
@@ -452,15 +452,17 @@ def _is_body(value: dict[str, Any]) -> bool:
 
 
 def _json_of(text: str, *, exact: bool = False) -> Any:
-    """The JSON value of ``text``, or ``_NOT_JSON``. ``exact`` when the value is written back
-    (a redacted body): an integer past 64 bits must not come back rounded."""
+    """The JSON value of ``text``, or ``_NOT_JSON`` (then it is scanned as text, as is JSON
+    nested too deep to walk). ``exact`` when the value is written back (a redacted body): an
+    integer past 64 bits must not come back rounded."""
     head = text.lstrip()[:1]
     if head not in ("{", "["):
         return _NOT_JSON
     try:
-        return loads_exact(text) if exact else loads(text)
-    except (ValueError, RecursionError):
+        data = loads_exact(text) if exact else loads(text)
+    except ValueError:  # not JSON, or nested too deep to read
         return _NOT_JSON
+    return _NOT_JSON if too_deep(data, text) else data
 
 
 def _b64_text(raw: str) -> str | None:

@@ -20,7 +20,7 @@ import yaml
 from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.cassette import layout
-from pytest_opsladder.cassette.schema import MAX_BYTES, validate
+from pytest_opsladder.cassette.schema import MAX_BYTES, MAX_DEPTH, validate
 from pytest_opsladder.exceptions import (
     CassetteCorruptError,
     CassetteError,
@@ -48,10 +48,15 @@ def dumps_dict(run: dict[str, Any], *, suffix: str = ".json", ascii_only: bool =
     load back unchanged."""
     envelope = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "run": run}
     if suffix in (".yaml", ".yml"):
+        if layout.first_too_deep(envelope) != "$":
+            raise layout.NestedTooDeep()
         return yaml.dump(
             envelope, Dumper=_NoAliasDumper, sort_keys=True, allow_unicode=not ascii_only
         )
-    text = layout.dumps_json({**envelope, "run": layout.structure_bodies(run)})
+    try:
+        text = layout.dumps_json({**envelope, "run": layout.structure_bodies(run)})
+    except layout.BodyTooDeep:  # a body nested past what the schema reads: bodies stay text
+        text = layout.dumps_json(envelope)  # NestedTooDeep: a value past it is refused
     return _SURROGATE.sub(_escaped, text) if ascii_only else text
 
 
@@ -79,10 +84,26 @@ def save(run: Run, path: Path, *, allow: tuple[re.Pattern[str], ...] = ()) -> Pa
     data = run.to_dict()
     refuse_secrets(data, allow, where=f"cassette {path}")
     try:
-        atomic_write_text(path, dumps_dict(data, suffix=path.suffix))
+        text = dumps_dict(data, suffix=path.suffix)
+    except layout.NestedTooDeep:
+        raise _too_deep_error(path, data) from None
+    try:
+        atomic_write_text(path, text)
     except UnicodeEncodeError:  # a lone surrogate: write it escaped (ASCII), it loads back as is
         atomic_write_text(path, dumps_dict(data, suffix=path.suffix, ascii_only=True))
     return path
+
+
+def _too_deep_error(path: Path, run: dict[str, Any]) -> CassetteWriteError:
+    where = layout.first_too_deep({"run": run})
+    kept = "the cassette there is unchanged" if path.exists() else "no file was written"
+    return CassetteWriteError(
+        f"cannot write cassette {path}: {where} nests deeper than the {MAX_DEPTH} levels a "
+        f"cassette holds (docs/cassette-schema.md), so the file would not load; {kept}. "
+        "Fix: record a flatter value there, or hold the deep part as a JSON string "
+        "(json.dumps).",
+        path=path,
+    )
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -21,7 +21,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from pytest_opsladder._json import loads_exact
+from pytest_opsladder._json import loads_exact, too_deep
+from pytest_opsladder.cassette.schema import MAX_DEPTH
 
 BODY_FORMATS: dict[str, dict[str, Any]] = {
     "compact": {"separators": (",", ":"), "ensure_ascii": False},
@@ -56,11 +57,16 @@ def structured_body(body: Any) -> Any:
         return body
     try:
         value = loads_exact(text)  # and checked below, written back with json
-    except (ValueError, RecursionError):
+    except ValueError:  # not JSON, or nested too deep to read
         return body
-    for name in _candidate_formats(text):
-        if json.dumps(value, **BODY_FORMATS[name]) == text:
-            return {"json": _Ordered(value), "json_format": name}
+    if too_deep(value, text):
+        return body
+    try:
+        for name in _candidate_formats(text):
+            if json.dumps(value, **BODY_FORMATS[name]) == text:
+                return {"json": _Ordered(value), "json_format": name}
+    except RecursionError:  # deep, on a deep stack: it stays text
+        pass
     return body
 
 
@@ -172,8 +178,24 @@ def _scalar(value: Any) -> str:
     return _SCALAR.encode(value)
 
 
+class NestedTooDeep(Exception):
+    """A value would nest deeper than the cassette schema lets a file nest (its loader would
+    refuse the file): nothing is written."""
+
+
+class BodyTooDeep(NestedTooDeep):
+    """A structured body would nest too deep: the caller writes the run's bodies as text."""
+
+
+# A container's indent is its depth from the envelope; the schema reads containers down to
+# MAX_DEPTH - 1 (a cassette its own loader refused would lose the recording).
+_MAX_INDENT = MAX_DEPTH - 1
+
+
 def dumps_json(envelope: dict[str, Any]) -> str:
-    """The envelope one value per line (sorted keys, one-space indent), bodies structured."""
+    """The envelope one value per line (sorted keys, one-space indent), bodies structured.
+    Raises :class:`BodyTooDeep` for a structured body nested past the schema's depth, and
+    :class:`NestedTooDeep` for any other value."""
     out: list[str] = []
     _write(envelope, "", out, True)
     out.append("\n")
@@ -192,6 +214,8 @@ def _write(value: Any, indent: str, out: list[str], sort: bool) -> None:
 
 
 def _write_dict(value: dict[Any, Any], indent: str, out: list[str], sort: bool) -> None:
+    if len(indent) > _MAX_INDENT:
+        raise (NestedTooDeep if sort else BodyTooDeep)()  # unsorted: a body's value
     if _inline(value, value.values()):
         out.append((_SORTED_TEXT if sort else _ORDERED_TEXT)(value))
         return
@@ -212,6 +236,8 @@ def _write_dict(value: dict[Any, Any], indent: str, out: list[str], sort: bool) 
 def _write_list(
     value: list[Any] | tuple[Any, ...], indent: str, out: list[str], sort: bool
 ) -> None:
+    if len(indent) > _MAX_INDENT:
+        raise (NestedTooDeep if sort else BodyTooDeep)()  # unsorted: a body's value
     if _inline(value, value):
         out.append((_SORTED_TEXT if sort else _ORDERED_TEXT)(value))
         return
@@ -257,3 +283,20 @@ def _inline(container: Any, items: Any) -> bool:
         if isinstance(item, str) and len(item) > INLINE_MAX_CHARS:
             return False
     return len(_SORTED_TEXT(container)) <= INLINE_MAX_CHARS
+
+
+def first_too_deep(value: Any) -> str:
+    """The JSON path of the first container ``value`` holds past the schema's depth (found
+    without recursion), shortened to its start and end."""
+    stack: list[tuple[Any, str, int]] = [(value, "$", 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if not isinstance(item, dict | list | tuple):
+            continue
+        if depth > _MAX_INDENT:
+            return where if len(where) <= 120 else f"{where[:60]}...{where[-50:]}"
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in reversed(list(pairs)):
+            step = f"[{key}]" if isinstance(key, int) else f".{key}"
+            stack.append((child, where + step, depth + 1))
+    return "$"

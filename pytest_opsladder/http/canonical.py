@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from pytest_opsladder._json import loads, loads_exact, may_round
+from pytest_opsladder._json import loads, loads_exact, may_round, too_deep
 from pytest_opsladder.http.forms import form_pairs, multipart_parts
 from pytest_opsladder.http.paths import build_trie, parse_path, prune
 from pytest_opsladder.http.scrub import scrub_query
@@ -138,9 +138,10 @@ def parse_json(body: bytes, *, exact_ints: bool = False) -> Any:
     if head not in (b"{", b"["):
         return _NOT_JSON
     try:
-        return loads_exact(body) if exact_ints else loads(body)
-    except (ValueError, RecursionError):
+        data = loads_exact(body) if exact_ints else loads(body)
+    except ValueError:  # not JSON, or nested too deep to read
         return _NOT_JSON
+    return _NOT_JSON if too_deep(data, body) else data  # keyed by its bytes' digest
 
 
 def _has_nonfinite(value: Any) -> bool:

@@ -217,3 +217,36 @@ def test_one():
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*cannot write cassette*blocker/sub*--opsladder-cassette-dir*"])
     assert "INTERNALERROR" not in result.stdout.str()
+
+
+def _nested(levels: int) -> object:
+    value: object = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def _record(path: Path, output: object) -> None:
+    with RunRecorder(
+        Case("c"), Variant("v"), path, mode=Mode.RECORD, record_mode=RecordMode.ALL
+    ) as run:
+        run.output = output
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_run_nested_past_the_schema_is_refused_and_the_good_cassette_kept(
+    tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"v{suffix}"
+    _record(path, _nested(62))  # the deepest output a cassette holds: written and loaded
+    assert files.load(path).output == _nested(62)
+    before = path.read_bytes()
+    with pytest.raises(CassetteWriteError) as info:
+        _record(path, {"plan": [_nested(70)]})
+    message = str(info.value)
+    assert str(path) in message
+    assert "$.run.output.plan[0].a.a" in message
+    assert "64 levels" in message
+    assert "the cassette there is unchanged" in message
+    assert "Fix: record a flatter value" in message
+    assert path.read_bytes() == before  # the good recording is not replaced

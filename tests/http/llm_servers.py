@@ -82,6 +82,7 @@ class Handler(BaseHTTPRequestHandler):
             "/notjson": lambda: self._send(200, b"<html>oops</html>", "application/json"),
             "/badsse": lambda: self._stream(iter(BAD_SSE)),
             "/echo-key": lambda: self._json({"leaked": "sk-proj-" + "A1b2C3d4" * 4}),
+            "/deep": lambda: self._send(200, _deep(self.path), "application/json"),
         }
         route = routes.get(self.path.split("?")[0])
         if route is None:
@@ -94,7 +95,7 @@ class Handler(BaseHTTPRequestHandler):
         self.server.hits.append(self.path)
         try:
             body = json.loads(raw) if raw else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             self._send(400, b"request body is not JSON: " + raw[:40], "text/plain")
             return
         if self.path.endswith("/chat/completions"):
@@ -241,3 +242,10 @@ class LLMServer(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
         self._thread.join(timeout=10)
+
+
+def _deep(path: str) -> bytes:
+    """JSON nested as deep as ``?depth=N`` asks: past what orjson (1,024) and the recursion
+    limit read."""
+    depth = int(path.partition("depth=")[2] or 3000)
+    return b'{"a":' * depth + b"1" + b"}" * depth

@@ -133,3 +133,33 @@ def test_requests_goes_through_vcrpy_and_replays(llm_server: LLMServer, tmp_path
     assert replayed.output == recorded.output
     assert outcomes(replayed) == ["replayed", "replayed"]
     assert files.load(path).http[0]["transport"] == "vcrpy"
+
+
+@pytest.mark.parametrize("depth", [40, 58, 59, 60, 61, 62, 70, 254, 255, 400, 900, 5000])
+def test_a_deeply_nested_json_body_is_recorded_and_replayed_byte_for_byte(
+    llm_server: LLMServer, tmp_path: Path, depth: int
+) -> None:
+    path = tmp_path / "c.json"
+    url = f"{llm_server.url}/deep?depth={depth}"
+    rec, rep = record_and_replay(llm_server, path, lambda: get(url))
+    assert rec == rep
+    assert bytes.fromhex(rep[2]).startswith(b'{"a":{"a":')
+    assert len(bytes.fromhex(rep[2])) == 6 * depth + 1
+
+
+@pytest.mark.parametrize("depth", [61, 300, 2000])
+def test_a_deeply_nested_json_request_is_recorded_and_replays_on_its_own_key(
+    llm_server: LLMServer, tmp_path: Path, depth: int
+) -> None:
+    def nested(leaf: int) -> bytes:
+        return b'{"a":' * depth + str(leaf).encode() + b"}" * depth
+
+    def agent() -> list[int]:
+        with httpx.Client() as client:  # the echo answers each body with its own status
+            sent = [client.post(f"{llm_server.url}/echo", content=nested(i)) for i in (2, 1)]
+        return [len(r.content) for r in sent]
+
+    path = tmp_path / "c.json"
+    rec, rep = record_and_replay(llm_server, path, agent)
+    assert rec == rep
+    assert rec[0] == rec[1]  # same length, different leaves: told apart only by the key
