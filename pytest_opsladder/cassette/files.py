@@ -82,11 +82,14 @@ def save(run: Run, path: Path, *, allow: tuple[re.Pattern[str], ...] = ()) -> Pa
     and the file at ``path`` stays as it was.
     """
     data = run.to_dict()
-    refuse_secrets(data, allow, where=f"cassette {path}")
     try:
+        refuse_secrets(data, allow, where=f"cassette {path}")
         text = dumps_dict(data, suffix=path.suffix)
-    except layout.NestedTooDeep:
-        raise _too_deep_error(path, data) from None
+    except (layout.NestedTooDeep, RecursionError):  # the scan's walk recurses only past it
+        where = layout.first_too_deep({"run": data})
+        if where == "$":  # nothing too deep: the caller's own stack ran out
+            raise
+        raise _too_deep_error(path, where) from None
     try:
         atomic_write_text(path, text)
     except UnicodeEncodeError:  # a lone surrogate: write it escaped (ASCII), it loads back as is
@@ -94,8 +97,7 @@ def save(run: Run, path: Path, *, allow: tuple[re.Pattern[str], ...] = ()) -> Pa
     return path
 
 
-def _too_deep_error(path: Path, run: dict[str, Any]) -> CassetteWriteError:
-    where = layout.first_too_deep({"run": run})
+def _too_deep_error(path: Path, where: str) -> CassetteWriteError:
     kept = "the cassette there is unchanged" if path.exists() else "no file was written"
     return CassetteWriteError(
         f"cannot write cassette {path}: {where} nests deeper than the {MAX_DEPTH} levels a "

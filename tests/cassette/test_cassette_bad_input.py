@@ -250,3 +250,10 @@ def test_a_run_nested_past_the_schema_is_refused_and_the_good_cassette_kept(
     assert "the cassette there is unchanged" in message
     assert "Fix: record a flatter value" in message
     assert path.read_bytes() == before  # the good recording is not replaced
+
+
+def test_a_run_nested_past_the_stack_is_the_same_named_error(tmp_path: Path) -> None:
+    path = tmp_path / "v.json"
+    with pytest.raises(CassetteWriteError, match=r"\$\.run\.output\.a\.a.*64 levels"):
+        _record(path, _nested(600))  # the secret scan's walk ran out of stack first
+    assert not path.exists()
