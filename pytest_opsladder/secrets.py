@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from pytest_opsladder._json import loads, loads_exact, too_deep
+from pytest_opsladder._json import loads, loads_exact
 from pytest_opsladder.exceptions import CassetteWriteError
 from pytest_opsladder.observability.redaction import MASK, patterns_version, redact
 from pytest_opsladder.secret_rules import Hit, detect
@@ -254,16 +254,22 @@ class _Walker:
         if text[:1] in ("{", "[") and len(text) > 2:  # JSON held as text (a dumped run, a body)
             data = _json_of(text, exact=self.redacting)
             if data is not _NOT_JSON and isinstance(data, dict | list):
-                return self.json_text(data, text, steps)
+                walked = self.json_text(data, text, steps)
+                if walked is not None:
+                    return walked
         hits = self.hits(text, name)
         if not hits:
             return text
         self.note(steps, text, hits)
         return mask(text, hits) if self.redacting else text
 
-    def json_text(self, data: Any, text: str, steps: Steps) -> str:
+    def json_text(self, data: Any, text: str, steps: Steps) -> str | None:
+        """``text`` (masked when redacting) from its parsed value ``data``; None when the value
+        nests too deep to walk, and the caller reads it as text."""
         before = len(self.findings)
-        clean = self.visit(data, steps, None)
+        clean = self._walk_parsed(data, steps, before)
+        if clean is _NOT_JSON:
+            return None
         if not self.redacting or len(self.findings) == before:
             return text
         return json.dumps(clean, ensure_ascii=False)
@@ -285,9 +291,9 @@ class _Walker:
         if text is None:
             return body
         data = _json_of(text, exact=self.redacting)
-        if data is not _NOT_JSON:
-            before = len(self.findings)
-            clean = self.visit(data, (*steps, key), None)
+        before = len(self.findings)
+        clean = _NOT_JSON if data is _NOT_JSON else self._walk_parsed(data, (*steps, key), before)
+        if clean is not _NOT_JSON:
             if not self.redacting or len(self.findings) == before:
                 return body
             return {**body, key: _reencode(json.dumps(clean, ensure_ascii=False), key)}
@@ -295,6 +301,16 @@ class _Walker:
         if not self.redacting or masked is text:
             return body
         return {**body, key: _reencode(masked, key)}
+
+    def _walk_parsed(self, data: Any, steps: Steps, before: int) -> Any:
+        """The walk of a value parsed from text, or ``_NOT_JSON`` when it nests past the stack
+        (a body 400 deep): its findings so far are dropped and the text is read as text, which
+        finds the same credentials by their patterns and ``name=value`` spelling."""
+        try:
+            return self.visit(data, steps, None)
+        except RecursionError:
+            del self.findings[before:]
+            return _NOT_JSON
 
     def visit_plain(self, value: dict[str, Any], steps: Steps, name: str | None) -> Any:
         out = {k: self.visit(v, (*steps, k), k) for k, v in value.items()}
@@ -395,15 +411,22 @@ class _Screen:
             return True
         data = _json_of(text)
         if data is not _NOT_JSON:
-            return self.clean(data, None)
+            return self._clean_parsed(data)
         return (text, name) in _CLEAN or self.text(text, name, parsed=True)
 
     def text(self, text: str, name: str | None, *, parsed: bool = False) -> bool:
         if not parsed and text[:1] in ("{", "[") and len(text) > 2:
             data = _json_of(text)
             if data is not _NOT_JSON and isinstance(data, dict | list):
-                return self.clean(data, None)
+                return self._clean_parsed(data)
         return not self._hits(text, name)
+
+    def _clean_parsed(self, data: Any) -> bool:
+        """A value parsed from text; one nested past the stack is left to the full walk."""
+        try:
+            return self.clean(data, None)
+        except RecursionError:
+            return False
 
 
 def _plain_leaf(value: Any) -> bool:
@@ -452,17 +475,15 @@ def _is_body(value: dict[str, Any]) -> bool:
 
 
 def _json_of(text: str, *, exact: bool = False) -> Any:
-    """The JSON value of ``text``, or ``_NOT_JSON`` (then it is scanned as text, as is JSON
-    nested too deep to walk). ``exact`` when the value is written back (a redacted body): an
-    integer past 64 bits must not come back rounded."""
+    """The JSON value of ``text``, or ``_NOT_JSON``. ``exact`` when the value is written back
+    (a redacted body): an integer past 64 bits must not come back rounded."""
     head = text.lstrip()[:1]
     if head not in ("{", "["):
         return _NOT_JSON
     try:
-        data = loads_exact(text) if exact else loads(text)
+        return loads_exact(text) if exact else loads(text)
     except ValueError:  # not JSON, or nested too deep to read
         return _NOT_JSON
-    return _NOT_JSON if too_deep(data, text) else data
 
 
 def _b64_text(raw: str) -> str | None:

@@ -55,7 +55,7 @@ def dumps_dict(run: dict[str, Any], *, suffix: str = ".json", ascii_only: bool =
         )
     try:
         text = layout.dumps_json({**envelope, "run": layout.structure_bodies(run)})
-    except layout.BodyTooDeep:  # a body nested past what the schema reads: bodies stay text
+    except (layout.BodyTooDeep, RecursionError):  # a body nested past the schema: text
         text = layout.dumps_json(envelope)  # NestedTooDeep: a value past it is refused
     return _SURROGATE.sub(_escaped, text) if ascii_only else text
 

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from pytest_opsladder._json import loads_exact, too_deep
+from pytest_opsladder._json import loads_exact
 from pytest_opsladder.cassette.schema import MAX_DEPTH
 
 BODY_FORMATS: dict[str, dict[str, Any]] = {
@@ -59,13 +59,11 @@ def structured_body(body: Any) -> Any:
         value = loads_exact(text)  # and checked below, written back with json
     except ValueError:  # not JSON, or nested too deep to read
         return body
-    if too_deep(value, text):
-        return body
     try:
         for name in _candidate_formats(text):
             if json.dumps(value, **BODY_FORMATS[name]) == text:
                 return {"json": _Ordered(value), "json_format": name}
-    except RecursionError:  # deep, on a deep stack: it stays text
+    except RecursionError:  # nested past the stack (the writer refuses past 64 levels anyway)
         pass
     return body
 

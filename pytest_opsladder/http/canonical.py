@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from pytest_opsladder._json import loads, loads_exact, may_round, too_deep
+from pytest_opsladder._json import loads, loads_exact, may_round
 from pytest_opsladder.http.forms import form_pairs, multipart_parts
 from pytest_opsladder.http.paths import build_trie, parse_path, prune
 from pytest_opsladder.http.scrub import scrub_query
@@ -78,6 +78,17 @@ class Canonicalizer:
     def canonical(self, method: str, url: str, body: bytes | None) -> Canonical:
         base, query = _url_key(url, patterns_version())
         body = body or b""
+        try:
+            norm, dumped = self._keyed_body(body)
+        except (_TooDeep, RecursionError):  # nested past 254 levels: keyed by its bytes
+            norm = _bytes_form(body)
+            dumped = _dump(norm)
+        digest = hashlib.sha1(dumped, usedforsecurity=False).hexdigest()
+        key = f"{method.upper()} {base}?{_dump(query).decode()} {digest}"
+        return Canonical(method.upper(), base, query, norm, key)
+
+    def _keyed_body(self, body: bytes) -> tuple[Any, bytes]:
+        """The normal form of ``body`` and the bytes it is keyed on."""
         norm = self.normal_body(body)
         # orjson would write NaN/Infinity as null: json keys a body that holds them (decided on
         # the normal form, so a pruned field or a string that spells "NaN" changes nothing)
@@ -86,9 +97,7 @@ class Canonicalizer:
         if b"e+" in dumped and may_round(body):  # orjson read an integer past 64 bits as a float
             norm = self.normal_body(body, exact_ints=True)
             dumped = _dump(norm, exact)
-        digest = hashlib.sha1(dumped, usedforsecurity=False).hexdigest()
-        key = f"{method.upper()} {base}?{_dump(query).decode()} {digest}"
-        return Canonical(method.upper(), base, query, norm, key)
+        return norm, dumped
 
     def normal_body(self, body: bytes, *, exact_ints: bool = False) -> Any:
         data = parse_json(body, exact_ints=exact_ints)
@@ -101,8 +110,18 @@ class Canonicalizer:
         form = form_pairs(body)
         if form is not None:
             return {"form": form}
-        digest = hashlib.sha1(body, usedforsecurity=False).hexdigest()
-        return f"<{len(body)} bytes sha1:{digest[:16]}>" if body else None
+        return _bytes_form(body)
+
+
+def _bytes_form(body: bytes) -> str | None:
+    """What a body that is not read as JSON, a form or multipart is compared by."""
+    digest = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+    return f"<{len(body)} bytes sha1:{digest[:16]}>" if body else None
+
+
+class _TooDeep(Exception):
+    """A normal form nested past what orjson writes (254 levels): the same for every stack,
+    so a body is keyed alike when the index is built and when the agent sends it."""
 
 
 _NOT_JSON: Any = object()
@@ -138,10 +157,9 @@ def parse_json(body: bytes, *, exact_ints: bool = False) -> Any:
     if head not in (b"{", b"["):
         return _NOT_JSON
     try:
-        data = loads_exact(body) if exact_ints else loads(body)
+        return loads_exact(body) if exact_ints else loads(body)
     except ValueError:  # not JSON, or nested too deep to read
         return _NOT_JSON
-    return _NOT_JSON if too_deep(data, body) else data  # keyed by its bytes' digest
 
 
 def _has_nonfinite(value: Any) -> bool:
@@ -157,12 +175,15 @@ def _has_nonfinite(value: Any) -> bool:
 def _dump(value: Any, exact: bool = False) -> bytes:
     """The bytes a canonical form is keyed on (in this process only: never stored). orjson,
     unless ``exact``: it cannot write NaN/Infinity (they become null) or integers past 64
-    bits, which json can."""
+    bits, which json can. Raises :class:`_TooDeep` past orjson's depth, whatever ``exact``."""
+    try:
+        dumped = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:
+        if "Recursion" in str(exc):
+            raise _TooDeep from None
+        exact = True  # an integer past 64 bits
     if not exact:
-        try:
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            pass
+        return dumped
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8", "surrogatepass")
 
