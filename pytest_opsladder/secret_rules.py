@@ -405,16 +405,46 @@ def _base64_hits(text: str, name: str | None) -> list[Hit]:
     """Base64 runs that decode to text holding a credential. Each distinct run is decoded
     once (a stream repeats its ids in every event); spans are sought only for the runs whose
     decoded text holds one."""
+    spans = _base64_runs(text)
     found: dict[str, str] = {}
-    for run in set(_BASE64_RUN.findall(text)):
+    for run in {text[start:end] for start, end in spans}:
         decoded = _b64decode(run)
         inner = detect(decoded, name, depth=1) if decoded is not None else None
         if inner:
             found[run] = f"base64-encoded {inner[0].kind}"
     if not found:
         return []
-    runs = ((m, found.get(m.group(0))) for m in _BASE64_RUN.finditer(text))
-    return [Hit(*match.span(), kind) for match, kind in runs if kind is not None]
+    runs = ((start, end, found.get(text[start:end])) for start, end in spans)
+    return [Hit(start, end, kind) for start, end, kind in runs if kind is not None]
+
+
+# Every byte of _BASE64_RUN's class as "a", any other as " ": runs of 20 are then found by
+# bytes.find, in C, where the regex tried each position of the text in turn.
+_BASE64_CLASS = bytes(
+    0x61 if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/_-") else 0x20
+    for b in range(256)
+)
+_BASE64_MIN = b"a" * 20
+
+
+def _base64_runs(text: str) -> list[tuple[int, int]]:
+    """The spans of :data:`_BASE64_RUN`'s matches in ``text``. An ASCII text (a byte per
+    character) is read in C: 3-9 us for 5 KB of SSE where the regex took 110 us, and one
+    translate when it holds no run. Any other text is read by the regex."""
+    if not text.isascii():
+        return [match.span() for match in _BASE64_RUN.finditer(text)]
+    mapped = text.encode("ascii").translate(_BASE64_CLASS)
+    spans: list[tuple[int, int]] = []
+    start = mapped.find(_BASE64_MIN)
+    while start >= 0:  # a run's start: the character before it is outside the class
+        end = mapped.find(b" ", start)
+        end = len(text) if end < 0 else end
+        padding = 0
+        while padding < 2 and text.startswith("=", end + padding):
+            padding += 1
+        spans.append((start, end + padding))
+        start = mapped.find(_BASE64_MIN, end + padding)
+    return spans
 
 
 @lru_cache(maxsize=4096)

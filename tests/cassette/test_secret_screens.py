@@ -282,3 +282,27 @@ def test_a_streamed_interaction_is_screened_as_the_full_walk_reads_it(name: str)
     assert secrets._Screen().clean(copy.deepcopy(item), None) is (found == [])
     secrets.remember(item)
     assert scan(item) == found
+
+
+def _runs_corpus() -> list[str]:
+    """Texts dense in base64's characters and its padding, runs around 20 long, with JSON,
+    SSE and non-ASCII around them (the regex reads those, the C path reads ASCII)."""
+    rng = random.Random(18)
+    pieces = ["=", "==", "===", ".", ":", '"', " ", "\n", "data: ", "é", "\u2028", "\udc80"]
+    texts = []
+    for _ in range(20_000):
+        parts = []
+        for _ in range(rng.randint(0, 6)):
+            run = "".join(rng.choice("aZ09+/_-") for _ in range(rng.randint(15, 25)))
+            parts += [run, rng.choice(pieces)]
+        texts.append("".join(parts))
+    return texts
+
+
+def test_base64_runs_are_the_regex_matches() -> None:
+    texts = _runs_corpus()
+    assert sum(bool(secret_rules._BASE64_RUN.search(t)) for t in texts) > len(texts) // 2
+    assert sum(t.isascii() for t in texts) > len(texts) // 4
+    for text in texts:
+        expected = [m.span() for m in secret_rules._BASE64_RUN.finditer(text)]
+        assert secret_rules._base64_runs(text) == expected, repr(text)
