@@ -52,3 +52,15 @@ def may_round(text: str | bytes) -> bool:
     """Whether :func:`loads` could round a number of ``text``: it holds 19 digits in a row."""
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     return _LONGEST_EXACT in raw.translate(_DIGITS_AS_ZERO)
+
+
+def parse(text: str | bytes, **options: Any) -> Any:
+    """``json.loads(text, **options)`` for text a user or a model wrote (a results file, a
+    shard, a policy, a tool's arguments): JSON nested past Python's stack, which json reports
+    as ``RecursionError``, is the ``json.JSONDecodeError`` every such reader already turns into
+    its named error."""
+    try:
+        return json.loads(text, **options)
+    except RecursionError:
+        doc = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        raise json.JSONDecodeError("nested too deep to read", doc, 0) from None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pytest_opsladder import _json
 from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.capture.run import utc_now
 from pytest_opsladder.drift.cases import build_cases
@@ -224,7 +225,7 @@ def load_results(path: Path | str) -> dict[str, Any]:
     """Read a results JSON; refuse another format or a schema version this release lacks."""
     source = Path(path)
     try:
-        doc = json.loads(source.read_text(encoding="utf-8"))
+        doc = _json.parse(source.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ResultsSchemaError(
             f"cannot read results file {str(source)!r}: {exc}", path=source

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_opsladder import _json
 from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.drift.errors import ShardError
 from pytest_opsladder.drift.gate import GateConfig, parse_gate_config
@@ -116,7 +117,7 @@ def _line(source: Path, lines: list[str], i: int) -> dict[str, Any]:
     if i >= len(lines):
         raise ShardError(f"{source} is empty: a shard starts with its header line", path=source)
     try:
-        value = json.loads(lines[i])
+        value = _json.parse(lines[i])
     except json.JSONDecodeError as exc:
         raise ShardError(
             f"{source}:{i + 1} is not JSON ({exc}); the shard is truncated or corrupt", path=source

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_opsladder import _json
 from pytest_opsladder.drift.shadow import ShadowRecorder
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def read_runs(
     """A worker's results file: its runs by node id, and why it failed (None when it did
     not); ``ended`` says how the process ended, for the notice."""
     try:
-        data = json.loads(out.read_text(encoding="utf-8"))
+        data = _json.parse(out.read_text(encoding="utf-8"))
         runs: dict[str, Any] = dict(data["runs"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.exists() else ""

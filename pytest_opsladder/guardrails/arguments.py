@@ -9,13 +9,13 @@ on an allow-list, an amount under a ceiling) are checked on the parsed values.
 from __future__ import annotations
 
 import fnmatch
-import json
 import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from pytest_opsladder import _json
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
 from pytest_opsladder.guardrails.workspace import Workspace
 
@@ -56,7 +56,7 @@ def normalize_args(raw: Any) -> tuple[dict[str, Any], Decision | None]:
     """The arguments as a dict, and a manual ask when they are malformed (never raises)."""
     if isinstance(raw, str | bytes):
         try:
-            raw = json.loads(raw, parse_constant=_reject_constant)
+            raw = _json.parse(raw, parse_constant=_reject_constant)
         except ValueError as exc:
             return {}, _malformed(f"the arguments are not valid JSON ({exc})")
     if raw is None:

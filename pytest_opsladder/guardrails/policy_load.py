@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder import _json
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.guardrails import policy_schema as schema
 from pytest_opsladder.guardrails.errors import PolicyError, PolicyExampleError
@@ -35,6 +36,10 @@ def read_policy_file(path: str | Path) -> dict[str, Any]:
         data = _parse(path, text)
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         raise PolicyError(f"not valid {path.suffix.lstrip('.')}: {exc}", source=str(path)) from None
+    except RecursionError:  # TOML and YAML readers recurse per level of nesting
+        raise PolicyError(
+            f"not valid {path.suffix.lstrip('.')}: nested too deep to read", source=str(path)
+        ) from None
     if not isinstance(data, dict):
         raise PolicyError(f"the top level is {type(data).__name__}, not a table", source=str(path))
     return data
@@ -51,7 +56,7 @@ def _parse(path: Path, text: str) -> Any:
         except yaml.YAMLError as exc:
             raise ValueError(str(exc)) from None
     if path.suffix == ".json":
-        return json.loads(text)
+        return _json.parse(text)
     raise ValueError(f"unknown suffix {path.suffix!r}; use .toml, .yaml, .yml or .json")
 
 

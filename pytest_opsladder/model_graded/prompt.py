@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from pytest_opsladder import _json
 from pytest_opsladder.model_graded.errors import JudgeReplyError
 from pytest_opsladder.model_graded.spec import JudgeSpec
 
@@ -47,7 +48,7 @@ def parse_verdict(text: str, spec: JudgeSpec) -> tuple[int, str]:
     """``(score, reason)`` from the judge's reply, or :class:`JudgeReplyError` saying why not."""
     body = _FENCE.sub(r"\1", text.strip())
     try:
-        data = json.loads(body)
+        data = _json.parse(body)
     except ValueError:
         raise JudgeReplyError(
             f"the reply is not JSON: {text[:200]!r}. Use a model that follows JSON instructions.",

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from pytest_opsladder import _json
 from pytest_opsladder.cassette import files
 from pytest_opsladder.cassette.naming import cassette_path, safe_stem
 from pytest_opsladder.exceptions import ConfigError
@@ -225,7 +226,7 @@ def load_json_arg(text: str, what: str) -> Any:
     """``--input '{"q": 1}'`` or ``--input @file.json``."""
     try:
         if text.startswith("@"):
-            return json.loads(Path(text[1:]).read_text(encoding="utf-8"))
-        return json.loads(text)
+            return _json.parse(Path(text[1:]).read_text(encoding="utf-8"))
+        return _json.parse(text)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{what} {text!r} is not JSON or a readable @file ({exc}).") from None

@@ -9,10 +9,10 @@ the baseline trajectory (``tool_trajectory: strict``), so the divergence fails i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder import _json
 from pytest_opsladder.cassette import files
 from pytest_opsladder.cassette.naming import cassette_path, safe_stem
 from pytest_opsladder.nightmare.curate import build_case, copy_cassette, write_case
@@ -25,7 +25,7 @@ RESULTS_VERSIONS = (1,)
 def load_results(path: Path) -> dict[str, Any]:
     """A results JSON, refusing another format or an unknown schema version by name."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = _json.parse(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CurationError(f"cannot read results JSON {path}: {exc}.", path=path) from None
     if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT:

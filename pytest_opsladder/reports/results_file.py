@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder import _json
 from pytest_opsladder.reports.errors import ResultsFileError, ResultsSchemaError
 from pytest_opsladder.reports.verdicts import CaseVerdict, GateVerdict, MetricVerdict
 
@@ -42,7 +43,7 @@ def _parse(raw: bytes, path: Path) -> Any:
     try:
         # surrogateescape keeps undecodable bytes, strict=False raw control characters:
         # a reviewer sees them replaced rather than no report at all
-        return json.loads(raw.decode("utf-8", errors="surrogateescape"), strict=False)
+        return _json.parse(raw.decode("utf-8", errors="surrogateescape"), strict=False)
     except json.JSONDecodeError as exc:
         raise ResultsFileError(
             f"{str(path)!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "

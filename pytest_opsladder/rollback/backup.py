@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from pytest_opsladder import _json
 from pytest_opsladder.capture.run import current_run, emit
 from pytest_opsladder.rollback import events as ev
 from pytest_opsladder.rollback.errors import BackupError
@@ -137,7 +138,7 @@ class Backups:
 
     def _load(self, snap_dir: Path) -> Snapshot | None:
         try:
-            raw = json.loads((snap_dir / "meta.json").read_text(encoding="utf-8"))
+            raw = _json.parse((snap_dir / "meta.json").read_text(encoding="utf-8"))
             raw["kind"] = ArtifactKind(raw["kind"])
             return Snapshot(**raw, dir=str(snap_dir))
         except (OSError, ValueError, TypeError, KeyError):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from pytest_opsladder import _json
 from pytest_opsladder.modes import _ChoiceEnum
 from pytest_opsladder.observability.redaction import redact, redact_text
 from pytest_opsladder.schedule.errors import ScheduleConfigError
@@ -189,9 +190,13 @@ def _read_sinks_file(path: Path) -> list[Any]:
 
     try:
         text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+        data = _json.parse(text) if path.suffix == ".json" else tomllib.loads(text)
     except (OSError, ValueError) as exc:
         raise ScheduleConfigError(f"cannot read sinks file {path}: {exc}") from exc
+    except RecursionError:  # tomllib recurses per level of nesting
+        raise ScheduleConfigError(
+            f"cannot read sinks file {path}: nested too deep to read"
+        ) from None
     sinks = data.get("sink") if isinstance(data, dict) else None
     if not isinstance(sinks, list):
         raise ScheduleConfigError(

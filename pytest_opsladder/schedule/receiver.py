@@ -13,6 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from pytest_opsladder import _json
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.schedule.errors import MonitorNotFoundError, MonitorStateError
 from pytest_opsladder.schedule.state import MonitorStore
@@ -50,7 +51,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY)
         raw = self.rfile.read(length) if length else b""
         try:
-            data = json.loads(raw) if raw.strip() else {}
+            data = _json.parse(raw) if raw.strip() else {}
         except ValueError:
             return None
         return data if isinstance(data, dict) else None
