@@ -55,8 +55,11 @@ def _is_cassette(path: Path, root: Path) -> bool:
 def _foreign(path: Path) -> bool:
     """A cassette of another tool (vcrpy / pytest-recording: ``interactions`` and no format tag
     of ours), sharing the ``cassettes`` directory: not ours to validate."""
-    with path.open("rb") as handle:
-        head = handle.read(4096)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False  # missing or unreadable: validate reports it as a failed cassette
     return files.FORMAT.encode() not in head and b"interactions" in head
 
 

@@ -93,6 +93,12 @@ def read_shard(path: Path | str) -> Shard:
         lines = source.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ShardError(f"cannot read shard {str(source)!r}: {exc}", path=source) from exc
+    except UnicodeDecodeError as exc:
+        raise ShardError(
+            f"{source} is not UTF-8 text (byte {exc.start}); a shard is JSON lines written by "
+            "write_shard, so this file is corrupt or not a shard",
+            path=source,
+        ) from None
     header = _line(source, lines, 0)
     if header.get("format") != SHARD_FORMAT or header.get("schema_version") != SHARD_VERSION:
         raise ShardError(

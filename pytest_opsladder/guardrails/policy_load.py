@@ -32,6 +32,11 @@ def read_policy_file(path: str | Path) -> dict[str, Any]:
         raise PolicyError(
             f"cannot read the policy file ({exc.strerror})", source=str(path)
         ) from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"the policy file is not UTF-8 text (byte {exc.start}); save it as UTF-8",
+            source=str(path),
+        ) from None
     try:
         data = _parse(path, text)
     except (tomllib.TOMLDecodeError, ValueError) as exc:
