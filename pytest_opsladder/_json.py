@@ -30,22 +30,13 @@ def loads(text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        return _json_loads(text)
+        return parse(text)
 
 
 def loads_exact(text: str | bytes) -> Any:
     """The JSON value of ``text`` with every integer exact: json for a text holding a run of
     19 digits or more (one pass of the bytes in C, about 1 us per KB), else :func:`loads`."""
-    return _json_loads(text) if may_round(text) else loads(text)
-
-
-def _json_loads(text: str | bytes) -> Any:
-    """json's reading, its stack exhausted by deep nesting said as the ``ValueError`` every
-    caller handles (past orjson's 1,024 levels json always exhausts it)."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deep to read") from None
+    return parse(text) if may_round(text) else loads(text)
 
 
 def may_round(text: str | bytes) -> bool:
@@ -55,10 +46,11 @@ def may_round(text: str | bytes) -> bool:
 
 
 def parse(text: str | bytes, **options: Any) -> Any:
-    """``json.loads(text, **options)`` for text a user or a model wrote (a results file, a
-    shard, a policy, a tool's arguments): JSON nested past Python's stack, which json reports
-    as ``RecursionError``, is the ``json.JSONDecodeError`` every such reader already turns into
-    its named error."""
+    """``json.loads(text, **options)``, with JSON nested past Python's stack (json's
+    ``RecursionError``) raised as the ``json.JSONDecodeError`` every reader already handles:
+    the readers of files a user or a model wrote (a results file, a shard, a policy, a tool's
+    arguments) turn it into their named error. Past orjson's 1,024 levels json always runs
+    out of stack, so :func:`loads` gives it there too."""
     try:
         return json.loads(text, **options)
     except RecursionError:

@@ -429,8 +429,9 @@ _BASE64_MIN = b"a" * 20
 
 def _base64_runs(text: str) -> list[tuple[int, int]]:
     """The spans of :data:`_BASE64_RUN`'s matches in ``text``. An ASCII text (a byte per
-    character) is read in C: 3-9 us for 5 KB of SSE where the regex took 110 us, and one
-    translate when it holds no run. Any other text is read by the regex."""
+    character) is read in C: 18 us for 5 KB of SSE with OpenAI-length ids where the regex
+    took 111 us, and one translate (9 us) when it holds no run. Any other text is read by
+    the regex."""
     if not text.isascii():
         return [match.span() for match in _BASE64_RUN.finditer(text)]
     mapped = text.encode("ascii").translate(_BASE64_CLASS)
