@@ -324,11 +324,13 @@ class _Walker:
         parts: list[str] = [t for t in texts if t is not None]
         joined = "".join(parts)
         bounds = _bounds(parts)
-        spans = [h for h in self.hits(joined, None) if _crosses(h, bounds)]
-        spans += _delta_hits(joined, self)
-        if not spans:
+        split = [h for h in self.hits(joined, None) if _crosses(h, bounds)]
+        parsed = _delta_hits(joined, self)
+        if not split and not parsed:
             return chunks
-        self.note(steps, joined, spans, " (split across stream chunks)")
+        self.note(steps, joined, split, " (split across stream chunks)")
+        self.note(steps, joined, parsed, " (in the stream's events as the client parses them)")
+        spans = split + parsed
         return _mask_chunks(chunks, parts, bounds, spans) if self.redacting else chunks
 
 
@@ -522,43 +524,49 @@ def _crosses(hit: Hit, bounds: list[int]) -> bool:
 
 
 _DATA_LINE = re.compile(r"^data:[ ]?(.*)$", re.MULTILINE)
+# A JSON text's strings as the server wrote them (escapes kept); a colon after one makes it a
+# key. Outside its strings a JSON text holds no quote, so in an event that parses these are
+# exactly its strings, in document order.
+_JSON_STRING = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"(\s*:)?')
 
 
 def _delta_hits(joined: str, walker: _Walker) -> list[Hit]:
-    """Credentials that only appear once the text deltas of the stream's events are joined."""
-    leaves: list[tuple[int, int]] = []  # spans in ``joined`` of each event's string values
+    """Credentials the client reads once the stream's events are parsed and their string values
+    joined (keys left out, in document order): a key split across deltas, and a key written
+    with JSON escapes (``\\u0073k-...``), which the raw chunks do not show as written."""
+    lines: list[tuple[int, int]] = []
+    parts: list[str] = []
     for match in _DATA_LINE.finditer(joined):
         data = _json_of(match.group(1))
-        if data is _NOT_JSON:
-            continue
-        for leaf in _string_leaves(data):
-            if not leaf:
-                continue
-            escaped = leaf if _as_written(leaf) else json.dumps(leaf, ensure_ascii=False)[1:-1]
-            at = joined.find(escaped, match.start(1))
-            if at >= 0:
-                leaves.append((at, at + len(escaped)))
-    parts = [joined[a:b] for a, b in leaves]
-    hits = walker.hits("".join(parts), None)
-    if not hits:
+        if data is not _NOT_JSON:
+            lines.append(match.span(1))
+            parts += [leaf for leaf in _string_leaves(data) if leaf]
+    if not walker.hits("".join(parts), None):
         return []
+    return _delta_spans(joined, lines, walker)
+
+
+def _delta_spans(joined: str, lines: list[tuple[int, int]], walker: _Walker) -> list[Hit]:
+    """The spans in ``joined`` of the delta hits the chunks themselves do not show: the hits
+    across two values, and those in a value whose written form differs (escapes). Each value
+    is mapped to its written span; a value written with escapes is masked whole."""
+    written = [m for a, b in lines for m in _JSON_STRING.finditer(joined, a, b) if not m[2]]
+    leaves = [(m.span(1), json.loads(f'"{m[1]}"')) for m in written if m[1]]
+    parts = [text for _, text in leaves]
     bounds = _bounds(parts)
-    return [span for h in hits if _crosses(h, bounds) for span in _to_joined(h, leaves)]
-
-
-def _as_written(leaf: str) -> bool:
-    """Whether JSON writes ``leaf`` as it is (json escapes only quotes, backslashes and
-    control characters; a character isprintable() refuses may still be written as is)."""
-    return leaf.isprintable() and '"' not in leaf and "\\" not in leaf
-
-
-def _to_joined(hit: Hit, leaves: list[tuple[int, int]]) -> list[Hit]:
-    out, at = [], 0
-    for a, b in leaves:
-        lo, hi = max(hit.start, at), min(hit.end, at + b - a)
-        if lo < hi:
-            out.append(Hit(a + lo - at, a + hi - at, hit.kind))
-        at += b - a
+    out: list[Hit] = []
+    for hit in walker.hits("".join(parts), None):
+        touched = [
+            i for i, at in enumerate(bounds[:-1]) if at < hit.end and hit.start < bounds[i + 1]
+        ]
+        verbatim = [joined[slice(*leaves[i][0])] == parts[i] for i in touched]
+        if len(touched) < 2 and all(verbatim):
+            continue  # inside one value as written: the chunks' own scan reports it
+        for i, as_written in zip(touched, verbatim, strict=True):
+            (a, b), at = leaves[i][0], bounds[i]
+            if as_written:  # the hit's own characters of this value
+                a, b = a + max(hit.start - at, 0), a + min(hit.end, bounds[i + 1]) - at
+            out.append(Hit(a, b, hit.kind))  # else the whole value: its escapes shift offsets
     return out
 
 

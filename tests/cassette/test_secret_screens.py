@@ -19,6 +19,7 @@ import random
 import re
 from typing import Any
 
+import orjson
 import pytest
 
 from pytest_opsladder import secret_rules, secrets
@@ -306,3 +307,78 @@ def test_base64_runs_are_the_regex_matches() -> None:
     for text in texts:
         expected = [m.span() for m in secret_rules._BASE64_RUN.finditer(text)]
         assert secret_rules._base64_runs(text) == expected, repr(text)
+
+
+def _value_strings(value: Any) -> list[str]:
+    """The reference: the strings of a parsed JSON value in document order, keys left out."""
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [leaf for item in items for leaf in _value_strings(item)]
+
+
+def _events_corpus() -> list[Any]:
+    """JSON events with keys equal to values, quotes, backslashes, escapes, control and
+    non-ASCII characters, and colons and braces inside strings."""
+    rng = random.Random(11)
+    atoms = ['a"b', "c\\d", "k", "x: y", "{", "}", "\u00e9", "\u2028", "\n\t", "/", "", " : "]
+
+    def value(depth: int) -> Any:
+        roll = rng.random()
+        if depth > 3 or roll < 0.4:
+            return "".join(rng.choice(atoms) for _ in range(rng.randint(0, 3)))
+        if roll < 0.5:
+            return rng.choice([1, 2.5, None, True])
+        if roll < 0.75:
+            return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+        keys = ["".join(rng.choice(atoms) for _ in range(rng.randint(0, 2))) for _ in range(3)]
+        return {k: value(depth + 1) for k in keys}
+
+    return [{"delta": value(0), "k": "k"} for _ in range(3_000)]
+
+
+@pytest.mark.parametrize("dump", ["json", "json-ascii", "json-compact", "orjson"])
+def test_an_events_strings_are_found_as_written(dump: str) -> None:
+    """The delta join reads each event's string values from the text as the server wrote it,
+    in document order, keys left out, however the server escapes them."""
+    writers = {
+        "json": lambda v: json.dumps(v, ensure_ascii=False),
+        "json-ascii": json.dumps,
+        "json-compact": lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False),
+        "orjson": lambda v: orjson.dumps(v).decode(),
+    }
+    for event in _events_corpus():
+        line = "data: " + writers[dump](event) + "\n\n"
+        found = [m[1] for m in secrets._JSON_STRING.finditer(line) if not m[2]]
+        as_read = [json.loads(f'"{leaf}"') for leaf in found]
+        assert as_read == _value_strings(event), line
+
+
+@pytest.mark.parametrize("escape", ["\\u00e9", "\\/", '\\"'])
+def test_a_key_split_across_deltas_written_with_escapes_is_found(escape: str) -> None:
+    """A server that escapes differently from Python (\\u escapes, an escaped slash) still has
+    its deltas joined: a key split across them is found and masked in the chunks."""
+    first = 'data: {"choices":[{"delta":{"content":"caf' + escape + " " + KEY[:14] + '"}}]}\n\n'
+    second = 'data: {"choices":[{"delta":{"content":"' + KEY[14:] + ' ok"}}]}\n\n'
+    item = _stream(first, second)
+    found = scan(item)
+    assert found
+    assert all(f.kind.endswith("as the client parses them)") for f in found)
+    masked = secrets.redact_secrets(item)
+    written = json.dumps(masked)
+    assert KEY[:14] not in written
+    assert KEY[14:] not in written
+
+
+def test_a_key_written_with_json_escapes_in_one_delta_is_found() -> None:
+    """A server may write any character of a value as a \\u escape: the chunks then do not
+    show the key as written, but the client parses it whole. It is found and masked."""
+    escaped = "".join(f"\\u{ord(c):04x}" if i % 5 == 0 else c for i, c in enumerate(KEY))
+    item = _stream('data: {"choices":[{"delta":{"content":"key ' + escaped + '"}}]}\n\n')
+    assert KEY not in json.dumps(item)
+    found = scan(item)
+    assert [f.path for f in found] == ["$.response.chunks"]
+    assert secrets._Screen().clean(copy.deepcopy(item), None) is False
+    masked = json.dumps(secrets.redact_secrets(item))
+    assert escaped.replace("\\", "\\\\") not in masked
+    assert KEY[1:5] not in masked

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from typing import Any
 
@@ -25,6 +26,8 @@ class BoundaryHandler(Handler):
             self._json({"text": _heard(body)})
         elif self.path == "/form":
             self._json({"ok": True})
+        elif self.path == "/v1/chat/completions":
+            self._stream(_french_deltas())
         else:
             self._json({"error": "no such path"}, 404)
 
@@ -36,6 +39,28 @@ class BoundaryHandler(Handler):
             )
         else:  # never echoes the query: what the client sent stays on the client
             self._json({"params": self.path.count("=")})
+
+
+def _french_deltas() -> Iterator[bytes]:
+    """A chat completion streamed as Python's json.dumps writes it (non-ASCII as \\u escapes),
+    its reply quoting the key across two deltas, each event its own chunk."""
+    texts = ["Voil\u00e0 la cl\u00e9 : " + LEAK[:14], LEAK[14:], " (\u00e0 garder)"]
+    for i, text in enumerate(texts):
+        event = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"content": text},
+                    "finish_reason": "stop" if i == 2 else None,
+                }
+            ],
+        }
+        yield f"data: {json.dumps(event)}\n\n".encode()
+    yield b"data: [DONE]\n\n"
 
 
 def _parts(body: bytes) -> dict[str, Any]:

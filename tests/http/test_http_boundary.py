@@ -114,6 +114,27 @@ def test_a_key_split_across_stream_chunks_is_refused_and_the_previous_cassette_s
     assert LEAK not in "".join(p.read_text() for p in tmp_path.iterdir())
 
 
+def test_a_key_split_across_deltas_of_an_escaping_server_is_refused(
+    server: BoundaryServer, tmp_path: Path
+) -> None:
+    """The SDK joins the deltas it parses; the server writes non-ASCII as \\u escapes, so the
+    deltas as written are not the text the client reads. The key is still refused."""
+
+    def agent() -> bool:
+        with sdk(server.url) as client:
+            stream = client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "la cl\u00e9 ?"}], stream=True
+            )
+            return LEAK in "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+
+    path = tmp_path / "c.json"
+    with pytest.raises(CassetteSecretError, match=r"\$\.http\[0\]\.response\.chunks") as info:
+        run_in(path, agent, Mode.RECORD)
+    assert "as the client parses them" in str(info.value)
+    assert not path.exists()
+    assert LEAK not in "".join(p.read_text() for p in tmp_path.iterdir() if p.is_file())
+
+
 def test_credential_named_query_fields_and_headers_are_scrubbed_and_replay_matches(
     server: BoundaryServer, tmp_path: Path
 ) -> None:
