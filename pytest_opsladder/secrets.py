@@ -137,18 +137,29 @@ def refuse_secrets(run: dict[str, Any], allow: Allow = (), *, where: str = "") -
         raise secret_error(run, found, where)
 
 
+def _shown(text: str, found: list[Finding]) -> str:
+    """``text`` (a case id, a cassette path named after the test's parameters) as an error may
+    show it: every value found in the run masked, and any credential of its own."""
+    for finding in found:
+        if len(finding.value) >= 4:
+            text = text.replace(finding.value, MASK)
+    hits = detect(text)
+    return mask(text, hits) if hits else text
+
+
 def secret_error(run: dict[str, Any], found: list[Finding], where: str) -> CassetteSecretError:
     manifest = run.get("manifest") if isinstance(run.get("manifest"), dict) else {}
-    run_id = str((manifest or {}).get("run_id", "?"))
+    run_id = _shown(str((manifest or {}).get("run_id", "?")), found)
     case = run.get("case", {}).get("id") if isinstance(run.get("case"), dict) else None
+    case = _shown(case, found) if isinstance(case, str) else case
     places = "\n".join(f"  - {f.path}: {label(f.kind)} ({f.sample})" for f in found[:10])
     more = f"\n  ... and {len(found) - 10} more" if len(found) > 10 else ""
     return CassetteSecretError(
-        f"refusing to write a credential into {where or 'the cassette'} of run {run_id} "
-        f"(case {case!r}): {len(found)} finding(s)\n{places}{more}\nThe previous cassette, if "
-        "any, is left as it was. Fix: keep the credential out of tool arguments, results, "
-        "errors, output and bodies (send it in a header: credential headers and query fields "
-        "are scrubbed), or, if it is not a real credential, allow it with "
+        f"refusing to write a credential into {_shown(where, found) or 'the cassette'} of run "
+        f"{run_id} (case {case!r}): {len(found)} finding(s)\n{places}{more}\nThe previous "
+        "cassette, if any, is left as it was. Fix: keep the credential out of tool arguments, "
+        "results, errors, output and bodies (send it in a header: credential headers and "
+        "query fields are scrubbed), or, if it is not a real credential, allow it with "
         "opsladder_config['secrets_allow'] = [<regex>].",
         run_id=run_id,
         json_path=found[0].path,
@@ -196,6 +207,18 @@ class _Walker:
         if kind is list or kind is tuple:
             if name == "events" and not self.redacting:
                 return self.events(value, steps)
+            out = [self.visit(item, (*steps, i), name) for i, item in enumerate(value)]
+            return out if self.redacting else value
+        return self.subclassed(value, steps, name)
+
+    def subclassed(self, value: Any, steps: Steps, name: str | None) -> Any:
+        """A subclass of str, dict, list or tuple (a StrEnum, an OrderedDict, a token type):
+        the cassette writer writes it as its base type, so it is read as one."""
+        if isinstance(value, str):
+            return self.string(str.__str__(value), steps, name)
+        if isinstance(value, dict):
+            return self.mapping(value, steps, name)
+        if isinstance(value, list | tuple):
             out = [self.visit(item, (*steps, i), name) for i, item in enumerate(value)]
             return out if self.redacting else value
         return value
@@ -530,58 +553,106 @@ _DATA_LINE = re.compile(r"^data:[ ]?(.*)$", re.MULTILINE)
 _JSON_STRING = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"(\s*:)?')
 
 
+_Field = tuple[Any, ...]  # a value's field: (parent field, key), a list item by its ids
+_FIELD_SEPARATOR = "\n\x00\n"  # no format's match runs across it (whitespace, then no class)
+_ITEM_IDS = ("index", "output_index", "content_index", "item_id")
+_ITEM_ID_KEYS = frozenset(_ITEM_IDS)
+
+
 def _delta_hits(joined: str, walker: _Walker) -> list[Hit]:
-    """Credentials the client reads once the stream's events are parsed and their string values
-    joined (keys left out, in document order): a key split across deltas, and a key written
-    with JSON escapes (``\\u0073k-...``), which the raw chunks do not show as written."""
-    lines: list[tuple[int, int]] = []
-    parts: list[str] = []
+    """Credentials the client reads once it parses the stream's events and joins each field's
+    deltas: a key split across the ``content`` (or tool ``arguments``, ``text``,
+    ``partial_json``, ``delta``) of several events, and a key written with JSON escapes
+    (``\\u0073k-...``), which the raw chunks do not show as written.
+
+    The string values of the events are grouped by field (their JSON path, a list item taken by
+    its ``index``/``item_id`` where it has one, as SDKs accumulate tool calls), each field's
+    values joined in order. One scan of every field (a separator no format crosses between
+    them) screens the stream; only on a hit is each field read alone and mapped back to the
+    values' written spans."""
+    lines: list[tuple[tuple[int, int], list[tuple[_Field, str]]]] = []
+    fields: dict[_Field, list[str]] = {}
     for match in _DATA_LINE.finditer(joined):
         data = _json_of(match.group(1))
-        if data is not _NOT_JSON:
-            lines.append(match.span(1))
-            parts += [leaf for leaf in _string_leaves(data) if leaf]
-    if not walker.hits("".join(parts), None):
+        if data is _NOT_JSON:
+            continue
+        leaves: list[tuple[_Field, str]] = []
+        _field_leaves(data, ((), _item_ids(data)) if type(data) is dict else (), leaves)
+        lines.append((match.span(1), leaves))
+        for path, leaf in leaves:
+            if leaf:
+                fields.setdefault(path, []).append(leaf)
+    screen = _FIELD_SEPARATOR.join("".join(values) for values in fields.values())
+    if not walker.hits(screen, None):
         return []
     return _delta_spans(joined, lines, walker)
 
 
-def _delta_spans(joined: str, lines: list[tuple[int, int]], walker: _Walker) -> list[Hit]:
-    """The spans in ``joined`` of the delta hits the chunks themselves do not show: the hits
+def _field_leaves(value: Any, path: _Field, out: list[tuple[_Field, str]]) -> None:
+    """The strings of a parsed event (a dict or a list) in document order, keys left out, each
+    with its field. A field is a linked pair (parent, key): built in O(1), hashed by value."""
+    in_list = type(value) is list
+    items: Iterable[tuple[Any, Any]] = enumerate(value) if in_list else value.items()
+    for key, child in items:
+        kind = type(child)
+        if kind is str:
+            out.append(((path, key), child))
+        elif kind is dict:
+            ids = _item_ids(child)
+            if ids:  # an item known by its ids, wherever it stands in its list
+                _field_leaves(child, ((path, "[]" if in_list else key), ids), out)
+            else:
+                _field_leaves(child, (path, key), out)
+        elif kind is list:
+            _field_leaves(child, (path, key), out)
+
+
+def _item_ids(value: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    if _ITEM_ID_KEYS.isdisjoint(value):
+        return ()
+    return tuple((k, v) for k in _ITEM_IDS if type(v := value.get(k)) is int or type(v) is str)
+
+
+def _delta_spans(
+    joined: str, lines: list[tuple[tuple[int, int], list[tuple[_Field, str]]]], walker: _Walker
+) -> list[Hit]:
+    """The spans in ``joined`` of the field hits the chunks themselves do not show: the hits
     across two values, and those in a value whose written form differs (escapes). Each value
-    is mapped to its written span; a value written with escapes is masked whole."""
-    written = [m for a, b in lines for m in _JSON_STRING.finditer(joined, a, b) if not m[2]]
-    leaves = [(m.span(1), json.loads(f'"{m[1]}"')) for m in written if m[1]]
-    parts = [text for _, text in leaves]
+    is mapped to its written span; a value written with escapes is masked whole (and every
+    value of an event whose strings cannot be paired with its text, the whole event)."""
+    fields: dict[_Field, list[tuple[str, tuple[int, int], bool]]] = {}
+    for (a, b), leaves in lines:
+        written = [m for m in _JSON_STRING.finditer(joined, a, b) if not m[2]]
+        paired = len(written) == len(leaves)  # not when a key repeats: the parse kept one
+        for i, (path, leaf) in enumerate(leaves):
+            if not leaf:
+                continue
+            span = written[i].span(1) if paired else (a, b)
+            as_written = paired and joined[span[0] : span[1]] == leaf
+            fields.setdefault(path, []).append((leaf, span, as_written))
+    out: list[Hit] = []
+    for values in fields.values():
+        out += _field_spans([leaf for leaf, _, _ in values], values, walker)
+    return out
+
+
+def _field_spans(
+    parts: list[str], values: list[tuple[str, tuple[int, int], bool]], walker: _Walker
+) -> list[Hit]:
     bounds = _bounds(parts)
     out: list[Hit] = []
     for hit in walker.hits("".join(parts), None):
         touched = [
             i for i, at in enumerate(bounds[:-1]) if at < hit.end and hit.start < bounds[i + 1]
         ]
-        verbatim = [joined[slice(*leaves[i][0])] == parts[i] for i in touched]
-        if len(touched) < 2 and all(verbatim):
+        if len(touched) < 2 and all(values[i][2] for i in touched):
             continue  # inside one value as written: the chunks' own scan reports it
-        for i, as_written in zip(touched, verbatim, strict=True):
-            (a, b), at = leaves[i][0], bounds[i]
+        for i in touched:
+            _, (a, b), as_written = values[i]
             if as_written:  # the hit's own characters of this value
+                at = bounds[i]
                 a, b = a + max(hit.start - at, 0), a + min(hit.end, bounds[i + 1]) - at
             out.append(Hit(a, b, hit.kind))  # else the whole value: its escapes shift offsets
-    return out
-
-
-def _string_leaves(value: Any) -> list[str]:
-    """The strings of a JSON value in document order, keys left out."""
-    out: list[str] = []
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-        elif isinstance(item, dict):
-            stack.extend(reversed(item.values()))
-        elif isinstance(item, list):
-            stack.extend(reversed(item))
     return out
 
 

@@ -8,7 +8,9 @@ says which strings must never reach a file (the secret, and its encoded form whe
 from __future__ import annotations
 
 import base64
+import enum
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -198,6 +200,15 @@ def _named_entries() -> list[Entry]:
         ),
         Entry("percent_pem", _result(pct), (pct,)),
         Entry("sse_delta_split", http(chunks=sse_split), (OPENAI,)),
+        Entry(
+            "sse_delta_split_among_ids",
+            http(chunks=_openai_chunks(OPENAI)),
+            (OPENAI[10:21], OPENAI[21:]),  # each piece: a redacting writer masks all of them
+        ),
+        Entry("output_str_enum", _set_output([_Keys.OPENAI]), (OPENAI,)),
+        Entry("output_ordered_dict", _set_output(OrderedDict(key=OPENAI)), (OPENAI,)),
+        Entry("tool_arg_str_subclass", _arg({"name": _Token(f"k {OPENAI}")}), (OPENAI,)),
+        Entry("tool_result_list_subclass", _result(_Items([RANDOM_KEYED])), (RANDOM,)),
         Entry("sse_raw_split", http(chunks=raw_split), (OPENAI,)),
         Entry("url_password", _result("postgres://app:Zq9!xLr2vN@db:5432/prod"), ("Zq9!xLr2vN",)),
         Entry("bearer_in_text", _result(f"Authorization: Bearer {RANDOM}"), (RANDOM,)),
@@ -208,6 +219,36 @@ def _named_entries() -> list[Entry]:
 
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+
+
+RANDOM_KEYED = f"api_key={RANDOM}"
+
+
+class _Token(str):
+    """A str subclass, as SDKs and settings libraries use for secrets and ids."""
+
+
+class _Items(list[str]):
+    """A list subclass."""
+
+
+class _Keys(enum.StrEnum):
+    OPENAI = OPENAI
+
+
+def _set_output(value: Any) -> Callable[[Run], None]:
+    return lambda run: setattr(run, "output", value)
+
+
+def _openai_chunks(key: str) -> list[str]:
+    """A chat completion streamed as the API streams it: an id, the model and a fingerprint in
+    every event, between the pieces of the content's deltas."""
+    pieces = ["key " + key[:10], key[10:21], key[21:] + " ok"]
+    head = {"id": "chatcmpl-9x", "object": "chat.completion.chunk", "model": "gpt-4o-mini"}
+    return [
+        "data: " + json.dumps({**head, "choices": [{"index": 0, "delta": {"content": p}}]}) + "\n\n"
+        for p in pieces
+    ]
 
 
 def _multipart(name: str, value: str) -> str:

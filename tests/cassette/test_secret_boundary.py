@@ -10,6 +10,7 @@ import pytest
 from secret_corpus import CORPUS, FORMATS, PLACES, Entry, fresh_run
 
 from pytest_opsladder.capture.run import Run
+from pytest_opsladder.capture.variant import Case, Variant
 from pytest_opsladder.cassette import files
 from pytest_opsladder.drift.gate import GateConfig
 from pytest_opsladder.drift.shards import write_shard
@@ -119,3 +120,20 @@ def test_shards_results_json_and_reports_hold_no_secret(tmp_path: Path) -> None:
 )
 def test_ordinary_model_and_tool_data_is_not_taken_for_a_secret(data: object) -> None:
     assert scan(data) == []
+
+
+def test_the_refusal_does_not_print_a_key_held_in_the_case_id_or_the_cassette_path(
+    tmp_path: Path,
+) -> None:
+    """A test parametrized by a key names its case and its cassette after it: the error shows
+    neither (pytest prints it in the terminal and in CI logs)."""
+    key = "ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5"
+    run = Run(Case(f"test_call[{key}]"), Variant("v", model="m1"))
+    path = tmp_path / f"test_call_{key}-f06e40" / "v.json"
+    with pytest.raises(CassetteSecretError) as info:
+        files.save(run, path)
+    message = str(info.value)
+    assert key not in message
+    assert "$.case.id" in message
+    assert str(tmp_path) in message
+    assert not path.parent.exists()

@@ -382,3 +382,79 @@ def test_a_key_written_with_json_escapes_in_one_delta_is_found() -> None:
     masked = json.dumps(secrets.redact_secrets(item))
     assert escaped.replace("\\", "\\\\") not in masked
     assert KEY[1:5] not in masked
+
+
+def _openai_chunk(content: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-9x",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "system_fingerprint": "fp_44709d6fcb",
+        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}],
+    }
+
+
+def _openai_tool_args(pieces: list[str]) -> list[dict[str, Any]]:
+    """Two tool calls streamed in parallel, their argument chunks interleaved (by index)."""
+    events = []
+    for piece in pieces:
+        for index, args in ((0, piece), (1, '{"q": 1}')):
+            call = {"index": index, "function": {"arguments": args}}
+            events.append({**_openai_chunk(""), "choices": [
+                {"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]})  # fmt: skip
+    return events
+
+
+def _anthropic(pieces: list[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"type": "message_start", "message": {"id": "msg_01", "model": "claude-x"}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text"}},
+    ]
+    for piece in pieces:
+        out.append({"type": "ping"})
+        delta = {"type": "text_delta", "text": piece}
+        out.append({"type": "content_block_delta", "index": 0, "delta": delta})
+    return out
+
+
+def _responses(pieces: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "response.output_text.delta",
+            "item_id": "msg_1",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": piece,
+            "sequence_number": i,
+        }
+        for i, piece in enumerate(pieces)
+    ]
+
+
+PROVIDER_STREAMS = {
+    "openai chat": lambda pieces: [_openai_chunk(p) for p in pieces],
+    "openai parallel tool calls": _openai_tool_args,
+    "anthropic messages": _anthropic,
+    "openai responses": _responses,
+}
+
+
+@pytest.mark.parametrize("shape", list(PROVIDER_STREAMS))
+@pytest.mark.parametrize("cuts", [(12,), (3, 20), (9, 10, 11, 30)])
+def test_a_key_split_across_a_providers_deltas_is_found_and_masked(
+    shape: str, cuts: tuple[int, ...]
+) -> None:
+    """Real streams carry ids, models and other fields in every event, between the pieces of
+    a field's deltas: each field is joined as the SDK joins it, so the key is whole again."""
+    secret = SAMPLES["openai_key"]
+    pieces = [secret[a:b] for a, b in zip((0, *cuts), (*cuts, len(secret)), strict=True)]
+    events = PROVIDER_STREAMS[shape]([f"key {pieces[0]}", *pieces[1:-1], f"{pieces[-1]} ok"])
+    item = _stream(*(f"data: {json.dumps(e)}\n\n" for e in events), "data: [DONE]\n\n")
+    found = scan(item)
+    assert found
+    assert {f.path for f in found} == {"$.response.chunks"}
+    written = json.dumps(secrets.redact_secrets(item))
+    assert [p for p in pieces if len(p) > 3 and p in written] == []
+    clean = PROVIDER_STREAMS[shape](["key ", "sk-", "proj", " is not here"])
+    assert scan(_stream(*(f"data: {json.dumps(e)}\n\n" for e in clean))) == []
