@@ -1,15 +1,17 @@
-"""The global pause, a kill switch (ladder level 6): state every process reads, kept twice.
+"""The global pause, a kill switch (ladder level 6): state every process reads, kept thrice.
 
-``opsladder pause`` writes the state file atomically *and* an entry in the pause ledger, a second
-directory (:mod:`~pytest_opsladder.blast_radius.pause_ledger`); every side-effecting tool call
-checks them at the tool boundary. The pause fails closed (docs/faults.md):
+``opsladder pause`` writes the state file atomically *and* an entry in the pause ledger and in
+the anchor beside the state's directory
+(:mod:`~pytest_opsladder.blast_radius.pause_ledger`); every side-effecting tool call checks them
+at the tool boundary. Every copy is written mode 0644, so agents running as other users can
+read it. The pause fails closed (docs/faults.md):
 
-- either copy says paused: paused. Only ``resume`` writes "running", to both.
-- either copy is odd (bad JSON, a directory, a FIFO or device, a dangling symlink, unreadable,
+- any copy says paused: paused. Only ``resume`` writes "running", to all of them.
+- any copy is odd (bad JSON, a directory, a FIFO or device, a dangling symlink, unreadable,
   huge): paused, without blocking the reader.
-- the state file is missing but the ledger shows a pause was ever set (even if later resumed):
-  paused. Deleting the file or its directory lifts nothing.
-- both are missing: never paused, unless ``missing_means_paused``.
+- the state file is missing but the ledger or the anchor shows a pause was ever set (even if
+  later resumed): paused. Deleting the file or its directory lifts nothing.
+- all are missing: never paused, unless ``missing_means_paused``.
 
 A check costs one 8-byte ``pread``: writers bump a change token in a sidecar
 (:mod:`~pytest_opsladder.blast_radius.pause_signal`); the files are re-read when the token
@@ -30,7 +32,12 @@ from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.blast_radius import events as ev
 from pytest_opsladder.blast_radius.errors import PausedError, PauseStateError
 from pytest_opsladder.blast_radius.pause_files import FileKind, PauseFile, read_pause_file
-from pytest_opsladder.blast_radius.pause_ledger import ENV_PAUSE_LEDGER, ledger_entry
+from pytest_opsladder.blast_radius.pause_ledger import (
+    ENV_PAUSE_LEDGER,
+    anchor_entry,
+    ledger_entry,
+    resolved_state_path,
+)
 from pytest_opsladder.blast_radius.pause_signal import SignalWatch, bump
 from pytest_opsladder.capture.run import emit
 
@@ -58,8 +65,8 @@ _NEVER_PAUSED = PauseState(False)
 
 
 class PauseSwitch:
-    """The kill switch stored at ``path`` (and in the ledger); cheap to check, shared by
-    processes. ``ledger`` is the ledger directory (default: from the environment)."""
+    """The kill switch stored at ``path`` (and in the ledger and the anchor); cheap to check,
+    shared by processes. ``ledger`` is the ledger directory (default: from the environment)."""
 
     def __init__(
         self,
@@ -72,10 +79,13 @@ class PauseSwitch:
     ) -> None:
         self.path = Path(path) if path is not None else default_pause_path()
         self.ledger = ledger_entry(self.path, Path(ledger) if ledger is not None else None)
+        self.anchor = anchor_entry(self.path)
+        self.copies = tuple(dict.fromkeys((self.path, self.ledger, self.anchor)))
         self.missing_means_paused = missing_means_paused
         self.recheck_interval = recheck_interval
         self.clock = clock
         self.problems: list[str] = []  # what the last pause()/resume() could not write
+        self.written: list[Path] = []  # where the last pause()/resume() wrote
         self._cached = _NEVER_PAUSED
         self._fresh_until = float("-inf")
         self._watch = SignalWatch(self.path)
@@ -94,8 +104,8 @@ class PauseSwitch:
     def _refresh(self) -> PauseState:
         self._watch.refresh()
         self._seen = self._watch.token()
-        primary, ledger = read_pause_file(self.path), read_pause_file(self.ledger)
-        self._cached = _combine(self.path, primary, ledger, self.missing_means_paused)
+        primary, *others = ((copy, read_pause_file(copy)) for copy in self.copies)
+        self._cached = _combine(self, primary[1], others)
         self._fresh_until = self.clock() + self.recheck_interval
         return self._cached
 
@@ -114,21 +124,20 @@ class PauseSwitch:
             )
 
     def pause(self, reason: str = "", by: str = "") -> PauseState:
-        """Write paused to both copies; one copy is enough (readers fail closed), none is not."""
+        """Write paused to every copy; one copy is enough (readers fail closed), none is not."""
         state = PauseState(True, reason, _utc_now(), by or _who())
-        written = (self._write_as(state, self.path), self._write_as(state, self.ledger))
-        self.problems = [problem for problem in written if problem]
-        if len(self.problems) == 2:
+        self._write_copies(state)
+        if not self.written:
             raise PauseStateError(
                 "the pause could not be recorded anywhere: " + "; ".join(self.problems)
             )
         return self._announce(state)
 
     def resume(self, by: str = "") -> PauseState:
-        """Write running to both copies; if either still reads paused, raise and stay paused."""
+        """Write running to every copy; if any still reads paused, raise and stay paused. On a
+        state file that was never written this initialises it explicitly as running."""
         state = PauseState(False, "", _utc_now(), by or _who())
-        written = (self._write_as(state, self.path), self._write_as(state, self.ledger))
-        self.problems = [problem for problem in written if problem]
+        self._write_copies(state)
         self._announce(state)
         after = self._refresh()
         if after.paused:
@@ -144,35 +153,55 @@ class PauseSwitch:
         self._fresh_until = float("-inf")
         return state
 
+    def _write_copies(self, state: PauseState) -> None:
+        """Write ``state`` to every copy; note in ``written`` and ``problems`` how it went."""
+        outcomes = [(copy, self._write_as(state, copy)) for copy in self.copies]
+        self.written = [copy for copy, problem in outcomes if not problem]
+        self.problems = [problem for _, problem in outcomes if problem]
+
     def _write_as(self, state: PauseState, path: Path) -> str:
-        """Write ``state`` to ``path`` atomically; '' on success, else what went wrong."""
+        """Write ``state`` to ``path`` atomically, readable by every user (agents may run as
+        another user than the operator); '' on success, else what went wrong."""
         body = {"paused": state.paused, "reason": state.reason, "since": state.since}
-        body |= {"by": state.by, "state_file": os.path.abspath(self.path)}
+        body |= {"by": state.by, "state_file": str(resolved_state_path(self.path))}
         try:
-            with open_atomic(path) as handle:
+            with open_atomic(path, mode=0o644) as handle:
                 handle.write(json.dumps(body, sort_keys=True) + "\n")
         except OSError as exc:
             return f"cannot write {path}: {exc.strerror or exc}"
         return ""
 
 
-def _combine(path: Path, primary: PauseFile, ledger: PauseFile, strict: bool) -> PauseState:
-    """The fail-closed reading of the two copies (see the module docstring)."""
+def _combine(
+    switch: PauseSwitch, primary: PauseFile, others: list[tuple[Path, PauseFile]]
+) -> PauseState:
+    """The fail-closed reading of the copies (see the module docstring); ``others`` are the
+    ledger's and the anchor's, each with its path."""
     if primary.kind is FileKind.ODD:
         return PauseState(True, primary.problem, readable=False)
-    if ledger.kind is FileKind.ODD:
-        where = f"{ledger.problem}: it is the pause ledger; fix it or set ${ENV_PAUSE_LEDGER}"
-        return PauseState(True, where, readable=False)
-    for copy in (primary, ledger):
+    for path, copy in others:
+        if copy.kind is FileKind.ODD:
+            return PauseState(True, _odd_copy(switch, path, copy), readable=False)
+    for copy in (primary, *(copy for _, copy in others)):
         if copy.kind is FileKind.OK and copy.data["paused"]:
-            return _from_data(copy)
+            return _from_data(copy) if copy is primary else _kept(switch.path, primary, copy)
     if primary.kind is FileKind.OK:
-        return _from_data(primary)  # running, written by resume (a lost ledger lifts nothing)
-    if ledger.kind is FileKind.OK:
-        return _lost(path, ledger)
-    if strict:
-        return PauseState(True, f"no pause state at {path}", readable=False)
+        return _from_data(primary)  # running, written by resume (a lost copy lifts nothing)
+    for _, copy in others:
+        if copy.kind is FileKind.OK:
+            return _lost(switch.path, copy)
+    if switch.missing_means_paused:
+        return PauseState(True, f"no pause state at {switch.path}", readable=False)
     return _NEVER_PAUSED
+
+
+def _odd_copy(switch: PauseSwitch, path: Path, copy: PauseFile) -> str:
+    if path == switch.ledger:
+        return f"{copy.problem}: it is the pause ledger; fix it or set ${ENV_PAUSE_LEDGER}"
+    return (
+        f"{copy.problem}: it is the pause anchor beside the state's directory; fix or remove "
+        "it, then run `opsladder resume`"
+    )
 
 
 def _from_data(copy: PauseFile) -> PauseState:
@@ -180,13 +209,24 @@ def _from_data(copy: PauseFile) -> PauseState:
     return PauseState(bool(copy.data["paused"]), reason, since, by)
 
 
+def _kept(path: Path, primary: PauseFile, copy: PauseFile) -> PauseState:
+    """A copy says paused; if the state file is gone, the reason says so and how to resume."""
+    state = _from_data(copy)
+    if primary.kind is not FileKind.MISSING:
+        return state
+    reason = f"{state.reason or 'no reason'}; the state file {path} is missing, a copy of the "
+    reason += f"pause keeps it on until `opsladder resume --state {path}`"
+    return PauseState(True, reason, state.since, state.by, readable=False)
+
+
 def _lost(path: Path, ledger: PauseFile) -> PauseState:
     last = "resumed" if not ledger.data["paused"] else "paused"
     since = str(ledger.data.get("since") or "?")
     return PauseState(
         True,
-        f"the pause state {path} is missing, but the pause ledger shows a pause was set (last "
-        f"{last} at {since}); missing state after a pause counts as paused",
+        f"the pause state {path} is missing, but a copy of the pause shows a pause was set "
+        f"(last {last} at {since}); missing state after a pause counts as paused. To lift it, "
+        f"run `opsladder resume --state {path}` (it writes an explicit running state)",
         readable=False,
     )
 

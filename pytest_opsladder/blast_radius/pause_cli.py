@@ -2,8 +2,8 @@
 
 ``status`` exits 0 when running and 1 when paused (or when the state is unreadable, odd or
 missing after a pause was set, which all count as paused), so scripts can gate on it. ``pause``
-and ``resume`` say on stderr which of the two copies (state file, ledger) they could not write;
-``resume`` exits 2 if the pause still reads paused afterwards.
+and ``resume`` print every copy they wrote (state file, ledger, anchor) and say on stderr which
+they could not write; ``resume`` exits 2 if the pause still reads paused afterwards.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def _pause(args: argparse.Namespace) -> int:
     switch.pause(args.reason)
     _warn(switch)
     print(f"paused: side-effecting calls are refused until `opsladder resume` ({switch.path})")
+    _wrote(switch)
     return 0
 
 
@@ -56,12 +57,19 @@ def _resume(args: argparse.Namespace) -> int:
     switch.resume()
     _warn(switch)
     print(f"resumed: side-effecting calls are allowed ({switch.path})")
+    _wrote(switch)
     return 0
 
 
 def _warn(switch: PauseSwitch) -> None:
     for problem in switch.problems:
-        print(f"opsladder: warning: {problem} (ledger: {switch.ledger})", file=sys.stderr)
+        print(f"opsladder: warning: {problem}", file=sys.stderr)
+
+
+def _wrote(switch: PauseSwitch) -> None:
+    """Where the state went: the files (mode 0644) that agents of every user read."""
+    for copy in switch.written:
+        print(f"  wrote {copy}")
 
 
 def _status(args: argparse.Namespace) -> int:

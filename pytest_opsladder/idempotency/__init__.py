@@ -23,6 +23,7 @@ from pytest_opsladder.idempotency.errors import (
     IdempotencyStoreOpenError,
     IdempotencyUnrecordedError,
     NotLockHolderError,
+    ReleaseRefusedError,
     StoredFailureError,
 )
 from pytest_opsladder.idempotency.keys import canonical_payload, fingerprint, upsert_key
@@ -45,6 +46,7 @@ __all__ = [
     "NotLockHolderError",
     "OnStoreError",
     "Record",
+    "ReleaseRefusedError",
     "Status",
     "StoredFailureError",
     "aexecute",

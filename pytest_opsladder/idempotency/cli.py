@@ -1,9 +1,13 @@
 """``opsladder idempotency list|show|clear|release``: inspect and free keys (level 2).
 
 ``list`` and ``show`` print each key's *effective* status: a started lock that expired without a
-record reads ``completed_unrecorded``, as callers see it. ``release`` is the one documented way
-to free a ``completed_unrecorded`` key once an operator has checked whether its side effect
-happened; it refuses any other key (``clear`` deletes keys whatever their state).
+record reads ``completed_unrecorded``, as callers see it. A key still locked in progress also
+says what is known of its holder: alive on this host (still working: its side effect may be
+yet to come), crashed (this host, process gone), or "in flight or crashed" (another host).
+``release`` is the one documented way to free a ``completed_unrecorded`` key once an operator
+has checked whether its side effect happened; it refuses any other key (``clear`` deletes keys
+whatever their state), refuses while the holder is alive on this host unless ``--force``, and
+deletes only the exact record it inspected (``--holder`` pins the one ``list`` showed).
 """
 
 from __future__ import annotations
@@ -11,11 +15,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pytest_opsladder.idempotency.errors import IdempotencyConfigError, IdempotencyStoreError
+from pytest_opsladder.exceptions import OpsladderError
+from pytest_opsladder.idempotency.errors import (
+    IdempotencyConfigError,
+    IdempotencyStoreError,
+    ReleaseRefusedError,
+)
+from pytest_opsladder.idempotency.holders import Liveness, holder_process, liveness
 from pytest_opsladder.idempotency.records import Backend, Record, Status
 from pytest_opsladder.idempotency.store import open_backend
 
@@ -46,6 +57,14 @@ def register(sub: Any) -> None:
     )
     _store_arg(release)
     release.add_argument("key")
+    release.add_argument(
+        "--holder", help="only if the key is still held by this holder id (from list --json)"
+    )
+    release.add_argument(
+        "--force",
+        action="store_true",
+        help="release even though the holder still runs on this host (it may do the effect)",
+    )
     release.set_defaults(func=_release)
 
 
@@ -58,7 +77,7 @@ def _guarded(store: str, what: Callable[[Backend], R]) -> R:
     backend = open_backend(store)
     try:
         return what(backend)
-    except IdempotencyStoreError:
+    except OpsladderError:  # a store error, or a refusal worded for the operator
         raise
     except Exception as exc:  # redis / sqlite3 / OSError: the store failed under us
         raise IdempotencyStoreError(
@@ -72,13 +91,41 @@ def _guarded(store: str, what: Callable[[Backend], R]) -> R:
 def _as_seen(rec: Record, now: float) -> dict[str, Any]:
     out = rec.to_dict()
     out["status"] = rec.effective_status(now).value
+    if rec.status is Status.IN_PROGRESS:
+        out["holder_state"] = liveness(rec.holder).value
     return out
 
 
+def _iso(when: float) -> str:
+    return dt.datetime.fromtimestamp(when, dt.UTC).isoformat(timespec="seconds")
+
+
 def _line(rec: Record, now: float) -> str:
-    when = dt.datetime.fromtimestamp(rec.updated_at, dt.UTC).isoformat(timespec="seconds")
     status = rec.effective_status(now).value
-    return f"{status:<20} {when}  takeovers={rec.takeovers}  {rec.key}"
+    line = f"{status:<20} {_iso(rec.updated_at)}  takeovers={rec.takeovers}  {rec.key}"
+    holder = _holder_note(rec, now)
+    return f"{line}\n{'':<21}{holder}" if holder else line
+
+
+def _holder_note(rec: Record, now: float) -> str:
+    """What is known of an in-progress key's holder, for the operator deciding on release."""
+    if rec.status is not Status.IN_PROGRESS:
+        return ""
+    lock = "lock expired" if rec.locked_until <= now else "lock held until"
+    lock += f" {_iso(rec.locked_until)}"
+    state, who = liveness(rec.holder), _who(rec)
+    if state is Liveness.ALIVE:
+        return f"holder {who} is alive: still running, its side effect may be yet to come ({lock})"
+    if state is Liveness.CRASHED:
+        return f"holder {who} is gone: crashed ({lock})"
+    return f"in flight or crashed: holder {who} ({lock})"
+
+
+def _who(rec: Record) -> str:
+    process = holder_process(rec.holder)
+    if process is None:
+        return repr(rec.holder)
+    return f"pid {process.pid} on {process.host or 'an unrecorded host'}"
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -121,13 +168,18 @@ def _clear(args: argparse.Namespace) -> int:
 def _release(args: argparse.Namespace) -> int:
     def release(backend: Backend) -> Record | None:
         rec = backend.get(args.key)
-        if rec is not None and rec.effective_status(time.time()) is Status.COMPLETED_UNRECORDED:
-            backend.delete(args.key)
+        if rec is not None and _releasable(args, rec) and not backend.release_record(rec):
+            raise _changed(args, "it changed while being released")
         return rec
 
-    rec = _guarded(args.store, release)
-    if rec is None:
+    if _guarded(args.store, release) is None:
         raise _missing(args)
+    print(f"released {args.key}: the next call with this key executes its action")
+    return 0
+
+
+def _releasable(args: argparse.Namespace, rec: Record) -> bool:
+    """Raise unless ``rec`` may be released: unrecorded, the expected holder, not alive here."""
     status = rec.effective_status(time.time())
     if status is not Status.COMPLETED_UNRECORDED:
         raise IdempotencyConfigError(
@@ -135,5 +187,27 @@ def _release(args: argparse.Namespace) -> int:
             "keys whose outcome is unknown. Use `opsladder idempotency clear --key` to delete "
             "a key whatever its state."
         )
-    print(f"released {args.key}: the next call with this key executes its action")
-    return 0
+    if args.holder is not None and rec.holder != args.holder:
+        raise _changed(args, f"it is now held by {rec.holder!r}, not {args.holder!r}")
+    if rec.status is Status.IN_PROGRESS and liveness(rec.holder) is Liveness.ALIVE:
+        if not args.force:
+            raise ReleaseRefusedError(
+                f"key {args.key!r} was not released: its holder, {_who(rec)}, still runs on "
+                "this host and may yet do the side effect, so releasing it could run the action "
+                "twice. Wait for it to finish (or stop it), or pass --force.",
+                key=args.key,
+            )
+        print(
+            f"opsladder: warning: releasing {args.key} while its holder still runs "
+            "(--force): if it completes its side effect, the next call may repeat it",
+            file=sys.stderr,
+        )
+    return True
+
+
+def _changed(args: argparse.Namespace, how: str) -> ReleaseRefusedError:
+    return ReleaseRefusedError(
+        f"key {args.key!r} was not released: {how}. Look at it again with "
+        f"`opsladder idempotency show {args.store} {args.key}` and release what you see.",
+        key=args.key,
+    )

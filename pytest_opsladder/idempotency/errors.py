@@ -11,6 +11,7 @@ OpsladderError
     ├── IdempotencyUnrecordedError  the action may have run, its result is not recorded
     ├── IdempotencyStoreError       the store failed (Redis down, SQLite locked/full/corrupt)
     ├── NotLockHolderError          only the holder of a lock may release or complete it
+    ├── ReleaseRefusedError         `release` refused: the holder is alive or the record changed
     └── StoredFailureError          the failure policy is ``replay``: the first error again
 """
 
@@ -66,6 +67,11 @@ class IdempotencyStoreOpenError(IdempotencyStoreError, IdempotencyConfigError):
 
 class NotLockHolderError(IdempotencyError):
     """A caller that does not hold the key's lock tried to release or complete it."""
+
+
+class ReleaseRefusedError(IdempotencyError):
+    """``opsladder idempotency release`` freed nothing: the key's holder still runs on this host
+    (it may yet do the side effect), or the record changed since it was inspected."""
 
 
 class StoredFailureError(IdempotencyError):

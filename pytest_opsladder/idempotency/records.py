@@ -4,7 +4,8 @@ A backend does a few atomic things: ``begin`` (claim a free key, take over an ex
 whose side effect never started or whose holder is known alive, or return the record that
 stands in the way), ``lose`` (turn an expired *started* lock of a dead holder into
 ``completed_unrecorded``), ``start``, ``complete``, ``fail`` and ``unrecorded`` (only for the
-holder of the lock) and ``release`` (only for the holder).
+holder of the lock), ``release`` (only for the holder) and ``release_record`` (an operator's
+compare-and-delete of the exact record it inspected).
 Everything else (payload fingerprints, failure policy, waiting, events) lives in
 :mod:`pytest_opsladder.idempotency.store`, so the SQLite and Redis backends cannot disagree on
 semantics. The fingerprint is written with the claim, before any side effect, so a retry with
@@ -129,6 +130,10 @@ class Backend(Protocol):
 
     def release(self, key: str, holder: str) -> bool:
         """Delete the in-progress record if ``holder`` holds it; False otherwise."""
+
+    def release_record(self, seen: Record) -> bool:
+        """Delete ``seen.key`` only if its record is still ``seen`` (same holder, status, lock
+        deadline, update time, started flag); False if it changed or is gone."""
 
     def get(self, key: str) -> Record | None: ...
 

@@ -81,6 +81,16 @@ end
 return 0
 """
 
+# an operator's release: delete only the very record it inspected (compare-and-delete)
+_RELEASE_RECORD = """
+local k = KEYS[1]
+local f = redis.call('HMGET', k, 'holder', 'status', 'locked_until', 'updated_at', 'started')
+if f[1] == ARGV[1] and f[2] == ARGV[2] and tonumber(f[3]) == tonumber(ARGV[3])
+  and tonumber(f[4]) == tonumber(ARGV[4]) and (f[5] == '1') == (ARGV[5] == '1') then
+  return redis.call('DEL', k)
+end
+return 0
+"""
 
 _START = """
 local k = KEYS[1]
@@ -129,6 +139,7 @@ class RedisBackend:
         self._begin = self._redis.register_script(_BEGIN)
         self._finish = self._redis.register_script(_FINISH)
         self._release = self._redis.register_script(_RELEASE)
+        self._release_record = self._redis.register_script(_RELEASE_RECORD)
         self._start = self._redis.register_script(_START)
         self._lose = self._redis.register_script(_LOSE)
 
@@ -176,6 +187,11 @@ class RedisBackend:
 
     def release(self, key: str, holder: str) -> bool:
         return bool(self._release(keys=[PREFIX + key], args=[holder]))
+
+    def release_record(self, seen: Record) -> bool:
+        args = [seen.holder, seen.status.value, repr(seen.locked_until), repr(seen.updated_at)]
+        args.append("1" if seen.started else "0")
+        return bool(self._release_record(keys=[PREFIX + seen.key], args=args))
 
     def get(self, key: str) -> Record | None:
         fields = {_text(k): _text(v) for k, v in self._redis.hgetall(PREFIX + key).items()}

@@ -193,6 +193,21 @@ class SqliteBackend:
         )
         return cur.rowcount == 1
 
+    def release_record(self, seen: Record) -> bool:
+        cur = self._checked_conn().execute(
+            "DELETE FROM idempotency WHERE key=? AND holder=? AND status=? AND locked_until=? "
+            "AND updated_at=? AND started=?",
+            (
+                seen.key,
+                seen.holder,
+                seen.status.value,
+                seen.locked_until,
+                seen.updated_at,
+                seen.started,
+            ),
+        )
+        return cur.rowcount == 1
+
     def get(self, key: str) -> Record | None:
         return self._row(self._conn(), key)
 

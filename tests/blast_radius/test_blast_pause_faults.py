@@ -13,8 +13,10 @@ import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -176,7 +178,7 @@ def test_pause_is_recorded_if_either_copy_can_be_written(
     assert "warning: cannot write" in capsys.readouterr().err
     assert PauseSwitch(path).is_paused()
     with pytest.raises(PauseStateError, match="could not be recorded anywhere"):
-        PauseSwitch(tmp_path / "a-file" / "pause.json").pause("no copy")
+        PauseSwitch(tmp_path / "a-file" / "state" / "pause.json").pause("no copy")  # anchor too
 
 
 def test_resume_on_a_full_disk_fails_and_stays_paused(
@@ -256,3 +258,71 @@ def test_a_fifo_in_place_of_the_signal_file_blocks_nobody(tmp_path: Path) -> Non
     assert signal_file.is_file()
     assert switch.is_paused()
     assert status(path, "none")[0] == 1
+
+
+def _cli(*args: str, env: dict[str, str], user: list[str] | None = None) -> tuple[int, str]:
+    """``opsladder ARGS`` in its own process with ``env`` (as another user with ``user``)."""
+    cmd = [*(user or []), sys.executable, "-m", "pytest_opsladder.cli", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, check=False)
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("survivor", ["ledger", "anchor"])
+def test_a_pause_set_through_a_symlinked_directory_binds_the_real_path_too(
+    tmp_path: Path, survivor: str
+) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    operator = tmp_path / "link" / "pause.json"  # the operator names the link
+    assert main(["pause", "--state", str(operator), "--reason", "incident 9"]) == 0
+    anchors = sorted((tmp_path / ".opsladder-pause-ledger").glob("*"))  # beside real/
+    for copy in anchors if survivor == "ledger" else [ledger_entry(operator)]:
+        copy.unlink()  # one copy besides the state file is enough
+    agent = tmp_path / "real" / "pause.json"  # the agent names the real directory
+    agent.unlink()
+    assert "incident 9" in blocked(agent)
+    code, out = status(agent, "none")
+    assert code == 1, out
+    assert f"the state file {agent} is missing" in out
+    assert f"opsladder resume --state {agent}" in out
+    assert len(anchors) == 1
+
+
+def test_deleting_the_state_directory_keeps_agents_with_another_home_paused(
+    tmp_path: Path,
+) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPSLADDER_PAUSE_LEDGER", "XDG_STATE_HOME")
+    }
+    operator = {**env, "HOME": str(tmp_path / "ophome")}
+    agent = {**env, "HOME": str(tmp_path / "agenthome")}  # a service with its own HOME
+    state = str(tmp_path / "state" / "pause.json")
+    assert _cli("pause", "--state", state, "--reason", "incident 11", env=operator)[0] == 0
+    shutil.rmtree(tmp_path / "state")
+    code, out = _cli("status", "--state", state, env=agent)
+    assert code == 1, out
+    assert out.startswith("paused since")
+    assert "incident 11; the state file" in out
+    assert _cli("resume", "--state", state, env=operator)[0] == 0  # explicit running state
+    assert _cli("status", "--state", state, env=agent) == (0, "running: not paused\n")
+
+
+def test_resume_by_root_reaches_agents_running_as_another_user(tmp_path: Path) -> None:
+    shared = Path(tempfile.mkdtemp(prefix="opsladder-pause-"))  # not under pytest's 0700 dirs
+    try:
+        os.chmod(shared, 0o755)
+        env = {**os.environ, "OPSLADDER_PAUSE_LEDGER": str(shared / "ledger")}
+        state = str(shared / "state" / "pause.json")
+        assert _cli("pause", "--state", state, env=env)[0] == 0
+        code, out = _cli("resume", "--state", state, env=env)
+        assert code == 0, out
+        if os.geteuid() == 0:  # only root can read as another user here
+            nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            seen = _cli("status", "--state", state, env=env, user=nobody)
+            assert seen == (0, "running: not paused\n")
+        wrote = [line.split("wrote ", 1)[1] for line in out.splitlines() if "wrote " in line]
+        assert [stat.filemode(os.stat(path).st_mode) for path in wrote] == ["-rw-r--r--"] * 3
+        assert wrote[0] == state  # then the ledger, then the anchor beside the state's directory
+        assert wrote[2].startswith(str(shared / ".opsladder-pause-ledger"))
+    finally:
+        shutil.rmtree(shared)

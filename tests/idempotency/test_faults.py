@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -233,3 +234,86 @@ def test_a_store_deleted_while_open_refuses_to_forget_its_keys(tmp_path: Path) -
     with pytest.raises(IdempotencyStoreError, match="deleted or replaced while open"):
         execute(store, "once", {}, action("second"))
     assert ran == ["first"]
+
+
+_SLOW_HOLDER = """
+import sys, time
+from pytest_opsladder.idempotency import IdempotencyStore, execute
+target, workflow, effects = sys.argv[1:4]
+store = IdempotencyStore.open(target, workflow=workflow, lock_expiry=60,
+    clock=lambda: time.time() - 3600, redis_server_time=False)  # its lock reads expired at once
+
+def refund():
+    print("claimed", flush=True)
+    sys.stdin.readline()  # still working: its side effect is yet to come
+    with open(effects, "a") as log:
+        log.write("refund by the slow holder\\n")
+    return "slow"
+
+execute(store, "refund-8", {"order": 8}, refund)
+"""
+
+
+def test_release_refuses_while_the_holder_still_runs_so_nothing_runs_twice(
+    target: str, workflow: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    effects = tmp_path / "effects.log"
+    key = f"{workflow}:refund-8"
+    with subprocess.Popen(
+        [sys.executable, "-c", _SLOW_HOLDER, target, workflow, str(effects)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout is not None
+        assert holder.stdin is not None
+        assert holder.stdout.readline() == "claimed\n"
+        assert main(["idempotency", "list", target, "--prefix", workflow]) == 0
+        assert f"holder pid {holder.pid} on " in capsys.readouterr().out
+        assert main(["idempotency", "release", target, key]) == 2
+        assert "still runs on this host" in capsys.readouterr().err
+        store = IdempotencyStore.open(target, workflow=workflow)
+        with pytest.raises(IdempotencyUnrecordedError):  # another caller: not run again
+            execute(store, "refund-8", {"order": 8}, lambda: effects.write_text("retry\n"))
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        assert holder.wait(timeout=60) == 0
+    assert effects.read_text() == "refund by the slow holder\n"
+    assert store.get("refund-8").status is Status.COMPLETED  # type: ignore[union-attr]
+    store.backend.clear(workflow)
+
+
+def test_list_says_a_holder_that_died_on_this_host_crashed_and_release_frees_it(
+    target: str, workflow: str, store: IdempotencyStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = repr(time.time() - 3600)  # the dead holder's lock has long expired
+    crashed = subprocess.run([sys.executable, "-c", _CRASHED_HOLDER, target, workflow, now])
+    assert crashed.returncode == 9
+    assert main(["idempotency", "list", target, "--prefix", workflow]) == 0
+    out = capsys.readouterr().out
+    assert "is gone: crashed (lock expired" in out
+    assert "1 key(s), 1 completed_unrecorded" in out
+    key = f"{workflow}:mail-1"
+    assert main(["idempotency", "release", target, key, "--holder", "someone-else"]) == 2
+    assert "was not released: it is now held by" in capsys.readouterr().err
+    assert main(["idempotency", "release", target, key]) == 0
+    assert execute(store, "mail-1", {"to": "a"}, lambda: "sent once") == "sent once"
+
+
+def test_release_deletes_only_the_record_it_inspected(
+    target: str, workflow: str, store: IdempotencyStore, clock: ManualClock
+) -> None:
+    now = repr(clock())
+    crashed = subprocess.run([sys.executable, "-c", _CRASHED_HOLDER, target, workflow, now])
+    assert crashed.returncode == 9
+    clock.advance(61)
+    inspected = store.get("mail-1")
+    assert inspected is not None
+    with pytest.raises(IdempotencyUnrecordedError):  # a caller marks it meanwhile
+        execute(store, "mail-1", {"to": "a"}, lambda: "twice")
+    assert not store.backend.release_record(inspected)  # it changed: nothing is deleted
+    current = store.get("mail-1")
+    assert current is not None
+    assert current.status is Status.COMPLETED_UNRECORDED
+    assert store.backend.release_record(current)
+    assert store.get("mail-1") is None
