@@ -135,10 +135,13 @@ def _random_looking(value: str) -> bool:
 # name=value, "name": "value", name: value (headers), multipart parts. The name is taken
 # whole (possessive): what may follow it is never a name's character, so giving some back
 # cannot make a match, and trying to cost each word of a text up to 64 tries.
+# A value is not the next name: under a YAML key with nested keys (``environment:`` then
+# ``POSTGRES_PASSWORD: x`` on the next line) the value is the next line's own pair.
+_NEXT_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}[\"']?[ \t]*(?:=>|=|:)(?:\s|$)"
 _KEY_VALUE = re.compile(
     r"(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\\?[\"']?\s*(?:=>|=|:(?!//))"
     r"\s*\[?\s*\\?[\"']?"
-    r"(?P<secret>(?:(?i:bearer|basic|token)\s+)?[^\s\"'&,;}<>\[\]\\]{4,})"
+    r"(?P<secret>(?!" + _NEXT_NAME + r")(?:(?i:bearer|basic|token)\s+)?[^\s\"'&,;}<>\[\]\\]{4,})"
 )
 _MULTIPART = re.compile(
     r"name=\"(?P<name>[^\"]{1,64})\"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n(?P<secret>[^\r\n]{4,})"

@@ -27,7 +27,7 @@ import orjson
 from pytest_opsladder._json import loads, loads_exact, may_round
 from pytest_opsladder.http.forms import form_pairs, multipart_parts
 from pytest_opsladder.http.paths import build_trie, parse_path, prune
-from pytest_opsladder.http.scrub import scrub_query
+from pytest_opsladder.http.scrub import scrub_path, scrub_query
 from pytest_opsladder.observability.redaction import patterns_version
 
 # Fields of request bodies that differ between runs of the same conversation (OpenAI chat and
@@ -145,7 +145,8 @@ def _url_key(url: str, _patterns: int) -> tuple[str, tuple[tuple[str, str], ...]
     the query is scrubbed with)."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    base = f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
+    path = scrub_path(parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path)
+    base = f"{parts.scheme.lower()}://{host}{path or '/'}"
     return base, tuple(sorted(parse_qsl(scrub_query(parts.query), keep_blank_values=True)))
 
 

@@ -169,7 +169,8 @@ def _secret_param(name: str, value: str) -> bool:
 
 
 def scrub_url(url: str) -> str:
-    """``url`` with credential query parameters and any ``user:password@`` removed."""
+    """``url`` with credential query parameters, any ``user:password@`` and credentials in
+    its path removed."""
     return _scrub_url(url, patterns_version())
 
 
@@ -178,4 +179,24 @@ def _scrub_url(url: str, _patterns: int) -> str:
     """Cached: an agent calls the same few URLs (per version of the secret patterns)."""
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, netloc, parts.path, scrub_query(parts.query), parts.fragment))
+    path = scrub_path(parts.scheme, netloc, parts.path)
+    return urlunsplit((parts.scheme, netloc, path, scrub_query(parts.query), parts.fragment))
+
+
+def scrub_path(scheme: str, netloc: str, path: str) -> str:
+    """A URL's path with the credentials the scanner finds in it scrubbed: APIs that take the
+    key in the path (Telegram's ``/bot<token>/``, a Slack webhook's last segment). Read with
+    its host, as those formats are written; record and replay scrub alike, so it matches."""
+    if not path:
+        return path
+    head = f"{scheme}://{netloc}"
+    hits = [h for h in detect(head + path) if h.end > len(head)]
+    if not hits:
+        return path
+    spans = sorted((max(h.start - len(head), 0), h.end - len(head)) for h in hits)
+    out, at = [], 0
+    for start, end in spans:
+        if start >= at:
+            out.append(path[at:start] + SCRUBBED)
+        at = max(at, end)
+    return "".join(out) + path[at:]

@@ -196,7 +196,8 @@ def _detect_secrets() -> None:
         "slack_webhook": r"https://hooks\.slack\.com/services/T[a-zA-Z0-9_]+/B[a-zA-Z0-9_]+/"
         r"(?P<secret>[a-zA-Z0-9_]+)",
         "square_oauth": r"\bsq0csp-[0-9A-Za-z\\\-_]{43}",
-        "telegram_bot_token": r"\b\d{8,10}:[0-9A-Za-z_-]{35}\b",
+        # a bot's token stands after "bot" in every Bot API URL: /bot<token>/sendMessage
+        "telegram_bot_token": r"(?:\b|(?<=bot))\d{8,10}:[0-9A-Za-z_-]{35}\b",
         "twilio_key": r"\b(?:AC|SK)[a-z0-9]{32}\b",
         "putty_private_key": r"PuTTY-User-Key-File-\d[\s\S]*?(?:Private-MAC: \S+|$)",
     }

@@ -206,6 +206,8 @@ def _named_entries() -> list[Entry]:
             (OPENAI[10:21], OPENAI[21:]),  # each piece: a redacting writer masks all of them
         ),
         Entry("output_str_enum", _set_output([_Keys.OPENAI]), (OPENAI,)),
+        Entry("yaml_nested_password", _result(_COMPOSE), ("S3cr3tP4ss-prod",)),
+        Entry("telegram_bot_url", http(url=f"http://h/bot{_TELEGRAM}/getMe"), (_TELEGRAM,)),
         Entry("output_ordered_dict", _set_output(OrderedDict(key=OPENAI)), (OPENAI,)),
         Entry("tool_arg_str_subclass", _arg({"name": _Token(f"k {OPENAI}")}), (OPENAI,)),
         Entry("tool_result_list_subclass", _result(_Items([RANDOM_KEYED])), (RANDOM,)),
@@ -222,6 +224,8 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
 
 
 RANDOM_KEYED = f"api_key={RANDOM}"
+_TELEGRAM = "123456789:AAEhBOweik9ai2o3jgkj4kejkfkjejfjekf"
+_COMPOSE = "services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: S3cr3tP4ss-prod\n"
 
 
 class _Token(str):

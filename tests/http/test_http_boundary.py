@@ -135,6 +135,29 @@ def test_a_key_split_across_deltas_of_an_escaping_server_is_refused(
     assert LEAK not in "".join(p.read_text() for p in tmp_path.iterdir() if p.is_file())
 
 
+@pytest.mark.parametrize("path", ["/bot{token}/sendMessage", "/hooks/{token}"])
+def test_a_key_in_the_url_path_is_scrubbed_and_replay_still_matches(
+    server: BoundaryServer, tmp_path: Path, path: str
+) -> None:
+    """Telegram's Bot API and webhook URLs carry the key in the path: it is scrubbed as a
+    query's is, at record and at replay, so the cassette holds none and still matches."""
+    token = {"/bot{token}/sendMessage": "123456789:AAEhBOweik9ai2o3jgkj4kejkfkjejfjekf"}.get(
+        path, LEAK
+    )
+
+    def agent() -> int:
+        with httpx.Client() as client:
+            return client.post(server.url + path.format(token=token), json={"q": 1}).status_code
+
+    cassette = tmp_path / "c.json"
+    recorded = run_in(cassette, agent, Mode.RECORD)
+    assert token not in cassette.read_text()
+    assert "<scrubbed>" in cassette.read_text()
+    server.stop()
+    replayed = run_in(cassette, agent, Mode.REPLAY)
+    assert (replayed.output, outcomes(replayed)) == (recorded.output, ["replayed"])
+
+
 def test_credential_named_query_fields_and_headers_are_scrubbed_and_replay_matches(
     server: BoundaryServer, tmp_path: Path
 ) -> None:
