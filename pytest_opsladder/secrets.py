@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import hashlib
 import json
 import re
@@ -313,6 +314,13 @@ class _Walker:
         text = raw if key == "text" else _b64_text(raw)
         if text is None:
             return body
+        out = self._body_text(body, key, text, steps, name)
+        wide = _wide_text(text) if key == "base64" else None
+        return out if wide is None else self._wide_body(out, wide, steps, name)
+
+    def _body_text(
+        self, body: dict[str, Any], key: str, text: str, steps: Steps, name: str | None
+    ) -> Any:
         data = _json_of(text, exact=self.redacting)
         before = len(self.findings)
         clean = _NOT_JSON if data is _NOT_JSON else self._walk_parsed(data, (*steps, key), before)
@@ -324,6 +332,19 @@ class _Walker:
         if not self.redacting or masked is text:
             return body
         return {**body, key: _reencode(masked, key)}
+
+    def _wide_body(
+        self, body: dict[str, Any], wide: tuple[str, str], steps: Steps, name: str | None
+    ) -> Any:
+        """A body in UTF-16 or UTF-32 (``charset=utf-16``, a Windows export): its bytes read as
+        one byte per character put a NUL between every two letters, so it is also read in
+        its own encoding, and masked in it."""
+        text, encoding = wide
+        before = len(self.findings)
+        masked = self.string(text, (*steps, "base64"), name)
+        if not self.redacting or len(self.findings) == before:
+            return body
+        return {**body, "base64": base64.b64encode(masked.encode(encoding)).decode("ascii")}
 
     def _walk_parsed(self, data: Any, steps: Steps, before: int) -> Any:
         """The walk of a value parsed from text, or ``_NOT_JSON`` when it nests past the stack
@@ -434,6 +455,9 @@ class _Screen:
         text = raw if key == "text" else _b64_text(raw)
         if text is None:
             return True
+        wide = _wide_text(text) if key == "base64" else None
+        if wide is not None and not self.text(wide[0], name):
+            return False
         data = _json_of(text)
         if data is not _NOT_JSON:
             return self._clean_parsed(data)
@@ -515,6 +539,40 @@ def _b64_text(raw: str) -> str | None:
     try:
         return base64.b64decode(raw).decode("latin-1")
     except (binascii.Error, ValueError):
+        return None
+
+
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _wide_text(latin: str) -> tuple[str, str] | None:
+    """A base64 body's text when its bytes (``latin``: one character per byte) are UTF-16 or
+    UTF-32, by their byte-order mark or, without one, by NULs in every other byte of
+    mostly-ASCII text; and the encoding to write it back in. None for anything else."""
+    if "\x00" not in latin or len(latin) < 4:
+        return None
+    raw = latin.encode("latin-1")
+    for bom, encoding in _WIDE_BOMS:
+        if raw.startswith(bom):
+            return _decoded(raw[len(bom) :], encoding)
+    if len(raw) % 2:
+        return None
+    if raw[1::2].count(0) * 10 >= len(raw) // 2 * 9:  # ASCII letters, little-endian
+        return _decoded(raw, "utf-16-le")
+    if raw[0::2].count(0) * 10 >= len(raw) // 2 * 9:
+        return _decoded(raw, "utf-16-be")
+    return None
+
+
+def _decoded(raw: bytes, encoding: str) -> tuple[str, str] | None:
+    try:
+        return raw.decode(encoding), encoding
+    except UnicodeDecodeError:
         return None
 
 

@@ -207,6 +207,10 @@ def _named_entries() -> list[Entry]:
         ),
         Entry("output_str_enum", _set_output([_Keys.OPENAI]), (OPENAI,)),
         Entry("yaml_nested_password", _result(_COMPOSE), ("S3cr3tP4ss-prod",)),
+        *(
+            Entry(f"{codec}_body", http(response={"base64": _wide(codec)}), (_wide(codec),))
+            for codec in ("utf-16", "utf-16-be", "utf-32")
+        ),
         Entry("telegram_bot_url", http(url=f"http://h/bot{_TELEGRAM}/getMe"), (_TELEGRAM,)),
         Entry("output_ordered_dict", _set_output(OrderedDict(key=OPENAI)), (OPENAI,)),
         Entry("tool_arg_str_subclass", _arg({"name": _Token(f"k {OPENAI}")}), (OPENAI,)),
@@ -238,6 +242,11 @@ class _Items(list[str]):
 
 class _Keys(enum.StrEnum):
     OPENAI = OPENAI
+
+
+def _wide(codec: str) -> str:
+    """A JSON body holding a key, in UTF-16 or UTF-32 (``charset=utf-16``), as recorded."""
+    return base64.b64encode(json.dumps({"token": OPENAI}).encode(codec)).decode()
 
 
 def _set_output(value: Any) -> Callable[[Run], None]:
