@@ -13,6 +13,7 @@ from pytest_opsladder import options as opt
 from pytest_opsladder.capture.recorder import RunRecorder
 from pytest_opsladder.capture.run import Run, RunStatus
 from pytest_opsladder.capture.variant import Case, Variant
+from pytest_opsladder.cassette import locations
 from pytest_opsladder.cassette.naming import cassette_path, safe_stem
 from pytest_opsladder.exceptions import CassetteNotFoundError, ConfigError, OpsladderError
 from pytest_opsladder.modes import Mode, RecordMode
@@ -160,8 +161,11 @@ def cassette_for(
     configured = cfg.get("cassette_dir")  # relative to the rootdir, like the ini key
     base = settings.rootdir / configured if configured else settings.cassette_dir
     if base is None:
-        return _default_cassette(item, variant, epoch)
-    return cassette_path(Path(base) / safe_stem(item.path.stem), item.name, variant.name, epoch)
+        return _default_cassette(item, case, variant, epoch)
+    home = locations.module_dir(Path(base), item, settings.rootdir)
+    new = cassette_path(home, locations.test_name(item), variant.name, epoch)
+    old = locations.legacy_path(Path(base) / safe_stem(item.path.stem), item, variant.name, epoch)
+    return locations.own_or_new(new, old, case.id)
 
 
 # The default home of tests' cassettes: ``cassettes/opsladder/`` beside the test module, apart
@@ -170,12 +174,18 @@ def cassette_for(
 DEFAULT_CASSETTE_DIR = ("cassettes", "opsladder")
 
 
-def _default_cassette(item: pytest.Item, variant: Variant, epoch: int) -> Path:
+def _default_cassette(item: pytest.Item, case: Case, variant: Variant, epoch: int) -> Path:
     module = safe_stem(item.path.stem)
     home = item.path.parent.joinpath(*DEFAULT_CASSETTE_DIR, module)
-    new = cassette_path(home, item.name, variant.name, epoch)
-    old = cassette_path(item.path.parent / "cassettes" / module, item.name, variant.name, epoch)
-    return old if old.exists() and not new.exists() else new
+    name = locations.test_name(item)
+    new = cassette_path(home, name, variant.name, epoch)
+    owner = case.id if name != item.name else None  # a class's test: its neighbours' name too
+    for old_home in (home, item.path.parent / "cassettes" / module):  # earlier layouts
+        old = locations.legacy_path(old_home, item, variant.name, epoch)
+        found = locations.own_or_new(new, old, owner)
+        if found != new:
+            return found
+    return new
 
 
 @pytest.fixture

@@ -376,7 +376,8 @@ def opsladder_config():
     (sub / "test_agent.py").write_text(AGENT)
     monkeypatch.chdir(sub)  # run from a subdirectory, as an IDE or a developer might
     pytester.runpytest("--opsladder-mode=record", "test_agent.py").assert_outcomes(passed=2)
-    assert (pytester.path / "recordings" / "test_agent" / "test_one" / "baseline.json").is_file()
+    recorded = pytester.path / "recordings" / "sub" / "test_agent" / "test_one" / "baseline.json"
+    assert recorded.is_file()
     assert not (sub / "recordings").exists()
 
 

@@ -1,0 +1,58 @@
+"""Where a plain pytest test's cassettes live (ladder level 0): one directory per test.
+
+A test is named by its node id within its module (``TestA.test_x[1]``: the class is part of
+it, so ``TestA::test_x`` and ``TestB::test_x`` do not share a cassette), and under a configured
+cassette dir by its module's path from the rootdir (``tests/a/test_mod.py`` and
+``tests/b/test_mod.py`` do not share one either). A cassette recorded before this layout, at
+the place the old one named, is still read and updated when it is this test's own recording
+(its case id is this test's), never when another test's run is there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_opsladder._json import parse
+from pytest_opsladder.cassette.naming import cassette_path, safe_stem
+
+
+def test_name(item: pytest.Item) -> str:
+    """The test's node id within its module, classes joined by dots: ``TestA.test_x[1]``."""
+    _, sep, inner = item.nodeid.partition("::")
+    return inner.replace("::", ".") if sep else item.name
+
+
+def module_dir(base: Path, item: pytest.Item, rootdir: Path) -> Path:
+    """``base`` / the module's path from the rootdir, without its suffix (its stem alone for
+    a module outside the rootdir)."""
+    try:
+        parts = item.path.with_suffix("").relative_to(rootdir).parts
+    except ValueError:
+        parts = (item.path.stem,)
+    return base.joinpath(*(safe_stem(part) for part in parts))
+
+
+def own_or_new(new: Path, old: Path, case_id: str | None) -> Path:
+    """``old`` when a cassette is recorded there and none at ``new`` yet, and (unless
+    ``case_id`` is None: no other test could have written there) it is this test's."""
+    if new == old or new.exists() or not old.is_file():
+        return new
+    return old if case_id is None or recorded_case(old) == case_id else new
+
+
+def recorded_case(path: Path) -> str | None:
+    """The case id of the run recorded at ``path`` (None when it cannot be read: the caller
+    then leaves the file alone)."""
+    try:
+        run = parse(path.read_text(encoding="utf-8")).get("run", {})
+        case = run.get("case", {}).get("id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return case if isinstance(case, str) else None
+
+
+def legacy_path(root: Path, item: pytest.Item, variant: str, epoch: int) -> Path:
+    """Where the layout before this one put the test's cassette: under its bare name."""
+    return cassette_path(root, item.name, variant, epoch)
