@@ -48,12 +48,25 @@ _PIP = spec(
 _PIP_READ = {"list", "show", "freeze", "check", "--version", "-V", "help", "--help", "-h"}
 _PY_VERSION = {"--version", "-V", "-VV", "--help", "-h"}
 _INLINE = {"-c", "-e", "-E", "--eval", "-p", "--print", "-r", "-x", "-n"}
-_VERSION_ONLY = {
-    "node", "npm", "npx", "yarn", "pnpm", "deno", "bun", "go", "cargo", "rustc", "java",
-    "javac", "ruby", "perl", "php", "gcc", "cc", "clang", "make", "cmake", "docker", "kubectl",
-    "terraform", "uv", "poetry", "pipx", "tsc", "bundle", "gem", "dotnet", "mvn", "gradle",
+# The option spellings with which each program only prints its version or its help, as that
+# program defines them. A bare word is an operand, never one of these: ``make help`` runs the
+# Makefile's target ``help``, ``perl help`` runs the file ``./help``, ``npx version``
+# downloads and runs the package ``version``. ``mvn -V`` prints the version *and* builds, so
+# it is not listed; ``javac -h DIR`` takes a directory.
+_VERSION_OPTIONS: dict[str, str] = {
+    "node": "-v -h", "npm": "-v -h", "npx": "", "yarn": "-v -h", "pnpm": "-v -h",
+    "deno": "-V -h", "bun": "-v -h", "go": "", "cargo": "-V -h", "rustc": "-V -h",
+    "java": "-version -help -h -?", "javac": "-version -help", "ruby": "-v -h",
+    "perl": "-v -V -h", "php": "-v -h", "lua": "-v", "gcc": "-v", "cc": "-v", "clang": "-v",
+    "make": "-v -h", "cmake": "-h", "docker": "-v -h", "kubectl": "-h",
+    "terraform": "-v -version -h -help", "uv": "-V -h", "poetry": "-V -h", "pipx": "-h",
+    "tsc": "-v -h", "bundle": "-v -h", "gem": "-v -h", "dotnet": "-h", "mvn": "-v -h",
+    "gradle": "-v -h -?", "Rscript": "", "osascript": "", "tclsh": "", "expect": "-v",
 }  # fmt: skip
-_VERSIONS = {"--version", "-v", "-V", "version", "-version", "--help", "-h", "help"}
+_VERSIONS = {
+    name: frozenset({"--version", "--help", *extra.split()})
+    for name, extra in _VERSION_OPTIONS.items()
+}
 
 
 def pytest_check(args: list[str], ctx: ShellContext, name: str = "pytest") -> list[Decision]:
@@ -99,7 +112,7 @@ def interpreter(name: str) -> Check:
     """Inline code and script files ask: nothing checks what they do."""
 
     def check(args: list[str], ctx: ShellContext) -> list[Decision]:
-        if len(args) == 1 and args[0] in _VERSIONS:
+        if _prints_version(name, args):
             return []
         if not args or any(a in _INLINE or a.startswith("-c") for a in args[:3]):
             return [ask("shell:interpreter", f"{name} runs inline code")]
@@ -112,7 +125,7 @@ def version_only(name: str) -> Check:
     """``node --version`` and friends: allowed; anything else runs code or changes things."""
 
     def check(args: list[str], ctx: ShellContext) -> list[Decision]:
-        if len(args) == 1 and args[0] in _VERSIONS:
+        if _prints_version(name, args):
             return []
         return [
             ask(
@@ -123,6 +136,11 @@ def version_only(name: str) -> Check:
         ]
 
     return check
+
+
+def _prints_version(name: str, args: list[str]) -> bool:
+    """``TOOL --version`` or ``TOOL --help``, spelled as ``name`` defines the option."""
+    return len(args) == 1 and args[0] in _VERSIONS.get(name, _VERSIONS["go"])
 
 
 RUNTIMES: dict[str, Check] = {
@@ -143,7 +161,7 @@ RUNTIMES: dict[str, Check] = {
     "tclsh": interpreter("tclsh"),
     "expect": interpreter("expect"),
 }
-for _name in sorted(_VERSION_ONLY - set(RUNTIMES)):
+for _name in sorted(set(_VERSION_OPTIONS) - set(RUNTIMES)):
     RUNTIMES[_name] = version_only(_name)
 
 

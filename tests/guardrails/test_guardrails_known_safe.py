@@ -147,3 +147,39 @@ def test_an_extension_that_allows_a_destructive_form_does_not_load(pattern: str,
     with pytest.raises(PolicyError, match="too-wide") as raised:
         policy_from_dict(data)
     assert repr(form) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "make help",  # runs the Makefile's target "help"
+        "make version",
+        "gradle help",
+        "cmake help",
+        "npx version",  # downloads and runs the package "version"
+        "npx help",
+        "perl help",  # runs the file ./help
+        "node version",
+        "ruby version",
+        "php help",
+        "lua help",
+        "java version",
+        "yarn version",
+        "mvn -V",  # prints the version, then builds
+        "tclsh help",
+        "deno help",
+        "cargo version",
+    ],
+)
+def test_a_bare_help_or_version_word_is_an_operand_and_asks(policy: Policy, command: str) -> None:
+    assert decide(policy, command).startswith("ask"), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["node --version", "node -v", "java -version", "make -v", "perl -V", "ruby -v", "npx --help"],
+)
+def test_the_programs_own_version_and_help_options_are_allowed(
+    policy: Policy, command: str
+) -> None:
+    assert decide(policy, command).startswith("allow"), command
