@@ -177,9 +177,101 @@ def test_a_bare_help_or_version_word_is_an_operand_and_asks(policy: Policy, comm
 
 @pytest.mark.parametrize(
     "command",
-    ["node --version", "node -v", "java -version", "make -v", "perl -V", "ruby -v", "npx --help"],
+    [
+        "pytest --basetemp=src",
+        "pytest --basetemp src",
+        "python -m pytest --basetemp=.git",
+        "python3 -m pytest -q --basetemp build/tmp tests",
+        "py.test --basetemp=fresh-dir",
+    ],
 )
-def test_the_programs_own_version_and_help_options_are_allowed(
+def test_pytest_basetemp_deletes_its_directory_and_is_denied(policy: Policy, command: str) -> None:
+    assert decide(policy, command).startswith("deny shell:pytest-basetemp"), command
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        (
+            "pytest --junitxml=src/main.py",
+            "ask shell:unsafe-option: option '--junitxml=src/main.py'",
+        ),
+        ("pytest --junit-xml .git/config", "ask shell:unsafe-option: option '--junit-xml' of"),
+        ("pytest --debug", "ask shell:unsafe-option: option '--debug' of pytest writes"),
+        ("pytest --debug=notes.txt", "ask shell:unsafe-option: option '--debug=notes.txt'"),
+        ("pytest --cov=src --cov-report=xml", "ask shell:unsafe-option: option '--cov-report=xml'"),
+        ("pytest --cov-report html:src", "ask shell:unsafe-option: option '--cov-report' of"),
+        (
+            "pytest --resultlog=log.txt",
+            "ask shell:unsafe-option: option '--resultlog=log.txt'"
+            " of pytest writes (overwrites) 'log.txt'",
+        ),
+        (
+            "pytest --report-log=log.json",
+            "ask shell:unsafe-option: option '--report-log=log.json' of pytest writes",
+        ),
+        (
+            "pytest --html=report.html",
+            "ask shell:unsafe-option: option '--html=report.html' of pytest writes",
+        ),
+        (
+            "pytest --json-report-file=r.json",
+            "ask shell:unsafe-option: option '--json-report-file=r.json' of pytest writes",
+        ),
+        (
+            "pytest --log-file=pytest.log",
+            "ask shell:unsafe-option: option '--log-file=pytest.log' of pytest writes",
+        ),
+        ("pytest -o cache_dir=src", "ask shell:unsafe-option: option '-o' of pytest writes"),
+        ("pytest -W ignore::evil.Warning", "ask shell:unsafe-option: option '-W ignore::evil"),
+    ],
+)
+def test_pytest_options_that_write_or_load_code_ask(
+    policy: Policy, command: str, line: str
+) -> None:
+    assert decide(policy, command).startswith(line), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "pytest --debug=/home/user/.bashrc",
+        "pytest --cov-report=xml:/etc/cron.d/x",
+        "pytest --report-log=../out.json",
+        "pytest -o cache_dir=/tmp/cache",
+        "pytest --override-ini=log_file=/etc/x",
+        "pip --log /etc/x list",
+    ],
+)
+def test_files_written_by_allowed_programs_stay_in_the_workspace(
     policy: Policy, command: str
 ) -> None:
-    assert decide(policy, command).startswith("allow"), command
+    assert decide(policy, command).startswith("deny shell:path-outside-workspace"), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "pip --python ./evil list",
+        "pip list --python=./evil",
+        "pip list --pyth ./evil",
+        "python -m pip --python ./evil freeze",
+        "pip list --outdated",  # asks the package index: the network
+    ],
+)
+def test_options_that_run_another_program_or_reach_the_network_ask(
+    policy: Policy, command: str
+) -> None:
+    assert decide(policy, command).startswith("ask shell:unsafe-option"), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git -c alias.st='!rm -rf ~' st",
+        "git -c core.pager='rm -rf /' log",
+        "git -c core.sshCommand='sh -c \"rm -rf /\"' fetch",
+    ],
+)
+def test_commands_set_with_git_c_are_checked(policy: Policy, command: str) -> None:
+    assert decide(policy, command).startswith("deny shell:rm-recursive-force"), command
