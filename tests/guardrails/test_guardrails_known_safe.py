@@ -275,3 +275,18 @@ def test_options_that_run_another_program_or_reach_the_network_ask(
 )
 def test_commands_set_with_git_c_are_checked(policy: Policy, command: str) -> None:
     assert decide(policy, command).startswith("deny shell:rm-recursive-force"), command
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ('gawk \'BEGIN{f="sys" "tem"; @f("rm -rf ~")}\'', "deny shell:rm-recursive-force"),
+        ('awk \'BEGIN{f="sys" "tem"; @f("id")}\'', "ask shell:interpreter: the awk program"),
+        ("awk 'BEGIN{f=\"x\"; @f()} function x(){}'", "ask shell:interpreter: the awk program"),
+        ("awk 'BEGIN{ARGV[1]=\"/etc/shadow\"; ARGC=2} {print}'", "ask shell:interpreter"),
+    ],
+)
+def test_awk_indirect_calls_and_argv_are_not_read_only(
+    policy: Policy, command: str, line: str
+) -> None:
+    assert decide(policy, command).startswith(line), command
