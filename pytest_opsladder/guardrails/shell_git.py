@@ -259,8 +259,19 @@ def _reflog(args: list[str], ctx: ShellContext) -> list[Decision]:
 
 
 def _remote(args: list[str], ctx: ShellContext) -> list[Decision]:
-    if all(a in ("-v", "--verbose") for a in args) or args[:1] in (["show"], ["get-url"]):
+    """``git remote [-v]``, ``get-url`` and ``show -n`` read the configuration only.
+
+    ``git remote show NAME`` without ``-n`` connects to the remote (the network, ssh and
+    credential helpers), as ``ls-remote``, ``fetch`` and ``remote update`` do.
+    """
+    if all(a in ("-v", "--verbose") for a in args) or args[:1] == ["get-url"]:
         return []
+    if args[:1] == ["show"]:
+        names = [a for a in args[1:] if not a.startswith("-")]
+        if not names or "-n" in args[1:]:
+            return []
+        why = f"git remote show {names[0]} contacts the remote; 'git remote show -n' does not"
+        return [ask("git:network", why)]
     return [ask("git:not-read-only", "git remote changes the configured remotes")]
 
 

@@ -290,3 +290,10 @@ def test_awk_indirect_calls_and_argv_are_not_read_only(
     policy: Policy, command: str, line: str
 ) -> None:
     assert decide(policy, command).startswith(line), command
+
+
+@pytest.mark.parametrize(
+    "command", ["git remote show origin", "git remote show upstream origin", "git remote show -v x"]
+)
+def test_git_remote_show_contacts_the_remote_and_asks(policy: Policy, command: str) -> None:
+    assert decide(policy, command).startswith("ask git:network: git remote show"), command
