@@ -185,11 +185,33 @@ def _redirected(node: Any, source: str, out: ShellParse) -> None:
     body = ""
     for child in node.named_children:
         _walk(child, source, out)
-        for part in (child, *child.named_children):
-            if part.type == "heredoc_body":
-                body += _text(part, source)
+        if child.type == "heredoc_redirect":
+            body += _heredoc(child, source, out)
     if body and start < len(out.commands):
         out.commands[start] = replace(out.commands[start], stdin=Stdin(body, True))
+
+
+def _heredoc(node: Any, source: str, out: ShellParse) -> str:
+    """A here-document's body; with an unquoted delimiter its substitutions run (as commands).
+
+    Bash expands such a body as it expands a double-quoted string, so the body is parsed as
+    one (tree-sitter-bash leaves backquotes in a body unparsed) and every command inside a
+    ``$(...)`` or backquote is kept: ``cat <<EOF`` with ``$(rm -rf /)`` in it is a deletion.
+    """
+    parts = {child.type: _text(child, source) for child in node.named_children}
+    body = parts.get("heredoc_body", "")
+    quoted = any(c in parts.get("heredoc_start", "") for c in "'\\\"")
+    if quoted or not ("$" in body or "`" in body):
+        return body
+    inner = ShellParse()
+    text = ': "' + body.replace('"', '\\"') + '"'
+    tree = _parser().parse(text.encode())
+    if tree.root_node.has_error:
+        inner.dynamic.append("the shell parser cannot parse a here-document's substitutions")
+    _walk(tree.root_node, text, inner)
+    out.commands += inner.commands[1:]  # the first is the ':' that holds the string
+    out.dynamic += inner.dynamic
+    return body
 
 
 def _file_redirect(node: Any, source: str, out: ShellParse) -> None:
@@ -215,10 +237,12 @@ def _word(node: Any, source: str, out: ShellParse, *, is_name: bool) -> str | No
     """The word's value after quote removal, or None when the shell decides it at run time."""
     kind = node.type
     raw = _text(node, source)
+    if kind == "concatenation" and all(c.type == "word" for c in node.children):
+        kind = "word"  # ``-I{}``: the parser splits braces off into words of their own
     if kind in ("word", "number"):
         if raw in _LITERAL_WORDS:
             return _LITERAL_WORDS[raw]
-        if _EXPANDS.search(raw):
+        if _EXPANDS.search(raw.replace("{}", "")):  # ``-I{}``: empty braces never expand
             out.dynamic.append(f"glob, brace, tilde or escape characters in {raw[:60]!r}")
             return None
         return raw

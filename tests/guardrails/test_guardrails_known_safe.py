@@ -297,3 +297,29 @@ def test_awk_indirect_calls_and_argv_are_not_read_only(
 )
 def test_git_remote_show_contacts_the_remote_and_asks(policy: Policy, command: str) -> None:
     assert decide(policy, command).startswith("ask git:network: git remote show"), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "env -S 'rm -rf /'",
+        "env --split-string='rm -rf ~'",
+        "env -iS 'rm -rf /'",
+        "watch -n1 'rm -rf /'",
+        "watch 'ls; rm -rf /'",
+        "script -qc 'rm -rf /' /dev/null",
+        "su -lc 'rm -rf /'",
+        "xargs -I{} rm -rf {}",
+        "xargs -i rm -rf {}",
+        "parallel 'rm -rf {}' ::: build",
+        "cat <<EOF\n$(rm -rf /)\nEOF",
+        "cat <<EOF\nsee `rm -rf ~` here\nEOF",
+        "bash <<'EOF'\nrm -rf /\nEOF",
+        "echo 'rm -rf ~' | sh",
+        "printf 'rm -rf /' | bash -s",
+    ],
+)
+def test_command_strings_that_wrappers_run_are_checked_as_commands(
+    policy: Policy, command: str
+) -> None:
+    assert decide(policy, command).startswith("deny shell:rm-recursive-force"), command

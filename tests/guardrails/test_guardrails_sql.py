@@ -99,6 +99,14 @@ def shell(policy: Policy, command: str) -> str:
         ("psql -f drop.sql", "ask sql:unseen"),
         ("sqlite3 app.db 'INSERT INTO t VALUES (1)'", "ask sql:not-read-only"),
         ("sqlite3 app.db 'SELECT load_extension(1)'", "ask sql:not-read-only"),
+        ("sqlite3 db '.sh rm -rf /'", "deny sql:client-shell: sqlite3 .sh runs a shell"),
+        ("sqlite3 db '.sys rm -rf /'", "deny sql:client-shell: sqlite3 .sys runs a shell"),
+        ("sqlite3 db '.shel rm -rf /'", "deny sql:client-shell"),
+        ("sqlite3 db '.o |sh'", "deny sql:client-shell: sqlite3 .o runs a shell"),
+        ("duckdb db '.syst rm -rf /'", "deny sql:client-shell"),
+        ("mysql -e 'SELECT 1 \\P rm -rf /'", "deny sql:client-shell: mysql \\P runs a shell"),
+        ("psql -c '\\echo `rm -rf /`'", "deny sql:client-shell: psql runs the text in backquotes"),
+        ("psql -c \"\\copy t from program 'rm -rf /'\"", "deny sql:copy-program"),
     ],
 )
 def test_sql_clients_are_checked_through_every_option(
