@@ -3,9 +3,10 @@
 sqlglot parses each statement into a syntax tree in the client's dialect (sqlite, postgres,
 mysql, duckdb): strings, comments and quoted names are never mistaken for keywords, a DELETE
 hidden in a CTE (``WITH d AS (DELETE ...) SELECT``) is found by walking the tree, and a WHERE
-is judged by its expression, so ``WHERE 1``, ``WHERE TRUE OR id = 2`` and ``WHERE id = id``
-count as no WHERE at all. What sqlglot cannot parse (PL/pgSQL ``DO $$ ... $$``, unknown
-syntax) asks, and the token-level check of :mod:`sql_tokens` still denies what it recognises.
+is judged by :mod:`sql_where`, so ``WHERE 1``, ``WHERE 2>1``, ``WHERE EXISTS (SELECT 1)`` and
+``WHERE id = id`` count as no WHERE at all. What sqlglot cannot parse (PL/pgSQL
+``DO $$ ... $$``, unknown syntax) asks, and the token-level check of :mod:`sql_tokens` still
+denies what it recognises.
 
 :func:`classify_sql` also says whether SQL only reads (a SELECT without INTO, with functions
 sqlglot knows, nothing that writes anywhere in the tree): a database client in a shell command
@@ -18,6 +19,7 @@ import logging
 from functools import lru_cache
 
 from pytest_opsladder.guardrails.sql_tokens import SqlSyntaxError, token_decisions, tokenize
+from pytest_opsladder.guardrails.sql_where import Rows, where_rows
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
 
 # sqlglot logs a warning for every statement it keeps as an opaque Command; that is an
@@ -76,22 +78,45 @@ def _statement(node: object, sql: str) -> list[Decision]:
     return out
 
 
+_JUDGED = ("Drop", "TruncateTable", "Delete", "Update", "When", "Copy")
+
+
 def _destructive(node: object) -> Decision | None:
     from sqlglot import exp
 
+    if type(node).__name__ not in _JUDGED:
+        return None  # most nodes: skip rendering their text (half the time of a decision)
     text = _short(node)
     if isinstance(node, exp.Drop):
         return _deny("drop", f"DROP destroys data: {text!r}")
     if isinstance(node, exp.TruncateTable):
         return _deny("truncate", f"TRUNCATE destroys data: {text!r}")
-    if isinstance(node, exp.Delete | exp.Update) and not _real_where(node.args.get("where")):
-        verb = "DELETE" if isinstance(node, exp.Delete) else "UPDATE"
-        why = f"{verb} without a WHERE that limits it touches every row: {text!r}"
-        return _deny(f"{verb.lower()}-without-where", why)
+    if isinstance(node, exp.Delete | exp.Update):
+        return _unlimited_write(node, text)
     if isinstance(node, exp.When) and _var(node.args.get("then")) == "DELETE":
         return _deny("merge-delete", f"MERGE ... THEN DELETE deletes rows: {text!r}")
     if isinstance(node, exp.Copy) and "PROGRAM" in text.upper():
         return _deny("copy-program", f"COPY ... PROGRAM runs a shell command: {text!r}")
+    return None
+
+
+def _unlimited_write(node: object, text: str) -> Decision | None:
+    """A DELETE/UPDATE whose WHERE is missing or not shown to limit the rows (:mod:`sql_where`)."""
+    from sqlglot import exp
+
+    assert isinstance(node, exp.Delete | exp.Update)
+    verb = "DELETE" if isinstance(node, exp.Delete) else "UPDATE"
+    where = node.args.get("where")
+    rows = where_rows(node, where.this) if isinstance(where, exp.Where) else Rows.ALL
+    if rows.unlimited:
+        why = f"{verb} without a WHERE that limits it touches every row: {text!r}"
+        return _deny(f"{verb.lower()}-without-where", why)
+    if rows is Rows.UNKNOWN:
+        why = (
+            f"{verb} with a WHERE the guard cannot show to limit the rows (a function, a CASE"
+            f" or a column that may belong to another table decides): {text!r}"
+        )
+        return Decision(Verdict.ASK, "sql:where-unclear", why)
     return None
 
 
@@ -100,60 +125,6 @@ def _command(node: object, sql: str) -> list[Decision]:
     text = _short(node)
     why = f"a statement the SQL parser cannot look into (procedural block?): {text!r}"
     return [Decision(Verdict.ASK, "sql:procedural", why), *_fallback(str(node))]
-
-
-def _real_where(where: object) -> bool:
-    from sqlglot import exp
-
-    if not isinstance(where, exp.Where):
-        return False
-    return not _always_true(where.this)
-
-
-def _always_true(node: object) -> bool:
-    """``TRUE``, a non-zero number, ``1=1``, ``x = x``, ``NOT FALSE``, ``A OR <true>``."""
-    from sqlglot import exp
-
-    if isinstance(node, exp.Paren):
-        return _always_true(node.this)
-    if isinstance(node, exp.Boolean):
-        return bool(node.this)
-    if isinstance(node, exp.Literal):
-        return not node.is_string and _nonzero(node.this)
-    if isinstance(node, exp.Or):
-        return _always_true(node.this) or _always_true(node.expression)
-    if isinstance(node, exp.And):
-        return bool(_always_true(node.this) and _always_true(node.expression))
-    if isinstance(node, exp.Not):
-        return _always_false(node.this)
-    if isinstance(node, exp.EQ | exp.GTE | exp.LTE | exp.Like | exp.Is):
-        return bool(node.this == node.expression)
-    if isinstance(node, exp.NEQ | exp.GT | exp.LT):
-        return _literals_differ(node.this, node.expression) and isinstance(node, exp.NEQ)
-    return False
-
-
-def _always_false(node: object) -> bool:
-    from sqlglot import exp
-
-    if isinstance(node, exp.Paren):
-        return _always_false(node.this)
-    if isinstance(node, exp.Boolean):
-        return not node.this
-    return isinstance(node, exp.Literal) and not node.is_string and not _nonzero(node.this)
-
-
-def _literals_differ(left: object, right: object) -> bool:
-    from sqlglot import exp
-
-    return isinstance(left, exp.Literal) and isinstance(right, exp.Literal) and left != right
-
-
-def _nonzero(value: str) -> bool:
-    try:
-        return float(value) != 0
-    except ValueError:
-        return False
 
 
 def _only_reads(node: object) -> bool:

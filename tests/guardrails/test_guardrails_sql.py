@@ -138,3 +138,58 @@ def test_a_sql_tool_of_a_user_policy_is_parsed_in_the_generic_dialect() -> None:
         }
     )
     assert policy.decide("q", {"sql": "truncate table t"}).rule == "sql:truncate"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM t WHERE 2>1",
+        "DELETE FROM t WHERE 1+1",
+        "DELETE FROM t WHERE -1",
+        "DELETE FROM t WHERE 1 IN (1)",
+        "DELETE FROM t WHERE 1 BETWEEN 0 AND 2",
+        "DELETE FROM t WHERE COALESCE(NULL, 1)",
+        "DELETE FROM t WHERE 'x' LIKE '%'",
+        "DELETE FROM t WHERE CAST(1 AS BOOLEAN)",
+        "DELETE FROM t WHERE true::bool",
+        "DELETE FROM t WHERE NOT (id <> id)",
+        "DELETE FROM t WHERE id = 1 OR NOT id = 1",
+        'DELETE FROM t WHERE "id" = id',
+        "DELETE FROM t WHERE EXISTS (SELECT 1)",
+        "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.x = 1)",
+        "DELETE FROM t WHERE EXISTS (SELECT 1 FROM t WHERE t.x = 1)",  # the inner t
+        "DELETE FROM t WHERE id = 1 OR EXISTS (SELECT 1 FROM u)",
+        "DELETE FROM t USING u WHERE u.x = 1",  # every row of t once one u matches
+        "DELETE FROM t WHERE id <= id * 1",
+        "DELETE FROM t WHERE t.id = id",
+        "DELETE FROM t WHERE id = id + 0",
+        "DELETE FROM t WHERE x IS NULL OR x IS NOT NULL",
+        "DELETE FROM t WHERE id < 5 OR id >= 5",
+        "DELETE FROM t WHERE 5 > id OR 5 <= id",
+        "DELETE FROM t WHERE name LIKE '%'",
+        "DELETE FROM t WHERE id IN (id, 2)",
+        "DELETE FROM t WHERE NOT (id = 1 AND 1 = 0)",
+        "DELETE FROM t WHERE ? > 0",
+    ],
+)
+def test_a_where_that_does_not_limit_the_rows_is_denied(policy: Policy, query: str) -> None:
+    assert sql_tool(policy, query) == ("deny", "sql:delete-without-where")
+
+
+@pytest.mark.parametrize(
+    "query", ["UPDATE t SET a = 0 WHERE 2 > 1", "UPDATE t SET a = 0 WHERE 'a' < 'b' OR a = 1"]
+)
+def test_an_update_whose_where_does_not_limit_is_denied(policy: Policy, query: str) -> None:
+    assert sql_tool(policy, query) == ("deny", "sql:update-without-where")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM t WHERE CASE WHEN id = 1 THEN 1 ELSE 1 END",
+        "DELETE FROM t WHERE is_expired(created_at)",
+        "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE tid = id)",  # u.id or t.id?
+    ],
+)
+def test_a_where_the_guard_cannot_judge_asks(policy: Policy, query: str) -> None:
+    assert sql_tool(policy, query)[0] == "ask"
