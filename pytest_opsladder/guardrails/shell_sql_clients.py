@@ -216,14 +216,16 @@ def _sql_text(name: str, text: str) -> list[Decision]:
     meta = _meta(text, name)
     sql = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith((".", "\\")))
     if name in ("mysql", "mariadb"):
-        sql = "\n".join(
+        sql = ";".join(  # statements stay apart: "select 1; delete from t" is two
             s
             for s in sql.split(";")
             if s.strip().split(" ", 1)[0].lower() not in ("system", "pager", "source", "tee")
         )
     decisions, reads = classify_sql(sql, _DIALECT[name])
-    out = meta + list(decisions)
-    if not reads and not decisions and not meta:
+    # A call of a function with effects is "not a plain read" here: one reason says it.
+    kept = [d for d in decisions if d.rule != "sql:function"]
+    out = meta + kept
+    if not reads and not kept and not meta:
         why = (
             f"{name} runs SQL that is not a plain read (it writes, reads files or calls functions)"
         )

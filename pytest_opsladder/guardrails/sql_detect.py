@@ -4,13 +4,14 @@ sqlglot parses each statement into a syntax tree in the client's dialect (sqlite
 mysql, duckdb): strings, comments and quoted names are never mistaken for keywords, a DELETE
 hidden in a CTE (``WITH d AS (DELETE ...) SELECT``) is found by walking the tree, and a WHERE
 is judged by :mod:`sql_where`, so ``WHERE 1``, ``WHERE 2>1``, ``WHERE EXISTS (SELECT 1)`` and
-``WHERE id = id`` count as no WHERE at all. What sqlglot cannot parse (PL/pgSQL
-``DO $$ ... $$``, unknown syntax) asks, and the token-level check of :mod:`sql_tokens` still
-denies what it recognises.
+``WHERE id = id`` count as no WHERE at all. What the tree hides (MySQL's ``/*! ... */``,
+``EXEC('...')``, functions with effects) is handled by :mod:`sql_hidden`. What sqlglot cannot
+parse (PL/pgSQL ``DO $$ ... $$``, unknown syntax) asks, and the token-level check of
+:mod:`sql_tokens` still denies what it recognises.
 
-:func:`classify_sql` also says whether SQL only reads (a SELECT without INTO, with functions
-sqlglot knows, nothing that writes anywhere in the tree): a database client in a shell command
-runs unasked only for such reads.
+:func:`classify_sql` also says whether SQL only reads (a SELECT without INTO, calling only
+functions known to be free of effects, nothing that writes anywhere in the tree): a database
+client in a shell command runs unasked only for such reads.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+from pytest_opsladder.guardrails.sql_hidden import (
+    dynamic_sql,
+    executable_comment_decision,
+    function_decisions,
+    not_a_statement,
+    reveal_executable_comments,
+)
 from pytest_opsladder.guardrails.sql_tokens import SqlSyntaxError, token_decisions, tokenize
 from pytest_opsladder.guardrails.sql_where import Rows, where_rows
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
@@ -39,6 +47,9 @@ def classify_sql(sql: str, dialect: str | None = None) -> tuple[tuple[Decision, 
 
     if not sql.strip():
         return (), True
+    revealed = reveal_executable_comments(sql)
+    if revealed is not None:  # MySQL runs /*! ... */: check it as the code it is
+        return (executable_comment_decision(sql), *classify_sql(revealed, dialect)[0]), False
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except (SqlglotError, ValueError, RecursionError) as exc:
@@ -46,7 +57,7 @@ def classify_sql(sql: str, dialect: str | None = None) -> tuple[tuple[Decision, 
         return (Decision(Verdict.ASK, "sql:unparseable", why), *_fallback(sql)), False
     found: list[Decision] = []
     for statement in statements:
-        found += _statement(statement, sql)
+        found += _statement(statement, sql, dialect)
     reads = all(_only_reads(s) for s in statements)
     return tuple(found), reads and not found
 
@@ -64,15 +75,22 @@ def _fallback(sql: str) -> list[Decision]:
     return token_decisions(sql)
 
 
-def _statement(node: object, sql: str) -> list[Decision]:
+def _statement(node: object, sql: str, dialect: str | None) -> list[Decision]:
     from sqlglot import exp
 
-    out: list[Decision] = []
     assert isinstance(node, exp.Expression)
+    kind = not_a_statement(node)
+    out: list[Decision] = [kind] if kind is not None else []
     for sub in node.walk():
         found = _destructive(sub)
         if found is not None:
             out.append(found)
+    out += function_decisions(node)
+    runs, texts = dynamic_sql(node)
+    if runs is not None:
+        out.append(runs)
+    for text in texts:  # EXEC('DROP TABLE t'): the text is SQL too
+        out += classify_sql(text, dialect)[0]
     if isinstance(node, exp.Command):
         out += _command(node, sql)
     return out
@@ -97,7 +115,19 @@ def _destructive(node: object) -> Decision | None:
         return _deny("merge-delete", f"MERGE ... THEN DELETE deletes rows: {text!r}")
     if isinstance(node, exp.Copy) and "PROGRAM" in text.upper():
         return _deny("copy-program", f"COPY ... PROGRAM runs a shell command: {text!r}")
+    if isinstance(node, exp.Copy) and _names_a_file(node):
+        why = f"COPY reads or writes a file on the database server: {text!r}"
+        return Decision(Verdict.ASK, "sql:server-files", why)
     return None
+
+
+def _names_a_file(node: object) -> bool:
+    """``COPY t TO '/path'`` (not ``STDIN``/``STDOUT``)."""
+    from sqlglot import exp
+
+    assert isinstance(node, exp.Copy)
+    files = node.args.get("files") or []
+    return any(isinstance(f, exp.Literal) and f.is_string for f in files)
 
 
 def _unlimited_write(node: object, text: str) -> Decision | None:

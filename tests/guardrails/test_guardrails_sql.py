@@ -193,3 +193,56 @@ def test_an_update_whose_where_does_not_limit_is_denied(policy: Policy, query: s
 )
 def test_a_where_the_guard_cannot_judge_asks(policy: Policy, query: str) -> None:
     assert sql_tool(policy, query)[0] == "ask"
+
+
+@pytest.mark.parametrize(
+    ("query", "rule"),
+    [
+        ("EXEC('DROP TABLE t')", "sql:drop"),
+        ("EXECUTE('DROP TABLE t')", "sql:drop"),
+        ("PREPARE s FROM 'DROP TABLE t'", "sql:drop"),
+        ("SELECT dblink_exec('DROP TABLE t')", "sql:drop"),
+        ("SELECT query_to_xml('DELETE FROM t', true, true, '')", "sql:delete-without-where"),
+        ("DELETE FROM t WHERE id = 1 /*! OR 1=1 */", "sql:delete-without-where"),
+        ("SELECT 1 /*! ; DROP TABLE t */", "sql:drop"),
+        ("SELECT 1 /*!50000 ; TRUNCATE t */", "sql:truncate"),
+        ("SELECT 1 /*M! ; DROP TABLE t */", "sql:drop"),
+    ],
+)
+def test_sql_hidden_in_text_or_executable_comments_is_denied(
+    policy: Policy, query: str, rule: str
+) -> None:
+    assert sql_tool(policy, query) == ("deny", rule)
+
+
+@pytest.mark.parametrize(
+    ("query", "rule"),
+    [
+        ("SELECT load_extension('/tmp/evil.so')", "sql:function"),
+        ("SELECT writefile('/home/u/.bashrc', 'x')", "sql:function"),
+        ("SELECT pg_read_file('/etc/passwd')", "sql:function"),
+        ("SELECT nextval('orders_id_seq')", "sql:function"),
+        ("SELECT name FROM t WHERE sleep(5) = 0", "sql:function"),
+        ("EXEC('SELECT 1')", "sql:not-a-statement"),
+        ("CALL cleanup()", "sql:dynamic"),
+        ("COPY t TO '/tmp/x'", "sql:server-files"),
+        ("SELECT * FROM t /*! INTO OUTFILE '/tmp/x' */", "sql:executable-comment"),
+    ],
+)
+def test_functions_and_statements_with_unknown_effects_ask(
+    policy: Policy, query: str, rule: str
+) -> None:
+    assert sql_tool(policy, query) == ("ask", rule)
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ("mysql -e \"SELECT * FROM t /*! INTO OUTFILE '/tmp/x' */\"", "ask sql:executable-comment"),
+        ("mysql -e 'SELECT 1 /*!50000 ; DROP TABLE t */'", "deny sql:drop"),
+        ("mysql -e 'select 1; delete from t'", "deny sql:delete-without-where"),
+        ("psql -c \"SELECT dblink_exec('DROP TABLE t')\"", "deny sql:drop"),
+    ],
+)
+def test_hidden_sql_through_clients(policy: Policy, command: str, line: str) -> None:
+    assert shell(policy, command).startswith(line)
