@@ -26,9 +26,10 @@ UNSAFE_OPTION = "shell:unsafe-option"
 CLEARABLE = frozenset(
     {NOT_KNOWN_SAFE, UNSAFE_OPTION, "shell:interpreter", "git:not-read-only", "git:network"}
 )
-# Devices that are not storage: writing to them destroys nothing.
+# Devices that are not storage: reading or writing them destroys nothing.
 HARMLESS_DEVICES = frozenset(
     {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/fd/1", "/dev/fd/2"}
+    | {"/dev/stdin", "/dev/fd/0", "/dev/urandom", "/dev/random", "/dev/full"}
 )
 
 

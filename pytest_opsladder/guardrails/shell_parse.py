@@ -122,6 +122,8 @@ def _walk(node: Any, source: str, out: ShellParse) -> None:
         return _redirected(node, source, out)
     elif kind == "file_redirect":
         return _file_redirect(node, source, out)
+    elif kind == "test_command" and node.children and node.children[0].type == "[":
+        return _test_command(node, source, out)
     elif kind in _DYNAMIC:
         out.dynamic.append(f"{_DYNAMIC[kind]}: {_text(node, source)[:60]!r}")
     elif kind not in _STRUCTURE and kind not in _WORDS:
@@ -145,6 +147,37 @@ def _command(node: Any, source: str, out: ShellParse) -> SimpleCommand:
         argv.append(value if value is not None else DYNAMIC)
     stdin = _NO_STDIN if "<<<" not in _text(node, source) else _here_string(node, source, out)
     return SimpleCommand(tuple(argv), dynamic, stdin)
+
+
+def _test_command(node: Any, source: str, out: ShellParse) -> None:
+    """``[ -f x ]`` is the command ``[`` (``test``); tree-sitter parses it as an expression.
+
+    ``[[ ... ]]`` stays a shell construct (it asks): its operands are expanded differently.
+    """
+    argv = ["["]
+    _test_words(node, source, out, argv)
+    out.commands.append(SimpleCommand((*argv, "]"), DYNAMIC in argv))
+
+
+_TEST_EXPRESSIONS = {"unary_expression", "binary_expression", "parenthesized_expression"}
+
+
+def _test_words(node: Any, source: str, out: ShellParse, argv: list[str]) -> None:
+    for child in node.children:
+        if child.type in ("[", "]") and child.parent.type == "test_command":
+            continue
+        if child.type in _WORDS:
+            value = _word(child, source, out, is_name=False)
+            argv.append(value if value is not None else DYNAMIC)
+            _walk(child, source, out)  # expansions inside are reported, substitutions kept
+        elif child.type in _TEST_EXPRESSIONS:
+            _test_words(child, source, out, argv)
+        elif child.type == "test_operator" or not child.is_named:
+            argv.append(_text(child, source))
+        else:
+            argv.append(DYNAMIC)
+            out.dynamic.append(f"shell construct {child.type!r}: {_text(child, source)[:60]!r}")
+            _walk(child, source, out)
 
 
 def _here_string(node: Any, source: str, out: ShellParse) -> Stdin:

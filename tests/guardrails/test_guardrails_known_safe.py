@@ -323,3 +323,26 @@ def test_command_strings_that_wrappers_run_are_checked_as_commands(
     policy: Policy, command: str
 ) -> None:
     assert decide(policy, command).startswith("deny shell:rm-recursive-force"), command
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ("printf -v 'a[$(rm -rf ~)]' x", "deny shell:rm-recursive-force"),
+        ("test -v 'a[$(rm -rf ~)]'", "deny shell:rm-recursive-force"),
+        ("[ -v 'a[$(rm -rf ~)]' ]", "deny shell:rm-recursive-force"),
+        ("test -v 'a[$(id)]'", "ask shell:dynamic: test -v 'a[$(id)]': bash evaluates"),
+    ],
+)
+def test_a_variable_subscript_given_to_test_or_printf_is_code(
+    policy: Policy, command: str, line: str
+) -> None:
+    assert decide(policy, command).startswith(line), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["[ -f x ]", "[ -f README.md ] && cat README.md", "cat /dev/stdin", "od -N 8 /dev/urandom"],
+)
+def test_brackets_are_test_and_stdin_is_not_a_disk(policy: Policy, command: str) -> None:
+    assert decide(policy, command).startswith("allow"), command
