@@ -115,6 +115,9 @@ def _workspace(ctx: _Ctx, head: dict[str, Any], base: Path) -> Workspace | None:
     if not isinstance(root, str):
         raise ctx.fail(f"[policy] workspace must be a path, got {root!r}")
     extra = ctx.strings(head, "extra_paths", None, required=False)
+    for key, path in [("workspace", root), *(("extra_paths", p) for p in extra)]:
+        if "\x00" in path:  # the OS refuses such a path; realpath would raise ValueError
+            raise ctx.fail(f"[policy] {key} {path!r} contains a NUL character; remove it")
     return Workspace.at(base / root, [str(base / p) for p in extra])
 
 

@@ -190,6 +190,11 @@ def test_unknown_key_in_a_rule_names_the_file_and_rule(tmp_path: Path) -> None:
             "[inputs] extra_patterns[1] '(unclosed' is not a valid regular expression (missing )",
         ),
         ("[inputs]\nextra_patterns=['a(?i)b']\n", "extra_patterns[0] 'a(?i)b' is not a valid"),
+        ('[policy]\nworkspace="a\\u0000b"\n', "[policy] workspace 'a\\x00b' contains a NUL"),
+        (
+            '[policy]\nworkspace="."\nextra_paths=["/tmp\\u0000"]\n',
+            "[policy] extra_paths '/tmp\\x00' contains a NUL",
+        ),
         ("not toml at all [", "not valid toml"),
     ],
 )
