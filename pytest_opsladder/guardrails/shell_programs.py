@@ -163,7 +163,7 @@ _SIMPLE: dict[str, tuple[str, Operands]] = {
     ),
     "tree": (
         "-a -d -f -i -l -L= -P= -I= -s -h -D -C -n -F --noreport --dirsfirst --gitignore"
-        " --du --charset= --prune --matchdirs --ignore-case -J -X" + _HELP,
+        " --du --charset= --prune --matchdirs --ignore-case -J -X !-o@" + _HELP,
         Operands.PATHS,
     ),
     "pwd": ("-L|--logical -P|--physical" + _HELP, Operands.NONE),

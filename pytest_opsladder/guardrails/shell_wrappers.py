@@ -12,7 +12,13 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 
-from pytest_opsladder.guardrails.shell_context import DYNAMIC, ShellContext, ask, not_known_safe
+from pytest_opsladder.guardrails.shell_context import (
+    DYNAMIC,
+    ShellContext,
+    ask,
+    not_known_safe,
+    path_decisions,
+)
 from pytest_opsladder.guardrails.shell_options import parse_options, spec
 from pytest_opsladder.guardrails.verdicts import Decision
 
@@ -92,9 +98,19 @@ def script_option(name: str, options: tuple[str, ...], why: str) -> Check:
                 out += ctx.check_script(value)
         if "--" in args and name == "runuser":
             out += ctx.check_argv(args[args.index("--") + 1 :])
+        if name == "script":  # the typescript and log files it writes
+            parsed = parse_options(args, _SCRIPT)
+            out += path_decisions("script", parsed.operands[:1] + parsed.paths(), ctx)
         return out
 
     return check
+
+
+_SCRIPT = spec(
+    "-a|--append -c=|--command= -e|--return -f|--flush -E=|--echo= -I@|--log-in@"
+    " -O@|--log-out@ -B@|--log-io@ -T@|--log-timing@ -m=|--logging-format="
+    " -o=|--output-limit= -q|--quiet -t?|--timing? -V|--version -h|--help"
+)
 
 
 def _option_value(arg: str, following: list[str], options: tuple[str, ...]) -> str | None:

@@ -241,6 +241,8 @@ def test_pytest_options_that_write_or_load_code_ask(
         "pytest -o cache_dir=/tmp/cache",
         "pytest --override-ini=log_file=/etc/x",
         "pip --log /etc/x list",
+        "tree -o/etc/x",
+        "script -qc ls /etc/cron.d/x",
     ],
 )
 def test_files_written_by_allowed_programs_stay_in_the_workspace(
