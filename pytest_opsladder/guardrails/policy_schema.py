@@ -7,6 +7,8 @@ for a matching workflow/environment, so one file holds the policy of every envir
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +115,9 @@ def _workspace(ctx: _Ctx, head: dict[str, Any], base: Path) -> Workspace | None:
     if not isinstance(root, str):
         raise ctx.fail(f"[policy] workspace must be a path, got {root!r}")
     extra = ctx.strings(head, "extra_paths", None, required=False)
+    for key, path in [("workspace", root), *(("extra_paths", p) for p in extra)]:
+        if "\x00" in path:  # the OS refuses such a path; realpath would raise ValueError
+            raise ctx.fail(f"[policy] {key} {path!r} contains a NUL character; remove it")
     return Workspace.at(base / root, [str(base / p) for p in extra])
 
 
@@ -161,11 +166,7 @@ def _constraint(ctx: _Ctx, entry: dict[str, Any], rule_id: str, context: Any) ->
     arg = entry.get("arg")
     if not isinstance(arg, str) or not arg:
         raise ctx.fail(f"'arg' must name the argument to check, got {arg!r}", rule_id)
-    limit = entry.get("max")
-    if kind is ConstraintKind.AMOUNT_MAX and (
-        isinstance(limit, bool) or not isinstance(limit, int | float)
-    ):
-        raise ctx.fail(f"kind amount_max needs a numeric 'max', got {limit!r}", rule_id)
+    limit = _limit(ctx, entry, kind, rule_id)
     hosts = ctx.strings(entry, "hosts", rule_id, required=kind is ConstraintKind.HOST_IN)
     constraint = Constraint(
         rule_id,
@@ -174,10 +175,34 @@ def _constraint(ctx: _Ctx, entry: dict[str, Any], rule_id: str, context: Any) ->
         kind,
         ctx.verdict(entry.get("decision", "deny"), "decision", rule_id),
         tuple(h.lower() for h in hosts),
-        float(limit) if limit is not None else None,
+        limit,
         str(entry.get("reason", "")),
     )
     return constraint if _in_context(ctx, entry, rule_id, context) else None
+
+
+def _limit(ctx: _Ctx, entry: dict[str, Any], kind: ConstraintKind, rule_id: str) -> float | None:
+    """A constraint's ``max`` as a finite float: NaN or infinity would disable the ceiling.
+
+    ``amount > nan`` is never true, so ``max = nan`` would allow any amount; ``inf`` likewise.
+    """
+    limit = entry.get("max")
+    if limit is None and kind is not ConstraintKind.AMOUNT_MAX:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int | float):
+        needs = "kind amount_max needs" if kind is ConstraintKind.AMOUNT_MAX else "'max' must be"
+        raise ctx.fail(f"{needs} a numeric 'max', got {limit!r}", rule_id)
+    try:
+        value = float(limit)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ctx.fail(
+            f"'max' must be a finite number, got {repr(limit)[:40]} (NaN or infinity would let any"
+            " amount through); write the largest amount allowed, e.g. max = 100",
+            rule_id,
+        )
+    return value
 
 
 def _safe(ctx: _Ctx, raw: dict[str, Any]) -> tuple[SafePattern, ...]:
@@ -227,9 +252,24 @@ def _inputs(ctx: _Ctx, table: Any) -> InputRules:
         max_chars=ctx.integer(table, "max_chars", 100_000, None),
         sources=ctx.strings(table, "sources", None, required=False),
         instructions=ctx.verdict(table.get("instructions", "ask"), "[inputs] instructions", None),
-        patterns=EMBEDDED_INSTRUCTIONS + ctx.strings(table, "extra_patterns", None, required=False),
+        patterns=EMBEDDED_INSTRUCTIONS + _patterns(ctx, table, "extra_patterns"),
         invisible=ctx.verdict(table.get("invisible", "ask"), "[inputs] invisible", None),
     )
+
+
+def _patterns(ctx: _Ctx, table: dict[str, Any], key: str) -> tuple[str, ...]:
+    """Regular expressions of ``[inputs]``, compiled here so a bad one fails at load time."""
+    patterns = ctx.strings(table, key, None, required=False)
+    for index, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except (re.error, RecursionError, OverflowError, ValueError) as exc:
+            raise ctx.fail(
+                f"[inputs] {key}[{index}] {pattern!r} is not a valid regular expression ({exc});"
+                " fix it, or escape it to match the text literally (a backslash before each"
+                " of ( ) [ ] { } . * + ? ^ $ | \\)"
+            ) from None
+    return patterns
 
 
 def _examples(ctx: _Ctx, entries: Any, shell: Any) -> tuple[Example, ...]:

@@ -23,10 +23,13 @@ DYNAMIC = "\x00dynamic"
 # Asks that only say "not on the known-safe list": a policy's safe_commands may clear them.
 NOT_KNOWN_SAFE = "shell:not-known-safe"
 UNSAFE_OPTION = "shell:unsafe-option"
-CLEARABLE = frozenset({NOT_KNOWN_SAFE, UNSAFE_OPTION, "shell:interpreter", "git:not-read-only"})
-# Devices that are not storage: writing to them destroys nothing.
+CLEARABLE = frozenset(
+    {NOT_KNOWN_SAFE, UNSAFE_OPTION, "shell:interpreter", "git:not-read-only", "git:network"}
+)
+# Devices that are not storage: reading or writing them destroys nothing.
 HARMLESS_DEVICES = frozenset(
     {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/fd/1", "/dev/fd/2"}
+    | {"/dev/stdin", "/dev/fd/0", "/dev/urandom", "/dev/random", "/dev/full"}
 )
 
 

@@ -26,7 +26,7 @@ from pytest_opsladder.guardrails.shell_git_read import (
     read_subcommand,
 )
 from pytest_opsladder.guardrails.shell_options import ParsedArgs, parse_options, spec
-from pytest_opsladder.guardrails.verdicts import Decision
+from pytest_opsladder.guardrails.verdicts import Decision, Verdict
 
 Check = Callable[[list[str], ShellContext], list[Decision]]
 _GLOBAL = spec(
@@ -46,10 +46,33 @@ def git(args: list[str], ctx: ShellContext) -> list[Decision]:
         ask("git:config-override", f"git {w} can redefine aliases, hooks and commands") for w in bad
     ]
     out += path_decisions("git", parsed.paths(), ctx)
+    out += _configured_commands(parsed.values("-c"), ctx)
     if not parsed.operands:
         return out
     sub, rest = parsed.operands[0], parsed.operands[1:]
     return out + subcommand(sub, rest, ctx)
+
+
+# Settings whose value git runs as a shell command (``pager.<cmd>`` and ``!`` aliases too).
+_COMMAND_KEYS = {
+    "core.pager", "core.editor", "core.sshcommand", "core.fsmonitor", "core.askpass",
+    "sequence.editor", "diff.external", "gpg.program", "credential.helper",
+    "interactive.difffilter", "web.browser", "sendemail.smtpserver",
+}  # fmt: skip
+
+
+def _configured_commands(settings: list[str], ctx: ShellContext) -> list[Decision]:
+    """``git -c core.pager='rm -rf ~' log`` runs that command: its denials stand."""
+    out: list[Decision] = []
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        key = key.strip().lower()
+        if key.startswith("alias.") and value.startswith("!"):
+            value = value[1:]
+        elif key not in _COMMAND_KEYS and not key.startswith("pager."):
+            continue
+        out += [d for d in ctx.check_script(value.lstrip("!")) if d.verdict is Verdict.DENY]
+    return out
 
 
 def subcommand(sub: str, args: list[str], ctx: ShellContext) -> list[Decision]:
@@ -236,8 +259,19 @@ def _reflog(args: list[str], ctx: ShellContext) -> list[Decision]:
 
 
 def _remote(args: list[str], ctx: ShellContext) -> list[Decision]:
-    if all(a in ("-v", "--verbose") for a in args) or args[:1] in (["show"], ["get-url"]):
+    """``git remote [-v]``, ``get-url`` and ``show -n`` read the configuration only.
+
+    ``git remote show NAME`` without ``-n`` connects to the remote (the network, ssh and
+    credential helpers), as ``ls-remote``, ``fetch`` and ``remote update`` do.
+    """
+    if all(a in ("-v", "--verbose") for a in args) or args[:1] == ["get-url"]:
         return []
+    if args[:1] == ["show"]:
+        names = [a for a in args[1:] if not a.startswith("-")]
+        if not names or "-n" in args[1:]:
+            return []
+        why = f"git remote show {names[0]} contacts the remote; 'git remote show -n' does not"
+        return [ask("git:network", why)]
     return [ask("git:not-read-only", "git remote changes the configured remotes")]
 
 

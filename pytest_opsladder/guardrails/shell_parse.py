@@ -122,6 +122,8 @@ def _walk(node: Any, source: str, out: ShellParse) -> None:
         return _redirected(node, source, out)
     elif kind == "file_redirect":
         return _file_redirect(node, source, out)
+    elif kind == "test_command" and node.children and node.children[0].type == "[":
+        return _test_command(node, source, out)
     elif kind in _DYNAMIC:
         out.dynamic.append(f"{_DYNAMIC[kind]}: {_text(node, source)[:60]!r}")
     elif kind not in _STRUCTURE and kind not in _WORDS:
@@ -145,6 +147,37 @@ def _command(node: Any, source: str, out: ShellParse) -> SimpleCommand:
         argv.append(value if value is not None else DYNAMIC)
     stdin = _NO_STDIN if "<<<" not in _text(node, source) else _here_string(node, source, out)
     return SimpleCommand(tuple(argv), dynamic, stdin)
+
+
+def _test_command(node: Any, source: str, out: ShellParse) -> None:
+    """``[ -f x ]`` is the command ``[`` (``test``); tree-sitter parses it as an expression.
+
+    ``[[ ... ]]`` stays a shell construct (it asks): its operands are expanded differently.
+    """
+    argv = ["["]
+    _test_words(node, source, out, argv)
+    out.commands.append(SimpleCommand((*argv, "]"), DYNAMIC in argv))
+
+
+_TEST_EXPRESSIONS = {"unary_expression", "binary_expression", "parenthesized_expression"}
+
+
+def _test_words(node: Any, source: str, out: ShellParse, argv: list[str]) -> None:
+    for child in node.children:
+        if child.type in ("[", "]") and child.parent.type == "test_command":
+            continue
+        if child.type in _WORDS:
+            value = _word(child, source, out, is_name=False)
+            argv.append(value if value is not None else DYNAMIC)
+            _walk(child, source, out)  # expansions inside are reported, substitutions kept
+        elif child.type in _TEST_EXPRESSIONS:
+            _test_words(child, source, out, argv)
+        elif child.type == "test_operator" or not child.is_named:
+            argv.append(_text(child, source))
+        else:
+            argv.append(DYNAMIC)
+            out.dynamic.append(f"shell construct {child.type!r}: {_text(child, source)[:60]!r}")
+            _walk(child, source, out)
 
 
 def _here_string(node: Any, source: str, out: ShellParse) -> Stdin:
@@ -185,11 +218,33 @@ def _redirected(node: Any, source: str, out: ShellParse) -> None:
     body = ""
     for child in node.named_children:
         _walk(child, source, out)
-        for part in (child, *child.named_children):
-            if part.type == "heredoc_body":
-                body += _text(part, source)
+        if child.type == "heredoc_redirect":
+            body += _heredoc(child, source, out)
     if body and start < len(out.commands):
         out.commands[start] = replace(out.commands[start], stdin=Stdin(body, True))
+
+
+def _heredoc(node: Any, source: str, out: ShellParse) -> str:
+    """A here-document's body; with an unquoted delimiter its substitutions run (as commands).
+
+    Bash expands such a body as it expands a double-quoted string, so the body is parsed as
+    one (tree-sitter-bash leaves backquotes in a body unparsed) and every command inside a
+    ``$(...)`` or backquote is kept: ``cat <<EOF`` with ``$(rm -rf /)`` in it is a deletion.
+    """
+    parts = {child.type: _text(child, source) for child in node.named_children}
+    body = parts.get("heredoc_body", "")
+    quoted = any(c in parts.get("heredoc_start", "") for c in "'\\\"")
+    if quoted or not ("$" in body or "`" in body):
+        return body
+    inner = ShellParse()
+    text = ': "' + body.replace('"', '\\"') + '"'
+    tree = _parser().parse(text.encode())
+    if tree.root_node.has_error:
+        inner.dynamic.append("the shell parser cannot parse a here-document's substitutions")
+    _walk(tree.root_node, text, inner)
+    out.commands += inner.commands[1:]  # the first is the ':' that holds the string
+    out.dynamic += inner.dynamic
+    return body
 
 
 def _file_redirect(node: Any, source: str, out: ShellParse) -> None:
@@ -215,10 +270,12 @@ def _word(node: Any, source: str, out: ShellParse, *, is_name: bool) -> str | No
     """The word's value after quote removal, or None when the shell decides it at run time."""
     kind = node.type
     raw = _text(node, source)
+    if kind == "concatenation" and all(c.type == "word" for c in node.children):
+        kind = "word"  # ``-I{}``: the parser splits braces off into words of their own
     if kind in ("word", "number"):
         if raw in _LITERAL_WORDS:
             return _LITERAL_WORDS[raw]
-        if _EXPANDS.search(raw):
+        if _EXPANDS.search(raw.replace("{}", "")):  # ``-I{}``: empty braces never expand
             out.dynamic.append(f"glob, brace, tilde or escape characters in {raw[:60]!r}")
             return None
         return raw

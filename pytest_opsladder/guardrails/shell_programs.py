@@ -10,11 +10,13 @@ workspace escapes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from pytest_opsladder.guardrails.shell_context import (
     ShellContext,
+    ask,
     path_decisions,
     unsafe_options,
 )
@@ -161,7 +163,7 @@ _SIMPLE: dict[str, tuple[str, Operands]] = {
     ),
     "tree": (
         "-a -d -f -i -l -L= -P= -I= -s -h -D -C -n -F --noreport --dirsfirst --gitignore"
-        " --du --charset= --prune --matchdirs --ignore-case -J -X" + _HELP,
+        " --du --charset= --prune --matchdirs --ignore-case -J -X !-o@" + _HELP,
         Operands.PATHS,
     ),
     "pwd": ("-L|--logical -P|--physical" + _HELP, Operands.NONE),
@@ -250,7 +252,10 @@ def safe_program_decisions(name: str, args: list[str], ctx: ShellContext) -> lis
     """Asks for every option not on ``name``'s safe list; denies for escaping paths."""
     program = SAFE_PROGRAMS[name]
     if name in _TEXT_ONLY:
-        return []  # what they print, compare or list is never opened, changed or run
+        # What they print, compare or list is never opened, changed or run, except a
+        # variable name they are given: ``test -v 'a[$(cmd)]'`` and ``printf -v 'a[$(cmd)]'``
+        # evaluate the subscript, and bash runs the command substitution in it.
+        return _variable_names(name, args, ctx)
     parsed = parse_options(args, program.options)
     bad = parsed.unknown + [o.written for o in parsed.options if o.name in program.options.unsafe]
     out = unsafe_options(name, bad)
@@ -264,3 +269,22 @@ def safe_program_decisions(name: str, args: list[str], ctx: ShellContext) -> lis
     elif program.operands is Operands.PATTERN_PATHS and not parsed.get("--regexp", "--file"):
         operands = operands[1:]
     return out + path_decisions(name, operands + parsed.paths(), ctx)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _variable_names(name: str, args: list[str], ctx: ShellContext) -> list[Decision]:
+    """``test -v NAME`` and ``printf -v NAME``: a NAME with a subscript is code bash runs."""
+    if name == "printf":
+        names = args[1:2] if args[:1] == ["-v"] else []
+    elif name in ("test", "["):
+        names = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-v"]
+    else:
+        return []
+    out: list[Decision] = []
+    for word in names:
+        if _IDENTIFIER.fullmatch(word) is None:
+            why = f"{name} -v {word[:40]!r}: bash evaluates the subscript of a variable name"
+            out += [ask("shell:dynamic", why), *ctx.check_script(word)]
+    return out

@@ -50,6 +50,9 @@ _SLASH_SAFE = words(
 )
 _DOT_FILES = {".output", ".once", ".save", ".backup", ".restore", ".import", ".read", ".load"}
 _DOT_FILES |= {".open", ".clone", ".excel", ".log", ".trace", ".dump", ".archive", ".ar"}
+_DOT_PIPES = {".output", ".once", ".excel"}  # ``.once |cmd`` pipes the output to a shell
+# Backslash commands that run a shell: psql's \! and mysql's \! (system) and \P (pager).
+_SLASH_SHELL = {"!", "P"}
 
 
 @dataclass(slots=True)
@@ -124,26 +127,52 @@ def _meta(text: str, name: str) -> list[Decision]:
     """Client meta commands: shell escapes deny, file and program access ask."""
     out: list[Decision] = []
     for line in text.splitlines() or [text]:
-        word = line.strip().split(" ", 1)[0].lower()
-        if word in _DOT_SHELL or (word in (".once", ".output") and "|" in line):
+        out += _dot_command(line, name)
+    out += _backslash_commands(text, name)
+    for statement in re.split(r"[;\n]", text):
+        word = statement.strip().split(" ", 1)[0].lower()
+        if word in ("system", "pager"):
             out.append(deny("sql:client-shell", f"{name} {word} runs a shell command"))
-        elif word in _DOT_FILES:
+        elif word in ("source", "tee", "edit"):
             out.append(ask("sql:client-files", f"{name} {word} reads or writes files"))
-        elif word.startswith(".") and word not in _DOT_SAFE:
-            out.append(ask("sql:client-meta", f"{name} {word} is not a known-safe meta command"))
-    for command in re.findall(r"\\([a-zA-Z!]+)", text):
-        if command.startswith("!") or (command in ("o", "out", "g", "gx", "w") and "|" in text):
+    return out
+
+
+def _dot_command(line: str, name: str) -> list[Decision]:
+    """A sqlite3/duckdb dot command, read as the client reads it: any prefix of its name.
+
+    ``.sh`` and ``.sys`` are ``.shell``/``.system``, ``.o |sh`` is ``.output |sh``; only the
+    exact name of a known-safe command passes.
+    """
+    word = line.strip().split(" ", 1)[0].lower()
+    if not word.startswith(".") or word in _DOT_SAFE:
+        return []
+    meant = {c for c in _DOT_SHELL | _DOT_FILES if c.startswith(word) and len(word) > 1}
+    if meant & _DOT_SHELL or (meant & _DOT_PIPES and "|" in line):
+        return [deny("sql:client-shell", f"{name} {word} runs a shell command")]
+    if meant:
+        return [ask("sql:client-files", f"{name} {word} reads or writes files")]
+    return [ask("sql:client-meta", f"{name} {word} is not a known-safe meta command")]
+
+
+def _backslash_commands(text: str, name: str) -> list[Decision]:
+    """psql's and mysql's backslash commands; psql runs text in backquotes as a shell command."""
+    out: list[Decision] = []
+    for command in re.findall(r"\\([a-zA-Z!.]+)", text):
+        if command[:1] in _SLASH_SHELL or (command in ("o", "out", "g", "gx", "w") and "|" in text):
             out.append(deny("sql:client-shell", f"{name} \\{command} runs a shell command"))
         elif command not in _SLASH_SAFE and not command.startswith("d"):
             out.append(
                 ask("sql:client-meta", f"{name} \\{command} is not a known-safe meta command")
             )
-    for statement in re.split(r"[;\n]", text):
-        word = statement.strip().split(" ", 1)[0].lower()
-        if word in ("system", "pager"):
-            out.append(deny("sql:client-shell", f"{name} {word} runs a shell command"))
-        elif word in ("source", "tee"):
-            out.append(ask("sql:client-files", f"{name} {word} reads or writes files"))
+    for line in text.splitlines() if name == "psql" else []:
+        meta = line[line.find("\\") :] if "\\" in line else ""
+        if "`" in meta:
+            out.append(
+                deny("sql:client-shell", f"{name} runs the text in backquotes as a shell command")
+            )
+        if re.match(r"\\copy\b.*\bprogram\b", meta, re.IGNORECASE | re.DOTALL):
+            out.append(deny("sql:copy-program", f"{name} \\copy ... program runs a shell command"))
     return out
 
 
@@ -187,14 +216,16 @@ def _sql_text(name: str, text: str) -> list[Decision]:
     meta = _meta(text, name)
     sql = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith((".", "\\")))
     if name in ("mysql", "mariadb"):
-        sql = "\n".join(
+        sql = ";".join(  # statements stay apart: "select 1; delete from t" is two
             s
             for s in sql.split(";")
             if s.strip().split(" ", 1)[0].lower() not in ("system", "pager", "source", "tee")
         )
     decisions, reads = classify_sql(sql, _DIALECT[name])
-    out = meta + list(decisions)
-    if not reads and not decisions and not meta:
+    # A call of a function with effects is "not a plain read" here: one reason says it.
+    kept = [d for d in decisions if d.rule != "sql:function"]
+    out = meta + kept
+    if not reads and not kept and not meta:
         why = (
             f"{name} runs SQL that is not a plain read (it writes, reads files or calls functions)"
         )

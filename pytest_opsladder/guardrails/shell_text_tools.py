@@ -3,9 +3,10 @@
 ``find`` without actions only lists; ``-delete`` destroys, ``-exec`` runs a command (checked
 like any other), ``-fprint`` writes. ``sed`` without ``-i`` only prints, unless its script
 writes (``w``), reads (``r``) or executes (``e``, the ``s///e`` flag). An ``awk`` program
-that calls ``system`` or pipes or redirects its output is not read-only; a literal command it
-passes to ``system`` is checked like any shell text, so ``awk 'BEGIN{system("rm -rf /")}'`` is
-denied, not merely asked.
+that calls ``system``, reads with ``getline``, pipes or redirects, uses a gawk ``@`` form
+(``@f()`` is an indirect call: ``f = "sys" "tem"`` makes it ``system``) or sets ``ARGV`` is
+not read-only; a literal command it passes to ``system`` or ``@f`` is checked like any shell
+text, so ``awk 'BEGIN{system("rm -rf /")}'`` is denied, not merely asked.
 """
 
 from __future__ import annotations
@@ -107,8 +108,11 @@ def sed(args: list[str], ctx: ShellContext) -> list[Decision]:
 
 
 _AWK = spec("-F= -v= -f@ -e= --posix -b -c --traditional -O -S --sandbox", prefix=False)
-_AWK_UNSAFE = re.compile(r"system|getline|\||>|fflush|close|ENVIRON|@load|@include")
-_AWK_SYSTEM = re.compile(r"""system\s*\(\s*"((?:[^"\\]|\\.)*)"\s*\)""")
+# What lets an awk program run commands, write or read other files: system, getline (from a
+# command or a file), pipes and redirections, any gawk @-directive or indirect call
+# (``f = "sys" "tem"; @f("...")`` calls system), and ARGV/ARGC, which name the files it reads.
+_AWK_UNSAFE = re.compile(r"system|getline|\||>|fflush|close|ENVIRON|ARGV|ARGC|@")
+_AWK_RUNS = re.compile(r"""(?:system|@\s*\w+)\s*\(\s*"((?:[^"\\]|\\.)*)"\s*\)""")
 
 
 def awk(args: list[str], ctx: ShellContext) -> list[Decision]:
@@ -132,9 +136,9 @@ def awk(args: list[str], ctx: ShellContext) -> list[Decision]:
 def _awk_program(program: str, ctx: ShellContext) -> list[Decision]:
     if not _AWK_UNSAFE.search(program):
         return []
-    why = f"the awk program {program[:60]!r} runs commands or writes files"
+    why = f"the awk program {program[:60]!r} runs commands, or reads or writes other files"
     out = [ask("shell:interpreter", why)]
-    for command in _AWK_SYSTEM.findall(program):
+    for command in _AWK_RUNS.findall(program):
         out += ctx.check_script(command.replace('\\"', '"'))
     return out
 

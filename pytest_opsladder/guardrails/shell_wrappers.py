@@ -9,9 +9,17 @@ they run is harmless, because they change who runs it, where, or with which argu
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 
-from pytest_opsladder.guardrails.shell_context import DYNAMIC, ShellContext, ask, not_known_safe
+from pytest_opsladder.guardrails.shell_context import (
+    DYNAMIC,
+    ShellContext,
+    ask,
+    not_known_safe,
+    path_decisions,
+)
+from pytest_opsladder.guardrails.shell_options import parse_options, spec
 from pytest_opsladder.guardrails.verdicts import Decision
 
 Check = Callable[[list[str], ShellContext], list[Decision]]
@@ -60,10 +68,23 @@ def shell_c_script(args: list[str]) -> str | None:
 
 def shell(args: list[str], ctx: ShellContext) -> list[Decision]:
     script = shell_c_script(args)
-    if script is None:
-        why = "a shell without -c runs a script file or reads commands from its input"
-        return [ask("shell:interpreter", why)]
-    return ctx.check_script(script)
+    if script is not None:
+        return ctx.check_script(script)
+    why = "a shell without -c runs a script file or reads commands from its input"
+    out = [ask("shell:interpreter", why)]
+    if _reads_stdin(args) and ctx.stdin.text is not None:
+        out += ctx.check_script(ctx.stdin.text)  # ``bash <<EOF``, ``echo CMD | sh``
+    return out
+
+
+def _reads_stdin(args: list[str]) -> bool:
+    """``sh``, ``sh -s ARGS``, ``sh -e``: commands come from standard input, not a file."""
+    i = 0
+    while i < len(args) and args[i][:1] in ("-", "+") and args[i] != "--":
+        if "s" in args[i][1:] and not args[i].startswith("--"):
+            return True
+        i += 2 if args[i] in ("-o", "+o", "-O", "+O") else 1
+    return i >= len(args) or (args[i] == "--" and i + 1 >= len(args))
 
 
 def script_option(name: str, options: tuple[str, ...], why: str) -> Check:
@@ -77,12 +98,27 @@ def script_option(name: str, options: tuple[str, ...], why: str) -> Check:
                 out += ctx.check_script(value)
         if "--" in args and name == "runuser":
             out += ctx.check_argv(args[args.index("--") + 1 :])
+        if name == "script":  # the typescript and log files it writes
+            parsed = parse_options(args, _SCRIPT)
+            out += path_decisions("script", parsed.operands[:1] + parsed.paths(), ctx)
         return out
 
     return check
 
 
+_SCRIPT = spec(
+    "-a|--append -c=|--command= -e|--return -f|--flush -E=|--echo= -I@|--log-in@"
+    " -O@|--log-out@ -B@|--log-io@ -T@|--log-timing@ -m=|--logging-format="
+    " -o=|--output-limit= -q|--quiet -t?|--timing? -V|--version -h|--help"
+)
+
+
 def _option_value(arg: str, following: list[str], options: tuple[str, ...]) -> str | None:
+    """The value of one of ``options`` in ``arg``, as getopt reads it, or None.
+
+    A short option may end a cluster (``script -qc CMD``) or glue its value (``-cCMD``,
+    ``-qcCMD``); a long one may be a unique prefix (``--comm CMD``).
+    """
     for option in options:
         if arg == option:
             return following[0] if following else ""
@@ -90,31 +126,71 @@ def _option_value(arg: str, following: list[str], options: tuple[str, ...]) -> s
             return arg.split("=", 1)[1]
         if option.startswith("--") and len(arg) > 3 and option.startswith(arg) and following:
             return following[0]  # GNU unique prefix: --comm CMD
-        if not option.startswith("--") and arg.startswith(option) and len(arg) > len(option):
-            return arg[len(option) :]
+        if not option.startswith("--") and arg[:1] == "-" and option[1] in arg[1:]:
+            if arg.startswith("--"):
+                continue
+            rest = arg[arg.index(option[1], 1) + 1 :]
+            return rest or (following[0] if following else "")
     return None
 
 
+_ENV = spec(
+    "-i|--ignore-environment -0|--null -u=|--unset= -C@|--chdir@ -S=|--split-string="
+    " --block-signal? --default-signal? --ignore-signal? --list-signal-handling -v|--debug"
+    " --help --version",
+    permute=False,
+)
+
+
 def env(args: list[str], ctx: ShellContext) -> list[Decision]:
-    i = skip_options(args, {"-u", "--unset", "-C", "--chdir", "-S", "--split-string"})
+    """``env [-i] [NAME=VALUE]... CMD``; ``env -S 'CMD ARGS'`` splits a string into CMD."""
+    parsed = parse_options(args, _ENV)
+    rest = parsed.operands[1:] if parsed.operands[:1] == ["-"] else parsed.operands
     assigns: list[str] = []
-    while i < len(args) and "=" in args[i] and not args[i].startswith("="):
-        assigns.append(args[i].split("=", 1)[0])
-        i += 1
-    if any(a.startswith(("-S", "--split-string", "-C", "--chdir")) for a in args[:i]):
+    while rest and "=" in rest[0] and not rest[0].startswith("="):
+        assigns.append(rest.pop(0).split("=", 1)[0])
+    split = parsed.values("--split-string")
+    if split or parsed.get("--chdir"):
         assigns.append("(a split string or directory)")
     out = []
     if assigns:
         why = f"env sets {', '.join(assigns)}, which can change what the command does"
         out.append(ask("shell:env", why))
-    return out + ctx.check_argv(args[i:])
+    if split:  # the string is split into words much as a shell would: check it as shell text
+        return out + ctx.check_script(" ".join([*split, *map(shlex.quote, rest)]))
+    return out + ctx.check_argv(rest)
+
+
+_XARGS = spec(
+    "-0|--null -a@|--arg-file@ -d=|--delimiter= -E= -e?|--eof? -I= -i?|--replace? -L="
+    "|--max-lines= -l? -n=|--max-args= -P=|--max-procs= -o|--open-tty -p|--interactive"
+    " --process-slot-var= -r|--no-run-if-empty -s=|--max-chars= --show-limits -t|--verbose"
+    " -x|--exit --help --version",
+    permute=False,
+)
 
 
 def xargs(args: list[str], ctx: ShellContext) -> list[Decision]:
-    values = {"-I", "-n", "-P", "-d", "-L", "-s", "-E", "-a", "-i", "--max-args", "--delimiter"}
-    inner = args[skip_options(args, values) :] or ["echo"]
+    inner = parse_options(args, _XARGS).operands or ["echo"]
     why = "xargs appends arguments read from its input, unknown before it runs"
     return [ask("shell:xargs", why), *ctx.check_argv(inner)]
+
+
+_WATCH = spec(
+    "-n=|--interval= -d?|--differences? -t|--no-title -b|--beep -e|--errexit -g|--chgexit"
+    " -c|--color -C|--no-color -x|--exec -p|--precise -w|--no-wrap -q=|--equexit="
+    " -r|--no-rerun -s=|--shotsdir= -h|--help -v|--version",
+    permute=False,
+)
+
+
+def watch(args: list[str], ctx: ShellContext) -> list[Decision]:
+    """``watch CMD ARGS`` runs ``sh -c 'CMD ARGS'`` (the words joined); ``-x`` runs them as is."""
+    parsed = parse_options(args, _WATCH)
+    out = [ask("shell:wrapper", "watch repeats a command")]
+    if parsed.get("--exec"):
+        return out + ctx.check_argv(parsed.operands)
+    return out + ctx.check_script(" ".join(parsed.operands))
 
 
 def eval_(args: list[str], ctx: ShellContext) -> list[Decision]:
@@ -164,7 +240,11 @@ def _state(name: str) -> Check:
 
 
 def _unknown_runner(name: str) -> Check:
-    """A program that runs a command we cannot locate exactly: ask, and check every tail."""
+    """A program that runs a command we cannot locate exactly: ask, and check every tail.
+
+    A word with a space may be a command string it hands to a shell (``parallel 'rm -rf {}'
+    ::: /``): its denials stand too.
+    """
 
     def check(args: list[str], ctx: ShellContext) -> list[Decision]:
         out = [not_known_safe(name)]
@@ -172,6 +252,8 @@ def _unknown_runner(name: str) -> Check:
             if not args[start].startswith("-"):
                 out += [d for d in ctx.check_argv(args[start:]) if d.verdict.value == "deny"]
                 break
+        for word in [a for a in args if " " in a][:3]:
+            out += [d for d in ctx.check_script(word) if d.verdict.value == "deny"]
         return out
 
     return check
@@ -198,7 +280,7 @@ WRAPPERS: dict[str, Check] = {
         _opts("-l", "-s", "-i", "--lib", "--faked"), "'fakeroot' is not a known-safe program"
     ),
     "coproc": wrapper(_coproc_skip, "coproc runs a command in the background"),
-    "watch": wrapper(_opts("-n", "--interval", "-d", "-x"), "watch repeats a command"),
+    "watch": watch,
     "chroot": wrapper(_opts("--userspec", "--groups", then=1), "chroot changes the root directory"),
     "unshare": wrapper(
         _opts("-S", "-G", "--setuid", "--setgid", "-R", "-w"), "unshare changes namespaces"

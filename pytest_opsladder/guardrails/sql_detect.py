@@ -3,13 +3,15 @@
 sqlglot parses each statement into a syntax tree in the client's dialect (sqlite, postgres,
 mysql, duckdb): strings, comments and quoted names are never mistaken for keywords, a DELETE
 hidden in a CTE (``WITH d AS (DELETE ...) SELECT``) is found by walking the tree, and a WHERE
-is judged by its expression, so ``WHERE 1``, ``WHERE TRUE OR id = 2`` and ``WHERE id = id``
-count as no WHERE at all. What sqlglot cannot parse (PL/pgSQL ``DO $$ ... $$``, unknown
-syntax) asks, and the token-level check of :mod:`sql_tokens` still denies what it recognises.
+is judged by :mod:`sql_where`, so ``WHERE 1``, ``WHERE 2>1``, ``WHERE EXISTS (SELECT 1)`` and
+``WHERE id = id`` count as no WHERE at all. What the tree hides (MySQL's ``/*! ... */``,
+``EXEC('...')``, functions with effects) is handled by :mod:`sql_hidden`. What sqlglot cannot
+parse (PL/pgSQL ``DO $$ ... $$``, unknown syntax) asks, and the token-level check of
+:mod:`sql_tokens` still denies what it recognises.
 
-:func:`classify_sql` also says whether SQL only reads (a SELECT without INTO, with functions
-sqlglot knows, nothing that writes anywhere in the tree): a database client in a shell command
-runs unasked only for such reads.
+:func:`classify_sql` also says whether SQL only reads (a SELECT without INTO, calling only
+functions known to be free of effects, nothing that writes anywhere in the tree): a database
+client in a shell command runs unasked only for such reads.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+from pytest_opsladder.guardrails.sql_hidden import (
+    dynamic_sql,
+    executable_comment_decision,
+    function_decisions,
+    not_a_statement,
+    reveal_executable_comments,
+)
 from pytest_opsladder.guardrails.sql_tokens import SqlSyntaxError, token_decisions, tokenize
+from pytest_opsladder.guardrails.sql_where import Rows, where_rows
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
 
 # sqlglot logs a warning for every statement it keeps as an opaque Command; that is an
@@ -37,6 +47,9 @@ def classify_sql(sql: str, dialect: str | None = None) -> tuple[tuple[Decision, 
 
     if not sql.strip():
         return (), True
+    revealed = reveal_executable_comments(sql)
+    if revealed is not None:  # MySQL runs /*! ... */: check it as the code it is
+        return (executable_comment_decision(sql), *classify_sql(revealed, dialect)[0]), False
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except (SqlglotError, ValueError, RecursionError) as exc:
@@ -44,7 +57,7 @@ def classify_sql(sql: str, dialect: str | None = None) -> tuple[tuple[Decision, 
         return (Decision(Verdict.ASK, "sql:unparseable", why), *_fallback(sql)), False
     found: list[Decision] = []
     for statement in statements:
-        found += _statement(statement, sql)
+        found += _statement(statement, sql, dialect)
     reads = all(_only_reads(s) for s in statements)
     return tuple(found), reads and not found
 
@@ -62,36 +75,78 @@ def _fallback(sql: str) -> list[Decision]:
     return token_decisions(sql)
 
 
-def _statement(node: object, sql: str) -> list[Decision]:
+def _statement(node: object, sql: str, dialect: str | None) -> list[Decision]:
     from sqlglot import exp
 
-    out: list[Decision] = []
     assert isinstance(node, exp.Expression)
+    kind = not_a_statement(node)
+    out: list[Decision] = [kind] if kind is not None else []
     for sub in node.walk():
         found = _destructive(sub)
         if found is not None:
             out.append(found)
+    out += function_decisions(node)
+    runs, texts = dynamic_sql(node)
+    if runs is not None:
+        out.append(runs)
+    for text in texts:  # EXEC('DROP TABLE t'): the text is SQL too
+        out += classify_sql(text, dialect)[0]
     if isinstance(node, exp.Command):
         out += _command(node, sql)
     return out
 
 
+_JUDGED = ("Drop", "TruncateTable", "Delete", "Update", "When", "Copy")
+
+
 def _destructive(node: object) -> Decision | None:
     from sqlglot import exp
 
+    if type(node).__name__ not in _JUDGED:
+        return None  # most nodes: skip rendering their text (half the time of a decision)
     text = _short(node)
     if isinstance(node, exp.Drop):
         return _deny("drop", f"DROP destroys data: {text!r}")
     if isinstance(node, exp.TruncateTable):
         return _deny("truncate", f"TRUNCATE destroys data: {text!r}")
-    if isinstance(node, exp.Delete | exp.Update) and not _real_where(node.args.get("where")):
-        verb = "DELETE" if isinstance(node, exp.Delete) else "UPDATE"
-        why = f"{verb} without a WHERE that limits it touches every row: {text!r}"
-        return _deny(f"{verb.lower()}-without-where", why)
+    if isinstance(node, exp.Delete | exp.Update):
+        return _unlimited_write(node, text)
     if isinstance(node, exp.When) and _var(node.args.get("then")) == "DELETE":
         return _deny("merge-delete", f"MERGE ... THEN DELETE deletes rows: {text!r}")
     if isinstance(node, exp.Copy) and "PROGRAM" in text.upper():
         return _deny("copy-program", f"COPY ... PROGRAM runs a shell command: {text!r}")
+    if isinstance(node, exp.Copy) and _names_a_file(node):
+        why = f"COPY reads or writes a file on the database server: {text!r}"
+        return Decision(Verdict.ASK, "sql:server-files", why)
+    return None
+
+
+def _names_a_file(node: object) -> bool:
+    """``COPY t TO '/path'`` (not ``STDIN``/``STDOUT``)."""
+    from sqlglot import exp
+
+    assert isinstance(node, exp.Copy)
+    files = node.args.get("files") or []
+    return any(isinstance(f, exp.Literal) and f.is_string for f in files)
+
+
+def _unlimited_write(node: object, text: str) -> Decision | None:
+    """A DELETE/UPDATE whose WHERE is missing or not shown to limit the rows (:mod:`sql_where`)."""
+    from sqlglot import exp
+
+    assert isinstance(node, exp.Delete | exp.Update)
+    verb = "DELETE" if isinstance(node, exp.Delete) else "UPDATE"
+    where = node.args.get("where")
+    rows = where_rows(node, where.this) if isinstance(where, exp.Where) else Rows.ALL
+    if rows.unlimited:
+        why = f"{verb} without a WHERE that limits it touches every row: {text!r}"
+        return _deny(f"{verb.lower()}-without-where", why)
+    if rows is Rows.UNKNOWN:
+        why = (
+            f"{verb} with a WHERE the guard cannot show to limit the rows (a function, a CASE"
+            f" or a column that may belong to another table decides): {text!r}"
+        )
+        return Decision(Verdict.ASK, "sql:where-unclear", why)
     return None
 
 
@@ -100,60 +155,6 @@ def _command(node: object, sql: str) -> list[Decision]:
     text = _short(node)
     why = f"a statement the SQL parser cannot look into (procedural block?): {text!r}"
     return [Decision(Verdict.ASK, "sql:procedural", why), *_fallback(str(node))]
-
-
-def _real_where(where: object) -> bool:
-    from sqlglot import exp
-
-    if not isinstance(where, exp.Where):
-        return False
-    return not _always_true(where.this)
-
-
-def _always_true(node: object) -> bool:
-    """``TRUE``, a non-zero number, ``1=1``, ``x = x``, ``NOT FALSE``, ``A OR <true>``."""
-    from sqlglot import exp
-
-    if isinstance(node, exp.Paren):
-        return _always_true(node.this)
-    if isinstance(node, exp.Boolean):
-        return bool(node.this)
-    if isinstance(node, exp.Literal):
-        return not node.is_string and _nonzero(node.this)
-    if isinstance(node, exp.Or):
-        return _always_true(node.this) or _always_true(node.expression)
-    if isinstance(node, exp.And):
-        return bool(_always_true(node.this) and _always_true(node.expression))
-    if isinstance(node, exp.Not):
-        return _always_false(node.this)
-    if isinstance(node, exp.EQ | exp.GTE | exp.LTE | exp.Like | exp.Is):
-        return bool(node.this == node.expression)
-    if isinstance(node, exp.NEQ | exp.GT | exp.LT):
-        return _literals_differ(node.this, node.expression) and isinstance(node, exp.NEQ)
-    return False
-
-
-def _always_false(node: object) -> bool:
-    from sqlglot import exp
-
-    if isinstance(node, exp.Paren):
-        return _always_false(node.this)
-    if isinstance(node, exp.Boolean):
-        return not node.this
-    return isinstance(node, exp.Literal) and not node.is_string and not _nonzero(node.this)
-
-
-def _literals_differ(left: object, right: object) -> bool:
-    from sqlglot import exp
-
-    return isinstance(left, exp.Literal) and isinstance(right, exp.Literal) and left != right
-
-
-def _nonzero(value: str) -> bool:
-    try:
-        return float(value) != 0
-    except ValueError:
-        return False
 
 
 def _only_reads(node: object) -> bool:

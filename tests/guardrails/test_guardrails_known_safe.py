@@ -147,3 +147,204 @@ def test_an_extension_that_allows_a_destructive_form_does_not_load(pattern: str,
     with pytest.raises(PolicyError, match="too-wide") as raised:
         policy_from_dict(data)
     assert repr(form) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "make help",  # runs the Makefile's target "help"
+        "make version",
+        "gradle help",
+        "cmake help",
+        "npx version",  # downloads and runs the package "version"
+        "npx help",
+        "perl help",  # runs the file ./help
+        "node version",
+        "ruby version",
+        "php help",
+        "lua help",
+        "java version",
+        "yarn version",
+        "mvn -V",  # prints the version, then builds
+        "tclsh help",
+        "deno help",
+        "cargo version",
+    ],
+)
+def test_a_bare_help_or_version_word_is_an_operand_and_asks(policy: Policy, command: str) -> None:
+    assert decide(policy, command).startswith("ask"), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "pytest --basetemp=src",
+        "pytest --basetemp src",
+        "python -m pytest --basetemp=.git",
+        "python3 -m pytest -q --basetemp build/tmp tests",
+        "py.test --basetemp=fresh-dir",
+    ],
+)
+def test_pytest_basetemp_deletes_its_directory_and_is_denied(policy: Policy, command: str) -> None:
+    assert decide(policy, command).startswith("deny shell:pytest-basetemp"), command
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        (
+            "pytest --junitxml=src/main.py",
+            "ask shell:unsafe-option: option '--junitxml=src/main.py'",
+        ),
+        ("pytest --junit-xml .git/config", "ask shell:unsafe-option: option '--junit-xml' of"),
+        ("pytest --debug", "ask shell:unsafe-option: option '--debug' of pytest writes"),
+        ("pytest --debug=notes.txt", "ask shell:unsafe-option: option '--debug=notes.txt'"),
+        ("pytest --cov=src --cov-report=xml", "ask shell:unsafe-option: option '--cov-report=xml'"),
+        ("pytest --cov-report html:src", "ask shell:unsafe-option: option '--cov-report' of"),
+        (
+            "pytest --resultlog=log.txt",
+            "ask shell:unsafe-option: option '--resultlog=log.txt'"
+            " of pytest writes (overwrites) 'log.txt'",
+        ),
+        (
+            "pytest --report-log=log.json",
+            "ask shell:unsafe-option: option '--report-log=log.json' of pytest writes",
+        ),
+        (
+            "pytest --html=report.html",
+            "ask shell:unsafe-option: option '--html=report.html' of pytest writes",
+        ),
+        (
+            "pytest --json-report-file=r.json",
+            "ask shell:unsafe-option: option '--json-report-file=r.json' of pytest writes",
+        ),
+        (
+            "pytest --log-file=pytest.log",
+            "ask shell:unsafe-option: option '--log-file=pytest.log' of pytest writes",
+        ),
+        ("pytest -o cache_dir=src", "ask shell:unsafe-option: option '-o' of pytest writes"),
+        ("pytest -W ignore::evil.Warning", "ask shell:unsafe-option: option '-W ignore::evil"),
+    ],
+)
+def test_pytest_options_that_write_or_load_code_ask(
+    policy: Policy, command: str, line: str
+) -> None:
+    assert decide(policy, command).startswith(line), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "pytest --debug=/home/user/.bashrc",
+        "pytest --cov-report=xml:/etc/cron.d/x",
+        "pytest --report-log=../out.json",
+        "pytest -o cache_dir=/tmp/cache",
+        "pytest --override-ini=log_file=/etc/x",
+        "pip --log /etc/x list",
+        "tree -o/etc/x",
+        "script -qc ls /etc/cron.d/x",
+    ],
+)
+def test_files_written_by_allowed_programs_stay_in_the_workspace(
+    policy: Policy, command: str
+) -> None:
+    assert decide(policy, command).startswith("deny shell:path-outside-workspace"), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "pip --python ./evil list",
+        "pip list --python=./evil",
+        "pip list --pyth ./evil",
+        "python -m pip --python ./evil freeze",
+        "pip list --outdated",  # asks the package index: the network
+    ],
+)
+def test_options_that_run_another_program_or_reach_the_network_ask(
+    policy: Policy, command: str
+) -> None:
+    assert decide(policy, command).startswith("ask shell:unsafe-option"), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git -c alias.st='!rm -rf ~' st",
+        "git -c core.pager='rm -rf /' log",
+        "git -c core.sshCommand='sh -c \"rm -rf /\"' fetch",
+    ],
+)
+def test_commands_set_with_git_c_are_checked(policy: Policy, command: str) -> None:
+    assert decide(policy, command).startswith("deny shell:rm-recursive-force"), command
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ('gawk \'BEGIN{f="sys" "tem"; @f("rm -rf ~")}\'', "deny shell:rm-recursive-force"),
+        ('awk \'BEGIN{f="sys" "tem"; @f("id")}\'', "ask shell:interpreter: the awk program"),
+        ("awk 'BEGIN{f=\"x\"; @f()} function x(){}'", "ask shell:interpreter: the awk program"),
+        ("awk 'BEGIN{ARGV[1]=\"/etc/shadow\"; ARGC=2} {print}'", "ask shell:interpreter"),
+    ],
+)
+def test_awk_indirect_calls_and_argv_are_not_read_only(
+    policy: Policy, command: str, line: str
+) -> None:
+    assert decide(policy, command).startswith(line), command
+
+
+@pytest.mark.parametrize(
+    "command", ["git remote show origin", "git remote show upstream origin", "git remote show -v x"]
+)
+def test_git_remote_show_contacts_the_remote_and_asks(policy: Policy, command: str) -> None:
+    assert decide(policy, command).startswith("ask git:network: git remote show"), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "env -S 'rm -rf /'",
+        "env --split-string='rm -rf ~'",
+        "env -iS 'rm -rf /'",
+        "watch -n1 'rm -rf /'",
+        "watch 'ls; rm -rf /'",
+        "script -qc 'rm -rf /' /dev/null",
+        "su -lc 'rm -rf /'",
+        "xargs -I{} rm -rf {}",
+        "xargs -i rm -rf {}",
+        "parallel 'rm -rf {}' ::: build",
+        "cat <<EOF\n$(rm -rf /)\nEOF",
+        "cat <<EOF\nsee `rm -rf ~` here\nEOF",
+        "bash <<'EOF'\nrm -rf /\nEOF",
+        "echo 'rm -rf ~' | sh",
+        "printf 'rm -rf /' | bash -s",
+    ],
+)
+def test_command_strings_that_wrappers_run_are_checked_as_commands(
+    policy: Policy, command: str
+) -> None:
+    assert decide(policy, command).startswith("deny shell:rm-recursive-force"), command
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ("printf -v 'a[$(rm -rf ~)]' x", "deny shell:rm-recursive-force"),
+        ("test -v 'a[$(rm -rf ~)]'", "deny shell:rm-recursive-force"),
+        ("[ -v 'a[$(rm -rf ~)]' ]", "deny shell:rm-recursive-force"),
+        ("test -v 'a[$(id)]'", "ask shell:dynamic: test -v 'a[$(id)]': bash evaluates"),
+    ],
+)
+def test_a_variable_subscript_given_to_test_or_printf_is_code(
+    policy: Policy, command: str, line: str
+) -> None:
+    assert decide(policy, command).startswith(line), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["[ -f x ]", "[ -f README.md ] && cat README.md", "cat /dev/stdin", "od -N 8 /dev/urandom"],
+)
+def test_brackets_are_test_and_stdin_is_not_a_disk(policy: Policy, command: str) -> None:
+    assert decide(policy, command).startswith("allow"), command

@@ -176,6 +176,25 @@ def test_unknown_key_in_a_rule_names_the_file_and_rule(tmp_path: Path) -> None:
         ('[[constraints]]\nid="c"\ntools=["x"]\narg="a"\nkind="amount_max"\n', "numeric 'max'"),
         ("[shell]\ntools=['sh']\nargs='cmd'\n", "unknown key(s) ['args'] in [shell]"),
         ("[inputs]\nmax_chars=-1\n", "'max_chars' must be a positive integer"),
+        *[
+            (f'[[constraints]]\nid="c"\ntools=["x"]\narg="a"\nkind="amount_max"\nmax={v}\n', m)
+            for v, m in [
+                ("nan", "rule 'c': 'max' must be a finite number, got nan"),
+                ("inf", "rule 'c': 'max' must be a finite number, got inf"),
+                ("-inf", "rule 'c': 'max' must be a finite number, got -inf"),
+                ("1" + "0" * 400, "rule 'c': 'max' must be a finite number"),
+            ]
+        ],
+        (
+            "[inputs]\nextra_patterns=['wire money', '(unclosed']\n",
+            "[inputs] extra_patterns[1] '(unclosed' is not a valid regular expression (missing )",
+        ),
+        ("[inputs]\nextra_patterns=['a(?i)b']\n", "extra_patterns[0] 'a(?i)b' is not a valid"),
+        ('[policy]\nworkspace="a\\u0000b"\n', "[policy] workspace 'a\\x00b' contains a NUL"),
+        (
+            '[policy]\nworkspace="."\nextra_paths=["/tmp\\u0000"]\n',
+            "[policy] extra_paths '/tmp\\x00' contains a NUL",
+        ),
         ("not toml at all [", "not valid toml"),
     ],
 )
@@ -237,3 +256,14 @@ def test_workspace_paths_resolve_exactly_as_the_os_does(tmp_path: Path, value: s
     os.symlink(root / "a" / "b", root / "a" / "in")
     workspace = Workspace.at(root)
     assert workspace.resolve(value) == os.path.realpath(os.path.join(root, value))
+
+
+@pytest.mark.parametrize("limit", [float("nan"), float("inf"), -float("inf")])
+def test_a_ceiling_that_is_not_a_finite_number_never_loads(limit: float) -> None:
+    refund = {"id": "c", "tools": ["refund"], "arg": "amount", "kind": "amount_max"}
+    raw = {
+        "rules": [{"id": "r", "tools": ["refund"], "decision": "allow"}],
+        "constraints": [{**refund, "max": limit}],
+    }
+    with pytest.raises(PolicyError, match="rule 'c': 'max' must be a finite number"):
+        policy_from_dict(raw)

@@ -99,6 +99,14 @@ def shell(policy: Policy, command: str) -> str:
         ("psql -f drop.sql", "ask sql:unseen"),
         ("sqlite3 app.db 'INSERT INTO t VALUES (1)'", "ask sql:not-read-only"),
         ("sqlite3 app.db 'SELECT load_extension(1)'", "ask sql:not-read-only"),
+        ("sqlite3 db '.sh rm -rf /'", "deny sql:client-shell: sqlite3 .sh runs a shell"),
+        ("sqlite3 db '.sys rm -rf /'", "deny sql:client-shell: sqlite3 .sys runs a shell"),
+        ("sqlite3 db '.shel rm -rf /'", "deny sql:client-shell"),
+        ("sqlite3 db '.o |sh'", "deny sql:client-shell: sqlite3 .o runs a shell"),
+        ("duckdb db '.syst rm -rf /'", "deny sql:client-shell"),
+        ("mysql -e 'SELECT 1 \\P rm -rf /'", "deny sql:client-shell: mysql \\P runs a shell"),
+        ("psql -c '\\echo `rm -rf /`'", "deny sql:client-shell: psql runs the text in backquotes"),
+        ("psql -c \"\\copy t from program 'rm -rf /'\"", "deny sql:copy-program"),
     ],
 )
 def test_sql_clients_are_checked_through_every_option(
@@ -130,3 +138,111 @@ def test_a_sql_tool_of_a_user_policy_is_parsed_in_the_generic_dialect() -> None:
         }
     )
     assert policy.decide("q", {"sql": "truncate table t"}).rule == "sql:truncate"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM t WHERE 2>1",
+        "DELETE FROM t WHERE 1+1",
+        "DELETE FROM t WHERE -1",
+        "DELETE FROM t WHERE 1 IN (1)",
+        "DELETE FROM t WHERE 1 BETWEEN 0 AND 2",
+        "DELETE FROM t WHERE COALESCE(NULL, 1)",
+        "DELETE FROM t WHERE 'x' LIKE '%'",
+        "DELETE FROM t WHERE CAST(1 AS BOOLEAN)",
+        "DELETE FROM t WHERE true::bool",
+        "DELETE FROM t WHERE NOT (id <> id)",
+        "DELETE FROM t WHERE id = 1 OR NOT id = 1",
+        'DELETE FROM t WHERE "id" = id',
+        "DELETE FROM t WHERE EXISTS (SELECT 1)",
+        "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.x = 1)",
+        "DELETE FROM t WHERE EXISTS (SELECT 1 FROM t WHERE t.x = 1)",  # the inner t
+        "DELETE FROM t WHERE id = 1 OR EXISTS (SELECT 1 FROM u)",
+        "DELETE FROM t USING u WHERE u.x = 1",  # every row of t once one u matches
+        "DELETE FROM t WHERE id <= id * 1",
+        "DELETE FROM t WHERE t.id = id",
+        "DELETE FROM t WHERE id = id + 0",
+        "DELETE FROM t WHERE x IS NULL OR x IS NOT NULL",
+        "DELETE FROM t WHERE id < 5 OR id >= 5",
+        "DELETE FROM t WHERE 5 > id OR 5 <= id",
+        "DELETE FROM t WHERE name LIKE '%'",
+        "DELETE FROM t WHERE id IN (id, 2)",
+        "DELETE FROM t WHERE NOT (id = 1 AND 1 = 0)",
+        "DELETE FROM t WHERE ? > 0",
+    ],
+)
+def test_a_where_that_does_not_limit_the_rows_is_denied(policy: Policy, query: str) -> None:
+    assert sql_tool(policy, query) == ("deny", "sql:delete-without-where")
+
+
+@pytest.mark.parametrize(
+    "query", ["UPDATE t SET a = 0 WHERE 2 > 1", "UPDATE t SET a = 0 WHERE 'a' < 'b' OR a = 1"]
+)
+def test_an_update_whose_where_does_not_limit_is_denied(policy: Policy, query: str) -> None:
+    assert sql_tool(policy, query) == ("deny", "sql:update-without-where")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM t WHERE CASE WHEN id = 1 THEN 1 ELSE 1 END",
+        "DELETE FROM t WHERE is_expired(created_at)",
+        "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE tid = id)",  # u.id or t.id?
+    ],
+)
+def test_a_where_the_guard_cannot_judge_asks(policy: Policy, query: str) -> None:
+    assert sql_tool(policy, query)[0] == "ask"
+
+
+@pytest.mark.parametrize(
+    ("query", "rule"),
+    [
+        ("EXEC('DROP TABLE t')", "sql:drop"),
+        ("EXECUTE('DROP TABLE t')", "sql:drop"),
+        ("PREPARE s FROM 'DROP TABLE t'", "sql:drop"),
+        ("SELECT dblink_exec('DROP TABLE t')", "sql:drop"),
+        ("SELECT query_to_xml('DELETE FROM t', true, true, '')", "sql:delete-without-where"),
+        ("DELETE FROM t WHERE id = 1 /*! OR 1=1 */", "sql:delete-without-where"),
+        ("SELECT 1 /*! ; DROP TABLE t */", "sql:drop"),
+        ("SELECT 1 /*!50000 ; TRUNCATE t */", "sql:truncate"),
+        ("SELECT 1 /*M! ; DROP TABLE t */", "sql:drop"),
+    ],
+)
+def test_sql_hidden_in_text_or_executable_comments_is_denied(
+    policy: Policy, query: str, rule: str
+) -> None:
+    assert sql_tool(policy, query) == ("deny", rule)
+
+
+@pytest.mark.parametrize(
+    ("query", "rule"),
+    [
+        ("SELECT load_extension('/tmp/evil.so')", "sql:function"),
+        ("SELECT writefile('/home/u/.bashrc', 'x')", "sql:function"),
+        ("SELECT pg_read_file('/etc/passwd')", "sql:function"),
+        ("SELECT nextval('orders_id_seq')", "sql:function"),
+        ("SELECT name FROM t WHERE sleep(5) = 0", "sql:function"),
+        ("EXEC('SELECT 1')", "sql:not-a-statement"),
+        ("CALL cleanup()", "sql:dynamic"),
+        ("COPY t TO '/tmp/x'", "sql:server-files"),
+        ("SELECT * FROM t /*! INTO OUTFILE '/tmp/x' */", "sql:executable-comment"),
+    ],
+)
+def test_functions_and_statements_with_unknown_effects_ask(
+    policy: Policy, query: str, rule: str
+) -> None:
+    assert sql_tool(policy, query) == ("ask", rule)
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ("mysql -e \"SELECT * FROM t /*! INTO OUTFILE '/tmp/x' */\"", "ask sql:executable-comment"),
+        ("mysql -e 'SELECT 1 /*!50000 ; DROP TABLE t */'", "deny sql:drop"),
+        ("mysql -e 'select 1; delete from t'", "deny sql:delete-without-where"),
+        ("psql -c \"SELECT dblink_exec('DROP TABLE t')\"", "deny sql:drop"),
+    ],
+)
+def test_hidden_sql_through_clients(policy: Policy, command: str, line: str) -> None:
+    assert shell(policy, command).startswith(line)
