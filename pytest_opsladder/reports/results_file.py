@@ -23,6 +23,34 @@ _REQUIRED_TOP: dict[str, type | tuple[type, ...]] = {
     "metrics": list,
     "cases": list,
 }
+# Optional keys the reports read into: absent or null shows "n/a"; any other type is refused
+# here, naming the key, rather than failing inside a template.
+_OPTIONAL_TOP: dict[str, type | tuple[type, ...]] = {
+    "verdict_reason": str,
+    "baseline": dict,
+    "candidate": dict,
+    "provenance": dict,
+    "epochs": dict,
+    "live_calls": dict,
+    "distributions": dict,
+    "aa_noise_floor": dict,
+    "cases_skipped": dict,
+    "diagnostics": list,
+    "cases_missing_baseline": list,
+    "cases_missing_candidate": list,
+    "unchanged_metrics": list,
+    "regressed_cases": list,
+    "candidate_replayed": list,
+    "unpriced_models": list,
+}
+_OPTIONAL_CASE: dict[str, type | tuple[type, ...]] = {
+    "baseline": dict,
+    "candidate": dict,
+    "metric_deltas": dict,
+    "first_divergence": dict,
+    "tags": list,
+    "severity": str,
+}
 
 
 def load_results(path: Path | str) -> dict[str, Any]:
@@ -96,20 +124,41 @@ def _check_top_keys(results: dict[str, Any], where: str, path: Path | str | None
     for key, kind in _REQUIRED_TOP.items():
         if not isinstance(results.get(key), kind) or isinstance(results.get(key), bool):
             raise ResultsFileError(
-                f"{where!r}: key {key!r} is {results.get(key)!r}; it must be a "
+                f"{where!r}: key {key!r} is {results.get(key)!r}; it must be "
                 f"{_kind_name(kind)} (see docs/results-schema.md).",
                 path=path,
                 key=key,
             )
 
 
+def _check_optional(
+    entry: dict[str, Any],
+    kinds: dict[str, type | tuple[type, ...]],
+    at: str,
+    where: str,
+    path: Path | str | None,
+) -> None:
+    for key, kind in kinds.items():
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise ResultsFileError(
+                f"{where!r}: key {at + key!r} is {_short(value)}; it must be "
+                f"{_kind_name(kind)} or absent (see docs/results-schema.md). Re-run "
+                "`opsladder merge` to regenerate the file, or remove the key.",
+                path=path,
+                key=f"{at}{key}",
+            )
+
+
 def _check_entries(results: dict[str, Any], where: str, path: Path | str | None) -> None:
+    _check_optional(results, _OPTIONAL_TOP, "", where, path)
     for i, metric in enumerate(results["metrics"]):
         _require_name(metric, "name", f"metrics[{i}]", where, path)
         verdict = metric.get("verdict", "not_gated")
         MetricVerdict.parse(verdict, where=f"metrics[{i}].verdict", path=path)
     for i, case in enumerate(results["cases"]):
         _require_name(case, "case_id", f"cases[{i}]", where, path)
+        _check_optional(case, _OPTIONAL_CASE, f"cases[{i}].", where, path)
         CaseVerdict.parse(case.get("verdict"), where=f"cases[{i}].verdict", path=path)
 
 
@@ -124,7 +173,8 @@ def _require_name(entry: Any, key: str, at: str, where: str, path: Path | str | 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {"int": "number", "float": "number", "str": "string", "list": "list"}
+    names = {"int": "a number", "float": "a number", "str": "a string", "list": "a list"}
+    names["dict"] = "an object"
     return " or ".join(sorted({names.get(k.__name__, k.__name__) for k in kinds}))
 
 

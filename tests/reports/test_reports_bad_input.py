@@ -139,3 +139,38 @@ def test_sparse_run_summaries_still_open(
         assert "(no output text)" in text
         assert "status n/a, passed n/a" in text
     assert console_errors() == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("provenance", "x"),
+        ("baseline", 5),
+        ("candidate", [1]),
+        ("live_calls", "x"),
+        ("distributions", 7),
+        ("diagnostics", "x"),
+        ("aa_noise_floor", "x"),
+        ("epochs", "x"),
+        ("cases[0].baseline", "x"),
+        ("cases[0].metric_deltas", [1]),
+    ],
+)
+def test_an_optional_key_of_the_wrong_type_is_refused_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: Any
+) -> None:
+    """Optional keys may be absent (shown as n/a); one of another type is bad input, refused
+    with exit 2 naming the file and the key, never a traceback from inside a template."""
+    res = sample_results(3, seed=1)
+    if key.startswith("cases[0]."):
+        res["cases"][0][key.split(".", 1)[1]] = value
+    else:
+        res[key] = value
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(res), encoding="utf-8")
+    assert main(["report", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"key '{key}' is {value!r}" in err
+    assert str(path) in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out" / "report.html").exists()
