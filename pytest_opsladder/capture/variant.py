@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.capture.jsonable import canonical_json
+from pytest_opsladder.exceptions import ConfigError
 
 
 def content_hash(text: str) -> str:
@@ -24,6 +25,20 @@ class Case:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "input": self.input}
+
+
+# The suffixes of prompt files: a prompt given as one word with one of these is a path.
+_PROMPT_SUFFIXES = frozenset(
+    {".md", ".txt", ".prompt", ".j2", ".jinja", ".jinja2", ".yaml", ".yml", ".json", ".tmpl"}
+)
+
+
+def _names_a_file(prompt: str) -> bool:
+    """Whether ``prompt`` is written as a path (one word, with a separator or a prompt file's
+    suffix): prompt texts have spaces; ``prompts/v2.md`` has none."""
+    if not prompt or len(prompt) >= 512 or any(c.isspace() for c in prompt):
+        return False
+    return "/" in prompt or "\\" in prompt or Path(prompt).suffix.lower() in _PROMPT_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,12 @@ class Variant:
             candidate = self.root / candidate
         if len(self.prompt) < 512 and "\n" not in self.prompt and candidate.is_file():
             return candidate.read_text(encoding="utf-8")
+        if _names_a_file(self.prompt):  # a path that is not there: never the prompt itself
+            raise ConfigError(
+                f"variant {self.name!r}: prompt {self.prompt!r} names a file, but there is no "
+                f"file at {candidate}. Fix: correct the path (relative paths are read from the "
+                f"rootdir, {self.root or Path.cwd()}), or give the prompt's text itself."
+            )
         return self.prompt
 
     @property

@@ -22,7 +22,7 @@ from pytest_opsladder import (
 )
 from pytest_opsladder.capture import metrics
 from pytest_opsladder.capture.llm import llm_call
-from pytest_opsladder.exceptions import NoActiveRunError, UnknownEventKindError
+from pytest_opsladder.exceptions import ConfigError, NoActiveRunError, UnknownEventKindError
 
 
 @tool(name="rr_fetch")
@@ -111,3 +111,16 @@ def test_outside_a_run_emit_is_a_no_op_and_require_run_explains() -> None:
     assert emit("log", "x", {"level": "info", "message": "nothing"}) is None
     with pytest.raises(NoActiveRunError, match="opsladder_run"):
         require_run()
+
+
+@pytest.mark.parametrize("prompt", ["prompts/v2.md", "v2.md", "prompts\\v2.txt", "system.j2"])
+def test_a_prompt_file_that_is_not_there_is_an_error_not_the_prompt(
+    tmp_path: Path, prompt: str
+) -> None:
+    """A moved or mistyped prompt file would otherwise be sent as the prompt's text, and a
+    shadow run would compare the same wrong prompt on both sides."""
+    variant = Variant("next", prompt=prompt, root=tmp_path)
+    with pytest.raises(ConfigError, match=r"variant 'next': prompt .* names a file") as info:
+        _ = variant.prompt_text
+    assert str(tmp_path) in str(info.value)
+    assert Variant("next", prompt="Be brief/clear.").prompt_text == "Be brief/clear."
