@@ -23,11 +23,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._forksafe import drop_in_forked_child
 from pytest_opsladder._sqlite import use_wal
 from pytest_opsladder.blast_radius.clocks import Clock, monotonic
 from pytest_opsladder.blast_radius.limiter import Decision, consume, refill
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL, ts REAL)"
+# Connections a forked child inherited: kept referenced, so never used nor closed there (SQLite
+# must not touch a connection opened before a fork; closing it may disturb the parent's locks).
+_INHERITED: list[sqlite3.Connection] = []
 
 
 class LimiterStateError(Exception):
@@ -45,11 +49,13 @@ class SQLiteStore:
         self.timeout = timeout
         self._local = threading.local()
         self._lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
+        drop_in_forked_child(self)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid != os.getpid():
-            conn = self._local.conn = None  # inherited through fork: neither used nor closed
+            _INHERITED.append(conn)  # inherited through fork: neither used nor closed
+            conn = self._local.conn = None
         ino = self._file_id()
         if conn is not None and ino != self._local.ino:
             self.close()  # deleted or replaced under us: refuse this call, reconnect next time
@@ -108,6 +114,15 @@ class SQLiteStore:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
+            self._local.conn = None
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: a fresh thread lock (a thread of the parent may have held this
+        one, waiting on SQLite, at the fork) and the forking thread's connection set aside."""
+        self._lock = threading.Lock()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            _INHERITED.append(conn)
             self._local.conn = None
 
 
