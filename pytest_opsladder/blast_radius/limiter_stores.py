@@ -27,6 +27,7 @@ from pytest_opsladder._forksafe import drop_in_forked_child
 from pytest_opsladder._sqlite import use_wal
 from pytest_opsladder.blast_radius.clocks import Clock, monotonic
 from pytest_opsladder.blast_radius.limiter import Decision, consume, refill
+from pytest_opsladder.blast_radius.numbers import positive_seconds
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL, ts REAL)"
 # Connections a forked child inherited: kept referenced, so never used nor closed there (SQLite
@@ -46,7 +47,13 @@ class SQLiteStore:
     def __init__(self, path: str | Path, *, clock: Clock = monotonic, timeout: float = 5.0) -> None:
         self.path = Path(path)
         self.clock = clock
-        self.timeout = timeout
+        self.timeout = positive_seconds(
+            timeout,
+            owner=f"SQLiteStore {str(path)!r}",
+            setting="timeout",
+            example="timeout=5",
+            zero_ok=True,
+        )
         self._local = threading.local()
         self._lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
         drop_in_forked_child(self)
@@ -185,6 +192,9 @@ class RedisStore:
     ) -> None:
         import redis
 
+        socket_timeout = positive_seconds(
+            socket_timeout, owner="RedisStore", setting="socket_timeout", example="0.5"
+        )
         self.prefix = prefix
         self.clock = clock
         self.client: Any = redis.Redis.from_url(

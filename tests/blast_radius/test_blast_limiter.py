@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 import subprocess
@@ -60,6 +61,42 @@ def test_parse_rate() -> None:
     assert parse_rate("2 / h") == (2, 3600)
     with pytest.raises(BlastRadiusConfigError, match=r"'ten a minute' is not understood"):
         parse_rate("ten a minute")
+
+
+BAD_RATES = {
+    "period NaN": ((5, float("nan")), "period=nan"),
+    "period infinite": ((5, float("inf")), "period=inf"),
+    "capacity infinite": ((float("inf"), 60), "capacity=inf"),
+    "capacity NaN": ((float("nan"), 60), "capacity=nan"),
+    "capacity a bool": ((True, 60), "capacity=True"),
+    "period a string": ((5, "60"), "period='60'"),
+    "capacity zero": ((0, 60), "capacity=0"),
+    "period negative": ((5, -1), "period=-1"),
+    "a rate that underflows to 0": ((1e-300, 1e300), "capacity/period=0.0"),
+    "a count too long for a float": ("1" + "0" * 400 + "/s", "capacity=inf"),
+    "not a pair": ((5, 60, 1), "neither 'COUNT/PERIOD' nor"),
+}
+
+
+@pytest.mark.parametrize(("rate", "says"), BAD_RATES.values(), ids=BAD_RATES.keys())
+def test_a_rate_that_cannot_limit_is_refused_when_built(
+    tmp_path: Path, rate: object, says: str
+) -> None:
+    for store in (MemoryStore(), SQLiteStore(tmp_path / "limits.db")):
+        with pytest.raises(
+            BlastRadiusConfigError, match=rf"rate limiter 'pay': .*{re.escape(says)}"
+        ):
+            RateLimiter(rate, store=store, name="pay", on_store_error="open")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1, True, "5"])
+def test_a_sqlite_store_timeout_that_is_not_seconds_is_refused(
+    tmp_path: Path, timeout: object
+) -> None:
+    with pytest.raises(
+        BlastRadiusConfigError, match=rf"SQLiteStore .*timeout={re.escape(repr(timeout))}"
+    ):
+        SQLiteStore(tmp_path / "limits.db", timeout=timeout)  # type: ignore[arg-type]
 
 
 def test_a_bucket_allows_capacity_then_refills(make_store: StoreFactory) -> None:
