@@ -11,6 +11,12 @@ unreadable or corrupt database, a full disk, a bucket whose stored numbers are n
 negative, text: never read as a full bucket), a Redis key of the wrong type, and a SQLite file
 deleted or replaced while open (the call is refused once, then the store reconnects). A store
 that is gone starts over with full buckets: at most one extra burst of ``capacity`` per key.
+
+The SQLite file outlives a reboot, and the monotonic clock restarts near 0 with one, so a
+bucket can hold a time ahead of the clock. Time elapsed across a reboot is unknown, so such a
+bucket is credited nothing and refills from now: its ``retry_after`` is what the next call
+will find, never days. (Crediting ``now - ts`` when the clock is past ``ts`` is safe: since
+the reboot at least ``now`` seconds passed.)
 """
 
 from __future__ import annotations
@@ -109,11 +115,10 @@ class SQLiteStore:
         now = self.clock()
         row = conn.execute("SELECT tokens, ts FROM buckets WHERE key = ?", (key,)).fetchone()
         tokens, last = _sane(key, row, capacity) if row else (capacity, now)
-        tokens = refill(tokens, last, now, capacity, rate)
+        tokens = refill(tokens, min(last, now), now, capacity, rate)
         allowed, left, retry = consume(tokens, cost, rate)
         conn.execute(
-            "INSERT OR REPLACE INTO buckets (key, tokens, ts) VALUES (?, ?, ?)",
-            (key, left, max(now, last)),
+            "INSERT OR REPLACE INTO buckets (key, tokens, ts) VALUES (?, ?, ?)", (key, left, now)
         )
         return Decision(allowed, left, retry)
 
