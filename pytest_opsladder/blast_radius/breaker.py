@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from pytest_opsladder.blast_radius import events as ev
 from pytest_opsladder.blast_radius.clocks import Clock, monotonic
 from pytest_opsladder.blast_radius.errors import BlastRadiusConfigError, CircuitOpenError
+from pytest_opsladder.blast_radius.numbers import count_problem, seconds_problem
 from pytest_opsladder.capture.run import emit
 
 T = TypeVar("T")
@@ -215,14 +216,14 @@ class CircuitBreaker:
 
 
 def _check_config(name: str, fail_max: int, reset_timeout: float, half_open_max: int) -> None:
-    problems = []
-    if fail_max < 1:
-        problems.append(f"fail_max={fail_max!r} must be at least 1")
-    if reset_timeout <= 0:
-        problems.append(f"reset_timeout={reset_timeout!r} must be positive seconds")
-    if half_open_max < 1:
-        problems.append(f"half_open_max={half_open_max!r} must be at least 1")
-    if problems:
+    problems = [
+        count_problem("fail_max", fail_max),
+        seconds_problem("reset_timeout", reset_timeout),
+        count_problem("half_open_max", half_open_max),
+    ]
+    if any(problems):
         raise BlastRadiusConfigError(
-            f"circuit breaker {name!r}: " + "; ".join(problems) + ". Fix the breaker's settings."
+            f"circuit breaker {name!r}: "
+            + "; ".join(p for p in problems if p)
+            + ". Fix the breaker's settings, e.g. fail_max=5, reset_timeout=30, half_open_max=1."
         )

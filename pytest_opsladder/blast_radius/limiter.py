@@ -23,6 +23,7 @@ from pytest_opsladder.blast_radius.errors import (
     LimiterStoreError,
     RateLimitedError,
 )
+from pytest_opsladder.blast_radius.numbers import positive_seconds
 from pytest_opsladder.capture.run import emit
 from pytest_opsladder.choices import parse_choice
 
@@ -109,6 +110,25 @@ def parse_rate(text: str) -> tuple[float, float]:
     return float(count), float(mult or 1) * _UNIT[unit]
 
 
+def _checked_rate(rate: object, name: str) -> tuple[float, float]:
+    """(capacity, tokens per second) of a ``"COUNT/PERIOD"`` or ``(capacity, period)`` rate,
+    each a finite positive number, as is the rate they make (no overflow or underflow)."""
+    if isinstance(rate, str):
+        rate = parse_rate(rate)
+    if not isinstance(rate, tuple | list) or len(rate) != 2:
+        raise BlastRadiusConfigError(
+            f"rate limiter {name!r}: rate {rate!r} is neither 'COUNT/PERIOD' nor a (capacity, "
+            "period seconds) pair; write e.g. '10/minute' or (10, 60)."
+        )
+    owner, example = f"rate limiter {name!r}", "'10/minute' or (10, 60)"
+    capacity = positive_seconds(rate[0], owner=owner, setting="capacity", example=example)
+    per = positive_seconds(rate[1], owner=owner, setting="period", example=example)
+    per_second = positive_seconds(
+        capacity / per, owner=owner, setting="capacity/period", example=example
+    )
+    return capacity, per_second
+
+
 class RateLimiter:
     """A token bucket keyed per tool/workflow: ``capacity`` calls per ``per`` seconds."""
 
@@ -120,14 +140,7 @@ class RateLimiter:
         on_store_error: FailMode | str = FailMode.CLOSED,
         name: str = "limiter",
     ) -> None:
-        capacity, per = parse_rate(rate) if isinstance(rate, str) else rate
-        if capacity <= 0 or per <= 0:
-            raise BlastRadiusConfigError(
-                f"rate limiter {name!r}: capacity {capacity!r} and period {per!r} must be "
-                "positive; write e.g. '10/minute'."
-            )
-        self.capacity = float(capacity)
-        self.rate = self.capacity / float(per)
+        self.capacity, self.rate = _checked_rate(rate, name)
         self.store: BucketStore = store if store is not None else MemoryStore()
         self.on_store_error = FailMode.parse(str(on_store_error))
         self.name = name

@@ -11,6 +11,12 @@ unreadable or corrupt database, a full disk, a bucket whose stored numbers are n
 negative, text: never read as a full bucket), a Redis key of the wrong type, and a SQLite file
 deleted or replaced while open (the call is refused once, then the store reconnects). A store
 that is gone starts over with full buckets: at most one extra burst of ``capacity`` per key.
+
+The SQLite file outlives a reboot, and the monotonic clock restarts near 0 with one, so a
+bucket can hold a time ahead of the clock. Time elapsed across a reboot is unknown, so such a
+bucket is credited nothing and refills from now: its ``retry_after`` is what the next call
+will find, never days. (Crediting ``now - ts`` when the clock is past ``ts`` is safe: since
+the reboot at least ``now`` seconds passed.)
 """
 
 from __future__ import annotations
@@ -23,11 +29,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._forksafe import drop_in_forked_child
 from pytest_opsladder._sqlite import use_wal
 from pytest_opsladder.blast_radius.clocks import Clock, monotonic
 from pytest_opsladder.blast_radius.limiter import Decision, consume, refill
+from pytest_opsladder.blast_radius.numbers import positive_seconds
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL, ts REAL)"
+# Connections a forked child inherited: kept referenced, so never used nor closed there (SQLite
+# must not touch a connection opened before a fork; closing it may disturb the parent's locks).
+_INHERITED: list[sqlite3.Connection] = []
 
 
 class LimiterStateError(Exception):
@@ -42,14 +53,22 @@ class SQLiteStore:
     def __init__(self, path: str | Path, *, clock: Clock = monotonic, timeout: float = 5.0) -> None:
         self.path = Path(path)
         self.clock = clock
-        self.timeout = timeout
+        self.timeout = positive_seconds(
+            timeout,
+            owner=f"SQLiteStore {str(path)!r}",
+            setting="timeout",
+            example="timeout=5",
+            zero_ok=True,
+        )
         self._local = threading.local()
         self._lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
+        drop_in_forked_child(self)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid != os.getpid():
-            conn = self._local.conn = None  # inherited through fork: neither used nor closed
+            _INHERITED.append(conn)  # inherited through fork: neither used nor closed
+            conn = self._local.conn = None
         ino = self._file_id()
         if conn is not None and ino != self._local.ino:
             self.close()  # deleted or replaced under us: refuse this call, reconnect next time
@@ -96,11 +115,10 @@ class SQLiteStore:
         now = self.clock()
         row = conn.execute("SELECT tokens, ts FROM buckets WHERE key = ?", (key,)).fetchone()
         tokens, last = _sane(key, row, capacity) if row else (capacity, now)
-        tokens = refill(tokens, last, now, capacity, rate)
+        tokens = refill(tokens, min(last, now), now, capacity, rate)
         allowed, left, retry = consume(tokens, cost, rate)
         conn.execute(
-            "INSERT OR REPLACE INTO buckets (key, tokens, ts) VALUES (?, ?, ?)",
-            (key, left, max(now, last)),
+            "INSERT OR REPLACE INTO buckets (key, tokens, ts) VALUES (?, ?, ?)", (key, left, now)
         )
         return Decision(allowed, left, retry)
 
@@ -108,6 +126,15 @@ class SQLiteStore:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
+            self._local.conn = None
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: a fresh thread lock (a thread of the parent may have held this
+        one, waiting on SQLite, at the fork) and the forking thread's connection set aside."""
+        self._lock = threading.Lock()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            _INHERITED.append(conn)
             self._local.conn = None
 
 
@@ -170,6 +197,9 @@ class RedisStore:
     ) -> None:
         import redis
 
+        socket_timeout = positive_seconds(
+            socket_timeout, owner="RedisStore", setting="socket_timeout", example="0.5"
+        )
         self.prefix = prefix
         self.clock = clock
         self.client: Any = redis.Redis.from_url(

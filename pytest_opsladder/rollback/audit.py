@@ -7,6 +7,10 @@ edit) an external checkpoint shows: each append can also record ``(seq, head has
 kept elsewhere. Appends take an exclusive ``flock`` on the log (and a thread lock in-process),
 so writers in several processes always extend the same head: the chain never forks. Where
 ``fcntl`` does not exist (Windows) a sibling ``<log>.lock`` taken through filelock does the same.
+
+An ``AuditLog`` used on both sides of a ``fork`` stays safe: a ``flock`` belongs to the open
+file description, which a forked child shares with its parent, so a child never appends through
+the descriptor it inherited; it opens (and locks) its own on its first append.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._forksafe import drop_in_forked_child
 from pytest_opsladder.capture.run import current_run, emit, utc_now
 from pytest_opsladder.rollback import events as ev
 from pytest_opsladder.rollback.audit_format import (
@@ -62,9 +67,11 @@ class AuditLog:
         self.fsync = fsync
         self._lock = threading.Lock()
         self._fd: int | None = None
+        self._fd_pid = 0  # the process that opened _fd: only it may lock and write through it
         self._known: tuple[int, int, str, str] | None = None  # (size, seq, hash, log_id)
         self._log_id = ""
         self._portable_lock: Any = None  # where fcntl is missing: the sibling lock file
+        drop_in_forked_child(self)
 
     # -- appending ------------------------------------------------------------------------
     def append(self, payload: Any) -> int:
@@ -103,8 +110,11 @@ class AuditLog:
         """Lock the file now at ``path``: a log deleted or replaced under an open descriptor
         is reopened, never written into an unlinked inode where appends would vanish."""
         while True:
+            if self._fd is not None and self._fd_pid != os.getpid():
+                self._drop_inherited()  # a fork that bypassed the at-fork hook
             if self._fd is None:
                 self._fd = _open_for_append(self.path)
+                self._fd_pid = os.getpid()
             self._lock_fd(self._fd)
             try:
                 same = os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
@@ -223,6 +233,21 @@ class AuditLog:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def _drop_inherited(self) -> None:
+        """Let go of the parent's descriptor without unlocking it (closing this process's copy
+        leaves the parent's flock held); the next append opens and locks its own."""
+        fd, self._fd, self._known = self._fd, None, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: a fresh thread lock (another thread of the parent may have held
+        this one at the fork, and it would never be released here) and no inherited handles."""
+        self._lock = threading.Lock()
+        self._portable_lock = None
+        self._drop_inherited()
 
     def __enter__(self) -> AuditLog:
         return self

@@ -6,6 +6,13 @@ is copied consistently, which a file copy is not). Snapshots are kept per artifa
 last; a snapshot is "good" until marked bad, and :meth:`Backups.restore` puts back the newest
 good one. Restores are atomic for files (temp + rename) and SQLite (backup API into the live
 database); a directory is swapped in by rename, its previous content kept aside until done.
+
+A SQLite database the run damaged (header overwritten, truncated, replaced by another file, or
+deleted) cannot take the backup API, which must open it first: it is replaced as a file
+instead (the snapshot copied to a temporary database beside it, fsynced, renamed over it), and
+the damaged database with its ``-wal``/``-shm``/``-journal`` files is kept beside it as
+``<name>.corrupt-<time>-<id>`` (nothing recorded is lost). Any failure to restore is a
+:class:`BackupError` naming the file; the snapshot is never changed.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from pytest_opsladder.rollback.errors import BackupError
 ENV_BACKUP_DIR = "OPSLADDER_BACKUP_DIR"
 DEFAULT_BACKUP_DIR = ".opsladder/backups"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_SQLITE_DAMAGED = {11, 26}  # primary result codes SQLITE_CORRUPT, SQLITE_NOTADB
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class ArtifactKind(StrEnum):
@@ -86,6 +95,7 @@ class Backups:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root or os.environ.get(ENV_BACKUP_DIR) or DEFAULT_BACKUP_DIR).absolute()
+        self.kept_aside: Path | None = None  # where the last restore kept a damaged database
 
     def snapshot(self, path: str | Path) -> Snapshot:
         """Save the current state of ``path`` (file, directory or SQLite database)."""
@@ -164,14 +174,30 @@ class Backups:
         """Put back the last known good state of ``path`` (or the given snapshot)."""
         snap = snapshot or self.last_good(path)
         target = Path(snap.source)
+        try:
+            self.kept_aside = self._put_back(snap, target)
+        except (OSError, sqlite3.Error) as exc:
+            raise BackupError(
+                f"cannot restore {str(target)!r} from snapshot {snap.id} ({snap.dir}): {exc}. "
+                "The snapshot is unchanged: stop the process holding the file if it is locked, "
+                "make its directory writable or move away what is at the path, and restore "
+                "again (or pick an older snapshot with --list if this one is unreadable)."
+            ) from exc
+        data = {"snapshot": snap.id, "action": "restored"}
+        if self.kept_aside is not None:
+            data["damaged_kept_at"] = str(self.kept_aside)
+        emit(ev.BACKUP, snap.source, data)
+        return snap
+
+    def _put_back(self, snap: Snapshot, target: Path) -> Path | None:
+        """Restore ``snap`` at ``target``; returns where a damaged database was kept, if any."""
         if snap.kind is ArtifactKind.SQLITE:
-            _restore_sqlite(snap.data, target)
-        elif snap.kind is ArtifactKind.DIRECTORY:
+            return _restore_sqlite(snap.data, target)
+        if snap.kind is ArtifactKind.DIRECTORY:
             _restore_dir(snap.data, target)
         else:
             _restore_file(snap.data, target)
-        emit(ev.BACKUP, snap.source, {"snapshot": snap.id, "action": "restored"})
-        return snap
+        return None
 
     @contextmanager
     def protect(self, path: str | Path) -> Iterator[Snapshot]:
@@ -202,8 +228,11 @@ def _restore_dir(data: Path, target: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def _restore_sqlite(data: Path, target: Path) -> None:
-    """Copy the snapshot into the live database in one transaction (readers see old or new)."""
+def _restore_sqlite(data: Path, target: Path) -> Path | None:
+    """Copy the snapshot into the live database in one transaction (readers see old or new);
+    a damaged or missing one is replaced as a file. Returns where a damaged one was kept."""
+    if not _sqlite_readable(target):
+        return _replace_damaged_sqlite(data, target)
     source = sqlite3.connect(f"file:{data}?mode=ro", uri=True)
     live = sqlite3.connect(target, timeout=30)
     try:
@@ -211,3 +240,64 @@ def _restore_sqlite(data: Path, target: Path) -> None:
     finally:
         live.close()
         source.close()
+    return None
+
+
+def _sqlite_readable(target: Path) -> bool:
+    """Whether ``target`` is a database SQLite reads whole (``quick_check``); False when it is
+    missing, not a database or corrupt. Anything else (locked, a directory) raises."""
+    if not os.path.lexists(target):
+        return False
+    try:
+        conn = sqlite3.connect(f"{target.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            row = conn.execute("PRAGMA quick_check(1)").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _SQLITE_DAMAGED:
+            return False
+        raise
+    return row is not None and row[0] == "ok"
+
+
+def _replace_damaged_sqlite(data: Path, target: Path) -> Path | None:
+    """Write the snapshot to a temporary database beside ``target``, fsync it, keep the damaged
+    files aside and rename it over ``target``; returns where the damaged database went."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tag = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    fresh = target.with_name(f".{target.name}.restore-{tag}")
+    try:
+        _sqlite_copy(data, fresh)  # through SQLite, so the snapshot's own WAL is included
+        _fsync_path(fresh)
+        kept = _keep_damaged_aside(target, target.with_name(f"{target.name}.corrupt-{tag}"))
+        os.replace(fresh, target)
+    finally:
+        for leftover in (fresh, *(Path(f"{fresh}{side}") for side in _SQLITE_SIDE_FILES)):
+            leftover.unlink(missing_ok=True)
+    _fsync_path(target.parent)
+    return kept
+
+
+def _keep_damaged_aside(target: Path, aside: Path) -> Path | None:
+    """Move the damaged database's journals to ``aside`` + suffix (a stale WAL must never be
+    read into the restored database) and hard-link the database there, so it stays at
+    ``target`` until the restored one replaces it. Returns ``aside``, or None if no database."""
+    for side in _SQLITE_SIDE_FILES:
+        if os.path.lexists(f"{target}{side}"):
+            os.rename(f"{target}{side}", f"{aside}{side}")
+    if not os.path.lexists(target):
+        return None
+    try:
+        os.link(target, aside, follow_symlinks=False)
+    except OSError:  # no hard links here: move it (the path is empty until the rename)
+        os.rename(target, aside)
+    return aside
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -31,4 +31,6 @@ def _restore(args: argparse.Namespace) -> int:
         return 0
     snap = backups.restore(args.path)
     print(f"restored {snap.source} to snapshot {snap.id} taken {snap.taken_at} ({snap.kind})")
+    if backups.kept_aside is not None:
+        print(f"the damaged database was kept at {backups.kept_aside}")
     return 0

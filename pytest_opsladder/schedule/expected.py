@@ -28,19 +28,33 @@ from pytest_opsladder.schedule.errors import ScheduleConfigError
 UTC = dt.UTC
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+MAX_DURATION_S = 366 * 86400.0  # the longest interval, grace or max_runtime a monitor may have
 
 
 def parse_duration(value: str | float, *, setting: str) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"``; refuses negatives."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    match = _DURATION.match(str(value))
-    if match is None:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"``.
+
+    Refuses what would make a dead man's switch wait forever or never: a bool, NaN, infinity,
+    a negative, anything over :data:`MAX_DURATION_S` (a row read as ``"grace": Infinity`` or
+    ``1e300`` must not silence the monitor), and anything that is not a number or a string.
+    """
+    seconds = _duration_seconds(value)
+    if seconds is None or not 0 <= seconds <= MAX_DURATION_S:
         raise ScheduleConfigError(
             f"{setting} {value!r} is not a duration; write seconds (900) or a number with a "
-            "unit: ms, s, m, h, d (e.g. '15m', '2h')."
+            "unit: ms, s, m, h, d (e.g. '15m', '2h'), from 0 up to 366d."
         )
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    return seconds
+
+
+def _duration_seconds(value: object) -> float | None:
+    """The seconds ``value`` says, or None; NaN and infinity come out as themselves."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) if isinstance(value, float) or abs(value) < 2**64 else None
+    if not isinstance(value, str):
+        return None
+    match = _DURATION.match(value)
+    return None if match is None else float(match.group(1)) * _UNITS[match.group(2)]
 
 
 @dataclass(frozen=True, order=True)

@@ -61,14 +61,23 @@ class Monitor:
             if fields.get(key) is not None:
                 fields[key] = parse_duration(fields[key], setting=f"{name}: {key}")
         monitor = cls(name=name, **fields)
+        monitor._check_texts()
         monitor.schedule()  # validates cron / every / timezone
         monitor._check_thresholds()
         return monitor
 
+    def _check_texts(self) -> None:
+        for key, value in (("cron", self.cron), ("timezone", self.timezone)):
+            if not (isinstance(value, str) or (key == "cron" and value is None)):
+                raise ScheduleConfigError(
+                    f"monitor {self.name!r}: {key} {value!r} must be a string, e.g. "
+                    "cron='30 2 * * *', timezone='Europe/Berlin'."
+                )
+
     def _check_thresholds(self) -> None:
         for key in ("failure_threshold", "recovery_threshold"):
             value = getattr(self, key)
-            if not isinstance(value, int) or value < 1:
+            if type(value) is not int or value < 1:  # a bool is not a count
                 raise ScheduleConfigError(
                     f"monitor {self.name!r}: {key} {value!r} must be a whole number >= 1 "
                     "(1 alerts or resolves on the first outcome)."
@@ -86,7 +95,14 @@ class Monitor:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> Monitor:
+    def from_dict(cls, raw: Any) -> Monitor:
+        """The monitor a stored definition describes; anything but a valid JSON object of
+        its fields (a list, a string, a number, null) raises :class:`ScheduleConfigError`."""
+        if not isinstance(raw, dict):
+            raise ScheduleConfigError(
+                f"a monitor definition must be a JSON object of its fields, not "
+                f"{type(raw).__name__} {str(raw)[:60]!r}."
+            )
         known = set(cls.__dataclass_fields__) - {"name"}
         unknown = sorted(set(raw) - known - {"name"})
         if unknown:

@@ -6,7 +6,6 @@ never as "all monitors up": a dead man's switch that loses its state must fail l
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import stat
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder import _json
 from pytest_opsladder.schedule.errors import MonitorStateError, ScheduleConfigError
 from pytest_opsladder.schedule.monitors import Monitor
 
@@ -108,7 +108,7 @@ def require_schema(conn: sqlite3.Connection, path: Path) -> None:
 
 def row_state(row: tuple[Any, ...], path: Path) -> MonitorState:
     try:
-        monitor = Monitor.from_dict(json.loads(row[1]))
+        monitor = Monitor.from_dict(_json.parse(row[1]))
     except (ValueError, TypeError, KeyError, ScheduleConfigError) as exc:
         raise MonitorStateError(
             f"monitor {row[0]!r} in the state file has an unreadable definition ({exc}); "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -298,3 +299,24 @@ def test_state_changes_are_events_of_the_run() -> None:
 def test_bad_settings_are_one_clear_error() -> None:
     with pytest.raises(BlastRadiusConfigError, match=r"fail_max=0 must be at least 1.*0\.0"):
         CircuitBreaker("x", fail_max=0, reset_timeout=0.0)
+
+
+BAD_BREAKERS = {
+    "fail_max NaN": ({"fail_max": float("nan")}, "fail_max=nan"),
+    "fail_max a float": ({"fail_max": 2.5}, "fail_max=2.5"),
+    "fail_max a bool": ({"fail_max": True}, "fail_max=True"),
+    "reset_timeout NaN": ({"reset_timeout": float("nan")}, "reset_timeout=nan"),
+    "reset_timeout infinite": ({"reset_timeout": float("inf")}, "reset_timeout=inf"),
+    "reset_timeout a string": ({"reset_timeout": "30"}, "reset_timeout='30'"),
+    "half_open_max a float": ({"half_open_max": 1.5}, "half_open_max=1.5"),
+}
+
+
+@pytest.mark.parametrize(("settings", "says"), BAD_BREAKERS.values(), ids=BAD_BREAKERS.keys())
+def test_a_breaker_setting_that_cannot_trip_or_recover_is_refused(
+    settings: dict[str, object], says: str
+) -> None:
+    with pytest.raises(
+        BlastRadiusConfigError, match=rf"circuit breaker 'x': {re.escape(says)} must"
+    ):
+        CircuitBreaker("x", **settings)  # type: ignore[arg-type]

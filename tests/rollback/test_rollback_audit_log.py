@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -208,6 +209,87 @@ def test_processes_appending_never_fork_the_chain(tmp_path: Path) -> None:
     assert sorted((p["pid"], p["i"]) for p in payloads) == sorted(
         (str(n), i) for n in range(4) for i in range(150)
     )
+
+
+def _append_in_child(log: AuditLog, start: Any, worker: int, n: int) -> None:
+    start.wait()  # every child appends at once
+    for i in range(n):
+        log.append({"pid": str(worker), "i": i})
+
+
+def test_forked_children_of_a_writer_never_fork_the_chain(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path, ck = tmp_path / "a.jsonl", tmp_path / "a.ck"
+    log = AuditLog(path, checkpoint=ck)
+    log.append({"pid": "parent", "i": 0})  # the parent's descriptor is open and was locked
+    fork = multiprocessing.get_context("fork")
+    start = fork.Barrier(4)
+    children = [fork.Process(target=_append_in_child, args=(log, start, n, 300)) for n in range(4)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+    log.append({"pid": "parent", "i": 1})  # and the parent still appends to the same chain
+    log.close()
+    assert [c.exitcode for c in children] == [0, 0, 0, 0]
+    report = verify_log(path, ck)
+    assert report.ok, report.message()
+    assert report.entries == 1203
+    payloads = [json.loads(line)["payload"] for line in lines(path)[1:]]
+    assert sorted((p["pid"], p["i"]) for p in payloads) == sorted(
+        [(str(n), i) for n in range(4) for i in range(300)] + [("parent", 0), ("parent", 1)]
+    )
+
+
+def _append_one(log: AuditLog) -> None:
+    log.append({"pid": "child"})
+
+
+# Another writer: locks the log as AuditLog does, says so, and holds the lock until told.
+_LOCK_HOLDER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_child_forked_while_a_thread_waits_to_append_can_append(tmp_path: Path) -> None:
+    import multiprocessing
+    import threading
+    import time
+
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(path)
+    log.append({"pid": "parent"})
+    with subprocess.Popen(
+        [sys.executable, "-c", _LOCK_HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as other:
+        assert other.stdin is not None
+        assert other.stdout is not None
+        assert other.stdout.readline() == "locked\n"
+        waiting = threading.Thread(target=log.append, args=({"pid": "thread"},))
+        waiting.start()
+        while not log._lock.locked():  # the thread is in append, holding the in-process lock
+            time.sleep(0.001)
+        child = multiprocessing.get_context("fork").Process(target=_append_one, args=(log,))
+        child.start()
+        other.stdin.write("done\n")  # not EOF: the forked child holds a copy of this pipe
+        other.stdin.flush()
+        assert other.wait(timeout=60) == 0  # the other writer is done, its lock released
+    waiting.join()
+    child.join(timeout=60)  # a child stuck on the inherited lock never gets here by itself
+    if child.exitcode is None:
+        child.kill()
+    log.close()
+    assert child.exitcode == 0
+    report = verify_log(path)
+    assert (report.ok, report.entries) == (True, 4), report.message()
 
 
 def test_cli_verify_exit_codes_name_the_first_bad_seq(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,74 @@ def test_protect_restores_when_the_block_fails(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         agent_step()
     assert f.read_text() == "before"
+
+
+def _live_wal_database(db: Path, rows: int = 1000) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.executemany("INSERT INTO posts (body) VALUES (?)", [("x" * 500,) for _ in range(rows)])
+    conn.commit()
+    conn.close()
+
+
+def _overwrite_header(db: Path) -> None:
+    with db.open("r+b") as fh:
+        fh.write(bytes(range(256)) * 16)
+
+
+def _truncate_to_half(db: Path) -> None:
+    os.truncate(db, db.stat().st_size // 2)
+
+
+def _replace_by_json(db: Path) -> None:
+    db.write_text('{"oops": 1}')
+
+
+DAMAGES = {
+    "header overwritten": _overwrite_header,
+    "truncated to half": _truncate_to_half,
+    "replaced by JSON": _replace_by_json,
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_a_damaged_sqlite_database_is_restored_and_the_damage_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: Callable[[Path], None]
+) -> None:
+    db, bk = tmp_path / "cms.sqlite", tmp_path / "bk"
+    _live_wal_database(db)
+    Backups(bk).snapshot(db)
+    damage(db)
+    damaged = db.read_bytes()
+    Path(f"{db}-wal").write_bytes(b"a stale WAL of the damaged database")
+    assert main(["restore", str(db), "--backups", str(bk)]) == 0
+    out = capsys.readouterr().out
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert conn.execute("SELECT count(*) FROM posts").fetchone() == (1000,)
+    conn.close()
+    (kept,) = tmp_path.glob("cms.sqlite.corrupt-*[0-9a-f]")
+    assert f"the damaged database was kept at {kept}" in out
+    assert kept.read_bytes() == damaged
+    assert Path(f"{kept}-wal").read_bytes() == b"a stale WAL of the damaged database"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_sqlite_database_that_cannot_be_put_back_is_a_backup_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, bk = tmp_path / "cms.sqlite", tmp_path / "bk"
+    _live_wal_database(db, rows=3)
+    Backups(bk).snapshot(db)
+    db.unlink()
+    db.mkdir()  # a directory where the database was: not for restore to remove
+    with pytest.raises(BackupError, match=r"cannot restore '.*cms\.sqlite' from snapshot"):
+        Backups(bk).restore(db)
+    assert main(["restore", str(db), "--backups", str(bk)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("opsladder restore: error: cannot restore")
+    assert (err.count("\n"), "Traceback" in err, db.is_dir()) == (1, False, True)
 
 
 def test_no_snapshot_is_a_clear_error(tmp_path: Path) -> None:

@@ -164,6 +164,59 @@ def test_a_damaged_state_file_fails_the_check_loudly(
     assert not (db.exists() and db.is_file() and db.stat().st_size and fault == "deleted")
 
 
+def _set_spec(db: Path, spec: str) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE monitors SET spec = ?", (spec,))
+    conn.close()
+
+
+def _spec_with(**fields: object) -> str:
+    spec = Monitor.create("etl", every="1h", grace=60).to_dict()
+    return json.dumps({**spec, **fields})  # json writes NaN and Infinity as Python reads them
+
+
+BAD_SPECS = {
+    "a list": "[]",
+    "a string": '"x"',
+    "a number": "1",
+    "null": "null",
+    "nested too deep": "[" * 100_000 + "]" * 100_000,
+    "grace Infinity": _spec_with(grace=float("inf")),
+    "grace 1e300": _spec_with(grace=1e300),
+    "grace 400 digits": _spec_with(grace="9" * 400 + "s"),
+    "grace NaN": _spec_with(grace=float("nan")),
+    "grace negative": _spec_with(grace=-1),
+    "grace true": _spec_with(grace=True),
+    "grace a list": _spec_with(grace=[60]),
+    "every Infinity": _spec_with(every=float("inf")),
+    "max_runtime Infinity": _spec_with(max_runtime=float("inf")),
+    "failure_threshold true": _spec_with(failure_threshold=True),
+    "failure_threshold 1.5": _spec_with(failure_threshold=1.5),
+    "recovery_threshold Infinity": _spec_with(recovery_threshold=float("inf")),
+    "cron a number": _spec_with(every=None, cron=5),
+    "timezone a list": _spec_with(timezone=["UTC"]),
+}
+
+
+@pytest.mark.parametrize("spec", BAD_SPECS.values(), ids=BAD_SPECS.keys())
+def test_a_monitor_row_of_any_bad_shape_or_value_is_unreadable_not_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spec: str
+) -> None:
+    db = tmp_path / "m.sqlite"
+    overdue_monitors(db, ["etl"])
+    _set_spec(db, spec)
+    code, sent = check_cli(db, tmp_path)
+    assert (code, [(a["name"], a["kind"]) for a in sent]) == (
+        2,
+        [("opsladder-monitors", "state_error")],
+    )
+    err = capsys.readouterr().err
+    assert "monitor 'etl' in the state file has an unreadable definition" in err
+    assert "Traceback" not in err
+
+
 def test_list_on_a_deleted_state_file_does_not_recreate_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
