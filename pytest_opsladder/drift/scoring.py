@@ -136,7 +136,8 @@ def score_metrics(
     data = table.assign(pass_rate=table["passed"].astype(float))
     logs = log_columns(data, numeric, gate)
     data = data.assign(**{n: np.log(data[n].to_numpy(dtype=float)) for n in logs})
-    base, cand = reduce_cases(data, ["pass_rate", *numeric])
+    binary = [n for n, k in kinds.items() if k == BINARY and n != "pass_rate"]  # judges 0/1
+    base, cand = reduce_cases(data, ["pass_rate", *binary, *numeric])
     entries = []
     for name, kind in kinds.items():
         g = gate.metrics.get(name)

@@ -227,3 +227,18 @@ def test_log_scale_metrics_are_reduced_as_the_mean_of_logs() -> None:
     cand = table[table["role"] == "candidate"]
     geo = cand.groupby("case_id")["latency_s"].apply(lambda v: float(np.exp(np.log(v).mean())))
     assert entry["candidate_summary"]["mean"] == pytest.approx(float(geo.mean()))
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_a_pass_fail_judge_is_scored_as_a_binary_metric(gated: bool) -> None:
+    """A judge whose scores are all 0 or 1 is typed binary (paired like the pass rate); the
+    shadow's scoring crashed on it (KeyError 'judge:ok'), so no report was written."""
+    table = simulate_table(60, 1, Effects(), np.random.default_rng(8))
+    rng = np.random.default_rng(9)
+    table["judge:ok"] = rng.integers(0, 2, len(table)).astype(float)
+    config = {"judge:ok": {"worse": "lower", "margin": 0.1}} if gated else {}
+    doc = _score(table, parse_gate_config(config))
+    entry = _metric(doc, "judge:ok")
+    assert entry["type"] == "binary"
+    assert entry["gated"] is gated
+    assert 0.0 <= entry["p_value"] <= 1.0
