@@ -8,6 +8,8 @@ it was dropped, so a candidate reaching its model over requests counted 0 tokens
 from __future__ import annotations
 
 import json
+import math
+from typing import Any
 
 # Imported here, not first inside an inline session: pytester drops what a session imported,
 # and the next session's copy would not be the one vcrpy's patchers (built once per process)
@@ -17,7 +19,7 @@ import pytest
 import requests  # noqa: F401
 
 CONFTEST = """
-import asyncio, os
+import asyncio, os, threading
 import aiohttp, requests
 import pytest
 from pytest_opsladder import Variant
@@ -37,7 +39,14 @@ def make_agent(variant):
                     reply = await resp.json()
             return reply["choices"][0]["message"]["content"]
         return asyncio.run(go())
-    return over_requests if os.environ["CLIENT"] == "requests" else over_aiohttp
+    def from_a_thread(case_input):  # a plain thread: the run's context does not reach it
+        out = []
+        worker = threading.Thread(target=lambda: out.append(over_requests(case_input)))
+        worker.start()
+        worker.join()
+        return out[0]
+    return {"requests": over_requests, "aiohttp": over_aiohttp,
+            "thread": from_a_thread}[os.environ["CLIENT"]]
 
 def pytest_opsladder_variants():
     return [Variant("prod", model="gpt-4.1"), Variant("next", model="gpt-4.1-next")]
@@ -59,12 +68,7 @@ opsladder_baseline = "prod"
 """
 
 
-@pytest.mark.parametrize("client", ["requests", "aiohttp"])
-def test_a_live_candidate_call_over_vcrpys_stubs_counts_its_tokens_and_cost(
-    pytester: pytest.Pytester, wire, monkeypatch: pytest.MonkeyPatch, client: str
-) -> None:
-    monkeypatch.setenv("WIRE_URL", wire.url)
-    monkeypatch.setenv("CLIENT", client)
+def _project(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makefile(".toml", pyproject=PYPROJECT)
     cases = pytester.path / "nightmare_set"
@@ -74,9 +78,22 @@ def test_a_live_candidate_call_over_vcrpys_stubs_counts_its_tokens_and_cost(
             f"id: case-{i}\ninput: {{q: q{i}}}\nchecks:\n  - contains: answer\n"
         )
     pytester.runpytest("nightmare_set", "--opsladder-mode=record").assert_outcomes(passed=3)
+
+
+def _shadow(pytester: pytest.Pytester) -> dict[str, Any]:
     result = pytester.runpytest("nightmare_set", "--opsladder-shadow", "--opsladder-candidate=next")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
-    doc = json.loads((pytester.path / "reports" / "results.json").read_text())
+    return json.loads((pytester.path / "reports" / "results.json").read_text())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("client", ["requests", "aiohttp"])
+def test_a_live_candidate_call_over_vcrpys_stubs_counts_its_tokens_and_cost(
+    pytester: pytest.Pytester, wire, monkeypatch: pytest.MonkeyPatch, client: str
+) -> None:
+    monkeypatch.setenv("WIRE_URL", wire.url)
+    monkeypatch.setenv("CLIENT", client)
+    _project(pytester)
+    doc = _shadow(pytester)
     for case in doc["cases"]:
         for side in ("baseline", "candidate"):
             run = case[side]["runs"][0]
@@ -84,3 +101,20 @@ def test_a_live_candidate_call_over_vcrpys_stubs_counts_its_tokens_and_cost(
             assert run["output_text"] == f"answer:q{case['case_id'][-1]}"
             assert (metrics["llm_calls"], metrics["tokens_in"], metrics["tokens_out"]) == (1, 12, 3)
             assert metrics["cost"] == pytest.approx((12 * 1.0 + 3 * 4.0) / 1e6)
+
+
+def test_a_model_call_the_run_could_not_see_leaves_tokens_and_cost_missing_not_zero(
+    pytester: pytest.Pytester, wire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WIRE_URL", wire.url)
+    monkeypatch.setenv("CLIENT", "requests")
+    _project(pytester)
+    monkeypatch.setenv("CLIENT", "thread")  # the candidate calls its model from a plain thread
+    doc = _shadow(pytester)
+    for case in doc["cases"]:
+        run = case["candidate"]["runs"][0]
+        metrics = run["metrics"]
+        assert run["output_text"] == f"answer:q{case['case_id'][-1]}"  # the model did answer
+        for name in ("llm_calls", "tokens_in", "tokens_out", "cost"):
+            assert metrics[name] is None or math.isnan(metrics[name]), (name, metrics[name])
+        assert case["baseline"]["runs"][0]["metrics"]["tokens_in"] == 12
