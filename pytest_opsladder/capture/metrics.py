@@ -20,6 +20,7 @@ from pytest_opsladder.capture import events as ev
 from pytest_opsladder.capture.run import on_run_end
 
 if TYPE_CHECKING:
+    from pytest_opsladder.capture.events import Event
     from pytest_opsladder.capture.run import Run
 
 MetricFn = Callable[["Run"], Any]
@@ -93,12 +94,30 @@ def _count(kind: str) -> MetricFn:
     return lambda run: sum(1 for e in run.events if e.kind == kind)
 
 
+def _seen_llm_calls(run: Run) -> list[Event] | None:
+    """The run's LLM calls; unknown (None) when it recorded none though its variant names a
+    model: a call the recorder could not see (made from a thread the run's context did not
+    reach, over a transport it does not patch) was not a call never made, and its 0 tokens
+    would pass any cost gate."""
+    calls = run.events_of(ev.LLM_CALL)
+    return None if not calls and run.variant.model else calls
+
+
+def _llm_calls(run: Run) -> int | None:
+    calls = _seen_llm_calls(run)
+    return None if calls is None else len(calls)
+
+
 def _usage_sum(*keys: str) -> MetricFn:
-    """Tokens over the run's LLM calls; missing (None) if any call's count is unknown."""
+    """Tokens over the run's LLM calls; missing (None) if any call's count is unknown, or if
+    no call was seen where one was expected (see :func:`_seen_llm_calls`)."""
 
     def total(run: Run) -> int | None:
+        calls = _seen_llm_calls(run)
+        if calls is None:
+            return None
         sum_ = 0
-        for event in run.events_of(ev.LLM_CALL):
+        for event in calls:
             usage = event.data.get("usage") or {}
             value = next((usage[k] for k in keys if isinstance(usage.get(k), int | float)), None)
             if value is None:
@@ -110,7 +129,7 @@ def _usage_sum(*keys: str) -> MetricFn:
 
 
 register_metric("tool_calls")(_count(ev.TOOL_CALL))
-register_metric("llm_calls")(_count(ev.LLM_CALL))
+register_metric("llm_calls")(_llm_calls)
 register_metric("decisions")(_count(ev.DECISION))
 register_metric("retries")(_count(ev.RETRY))
 register_metric("errors")(_count(ev.ERROR))

@@ -13,6 +13,7 @@ call with what could be read and a ``parse_error``.
 from __future__ import annotations
 
 import codecs
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,16 +85,23 @@ def llm_providers() -> list[LlmProvider]:
 
 
 _LOADED: list[bool] = []
+_LOAD_LOCK = threading.Lock()
 
 
 def _builtin_providers() -> None:
+    """Add the built-in providers, once. Marked loaded only once they are in, and under a lock:
+    the first concurrent runs read their calls at once, and one that found the mark set before
+    the providers were added read its call as "not an LLM call" (its usage lost, counted 0)."""
     if _LOADED:
         return
-    _LOADED.append(True)
-    from pytest_opsladder.http.llm_anthropic import AnthropicMessages
-    from pytest_opsladder.http.llm_openai import OpenAICompatible
+    with _LOAD_LOCK:
+        if _LOADED:
+            return
+        from pytest_opsladder.http.llm_anthropic import AnthropicMessages
+        from pytest_opsladder.http.llm_openai import OpenAICompatible
 
-    _PROVIDERS.extend([AnthropicMessages(), OpenAICompatible()])
+        _PROVIDERS.extend([AnthropicMessages(), OpenAICompatible()])
+        _LOADED.append(True)
 
 
 # -- recognising -------------------------------------------------------------------------------
@@ -119,7 +127,7 @@ def claim(method: str, url: str, request: Any) -> tuple[LlmProvider, str] | None
     path = urlsplit(url).path.rstrip("/")
     if not _LOADED:
         _builtin_providers()
-    for provider in _PROVIDERS:
+    for provider in list(_PROVIDERS):  # a copy: another thread may register one meanwhile
         try:
             op = provider.operation("POST", path, request)
         except Exception:  # a broken user provider must not break the run it reads

@@ -226,7 +226,24 @@ class HttpStore:
         if decision.outcome is Outcome.RECORDED:
             item = vcr_format.from_vcr(request, response, self.run.now() - t0)
             data["index"] = self.store(item)
+        elif decision.outcome is Outcome.LIVE:
+            _keep_llm_summary(data, request, response, self.run.now() - t0)
         self.note(decision, data, t0)
+
+
+def _keep_llm_summary(
+    data: dict[str, Any], request: Any, response: dict[str, Any], elapsed: float
+) -> None:
+    """A live LLM call that is not stored (shadow without a candidate cassette) keeps its
+    derived llm_call on its http event, as over httpx (see .exchange): nothing else of it
+    remains to read, and without it a model reached over requests or aiohttp counted 0 tokens."""
+    from pytest_opsladder.capture.llm import live_llm_summary
+
+    if request.method.upper() != "POST":
+        return
+    summary = live_llm_summary(vcr_format.from_vcr(request, response, elapsed))
+    if summary is not None:
+        data["llm"] = summary
 
 
 def format_closest(closest: list[dict[str, Any]]) -> str:
