@@ -6,11 +6,11 @@ cassette is written at the end. The pytest plugin, the nightmare-set items and p
 ``capture()`` all open runs through it.
 
 Nothing recorded is lost: an interrupted run (KeyboardInterrupt, SystemExit, a cancelled task)
-is written beside the cassette as ``<name>.incomplete.json``, and a run that ended in ``error``
-or whose HTTP requests all failed is written beside a ``complete`` cassette as
-``<name>.error.json`` (see :mod:`.baseline`): only ``--opsladder-record-mode=rewrite`` replaces
-a good baseline with a worse run. A run holding a credential is refused before anything is
-written (:mod:`pytest_opsladder.secrets`).
+is written beside the cassette as ``<name>.incomplete.json``, and a run that ended in ``error``,
+whose HTTP requests all failed, or whose test did not pass where the baseline's did, is written
+beside a ``complete`` cassette as ``<name>.error.json`` (see :mod:`.baseline`): only
+``--opsladder-record-mode=rewrite`` replaces a good baseline with a worse run. A run holding a
+credential is refused before anything is written (:mod:`pytest_opsladder.secrets`).
 """
 
 from __future__ import annotations

@@ -280,3 +280,69 @@ def test_pytest_exit_inside_a_run_is_an_interruption(good_cassette: Path) -> Non
     assert rec.run.status is RunStatus.INCOMPLETE
     assert good_cassette.read_bytes() == before
     assert files.load(good_cassette.with_name("v.incomplete.json")).error is not None
+
+
+# -- a re-record whose test fails does not replace a baseline whose test passed (D6b) ------
+CHECKED_AGENT = """
+import os
+import pytest
+from pytest_opsladder import tool
+
+@tool
+def lookup(q: str) -> str:
+    if os.environ.get("TOOL_DOWN"):
+        raise RuntimeError("backend down")
+    return "result-" + q
+
+def agent(q):
+    try:
+        return lookup(q)
+    except RuntimeError:
+        return "sorry, try later"       # the agent catches the tool error and answers anyway
+
+@pytest.fixture
+def opsladder_agent():
+    return agent
+
+@pytest.mark.opsladder
+def test_assert(opsladder_run, opsladder_agent):
+    opsladder_run.output = opsladder_agent("a")
+    assert opsladder_run.output == "result-a", "wrong answer"
+
+@pytest.mark.opsladder
+def test_check_with_fail(opsladder_run, opsladder_agent):
+    opsladder_run.output = opsladder_agent("a")
+    if opsladder_run.output != "result-a":
+        pytest.fail("wrong answer")
+"""
+
+
+@XDIST
+def test_a_re_record_whose_test_fails_is_kept_beside_a_passed_baseline(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, xdist: list[str]
+) -> None:
+    pytester.makepyfile(test_checked=CHECKED_AGENT)
+    monkeypatch.delenv("TOOL_DOWN", raising=False)
+    pytester.runpytest("--opsladder-mode=record", *xdist).assert_outcomes(passed=2)
+    paths = sorted(pytester.path.glob("cassettes/opsladder/test_checked/*/baseline.json"))
+    good = {p: p.read_bytes() for p in paths}
+    monkeypatch.setenv("TOOL_DOWN", "1")
+    result = pytester.runpytest("--opsladder-mode=record", "--opsladder-record-mode=all", *xdist)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*2 good cassette(s) kept: the failed re-record is beside it*"])
+    for path, before in good.items():
+        assert path.read_bytes() == before
+        kept = files.load(path.with_name("baseline.error.json"))
+        assert kept.status is RunStatus.COMPLETE  # the agent finished; its test failed
+        assert kept.output == "sorry, try later"
+        assert kept.extra["test_outcome"]["outcome"] == "failed"
+    monkeypatch.delenv("TOOL_DOWN")
+    pytester.runpytest(*xdist).assert_outcomes(passed=2)  # the baseline still replays
+    monkeypatch.setenv("TOOL_DOWN", "1")
+    replaced = pytester.runpytest(
+        "--opsladder-mode=record", "--opsladder-record-mode=rewrite", *xdist
+    )
+    replaced.assert_outcomes(failed=2)
+    for path in paths:  # rewrite: the user asked for the worse run
+        assert files.load(path).output == "sorry, try later"
+        assert not path.with_name("baseline.error.json").exists()
