@@ -90,7 +90,7 @@ class RunRecorder:
         if path is None:
             return
         if self.plan.record_mode is RecordMode.REWRITE:  # explicit: the user replaces it
-            path.unlink(missing_ok=True)
+            files.remove(path)
         if self.plan.replaying:
             if not path.exists():
                 raise CassetteNotFoundError(
@@ -142,8 +142,8 @@ class RunRecorder:
             self.saved_to = files.save(self.run, error_path(path), allow=allow)
         else:
             self.saved_to = files.save(self.run, path, allow=allow)
-            incomplete_path(path).unlink(missing_ok=True)
-            error_path(path).unlink(missing_ok=True)
+            files.remove(incomplete_path(path))
+            files.remove(error_path(path))
 
     def _keeps_baseline(self, path: Path) -> bool:
         rewrite = self.plan.record_mode is RecordMode.REWRITE
