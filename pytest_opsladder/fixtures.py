@@ -196,19 +196,19 @@ def opsladder_run(
         return
     cassette = cassette_for(item, case, opsladder_variant, opsladder_settings, cfg)
     mode: Mode = opsladder_settings.mode
-    if request.config.getoption("opsladder_rerecord_stale", False) and cassette.exists():
-        mode, record_mode = _plan_for_stale(cassette, opsladder_variant, mode, record_mode)
-    recorder = RunRecorder(
-        case,
-        opsladder_variant,
-        cassette,
-        mode=mode,
-        record_mode=record_mode,
-        epoch=item.stash.get(EPOCH_KEY, 0),
-        options=dict(cfg),
-    )
     failure: OpsladderError | None = None
-    try:
+    try:  # a damaged cassette, read by the stale check or the replay, is one message
+        if request.config.getoption("opsladder_rerecord_stale", False) and cassette.exists():
+            mode, record_mode = _plan_for_stale(cassette, opsladder_variant, mode, record_mode)
+        recorder = RunRecorder(
+            case,
+            opsladder_variant,
+            cassette,
+            mode=mode,
+            record_mode=record_mode,
+            epoch=item.stash.get(EPOCH_KEY, 0),
+            options=dict(cfg),
+        )
         run = recorder.__enter__()
     except OpsladderError as exc:
         failure = exc
