@@ -9,6 +9,7 @@ reader sees the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -52,7 +53,11 @@ class AtomicFile:
         os.replace(self.tmp, self.path)
 
     def _discard(self) -> None:
-        self.handle.close()
+        """Close and remove the temporary file. Closing flushes what is still buffered, which
+        fails again on a full disk: that error is dropped (the one that made us discard is
+        raised), and the file is removed all the same."""
+        with contextlib.suppress(OSError):
+            self.handle.close()
         Path(self.tmp).unlink(missing_ok=True)
 
 

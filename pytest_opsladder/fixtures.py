@@ -206,19 +206,19 @@ def opsladder_run(
         return
     cassette = cassette_for(item, case, opsladder_variant, opsladder_settings, cfg)
     mode: Mode = opsladder_settings.mode
-    if request.config.getoption("opsladder_rerecord_stale", False) and cassette.exists():
-        mode, record_mode = _plan_for_stale(cassette, opsladder_variant, mode, record_mode)
-    recorder = RunRecorder(
-        case,
-        opsladder_variant,
-        cassette,
-        mode=mode,
-        record_mode=record_mode,
-        epoch=item.stash.get(EPOCH_KEY, 0),
-        options=dict(cfg),
-    )
     failure: OpsladderError | None = None
-    try:
+    try:  # a damaged cassette, read by the stale check or the replay, is one message
+        if request.config.getoption("opsladder_rerecord_stale", False) and cassette.exists():
+            mode, record_mode = _plan_for_stale(cassette, opsladder_variant, mode, record_mode)
+        recorder = RunRecorder(
+            case,
+            opsladder_variant,
+            cassette,
+            mode=mode,
+            record_mode=record_mode,
+            epoch=item.stash.get(EPOCH_KEY, 0),
+            options=dict(cfg),
+        )
         run = recorder.__enter__()
     except OpsladderError as exc:
         failure = exc
@@ -299,16 +299,31 @@ def _run_ending(
     item: pytest.Item, outcome: dict[str, Any], *, shadow: bool = False
 ) -> BaseException | None:
     """The exception that ended the agent's run, if any: a failed check on its output (an
-    assertion) or a skip leaves the run complete. A setup error is an ``error`` result of a
-    shadow case; when recording, the run never happened (incomplete, never a cassette)."""
+    assertion) leaves the run complete, and so does ``pytest.skip``/``xfail``/``fail`` once the
+    agent has finished; raised before, the test stopped the agent and the run is incomplete
+    (in shadow mode a skip or fail is the case's result). A setup error is an ``error`` result
+    of a shadow case; when recording, the run never happened (incomplete, never a cassette)."""
     if outcome["outcome"] == "error" and shadow:
         return item.stash[SETUP_ERROR]
     if CALL_OUTCOME not in item.stash:
         return KeyboardInterrupt("the test was interrupted")
     exc = item.stash[CALL_OUTCOME]
-    if isinstance(exc, AssertionError | pytest.fail.Exception | pytest.skip.Exception):
+    if isinstance(exc, AssertionError):
         return None
+    if isinstance(exc, pytest.fail.Exception | pytest.skip.Exception):
+        return None if shadow or _agent_finished(item.stash[RUN_KEY]) else exc
     return exc
+
+
+def _agent_finished(run: Run) -> bool:
+    """The agent had returned when the test raised a pytest outcome: a call through
+    ``opsladder_agent`` returned and none was stopped, or, in a test that is itself the agent,
+    it had set ``opsladder_run.output``."""
+    from pytest_opsladder.capture.agent_call import AGENT_CALLS_S
+
+    if run.stopped_in_agent:
+        return False
+    return AGENT_CALLS_S in run.extra or run.output is not None
 
 
 def _note_outcome(run: Run, outcome: dict[str, Any]) -> None:

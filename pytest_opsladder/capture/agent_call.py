@@ -16,7 +16,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pytest_opsladder.capture.run import Run, current_run
+from pytest_opsladder.capture.run import Run, current_run, stopped_by_test
 
 AGENT_CALLS_S = "agent_calls_s"  # run.extra: seconds spent inside the agent, summed over calls
 _LOOPS = threading.local()
@@ -54,14 +54,25 @@ def call_agent(agent: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call ``agent``; an awaitable result is awaited (see the module docstring)."""
     run = current_run()
     t0 = run.now() if run is not None else 0.0
-    result = agent(*args, **kwargs)
-    if inspect.isawaitable(result):
-        if _in_running_loop():
-            return _timed(result, run, t0)
-        result = plugin_loop().run_until_complete(_await(result))
+    try:
+        result = agent(*args, **kwargs)
+        if inspect.isawaitable(result):
+            if _in_running_loop():
+                return _timed(result, run, t0)
+            result = plugin_loop().run_until_complete(_await(result))
+    except BaseException as exc:
+        note_stopped_agent(run, exc)
+        raise
     if run is not None:
         add_agent_time(run, run.now() - t0)
     return result
+
+
+def note_stopped_agent(run: Run | None, exc: BaseException) -> None:
+    """A pytest outcome (``pytest.skip`` ...) left the agent: the test stopped it part-way, so
+    the run is ``incomplete`` even if an earlier call of the agent returned."""
+    if run is not None and stopped_by_test(exc):
+        run.stopped_in_agent = True
 
 
 async def _await(awaitable: Awaitable[Any]) -> Any:
@@ -71,6 +82,9 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
 async def _timed(awaitable: Awaitable[Any], run: Run | None, t0: float) -> Any:
     try:
         return await awaitable
+    except BaseException as exc:
+        note_stopped_agent(run, exc)
+        raise
     finally:
         if run is not None:
             add_agent_time(run, run.now() - t0)

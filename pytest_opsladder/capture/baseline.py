@@ -1,10 +1,11 @@
 """Never lose a good baseline: when a newly recorded run may replace a cassette (level 0).
 
 A cassette that holds a ``complete`` run is a baseline every later replay depends on. A record
-run that ended in ``error`` (the model was unreachable, the agent crashed), or whose HTTP
-requests all failed (the agent caught the errors and answered anyway), is worse evidence than
-the baseline: it is written beside it as ``<name>.error.json`` instead, and the summary counts
-it. ``--opsladder-record-mode=rewrite`` is the one explicit way to replace a baseline anyway.
+run that ended in ``error`` (the model was unreachable, the agent crashed), whose HTTP
+requests all failed (the agent caught the errors and answered anyway), or whose test failed,
+errored or was skipped where the baseline's test passed, is worse evidence than the baseline:
+it is written beside it as ``<name>.error.json`` instead, and the summary counts it.
+``--opsladder-record-mode=rewrite`` is the one explicit way to replace a baseline anyway.
 """
 
 from __future__ import annotations
@@ -24,10 +25,28 @@ def keeps_baseline(run: Run, path: Path) -> bool:
         return False
     if failed(run):
         return _previous(path) is not None
-    if _answered(run.http):
+    previous = _previous(path)
+    if previous is None:
         return False
-    previous = _previous(path)  # reached no server at all, where the baseline did
-    return previous is not None and _answered(previous.get("http") or [])
+    if _test_did_worse(run, previous):
+        return True
+    # reached no server at all, where the baseline did
+    return not _answered(run.http) and _answered(previous.get("http") or [])
+
+
+def _test_did_worse(run: Run, previous: dict[str, Any]) -> bool:
+    """The run's test failed, errored or was skipped where the baseline's test passed (a run
+    recorded outside pytest has no test outcome, and is never judged by one)."""
+    now = recorded_test_outcome(run.extra)
+    return now not in (None, "passed") and recorded_test_outcome(previous.get("extra")) == "passed"
+
+
+def recorded_test_outcome(extra: Any) -> str | None:
+    """What the user's test said about a run (``passed``, ``failed``, ``error``, ``skipped``),
+    from its ``extra``; None for a run recorded outside pytest."""
+    recorded = extra.get("test_outcome") if isinstance(extra, dict) else None
+    outcome = recorded.get("outcome") if isinstance(recorded, dict) else None
+    return outcome if isinstance(outcome, str) else None
 
 
 def failed(run: Run) -> bool:

@@ -6,11 +6,11 @@ cassette is written at the end. The pytest plugin, the nightmare-set items and p
 ``capture()`` all open runs through it.
 
 Nothing recorded is lost: an interrupted run (KeyboardInterrupt, SystemExit, a cancelled task)
-is written beside the cassette as ``<name>.incomplete.json``, and a run that ended in ``error``
-or whose HTTP requests all failed is written beside a ``complete`` cassette as
-``<name>.error.json`` (see :mod:`.baseline`): only ``--opsladder-record-mode=rewrite`` replaces
-a good baseline with a worse run. A run holding a credential is refused before anything is
-written (:mod:`pytest_opsladder.secrets`).
+is written beside the cassette as ``<name>.incomplete.json``, and a run that ended in ``error``,
+whose HTTP requests all failed, or whose test did not pass where the baseline's did, is written
+beside a ``complete`` cassette as ``<name>.error.json`` (see :mod:`.baseline`): only
+``--opsladder-record-mode=rewrite`` replaces a good baseline with a worse run. A run holding a
+credential is refused before anything is written (:mod:`pytest_opsladder.secrets`).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class RunRecorder:
         if path is None:
             return
         if self.plan.record_mode is RecordMode.REWRITE:  # explicit: the user replaces it
-            path.unlink(missing_ok=True)
+            files.remove(path)
         if self.plan.replaying:
             if not path.exists():
                 raise CassetteNotFoundError(
@@ -142,8 +142,8 @@ class RunRecorder:
             self.saved_to = files.save(self.run, error_path(path), allow=allow)
         else:
             self.saved_to = files.save(self.run, path, allow=allow)
-            incomplete_path(path).unlink(missing_ok=True)
-            error_path(path).unlink(missing_ok=True)
+            files.remove(incomplete_path(path))
+            files.remove(error_path(path))
 
     def _keeps_baseline(self, path: Path) -> bool:
         rewrite = self.plan.record_mode is RecordMode.REWRITE

@@ -49,6 +49,13 @@ class RunStatus(StrEnum):
     INCOMPLETE = "incomplete"
 
 
+def stopped_by_test(exc: BaseException) -> bool:
+    """``exc`` is one of pytest's outcomes (``pytest.skip``, ``xfail``, ``fail``, ``exit``): the
+    test stopped the run; the agent neither finished nor failed. Read from the class's module,
+    so production code, which may run without pytest loaded, imports nothing for it."""
+    return any(cls.__module__ == "_pytest.outcomes" for cls in type(exc).__mro__)
+
+
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -81,6 +88,7 @@ class Run:
         self.metrics: dict[str, Any] = {}
         self.extra: dict[str, Any] = {}
         self.boundary: ToolBoundary | None = None
+        self.stopped_in_agent = False  # a pytest outcome left the agent's call (not saved)
         self._t0 = clock()
         self._seq = itertools.count()
         self._lock = threading.Lock()
@@ -126,14 +134,15 @@ class Run:
         self._end(RunStatus.COMPLETE)
 
     def fail(self, exc: BaseException) -> None:
-        """Mark the run ended by ``exc``: ``error`` for an Exception, else ``incomplete``."""
+        """Mark the run ended by ``exc``: ``error`` for an Exception, ``incomplete`` for an
+        interruption (a BaseException, or a pytest outcome such as ``pytest.skip``)."""
         self.error = {
             "type": type(exc).__name__,
             "module": type(exc).__module__,
             "message": str(exc),
             "traceback": "".join(traceback.format_exception(exc)[-6:]),
         }
-        interrupted = not isinstance(exc, Exception)
+        interrupted = not isinstance(exc, Exception) or stopped_by_test(exc)
         self._end(RunStatus.INCOMPLETE if interrupted else RunStatus.ERROR)
 
     def _end(self, status: RunStatus) -> None:

@@ -3,7 +3,7 @@
 :data:`SCHEMA` is the contract: it is shipped as ``cassette.schema.json`` in this package and as
 ``docs/cassette-schema.json``. :func:`validate` checks a parsed envelope against it with a small
 interpreter of the keywords the schema uses (type, enum, const, properties, required,
-additionalProperties, items, minimum, maxLength, maxItems, anyOf, ``$ref``), so the one schema
+additionalProperties, items, minimum, anyOf, oneOf, if/then, ``$ref``), so the one schema
 is the one truth; the test suite checks it agrees with ``jsonschema``, the reference validator.
 Every problem is a :class:`~pytest_opsladder.exceptions.CassetteFormatError` naming the file,
 the JSON path and what was expected. Free-form parts (tool arguments, outputs, event data) must
@@ -25,6 +25,8 @@ MAX_ITEMS = 1_000_000
 MAX_BYTES = 512 * 1024 * 1024  # a whole cassette file
 MAX_NODES = 2_000_000  # values visited: YAML aliases can make a small file a huge tree
 
+# The styles a structured JSON body is written back in (layout.BODY_FORMATS, which imports this)
+JSON_FORMATS = ("compact", "compact_ascii", "spaced", "spaced_ascii", "indent2", "indent2_ascii")
 _ANY: dict[str, Any] = {"$ref": "#/$defs/json"}
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
 _HEADERS = {"type": "object", "additionalProperties": _STR_LIST}
@@ -70,7 +72,24 @@ SCHEMA: dict[str, Any] = {
                 "manifest": {
                     "type": "object",
                     "required": ["run_id"],
-                    "properties": {"run_id": {"type": "string"}},
+                    "properties": {
+                        "run_id": {"type": "string"},
+                        "schema_version": {"type": "integer"},
+                        "started_at": {"type": "string"},
+                        "ended_at": {"type": ["string", "null"]},
+                        "duration_s": {"type": ["number", "null"]},
+                        "python": {"type": "string"},
+                        "packages": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "git": {
+                            "type": ["object", "null"],
+                            "properties": {
+                                "commit": {"type": ["string", "null"]},
+                                "dirty": {"type": ["boolean", "null"]},
+                            },
+                        },
+                        "request_model": {"type": ["string", "null"]},
+                        "response_model": {"type": ["string", "null"]},
+                    },
                 },
                 "events": {"type": "array", "items": {"$ref": "#/$defs/event"}},
                 "http": {"type": ["array", "null"], "items": {"$ref": "#/$defs/interaction"}},
@@ -78,7 +97,20 @@ SCHEMA: dict[str, Any] = {
                 "status": {"enum": ["complete", "error", "incomplete"]},
                 "error": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/error"}]},
                 "metrics": {"type": ["object", "null"]},
-                "extra": {"type": ["object", "null"]},
+                "extra": {
+                    "type": ["object", "null"],
+                    "properties": {"test_outcome": {"$ref": "#/$defs/test_outcome"}},
+                },
+            },
+        },
+        "test_outcome": {
+            "description": "what the user's test said about the run (read by the baseline and "
+            "shadow verdicts)",
+            "type": ["object", "null"],
+            "properties": {
+                "outcome": {"enum": ["passed", "failed", "error", "skipped"]},
+                "message": {"type": ["string", "null"]},
+                "phase": {"type": "string"},
             },
         },
         "event": {
@@ -93,6 +125,15 @@ SCHEMA: dict[str, Any] = {
                 "data": {"type": ["object", "null"]},
                 "call_id": {"type": ["string", "null"]},
             },
+            "if": {"properties": {"kind": {"const": "tool_call"}}},
+            "then": {"required": ["data"], "properties": {"data": {"$ref": "#/$defs/tool_data"}}},
+        },
+        "tool_data": {
+            "description": "a tool call: its arguments, and exactly one of its result or the "
+            "error it raised",
+            "type": "object",
+            "required": ["args"],
+            "oneOf": [{"required": ["result"]}, {"required": ["error"]}],
         },
         "error": {
             "type": "object",
@@ -105,18 +146,18 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "body": {
-            "description": "text (UTF-8), base64 (other bytes), or json (a structured JSON "
-            "body, stored as its value for readable diffs)",
+            "description": "exactly one of text (UTF-8), base64 (other bytes), or json (a "
+            "structured JSON body, stored as its value for readable diffs)",
             "type": "object",
-            "minProperties": 1,
             "properties": {
                 "text": {"type": "string"},
                 "base64": {"type": "string"},
                 "json": _ANY,
-                "json_format": {"type": "string"},
+                "json_format": {"enum": list(JSON_FORMATS)},
                 "t": {"type": "number"},
             },
             "additionalProperties": False,
+            "oneOf": [{"required": ["text"]}, {"required": ["base64"]}, {"required": ["json"]}],
         },
         "interaction": {
             "type": "object",
@@ -196,7 +237,7 @@ class _Fast:
             schema = SCHEMA["$defs"][name]
         if "anyOf" in schema:
             return any(self.valid(value, option, depth) for option in schema["anyOf"])
-        if not self.scalar(value, schema):
+        if not self.scalar(value, schema) or not _Probe.combined(value, schema, depth):
             return False
         if isinstance(value, dict):  # a subclass too: as _Checker, never skipped
             return self.mapping(value, schema, depth)
@@ -256,6 +297,43 @@ class _Fast:
             elif not (kind is int or kind is bool or item is None):
                 return False
         return True
+
+
+class _Probe(_Fast):
+    """Whether a value the walk checks anyway also holds a oneOf option or an if/then branch:
+    free-form parts are not walked again (the rules on them are the walk's), so a branch costs
+    what its own keys cost, never a second walk of the tool results below them."""
+
+    def valid(self, value: Any, schema: dict[str, Any], depth: int) -> bool:
+        self.nodes = 0  # the walk counts the values; a probe never fails on their number
+        return schema is _ANY or super().valid(value, schema, depth)
+
+    def json_value(self, value: Any, depth: int) -> bool:
+        return True
+
+    def mapping(self, value: dict[Any, Any], schema: dict[str, Any], depth: int) -> bool:
+        if schema.get("additionalProperties", _ANY) is not _ANY:
+            return super().mapping(value, schema, depth)
+        if any(key not in value for key in schema.get("required", ())):
+            return False
+        props = schema.get("properties", {})  # a key not named can only be JSON: true here
+        return all(self.valid(value[k], sub, depth + 1) for k, sub in props.items() if k in value)
+
+    @staticmethod
+    def combined(value: Any, schema: dict[str, Any], depth: int) -> bool:
+        """The value holds the schema's oneOf (exactly one option) and if/then."""
+        if "oneOf" in schema and _Probe.matches(value, schema["oneOf"], depth) != 1:
+            return False
+        if "if" in schema and _PROBE.valid(value, schema["if"], depth):
+            return _PROBE.valid(value, schema["then"], depth)
+        return True
+
+    @staticmethod
+    def matches(value: Any, options: list[dict[str, Any]], depth: int) -> int:
+        return sum(_PROBE.valid(value, option, depth) for option in options)
+
+
+_PROBE = _Probe()  # no state a probe's answer depends on: its node count is reset per value
 
 
 def _within_bounds(value: Any) -> bool:
@@ -330,6 +408,7 @@ class _Checker:
             self.any_of(value, schema["anyOf"], where, depth)
             return
         self.scalar_rules(value, schema, where)
+        self.combined(value, schema, where, depth)
         if isinstance(value, dict):
             self.mapping(value, schema, where, depth)
         elif isinstance(value, list) and "items" in schema:
@@ -343,8 +422,20 @@ class _Checker:
                 self.check(value, option, where, depth)
                 return
             except CassetteFormatError as exc:
-                errors.append(exc)
-        raise max(errors, key=lambda e: len(e.json_path))  # the one that got furthest
+                errors.append((len(exc.json_path), _type_fits(value, option), exc))
+        # the one that got furthest; at a tie, one whose type the value has (a body missing
+        # its text is reported as that, not as "expected null")
+        raise max(errors, key=lambda e: e[:2])[2]
+
+    def combined(self, value: Any, schema: dict[str, Any], where: str, depth: int) -> None:
+        """oneOf: exactly one option holds; if/then: when ``if`` holds, ``then`` is checked."""
+        options = schema.get("oneOf")
+        if options is not None and _Probe.matches(value, options, depth) != 1:
+            raise self.fail(where, _one_of_expected(options), value)
+        if "if" not in schema or not _PROBE.valid(value, schema["if"], depth):
+            return
+        if not _PROBE.valid(value, schema["then"], depth):  # the walk checks the rest once
+            self.check(value, schema["then"], where, depth)  # raises, naming the place
 
     def scalar_rules(self, value: Any, schema: dict[str, Any], where: str) -> None:
         kind = schema.get("type")
@@ -414,6 +505,22 @@ def _is_type(value: Any, kind: str | list[str]) -> bool:
         if isinstance(value, _TYPES[name]):
             return True
     return False
+
+
+def _type_fits(value: Any, schema: dict[str, Any]) -> bool:
+    """``value`` has the type ``schema`` (or the definition it refers to) asks for."""
+    if "$ref" in schema:
+        schema = SCHEMA["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    kind = schema.get("type")
+    return kind is None or _is_type(value, kind)
+
+
+def _one_of_expected(options: list[dict[str, Any]]) -> str:
+    """What a oneOf asks for, in words: ``exactly one of the keys 'text', 'base64', 'json'``."""
+    keys = [option.get("required", []) for option in options]
+    if all(len(k) == 1 for k in keys):
+        return "an object with exactly one of the keys " + ", ".join(repr(k[0]) for k in keys)
+    return f"exactly one of {len(options)} alternatives"
 
 
 def _same(value: Any, expected: Any) -> bool:

@@ -249,6 +249,46 @@ def replay_level() -> list[Mutant]:
     return [Mutant(f"replay:{k}", ".json", dump(_set(good, p, v))) for k, (p, v) in edits.items()]
 
 
+_BODY = ("run", "http", 0, "response", "body")
+_TOOL_DATA = ("run", "events", 0, "data")
+# Hand edits the code would misread if the schema let them in (a field of the wrong type, a
+# body or chunk with no data, a tool call with no result): id -> (place, value, JSON path named)
+HAND_EDITS: dict[str, tuple[tuple[Any, ...], Any, str]] = {
+    "packages-str": (("run", "manifest", "packages"), "x", "$.run.manifest.packages"),
+    "packages-list": (("run", "manifest", "packages"), ["openai"], "$.run.manifest.packages"),
+    "package-version-int": (("run", "manifest", "packages"), {"openai": 1},
+                            "$.run.manifest.packages.openai"),
+    "duration-str": (("run", "manifest", "duration_s"), "slow", "$.run.manifest.duration_s"),
+    "git-str": (("run", "manifest", "git"), "abc", "$.run.manifest.git"),
+    "git-dirty-str": (("run", "manifest", "git"), {"commit": None, "dirty": "yes"},
+                      "$.run.manifest.git.dirty"),
+    "test-outcome-str": (("run", "extra", "test_outcome"), "passed", "$.run.extra.test_outcome"),
+    "test-outcome-unknown": (("run", "extra", "test_outcome"), {"outcome": "ok"},
+                             "$.run.extra.test_outcome.outcome"),
+    "body-only-t": (_BODY, {"t": 1.0}, "$.run.http[0].response.body"),
+    "body-only-format": (_BODY, {"json_format": "compact"}, "$.run.http[0].response.body"),
+    "body-text-and-base64": (_BODY, {"text": "a", "base64": "YQ=="}, "$.run.http[0].response.body"),
+    "body-format-unknown": (_BODY, {"json": {"ok": True}, "json_format": "weird"},
+                            "$.run.http[0].response.body.json_format"),
+    "chunk-only-t": (("run", "http", 1, "response", "chunks", 0), {"t": 0.0},
+                     "$.run.http[1].response.chunks[0]"),
+    "tool-no-result": (_TOOL_DATA, {"args": {"i": 1}}, "$.run.events[0].data"),
+    "tool-result-and-error": (_TOOL_DATA, {"args": {"i": 1}, "result": 1, "error": {"type": "E"}},
+                              "$.run.events[0].data"),
+    "tool-no-args": (_TOOL_DATA, {"result": 1}, "$.run.events[0].data"),
+    "tool-data-null": (_TOOL_DATA, None, "$.run.events[0].data"),
+}  # fmt: skip
+
+
+def hand_edited(name: str) -> bytes:
+    where, value, _ = HAND_EDITS[name]
+    return dump(_set(good_envelope(), where, value))
+
+
+def hand_edits() -> list[Mutant]:
+    return [Mutant(f"hand:{name}", ".json", hand_edited(name)) for name in HAND_EDITS]
+
+
 def all_mutants() -> list[Mutant]:
     return [
         *structural(240),
@@ -257,4 +297,5 @@ def all_mutants() -> list[Mutant]:
         *bounds(),
         *yaml_level(),
         *replay_level(),
+        *hand_edits(),
     ]

@@ -6,6 +6,8 @@ import errno
 import json
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -191,10 +193,91 @@ def test_a_failed_write_leaves_the_previous_cassette_and_no_temp_file(
     monkeypatch.setattr(os, "fsync", disk_full)
     run = Run(Case("c"), Variant("v"))
     run.finish("new")
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(CassetteWriteError) as info:
         files.save(run, cassette)
+    message = str(info.value)
+    assert f"cannot write cassette {cassette}: No space left on device" in message
+    assert "the cassette there is unchanged" in message
+    assert f"Fix: free space on the disk holding {cassette.parent}" in message
+    assert info.value.path == cassette
     assert cassette.read_bytes() == before
     assert sorted(p.name for p in cassette.parent.iterdir()) == ["v.json"]
+
+
+FILE_SIZE_LIMIT = """
+import resource, signal, sys
+from pathlib import Path
+from pytest_opsladder import Case, Mode, RecordMode, RunRecorder, Variant
+from pytest_opsladder.exceptions import CassetteWriteError
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+limit, size = int(sys.argv[2]), int(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+path = Path(sys.argv[1])
+try:
+    with RunRecorder(Case("c"), Variant("v"), path, mode=Mode.RECORD,
+                     record_mode=RecordMode.ALL) as run:
+        run.output = "x" * size   # the cassette outgrows the file size limit
+except CassetteWriteError as exc:
+    print("NAMED", exc)
+"""
+
+
+@pytest.mark.parametrize(
+    ("limit", "size"),
+    [(32_000, 200_000), (1_000, 3_000)],
+    ids=["fails-in-write", "fails-in-flush"],  # the small run is still buffered when it fails
+)
+def test_a_write_that_fails_mid_file_is_a_named_error_and_keeps_the_cassette(
+    cassette: Path, limit: int, size: int
+) -> None:
+    """A real write failure (the process's file size limit, as a full disk fails a write):
+    the error names the cassette, the temp file is removed, the good cassette is kept."""
+    before = cassette.read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-c", FILE_SIZE_LIMIT, str(cassette), str(limit), str(size)],
+        cwd=cassette.parent,  # outside any git checkout: the run's `git status` writes nothing
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"NAMED cannot write cassette {cassette}: File too large")
+    assert "the cassette there is unchanged" in done.stdout
+    assert "Fix: free space on the disk" in done.stdout
+    assert cassette.read_bytes() == before
+    assert sorted(p.name for p in cassette.parent.iterdir()) == ["v.json"]
+
+
+@pytest.mark.parametrize("record_mode", ["all", "rewrite"])
+def test_a_directory_where_the_cassette_goes_is_a_named_error(
+    pytester: pytest.Pytester, record_mode: str
+) -> None:
+    pytester.makepyfile(
+        test_agent="""
+import pytest
+from pytest_opsladder import tool
+
+@tool
+def lookup(x: int) -> int:
+    return x
+
+@pytest.mark.opsladder
+def test_one(opsladder_run):
+    opsladder_run.output = lookup(1)
+"""
+    )
+    cassette = pytester.path / "cassettes/opsladder/test_agent/test_one/baseline.json"
+    (cassette / "notes").mkdir(parents=True)
+    result = pytester.runpytest("--opsladder-mode=record", f"--opsladder-record-mode={record_mode}")
+    assert result.parseoutcomes()["errors"] == 1  # all: at teardown; rewrite: at setup
+    result.stdout.fnmatch_lines(
+        [f"*cannot * cassette {cassette}: Is a directory*{cassette} is a directory; move it away*"]
+    )
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert (cassette / "notes").is_dir()
+    assert sorted(p.name for p in cassette.parent.iterdir()) == ["baseline.json"]  # no temp file
 
 
 def test_unwritable_cassette_dir_through_pytest(pytester: pytest.Pytester) -> None:
