@@ -42,11 +42,12 @@ def grade(spec: JudgeSpec, output: Any, run: Run | None) -> JudgeResult:
     fingerprint = prompt.fingerprint(spec, graded)
     source = source_for(run)
     into = None if source.read_only else run
+    reply: Reply | None = None
     try:
         reply, replayed = _reply(spec, graded, fingerprint, source)
         score, reason = prompt.parse_verdict(reply.text, spec)
-    except JudgeError as exc:
-        _record(into, spec, fingerprint, graded, None, error=str(exc))
+    except JudgeError as exc:  # a reply that is not a verdict is kept: it was paid for
+        _record(into, spec, fingerprint, graded, reply, error=exc)
         raise
     result = JudgeResult(spec.name, score, spec.scale.passes(score), reason, replayed)
     _record(into, spec, fingerprint, graded, reply, result=result)
@@ -127,7 +128,7 @@ def _record(
     reply: Reply | None,
     *,
     result: JudgeResult | None = None,
-    error: str | None = None,
+    error: JudgeError | None = None,
 ) -> None:
     if run is None:
         return
@@ -148,5 +149,5 @@ def _record(
         data |= {"score": result.score, "passed": result.passed, "reason": result.reason}
         data["replayed"] = result.replayed
     if error is not None:
-        data["error"] = error
+        data |= {"error": str(error), "error_type": type(error).__name__}
     run.emit(JUDGE, spec.name, data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from typing import Any
 
@@ -60,6 +61,12 @@ def parse_verdict(text: str, spec: JudgeSpec) -> tuple[int, str]:
 
 
 def _score(raw: Any, spec: JudgeSpec) -> int:
+    if isinstance(raw, float) and not math.isfinite(raw):  # NaN, Infinity, or 1e400
+        raise JudgeReplyError(
+            f"not a verdict: the score {raw!r} is not a finite number; the judge must answer "
+            "an integer score.",
+            check=spec.name,
+        )
     if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw):
         raise JudgeReplyError(f"score {raw!r} is not an integer.", check=spec.name)
     score = int(raw)

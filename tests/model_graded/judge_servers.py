@@ -2,7 +2,8 @@
 
 It grades with the demo's deterministic judge (pytest_opsladder.demo.judge_model). ``mode``
 makes it misbehave for the bad-input tests: ``garbage`` (not JSON), ``out_of_range`` (score 9),
-``no_score`` (JSON without a score).
+``no_score`` (JSON without a score), ``nan_score`` / ``huge_score`` / ``minus_infinity`` (a
+score Python's JSON reads as NaN or infinity).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ BAD_CONTENT = {
     "garbage": "I think it is fine, mostly.",
     "out_of_range": json.dumps({"score": 9, "reason": "excellent"}),
     "no_score": json.dumps({"verdict": "good"}),
+    "nan_score": '{"score": NaN, "reason": "unsure"}',
+    "huge_score": '{"score": 1e400, "reason": "superb"}',
+    "minus_infinity": '{"score": -Infinity, "reason": "awful"}',
 }
 
 

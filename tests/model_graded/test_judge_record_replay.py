@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from judge_servers import JudgeServer
+from judge_servers import BAD_CONTENT, JudgeServer
 
 XDIST = [[], ["-n", "2"]]
 
@@ -212,3 +212,25 @@ def test_an_invalid_judge_mode_is_a_usage_error(project: pytest.Pytester) -> Non
     result.stderr.fnmatch_lines(
         ["*--opsladder-judge='sometimes' is not a valid judge mode*replay, live*"]
     )
+
+
+@pytest.mark.parametrize(
+    ("mode", "shown"),
+    [("nan_score", "nan"), ("huge_score", "inf"), ("minus_infinity", "-inf")],
+)
+def test_a_score_that_is_not_a_finite_number_is_a_recorded_reply_error(
+    project: pytest.Pytester, judge_server: JudgeServer, mode: str, shown: str
+) -> None:
+    judge_server.mode = mode
+    recorded = _record(project, "nightmare_set")
+    recorded.assert_outcomes(failed=4)
+    message = f"*JudgeReplyError: judge 'one-sentence': not a verdict: the score {shown} is not*"
+    recorded.stdout.fnmatch_lines([message])
+    events = [e for v in _judge_events(project.path).values() for e in v]
+    assert len(events) == 4  # the paid calls are recorded, with the judge's reply
+    assert all(e["error_type"] == "JudgeReplyError" and "score" not in e for e in events)
+    assert all(e["response"]["text"] == BAD_CONTENT[mode] for e in events)
+    judge_server.stop()
+    replayed = project.runpytest("nightmare_set")
+    replayed.assert_outcomes(failed=4)
+    replayed.stdout.fnmatch_lines([message])
