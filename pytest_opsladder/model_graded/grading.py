@@ -74,6 +74,7 @@ def _reply(
         if recorded is not None:
             return recorded, True
     if source.live:
+        source.live_calls += 1
         return call_judge(spec.model, prompt.messages(spec, graded), spec.name), False
     raise _not_recorded(spec, fingerprint, source)
 

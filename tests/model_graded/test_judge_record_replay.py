@@ -234,3 +234,20 @@ def test_a_score_that_is_not_a_finite_number_is_a_recorded_reply_error(
     replayed = project.runpytest("nightmare_set")
     replayed.assert_outcomes(failed=4)
     replayed.stdout.fnmatch_lines([message])
+
+
+def test_new_episodes_saves_a_judge_call_made_live_and_keeps_the_stale_one(
+    project: pytest.Pytester, judge_server: JudgeServer
+) -> None:
+    _record(project, "nightmare_set").assert_outcomes(passed=4)
+    case_0 = project.path / "nightmare_set/case-0.yaml"
+    case_0.write_text(_case(0, rubric=RUBRIC + " Be brief."))
+    before = judge_server.requests
+    _record(project, "nightmare_set", "--opsladder-record-mode=new_episodes").assert_outcomes(
+        passed=4
+    )
+    assert judge_server.requests == before + 1  # only the changed check was graded live
+    judge_server.stop()
+    project.runpytest("nightmare_set").assert_outcomes(passed=4)  # the new call was saved
+    case_0.write_text(_case(0))
+    project.runpytest("nightmare_set").assert_outcomes(passed=4)  # and the stale one kept
