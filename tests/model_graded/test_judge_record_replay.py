@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from judge_servers import BAD_CONTENT, JudgeServer
 
+from pytest_opsladder.cli import main
+
 XDIST = [[], ["-n", "2"]]
 
 CONFTEST = """
@@ -211,6 +213,43 @@ def test_an_invalid_judge_mode_is_a_usage_error(project: pytest.Pytester) -> Non
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["*--opsladder-judge='sometimes' is not a valid judge mode*replay, live*"]
+    )
+
+
+PLAIN_DOWN_TEST = """
+import pytest
+from pytest_opsladder.model_graded import JudgeUnavailableError
+from pytest_opsladder import judge
+
+def test_graded_while_the_judge_is_down(opsladder_run, opsladder_agent):
+    out = opsladder_agent({"topic": "ops"})
+    opsladder_run.output = out
+    with pytest.raises(JudgeUnavailableError, match="did not answer"):
+        judge(out, 'The summary mentions "ops".', name="down", path="summary",
+              model={"base_url": "http://127.0.0.1:9/v1"})
+"""
+
+
+def test_a_judge_down_while_recording_leaves_a_cassette_that_replays_its_error(
+    project: pytest.Pytester, judge_server: JudgeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.makepyfile(test_down=PLAIN_DOWN_TEST)
+    judge_server.stop()
+    _record(project, "nightmare_set", "test_down.py").assert_outcomes(passed=1, failed=4)
+    plain = project.path.glob("cassettes/**/test_graded_while_the_judge_is_down/*.json")
+    for cassette in [project.path / "nightmare_set/cassettes/case-0/prod.json", *plain]:
+        metrics = json.loads(cassette.read_text())["run"]["metrics"]
+        judged = [v for k, v in metrics.items() if k.startswith("judge:")]
+        assert judged == [None]  # missing, written as JSON can: never NaN, never 0
+        assert metrics["judge_errors"] == 1
+    assert main(["cassette", "validate", "nightmare_set", "cassettes"]) == 0, capsys.readouterr()
+    replayed = project.runpytest("nightmare_set", "test_down.py")
+    replayed.assert_outcomes(passed=1, failed=4)  # no setup error: every cassette loads
+    replayed.stdout.fnmatch_lines(
+        [
+            "*JudgeUnavailableError: judge 'one-sentence': this call failed when the run was "
+            "recorded: the judge model *did not answer*--opsladder-record-mode=new_episodes*"
+        ]
     )
 
 
