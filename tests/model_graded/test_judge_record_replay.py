@@ -275,6 +275,17 @@ def test_a_score_that_is_not_a_finite_number_is_a_recorded_reply_error(
     replayed.stdout.fnmatch_lines([message])
 
 
+def test_token_counts_a_judge_server_gives_as_nan_are_left_out_and_the_cassette_replays(
+    project: pytest.Pytester, judge_server: JudgeServer
+) -> None:
+    judge_server.mode = "nan_usage"
+    _record(project, "nightmare_set").assert_outcomes(passed=4)
+    events = [e for v in _judge_events(project.path).values() for e in v]
+    assert [e["usage"] for e in events] == [{}] * 4  # unknown, not NaN
+    judge_server.stop()
+    project.runpytest("nightmare_set").assert_outcomes(passed=4)
+
+
 def test_new_episodes_saves_a_judge_call_made_live_and_keeps_the_stale_one(
     project: pytest.Pytester, judge_server: JudgeServer
 ) -> None:
