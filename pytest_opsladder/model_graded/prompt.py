@@ -23,6 +23,7 @@ SYSTEM = (
     '{"score": <integer>, "reason": "<one sentence saying why>"}.'
 )
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, every surrogate is a lone one
 
 
 def output_text(value: Any) -> str:
@@ -36,7 +37,15 @@ def messages(spec: JudgeSpec, graded: str) -> list[dict[str, str]]:
     if spec.reference is not None:
         parts.append(f"REFERENCE ANSWER:\n{spec.reference}")
     parts.append(f"OUTPUT:\n{graded}")
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+    user = _sendable("\n\n".join(parts))
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def _sendable(text: str) -> str:
+    """``text`` with each lone surrogate (an undecodable byte, as ``os.fsdecode`` gives) written
+    as its JSON escape ``\\udcXX``, as a non-string output already is: no HTTP client can
+    encode it, and the same text always becomes the same request."""
+    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def fingerprint(spec: JudgeSpec, graded: str) -> str:

@@ -301,3 +301,26 @@ def test_new_episodes_saves_a_judge_call_made_live_and_keeps_the_stale_one(
     project.runpytest("nightmare_set").assert_outcomes(passed=4)  # the new call was saved
     case_0.write_text(_case(0))
     project.runpytest("nightmare_set").assert_outcomes(passed=4)  # and the stale one kept
+
+
+SURROGATE_TEST = """
+from pytest_opsladder import judge
+
+def test_a_file_name_that_is_not_utf8(opsladder_run):
+    out = "wrote " + b"caf\\xe9.txt".decode("utf-8", "surrogateescape") + "."
+    opsladder_run.output = out
+    verdict = judge(out, 'The output mentions "caf".', name="names-file")
+    assert verdict.passed, verdict.reason
+"""
+
+
+def test_an_output_with_undecodable_bytes_is_graded_and_replays(
+    project: pytest.Pytester, judge_server: JudgeServer
+) -> None:
+    project.makepyfile(test_surrogate=SURROGATE_TEST)
+    _record(project, "test_surrogate.py").assert_outcomes(passed=1)
+    assert judge_server.requests == 1
+    [event] = [e for v in _judge_events(project.path).values() for e in v]
+    assert event["request"]["messages"][1]["content"].endswith("OUTPUT:\nwrote caf\\udce9.txt.")
+    judge_server.stop()
+    project.runpytest("test_surrogate.py").assert_outcomes(passed=1)
