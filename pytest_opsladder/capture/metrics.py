@@ -13,6 +13,7 @@ A **bookkeeping** metric (``http_*`` request counts, anything registered with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -87,7 +88,13 @@ def compute_metrics(run: Run) -> dict[str, Any]:
             errors[getattr(provider, "__name__", "provider")] = f"{type(exc).__name__}: {exc}"
     if errors:
         out["metric_errors"] = errors
-    return out
+    return {name: _missing_if_not_finite(value) for name, value in out.items()}
+
+
+def _missing_if_not_finite(value: Any) -> Any:
+    """NaN or Infinity (a metric that could not be measured) is written as None: a cassette is
+    JSON, which has neither, and the schema refuses them on load."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _count(kind: str) -> MetricFn:

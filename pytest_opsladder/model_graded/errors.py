@@ -6,7 +6,8 @@
     │                               scale without a threshold, an unknown provider
     └── JudgeError                  a judge call gave no usable verdict (the check is an error)
         ├── JudgeUnavailableError   the judge server could not be reached or refused the call
-        ├── JudgeReplyError         the reply was not JSON, had no score, or was out of range
+        ├── JudgeReplyError         the reply was not JSON, had no score, a score that is
+        │                           not a finite number, or one out of range
         └── JudgeNotRecordedError   replay needs a judge call the cassette does not hold
                                     (never recorded, or stale: rubric, model or output changed)
 

@@ -13,9 +13,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_opsladder.model_graded import prompt
-from pytest_opsladder.model_graded.errors import JudgeError, JudgeNotRecordedError
+from pytest_opsladder.model_graded.errors import (
+    JudgeError,
+    JudgeNotRecordedError,
+    JudgeReplyError,
+    JudgeUnavailableError,
+)
 from pytest_opsladder.model_graded.providers import Reply, call_judge
-from pytest_opsladder.model_graded.scope import JUDGE, JudgeSource, source_for
+from pytest_opsladder.model_graded.scope import JUDGE, JudgeSource, answered, source_for
 from pytest_opsladder.model_graded.spec import JudgeSpec
 
 if TYPE_CHECKING:
@@ -42,11 +47,12 @@ def grade(spec: JudgeSpec, output: Any, run: Run | None) -> JudgeResult:
     fingerprint = prompt.fingerprint(spec, graded)
     source = source_for(run)
     into = None if source.read_only else run
+    reply: Reply | None = None
     try:
         reply, replayed = _reply(spec, graded, fingerprint, source)
         score, reason = prompt.parse_verdict(reply.text, spec)
-    except JudgeError as exc:
-        _record(into, spec, fingerprint, graded, None, error=str(exc))
+    except JudgeError as exc:  # a reply that is not a verdict is kept: it was paid for
+        _record(into, spec, fingerprint, graded, reply, error=exc)
         raise
     result = JudgeResult(spec.name, score, spec.scale.passes(score), reason, replayed)
     _record(into, spec, fingerprint, graded, reply, result=result)
@@ -73,37 +79,66 @@ def _reply(
         if recorded is not None:
             return recorded, True
     if source.live:
+        source.live_calls += 1
         return call_judge(spec.model, prompt.messages(spec, graded), spec.name), False
     raise _not_recorded(spec, fingerprint, source)
 
 
 def _recorded(source: JudgeSource, name: str, fingerprint: str) -> Reply | None:
-    """The first unused recorded call with this request (the nth identical call gets the nth)."""
+    """The first unused recorded call with this request (the nth identical call gets the nth).
+    A recorded failure (no reply, or one that was not a verdict) is asked again when the judge
+    may be called live; in replay it gives its error again."""
     for i, data in enumerate(source.recorded):
         if i in source.used or data.get("name") != name or data.get("fingerprint") != fingerprint:
             continue
-        response = data.get("response")
-        if not isinstance(response, dict) or not isinstance(response.get("text"), str):
-            continue  # a recorded failure: nothing to replay
+        if source.live and (not answered(data) or data.get("error")):
+            continue  # a recorded failure: asked again
         source.used.add(i)
+        if not answered(data):
+            raise _recorded_error(data, name, source)
+        response = data["response"]
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         return Reply(response["text"], dict(usage or {}), response.get("model"))
     return None
 
 
+def _recorded_error(data: dict[str, Any], name: str, source: JudgeSource) -> JudgeError:
+    """The error a judge call was recorded with, raised again as it was (its class, its text)."""
+    kind = _ERRORS.get(str(data.get("error_type")), JudgeError)
+    message = str(data.get("error") or "no verdict.").removeprefix(f"judge {name!r}: ")
+    fix = (
+        _fix(source)
+        if source.mode == "shadow"
+        else "re-record it with the judge answering: pytest --opsladder-mode=record "
+        "--opsladder-record-mode=new_episodes <test>"
+    )
+    return kind(
+        f"this call failed when the run was recorded: {message} Replay gives the recorded "
+        f"error; {fix}.",
+        check=name,
+    )
+
+
+_ERRORS: dict[str, type[JudgeError]] = {
+    kind.__name__: kind for kind in (JudgeError, JudgeUnavailableError, JudgeReplyError)
+}
+
+
 def _not_recorded(spec: JudgeSpec, fingerprint: str, source: JudgeSource) -> JudgeNotRecordedError:
     same = [d for d in source.recorded if d.get("name") == spec.name]
-    if source.mode == "shadow":
-        fix = "run shadow with --opsladder-judge=live to grade the candidate live"
-    elif source.mode == "recorded":
-        fix = "this run was recorded before the check changed or existed; re-record it"
-    else:
-        fix = "re-record it: pytest --opsladder-mode=record --opsladder-record-mode=all <test>"
     if not same:
         why = "no judge call of this check is recorded in the cassette"
     else:
         why = "the recorded judge call is stale: " + _what_changed(same[-1], spec)
-    return JudgeNotRecordedError(f"{why}; {fix}.", check=spec.name)
+    return JudgeNotRecordedError(f"{why}; {_fix(source)}.", check=spec.name)
+
+
+def _fix(source: JudgeSource) -> str:
+    if source.mode == "shadow":
+        return "run shadow with --opsladder-judge=live to grade the candidate live"
+    if source.mode == "recorded":
+        return "this run was recorded before the check changed or existed; re-record it"
+    return "re-record it: pytest --opsladder-mode=record --opsladder-record-mode=all <test>"
 
 
 def _what_changed(recorded: dict[str, Any], spec: JudgeSpec) -> str:
@@ -127,7 +162,7 @@ def _record(
     reply: Reply | None,
     *,
     result: JudgeResult | None = None,
-    error: str | None = None,
+    error: JudgeError | None = None,
 ) -> None:
     if run is None:
         return
@@ -148,5 +183,5 @@ def _record(
         data |= {"score": result.score, "passed": result.passed, "reason": result.reason}
         data["replayed"] = result.replayed
     if error is not None:
-        data["error"] = error
+        data |= {"error": str(error), "error_type": type(error).__name__}
     run.emit(JUDGE, spec.name, data)

@@ -1,7 +1,8 @@
 """Judge scores as metrics of the run, derived from its ``judge`` events (ladder level 7).
 
 ``judge:<name>`` is the check's score (0/1 on a pass/fail scale; the mean when a run grades the
-same check several times); a judge call that gave no verdict leaves it missing (NaN), never 0.
+same check several times); a judge call that gave no verdict leaves it missing, never 0: None
+in the run (a cassette is JSON, which has no NaN), NaN in the metrics table.
 The judge's own usage is ``judge_tokens_in`` / ``judge_tokens_out`` / ``judge_calls``, apart
 from the agent's ``tokens_in`` / ``tokens_out``.
 """
@@ -29,12 +30,18 @@ def judge_metrics(run: Run) -> dict[str, Any]:
         scores.setdefault(metric, [])
         if isinstance(score, int | float) and not isinstance(score, bool):
             scores[metric].append(float(score))
-    out: dict[str, Any] = {m: sum(v) / len(v) if v else math.nan for m, v in scores.items()}
+    out: dict[str, Any] = {m: _mean(v) for m, v in scores.items()}
     out["judge_calls"] = len(events)
     out["judge_errors"] = sum(1 for d in events if d.get("error"))
     out["judge_tokens_in"] = _tokens(events, "input")
     out["judge_tokens_out"] = _tokens(events, "output")
     return out
+
+
+def _mean(scores: list[float]) -> float | None:
+    """The mean score; None (missing) with no score, or none finite to average."""
+    mean = sum(scores) / len(scores) if scores else math.nan
+    return mean if math.isfinite(mean) else None
 
 
 def _tokens(events: list[dict[str, Any]], key: str) -> int:

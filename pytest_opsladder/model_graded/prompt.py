@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from typing import Any
 
@@ -22,6 +23,7 @@ SYSTEM = (
     '{"score": <integer>, "reason": "<one sentence saying why>"}.'
 )
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, every surrogate is a lone one
 
 
 def output_text(value: Any) -> str:
@@ -35,7 +37,15 @@ def messages(spec: JudgeSpec, graded: str) -> list[dict[str, str]]:
     if spec.reference is not None:
         parts.append(f"REFERENCE ANSWER:\n{spec.reference}")
     parts.append(f"OUTPUT:\n{graded}")
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+    user = _sendable("\n\n".join(parts))
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def _sendable(text: str) -> str:
+    """``text`` with each lone surrogate (an undecodable byte, as ``os.fsdecode`` gives) written
+    as its JSON escape ``\\udcXX``, as a non-string output already is: no HTTP client can
+    encode it, and the same text always becomes the same request."""
+    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def fingerprint(spec: JudgeSpec, graded: str) -> str:
@@ -60,6 +70,12 @@ def parse_verdict(text: str, spec: JudgeSpec) -> tuple[int, str]:
 
 
 def _score(raw: Any, spec: JudgeSpec) -> int:
+    if isinstance(raw, float) and not math.isfinite(raw):  # NaN, Infinity, or 1e400
+        raise JudgeReplyError(
+            f"not a verdict: the score {raw!r} is not a finite number; the judge must answer "
+            "an integer score.",
+            check=spec.name,
+        )
     if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw):
         raise JudgeReplyError(f"score {raw!r} is not an integer.", check=spec.name)
     score = int(raw)

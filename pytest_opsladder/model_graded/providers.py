@@ -8,6 +8,7 @@ judge's, and the judge's calls replay on their own terms (see :mod:`.grading`).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -85,7 +86,7 @@ def _openai(model: JudgeModel, messages: list[dict[str, str]]) -> Reply:
     }
     response = client.chat.completions.create(**request)
     usage = response.usage
-    tokens = {"input": usage.prompt_tokens, "output": usage.completion_tokens} if usage else {}
+    tokens = _token_counts(usage.prompt_tokens, usage.completion_tokens) if usage else {}
     return Reply(response.choices[0].message.content or "", tokens, response.model)
 
 
@@ -104,8 +105,21 @@ def _anthropic(model: JudgeModel, messages: list[dict[str, str]]) -> Reply:
     }
     response = client.messages.create(**request)
     text = "".join(getattr(block, "text", "") for block in response.content)
-    usage = {"input": response.usage.input_tokens, "output": response.usage.output_tokens}
+    usage = _token_counts(response.usage.input_tokens, response.usage.output_tokens)
     return Reply(text, usage, response.model)
+
+
+def _token_counts(input_tokens: Any, output_tokens: Any) -> dict[str, int]:
+    """The judge's token counts; one that is not a whole number (a server's NaN or 1e400, which
+    the SDKs pass through) is left out, unknown: a cassette is JSON, which has no NaN."""
+    counts = {"input": input_tokens, "output": output_tokens}
+    return {k: int(v) for k, v in counts.items() if _whole(v)}
+
+
+def _whole(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return value >= 0 and (isinstance(value, int) or (math.isfinite(value) and value.is_integer()))
 
 
 _CALLERS = {Provider.OPENAI: _openai, Provider.ANTHROPIC: _anthropic}

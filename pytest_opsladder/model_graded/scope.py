@@ -32,6 +32,10 @@ JUDGE = register_event_kind(
 )
 
 
+# extra key: the recorded judge calls a new_episodes re-record did not make; still replayable
+KEPT = "judge_kept_calls"
+
+
 class JudgeMode(StrEnum):
     """``--opsladder-judge``: how shadow mode grades the candidate."""
 
@@ -56,6 +60,17 @@ class JudgeSource:
     mode: str = "live"
     used: set[int] = field(default_factory=set)
     read_only: bool = False  # a finished recording: grades are read from it, never added
+    live_calls: int = 0
+
+    def unused(self) -> list[dict[str, Any]]:
+        """The recorded calls with a reply that this run did not replay (a changed rubric's)."""
+        return [d for i, d in enumerate(self.recorded) if i not in self.used and answered(d)]
+
+
+def answered(data: dict[str, Any]) -> bool:
+    """Whether a recorded judge call holds the judge's reply (a failed call has none)."""
+    response = data.get("response")
+    return isinstance(response, dict) and isinstance(response.get("text"), str)
 
 
 _SOURCES: dict[int, JudgeSource] = {}
@@ -78,6 +93,8 @@ def source_for(run: Run | None) -> JudgeSource:
 
 def _source(recorded: Run | None, plan: RecordingPlan) -> JudgeSource:
     events = [dict(e.data) for e in recorded.events_of(JUDGE)] if recorded is not None else []
+    kept = recorded.extra.get(KEPT) if recorded is not None else None
+    events += [dict(d) for d in kept if isinstance(d, dict)] if isinstance(kept, list) else []
     if plan.mode is Mode.SHADOW:
         live = _SESSION["mode"] is JudgeMode.LIVE
         return JudgeSource(events, live=live, force_live=live, mode="shadow")
@@ -86,13 +103,27 @@ def _source(recorded: Run | None, plan: RecordingPlan) -> JudgeSource:
 
 @contextmanager
 def _judge_scope(run: Run, recorded: Run | None, plan: RecordingPlan) -> Iterator[None]:
+    source = _source(recorded, plan)
     with _LOCK:
-        _SOURCES[id(run)] = _source(recorded, plan)
+        _SOURCES[id(run)] = source
     try:
         yield
     finally:
         with _LOCK:
             _SOURCES.pop(id(run), None)
+        if recorded is not None and plan.live:
+            _keep_new_episodes(run, source)
+
+
+def _keep_new_episodes(run: Run, source: JudgeSource) -> None:
+    """``new_episodes``: a judge call made live is new, so the cassette is rewritten (the flag
+    the recorder reads for any new call); the recorded calls not replayed are kept with it,
+    under ``extra``, not among the run's events: they are not this run's grades."""
+    if source.live_calls:
+        run.extra["http_new_episodes"] = True
+    unused = source.unused()
+    if unused:
+        run.extra[KEPT] = unused
 
 
 register_run_scope("judge", _judge_scope)

@@ -2,7 +2,8 @@
 
 It grades with the demo's deterministic judge (pytest_opsladder.demo.judge_model). ``mode``
 makes it misbehave for the bad-input tests: ``garbage`` (not JSON), ``out_of_range`` (score 9),
-``no_score`` (JSON without a score).
+``no_score`` (JSON without a score), ``nan_score`` / ``huge_score`` / ``minus_infinity`` (a
+score Python's JSON reads as NaN or infinity), ``nan_usage`` (a good verdict, token counts NaN).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ BAD_CONTENT = {
     "garbage": "I think it is fine, mostly.",
     "out_of_range": json.dumps({"score": 9, "reason": "excellent"}),
     "no_score": json.dumps({"verdict": "good"}),
+    "nan_score": '{"score": NaN, "reason": "unsure"}',
+    "huge_score": '{"score": 1e400, "reason": "superb"}',
+    "minus_infinity": '{"score": -Infinity, "reason": "awful"}',
 }
 
 
@@ -39,6 +43,8 @@ class _Handler(BaseHTTPRequestHandler):
         completion = judge_completion(body, 1_767_225_600, "-2026-01-15")
         if self.server.mode in BAD_CONTENT:
             completion["choices"][0]["message"]["content"] = BAD_CONTENT[self.server.mode]
+        if self.server.mode == "nan_usage":  # json.dumps writes NaN and Infinity as such
+            completion["usage"] |= {"prompt_tokens": float("nan"), "completion_tokens": 1e400}
         self._json(completion)
 
     def _anthropic(self, body: dict[str, Any]) -> dict[str, Any]:

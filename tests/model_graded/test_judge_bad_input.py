@@ -74,7 +74,17 @@ def test_verdicts_are_parsed_from_json_and_fenced_json(
 
 
 @pytest.mark.parametrize(
-    "reply", ['{"score": true}', '{"score": "4"}', '{"score": 2.5}', "[4]", '{"score": 0}']
+    "reply",
+    [
+        '{"score": true}',
+        '{"score": "4"}',
+        '{"score": 2.5}',
+        "[4]",
+        '{"score": 0}',
+        '{"score": NaN}',
+        '{"score": 1e400}',
+        '{"score": -Infinity}',
+    ],
 )
 def test_a_score_that_is_not_an_integer_in_range_is_a_reply_error(reply: str) -> None:
     spec = parse_spec({"name": "x", "rubric": "r", "scale": {"min": 1, "max": 5, "threshold": 4}})

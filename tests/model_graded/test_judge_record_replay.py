@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from judge_servers import JudgeServer
+from judge_servers import BAD_CONTENT, JudgeServer
+
+from pytest_opsladder.cli import main
 
 XDIST = [[], ["-n", "2"]]
 
@@ -212,3 +214,113 @@ def test_an_invalid_judge_mode_is_a_usage_error(project: pytest.Pytester) -> Non
     result.stderr.fnmatch_lines(
         ["*--opsladder-judge='sometimes' is not a valid judge mode*replay, live*"]
     )
+
+
+PLAIN_DOWN_TEST = """
+import pytest
+from pytest_opsladder.model_graded import JudgeUnavailableError
+from pytest_opsladder import judge
+
+def test_graded_while_the_judge_is_down(opsladder_run, opsladder_agent):
+    out = opsladder_agent({"topic": "ops"})
+    opsladder_run.output = out
+    with pytest.raises(JudgeUnavailableError, match="did not answer"):
+        judge(out, 'The summary mentions "ops".', name="down", path="summary",
+              model={"base_url": "http://127.0.0.1:9/v1"})
+"""
+
+
+def test_a_judge_down_while_recording_leaves_a_cassette_that_replays_its_error(
+    project: pytest.Pytester, judge_server: JudgeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.makepyfile(test_down=PLAIN_DOWN_TEST)
+    judge_server.stop()
+    _record(project, "nightmare_set", "test_down.py").assert_outcomes(passed=1, failed=4)
+    plain = project.path.glob("cassettes/**/test_graded_while_the_judge_is_down/*.json")
+    for cassette in [project.path / "nightmare_set/cassettes/case-0/prod.json", *plain]:
+        metrics = json.loads(cassette.read_text())["run"]["metrics"]
+        judged = [v for k, v in metrics.items() if k.startswith("judge:")]
+        assert judged == [None]  # missing, written as JSON can: never NaN, never 0
+        assert metrics["judge_errors"] == 1
+    assert main(["cassette", "validate", "nightmare_set", "cassettes"]) == 0, capsys.readouterr()
+    replayed = project.runpytest("nightmare_set", "test_down.py")
+    replayed.assert_outcomes(passed=1, failed=4)  # no setup error: every cassette loads
+    replayed.stdout.fnmatch_lines(
+        [
+            "*JudgeUnavailableError: judge 'one-sentence': this call failed when the run was "
+            "recorded: the judge model *did not answer*--opsladder-record-mode=new_episodes*"
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "shown"),
+    [("nan_score", "nan"), ("huge_score", "inf"), ("minus_infinity", "-inf")],
+)
+def test_a_score_that_is_not_a_finite_number_is_a_recorded_reply_error(
+    project: pytest.Pytester, judge_server: JudgeServer, mode: str, shown: str
+) -> None:
+    judge_server.mode = mode
+    recorded = _record(project, "nightmare_set")
+    recorded.assert_outcomes(failed=4)
+    message = f"*JudgeReplyError: judge 'one-sentence': not a verdict: the score {shown} is not*"
+    recorded.stdout.fnmatch_lines([message])
+    events = [e for v in _judge_events(project.path).values() for e in v]
+    assert len(events) == 4  # the paid calls are recorded, with the judge's reply
+    assert all(e["error_type"] == "JudgeReplyError" and "score" not in e for e in events)
+    assert all(e["response"]["text"] == BAD_CONTENT[mode] for e in events)
+    judge_server.stop()
+    replayed = project.runpytest("nightmare_set")
+    replayed.assert_outcomes(failed=4)
+    replayed.stdout.fnmatch_lines([message])
+
+
+def test_token_counts_a_judge_server_gives_as_nan_are_left_out_and_the_cassette_replays(
+    project: pytest.Pytester, judge_server: JudgeServer
+) -> None:
+    judge_server.mode = "nan_usage"
+    _record(project, "nightmare_set").assert_outcomes(passed=4)
+    events = [e for v in _judge_events(project.path).values() for e in v]
+    assert [e["usage"] for e in events] == [{}] * 4  # unknown, not NaN
+    judge_server.stop()
+    project.runpytest("nightmare_set").assert_outcomes(passed=4)
+
+
+def test_new_episodes_saves_a_judge_call_made_live_and_keeps_the_stale_one(
+    project: pytest.Pytester, judge_server: JudgeServer
+) -> None:
+    _record(project, "nightmare_set").assert_outcomes(passed=4)
+    case_0 = project.path / "nightmare_set/case-0.yaml"
+    case_0.write_text(_case(0, rubric=RUBRIC + " Be brief."))
+    before = judge_server.requests
+    _record(project, "nightmare_set", "--opsladder-record-mode=new_episodes").assert_outcomes(
+        passed=4
+    )
+    assert judge_server.requests == before + 1  # only the changed check was graded live
+    judge_server.stop()
+    project.runpytest("nightmare_set").assert_outcomes(passed=4)  # the new call was saved
+    case_0.write_text(_case(0))
+    project.runpytest("nightmare_set").assert_outcomes(passed=4)  # and the stale one kept
+
+
+SURROGATE_TEST = """
+from pytest_opsladder import judge
+
+def test_a_file_name_that_is_not_utf8(opsladder_run):
+    out = "wrote " + b"caf\\xe9.txt".decode("utf-8", "surrogateescape") + "."
+    opsladder_run.output = out
+    verdict = judge(out, 'The output mentions "caf".', name="names-file")
+    assert verdict.passed, verdict.reason
+"""
+
+
+def test_an_output_with_undecodable_bytes_is_graded_and_replays(
+    project: pytest.Pytester, judge_server: JudgeServer
+) -> None:
+    project.makepyfile(test_surrogate=SURROGATE_TEST)
+    _record(project, "test_surrogate.py").assert_outcomes(passed=1)
+    assert judge_server.requests == 1
+    [event] = [e for v in _judge_events(project.path).values() for e in v]
+    assert event["request"]["messages"][1]["content"].endswith("OUTPUT:\nwrote caf\\udce9.txt.")
+    judge_server.stop()
+    project.runpytest("test_surrogate.py").assert_outcomes(passed=1)
