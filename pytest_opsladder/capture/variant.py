@@ -65,11 +65,11 @@ class Variant:
             candidate = self.root / candidate
         if len(self.prompt) < 512 and "\n" not in self.prompt and candidate.is_file():
             return candidate.read_text(encoding="utf-8")
-        if _names_a_file(self.prompt):  # a path that is not there: never the prompt itself
-            raise ConfigError(
+        if self.root is not None and _names_a_file(self.prompt):  # a configured variant's
+            raise ConfigError(  # path that is not there: never sent as the prompt itself
                 f"variant {self.name!r}: prompt {self.prompt!r} names a file, but there is no "
                 f"file at {candidate}. Fix: correct the path (relative paths are read from the "
-                f"rootdir, {self.root or Path.cwd()}), or give the prompt's text itself."
+                f"rootdir, {self.root}), or give the prompt's text itself."
             )
         return self.prompt
 
