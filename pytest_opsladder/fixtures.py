@@ -15,7 +15,12 @@ from pytest_opsladder.capture.run import Run, RunStatus
 from pytest_opsladder.capture.variant import Case, Variant
 from pytest_opsladder.cassette import locations
 from pytest_opsladder.cassette.naming import cassette_path, safe_stem
-from pytest_opsladder.exceptions import CassetteNotFoundError, ConfigError, OpsladderError
+from pytest_opsladder.exceptions import (
+    CassetteError,
+    CassetteNotFoundError,
+    ConfigError,
+    OpsladderError,
+)
 from pytest_opsladder.modes import Mode, RecordMode
 from pytest_opsladder.settings import Settings
 from pytest_opsladder.stash_keys import (  # shared by the plugin modules; re-exported here
@@ -266,14 +271,25 @@ def _shadow_run(
     baseline = settings.variant(settings.baseline)
     base_path = cassette_for(item, case, baseline, settings, cfg)
     cand_path = cassette_for(item, case, settings.candidate, settings, cfg)
+    unreadable: CassetteError | None = None
     try:
         recorder = shadow_session.open_shadow_run(item, case, settings, base_path, cand_path, cfg)
     except CassetteNotFoundError as missing:
         shadow_session.missing_baseline(item, case.id)
         pytest.skip(f"no baseline to shadow (reported in the results): {missing}")
+    except CassetteError as error:
+        unreadable = error
+    if unreadable is not None:  # a lost pair, not a silently smaller suite
+        why = f"with an unreadable baseline cassette: {unreadable}"
+        shadow_session.lost_case(item, case.id, "baseline", why)
+        pytest.fail(str(unreadable), pytrace=False)
     if recorder.run.manifest.get("ended_at"):  # run concurrently before the items (prefetch)
         yield recorder.run
-        recorder.run.extra[TEST_OUTCOME] = test_outcome(item)
+        outcome = test_outcome(item)
+        recorder.run.extra[TEST_OUTCOME] = outcome
+        if outcome["outcome"] == "skipped":
+            shadow_session.skipped(item, case.id, outcome["message"], recorder.baseline)
+            return
         shadow_session.collect(item, recorder)
         return
     failure: OpsladderError | None = None
@@ -290,7 +306,7 @@ def _shadow_run(
     _note_outcome(run, outcome)
     recorder.__exit__(type(exc) if exc else None, exc, None)
     if outcome["outcome"] == "skipped":  # excluded from pairing, counted in the results
-        shadow_session.skipped(item, case.id, outcome["message"])
+        shadow_session.skipped(item, case.id, outcome["message"], recorder.baseline)
         return
     shadow_session.collect(item, recorder)
 

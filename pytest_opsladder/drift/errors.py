@@ -21,6 +21,14 @@ class GateConfigError(ConfigError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+        self.path: Path | None = None
+
+    def in_file(self, path: Path | str) -> GateConfigError:
+        """The same error, naming the file the gate came from (once)."""
+        if self.path is None:
+            self.path = Path(path)
+            self.args = (f"{self.path}: {self.args[0]}", *self.args[1:])
+        return self
 
 
 class UnknownGateMetricError(GateConfigError):

@@ -10,6 +10,7 @@ evidence.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -104,8 +105,16 @@ class GateConfig:
         return out
 
 
-def parse_gate_config(raw: Mapping[str, Any]) -> GateConfig:
-    """Validate a ``[tool.opsladder.gate]`` table; every error names the key at fault."""
+def parse_gate_config(raw: Mapping[str, Any], *, source: Path | str | None = None) -> GateConfig:
+    """Validate a ``[tool.opsladder.gate]`` table; every error names the key at fault, and the
+    file it came from when ``source`` is given."""
+    try:
+        return _parse_gate_table(raw)
+    except GateConfigError as exc:
+        raise (exc.in_file(source) if source is not None else exc) from None
+
+
+def _parse_gate_table(raw: Mapping[str, Any]) -> GateConfig:
     settings = {k: raw[k] for k in raw if k in _TABLE_KEYS}
     metrics = {}
     for key, value in raw.items():
@@ -128,7 +137,7 @@ def load_gate_config(pyproject: Path | str) -> GateConfig:
         return GateConfig.default()
     if not isinstance(table, Mapping):
         raise GateConfigError(f"{path}: [tool.opsladder.gate] must be a table", key="gate")
-    return parse_gate_config(table)
+    return parse_gate_config(table, source=path)
 
 
 def _parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,9 +148,12 @@ def _parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("seed", "min_cases"):
         if key in raw:
             value = raw[key]
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            least = 1 if key == "min_cases" else 0
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise GateConfigError(
-                    f"[tool.opsladder.gate] {key} = {value!r} must be a non-negative integer",
+                    f"[tool.opsladder.gate] {key} = {value!r} must be a "
+                    f"{'positive' if least else 'non-negative'} integer "
+                    f"(for example {key} = {_EXAMPLES[key]})",
                     key=key,
                 )
             out[key] = value
@@ -152,12 +164,15 @@ def _parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_EXAMPLES = {"alpha": "0.01", "power": "0.8", "seed": "0", "min_cases": "5"}
+
+
 def _probability(value: Any, key: str) -> float:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1
     if not ok:
         raise GateConfigError(
             f"[tool.opsladder.gate] {key} = {value!r} must be a number strictly between 0 and 1 "
-            f"(for example {key} = 0.01)",
+            f"(for example {key} = {_EXAMPLES[key]})",
             key=key,
         )
     return float(value)
@@ -202,24 +217,34 @@ def _parse_metric(key: str, value: Any) -> MetricGate:
         )
     worse = Worse.parse(value["worse"], key=f"{key}.worse")
     margin, kind = _margin(value.get("margin", 0.0), f"{key}.margin")
+    if kind is MarginKind.RELATIVE and worse is Worse.LOWER and margin >= 1:
+        raise GateConfigError(
+            f"[tool.opsladder.gate] {key}.margin = {value['margin']!r}: a drop of 100% or more "
+            "of the baseline is never exceeded, so the gate could not fail; write a margin "
+            'below 100% such as margin = "10%"',
+            key=f"{key}.margin",
+        )
     match = _match(value["match"], f"{key}.match") if "match" in value else None
     return MetricGate(ALIASES.get(key, key), worse, margin, kind, match)
 
 
 def _margin(value: Any, key: str) -> tuple[float, MarginKind]:
     """A number is absolute (in the metric's unit); ``"10%"`` is relative to the baseline."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and math.isfinite(value) and value >= 0:
         return float(value), MarginKind.ABSOLUTE
     if isinstance(value, str) and value.strip().endswith("%"):
         try:
             pct = float(value.strip()[:-1])
         except ValueError:
             pct = -1.0
-        if pct >= 0:
+        if math.isfinite(pct) and pct >= 0:
             return pct / 100.0, MarginKind.RELATIVE
+    infinite = " (an infinite margin would pass any degradation)" if "inf" in str(value) else ""
     raise GateConfigError(
-        f"[tool.opsladder.gate] {key} = {value!r} must be a non-negative number (absolute, in "
-        'the metric\'s unit) or a percentage string such as "10%" (relative to the baseline)',
+        f"[tool.opsladder.gate] {key} = {value!r} must be a finite non-negative number "
+        '(absolute, in the metric\'s unit) or a percentage string such as "10%" (relative to '
+        f"the baseline){infinite}",
         key=key,
     )
 

@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
         provenance=merged.provenance,
         live_calls=merged.live_calls,
         fingerprints=merged.fingerprints,
+        missing_baseline=merged.lost.get("missing_baseline") or {},
+        missing_candidate=merged.lost.get("missing_candidate") or {},
+        missing_epochs=merged.lost.get("missing_epochs") or {},
     )
     write_results(doc, args.output)
     print(

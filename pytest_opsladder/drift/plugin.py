@@ -76,14 +76,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[COLLECTOR_KEY] = ShadowCollector()
     config.stash[PROGRESS_KEY] = {"total": 0, "done": 0, "divergent": 0, "live": 0}
     config.pluginmanager.register(ShadowProgress(config), "opsladder-shadow-progress")
-    try:
-        from pytest_opsladder.capture.metrics import known_metrics
-        from pytest_opsladder.drift.scoring import check_gate, startup_catalogue
+    from pytest_opsladder.capture.metrics import known_metrics
+    from pytest_opsladder.drift.errors import GateConfigError
+    from pytest_opsladder.drift.scoring import check_gate, startup_catalogue
 
+    try:
         gate = load_gate(_settings(config).rootdir)
         check_gate(gate, startup_catalogue(known_metrics()))
         config.stash[GATE_KEY] = gate
         _settings(config).extra["prices"] = load_prices(_settings(config).rootdir)
+    except GateConfigError as exc:
+        pyproject = _settings(config).rootdir / "pyproject.toml"
+        raise pytest.UsageError(str(exc.in_file(pyproject))) from None
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -144,9 +148,21 @@ def open_shadow_run(
 
 
 def missing_baseline(item: pytest.Item, case_id: str) -> None:
+    """No baseline cassette for this case's epoch: a lost pair, unless another epoch of the
+    case is paired (then the baseline lacks epochs, named as such in the results)."""
+    from pytest_opsladder.stash_keys import EPOCH_KEY
+
     collector = item.config.stash[COLLECTOR_KEY]
     if case_id not in collector.missing_baseline:
         collector.missing_baseline.append(case_id)
+    epochs = collector.missing_epochs.setdefault(case_id, [])
+    epochs.append(item.stash.get(EPOCH_KEY, 0))
+
+
+def lost_case(item: pytest.Item, case_id: str, side: str, reason: str) -> None:
+    """A case without a run on ``side`` for ``reason``: a lost pair in the gate, with why."""
+    lost = item.config.stash[COLLECTOR_KEY].lost
+    lost.setdefault(case_id, {"side": side, "reason": reason})
 
 
 def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
@@ -172,6 +188,7 @@ def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
     from pytest_opsladder.stash_keys import TALLY_KEY
 
     item.config.stash[TALLY_KEY].add("shadowed")
+    item.stash[CANDIDATE_RUN_KEY] = str(cand.manifest["run_id"])
     item.config.hook.pytest_opsladder_run_finished(run=cand, cassette=None)
     http = cand.extra.get("http") or {}
     item.user_properties.append(("opsladder.divergent", fd is not None))
@@ -190,11 +207,36 @@ def case_extra(role: str, run: Run, checks: list[dict[str, Any]]) -> dict[str, A
             "outcome_source": source}  # fmt: skip
 
 
-def skipped(item: pytest.Item, case_id: str, reason: str | None) -> None:
-    """A case the candidate's test skipped: not paired, counted in the results."""
+def skipped(item: pytest.Item, case_id: str, reason: str | None, baseline: Run) -> None:
+    """A case the candidate's test skipped: not paired, counted in the results. If the
+    baseline ran it, the candidate's run was never observed: a lost pair with that reason."""
+    from pytest_opsladder.drift.outcome import TEST_OUTCOME
+
     collector = item.config.stash[COLLECTOR_KEY]
     collector.skipped[case_id] = reason or "skipped"
     item.user_properties.append(("opsladder.divergent", False))
+    base_outcome = baseline.extra.get(TEST_OUTCOME) or {}
+    if base_outcome.get("outcome") != "skipped":
+        why = f"skipped by the candidate's test: {reason or 'skipped'}"
+        lost_case(item, case_id, "candidate", why)
+
+
+CANDIDATE_RUN_KEY = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """An error in the test's teardown fails its candidate run, as one in setup or call does
+    (the run was collected before the teardown ran)."""
+    report = yield
+    run_id = item.stash.get(CANDIDATE_RUN_KEY, None)
+    if call.when == "teardown" and call.excinfo is not None and run_id is not None:
+        exc = call.excinfo.value
+        if not isinstance(exc, pytest.skip.Exception):
+            first = (str(exc).strip().splitlines() or [""])[0]
+            failure = f"error in teardown: {type(exc).__name__}: {first}"[:300]
+            item.config.stash[COLLECTOR_KEY].mark_failed(run_id, failure)
+    return report
 
 
 # -- concurrency -----------------------------------------------------------------------------
@@ -404,8 +446,10 @@ def finish_shadow(session: pytest.Session) -> None:
     if config.option.collectonly:
         return
     if not collector.paired_cases:  # nothing to compare: say what is missing, no traceback
-        config.stash[NO_PAIRS_KEY] = len(session.items)
-        return
+        collected = max(len(session.items), config.stash[PROGRESS_KEY]["total"])  # xdist
+        config.stash[NO_PAIRS_KEY] = collected
+        if not collected:  # nothing selected: no gate to run
+            return
     try:
         results, written = score_session(collector, settings, config.stash[GATE_KEY])
     except ConfigError as exc:
@@ -504,14 +548,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         for line in say.no_pairs_lines(sorted(collector.missing_baseline), collector.skipped,
                                        config.stash[NO_PAIRS_KEY]):  # fmt: skip
             terminalreporter.write_line(line)
-        return
     done = config.stash.get(RESULTS_KEY, None)
     if done is None:
         return
     from pytest_opsladder.reports.ci_summaries import terminal_summary
 
     results = done["results"]
-    terminalreporter.write_sep("-", "opsladder shadow verdict")
+    if NO_PAIRS_KEY not in config.stash:
+        terminalreporter.write_sep("-", "opsladder shadow verdict")
     for line in terminal_summary(results):
         terminalreporter.write_line(line)
     replayed = config.stash[COLLECTOR_KEY].candidate_replayed

@@ -55,14 +55,19 @@ def score(
     fingerprints: Mapping[str, Mapping[str, Any]] | None = None,
     include_text: bool = True,
     include_cases: bool = True,
-    missing_baseline: Iterable[str] = (),
+    missing_baseline: Iterable[str] | Mapping[str, str] = (),
+    missing_candidate: Mapping[str, str] | None = None,
+    missing_epochs: Mapping[str, Iterable[int]] | None = None,
 ) -> dict[str, Any]:
     """The results document for one baseline/candidate comparison.
 
     ``table`` is :func:`~pytest_opsladder.drift.table.metrics_table` output (its ``role``
     column says which side a run is on); ``fingerprints`` maps ``"baseline"``/``"candidate"``
     to the variants' fingerprints; ``missing_baseline`` names cases that have no baseline and
-    therefore no row in ``table`` (they count as lost pairs in the verdict). Raises
+    therefore no row in ``table`` (they count as lost pairs in the verdict), as a list or as
+    case id -> reason; ``missing_candidate`` (case id -> reason) likewise for cases without a
+    candidate run (skipped by the candidate's test); ``missing_epochs`` (case id -> epochs)
+    names baseline epochs a paired case lacks (reported, not lost). Raises
     :class:`~.errors.UnknownGateMetricError` (a ConfigError) when the gate names a metric the
     table cannot score.
     """
@@ -71,16 +76,21 @@ def score(
     check_gate(gate, kinds)
     work, names = prepare_table(table)
     both, counts = _sides(work, names)
-    sides = {k: counts[k] for k in ("both", "missing_baseline", "missing_candidate")}
-    sides["missing_baseline"] = sorted(set(sides["missing_baseline"]) | set(missing_baseline))
+    lost = lost_cases(counts, missing_baseline, missing_candidate or {})
+    sides = {"both": counts["both"]}
+    for side in ("baseline", "candidate"):
+        sides[f"missing_{side}"] = sorted(c for c, (s, _) in lost.items() if s == side)
+    partial = _partial_epochs(missing_epochs or {}, set(counts["both"]))
     scored = work[both[work["case_id"].to_numpy()]]
     unchanged: dict[str, float] = {}
     metrics = _scored_metrics(scored, work, gate, kinds, sides, unchanged)
-    verdict, reason = _overall(metrics, gate, sides)
+    verdict, reason = _overall(metrics, gate, sides, lost, partial)
     doc = _header(gate, verdict, reason, baseline, candidate, fingerprints, provenance)
     doc["epochs"], doc["n_cases"] = counts["epochs"], len(sides["both"])
     doc["cases_missing_baseline"] = sides["missing_baseline"]
     doc["cases_missing_candidate"] = sides["missing_candidate"]
+    doc["cases_lost"] = {c: why for c, (_, why) in sorted(lost.items())}
+    doc["cases_missing_baseline_epochs"] = partial
     cand_runs = table["role"] == "candidate"
     doc["candidate_errors"] = int((table.loc[cand_runs, "status"] == "error").sum())  # added
     doc["metrics"] = metrics
@@ -122,24 +132,91 @@ def _scored_metrics(
     return metrics
 
 
+NO_BASELINE = "without a baseline cassette: record it with pytest --opsladder-mode=record"
+NO_CANDIDATE = "without a candidate run"
+
+
+def lost_cases(
+    counts: Mapping[str, Any],
+    missing_baseline: Iterable[str] | Mapping[str, str],
+    missing_candidate: Mapping[str, str],
+) -> dict[str, tuple[str, str]]:
+    """Every case without a pair: case id -> (the side without a run, why). A case paired
+    on some epoch is not lost."""
+    paired = set(counts["both"])
+    given = (
+        dict(missing_baseline)
+        if isinstance(missing_baseline, Mapping)
+        else dict.fromkeys(missing_baseline, NO_BASELINE)
+    )
+    sides = (
+        ("candidate", {**dict.fromkeys(counts["missing_candidate"], NO_CANDIDATE),
+                       **missing_candidate}),
+        ("baseline", {**dict.fromkeys(counts["missing_baseline"], NO_BASELINE), **given}),
+    )  # fmt: skip
+    return {c: (side, why) for side, reasons in sides for c, why in reasons.items()
+            if c not in paired}  # fmt: skip
+
+
+def _partial_epochs(missing: Mapping[str, Iterable[int]], paired: set[str]) -> dict[str, list[int]]:
+    return {c: sorted(set(epochs)) for c, epochs in sorted(missing.items()) if c in paired}
+
+
 def _overall(
-    metrics: list[dict[str, Any]], gate: GateConfig, sides: dict[str, list[str]]
+    metrics: list[dict[str, Any]],
+    gate: GateConfig,
+    sides: dict[str, list[str]],
+    lost: Mapping[str, tuple[str, str]],
+    partial: Mapping[str, list[int]],
 ) -> tuple[str, str]:
     """The gate's verdict; with no paired case at all, inconclusive with what to do."""
     no_base, no_cand = len(sides["missing_baseline"]), len(sides["missing_candidate"])
     if not sides["both"]:
-        return "inconclusive", (
-            f"no case has both a baseline and a candidate run ({no_base} case(s) without a "
-            f"baseline, {no_cand} without a candidate): nothing to compare. Record a baseline "
-            "first: pytest --opsladder-mode=record, then rerun with --opsladder-shadow"
+        verdict, reason = (
+            "inconclusive",
+            (
+                f"no case has both a baseline and a candidate run ({no_base} case(s) without a "
+                f"baseline, {no_cand} without a candidate): nothing to compare"
+            ),
         )
-    verdict, reason = overall_verdict([m for m in metrics if m["gated"]], gate)
-    if no_base or no_cand:
-        reason += (
-            f" [{no_base} case(s) without a baseline run, {no_cand} without a candidate run; "
-            "record the missing baselines with pytest --opsladder-mode=record]"
-        )
-    return verdict, reason
+        if not lost:
+            reason += (". Record a baseline first: pytest --opsladder-mode=record, then rerun "
+                       "with --opsladder-shadow")  # fmt: skip
+    else:
+        verdict, reason = overall_verdict([m for m in metrics if m["gated"]], gate)
+    return verdict, reason + lost_note(lost) + epochs_note(partial)
+
+
+def lost_note(lost: Mapping[str, tuple[str, str]]) -> str:
+    """The lost cases counted by why, e.g. ``[63 case(s) lost: 60 skipped by the candidate's
+    test, 3 its baseline cassette cannot be read; ...]``."""
+    if not lost:
+        return ""
+    kinds: dict[str, int] = {}
+    for _, why in lost.values():
+        kind = why.split(" (", 1)[0].split(":", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda k: -k[1]))
+    record = (
+        "; record the missing baselines with pytest --opsladder-mode=record"
+        if any(why == NO_BASELINE for _, why in lost.values())
+        else ""
+    )
+    return f" [{len(lost)} case(s) lost: {counted}; each listed in cases_lost{record}]"
+
+
+def epochs_note(partial: Mapping[str, list[int]]) -> str:
+    """Paired cases whose baseline lacks epochs the candidate asked for: name them and the fix."""
+    if not partial:
+        return ""
+    missing = sorted({e for epochs in partial.values() for e in epochs})
+    wanted = missing[-1] + 1
+    shown = ", ".join(str(e) for e in missing)
+    return (
+        f" [{len(partial)} case(s) have no baseline for epoch(s) {shown}, so those candidate "
+        f"epochs were not run: record the baselines with pytest --opsladder-mode=record "
+        f"--opsladder-epochs {wanted}, or run the candidate with the baseline's epochs]"
+    )
 
 
 def _n_decisive(metrics: list[dict[str, Any]]) -> int | None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from pytest_opsladder.drift import stats_labels as sl
 from pytest_opsladder.drift.errors import GateConfigError
-from pytest_opsladder.drift.gate import GateConfig, Worse, apply_gate
+from pytest_opsladder.drift.gate import GateConfig, MarginKind, MetricGate, Worse, apply_gate
 from pytest_opsladder.drift.noise_floor import score_excess
 from pytest_opsladder.drift.paired_tests import benjamini_hochberg
 from pytest_opsladder.drift.stats import Context, reduce_cases, score_numeric, wants_log
@@ -78,6 +78,7 @@ def check_gate(gate: GateConfig, kinds: dict[str, str]) -> None:
     kinds = {**{n: NUMERIC for n in gate.metrics if n.startswith(JUDGE_PREFIX)}, **kinds}
     gate.validate_metrics(kinds)
     for name, g in gate.metrics.items():
+        check_bounded_margin(g, kinds[name])
         if kinds[name] == CATEGORICAL:
             raise GateConfigError(
                 f"[tool.opsladder.gate] {name} is categorical and cannot be gated (its drift is "
@@ -90,6 +91,20 @@ def check_gate(gate: GateConfig, kinds: dict[str, str]) -> None:
                 'that degrades upwards; write worse = "higher"',
                 key=f"{name}.worse",
             )
+
+
+def check_bounded_margin(g: MetricGate, kind: str) -> None:
+    """A proportion or a normalised distance lies in [0, 1]: an absolute margin of 1 or more
+    can never be exceeded, so the gate could not fail."""
+    bounded = kind in (BINARY, TRAJECTORY, TEXT) and g.margin_kind is MarginKind.ABSOLUTE
+    if bounded and g.margin >= 1:
+        raise GateConfigError(
+            f"[tool.opsladder.gate] {g.name}.margin = {g.margin:g}: {g.name} lies in [0, 1], "
+            "so a margin of 1 or more is never exceeded and the gate could not fail; write "
+            f"an absolute margin below 1 (for example {g.name} = {{worse = "
+            f'"{g.worse.value}", margin = 0.05}})',
+            key=f"{g.name}.margin",
+        )
 
 
 def prepare_table(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index[Any]]:

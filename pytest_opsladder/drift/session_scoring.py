@@ -37,6 +37,7 @@ def score_session(
     from pytest_opsladder.drift.table import metrics_table
     from pytest_opsladder.reports.writer import write_reports
 
+    lost = lost_of(collector)
     table = metrics_table(
         collector.runs,
         extras=collector.extras,
@@ -55,10 +56,7 @@ def score_session(
         provenance={"packages": package_versions(), "git": git_state(str(settings.rootdir))},
         live_calls=live_calls(collector),
         fingerprints={"baseline": baseline.fingerprint(), "candidate": candidate.fingerprint()},
-        missing_baseline=collector.missing_baseline,
-    )
-    results["cases_missing_baseline"] = sorted(
-        set(results.get("cases_missing_baseline", [])) | set(collector.missing_baseline)
+        **lost,
     )
     _add_case_outcomes(results, collector, table)
     out_dir = settings.report_dir or settings.rootdir / "reports"
@@ -67,6 +65,18 @@ def score_session(
     if shard:
         written["shard"] = write_session_shard(table, results, collector, settings, gate, shard)
     return results, written
+
+
+def lost_of(collector: ShadowCollector) -> dict[str, Any]:
+    """The session's cases without a pair, as :func:`~.results.score` takes them."""
+    from pytest_opsladder.drift.results import NO_BASELINE
+
+    missing = dict.fromkeys(collector.missing_baseline, NO_BASELINE)
+    return {
+        "missing_baseline": missing | collector.lost_on("baseline"),
+        "missing_candidate": collector.lost_on("candidate"),
+        "missing_epochs": dict(collector.missing_epochs),
+    }
 
 
 def write_session_shard(
@@ -93,6 +103,7 @@ def write_session_shard(
             "first_divergences": collector.first_divergences,
             "live_calls": results.get("live_calls", {}),
             "provenance": results.get("provenance", {}),
+            "lost": lost_of(collector),
         },
     )
 

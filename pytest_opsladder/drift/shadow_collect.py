@@ -20,6 +20,9 @@ class ShadowCollector:
     case_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     first_divergences: dict[str, Any] = field(default_factory=dict)
     missing_baseline: list[str] = field(default_factory=list)
+    missing_epochs: dict[str, list[int]] = field(default_factory=dict)  # case id -> epochs
+    # case id -> {"side": the side without a run, "reason": why}: lost pairs beyond absent files
+    lost: dict[str, dict[str, str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # case id -> the skip's reason
     candidate_replayed: list[str] = field(default_factory=list)  # from a candidate cassette
     started: float = field(default_factory=time.monotonic)
@@ -32,6 +35,10 @@ class ShadowCollector:
         self._seen_runs.add(run_id)
         self.runs.append(run)
         self.extras.append(extra)
+
+    def lost_on(self, side: str) -> dict[str, str]:
+        """Case id -> reason of the lost cases that lack a run on ``side``."""
+        return {c: w["reason"] for c, w in sorted(self.lost.items()) if w["side"] == side}
 
     @property
     def paired_cases(self) -> int:
@@ -57,6 +64,8 @@ class ShadowCollector:
             "case_meta": self.case_meta,
             "first_divergences": self.first_divergences,
             "missing_baseline": self.missing_baseline,
+            "missing_epochs": self.missing_epochs,
+            "lost": self.lost,
             "skipped": self.skipped,
             "candidate_replayed": self.candidate_replayed,
         }
@@ -70,3 +79,15 @@ class ShadowCollector:
         self.first_divergences.update(data.get("first_divergences", {}))
         self.missing_baseline += [c for c in data.get("missing_baseline", [])
                                   if c not in self.missing_baseline]  # fmt: skip
+        for case_id, epochs in data.get("missing_epochs", {}).items():
+            self.missing_epochs[case_id] = sorted({*self.missing_epochs.get(case_id, []), *epochs})
+        for case_id, why in data.get("lost", {}).items():
+            self.lost.setdefault(case_id, why)
+
+    def mark_failed(self, run_id: str, failure: str) -> None:
+        """A candidate run whose test failed after the run was collected (an error in its
+        teardown): the case did not pass, and says why."""
+        for run, extra in zip(self.runs, self.extras, strict=True):
+            if run["manifest"]["run_id"] == run_id and extra.get("role") == "candidate":
+                extra["passed"] = False
+                extra["failure"] = extra.get("failure") or failure

@@ -27,7 +27,7 @@ def regressed_lines(regressed: list[dict[str, Any]]) -> list[str]:
 
 def no_pairs_lines(missing: list[str], skipped: dict[str, str], collected: int) -> list[str]:
     """Shadow with nothing to compare: what is missing and how to record it."""
-    lines = ["no paired cases: the gate has nothing to compare, so it gives no verdict."]
+    lines = ["no paired cases: the gate has nothing to compare, so its verdict is inconclusive."]
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         lines.append(f"  {len(missing)} case(s) have no baseline cassette: {shown}")

@@ -40,6 +40,9 @@ class Shard:
     live_calls: dict[str, int] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     fingerprints: dict[str, Any] = field(default_factory=dict)
+    # cases without a pair: missing_baseline / missing_candidate (case id -> reason) and
+    # missing_epochs (case id -> baseline epochs it lacks), counted again by the merge
+    lost: dict[str, Any] = field(default_factory=dict)
 
 
 def _jsonable(value: Any) -> Any:
@@ -116,6 +119,7 @@ def read_shard(path: Path | str) -> Shard:
         live_calls=dict(header.get("live_calls") or {}),
         provenance=dict(header.get("provenance") or {}),
         fingerprints=dict(header.get("fingerprints") or {}),
+        lost=dict(header.get("lost") or {}),
     )
 
 
@@ -145,6 +149,7 @@ class Merged:
     live_calls: dict[str, int]
     provenance: dict[str, Any]
     fingerprints: dict[str, Any]
+    lost: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def merge_shards(paths: Iterable[Path | str]) -> Merged:
@@ -168,13 +173,23 @@ def merge_shards(paths: Iterable[Path | str]) -> Merged:
     return Merged(
         table=coerce_types(table.reset_index(drop=True)),
         settings=first.settings,
-        gate=parse_gate_config(first.settings.get("gate") or {}),
+        gate=parse_gate_config(first.settings.get("gate") or {}, source=first_path),
         case_meta={k: v for _, s in shards for k, v in s.case_meta.items()},
         first_divergences={k: v for _, s in shards for k, v in s.first_divergences.items()},
         live_calls=live,
         provenance=first.provenance,
         fingerprints=first.fingerprints,
+        lost=_merge_lost([s for _, s in shards]),
     )
+
+
+def _merge_lost(shards: list[Shard]) -> dict[str, dict[str, Any]]:
+    """Every shard's lost cases, by kind (a case paired in another shard is not lost: the
+    scorer drops the ones the merged table pairs)."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in ("missing_baseline", "missing_candidate", "missing_epochs"):
+        out[kind] = {k: v for s in shards for k, v in (s.lost.get(kind) or {}).items()}
+    return out
 
 
 def _check_same(path_a: Path, a: Shard, path_b: Path, b: Shard) -> None:

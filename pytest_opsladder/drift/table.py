@@ -171,7 +171,19 @@ def _row(
     row["trajectory"] = [step["tool"] for step in row["steps"]]
     row["output_text"] = _as_text(run.get("output"))
     row.update(_extra_metrics(metrics))
+    if row["status"] != "complete":
+        row.update(unobserved(row))
     return row
+
+
+def unobserved(row: Mapping[str, Any]) -> dict[str, float]:
+    """A run that errored or never finished did not observe its cost, tokens, latency or any
+    other number: each is NaN (a lost pair), never the 0 of calls it never made. Its pass/fail
+    and status are observed (it failed). Bookkeeping (``_`` columns) is kept as it was."""
+    fixed = {*ID_COLUMNS, *OTHER_COLUMNS}
+    numeric = [k for k, v in row.items()
+               if isinstance(v, float) and k not in fixed and not k.startswith("_")]  # fmt: skip
+    return {k: math.nan for k in {*NUMERIC_METRICS, *numeric}}
 
 
 def _identity(
@@ -261,7 +273,10 @@ def _judge_cost(events: list[Mapping[str, Any]], prices: PriceTable) -> dict[str
         price = _price_of(model, prices)
         if price is None:
             return {"judge_cost": _unpriced(model)}
-        total += price.cost(float(usage.get("input") or 0), float(usage.get("output") or 0))
+        tin, tout = _number(usage.get("input")), _number(usage.get("output"))
+        if math.isnan(tin) or math.isnan(tout):
+            return {"judge_cost": math.nan}  # a judge call without usage: cost unknown, not 0
+        total += price.cost(tin, tout)
     return {"judge_cost": total}
 
 

@@ -56,9 +56,9 @@ def metric_verdict(m: dict[str, Any], gate: GateConfig, p_worst: float) -> tuple
     share = m["n_lost"] / total if total else 0.0
     if share > gate.max_missing_share:
         return Verdict.INCONCLUSIVE, (
-            f"{name}: {m['n_lost']} of {total} pair(s) ({share:.1%}) are lost (a case or a value "
-            f"missing on one side), more than max_missing_share={gate.max_missing_share:g}; the "
-            "gate does not pass what it cannot see: rerun the missing cases"
+            f"{name}: {m['n_lost']} of {total} pair(s) ({share:.1%}) are lost ({lost_parts(m)}), "
+            f"more than max_missing_share={gate.max_missing_share:g}; the gate does not pass "
+            "what it cannot see: rerun the missing cases"
         )
     if m["p_adjusted_pass"] < alpha and p_worst >= alpha:
         return Verdict.INCONCLUSIVE, (
@@ -98,6 +98,19 @@ def undecided_reason(m: dict[str, Any], gate: GateConfig) -> str:
         f"effect {fmt_value(m, m['mde'])} (a degradation caught with {gate.power:.0%} power)"
         f"{decide}"
     )
+
+
+def lost_parts(m: dict[str, Any]) -> str:
+    """What the lost pairs are: cases without a run on one side, values a run did not observe."""
+    dropped = int((m.get("extra") or {}).get("dropped_nan") or 0)
+    cases = int(m["n_lost"]) - dropped
+    parts = [f"{cases} case(s) without a run on one side"] if cases else []
+    if dropped:
+        parts.append(
+            f"{dropped} case(s) with no value of {m['name']} on one side: a run that errored, "
+            "did not finish or did not report it"
+        )
+    return "; ".join(parts) or "a case or a value missing on one side"
 
 
 def lost_note(m: dict[str, Any]) -> str:

@@ -44,8 +44,11 @@ def _mean(scores: list[float]) -> float | None:
     return mean if math.isfinite(mean) else None
 
 
-def _tokens(events: list[dict[str, Any]], key: str) -> int:
-    return sum(int((d.get("usage") or {}).get(key) or 0) for d in events)
+def _tokens(events: list[dict[str, Any]], key: str) -> float:
+    """The judge's tokens over its calls; NaN if a call's count is unknown (never 0)."""
+    counts = [(d.get("usage") or {}).get(key) for d in events]
+    known = [float(c) for c in counts if isinstance(c, int | float) and not isinstance(c, bool)]
+    return float(sum(known)) if len(known) == len(counts) else math.nan
 
 
 def binary_judge_metrics(run: Run) -> set[str]:

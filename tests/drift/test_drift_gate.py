@@ -16,6 +16,7 @@ from pytest_opsladder.drift.gate import (
     parse_gate_config,
 )
 from pytest_opsladder.drift.results import score
+from pytest_opsladder.drift.scoring import check_gate, startup_catalogue
 from pytest_opsladder.drift.simulate import Effects, simulate_table
 from pytest_opsladder.exceptions import ConfigError
 
@@ -182,3 +183,39 @@ def test_gate_can_be_checked_at_startup_before_any_run() -> None:
         check_gate(parse_gate_config({"judge": {"worse": "lower"}}), kinds)
     with pytest.raises(GateConfigError, match="categorical"):
         check_gate(parse_gate_config({"status": {"worse": "higher"}}), kinds)
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "words"),
+    [
+        ({"pass_rate": {"worse": "lower", "margin": float("inf")}}, "pass_rate.margin", "finite"),
+        ({"cost": {"worse": "higher", "margin": "inf%"}}, "cost.margin", "finite"),
+        ({"cost": {"worse": "higher", "margin": "nan%"}}, "cost.margin", "finite"),
+        ({"latency_s": {"worse": "lower", "margin": "100%"}}, "latency_s.margin", "below 100%"),
+        ({"power": 1.5}, "power", "power = 0.8"),
+        ({"min_cases": 0}, "min_cases", "positive integer"),
+    ],
+)
+def test_margins_that_make_the_gate_meaningless_are_refused(raw, key, words) -> None:
+    with pytest.raises(GateConfigError) as info:
+        parse_gate_config(raw)
+    assert info.value.key == key
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["pass_rate", "trajectory", "output_text"])
+def test_an_absolute_margin_of_one_on_a_bounded_metric_is_refused(name) -> None:
+    gate = parse_gate_config({name: {"worse": "lower" if name == "pass_rate" else "higher",
+                                     "margin": 1}})  # fmt: skip
+    with pytest.raises(GateConfigError) as info:
+        check_gate(gate, startup_catalogue())
+    assert info.value.key == f"{name}.margin"
+    assert "below 1" in str(info.value)
+
+
+def test_a_value_error_names_the_pyproject_file(tmp_path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.opsladder.gate]\npass_rate = {worse = "lower", margin = inf}\n')
+    with pytest.raises(GateConfigError) as info:
+        load_gate_config(pyproject)
+    assert str(info.value).startswith(f"{pyproject}: [tool.opsladder.gate] pass_rate.margin")

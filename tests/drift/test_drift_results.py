@@ -26,7 +26,8 @@ TOP_KEYS = {
     "format", "schema_version", "created_at", "alpha", "verdict", "verdict_reason", "baseline",
     "candidate", "provenance", "epochs", "n_cases", "cases_missing_baseline",
     "cases_missing_candidate", "metrics", "diagnostics", "aa_noise_floor", "distributions",
-    "live_calls", "cases", "unchanged_metrics", "n_decisive",
+    "live_calls", "cases", "unchanged_metrics", "n_decisive", "cases_lost",
+    "cases_missing_baseline_epochs",
 }  # fmt: skip
 METRIC_KEYS = {
     "name", "type", "gated", "worse", "margin", "margin_kind", "test", "alternative",
