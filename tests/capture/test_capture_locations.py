@@ -89,18 +89,19 @@ def test_same_named_modules_under_a_cassette_dir_keep_their_own_cassettes(
     pytester: pytest.Pytester, log: Path, xdist: list[str]
 ) -> None:
     body = TOOL + "\n@pytest.mark.opsladder\ndef test_same(opsladder_run):\n"
-    pytester.mkpydir("tests")
+    pytester.mkpydir("suite")
     for package in ("a", "b"):
-        pkg = pytester.mkpydir(f"tests/{package}")
+        pkg = pytester.mkpydir(f"suite/{package}")
         (pkg / "test_mod.py").write_text(body + f"    opsladder_run.output = lookup({package!r})\n")
+    # its own interpreter: two packages' modules share a dotted name with no other suite's
     args = ("--opsladder-cassette-dir=cas", "-p", "no:randomly", *xdist)
-    pytester.runpytest("--opsladder-mode=record", *args).assert_outcomes(passed=2)
+    pytester.runpytest_subprocess("--opsladder-mode=record", *args).assert_outcomes(passed=2)
     assert executed(log) == ["a", "b"]
     assert outputs(pytester.path / "cas") == {
-        "tests/a/test_mod/test_same/baseline.json": "a-1",
-        "tests/b/test_mod/test_same/baseline.json": "b-1",
+        "suite/a/test_mod/test_same/baseline.json": "a-1",
+        "suite/b/test_mod/test_same/baseline.json": "b-1",
     }
-    pytester.runpytest(*args).assert_outcomes(passed=2)
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=2)
     assert executed(log) == []
 
 
