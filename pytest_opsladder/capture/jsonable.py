@@ -2,7 +2,7 @@
 
 The documented fallback: str, int, float, bool, None, lists, tuples and dicts with string keys
 are kept as they are; dataclasses, pydantic models (``model_dump``), enums, paths, datetimes,
-dates, UUIDs, decimals, sets and bytes are converted; anything else is a
+dates, UUIDs, decimals, sets, bytes and numpy scalars and arrays are converted; anything else is a
 :class:`ToolArgumentError` naming the tool and the argument path, unless an encoder was
 registered for its type with :func:`register_encoder`. Replay returns the JSON form.
 """
@@ -42,6 +42,13 @@ def to_jsonable(value: Any, *, tool: str = "?", path: str = "$") -> Any:
         return _plain_copy(value)
     except _NotPlain:
         return _to_jsonable(value, tool=tool, path=path)
+
+
+def storable(value: Any, place: str) -> Any:
+    """A run's own value (its ``output``, its case's ``input``) as a cassette stores it: the
+    conversions tool arguments get (a datetime as ISO text, a NaN as ``{"__float__": "nan"}``),
+    else a :class:`ToolArgumentError` naming ``place``."""
+    return to_jsonable(value, tool=place, path=f"$.{place}")
 
 
 class _NotPlain(Exception):
@@ -137,6 +144,8 @@ def _builtin_conversion(value: Any) -> Any:
         return sorted(value, key=repr)
     if isinstance(value, bytes | bytearray):
         return {"__bytes_b64__": base64.b64encode(bytes(value)).decode("ascii")}
+    if type(value).__module__ == "numpy" and callable(getattr(value, "tolist", None)):
+        return value.tolist()  # a numpy scalar or array: its Python numbers, nested lists
     return _NO
 
 

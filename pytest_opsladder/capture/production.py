@@ -23,6 +23,7 @@ from typing import Any
 from pytest_opsladder.capture.recorder import RunRecorder
 from pytest_opsladder.capture.run import Run, RunStatus
 from pytest_opsladder.capture.variant import Case, Variant
+from pytest_opsladder.exceptions import ToolArgumentError
 from pytest_opsladder.modes import Mode, RecordMode
 
 
@@ -49,7 +50,13 @@ class _StoreRecorder(RunRecorder):
         self.saved_to = write_run(self.store, self.run.to_dict(), index=index)
 
     def _persist(self) -> None:
-        self._write(index=self.run.status is not RunStatus.INCOMPLETE)
+        try:
+            self._write(index=self.run.status is not RunStatus.INCOMPLETE)
+        except ToolArgumentError as exc:  # an output no conversion stores: the run is kept as
+            self.run.output = None  # an error naming it, not left "incomplete" for ever
+            self.run.fail(exc)
+            self._write(index=True)
+            raise
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pytest_opsladder.capture.events import Event, check_event_kind
+from pytest_opsladder.capture.jsonable import storable
 from pytest_opsladder.capture.manifest import base_manifest
 from pytest_opsladder.capture.variant import Case, Variant
 from pytest_opsladder.exceptions import NoActiveRunError
@@ -155,13 +156,13 @@ class Run:
     # -- persistence ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
-            "case": self.case.to_dict(),
+            "case": {"id": self.case.id, "input": storable(self.case.input, "case.input")},
             "variant": self.variant.to_dict(self.tools_hash),
             "epoch": self.epoch,
             "manifest": self.manifest,
             "events": [e.to_dict() for e in self.events],
             "http": self.http,
-            "output": self.output,
+            "output": storable(self.output, "output"),
             "status": self.status.value,
             "error": self.error,
             "metrics": self.metrics,
