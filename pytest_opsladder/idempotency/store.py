@@ -32,6 +32,7 @@ from typing import Any, NoReturn, TypeVar
 
 from pytest_opsladder.capture.jsonable import to_jsonable
 from pytest_opsladder.capture.run import emit
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.idempotency import events as ev
 from pytest_opsladder.idempotency import messages as msg
 from pytest_opsladder.idempotency.errors import (
@@ -104,6 +105,21 @@ def _check_expiry(value: float) -> float:
     return float(value)
 
 
+def parse_policy(value: object, *, where: str) -> FailurePolicy:
+    """The :class:`FailurePolicy` for ``value`` (a member or its name), for the store and for
+    every per-call ``policy=``; anything else is an IdempotencyConfigError (also an
+    InvalidChoiceError) that starts with ``where``, the place it was given."""
+    return parse_choice(
+        FailurePolicy,
+        value,
+        setting="failure policy",
+        error=IdempotencyConfigError,
+        where=where,
+        fix="Give 'release' (a failure frees the key, a retry runs) or 'replay' (the error is "
+        "stored and raised again), as a string or FailurePolicy member.",
+    )
+
+
 class IdempotencyStore:
     """Check-and-record over a :class:`Backend`, with an injectable clock (epoch seconds)."""
 
@@ -124,7 +140,7 @@ class IdempotencyStore:
         )
         self.clock = clock
         self.lock_expiry = _check_expiry(lock_expiry)
-        self.policy = FailurePolicy(FailurePolicy.parse(policy, setting="failure policy"))
+        self.policy = parse_policy(policy, where="IdempotencyStore(policy=...): ")
         self.workflow = workflow
         self.sleep = sleep
 
@@ -297,13 +313,17 @@ class IdempotencyStore:
                 key=key,
             )
 
-    def fail(self, claim: Claim, exc: BaseException, policy: FailurePolicy | None = None) -> None:
-        """Apply the failure policy to a held claim whose action raised ``exc``."""
+    def fail(
+        self, claim: Claim, exc: BaseException, policy: FailurePolicy | str | None = None
+    ) -> None:
+        """Apply the failure policy (``policy``, else the store's) to a held claim whose action
+        raised ``exc``."""
+        chosen = self.policy if policy is None else parse_policy(policy, where="fail(policy=...): ")
         if claim.replayed or claim.done or claim.unguarded:
             return
         claim.done = True
         try:
-            self._apply_policy(claim, exc, policy or self.policy)
+            self._apply_policy(claim, exc, chosen)
         except IdempotencyStoreError as store_exc:  # keep the action's own error on top
             exc.add_note(f"opsladder: {store_exc}")
             emit(ev.IDEMPOTENCY_STORE_DOWN, claim.key, {"policy": self.on_store_error.value})
