@@ -24,6 +24,7 @@ result could not be stored. A backend failure raises :class:`IdempotencyStoreErr
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from pytest_opsladder.idempotency.errors import (
     IdempotencyConfigError,
     IdempotencyError,
     IdempotencyStoreError,
+    IdempotencyStoreOpenError,
     NotLockHolderError,
 )
 from pytest_opsladder.idempotency.holders import abandon, held_here, new_holder
@@ -354,11 +356,37 @@ def open_backend(
     SQLite's wait for a locked database (default 10) and Redis socket operations (default 5).
     """
     text = str(target)
-    if text.startswith(("redis://", "rediss://", "unix://")):
+    scheme = _scheme(target)
+    if scheme in ("redis", "rediss", "unix"):
         from pytest_opsladder.idempotency.redis_backend import RedisBackend
 
-        return RedisBackend(text, server_time=redis_server_time, socket_timeout_s=timeout or 5.0)
+        url = scheme + text[len(scheme) :]  # the redis client accepts lower-case schemes only
+        return RedisBackend(url, server_time=redis_server_time, socket_timeout_s=timeout or 5.0)
     from pytest_opsladder.idempotency.sqlite_backend import SqliteBackend
 
-    path = text.removeprefix("sqlite:///").removeprefix("sqlite://")
+    path = text[len("sqlite://") :].removeprefix("/") if scheme == "sqlite" else text
     return SqliteBackend(path, busy_timeout_s=10.0 if timeout is None else timeout)
+
+
+_SUPPORTED = "redis://host:port/db, rediss://host:port/db, unix:///path/redis.sock, "
+_SUPPORTED += "sqlite:///path/to/file.sqlite, or a plain file path"
+
+
+def _scheme(target: str | Path) -> str:
+    """The lower-cased URL scheme of a store target ("" for a file path). A target that looks
+    like a URL (``name:`` first) but is not one of the supported forms is refused: silently
+    opening a local SQLite file named ``mysql:/db/idem`` would drop the store's guarantee."""
+    if isinstance(target, Path):
+        return ""  # a Path is a file, whatever its name
+    head = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):", target)
+    if head is None:
+        return ""  # a path (a Windows drive letter, "C:", is one letter: a path too)
+    scheme = head.group(1).lower()
+    known = scheme in ("redis", "rediss", "unix", "sqlite")
+    if known and target[head.end() :].startswith("//"):
+        return scheme
+    why = f"'{head.group(1)}:' must be followed by '//'" if known else "its scheme is unsupported"
+    raise IdempotencyStoreOpenError(
+        f"cannot open the idempotency store {target!r}: it looks like a URL, but {why}. Give "
+        f"one of: {_SUPPORTED} (a file whose name contains ':' is written ./{target})."
+    )
