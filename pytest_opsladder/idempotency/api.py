@@ -22,7 +22,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from pytest_opsladder.idempotency.holders import abandon
 from pytest_opsladder.idempotency.records import FailurePolicy
-from pytest_opsladder.idempotency.store import POLL_S, Claim, IdempotencyStore, parse_policy
+from pytest_opsladder.idempotency.store import (
+    POLL_S,
+    Claim,
+    IdempotencyStore,
+    check_expiry,
+    check_wait,
+    parse_policy,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -103,6 +110,7 @@ async def _acquire_async(
 ) -> Claim:
     from pytest_opsladder.idempotency.errors import IdempotencyInProgressError
 
+    wait = check_wait(wait)
     deadline = None if wait is None else store.clock() + wait
     while True:
         try:
@@ -161,6 +169,9 @@ def idempotent(
     when the function is decorated.
     """
     chosen_policy = _policy(policy, f"@idempotent({namespace!r})")
+    check_wait(wait)  # the decorator's settings are checked once, when it is applied
+    if expiry is not None:
+        check_expiry(expiry, "expiry")
 
     def deco(fn: Callable[P, T]) -> Callable[P, T]:
         sig = inspect.signature(fn)

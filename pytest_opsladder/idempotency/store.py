@@ -24,6 +24,7 @@ result could not be stored. A backend failure raises :class:`IdempotencyStoreErr
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable
@@ -98,13 +99,32 @@ class Claim:
         self.done = True
 
 
-def _check_expiry(value: float) -> float:
-    if not isinstance(value, int | float) or value < 0 or value != value:
-        raise IdempotencyConfigError(
-            f"lock_expiry {value!r} is invalid: give the seconds an in-progress lock is held "
-            "(0 or more; 0 means the lock expires at once and the next caller takes over)."
-        )
-    return float(value)
+def check_seconds(value: object, setting: str, meaning: str) -> float:
+    """``value`` as float if it is a finite number of seconds >= 0, else IdempotencyConfigError
+    naming ``setting``; a bool, a string, NaN or infinity is refused at the API boundary."""
+    real = isinstance(value, int | float) and not isinstance(value, bool)
+    if real and math.isfinite(value) and value >= 0:  # type: ignore[arg-type,operator]
+        return float(value)  # type: ignore[arg-type]
+    raise IdempotencyConfigError(
+        f"{setting}={value!r} is invalid: give {meaning} as a finite number of seconds, 0 or "
+        "more (not negative, NaN, infinity, a bool or a string)."
+    )
+
+
+def check_expiry(value: object, setting: str = "lock_expiry") -> float:
+    return check_seconds(
+        value,
+        setting,
+        "the time an in-progress lock is held (0 means the lock expires at once and the next "
+        "caller takes over)",
+    )
+
+
+def check_wait(value: object) -> float | None:
+    """``wait=``: None (do not wait) or the seconds to wait for another caller's result."""
+    if value is None:
+        return None
+    return check_seconds(value, "wait", "how long to wait for another caller's result")
 
 
 def parse_policy(value: object, *, where: str) -> FailurePolicy:
@@ -141,7 +161,7 @@ class IdempotencyStore:
             OnStoreError.parse(on_store_error, setting="on_store_error")
         )
         self.clock = clock
-        self.lock_expiry = _check_expiry(lock_expiry)
+        self.lock_expiry = check_expiry(lock_expiry)
         self.policy = parse_policy(policy, where="IdempotencyStore(policy=...): ")
         self.workflow = workflow
         self.sleep = sleep
@@ -187,7 +207,8 @@ class IdempotencyStore:
         same key): an expired lock is then taken over by anyone; call :meth:`Claim.start`
         before a side effect that is not."""
         key, fp, holder = self.scoped(key), fingerprint(payload), new_holder()
-        lease = self.lock_expiry if expiry is None else _check_expiry(expiry)
+        lease = self.lock_expiry if expiry is None else check_expiry(expiry, "expiry")
+        wait = check_wait(wait)
         deadline = None if wait is None else self.clock() + wait
         takeover_of = ""
         while True:
@@ -355,6 +376,8 @@ def open_backend(
     instead of the server's, for tests that move time by hand. ``timeout`` (seconds) bounds
     SQLite's wait for a locked database (default 10) and Redis socket operations (default 5).
     """
+    if timeout is not None:
+        check_seconds(timeout, "timeout", "how long to wait for a locked SQLite file or Redis")
     text = str(target)
     scheme = _scheme(target)
     if scheme in ("redis", "rediss", "unix"):

@@ -228,6 +228,38 @@ def test_a_per_call_policy_outside_the_choices_is_refused_before_anything_runs(
     assert store.get("k") is None  # nothing was claimed either
 
 
+@pytest.mark.parametrize("bad", ["10", -5, float("nan"), float("inf"), True])
+def test_a_bad_number_of_seconds_is_a_config_error_before_anything_runs(
+    store: IdempotencyStore, target: str, bad: object
+) -> None:
+    from pytest_opsladder.idempotency import IdempotencyConfigError, aexecute
+
+    ran: list[int] = []
+
+    def action() -> int:
+        ran.append(1)
+        return 1
+
+    async def aaction() -> int:
+        return action()
+
+    refused = {
+        "wait": lambda: execute(store, "k", {}, action, wait=bad),  # type: ignore[arg-type]
+        "expiry": lambda: execute(store, "k", {}, action, expiry=bad),  # type: ignore[arg-type]
+        "async wait": lambda: asyncio.run(aexecute(store, "k", {}, aaction, wait=bad)),  # type: ignore[arg-type]
+        "decorator wait": lambda: idempotent("n", store=store, wait=bad),  # type: ignore[arg-type]
+        "decorator expiry": lambda: idempotent("n", store=store, expiry=bad),  # type: ignore[arg-type]
+        "timeout": lambda: IdempotencyStore.open(target, timeout=bad),  # type: ignore[arg-type]
+        "lock_expiry": lambda: IdempotencyStore.open(target, lock_expiry=bad),  # type: ignore[arg-type]
+    }
+    for name, call in refused.items():
+        setting = name.split()[-1]
+        with pytest.raises(IdempotencyConfigError, match=rf"^{setting}={bad!r} is invalid"):
+            call()
+    assert ran == []
+    assert store.get("k") is None
+
+
 def test_store_events_land_in_the_run(store: IdempotencyStore) -> None:
     from pytest_opsladder import Case, Run, Variant
     from pytest_opsladder.capture.run import activate
