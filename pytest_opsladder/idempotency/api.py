@@ -22,7 +22,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from pytest_opsladder.idempotency.holders import abandon
 from pytest_opsladder.idempotency.records import FailurePolicy
-from pytest_opsladder.idempotency.store import POLL_S, Claim, IdempotencyStore
+from pytest_opsladder.idempotency.store import (
+    POLL_S,
+    Claim,
+    IdempotencyStore,
+    check_expiry,
+    check_wait,
+    parse_policy,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -55,11 +62,12 @@ def execute(
     fn: Callable[[], T],
     *,
     wait: float | None = None,
-    policy: FailurePolicy | None = None,
+    policy: FailurePolicy | str | None = None,
     expiry: float | None = None,
 ) -> T | Any:
     """Run ``fn`` once for ``key``; a repeat returns the stored (JSON) result."""
-    with claim(store, key, payload, wait=wait, policy=policy, expiry=expiry) as held:
+    chosen = _policy(policy, "execute()")
+    with claim(store, key, payload, wait=wait, policy=chosen, expiry=expiry) as held:
         if not held.replayed:
             held.result = fn()
     return held.result
@@ -72,17 +80,18 @@ async def aexecute(
     fn: Callable[[], Awaitable[T]],
     *,
     wait: float | None = None,
-    policy: FailurePolicy | None = None,
+    policy: FailurePolicy | str | None = None,
     expiry: float | None = None,
 ) -> T | Any:
     """:func:`execute` for coroutines; waiting yields to the event loop."""
+    chosen = _policy(policy, "aexecute()")
     held = await _acquire_async(store, key, payload, wait, expiry)  # claimed as started
     if held.replayed:
         return held.result
     try:
         result = await fn()
     except Exception as exc:
-        store.fail(held, exc, policy)
+        store.fail(held, exc, chosen)
         raise
     except BaseException:
         abandon(held.holder)  # cancelled: nobody knows whether the side effect happened
@@ -91,11 +100,17 @@ async def aexecute(
     return held.result
 
 
+def _policy(value: FailurePolicy | str | None, where: str) -> FailurePolicy | None:
+    """A per-call ``policy=`` parsed before anything is claimed (None: the store's policy)."""
+    return None if value is None else parse_policy(value, where=f"{where}: policy=")
+
+
 async def _acquire_async(
     store: IdempotencyStore, key: str, payload: Any, wait: float | None, expiry: float | None
 ) -> Claim:
     from pytest_opsladder.idempotency.errors import IdempotencyInProgressError
 
+    wait = check_wait(wait)
     deadline = None if wait is None else store.clock() + wait
     while True:
         try:
@@ -113,7 +128,7 @@ def claim(
     payload: Any,
     *,
     wait: float | None = None,
-    policy: FailurePolicy | None = None,
+    policy: FailurePolicy | str | None = None,
     expiry: float | None = None,
 ) -> Iterator[Claim]:
     """Hold ``key`` for the block; set ``.result`` inside, it is stored when the block ends.
@@ -122,6 +137,7 @@ def claim(
     or a crash keeps the lock, and once it expires the key reads ``completed_unrecorded``:
     nobody knows whether the side effect happened, so it is not run again by itself.
     """
+    chosen = _policy(policy, "claim()")
     held = store.acquire(key, payload, wait=wait, expiry=expiry, started=True)
     if held.replayed:
         yield held
@@ -129,7 +145,7 @@ def claim(
     try:
         yield held
     except Exception as exc:
-        store.fail(held, exc, policy)
+        store.fail(held, exc, chosen)
         raise
     except BaseException:
         abandon(held.holder)  # interrupted: nobody knows whether the side effect happened
@@ -143,14 +159,19 @@ def idempotent(
     store: IdempotencyStore | None = None,
     key: Callable[[dict[str, Any]], Any] | None = None,
     wait: float | None = None,
-    policy: FailurePolicy | None = None,
+    policy: FailurePolicy | str | None = None,
     expiry: float | None = None,
 ) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Make a sync or async function run once per key of ``namespace``.
 
     ``key(args)`` picks the part of the bound arguments that identifies the request (default:
-    all of them); the fingerprint always covers every argument.
+    all of them); the fingerprint always covers every argument. ``policy`` is checked here,
+    when the function is decorated.
     """
+    chosen_policy = _policy(policy, f"@idempotent({namespace!r})")
+    check_wait(wait)  # the decorator's settings are checked once, when it is applied
+    if expiry is not None:
+        check_expiry(expiry, "expiry")
 
     def deco(fn: Callable[P, T]) -> Callable[P, T]:
         sig = inspect.signature(fn)
@@ -170,7 +191,7 @@ def idempotent(
                 chosen, k, payload = plan(args, kwargs)
                 call = functools.partial(fn, *args, **kwargs)
                 return await aexecute(
-                    chosen, k, payload, call, wait=wait, policy=policy, expiry=expiry
+                    chosen, k, payload, call, wait=wait, policy=chosen_policy, expiry=expiry
                 )
 
             return functools.wraps(fn)(async_wrapper)  # type: ignore[return-value]
@@ -178,7 +199,7 @@ def idempotent(
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             chosen, k, payload = plan(args, kwargs)
             call = functools.partial(fn, *args, **kwargs)
-            return execute(chosen, k, payload, call, wait=wait, policy=policy, expiry=expiry)
+            return execute(chosen, k, payload, call, wait=wait, policy=chosen_policy, expiry=expiry)
 
         return functools.wraps(fn)(wrapper)
 

@@ -24,6 +24,8 @@ result could not be stored. A backend failure raises :class:`IdempotencyStoreErr
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,12 +34,14 @@ from typing import Any, NoReturn, TypeVar
 
 from pytest_opsladder.capture.jsonable import to_jsonable
 from pytest_opsladder.capture.run import emit
+from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.idempotency import events as ev
 from pytest_opsladder.idempotency import messages as msg
 from pytest_opsladder.idempotency.errors import (
     IdempotencyConfigError,
     IdempotencyError,
     IdempotencyStoreError,
+    IdempotencyStoreOpenError,
     NotLockHolderError,
 )
 from pytest_opsladder.idempotency.holders import abandon, held_here, new_holder
@@ -95,13 +99,47 @@ class Claim:
         self.done = True
 
 
-def _check_expiry(value: float) -> float:
-    if not isinstance(value, int | float) or value < 0 or value != value:
-        raise IdempotencyConfigError(
-            f"lock_expiry {value!r} is invalid: give the seconds an in-progress lock is held "
-            "(0 or more; 0 means the lock expires at once and the next caller takes over)."
-        )
-    return float(value)
+def check_seconds(value: object, setting: str, meaning: str) -> float:
+    """``value`` as float if it is a finite number of seconds >= 0, else IdempotencyConfigError
+    naming ``setting``; a bool, a string, NaN or infinity is refused at the API boundary."""
+    real = isinstance(value, int | float) and not isinstance(value, bool)
+    if real and math.isfinite(value) and value >= 0:  # type: ignore[arg-type,operator]
+        return float(value)  # type: ignore[arg-type]
+    raise IdempotencyConfigError(
+        f"{setting}={value!r} is invalid: give {meaning} as a finite number of seconds, 0 or "
+        "more (not negative, NaN, infinity, a bool or a string)."
+    )
+
+
+def check_expiry(value: object, setting: str = "lock_expiry") -> float:
+    return check_seconds(
+        value,
+        setting,
+        "the time an in-progress lock is held (0 means the lock expires at once and the next "
+        "caller takes over)",
+    )
+
+
+def check_wait(value: object) -> float | None:
+    """``wait=``: None (do not wait) or the seconds to wait for another caller's result."""
+    if value is None:
+        return None
+    return check_seconds(value, "wait", "how long to wait for another caller's result")
+
+
+def parse_policy(value: object, *, where: str) -> FailurePolicy:
+    """The :class:`FailurePolicy` for ``value`` (a member or its name), for the store and for
+    every per-call ``policy=``; anything else is an IdempotencyConfigError (also an
+    InvalidChoiceError) that starts with ``where``, the place it was given."""
+    return parse_choice(
+        FailurePolicy,
+        value,
+        setting="failure policy",
+        error=IdempotencyConfigError,
+        where=where,
+        fix="Give 'release' (a failure frees the key, a retry runs) or 'replay' (the error is "
+        "stored and raised again), as a string or FailurePolicy member.",
+    )
 
 
 class IdempotencyStore:
@@ -123,8 +161,8 @@ class IdempotencyStore:
             OnStoreError.parse(on_store_error, setting="on_store_error")
         )
         self.clock = clock
-        self.lock_expiry = _check_expiry(lock_expiry)
-        self.policy = FailurePolicy(FailurePolicy.parse(policy, setting="failure policy"))
+        self.lock_expiry = check_expiry(lock_expiry)
+        self.policy = parse_policy(policy, where="IdempotencyStore(policy=...): ")
         self.workflow = workflow
         self.sleep = sleep
 
@@ -169,7 +207,8 @@ class IdempotencyStore:
         same key): an expired lock is then taken over by anyone; call :meth:`Claim.start`
         before a side effect that is not."""
         key, fp, holder = self.scoped(key), fingerprint(payload), new_holder()
-        lease = self.lock_expiry if expiry is None else _check_expiry(expiry)
+        lease = self.lock_expiry if expiry is None else check_expiry(expiry, "expiry")
+        wait = check_wait(wait)
         deadline = None if wait is None else self.clock() + wait
         takeover_of = ""
         while True:
@@ -297,13 +336,17 @@ class IdempotencyStore:
                 key=key,
             )
 
-    def fail(self, claim: Claim, exc: BaseException, policy: FailurePolicy | None = None) -> None:
-        """Apply the failure policy to a held claim whose action raised ``exc``."""
+    def fail(
+        self, claim: Claim, exc: BaseException, policy: FailurePolicy | str | None = None
+    ) -> None:
+        """Apply the failure policy (``policy``, else the store's) to a held claim whose action
+        raised ``exc``."""
+        chosen = self.policy if policy is None else parse_policy(policy, where="fail(policy=...): ")
         if claim.replayed or claim.done or claim.unguarded:
             return
         claim.done = True
         try:
-            self._apply_policy(claim, exc, policy or self.policy)
+            self._apply_policy(claim, exc, chosen)
         except IdempotencyStoreError as store_exc:  # keep the action's own error on top
             exc.add_note(f"opsladder: {store_exc}")
             emit(ev.IDEMPOTENCY_STORE_DOWN, claim.key, {"policy": self.on_store_error.value})
@@ -333,12 +376,40 @@ def open_backend(
     instead of the server's, for tests that move time by hand. ``timeout`` (seconds) bounds
     SQLite's wait for a locked database (default 10) and Redis socket operations (default 5).
     """
+    if timeout is not None:
+        check_seconds(timeout, "timeout", "how long to wait for a locked SQLite file or Redis")
     text = str(target)
-    if text.startswith(("redis://", "rediss://", "unix://")):
+    scheme = _scheme(target)
+    if scheme in ("redis", "rediss", "unix"):
         from pytest_opsladder.idempotency.redis_backend import RedisBackend
 
-        return RedisBackend(text, server_time=redis_server_time, socket_timeout_s=timeout or 5.0)
+        url = scheme + text[len(scheme) :]  # the redis client accepts lower-case schemes only
+        return RedisBackend(url, server_time=redis_server_time, socket_timeout_s=timeout or 5.0)
     from pytest_opsladder.idempotency.sqlite_backend import SqliteBackend
 
-    path = text.removeprefix("sqlite:///").removeprefix("sqlite://")
+    path = text[len("sqlite://") :].removeprefix("/") if scheme == "sqlite" else text
     return SqliteBackend(path, busy_timeout_s=10.0 if timeout is None else timeout)
+
+
+_SUPPORTED = "redis://host:port/db, rediss://host:port/db, unix:///path/redis.sock, "
+_SUPPORTED += "sqlite:///path/to/file.sqlite, or a plain file path"
+
+
+def _scheme(target: str | Path) -> str:
+    """The lower-cased URL scheme of a store target ("" for a file path). A target that looks
+    like a URL (``name:`` first) but is not one of the supported forms is refused: silently
+    opening a local SQLite file named ``mysql:/db/idem`` would drop the store's guarantee."""
+    if isinstance(target, Path):
+        return ""  # a Path is a file, whatever its name
+    head = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):", target)
+    if head is None:
+        return ""  # a path (a Windows drive letter, "C:", is one letter: a path too)
+    scheme = head.group(1).lower()
+    known = scheme in ("redis", "rediss", "unix", "sqlite")
+    if known and target[head.end() :].startswith("//"):
+        return scheme
+    why = f"'{head.group(1)}:' must be followed by '//'" if known else "its scheme is unsupported"
+    raise IdempotencyStoreOpenError(
+        f"cannot open the idempotency store {target!r}: it looks like a URL, but {why}. Give "
+        f"one of: {_SUPPORTED} (a file whose name contains ':' is written ./{target})."
+    )

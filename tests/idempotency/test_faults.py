@@ -317,3 +317,44 @@ def test_release_deletes_only_the_record_it_inspected(
     assert current.status is Status.COMPLETED_UNRECORDED
     assert store.backend.release_record(current)
     assert store.get("mail-1") is None
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["mysql://db.internal/idem", "redis:/10.0.0.5:6379/0", "postgres:db", "file:///tmp/x.db"],
+)
+def test_a_url_the_store_does_not_support_is_refused_not_opened_as_a_local_file(
+    target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(IdempotencyStoreOpenError, match="redis://host:port/db") as err:
+        IdempotencyStore.open(target)
+    assert repr(target) in str(err.value)
+    assert main(["idempotency", "list", target]) != 0  # the CLI refuses it too
+    assert repr(target) in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no SQLite file named like the URL
+
+
+def test_store_urls_are_read_case_insensitively_and_plain_paths_stay_files(
+    redis_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    workflow = f"wf-{os.getpid()}-{time.monotonic_ns()}"
+    upper = IdempotencyStore.open("REDIS" + redis_server[len("redis") :], workflow=workflow)
+    lower = IdempotencyStore.open(redis_server, workflow=workflow)
+    assert execute(upper, "k", {}, lambda: "ran once") == "ran once"
+    assert execute(lower, "k", {}, lambda: "twice") == "ran once"  # the same Redis
+    lower.backend.clear(workflow)
+    upper.close()
+    lower.close()
+    sqlite_url = IdempotencyStore.open("SQLite:///rel.sqlite")
+    named = IdempotencyStore.open(Path("notes:v2.sqlite"))  # a Path is always a file
+    dotted = IdempotencyStore.open("./daily:report.sqlite")
+    for store in (sqlite_url, named, dotted):
+        assert execute(store, "k", {}, lambda: 1) == 1
+        store.close()
+    assert sorted(p.name for p in tmp_path.glob("*.sqlite")) == [
+        "daily:report.sqlite",
+        "notes:v2.sqlite",
+        "rel.sqlite",
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from pytest_opsladder.idempotency import (
@@ -167,6 +169,95 @@ def test_the_policy_name_is_checked() -> None:
 
     with pytest.raises(ConfigError, match="Valid values are: release, replay"):
         IdempotencyStore(open_backend(":memory:"), policy="retry")
+
+
+@pytest.mark.parametrize("form", ["decorator", "async decorator", "execute", "claim"])
+def test_a_per_call_policy_spelled_as_a_string_is_applied(
+    store: IdempotencyStore, form: str
+) -> None:
+    attempts: list[int] = []
+
+    def action() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("gateway down, nothing was sent")
+        return "sent"
+
+    @idempotent("send", store=store, policy="release")
+    def send(order: int) -> str:
+        return action()
+
+    @idempotent("send", store=store, policy="release")
+    async def asend(order: int) -> str:
+        return action()
+
+    def via_claim() -> object:
+        with claim(store, "k", {}, policy="release") as held:
+            held.result = action()
+        return held.result
+
+    run = {
+        "decorator": lambda: send(7),
+        "async decorator": lambda: asyncio.run(asend(7)),
+        "execute": lambda: execute(store, "k", {}, action, policy="release"),
+        "claim": via_claim,
+    }[form]
+    with pytest.raises(ConnectionError):
+        run()
+    assert run() == "sent"  # 'release' freed the key: the retry ran
+    assert len(attempts) == 2
+
+
+def test_a_per_call_policy_outside_the_choices_is_refused_before_anything_runs(
+    store: IdempotencyStore,
+) -> None:
+    from pytest_opsladder.choices import InvalidChoiceError
+    from pytest_opsladder.idempotency import IdempotencyConfigError
+
+    with pytest.raises(InvalidChoiceError, match=r"@idempotent\('send'\): policy='bogus'") as info:
+        idempotent("send", store=store, policy="bogus")
+    assert isinstance(info.value, IdempotencyConfigError)
+    assert "Valid values are: release, replay" in str(info.value)
+    ran: list[int] = []
+    with pytest.raises(InvalidChoiceError, match=r"execute\(\): policy='retry'"):
+        execute(store, "k", {}, lambda: ran.append(1), policy="retry")
+    refused = pytest.raises(InvalidChoiceError, match=r"claim\(\): policy='Release'")
+    with refused, claim(store, "k", {}, policy="Release"):
+        ran.append(1)
+    assert ran == []
+    assert store.get("k") is None  # nothing was claimed either
+
+
+@pytest.mark.parametrize("bad", ["10", -5, float("nan"), float("inf"), True])
+def test_a_bad_number_of_seconds_is_a_config_error_before_anything_runs(
+    store: IdempotencyStore, target: str, bad: object
+) -> None:
+    from pytest_opsladder.idempotency import IdempotencyConfigError, aexecute
+
+    ran: list[int] = []
+
+    def action() -> int:
+        ran.append(1)
+        return 1
+
+    async def aaction() -> int:
+        return action()
+
+    refused = {
+        "wait": lambda: execute(store, "k", {}, action, wait=bad),  # type: ignore[arg-type]
+        "expiry": lambda: execute(store, "k", {}, action, expiry=bad),  # type: ignore[arg-type]
+        "async wait": lambda: asyncio.run(aexecute(store, "k", {}, aaction, wait=bad)),  # type: ignore[arg-type]
+        "decorator wait": lambda: idempotent("n", store=store, wait=bad),  # type: ignore[arg-type]
+        "decorator expiry": lambda: idempotent("n", store=store, expiry=bad),  # type: ignore[arg-type]
+        "timeout": lambda: IdempotencyStore.open(target, timeout=bad),  # type: ignore[arg-type]
+        "lock_expiry": lambda: IdempotencyStore.open(target, lock_expiry=bad),  # type: ignore[arg-type]
+    }
+    for name, call in refused.items():
+        setting = name.split()[-1]
+        with pytest.raises(IdempotencyConfigError, match=rf"^{setting}={bad!r} is invalid"):
+            call()
+    assert ran == []
+    assert store.get("k") is None
 
 
 def test_store_events_land_in_the_run(store: IdempotencyStore) -> None:
