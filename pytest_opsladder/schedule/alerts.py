@@ -30,6 +30,7 @@ from pytest_opsladder import _json
 from pytest_opsladder.modes import _ChoiceEnum
 from pytest_opsladder.observability.redaction import redact, redact_text
 from pytest_opsladder.schedule.errors import ScheduleConfigError
+from pytest_opsladder.schedule.expected import _duration_seconds
 
 
 class Severity(_ChoiceEnum):
@@ -110,8 +111,9 @@ class WebhookSink:
     def __init__(self, url: str, timeout: float = 5.0, headers: Mapping[str, str] | None = None):
         if not url.startswith(("http://", "https://")):
             raise ScheduleConfigError(f"webhook url {url!r} must start with http:// or https://")
-        self.url, self.timeout, self.headers = url, float(timeout), dict(headers or {})
         self.label = f"webhook:{redact_text(url)}"
+        self.url, self.headers = url, dict(headers or {})
+        self.timeout = _sink_timeout(timeout, self.label)
 
     def send(self, payload: dict[str, Any]) -> None:
         body = json.dumps(payload).encode()
@@ -128,8 +130,8 @@ class CommandSink:
             raise ScheduleConfigError(
                 "a command sink needs a command: {type='command', argv=[...]}"
             )
-        self.timeout = float(timeout)
         self.label = f"command:{self.argv[0]}"
+        self.timeout = _sink_timeout(timeout, self.label)
 
     def send(self, payload: dict[str, Any]) -> None:
         env = dict(os.environ)
@@ -144,6 +146,21 @@ class CommandSink:
             check=True,
             capture_output=True,
         )
+
+
+MAX_SINK_TIMEOUT_S = 300.0  # below check.CLAIM_LEASE_S: a live sender is never raced
+
+
+def _sink_timeout(value: object, label: str) -> float:
+    """A sink's ``timeout``: seconds or a duration (``"5s"``), more than 0, at most 300 s."""
+    seconds = _duration_seconds(value)
+    if seconds is None or not 0 < seconds <= MAX_SINK_TIMEOUT_S:
+        raise ScheduleConfigError(
+            f"sink {label!r}: timeout {value!r} is not a usable timeout; write seconds (5) or a "
+            f"number with a unit (e.g. '5s', '500ms'), more than 0 and at most "
+            f"{MAX_SINK_TIMEOUT_S:g}s."
+        )
+    return seconds
 
 
 def sink_from_spec(spec: str | Mapping[str, Any]) -> Sink:

@@ -7,7 +7,9 @@
 Sending a receipt never fails and never blocks the job: every send is bounded by ``timeout``
 seconds, any error is swallowed, and the receipt is appended to a spool file and retried on the
 next send (or by :meth:`Receipts.flush`). A receipt the receiver refuses for good (an unknown
-monitor, a bad kind) is dropped with ``last_error`` set: retrying it could only block the spool.
+monitor, a bad kind) is not retried: it could only block the spool. Sent directly it is dropped
+with ``last_error`` set; from the spool it is set aside in ``<spool>.bad``, like a spool line
+that is not a receipt (torn by a crash mid-append): nothing in the spool is deleted.
 A call costs at most twice ``timeout`` (its own send, then one spooled receipt that fails). The
 receiver stamps receipts with its own clock.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 import time
 import urllib.error
@@ -49,12 +52,42 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(exc, ConfigError)
 
 
+_HOST_PORT = re.compile(r"[\w.-]+:\d+(/.*)?")  # monitors.internal:8787 (no scheme)
+_SCHEME_TYPO = re.compile(r"[a-z][a-z0-9+.-]*:/|[a-z]+//|https?:[^/]", re.IGNORECASE)
+
+
+def _check_target(target: str | Path) -> str:
+    """An http(s) URL, or a state-file path (its directory must exist); refuses look-alikes."""
+    from pytest_opsladder.schedule.errors import ScheduleConfigError
+
+    text = str(target)
+    if isinstance(target, str) and text.lower().startswith(("http://", "https://")):
+        if urllib.parse.urlsplit(text).hostname:
+            return text
+        problem = "is a URL without a host"
+    elif isinstance(target, str) and (_HOST_PORT.fullmatch(text) or _SCHEME_TYPO.match(text)):
+        problem = "looks like a receiver address with a missing or mistyped scheme"
+    elif not text.strip() or not Path(text).parent.is_dir():
+        problem = "is neither a URL nor a path in an existing directory"
+    else:
+        return text
+    raise ScheduleConfigError(
+        f"receipt target {text!r} {problem}; give the receiver's URL with its scheme "
+        "(http://host:8787 or https://host) or the path of the monitors state file "
+        "(monitors.sqlite, in a directory that exists)."
+    )
+
+
 def default_spool() -> Path:
     return Path(tempfile.gettempdir()) / f"opsladder-receipts-{os.getuid()}.jsonl"
 
 
 class Receipts:
-    """A receipt sender to an HTTP receiver (``http(s)://``) or straight into a state file."""
+    """A receipt sender to an HTTP receiver (``http(s)://``) or straight into a state file.
+
+    A target that is neither (``monitors.internal:8787``, ``http//host``, a path in a directory
+    that does not exist) raises :class:`ScheduleConfigError` here, before any job runs.
+    """
 
     def __init__(
         self,
@@ -64,7 +97,7 @@ class Receipts:
         spool: str | Path | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.target = str(target)
+        self.target = _check_target(target)
         self.timeout = float(timeout)
         self.spool = Path(spool) if spool is not None else default_spool()
         self.clock = clock
@@ -116,7 +149,7 @@ class Receipts:
 
     def _deliver(self, receipt: dict[str, Any]) -> Delivery:
         try:
-            if self.target.startswith(("http://", "https://")):
+            if self.target.lower().startswith(("http://", "https://")):
                 self._post(receipt)
             else:
                 self._write(receipt)
@@ -158,39 +191,143 @@ class Receipts:
         )
 
     # -- the spool ------------------------------------------------------------------------
+    @property
+    def set_aside_path(self) -> Path:
+        """Where spooled receipts that can never be delivered are kept, one JSON line each."""
+        return self.spool.with_name(f"{self.spool.name}.bad")
+
     def _spool(self, receipt: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):  # a full disk must not fail the job either
             self.spool.parent.mkdir(parents=True, exist_ok=True)
             line = (json.dumps(receipt) + "\n").encode()
-            fd = os.open(self.spool, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(self.spool, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
             try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line  # a torn last line (a crash mid-append) stays its own
                 os.write(fd, line)  # one write of one line: appends from processes never mix
             finally:
                 os.close(fd)
 
+    def _set_aside(self, line: bytes, reason: str) -> None:
+        """Keep a spooled line that can never be delivered, with why, out of the spool's way."""
+        record = {
+            "reason": reason,
+            "line": line.decode("utf-8", "backslashreplace"),
+            "set_aside_at": self.clock(),
+        }
+        self.last_error = f"spooled receipt set aside in {self.set_aside_path}: {reason}"
+        with contextlib.suppress(OSError):
+            fd = os.open(self.set_aside_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, (json.dumps(record) + "\n").encode())
+            finally:
+                os.close(fd)
+
+    def _orphans(self) -> list[Path]:
+        """Spools claimed by a flush whose process died before it finished (oldest first)."""
+        pattern = re.compile(rf"{re.escape(self.spool.name)}\.(\d+)\.[0-9a-f]{{6}}")
+        found: list[tuple[float, Path]] = []
+        with contextlib.suppress(OSError):
+            for path in self.spool.parent.iterdir():
+                match = pattern.fullmatch(path.name)
+                if match and not _alive(int(match.group(1))):
+                    with contextlib.suppress(OSError):
+                        found.append((path.stat().st_mtime, path))
+        return [path for _, path in sorted(found)]
+
+    def _claimed_files(self) -> list[Path]:
+        return [*self._orphans(), self.spool]
+
     def pending(self) -> list[dict[str, Any]]:
-        """Receipts waiting in the spool."""
-        try:
-            lines = self.spool.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            return []
-        return [json.loads(line) for line in lines if line.strip()]
+        """Receipts waiting in the spool (an unreadable line is not one: flush sets it aside)."""
+        waiting = []
+        for path in self._claimed_files():
+            with contextlib.suppress(OSError):
+                for line in path.read_bytes().split(b"\n"):
+                    receipt, _ = _parse(line)
+                    if receipt is not None:
+                        waiting.append(receipt)
+        return waiting
 
     def flush(self, limit: int | None = None) -> int:
-        """Deliver spooled receipts in order; stops at the first failure. Returns how many."""
-        claimed = self.spool.with_name(f"{self.spool.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}")
-        try:
-            os.replace(self.spool, claimed)  # take the spool; new receipts start a new one
-        except OSError:
-            return 0
-        waiting = [json.loads(line) for line in claimed.read_text().splitlines() if line.strip()]
-        claimed.unlink()
-        sent = 0
-        for index, receipt in enumerate(waiting):
-            outcome = None if limit is not None and sent >= limit else self._deliver(receipt)
-            if outcome is None or outcome is Delivery.RETRY:
-                for rest in waiting[index:]:
-                    self._spool(rest)
-                break
-            sent += outcome is Delivery.DELIVERED  # a rejected receipt is dropped, not retried
+        """Deliver spooled receipts in order; stops at the first failure. Returns how many.
+
+        A line that is not a receipt (torn by a crash mid-append, or malformed) and a receipt
+        refused for good are set aside in :attr:`set_aside_path`, so the rest keep flowing.
+        A spool claimed by a flush that crashed is delivered first, by the next flush.
+        """
+        sent, stop = 0, False
+        for source in self._claimed_files():
+            claimed = self.spool.with_name(
+                f"{self.spool.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+            )
+            try:
+                os.replace(source, claimed)  # take it; new receipts start a new spool
+                lines = claimed.read_bytes().split(b"\n")
+            except OSError:
+                continue  # gone (another flush took it) or unreadable: left for a later flush
+            for line in lines:
+                if not line.strip():
+                    continue
+                receipt, problem = _parse(line)
+                if receipt is None:
+                    self._set_aside(line, problem)
+                    continue
+                if stop or (limit is not None and sent >= limit):
+                    stop = True
+                    self._spool(receipt)
+                    continue
+                outcome = self._deliver(receipt)
+                if outcome is Delivery.RETRY:
+                    stop = True
+                    self._spool(receipt)
+                elif outcome is Delivery.REJECTED:
+                    self._set_aside(line, self.last_error or "refused")
+                else:
+                    sent += 1
+            with contextlib.suppress(OSError):
+                claimed.unlink()
         return sent
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True  # this process's own flush, running in another thread
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists (owned by someone else)
+    return True
+
+
+def _parse(line: bytes) -> tuple[dict[str, Any] | None, str]:
+    """A spooled receipt from one line, or None and why it is not one."""
+    if not line.strip():
+        return None, "an empty line"
+    try:
+        receipt = json.loads(line)
+    except (ValueError, RecursionError) as exc:  # torn by a crash mid-append, or not UTF-8
+        return None, f"not a receipt (unreadable JSON: {exc})"
+    if not isinstance(receipt, dict):
+        return None, "not a receipt (not a JSON object)"
+    problems = []
+    if not isinstance(receipt.get("monitor"), str) or not receipt["monitor"]:
+        problems.append("no monitor name")
+    if receipt.get("kind") not in {k.value for k in ReceiptKind}:
+        problems.append(f"kind {receipt.get('kind')!r} is not start, success or fail")
+    if not isinstance(receipt.get("run_id"), str | None):
+        problems.append("run_id is not a string")
+    sent_at = receipt.setdefault("sent_at", None)
+    if sent_at is not None and (isinstance(sent_at, bool) or not isinstance(sent_at, int | float)):
+        problems.append("sent_at is not a number")
+    if not isinstance(receipt.setdefault("message", ""), str):
+        problems.append("message is not a string")
+    receipt.setdefault("run_id", None)
+    if problems:
+        return None, "not a receipt (" + "; ".join(problems) + ")"
+    return receipt, ""

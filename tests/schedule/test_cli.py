@@ -155,3 +155,27 @@ def test_serve_receives_receipts_over_http(tmp_path: Path) -> None:
             server.terminate()
             server.wait(timeout=10)
     assert [r["kind"] for r in MonitorStore(db).receipts("web")] == ["success"]
+
+
+@pytest.mark.parametrize(("timeout", "code"), [('"5s"', 0), ('"fast"', 2)])
+def test_a_sinks_file_timeout_is_a_duration_or_a_named_error_exit_2(
+    tmp_path: Path, timeout: str, code: int
+) -> None:
+    db = str(tmp_path / "m.sqlite")
+    assert main(["monitors", "add", "etl", "--every", "1h", "--db", db]) == 0
+    sinks = tmp_path / "sinks.toml"
+    sinks.write_text(
+        f'[[sink]]\ntype = "webhook"\nurl = "http://127.0.0.1:1/x"\ntimeout = {timeout}\n'
+    )
+    result = run("check", "--db", db, "--sinks-file", str(sinks))
+    assert result.returncode == code
+    assert "Traceback" not in result.stderr
+    if code:
+        assert "sink 'webhook:http://127.0.0.1:1/x': timeout 'fast'" in result.stderr
+
+
+def test_send_to_a_target_without_a_scheme_says_so_and_exits_0(tmp_path: Path) -> None:
+    result = run("send", "etl", "start", "--target", "monitors.internal:8787")
+    assert result.returncode == 0
+    assert "receipt not sent" in result.stderr
+    assert "'monitors.internal:8787'" in result.stderr

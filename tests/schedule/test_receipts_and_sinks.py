@@ -209,3 +209,117 @@ def test_raise_alert_checks_the_severity() -> None:
 
     with pytest.raises(ConfigError, match="Valid values are: info, warning, critical"):
         raise_alert("x", "sev1", "m")
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_torn_spool_line_is_set_aside_and_the_job_runs_and_its_receipts_arrive(
+    opsladder_monitors: MonitorKit, tmp_path: Path
+) -> None:
+    kit = opsladder_monitors
+    kit.add("nightly", every="1d")
+    spool = tmp_path / "spool.jsonl"
+    valid = {"monitor": "nightly", "kind": "start", "run_id": "r0", "sent_at": 1, "message": ""}
+    spool.write_text(json.dumps(valid) + '\n{"monitor": "nigh')  # a crash mid-append
+    ran = False
+    with kit.receipts.job("nightly") as run_id:
+        ran = True
+    assert ran
+    got = [(r["kind"], r["run_id"]) for r in reversed(kit.store.receipts("nightly"))]
+    assert got == [("start", run_id), ("start", "r0"), ("success", run_id)]
+    [bad] = _lines(tmp_path / "spool.jsonl.bad")
+    assert bad["line"] == '{"monitor": "nigh'
+    assert "unreadable JSON" in bad["reason"]
+    assert sorted(p.name for p in tmp_path.glob("spool.jsonl*")) == ["spool.jsonl.bad"]
+
+
+def test_a_receipt_spooled_after_a_torn_line_is_not_glued_to_it(
+    down_url: str, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool.jsonl"
+    spool.write_text('{"monitor": "nigh')
+    sender = Receipts(down_url, timeout=0.5, spool=spool)
+    with sender.job("nightly") as run_id:
+        pass
+    assert [(r["kind"], r["run_id"]) for r in sender.pending()] == [
+        ("start", run_id),
+        ("success", run_id),
+    ]
+
+
+def test_a_spool_left_claimed_by_a_crashed_flush_is_delivered_by_the_next_one(
+    opsladder_monitors: MonitorKit, tmp_path: Path
+) -> None:
+    import subprocess
+
+    kit = opsladder_monitors
+    kit.add("nightly", every="1d")
+    probe = [sys.executable, "-c", "import os; print(os.getpid())"]
+    dead_pid = int(subprocess.run(probe, check=True, capture_output=True, text=True).stdout)
+    left = tmp_path / f"spool.jsonl.{dead_pid}.abc123"
+    receipt = {"monitor": "nightly", "kind": "fail", "run_id": "r1", "sent_at": 1, "message": "x"}
+    left.write_text(json.dumps(receipt) + "\n")
+    assert [r["run_id"] for r in kit.receipts.pending()] == ["r1"]
+    assert kit.receipts.flush() == 1
+    assert [r["run_id"] for r in kit.store.receipts("nightly")] == ["r1"]
+    assert not left.exists()
+
+
+def test_a_malformed_or_refused_spooled_receipt_is_set_aside_and_the_rest_flow_in_order(
+    opsladder_monitors: MonitorKit, tmp_path: Path
+) -> None:
+    kit = opsladder_monitors
+    kit.add("nightly", every="1d")
+    spool = tmp_path / "spool.jsonl"
+    lines = [
+        {"kind": "start"},  # no monitor
+        {"monitor": "nightly", "kind": "start", "run_id": "r1", "sent_at": 1, "message": ""},
+        {"monitor": "typo", "kind": "start", "run_id": "r2", "sent_at": 1, "message": ""},
+        {"monitor": "nightly", "kind": "success", "run_id": "r1", "sent_at": 2, "message": ""},
+    ]
+    spool.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert kit.receipts.flush() == 2
+    got = [(r["kind"], r["run_id"]) for r in reversed(kit.store.receipts("nightly"))]
+    assert got == [("start", "r1"), ("success", "r1")]
+    assert kit.receipts.pending() == []
+    bad = _lines(tmp_path / "spool.jsonl.bad")
+    assert [json.loads(b["line"]) for b in bad] == [lines[0], lines[2]]
+    assert "no monitor name" in bad[0]["reason"]
+    assert "no monitor named 'typo'" in bad[1]["reason"]
+
+
+@pytest.mark.parametrize(
+    "target", ["monitors.internal:8787", "http//monitors.internal", "htp://host:8787", "http://"]
+)
+def test_a_receipt_target_that_is_not_a_url_or_a_state_file_is_refused_up_front(
+    target: str, tmp_path: Path
+) -> None:
+    from pytest_opsladder.schedule.errors import ScheduleConfigError
+
+    with pytest.raises(ScheduleConfigError, match="http://host:8787") as info:
+        Receipts(target, spool=tmp_path / "spool.jsonl")
+    assert repr(target) in str(info.value)
+
+
+def test_a_state_file_in_a_missing_directory_is_refused_up_front(tmp_path: Path) -> None:
+    from pytest_opsladder.schedule.errors import ScheduleConfigError
+
+    with pytest.raises(ScheduleConfigError, match="in a directory that exists"):
+        Receipts(tmp_path / "no-such-dir" / "monitors.sqlite")
+
+
+def test_sink_timeouts_take_durations_and_refuse_the_rest_by_name(
+    webhook: Hook, tmp_path: Path
+) -> None:
+    from pytest_opsladder.schedule.errors import ScheduleConfigError
+
+    ok = raise_alert(
+        "x", "info", "m", None, [{"type": "webhook", "url": webhook.url, "timeout": "5s"}]
+    )
+    assert list(ok.values()) == ["ok"]
+    for bad in ("fast", 0, -1):
+        spec = {"type": "webhook", "url": webhook.url, "timeout": bad}
+        with pytest.raises(ScheduleConfigError, match=f"sink 'webhook:{webhook.url}': timeout"):
+            raise_alert("x", "info", "m", None, [spec])
