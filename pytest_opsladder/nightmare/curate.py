@@ -11,8 +11,10 @@ case (and its cassettes) under ``<dir>/retired/`` and appends the reason to
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from pytest_opsladder.nightmare.case import (
 )
 from pytest_opsladder.nightmare.errors import CurationError
 from pytest_opsladder.store.index import input_hash
-from pytest_opsladder.store.locking import append_jsonl
+from pytest_opsladder.store.locking import append_jsonl, locked
 
 RETIRED = "retired"
 HISTORY = "history"
@@ -72,7 +74,65 @@ def find_case(root: Path, case_id: str) -> NightmareCase:
 
 
 def write_case(root: Path, raw: dict[str, Any], *, allow_duplicate: bool = False) -> Path:
-    """Validate ``raw`` as a case, refuse a taken id or (unless allowed) a known input; write."""
+    """Validate ``raw`` as a case, refuse a credential, a taken id or (unless allowed) a known
+    input; write. One curator at a time: the id check and the write hold the set's lock."""
+    _refuse_secrets(raw, case_file(root, str(raw.get("id"))), "case")
+    with locked(_curate_lock(root)):
+        return _write_case(root, raw, allow_duplicate=allow_duplicate)
+
+
+def write_case_with_cassette(
+    root: Path, raw: dict[str, Any], run: dict[str, Any], variant: str, *, allow_duplicate: bool
+) -> Path:
+    """A case and its baseline cassette (``run`` re-labelled with the case's id), both or
+    neither: a credential in either is refused before anything is written, a cassette already
+    at the case's place is never replaced, and a failed cassette write takes the case back."""
+    case_id = str(raw.get("id"))
+    copied = json.loads(json.dumps(run))
+    copied["case"]["id"] = case_id
+    cassette = cassette_path(root / "cassettes", case_id, variant)
+    _refuse_secrets(raw, case_file(root, case_id), "case")
+    _refuse_secrets(copied, cassette, "cassette")
+    with locked(_curate_lock(root)):
+        if cassette.exists() and not case_file(root, case_id).exists():  # else: id taken
+            raise CurationError(
+                f"a cassette is already at {cassette} (no case file names it); choose another "
+                "--id, or move that cassette away if it is not needed.",
+                path=cassette,
+            )
+        path = _write_case(root, raw, allow_duplicate=allow_duplicate)
+        try:
+            _write_cassette(copied, cassette)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    return path
+
+
+def _curate_lock(root: Path) -> Path:
+    """The lock one curator of ``root`` holds at a time: in the temp dir, keyed by the set's
+    real path, so that no lock file lands in the (committed) nightmare set."""
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"opsladder-curate-{key}"
+
+
+def _refuse_secrets(value: dict[str, Any], path: Path, what: str) -> None:
+    """A curated case or cassette holding a credential is refused, naming where (the nightmare
+    set is committed and shared: a secret there leaks to everyone who clones it)."""
+    from pytest_opsladder.secrets import label, scan
+
+    found = scan(value)
+    if found:
+        places = "; ".join(f"{f.path}: {label(f.kind)} ({f.sample})" for f in found[:5])
+        raise CurationError(
+            f"refusing to write a credential into the {what} {path}: {places}. Nothing was "
+            "written. Fix: remove the credential from the run's input, output, tool calls or "
+            "the --reason text (or redact the run file first), then promote again.",
+            path=path,
+        )
+
+
+def _write_case(root: Path, raw: dict[str, Any], *, allow_duplicate: bool = False) -> Path:
     path = case_file(root, str(raw.get("id")))
     case = case_from_mapping(raw, path, "")
     existing = load_cases(root)
@@ -160,23 +220,17 @@ def promote_run(
         "reason": reason,
     }
     raw = build_case(new_id, run["case"].get("input"), provenance=provenance, **case_fields)
-    path = write_case(root, raw, allow_duplicate=allow_duplicate)
-    copy_cassette(run, root, new_id, variant or str(run["variant"]["name"]))
-    return path
+    name = variant or str(run["variant"]["name"])
+    return write_case_with_cassette(root, raw, run, name, allow_duplicate=allow_duplicate)
 
 
 def default_case_id(source_case: str, run_id: str) -> str:
     return safe_stem(f"prod-{source_case}-{run_id[:8]}")[:128].lstrip("._-") or run_id[:8]
 
 
-def copy_cassette(run: dict[str, Any], root: Path, case_id: str, variant: str) -> Path:
-    """Write ``run`` as the case's baseline cassette, re-labelled with the new case id."""
-    copied = json.loads(json.dumps(run))
-    copied["case"]["id"] = case_id
-    path = cassette_path(root / "cassettes", case_id, variant)
-    envelope = {"format": files.FORMAT, "schema_version": files.SCHEMA_VERSION, "run": copied}
+def _write_cassette(run: dict[str, Any], path: Path) -> None:
+    envelope = {"format": files.FORMAT, "schema_version": files.SCHEMA_VERSION, "run": run}
     files.atomic_write_text(path, json.dumps(envelope, sort_keys=True, indent=1) + "\n")
-    return path
 
 
 def retire(root: Path, case_id: str, reason: str, *, clock: Callable[[], str] = today) -> Path:

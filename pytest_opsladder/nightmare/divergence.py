@@ -15,7 +15,7 @@ from typing import Any
 from pytest_opsladder import _json
 from pytest_opsladder.cassette import files
 from pytest_opsladder.cassette.naming import cassette_path, safe_stem
-from pytest_opsladder.nightmare.curate import build_case, copy_cassette, write_case
+from pytest_opsladder.nightmare.curate import build_case, write_case_with_cassette
 from pytest_opsladder.nightmare.errors import CurationError
 
 RESULTS_FORMAT = "pytest-opsladder/results"
@@ -78,9 +78,9 @@ def promote_divergence(
         provenance=_provenance(results, results_file, entry, candidate, reason),
         **case_fields,
     )
-    path = write_case(root, raw, allow_duplicate=allow_duplicate)
-    copy_cassette(baseline_run, root, new_id, baseline_name)
-    return path
+    return write_case_with_cassette(
+        root, raw, baseline_run, baseline_name, allow_duplicate=allow_duplicate
+    )
 
 
 def _baseline_cassette(

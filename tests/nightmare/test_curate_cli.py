@@ -227,3 +227,82 @@ def test_promoted_case_yaml_round_trips(tmp_path: Path) -> None:
     raw = yaml.safe_load((root / "round.yaml").read_text())
     assert raw["checks"] == [{"regex": {"value": "^r"}}]
     assert raw["input"] == {"a": "<b>"}
+
+
+def _store_run_file(store: Path, run_id: str) -> Path:
+    (path,) = store.glob(f"*/{run_id}.json")
+    return path
+
+
+def test_promote_refuses_a_credential_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The nightmare set is committed and shared: a run file edited by hand (or from a store
+    that did not redact) holding a key, or a key pasted into --reason, is refused."""
+    store, root = tmp_path / "runs", tmp_path / "nm"
+    run_file = _store_run_file(store, _run_in_store(store))
+    doc = json.loads(run_file.read_text())
+    key = "sk-proj-Qz8rT2vX9mL4nB7cQz8rT2vX9mL4nB7c"
+    doc["run"]["output"] = {"answer": f"use {key}"}
+    run_file.write_text(json.dumps(doc))
+    assert nm(root, "promote", str(run_file), "--id", "leak", "--reason", "r") == 2
+    err = capsys.readouterr().err
+    assert "refusing to write a credential into the cassette" in err
+    assert "$.output.answer" in err
+    assert key not in err
+    assert not root.exists() or not list(root.rglob("*.*"))
+    assert nm(root, "add", "--id", "x", "--input", '{"q": 1}', "--reason", f"see {key}") == 2
+    assert "$.provenance.reason" in capsys.readouterr().err
+    assert not root.exists() or not list(root.rglob("*.*"))
+
+
+def test_a_failed_cassette_write_takes_the_case_back_and_a_retry_works(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, root = tmp_path / "runs", tmp_path / "nm"
+    run_id = _run_in_store(store)
+    (root / "cassettes").mkdir(parents=True)
+    (root / "cassettes" / "px").write_text("in the way")
+    assert nm(root, "promote", run_id, "--store", str(store), "--id", "px", "--reason", "r") == 2
+    assert not (root / "px.yaml").exists()
+    (root / "cassettes" / "px").unlink()
+    assert nm(root, "promote", run_id, "--store", str(store), "--id", "px", "--reason", "r") == 0
+    assert (root / "px.yaml").is_file()
+    assert (root / "cassettes" / "px" / "prod.json").is_file()
+    capsys.readouterr()
+
+
+def test_a_cassette_with_no_case_is_never_replaced_by_a_promotion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, root = tmp_path / "runs", tmp_path / "nm"
+    run_id = _run_in_store(store)
+    orphan = root / "cassettes" / "p3" / "prod.json"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_text("recorded earlier")
+    assert nm(root, "promote", run_id, "--store", str(store), "--id", "p3", "--reason", "r") == 2
+    assert "a cassette is already at" in capsys.readouterr().err
+    assert orphan.read_text() == "recorded earlier"
+    assert not (root / "p3.yaml").exists()
+
+
+def _promote_one(args: tuple[str, str, str, int]) -> int:
+    root, store, run_id, k = args
+    return main(["nightmare", "--dir", root, "promote", run_id, "--store", store,
+                 "--id", "same-id", "--reason", f"reviewer {k}"])  # fmt: skip
+
+
+def test_promotions_racing_for_one_id_leave_one_case_with_its_own_cassette(
+    tmp_path: Path,
+) -> None:
+    import multiprocessing
+
+    store, root = tmp_path / "runs", tmp_path / "nm"
+    runs = [_run_in_store(store, f"ticket-{k}", f"question {k}") for k in range(6)]
+    jobs = [(str(root), str(store), run_id, k) for k, run_id in enumerate(runs)]
+    with multiprocessing.get_context("spawn").Pool(6) as pool:
+        codes = pool.map(_promote_one, jobs)
+    assert sorted(codes) == [0, 2, 2, 2, 2, 2]
+    case = load_case(root / "same-id.yaml")
+    cassette = json.loads((root / "cassettes" / "same-id" / "prod.json").read_text())
+    assert cassette["run"]["manifest"]["run_id"] == case.provenance["source_run"]
