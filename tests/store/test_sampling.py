@@ -219,3 +219,17 @@ def test_interesting_flags_an_outlier_after_many_refreshes() -> None:
     entries[2500] = _entry(2500, metrics={"tokens_out": 4000, "tool_calls": 1})
     drawn = sample_lines(_lines(entries), SampleSpec(Strategy.INTERESTING, 5, seed=3))
     assert [d["run_id"] for d in drawn if "outlier" in d["sample"]["reasons"]] == ["r2500"]
+
+
+@pytest.mark.parametrize("metrics", ['"oops"', "5", "[1]", "true"])
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_an_index_line_whose_metrics_are_not_a_mapping_has_no_metrics(
+    metrics: str, strategy: Strategy
+) -> None:
+    """A hand-edited line's metrics of another type crashed the interesting strategy with an
+    AttributeError; the line is read as one without metrics (its error still counts)."""
+    lines = [*_lines([_entry(i) for i in range(300)])]
+    odd = f'{{"run_id": "odd", "status": "error", "error_code": "E", "metrics": {metrics}}}'
+    lines.insert(150, odd.encode())
+    drawn = sample_lines(lines, SampleSpec(strategy, 300, seed=3))
+    assert "odd" in _ids(drawn)
