@@ -15,7 +15,7 @@ from typing import Any
 
 from pytest_opsladder.exceptions import OpsladderError
 from pytest_opsladder.review.page import render_page
-from pytest_opsladder.review.verdicts import review_run
+from pytest_opsladder.review.verdicts import PromotionError, review_run
 from pytest_opsladder.store.errors import StoreError
 from pytest_opsladder.store.index import entry_path
 from pytest_opsladder.store.reviews import read_reviews
@@ -67,6 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             message = self._record(self._form())
+        except PromotionError as exc:  # the verdict is kept; only the promotion failed
+            message = str(exc)
         except (OpsladderError, OSError, ValueError) as exc:
             message = f"not recorded: {exc}"
         self.send_response(303)

@@ -123,3 +123,36 @@ def test_two_reviewers_writing_at_once_both_keep_their_verdicts(store: Path) -> 
         by = [r["reviewer"] for r in reviews[run_id]]
         assert by.count("ann") == 50
         assert by.count("bob") == 50
+
+
+@pytest.mark.parametrize("run_id", ["no-such-run", "8c6b6211"])
+def test_a_verdict_on_an_id_that_is_no_run_is_refused(
+    store: Path, capsys: pytest.CaptureFixture[str], run_id: str
+) -> None:
+    """A mistyped or truncated id used to be recorded, leaving the real run unlabelled."""
+    assert main(["review", run_id, "--store", str(store), "--verdict", "bad"]) == 2
+    assert f"no run {run_id!r}" in capsys.readouterr().err
+    assert read_reviews(store) == {}
+
+
+def test_a_second_reviewer_whose_promotion_fails_keeps_the_verdict(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """alice promotes the run; bob marks it bad and asks to promote it too: the case id is
+    taken, so the run is not added again, but bob's verdict and note are recorded."""
+    run_id = run_ids(store)[0]
+    nightmare = str(tmp_path / "nightmare_set")
+    for reviewer, code in (("alice", 0), ("bob", 2)):
+        args = ["review", run_id, "--store", str(store), "--verdict", "bad", "--promote",
+                "--note", f"{reviewer} saw it", "--reviewer", reviewer,
+                "--nightmare-dir", nightmare]  # fmt: skip
+        assert main(args) == code
+    err = capsys.readouterr().err
+    assert f"recorded 'bad' for run {run_id}, but did not promote it" in err
+    assert "is taken" in err
+    kept = read_reviews(store)[run_id]
+    assert [(r["reviewer"], r["note"]) for r in kept] == [
+        ("alice", "alice saw it"),
+        ("bob", "bob saw it"),
+    ]
+    assert [bool(r["promoted_to"]) for r in kept] == [True, False]
