@@ -113,6 +113,10 @@ class RedactingFilter(logging.Filter):
     """A logging filter that redacts the formatted message (and ``exc_text``) of every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, Mapping):  # "%(password)s": the key names the value
+            record.args = redact(dict(record.args))
+        elif isinstance(record.args, tuple):  # a dict or list argument: its credential keys
+            record.args = tuple(redact(a) if isinstance(a, dict | list) else a for a in record.args)
         record.msg = redact_text(record.getMessage())
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:

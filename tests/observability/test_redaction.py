@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,6 +128,30 @@ def test_the_logging_filter_redacts_messages_and_tracebacks() -> None:
         logger.removeHandler(handler)
     assert_clean(stream.getvalue())
     assert "ValueError: bad key [REDACTED]" in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("message", "args"),
+    [
+        ("connecting with %(password)s", {"password": "hunter2hunter2"}),
+        ("cfg %s", {"db": {"secret": "hunter2hunter2"}}),
+        ("calls %s then %s", ([{"api_key": "hunter2hunter2"}], "done")),
+    ],
+)
+def test_the_logging_filter_redacts_values_named_by_their_keys(message: str, args: Any) -> None:
+    """Formatting first lost the key that names a value (``%(password)s``): the arguments are
+    redacted by their keys before the message is formatted."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("opsladder-test-redaction-args")
+    logger.addHandler(handler)
+    try:
+        logger.warning(message, *(args if isinstance(args, tuple) else (args,)))
+    finally:
+        logger.removeHandler(handler)
+    assert "hunter2hunter2" not in stream.getvalue()
+    assert "[REDACTED]" in stream.getvalue()
 
 
 def test_the_cli_export_of_a_cassette_is_redacted(
