@@ -27,7 +27,7 @@ import orjson
 from pytest_opsladder._json import loads, loads_exact, may_round
 from pytest_opsladder.http.forms import form_pairs, multipart_parts
 from pytest_opsladder.http.paths import build_trie, parse_path, prune
-from pytest_opsladder.http.scrub import scrub_path, scrub_query
+from pytest_opsladder.http.scrub import scrub_url
 from pytest_opsladder.observability.redaction import patterns_version
 
 # Fields of request bodies that differ between runs of the same conversation (OpenAI chat and
@@ -143,11 +143,10 @@ def _url_key(url: str, _patterns: int) -> tuple[str, tuple[tuple[str, str], ...]
     """``scheme://host/path`` (no port) and the sorted, scrubbed query of ``url``: an agent
     calls the same few URLs over and over (cached per version of the secret patterns, which
     the query is scrubbed with)."""
-    parts = urlsplit(url)
+    parts = urlsplit(scrub_url(url))  # its path and query scrubbed as the cassette holds it
     host = (parts.hostname or "").lower()
-    path = scrub_path(parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path)
-    base = f"{parts.scheme.lower()}://{host}{path or '/'}"
-    return base, tuple(sorted(parse_qsl(scrub_query(parts.query), keep_blank_values=True)))
+    base = f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
+    return base, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
 
 
 def parse_json(body: bytes, *, exact_ints: bool = False) -> Any:

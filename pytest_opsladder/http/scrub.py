@@ -179,11 +179,11 @@ def _scrub_url(url: str, _patterns: int) -> str:
     """Cached: an agent calls the same few URLs (per version of the secret patterns)."""
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit("@", 1)[-1]
-    path = scrub_path(parts.scheme, netloc, parts.path)
+    path = _scrub_path(parts.scheme, netloc, parts.path)
     return urlunsplit((parts.scheme, netloc, path, scrub_query(parts.query), parts.fragment))
 
 
-def scrub_path(scheme: str, netloc: str, path: str) -> str:
+def _scrub_path(scheme: str, netloc: str, path: str) -> str:
     """A URL's path with the credentials the scanner finds in it scrubbed: APIs that take the
     key in the path (Telegram's ``/bot<token>/``, a Slack webhook's last segment). Read with
     its host, as those formats are written; record and replay scrub alike, so it matches."""
