@@ -258,7 +258,8 @@ class _Block:
 
     def columns(self) -> list[list[float]]:
         """The tracked numbers of the block's runs, one list per name (NaN: not a number)."""
-        metrics = [_metrics_of(e) for e in self.entries]
+        # metrics that are not a mapping (a hand-edited line) are none: NaN for every number
+        metrics = [m if (m := e.get("metrics")).__class__ is dict else _NONE for e in self.entries]
         raw = [[e.get("duration_s") for e in self.entries]]
         raw += [[m.get(name) for m in metrics] for name in OUTLIER_METRICS]
         return [
@@ -268,13 +269,6 @@ class _Block:
 
 
 _NONE: dict[str, Any] = {}
-
-
-def _metrics_of(entry: dict[str, Any]) -> dict[str, Any]:
-    """An index line's metrics; a line whose metrics are not a mapping (hand-edited, cut)
-    has none (NaN for every number), as a line without them."""
-    metrics = entry.get("metrics")
-    return metrics if metrics.__class__ is dict else _NONE
 
 
 def _flush(
@@ -336,7 +330,7 @@ def reasons_of(entry: dict[str, Any], tracker: OutlierTracker, spec: SampleSpec)
     reasons = _plain_reasons(entry)
     if _is_slow(entry.get("duration_s"), tracker, spec):
         reasons.append("slow")
-    metrics = _metrics_of(entry)
+    metrics = m if (m := entry.get("metrics")).__class__ is dict else _NONE
     if any(tracker.outside(m, metrics.get(m)) for m in OUTLIER_METRICS):
         reasons.append("outlier")
     return reasons
