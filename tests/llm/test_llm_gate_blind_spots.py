@@ -8,23 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from user_projects import ASK_FIXTURE
 
-TESTS = """
-import os
-import pytest
-from openai import OpenAI
-
+TESTS = (
+    ASK_FIXTURE
+    + """
 def hit(variant, i):
     return variant.name == "next" and i % 3 != 0
-
-@pytest.fixture
-def ask(opsladder_variant):
-    client = OpenAI(base_url=os.environ["WIRE_URL"] + "/v1", api_key="sk-test", max_retries=0)
-    def run(q):
-        reply = client.chat.completions.create(
-            model=opsladder_variant.model, messages=[{"role": "user", "content": q}])
-        return reply.choices[0].message.content
-    return run
 
 @pytest.fixture
 def resource(opsladder_variant, request):
@@ -45,6 +35,7 @@ def test_answers(ask, opsladder_variant, resource, i):
         raise RuntimeError("the agent blew up before calling the model")
     assert ask(f"q{i}") == f"answer:q{i}"
 """
+)
 
 PYPROJECT = """
 [tool.pytest.ini_options]

@@ -7,26 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
+from user_projects import ASK_FIXTURE
 
-TESTS = """
-import os
-import pytest
-from openai import OpenAI
-
-@pytest.fixture
-def ask(opsladder_variant):
-    client = OpenAI(base_url=os.environ["WIRE_URL"] + "/v1", api_key="sk-test", max_retries=0)
-    def run(q):
-        reply = client.chat.completions.create(
-            model=opsladder_variant.model, messages=[{"role": "user", "content": q}])
-        return reply.choices[0].message.content
-    return run
-
+TESTS = (
+    ASK_FIXTURE
+    + """
 @pytest.mark.opsladder
 @pytest.mark.parametrize("i", range(40))
 def test_answers(ask, i):
     assert ask(f"q{i}") == f"answer:q{i}", "the agent answered the wrong thing"
 """
+)
 
 PYPROJECT = """
 [tool.pytest.ini_options]

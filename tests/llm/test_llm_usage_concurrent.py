@@ -21,9 +21,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from user_projects import PRICED_PYPROJECT, SHADOW_WIRING
 from wire_server import Handler, WireServer
 
-CONFTEST = """
+CONFTEST = (
+    """
 import os
 import pytest
 from openai import OpenAI
@@ -37,25 +39,11 @@ def make_agent(variant):
                 model=variant.model, messages=[{"role": "user", "content": case_input["q"]}])
         return reply.choices[0].message.content
     return agent
-
-def pytest_opsladder_variants():
-    return [Variant("prod", model="gpt-4.1"), Variant("next", model="gpt-4.1-next")]
-
-@pytest.fixture
-def opsladder_agent(opsladder_variant):
-    return make_agent(opsladder_variant)
-
-def pytest_opsladder_build_agent(config, variant, case, workdir):
-    return make_agent(variant)
 """
+    + SHADOW_WIRING
+)
 
-PYPROJECT = """
-[tool.pytest.ini_options]
-opsladder_baseline = "prod"
-
-[tool.opsladder.prices]
-"*" = {input = 1.0, output = 4.0}
-"""
+PYPROJECT = PRICED_PYPROJECT
 
 CASES = 24
 

@@ -17,8 +17,10 @@ from typing import Any
 import aiohttp  # noqa: F401
 import pytest
 import requests  # noqa: F401
+from user_projects import PRICED_PYPROJECT, SHADOW_WIRING
 
-CONFTEST = """
+CONFTEST = (
+    """
 import asyncio, os, threading
 import aiohttp, requests
 import pytest
@@ -47,25 +49,11 @@ def make_agent(variant):
         return out[0]
     return {"requests": over_requests, "aiohttp": over_aiohttp,
             "thread": from_a_thread}[os.environ["CLIENT"]]
-
-def pytest_opsladder_variants():
-    return [Variant("prod", model="gpt-4.1"), Variant("next", model="gpt-4.1-next")]
-
-@pytest.fixture
-def opsladder_agent(opsladder_variant):
-    return make_agent(opsladder_variant)
-
-def pytest_opsladder_build_agent(config, variant, case, workdir):
-    return make_agent(variant)
 """
+    + SHADOW_WIRING
+)
 
-PYPROJECT = """
-[tool.pytest.ini_options]
-opsladder_baseline = "prod"
-
-[tool.opsladder.prices]
-"*" = {input = 1.0, output = 4.0}
-"""
+PYPROJECT = PRICED_PYPROJECT
 
 
 def _project(pytester: pytest.Pytester) -> None:
