@@ -127,7 +127,7 @@ def _refuse_secrets(value: dict[str, Any], path: Path, what: str) -> None:
         raise CurationError(
             f"refusing to write a credential into the {what} {path}: {places}. Nothing was "
             "written. Fix: remove the credential from the run's input, output, tool calls or "
-            "the --reason text (or redact the run file first), then promote again.",
+            "the --reason text (or redact the run file first), then run the command again.",
             path=path,
         )
 
