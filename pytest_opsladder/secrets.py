@@ -30,7 +30,7 @@ import orjson
 
 from pytest_opsladder._json import loads, loads_exact
 from pytest_opsladder.exceptions import CassetteWriteError
-from pytest_opsladder.observability.redaction import MASK, patterns_version, redact
+from pytest_opsladder.observability.redaction import MASK, pair_name, patterns_version, redact
 from pytest_opsladder.secret_rules import Hit, detect
 
 Allow = tuple[re.Pattern[str], ...]
@@ -237,13 +237,15 @@ class _Walker:
         if _is_body(value):
             return self.body(value, steps, name)
         out = {}
+        pair = pair_name(value)  # {"name": "DB_PASSWORD", "value": ...}: the value's name
         for key, item in value.items():
             text = key if type(key) is str else str(key)
             hits = self.hits(text, None)
             if hits:  # a secret used as a key: the path shown must not hold it either
                 text = mask(text, hits)
                 self.note((*steps, text), key, hits)
-            out[text if self.redacting else key] = self.visit(item, (*steps, text), text)
+            named = pair[1] if pair is not None and key == pair[0] else text
+            out[text if self.redacting else key] = self.visit(item, (*steps, text), named)
         if isinstance(value.get("chunks"), list):
             out["chunks"] = self.stream(out["chunks"], (*steps, "chunks"))
         return out if self.redacting else value
@@ -436,9 +438,12 @@ class _Screen:
             return not walker.findings
         if _is_body(value):
             return self.body(value, name)
+        pair = pair_name(value)
         for key, item in value.items():
             if type(key) is not str or ((key, None) not in _CLEAN and self._hits(key, None)):
                 return False
+            if pair is not None and key == pair[0]:
+                key = pair[1]
             kind = type(item)
             if kind is str:
                 if (item, key) not in _CLEAN and not self.text(item, key):

@@ -295,7 +295,49 @@ def _placed(fmt: str, place: str) -> Entry:
     return Entry(f"{fmt}-{place}", lambda run: PLACES[place](run, secret), (secret,))
 
 
+# Formats whose token may stand joined to what comes before it (where ``\b`` fails).
+JOINABLE = (
+    "openai", "anthropic", "aws_key_id", "github", "gitlab", "google", "slack", "stripe",
+    "huggingface", "jwt", "sendgrid",
+)  # fmt: skip
+
+
+def _protobuf(token: str) -> str:
+    """A protobuf message holding ``token`` in a string field, as a gRPC body is recorded
+    (base64): the field's length byte right before the token is a letter ('A' or 'a')."""
+    length = 65 if len(token) <= 65 else 97
+    field = token.encode().ljust(length, b"\x00")
+    return base64.b64encode(b"\x08\x96\x01\x12" + bytes([length]) + field + b"\xff").decode()
+
+
+def _joined(fmt: str) -> list[Entry]:
+    secret = FORMATS[fmt]
+    http = lambda **kw: lambda run: run.http.append(_interaction(**kw))  # noqa: E731
+    body = _protobuf(secret)
+    return [
+        Entry(f"{fmt}-after_identifier", _result(f"cache key user_{secret} rotated"), (secret,)),
+        Entry(f"{fmt}-protobuf_field", http(response={"base64": body}), (secret, body)),
+    ]
+
+
+def _pair_entries() -> list[Entry]:
+    """Values named by a field beside them: Kubernetes env lists, HAR headers, AWS tags."""
+    password = {"name": "DB_PASSWORD", "value": "S3cr3tP4ss-prod"}
+    k8s = {"env": [{"name": "LOG_LEVEL", "value": "debug"}, password]}
+    har = {"headers": [{"name": "X-Api-Key", "value": RANDOM}]}
+    tags = {"Tags": [{"Key": "client_secret", "Value": RANDOM}]}
+    cfn = [{"ParameterKey": "DbPassword", "ParameterValue": "S3cr3tP4ss-prod"}]
+    return [
+        Entry("k8s_env_pair", _result(k8s), ("S3cr3tP4ss-prod",)),
+        Entry("har_header_pair", _arg(har), (RANDOM,)),
+        Entry("aws_tag_pair", _result(tags), (RANDOM,)),
+        Entry("cloudformation_parameter_pair", _set_output(cfn), ("S3cr3tP4ss-prod",)),
+    ]
+
+
 CORPUS: list[Entry] = [
     *(_placed(f, p) for f in FORMATS for p in PLACES),
     *_named_entries(),
+    *(entry for fmt in JOINABLE for entry in _joined(fmt)),
+    *_pair_entries(),
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import random
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
-from secret_corpus import CORPUS, FORMATS, PLACES, Entry, fresh_run
+from secret_corpus import CORPUS, FORMATS, JOINABLE, PLACES, Entry, fresh_run
 
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.capture.variant import Case, Variant
@@ -116,6 +119,9 @@ def test_shards_results_json_and_reports_hold_no_secret(tmp_path: Path) -> None:
         {"tools_hash": "39c97ab1bb3e780f", "run_id": "815a47c5f0dfb4a5aa12bb34cc56dd78"},
         {"url": "https://api.openai.com/v1/chat/completions?stream=true"},
         {"idempotency_key": "0f8fad5b-d9cb-469f-a165-70867728950e"},
+        {"params": [{"name": "temperature", "value": "0.7"}, {"key": "auth", "value": "none"}]},
+        {"env": [{"name": "SESSION_LOCALE", "value": "en-US"}, {"name": "A", "value": None}]},
+        {"text": "a risk-ant-colony-optimisation-heuristic and the task-proj-management-tool"},
     ],
 )
 def test_ordinary_model_and_tool_data_is_not_taken_for_a_secret(data: object) -> None:
@@ -137,3 +143,25 @@ def test_the_refusal_does_not_print_a_key_held_in_the_case_id_or_the_cassette_pa
     assert "$.case.id" in message
     assert str(tmp_path) in message
     assert not path.parent.exists()
+
+
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])
+def test_random_base64_is_not_taken_for_a_joined_token(encode: Any) -> None:
+    """An image or an encrypted reasoning item: 1.6 MB of random base64 (or base64url) holds
+    the formats' prefixes by chance, joined to the letters before them; none is a token."""
+    rng = random.Random(20261130)
+    blobs = [encode(rng.randbytes(300_000)).decode() for _ in range(4)]
+    content = [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{b}"}}
+               for b in blobs]  # fmt: skip
+    assert scan({"messages": [{"role": "user", "content": content}]}) == []
+
+
+@pytest.mark.parametrize("fmt", JOINABLE)
+def test_a_prefix_deep_inside_a_base64_run_is_not_a_token(fmt: str) -> None:
+    """Inside a base64url run a prefix stands after an underscore with a long run before it,
+    or after two letters: the chance shapes of a random blob, made certain here."""
+    rng = random.Random(fmt)
+    run = base64.urlsafe_b64encode(rng.randbytes(600)).decode().replace("_", "a")
+    token = FORMATS[fmt]
+    blobs = [run[:300] + "_" + token + run[300:], run[:300] + "Ab" + token + run[300:]]
+    assert scan({"encrypted_content": blobs}) == []

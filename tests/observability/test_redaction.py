@@ -136,6 +136,9 @@ def test_the_logging_filter_redacts_messages_and_tracebacks() -> None:
         ("connecting with %(password)s", {"password": "hunter2hunter2"}),
         ("cfg %s", {"db": {"secret": "hunter2hunter2"}}),
         ("calls %s then %s", ([{"api_key": "hunter2hunter2"}], "done")),
+        ("pod env %s", {"env": [{"name": "DB_PASSWORD", "value": "hunter2hunter2"}]}),
+        ("tags %s", ([{"Key": "client_secret", "Value": "hunter2hunter2"}],)),
+        ("cache key %s", "user_ghp_hunter2hunter2hunter2hunter2hunter2"),
     ],
 )
 def test_the_logging_filter_redacts_values_named_by_their_keys(message: str, args: Any) -> None:
