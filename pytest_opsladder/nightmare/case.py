@@ -13,7 +13,8 @@
 Unknown top-level keys are errors (a typo must not silently drop a check). Errors name the
 file, the line and the fix. Files are parsed by a fast path for plain block YAML (yaml_subset.py,
 which builds what PyYAML would) or else PyYAML's C safe loader when available: loading a case
-never executes anything.
+never executes anything. Only regular files of at most :data:`MAX_CASE_BYTES` are read (a FIFO
+or a broken link is refused, never waited on), and YAML aliases are bounded (yaml_aliases.py).
 """
 
 from __future__ import annotations
@@ -28,14 +29,18 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from pytest_opsladder._regular_file import FileProblem, Problem, read_regular
 from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.nightmare import yaml_subset
 from pytest_opsladder.nightmare.checks import Check, parse_check
+from pytest_opsladder.nightmare.yaml_aliases import AliasExpansionError, check_aliases
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _KEYS = {"id", "input", "checks", "tags", "severity", "description", "provenance", "epochs"}
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A case file is read whole on every collection; a bigger one is refused, naming the cap.
+MAX_CASE_BYTES = 4 << 20
 _SCALARS = _LOADER("")  # types plain scalars for yaml_subset (its resolver and constructors)
 
 
@@ -87,6 +92,8 @@ def load_case(path: Path) -> NightmareCase:
     text = _read(path)
     try:
         raw = parse_yaml(text)
+    except AliasExpansionError as exc:
+        raise CaseFormatError(str(exc), path=path, line=exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CaseFormatError(
@@ -124,9 +131,11 @@ def parse_with_libyaml(text: str, loader_class: Any = _LOADER) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
+        if "*" in text:  # no alias without one: nothing is repeated
+            check_aliases(node)
         try:
             return _build(loader, node)
-        except RecursionError:  # a recursive alias: let the safe constructor handle it
+        except RecursionError:  # nested deeper than this stack: the safe constructor loops
             return loader.construct_document(node)
     finally:
         loader.dispose()
@@ -145,10 +154,14 @@ def _build(loader: Any, node: Node) -> Any:
 
 
 def _read(path: Path) -> str:
-    """``path.read_text(encoding="utf-8")``, in half the time: bytes decoded at once, then the
-    universal-newline translation a text-mode read makes."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+    """The text of the case file at ``path``: a regular file of at most :data:`MAX_CASE_BYTES`,
+    opened without blocking (see :mod:`pytest_opsladder._regular_file`), decoded at once and
+    given the universal-newline translation a text-mode read makes."""
+    try:
+        data = read_regular(path, MAX_CASE_BYTES)
+    except FileProblem as exc:
+        message = f"the case file {exc.detail}. {_FIXES[exc.problem]}"
+        raise CaseFormatError(message, path=path) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -156,6 +169,19 @@ def _read(path: Path) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+_FIXES = {
+    Problem.MISSING: "Restore the case file, or run pytest again if it was just moved.",
+    Problem.DANGLING: "Point the link at a case file, or remove the link.",
+    Problem.LOOP: "Replace the link with the case file it should name, or remove it.",
+    Problem.SPECIAL: "Only regular files are read as cases (a pipe or a device could block "
+    "collection): remove it, or move it out of the nightmare set.",
+    Problem.TOO_LARGE: f"A case file holds one hard input and its checks, at most "
+    f"{MAX_CASE_BYTES // (1 << 20)} MiB: trim the input to what makes the case hard, or split "
+    "it into several cases.",
+    Problem.UNREADABLE: "Make the file readable (its permissions, the disk), or remove it.",
+}
 
 
 def case_from_mapping(raw: Any, path: Path, text: str = "") -> NightmareCase:
