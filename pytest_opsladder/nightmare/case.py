@@ -33,6 +33,7 @@ from pytest_opsladder._regular_file import FileProblem, Problem, read_regular
 from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.nightmare import yaml_subset
+from pytest_opsladder.nightmare.check_args import python_target, resolve_python_target
 from pytest_opsladder.nightmare.checks import Check, parse_check
 from pytest_opsladder.nightmare.yaml_aliases import AliasExpansionError, check_aliases
 
@@ -87,8 +88,10 @@ class NightmareCase:
         return out
 
 
-def load_case(path: Path) -> NightmareCase:
-    """Parse and validate one case file."""
+def load_case(path: Path, *, resolve_targets: bool = False) -> NightmareCase:
+    """Parse and validate one case file. ``resolve_targets`` (at collection) also imports the
+    function each ``python`` check names: the CLI, outside the test run's ``sys.path``, does
+    not."""
     text = _read(path)
     try:
         raw = parse_yaml(text)
@@ -101,7 +104,7 @@ def load_case(path: Path) -> NightmareCase:
             path=path,
             line=mark.line + 1 if mark else None,
         ) from exc
-    return case_from_mapping(raw, path, text)
+    return case_from_mapping(raw, path, text, resolve_targets=resolve_targets)
 
 
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
@@ -184,7 +187,9 @@ _FIXES = {
 }
 
 
-def case_from_mapping(raw: Any, path: Path, text: str = "") -> NightmareCase:
+def case_from_mapping(
+    raw: Any, path: Path, text: str = "", *, resolve_targets: bool = False
+) -> NightmareCase:
     if not isinstance(raw, dict):
         raise CaseFormatError(
             "a case file must be a mapping with at least `id` and `input`.", path=path, line=1
@@ -199,7 +204,7 @@ def case_from_mapping(raw: Any, path: Path, text: str = "") -> NightmareCase:
     return NightmareCase(
         id=_case_id(raw, path, text),
         input=_required(raw, "input", path, text),
-        checks=_checks(raw.get("checks") or [], path, text),
+        checks=_checks(raw.get("checks") or [], path, text, resolve_targets),
         tags=_tags(raw.get("tags") or [], path, text),
         severity=_severity(raw.get("severity", "medium"), path, text),
         description=str(raw.get("description") or ""),
@@ -233,18 +238,37 @@ def _case_id(raw: dict[str, Any], path: Path, text: str) -> str:
     return value
 
 
-def _checks(items: Any, path: Path, text: str) -> tuple[Check, ...]:
+def _checks(items: Any, path: Path, text: str, resolve_targets: bool) -> tuple[Check, ...]:
     if not isinstance(items, list):
         raise CaseFormatError("`checks` must be a list.", path=path, line=line_of(text, "checks"))
     out = []
     for i, item in enumerate(items):
         try:
-            out.append(parse_check(item))
+            check = parse_check(item)
+            if resolve_targets and check.kind == "python":
+                resolve_python_target(python_target(check.args))
+            out.append(check)
         except ConfigError as exc:
-            kind = next(iter(item), None) if isinstance(item, dict) else None
-            line = line_of(text, kind) if kind else line_of(text, "checks")
+            line = _check_line(text, items, i)
             raise CaseFormatError(f"checks[{i}]: {exc}", path=path, line=line) from None
     return tuple(out)
+
+
+def _check_line(text: str, items: list[Any], index: int) -> int | None:
+    """The line of ``checks[index]``: its kind's key after the ``checks:`` line, skipping the
+    earlier checks of the same kind (on errors only)."""
+    item = items[index]
+    kind = next(iter(item), None) if isinstance(item, dict) else None
+    start = line_of(text, "checks")
+    if not kind or start is None:
+        return start
+    earlier = sum(1 for other in items[:index] if isinstance(other, dict) and kind in other)
+    pattern = re.compile(rf"^\s*-?\s*{re.escape(str(kind))}\s*:", re.MULTILINE)
+    offset = sum(len(line) + 1 for line in text.split("\n")[: start - 1])
+    found = list(pattern.finditer(text, offset))
+    if len(found) <= earlier:
+        return line_of(text, kind) or start
+    return text.count("\n", 0, found[earlier].start()) + 1
 
 
 def _tags(items: Any, path: Path, text: str) -> tuple[str, ...]:

@@ -297,7 +297,7 @@ class NightmareFile(pytest.Module):
 
     def collect(self) -> Iterator[pytest.Item]:
         try:
-            case = load_case(self.path)
+            case = load_case(self.path, resolve_targets=True)
         except ConfigError as exc:
             raise self.CollectError(str(exc)) from None
         self._claim_id(case)
