@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.cassette.files import atomic_write_text
 from pytest_opsladder.store.errors import StoreError
-from pytest_opsladder.store.index import IndexReadStats, iter_index_lines
+from pytest_opsladder.store.index import IndexReadStats, checked_lines, iter_index_lines
 from pytest_opsladder.store.layout import ENV_STORE, index_path, resolve_store
 from pytest_opsladder.store.sampling import (
     SampleSpec,
@@ -79,7 +78,10 @@ def draw(args: argparse.Namespace) -> list[dict[str, Any]]:
     store = resolve_store(args.store)
     stats = IndexReadStats()
     source = getattr(args, "input", None)
-    lines = _stdin_lines() if source == "-" else iter_index_lines(_index_of(source, store), stats)
+    if source == "-":
+        lines = checked_lines(sys.stdin.buffer, Path("<stdin>"), stats)
+    else:
+        lines = iter_index_lines(_index_of(source, store), stats)
     drawn = sample_lines(lines, spec, stats)
     warning = stats.warning(Path(source) if source and source != "-" else index_path(store))
     if warning:
@@ -105,11 +107,6 @@ def _index_of(source: str | None, store: Path) -> Path:
             path=store,
         )
     return index_path(store)
-
-
-def _stdin_lines() -> Iterator[bytes]:
-    for line in sys.stdin.buffer:
-        yield line.rstrip(b"\n")
 
 
 def run(args: argparse.Namespace) -> int:
