@@ -1,12 +1,15 @@
-"""The run store under hostile files: index lines of an unknown version.
+"""The run store under hostile files: corrupt run files, and index lines of an unknown version.
 
-An index line written in a format version this release does not know was sampled as if it
-were the current one; it is now refused, naming the line and the fix.
+`opsladder sample --reindex` stopped at the first run file it could not read and left the
+index as it was; it now skips such files, lists them, rebuilds the index from every other run
+and exits 1. An index line written in a format version this release does not know was sampled
+as if it were the current one; it is now refused, naming the line and the fix.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +44,63 @@ def _store(tmp_path: Path, runs: int = 4) -> tuple[Path, list[str]]:
 
 def _sampled(out: str) -> set[str]:
     return {json.loads(line)["run_id"] for line in out.splitlines()}
+
+
+def test_reindex_skips_a_corrupt_run_file_and_rebuilds_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, ids = _store(tmp_path)
+    corrupt = _run_file(store, ids[1])
+    corrupt.write_text('{"format": "pytest-opsladder/cassette", "run": {"trunc')
+    (store / "index.jsonl").write_text('{"trunc')
+    assert main(["sample", "--store", str(store), "--reindex", "-n", "10"]) == 1
+    out, err = capsys.readouterr()
+    assert _sampled(out) == {ids[0], ids[2], ids[3]}  # stdout is the sample, nothing else
+    assert f"reindexed 3 run(s) into {store / 'index.jsonl'}" in err
+    assert "skipped 1 unreadable run file(s); they are not in the index" in err
+    assert f"  {corrupt}:1:" in err  # the file, where, and why
+    assert {e["run_id"] for e in iter_index(store / "index.jsonl")} == {ids[0], ids[2], ids[3]}
+
+
+def test_reindex_of_readable_runs_exits_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, ids = _store(tmp_path, runs=2)
+    assert main(["sample", "--store", str(store), "--reindex", "-n", "10"]) == 0
+    out, err = capsys.readouterr()
+    assert _sampled(out) == set(ids)
+    assert "skipped" not in err
+
+
+def test_reindex_skips_fifos_and_broken_links_without_hanging(tmp_path: Path) -> None:
+    store, ids = _store(tmp_path, runs=2)
+    day = _run_file(store, ids[0]).parent
+    os.mkfifo(day / "pipe.json")
+    (day / "gone.json").symlink_to("elsewhere.json")
+    (day / "loop.json").symlink_to("loop.json")
+    done = subprocess.run(
+        [*CLI, "sample", "--store", str(store), "--reindex", "-n", "10"],
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert _sampled(done.stdout) == set(ids)
+    assert "skipped 3 unreadable run file(s)" in done.stderr
+    assert f"{day / 'pipe.json'}: it is a FIFO (named pipe)" in done.stderr
+    assert f"{day / 'gone.json'}: it is a symbolic link to 'elsewhere.json'" in done.stderr
+    assert f"{day / 'loop.json'}: it is a symbolic link that loops" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_reindex_of_a_store_that_is_not_there_is_named_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "runz"
+    assert main(["sample", "--store", str(missing), "--reindex"]) == 2
+    assert f"no run store at {missing}/ to reindex" in capsys.readouterr().err
+    assert not missing.exists()
 
 
 def _newer_line(run_id: str) -> str:
