@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._regular_file import FileProblem, read_head
 from pytest_opsladder.cassette import files
 from pytest_opsladder.exceptions import CassetteError
 
@@ -41,14 +42,15 @@ def _cassettes(paths: list[Path]) -> list[Path]:
 def _is_cassette(path: Path, root: Path) -> bool:
     """A data file (not a temp file) under a ``cassettes`` directory, or one that says it is a
     cassette: case files beside the cassettes (nightmare_set/*.yaml) are not cassettes."""
-    if not path.is_file() or path.suffix not in _SUFFIXES or path.name.startswith("."):
+    if path.suffix not in _SUFFIXES or path.name.startswith("."):
         return False
+    if not path.is_file():  # a link to nothing, or a loop: validate reports it, never skips it
+        return path.is_symlink() and not path.exists()
     if "cassettes" in path.relative_to(root.parent).parts[:-1]:
         return True
     try:
-        with path.open("rb") as handle:
-            return files.FORMAT.encode() in handle.read(4096)
-    except OSError:
+        return files.FORMAT.encode() in read_head(path, 4096)
+    except FileProblem:
         return True  # unreadable: validate reports it rather than skipping it silently
 
 
@@ -56,9 +58,8 @@ def _foreign(path: Path) -> bool:
     """A cassette of another tool (vcrpy / pytest-recording: ``interactions`` and no format tag
     of ours), sharing the ``cassettes`` directory: not ours to validate."""
     try:
-        with path.open("rb") as handle:
-            head = handle.read(4096)
-    except OSError:
+        head = read_head(path, 4096)  # a FIFO given by name must not block here
+    except FileProblem:
         return False  # missing or unreadable: validate reports it as a failed cassette
     return files.FORMAT.encode() not in head and b"interactions" in head
 

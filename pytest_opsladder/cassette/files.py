@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from pytest_opsladder._atomic import open_atomic
+from pytest_opsladder._regular_file import FileProblem, Problem, read_regular
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.cassette import layout
 from pytest_opsladder.cassette.schema import MAX_BYTES, MAX_DEPTH, validate
@@ -206,25 +207,35 @@ def _validate_once(raw: bytes, data: Any, path: Path) -> None:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The cassette's bytes: a regular file (a FIFO would block the read forever, see
+    :mod:`pytest_opsladder._regular_file`) of at most :data:`MAX_BYTES`."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise CassetteCorruptError(
-                f"{path} is {size} bytes; cassettes are bounded to {MAX_BYTES} bytes. "
-                "It is not a cassette this package wrote: remove it or re-record the run.",
-                path=path,
-            )
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise CassetteNotFoundError(
-            f"no cassette at {path}. Record it with: pytest --opsladder-mode=record", path=path
-        ) from exc
-    except OSError as exc:  # a directory, an unreadable file: say which, not a traceback
-        raise CassetteError(
-            f"cannot read cassette {path}: {exc.strerror or exc}. Pass a cassette file "
-            "(a directory is scanned by `opsladder cassette validate DIR`).",
+        return read_regular(path, MAX_BYTES)
+    except FileProblem as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: FileProblem) -> CassetteError:
+    record = "pytest --opsladder-mode=record"
+    if exc.problem is Problem.MISSING:
+        return CassetteNotFoundError(f"no cassette at {path}. Record it with: {record}", path=path)
+    if exc.problem is Problem.DANGLING:  # as missing: recording replaces the link
+        return CassetteNotFoundError(
+            f"no cassette at {path}: it {exc.detail}. Point the link at the cassette, or record "
+            f"it again ({record}), which replaces the link with the cassette.",
             path=path,
-        ) from exc
+        )
+    if exc.problem is Problem.TOO_LARGE:
+        return CassetteCorruptError(
+            f"{path} is {exc.size} bytes; cassettes are bounded to {MAX_BYTES} bytes. "
+            "It is not a cassette this package wrote: remove it or re-record the run.",
+            path=path,
+        )
+    return CassetteError(  # a loop, a directory, a FIFO, an unreadable file: say which
+        f"cannot read cassette {path}: it {exc.detail}. Pass a cassette file (a directory is "
+        "scanned by `opsladder cassette validate DIR`), or remove it and re-record the run.",
+        path=path,
+    )
 
 
 def _refuse_pickle(raw: bytes, path: Path) -> None:

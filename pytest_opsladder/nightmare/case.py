@@ -13,7 +13,8 @@
 Unknown top-level keys are errors (a typo must not silently drop a check). Errors name the
 file, the line and the fix. Files are parsed by a fast path for plain block YAML (yaml_subset.py,
 which builds what PyYAML would) or else PyYAML's C safe loader when available: loading a case
-never executes anything.
+never executes anything. Only regular files of at most :data:`MAX_CASE_BYTES` are read (a FIFO
+or a broken link is refused, never waited on), and YAML aliases are bounded (yaml_aliases.py).
 """
 
 from __future__ import annotations
@@ -28,14 +29,19 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from pytest_opsladder._regular_file import FileProblem, Problem, read_regular
 from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.nightmare import yaml_subset
+from pytest_opsladder.nightmare.check_args import python_target, resolve_python_target
 from pytest_opsladder.nightmare.checks import Check, parse_check
+from pytest_opsladder.nightmare.yaml_aliases import AliasExpansionError, check_aliases
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _KEYS = {"id", "input", "checks", "tags", "severity", "description", "provenance", "epochs"}
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A case file is read whole on every collection; a bigger one is refused, naming the cap.
+MAX_CASE_BYTES = 4 << 20
 _SCALARS = _LOADER("")  # types plain scalars for yaml_subset (its resolver and constructors)
 
 
@@ -82,11 +88,15 @@ class NightmareCase:
         return out
 
 
-def load_case(path: Path) -> NightmareCase:
-    """Parse and validate one case file."""
+def load_case(path: Path, *, resolve_targets: bool = False) -> NightmareCase:
+    """Parse and validate one case file. ``resolve_targets`` (at collection) also imports the
+    function each ``python`` check names: the CLI, outside the test run's ``sys.path``, does
+    not."""
     text = _read(path)
     try:
         raw = parse_yaml(text)
+    except AliasExpansionError as exc:
+        raise CaseFormatError(str(exc), path=path, line=exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CaseFormatError(
@@ -94,7 +104,7 @@ def load_case(path: Path) -> NightmareCase:
             path=path,
             line=mark.line + 1 if mark else None,
         ) from exc
-    return case_from_mapping(raw, path, text)
+    return case_from_mapping(raw, path, text, resolve_targets=resolve_targets)
 
 
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
@@ -124,9 +134,11 @@ def parse_with_libyaml(text: str, loader_class: Any = _LOADER) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
+        if "*" in text:  # no alias without one: nothing is repeated
+            check_aliases(node)
         try:
             return _build(loader, node)
-        except RecursionError:  # a recursive alias: let the safe constructor handle it
+        except RecursionError:  # nested deeper than this stack: the safe constructor loops
             return loader.construct_document(node)
     finally:
         loader.dispose()
@@ -145,10 +157,14 @@ def _build(loader: Any, node: Node) -> Any:
 
 
 def _read(path: Path) -> str:
-    """``path.read_text(encoding="utf-8")``, in half the time: bytes decoded at once, then the
-    universal-newline translation a text-mode read makes."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+    """The text of the case file at ``path``: a regular file of at most :data:`MAX_CASE_BYTES`,
+    opened without blocking (see :mod:`pytest_opsladder._regular_file`), decoded at once and
+    given the universal-newline translation a text-mode read makes."""
+    try:
+        data = read_regular(path, MAX_CASE_BYTES)
+    except FileProblem as exc:
+        message = f"the case file {exc.detail}. {_FIXES[exc.problem]}"
+        raise CaseFormatError(message, path=path) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -158,7 +174,22 @@ def _read(path: Path) -> str:
     return text
 
 
-def case_from_mapping(raw: Any, path: Path, text: str = "") -> NightmareCase:
+_FIXES = {
+    Problem.MISSING: "Restore the case file, or run pytest again if it was just moved.",
+    Problem.DANGLING: "Point the link at a case file, or remove the link.",
+    Problem.LOOP: "Replace the link with the case file it should name, or remove it.",
+    Problem.SPECIAL: "Only regular files are read as cases (a pipe or a device could block "
+    "collection): remove it, or move it out of the nightmare set.",
+    Problem.TOO_LARGE: f"A case file holds one hard input and its checks, at most "
+    f"{MAX_CASE_BYTES // (1 << 20)} MiB: trim the input to what makes the case hard, or split "
+    "it into several cases.",
+    Problem.UNREADABLE: "Make the file readable (its permissions, the disk), or remove it.",
+}
+
+
+def case_from_mapping(
+    raw: Any, path: Path, text: str = "", *, resolve_targets: bool = False
+) -> NightmareCase:
     if not isinstance(raw, dict):
         raise CaseFormatError(
             "a case file must be a mapping with at least `id` and `input`.", path=path, line=1
@@ -173,7 +204,7 @@ def case_from_mapping(raw: Any, path: Path, text: str = "") -> NightmareCase:
     return NightmareCase(
         id=_case_id(raw, path, text),
         input=_required(raw, "input", path, text),
-        checks=_checks(raw.get("checks") or [], path, text),
+        checks=_checks(raw.get("checks") or [], path, text, resolve_targets),
         tags=_tags(raw.get("tags") or [], path, text),
         severity=_severity(raw.get("severity", "medium"), path, text),
         description=str(raw.get("description") or ""),
@@ -207,18 +238,37 @@ def _case_id(raw: dict[str, Any], path: Path, text: str) -> str:
     return value
 
 
-def _checks(items: Any, path: Path, text: str) -> tuple[Check, ...]:
+def _checks(items: Any, path: Path, text: str, resolve_targets: bool) -> tuple[Check, ...]:
     if not isinstance(items, list):
         raise CaseFormatError("`checks` must be a list.", path=path, line=line_of(text, "checks"))
     out = []
     for i, item in enumerate(items):
         try:
-            out.append(parse_check(item))
+            check = parse_check(item)
+            if resolve_targets and check.kind == "python":
+                resolve_python_target(python_target(check.args))
+            out.append(check)
         except ConfigError as exc:
-            kind = next(iter(item), None) if isinstance(item, dict) else None
-            line = line_of(text, kind) if kind else line_of(text, "checks")
+            line = _check_line(text, items, i)
             raise CaseFormatError(f"checks[{i}]: {exc}", path=path, line=line) from None
     return tuple(out)
+
+
+def _check_line(text: str, items: list[Any], index: int) -> int | None:
+    """The line of ``checks[index]``: its kind's key after the ``checks:`` line, skipping the
+    earlier checks of the same kind (on errors only)."""
+    item = items[index]
+    kind = next(iter(item), None) if isinstance(item, dict) else None
+    start = line_of(text, "checks")
+    if not kind or start is None:
+        return start
+    earlier = sum(1 for other in items[:index] if isinstance(other, dict) and kind in other)
+    pattern = re.compile(rf"^\s*-?\s*{re.escape(str(kind))}\s*:", re.MULTILINE)
+    offset = sum(len(line) + 1 for line in text.split("\n")[: start - 1])
+    found = list(pattern.finditer(text, offset))
+    if len(found) <= earlier:
+        return line_of(text, kind) or start
+    return text.count("\n", 0, found[earlier].start()) + 1
 
 
 def _tags(items: Any, path: Path, text: str) -> tuple[str, ...]:

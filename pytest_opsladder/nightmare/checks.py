@@ -30,6 +30,14 @@ from typing import TYPE_CHECKING, Any
 from pytest_opsladder.capture import events as ev
 from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError, OpsladderError
+from pytest_opsladder.nightmare.check_args import (
+    ARGUMENTS,
+    check_json_schema,
+    check_python_target,
+    python_target,
+    resolve_python_target,
+    validate_arguments,
+)
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
@@ -104,6 +112,8 @@ def parse_check(item: Any) -> Check:
 
 
 def _validate(kind: str, args: dict[str, Any]) -> None:
+    if kind in ARGUMENTS:
+        validate_arguments(kind, args)
     if kind == "tool_trajectory":
         mode = args.get("mode", "strict")
         parse_choice(TrajectoryMode, mode, setting="tool_trajectory mode", error=ConfigError)
@@ -115,8 +125,10 @@ def _validate(kind: str, args: dict[str, Any]) -> None:
             re.compile(str(pattern))
         except re.error as exc:
             raise ConfigError(f"regex {pattern!r} does not compile: {exc}.") from None
-    if kind == "python" and ":" not in str(args.get("value", args.get("function", ""))):
-        raise ConfigError("python checks name a function as 'package.module:function'.")
+    if kind == "json_schema":
+        check_json_schema(args.get("schema", args.get("value")))
+    if kind == "python":
+        check_python_target(python_target(args))
     if kind in _VALIDATORS:
         _VALIDATORS[kind](args)
 
@@ -231,10 +243,8 @@ def trajectory_matches(actual: list[str], expected: list[str], mode: TrajectoryM
 
 @register_check("python")
 def _python(args: dict[str, Any], output: Any, run: Run) -> str | None:
-    target = str(args.get("value", args.get("function")))
-    module_name, _, attr = target.partition(":")
-    fn = getattr(importlib.import_module(module_name), attr)
-    result = fn(output, run)
+    target = python_target(args)
+    result = resolve_python_target(target)(output, run)
     if result is True or result is None:
         return None
     return result if isinstance(result, str) else f"{target} returned {result!r}"

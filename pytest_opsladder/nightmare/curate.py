@@ -26,12 +26,15 @@ from pytest_opsladder.cassette import files
 from pytest_opsladder.cassette.naming import cassette_path, safe_stem
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.nightmare.case import (
+    MAX_CASE_BYTES,
     NightmareCase,
     case_from_mapping,
     is_case_file,
     load_case,
+    parse_yaml,
 )
 from pytest_opsladder.nightmare.errors import CurationError
+from pytest_opsladder.nightmare.yaml_aliases import AliasExpansionError
 from pytest_opsladder.store.index import input_hash
 from pytest_opsladder.store.locking import append_jsonl, locked
 
@@ -140,6 +143,14 @@ def _write_case(root: Path, raw: dict[str, Any], *, allow_duplicate: bool = Fals
     if not allow_duplicate:
         _refuse_duplicate_input(case, existing)
     text = yaml.safe_dump(case.to_dict(), sort_keys=False, allow_unicode=True)
+    size = len(text.encode("utf-8"))
+    if size > MAX_CASE_BYTES:  # collection would refuse the file: do not write it
+        raise CurationError(
+            f"the case {case.id!r} would be {size:,} bytes, over the cap of {MAX_CASE_BYTES:,} "
+            "bytes a case file may have. Nothing was written. Trim the input to what makes the "
+            "case hard (or split it into several cases), then run the command again.",
+            path=path,
+        )
     files.atomic_write_text(path, text)
     return path
 
@@ -189,8 +200,8 @@ def build_case(
 def parse_check_text(text: str) -> dict[str, Any]:
     """``--check 'contains: refund'``: one check written as YAML (a one-key mapping)."""
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        value = parse_yaml(text)  # as a case file is read: aliases bounded
+    except (yaml.YAMLError, AliasExpansionError) as exc:
         raise CurationError(f"--check {text!r} is not YAML ({exc}).") from None
     if not isinstance(value, dict):
         raise CurationError(f"--check {text!r} must be a mapping such as 'contains: refund'.")

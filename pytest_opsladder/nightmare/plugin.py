@@ -164,7 +164,7 @@ class NightmareDir(pytest.Directory):
         direct_items = 0
         for entry in sorted(os.scandir(self.path), key=lambda e: e.name):
             path = self.path / entry.name  # as Path(entry.path), without parsing the folder again
-            if entry.is_dir():
+            if _is_dir(entry):
                 for collector in self._subdir(path, root):
                     direct = False
                     collected.append(collector)
@@ -184,7 +184,7 @@ class NightmareDir(pytest.Directory):
                         continue
                 direct = False
                 collected.append(case_file)
-            elif entry.is_file() and not self._ignored(path):
+            elif _is_file(entry) and not self._ignored(path):
                 for collector in self.ihook.pytest_collect_file(file_path=path, parent=self):
                     direct = False
                     collected.append(collector)
@@ -259,6 +259,22 @@ def _inert(hooks: Any) -> bool:
     return True
 
 
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """``entry.is_dir()``, False for a symlink that loops (which raises): a case file named
+    so is then read, and refused with its path; any other file is skipped, as pytest does."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
 def _yaml_suffix(name: str) -> bool:
     """``Path(name).suffix in (".yaml", ".yml")``, without making a Path."""
     dot = name.rfind(".")
@@ -281,7 +297,7 @@ class NightmareFile(pytest.Module):
 
     def collect(self) -> Iterator[pytest.Item]:
         try:
-            case = load_case(self.path)
+            case = load_case(self.path, resolve_targets=True)
         except ConfigError as exc:
             raise self.CollectError(str(exc)) from None
         self._claim_id(case)

@@ -7,6 +7,7 @@ the command that records it (instead of a failure inside the run fixture).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,13 +32,28 @@ def missing_cassette_message(
     if cassette.exists():
         return None
     where = _relative(case.path or Path(case.id), root)
+    expected = _relative(cassette, root)
+    if cassette.is_symlink():  # there, but a link that leads nowhere (or back to itself)
+        expected += (
+            f", which is a symbolic link to {_link_target(cassette)!r} that does not resolve"
+        )
+        fix = "Point the link at the cassette, or remove it and record the cassette with:"
+    else:
+        fix = "Record it with:"
     return (
         f"nightmare case {case.id!r} ({where}) has no baseline cassette for variant "
-        f"{variant!r}: expected {_relative(cassette, root)}. Replay mode runs offline from that "
-        "cassette, so the case cannot run without it. Record it with:\n"
+        f"{variant!r}: expected {expected}. Replay mode runs offline from that "
+        f"cassette, so the case cannot run without it. {fix}\n"
         f"    pytest {where} --opsladder-mode=record\n"
         f"(or retire the case: opsladder nightmare retire {case.id} --reason '...')"
     )
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError as exc:
+        return f"? ({exc.strerror})"
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_opsladder.exceptions import ConfigError, OpsladderError
+from pytest_opsladder.store.layout import INDEX_NAME
 
 
 class StoreError(OpsladderError):
@@ -17,3 +18,21 @@ class StoreError(OpsladderError):
 
 class StoreConfigError(ConfigError):
     """A store, sampling or review option is wrong (a value outside its closed set ...)."""
+
+
+class IndexVersionError(StoreError):
+    """An index line was written in an index format version this release does not read."""
+
+    def __init__(self, path: Path, line: int, found: object, readable: tuple[int, ...]) -> None:
+        versions = ", ".join(map(str, readable))
+        store = path.parent if path.name == INDEX_NAME else "DIR"
+        super().__init__(
+            f'{path}:{line}: this index line is in index format version {found!r} (its "v"); '
+            f"this release of pytest-opsladder reads version(s) {versions}, and a line of "
+            "another format read as one of those could draw the wrong runs. Upgrade "
+            "pytest-opsladder (pip install -U pytest-opsladder), or rebuild the index from the "
+            f"run files with this release: opsladder sample --reindex --store {store}",
+            path=path,
+        )
+        self.line = line
+        self.found = found

@@ -11,13 +11,15 @@ A line holds what sampling and review need without opening the run file::
 The run file is ``<started_at date>/<run_id>.json`` (:func:`entry_path`). Lines are compact
 (no spaces) because sampling parses every one of them. Readers stream the file line by line
 and skip a line that does not parse (a writer that died mid-line), counting it in
-:class:`IndexReadStats` so the CLI can say where.
+:class:`IndexReadStats` so the CLI can say where. ``v`` is the line's format version: a line of
+a version this release does not read is refused (:class:`IndexVersionError`), never read as if
+it were the current format; a line without ``v`` is read as version 1.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,12 @@ from typing import Any
 from pytest_opsladder._json import loads
 from pytest_opsladder.capture.jsonable import canonical_json
 from pytest_opsladder.capture.variant import content_hash
+from pytest_opsladder.store.errors import IndexVersionError
 from pytest_opsladder.store.layout import index_path, run_relpath
 from pytest_opsladder.store.locking import append_jsonl
 
 INDEX_VERSION = 1
+READABLE_VERSIONS = (1,)  # the index versions this release reads
 METRIC_KEYS = ("latency_s", "tokens_in", "tokens_out", "tool_calls", "errors", "cost")
 _DENIAL_SUFFIXES = ("_blocked", "_denied", "_rejected", "_deny")
 
@@ -107,17 +111,47 @@ def append_entries(store: Path, entries: list[dict[str, Any]]) -> None:
 
 
 def iter_index_lines(path: Path, stats: IndexReadStats | None = None) -> Iterator[bytes]:
-    """The raw lines of the index (bytes, newline kept off), streaming; empty if no index."""
+    """The raw lines of the index (bytes, each with its newline), streaming; empty if no index.
+    A line of an index version this release does not read raises :class:`IndexVersionError`."""
     if not path.exists():
         return
     with path.open("rb", buffering=1 << 20) as handle:
-        for line in handle:
-            if stats is not None:
-                stats.lines += 1
-            if line.endswith(b"\n"):
-                yield line[:-1]
-            elif line.strip():
-                yield line  # possibly truncated: the parser decides
+        yield from checked_lines(handle, path, stats)
+
+
+# What every line this release writes starts with (json.dumps keeps the key order of entry_for).
+_CURRENT = b'{"v":%d,' % INDEX_VERSION
+
+
+def checked_lines(
+    lines: Iterable[bytes], source: Path, stats: IndexReadStats | None = None
+) -> Iterator[bytes]:
+    """``lines``, counted into ``stats``, refusing the first one written in an index version
+    this release does not read. Lines written by this release start with ``{"v":1,``: one
+    prefix test per line (the sampling hot path), and a line without a ``"v"`` key at all
+    (hand-written, or a whole run record) is read as version 1. Any other line is parsed to
+    look at its ``v``; one that does not parse is left to the reader, which skips it."""
+    number = 0
+    try:
+        for number, line in enumerate(lines, start=1):
+            if not line.startswith(_CURRENT) and b'"v"' in line:
+                _check_version(line, number, source)
+            yield line
+    finally:
+        if stats is not None:
+            stats.lines += number
+
+
+def _check_version(line: bytes, number: int, source: Path) -> None:
+    try:
+        entry = loads_line(line)
+    except ValueError:
+        return
+    if not isinstance(entry, dict) or "v" not in entry:
+        return
+    version = entry["v"]
+    if type(version) is not int or version not in READABLE_VERSIONS:  # True is not 1
+        raise IndexVersionError(source, number, version, READABLE_VERSIONS)
 
 
 def parse_line(line: bytes, number: int, stats: IndexReadStats | None) -> dict[str, Any] | None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.cassette import files
+from pytest_opsladder.exceptions import CassetteError
 from pytest_opsladder.store.errors import StoreError
 from pytest_opsladder.store.index import append_entries, dumps_entry, entry_for, entry_path
 from pytest_opsladder.store.layout import index_path, run_path
@@ -57,10 +59,33 @@ def iter_run_files(store: Path) -> Iterator[Path]:
         yield from sorted(day.glob("*.json"))
 
 
-def reindex(store: Path) -> int:
-    """Rebuild the index from the run files (after a crash or a manual cleanup); returns count."""
-    entries = [entry_for(files.load_envelope(p)["run"]) for p in iter_run_files(store)]
+@dataclass(frozen=True)
+class Reindexed:
+    """What a reindex did: the runs now in the index, and the run files it could not read
+    (each with the reason), which are left where they are and are not in the index."""
+
+    indexed: int
+    skipped: tuple[tuple[Path, str], ...] = ()
+
+
+def reindex(store: Path) -> Reindexed:
+    """Rebuild the index from the run files (after a crash or a manual cleanup). A run file
+    that cannot be read (corrupt, truncated, of an unknown schema, a FIFO, a broken link) is
+    skipped and listed: one bad file must not keep every other run out of the index."""
+    if not store.is_dir():  # a typo must not leave an empty index behind, or a traceback
+        raise StoreError(
+            f"no run store at {store}/ to reindex. Pass --store DIR, the directory "
+            "capture(store=...) writes to, or set $OPSLADDER_STORE.",
+            path=store,
+        )
+    entries: list[dict[str, Any]] = []
+    skipped: list[tuple[Path, str]] = []
+    for run_file in iter_run_files(store):
+        try:
+            entries.append(entry_for(files.load_envelope(run_file)["run"]))
+        except CassetteError as exc:
+            skipped.append((run_file, str(exc)))
     path = index_path(store)
     with locked(path):
         files.atomic_write_text(path, "".join(dumps_entry(e) for e in entries))
-    return len(entries)
+    return Reindexed(len(entries), tuple(skipped))

@@ -6,19 +6,22 @@
 
 Writes the drawn index entries as JSON lines (stdout or ``-o``); ``opsladder review --serve
 --sample sample.jsonl`` shows them. The same seed over the same index draws the same runs.
+
+``--reindex`` rebuilds the index from the run files first. A run file that cannot be read is
+skipped and listed on stderr, the sample is drawn from every other run, and the exit status is
+1 (a partial rebuild a script should notice, as ``rsync`` exits 23 for a partial transfer).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.cassette.files import atomic_write_text
 from pytest_opsladder.store.errors import StoreError
-from pytest_opsladder.store.index import IndexReadStats, iter_index_lines
+from pytest_opsladder.store.index import IndexReadStats, checked_lines, iter_index_lines
 from pytest_opsladder.store.layout import ENV_STORE, index_path, resolve_store
 from pytest_opsladder.store.sampling import (
     SampleSpec,
@@ -53,7 +56,12 @@ def register(subparsers: Any) -> None:
     add_sampling_arguments(parser)
     parser.add_argument("--input", default=None, help="read JSON lines from FILE or - (stdin)")
     parser.add_argument("-o", "--output", default=None, help="write the sample here (JSON lines)")
-    parser.add_argument("--reindex", action="store_true", help="rebuild the index from run files")
+    parser.add_argument(
+        "--reindex",
+        action="store_true",
+        help="rebuild the index from the run files, then sample; unreadable run files are "
+        "skipped and listed on stderr, and make the exit status 1",
+    )
     parser.set_defaults(func=run)
 
 
@@ -79,7 +87,10 @@ def draw(args: argparse.Namespace) -> list[dict[str, Any]]:
     store = resolve_store(args.store)
     stats = IndexReadStats()
     source = getattr(args, "input", None)
-    lines = _stdin_lines() if source == "-" else iter_index_lines(_index_of(source, store), stats)
+    if source == "-":
+        lines = checked_lines(sys.stdin.buffer, Path("<stdin>"), stats)
+    else:
+        lines = iter_index_lines(_index_of(source, store), stats)
     drawn = sample_lines(lines, spec, stats)
     warning = stats.warning(Path(source) if source and source != "-" else index_path(store))
     if warning:
@@ -107,17 +118,8 @@ def _index_of(source: str | None, store: Path) -> Path:
     return index_path(store)
 
 
-def _stdin_lines() -> Iterator[bytes]:
-    for line in sys.stdin.buffer:
-        yield line.rstrip(b"\n")
-
-
 def run(args: argparse.Namespace) -> int:
-    if args.reindex:
-        from pytest_opsladder.store.runs import reindex
-
-        count = reindex(resolve_store(args.store))
-        print(f"reindexed {count} run(s) into {index_path(resolve_store(args.store))}")
+    status = _reindex(resolve_store(args.store)) if args.reindex else 0
     drawn = draw(args)
     text = dumps_sample(drawn)
     if args.output:
@@ -125,4 +127,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(drawn)} run(s) to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    return 0
+    return status
+
+
+def _reindex(store: Path) -> int:
+    """Rebuild the index; 1 if run files had to be skipped (the sample is still drawn, from
+    every run that could be read), else 0. Reports go to stderr: stdout is the sample."""
+    from pytest_opsladder.store.runs import reindex
+
+    done = reindex(store)
+    print(f"reindexed {done.indexed} run(s) into {index_path(store)}", file=sys.stderr)
+    if not done.skipped:
+        return 0
+    print(
+        f"opsladder sample: warning: skipped {len(done.skipped)} unreadable run file(s); "
+        "they are not in the index, so sampling and review do not see them. Restore each from "
+        "a backup, or move it out of the store, then reindex again:",
+        file=sys.stderr,
+    )
+    for _path, reason in done.skipped:  # each reason names its file
+        print(f"  {reason}", file=sys.stderr)
+    return 1

@@ -58,7 +58,7 @@ def test_an_interrupted_run_is_written_incomplete_and_not_indexed(tmp_path: Path
     assert record["run"]["status"] == "incomplete"
     assert run.run_id in record["run"]["manifest"]["run_id"]
     assert not list(iter_index(tmp_path / "index.jsonl"))
-    assert reindex(tmp_path) == 1
+    assert reindex(tmp_path).indexed == 1
     assert [e["status"] for e in iter_index(tmp_path / "index.jsonl")] == ["incomplete"]
 
 
