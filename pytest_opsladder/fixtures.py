@@ -364,8 +364,9 @@ def _end_run(item: pytest.Item, recorder: RunRecorder) -> None:
         tally.add("incomplete")
     elif recorder.replayed:
         tally.add("replayed")
-    elif recorder.kept_baseline is not None:
-        tally.add("baseline_kept")  # the failed re-record went to <name>.error.json
+    elif recorder.kept_baseline is not None:  # the failed re-record went to <name>.error.json
+        rewrite = recorder.plan.record_mode is RecordMode.REWRITE
+        tally.add("rewrite_kept" if rewrite else "baseline_kept")
     elif recorder.saved_to is not None:
         tally.add("recorded")
     item.config.hook.pytest_opsladder_run_finished(run=run, cassette=recorder.saved_to)

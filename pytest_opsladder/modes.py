@@ -24,13 +24,15 @@ class Mode(_ChoiceEnum):
 
 
 class RecordMode(_ChoiceEnum):
-    """vcrpy's record modes, plus ``rewrite`` (pytest-recording's: delete, then record).
+    """vcrpy's record modes, plus ``rewrite`` (pytest-recording's, made safe: record anew).
 
     - ``none``: replay only; a missing cassette or an unrecorded call is an error.
     - ``once``: replay an existing cassette; record the run whose cassette is missing.
     - ``new_episodes``: replay what was recorded, record calls that were not, and save both.
     - ``all``: run everything live and overwrite the cassette, once the run has ended.
-    - ``rewrite``: delete the cassette before the run, then record it from scratch.
+    - ``rewrite``: record from scratch, as ``all``: the old cassette stays until the run has
+      ended, and a rewrite that fails is kept beside it as ``.error.json`` (an interrupted
+      one as ``.incomplete.json``). It never deletes the cassette first.
     """
 
     NONE = "none"

@@ -43,5 +43,7 @@ class Tally:
 
 _LABELS = {
     "baseline_kept": "good cassette(s) kept: the failed re-record is beside it as *.error.json"
-    " (replace it with --opsladder-record-mode=rewrite)",
+    " (to use that run anyway, move it over the cassette)",
+    "rewrite_kept": "good cassette(s) kept: the failed rewrite is beside it as *.error.json"
+    " (to use that run anyway, move it over the cassette)",
 }

@@ -5,7 +5,10 @@ run that ended in ``error`` (the model was unreachable, the agent crashed), whos
 requests all failed (the agent caught the errors and answered anyway), or whose test failed,
 errored or was skipped where the baseline's test passed, is worse evidence than the baseline:
 it is written beside it as ``<name>.error.json`` instead, and the summary counts it.
-``--opsladder-record-mode=rewrite`` is the one explicit way to replace a baseline anyway.
+``--opsladder-record-mode=rewrite`` is judged alike: a rewrite made while the model was
+unreachable looks exactly like one that no longer needs it (a refused connection leaves no
+request in the run), so no mode can tell a deliberate change from a loss. To keep a run judged
+worse anyway, move its ``.error.json`` over the cassette: an explicit act on one file.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ record, never a half-written file and never a false ``complete``. Both writes ar
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,7 +42,7 @@ class _StoreRecorder(RunRecorder):
         )
         self.store = store
         path = store_path(store, self.run)
-        self.plan = self.plan.__class__(**{**self.plan.__dict__, "cassette": path})
+        self.plan = dataclasses.replace(self.plan, cassette=path, redacts_on_write=True)
         self._write(index=False)
 
     def _write(self, *, index: bool) -> None:

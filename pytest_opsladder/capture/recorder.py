@@ -8,8 +8,9 @@ cassette is written at the end. The pytest plugin, the nightmare-set items and p
 Nothing recorded is lost: an interrupted run (KeyboardInterrupt, SystemExit, a cancelled task)
 is written beside the cassette as ``<name>.incomplete.json``, and a run that ended in ``error``,
 whose HTTP requests all failed, or whose test did not pass where the baseline's did, is written
-beside a ``complete`` cassette as ``<name>.error.json`` (see :mod:`.baseline`): only
-``--opsladder-record-mode=rewrite`` replaces a good baseline with a worse run. A run holding a
+beside a ``complete`` cassette as ``<name>.error.json`` (see :mod:`.baseline`).
+``--opsladder-record-mode=rewrite`` is no exception: it records from scratch with the old
+cassette left in place, and replaces it (atomically) only as ``all`` would. A run holding a
 credential is refused before anything is written (:mod:`pytest_opsladder.secrets`).
 """
 
@@ -89,8 +90,6 @@ class RunRecorder:
         path = self.plan.cassette
         if path is None:
             return
-        if self.plan.record_mode is RecordMode.REWRITE:  # explicit: the user replaces it
-            files.remove(path)
         if self.plan.replaying:
             if not path.exists():
                 raise CassetteNotFoundError(
@@ -146,8 +145,7 @@ class RunRecorder:
             files.remove(error_path(path))
 
     def _keeps_baseline(self, path: Path) -> bool:
-        rewrite = self.plan.record_mode is RecordMode.REWRITE
-        return self.keep_previous and not rewrite and keeps_baseline(self.run, path)
+        return self.keep_previous and keeps_baseline(self.run, path)
 
     def _secrets_allow(self) -> tuple[Any, ...]:
         from pytest_opsladder.http.config import parse_options

@@ -33,6 +33,9 @@ class RecordingPlan:
     replaying: bool  # results come from a recorded run
     live: bool  # calls not found in the recording may go out for real
     options: dict[str, Any] = field(default_factory=dict)
+    # The writer masks every credential itself (the production run store): a scope keeps the
+    # run whole instead of refusing it, since the store's promise is "kept, its secrets not".
+    redacts_on_write: bool = False
 
 
 # Modules of this package that register scopes at import; loaded on the first run, not before,

@@ -9,7 +9,6 @@ pickle payloads are refused with the place named.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import re
@@ -23,6 +22,12 @@ from pytest_opsladder._regular_file import FileProblem, Problem, read_regular
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.cassette import layout
 from pytest_opsladder.cassette.schema import MAX_BYTES, MAX_DEPTH, validate
+from pytest_opsladder.cassette.write_errors import (
+    CASSETTE,
+    WriteTarget,
+    open_failed,
+    write_failed,
+)
 from pytest_opsladder.exceptions import (
     CassetteCorruptError,
     CassetteError,
@@ -110,59 +115,29 @@ def _too_deep_error(path: Path, where: str) -> CassetteWriteError:
     )
 
 
-_ELSEWHERE = "--opsladder-cassette-dir / the opsladder_cassette_dir ini key"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, target: WriteTarget = CASSETTE) -> None:
     """Write via a temp file in the same directory, fsync, then rename over ``path``.
 
-    Any OSError (a full disk, a directory where the file goes) is a
-    :class:`CassetteWriteError` naming the cassette, the cause (errno) and the fix; the temp
-    file is gone and ``path`` is as it was."""
+    Any OSError (a full disk, a directory where the file goes) is ``target.error`` (a
+    :class:`CassetteWriteError`) naming the file, the cause (errno) and the fix ``target``
+    gives its owner; the temp file is gone and ``path`` is as it was."""
     try:
-        target = open_atomic(path)
+        opened = open_atomic(path)
     except OSError as exc:
-        raise CassetteWriteError(
-            f"cannot write cassette {path}: {exc.strerror or exc} in directory {path.parent}. "
-            f"Make the directory writable, or point the cassettes elsewhere with {_ELSEWHERE}.",
-            path=path,
-        ) from None  # the message holds the cause: no OSError traceback for the user to read
+        raise open_failed(path, exc, target) from None  # the message holds the cause
     try:
-        with target as handle:
+        with opened as handle:
             handle.write(text)
     except OSError as exc:
-        raise write_failed(path, exc, "write") from None
+        raise write_failed(path, exc, "write", target) from None
 
 
-def remove(path: Path) -> None:
-    """Remove the file at ``path`` if there is one; an OSError is a CassetteWriteError."""
+def remove(path: Path, target: WriteTarget = CASSETTE) -> None:
+    """Remove the file at ``path`` if there is one; an OSError is ``target.error``."""
     try:
         path.unlink(missing_ok=True)
     except OSError as exc:
-        raise write_failed(path, exc, "replace") from None
-
-
-def write_failed(path: Path, exc: OSError, doing: str) -> CassetteWriteError:
-    """The error of a cassette write that failed with ``exc``: the file, the cause, the fix."""
-    kept = "the cassette there is unchanged" if path.is_file() else "no cassette was written"
-    return CassetteWriteError(
-        f"cannot {doing} cassette {path}: {exc.strerror or exc} (errno {exc.errno}); {kept}, "
-        f"and no temporary file is left. Fix: {_write_fix(path, exc)}",
-        path=path,
-    )
-
-
-def _write_fix(path: Path, exc: OSError) -> str:
-    if path.is_dir() or exc.errno == errno.EISDIR:
-        return f"{path} is a directory; move it away or remove it, then record again."
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return (
-            f"free space on the disk holding {path.parent} (or raise the file size limit), or "
-            f"point the cassettes elsewhere with {_ELSEWHERE}; then record again."
-        )
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"make {path.parent} writable, or point the cassettes elsewhere with {_ELSEWHERE}."
-    return f"check the disk and the directory {path.parent}, then record again."
+        raise write_failed(path, exc, "replace", target) from None
 
 
 def load(path: Path) -> Run:

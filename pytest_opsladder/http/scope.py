@@ -3,7 +3,8 @@
 Registered with :func:`register_run_scope` at import; the recorder enters it around each run.
 While it is active, httpx/httpx2 (chunk-faithful, see :mod:`.transport`) and requests, urllib3,
 aiohttp ... (vcrpy's own stubs) all answer from :class:`~.store.HttpStore`. On exit it counts
-the run's requests, flags new episodes, and refuses a cassette that would hold a credential.
+the run's requests, flags new episodes, and refuses a cassette that would hold a credential
+(a production run store masks it instead).
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ class HttpScope:
         self._refuse_secrets()
 
     def _refuse_secrets(self) -> None:
-        """Scan what this run recorded (replayed interactions were scanned when recorded)."""
+        """Scan what this run recorded (replayed interactions were scanned when recorded).
+        A production run store masks credentials as it writes: nothing to refuse there."""
+        if self.plan.redacts_on_write:
+            return
         fresh = self.store.fresh
         found = scan([self.run.http[i] for i in fresh], self.store.options.secrets_allow)
         if not found:

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pytest_opsladder.observability.redaction import patterns_version
-from pytest_opsladder.secret_rules import detect, looks_like_credential, name_strength
+from pytest_opsladder.secret_rules import Strength, detect, looks_like_credential, name_strength
 from pytest_opsladder.secrets import vouch_clean
 
 SCRUBBED = "<scrubbed>"
@@ -172,6 +172,17 @@ def scrub_url(url: str) -> str:
     """``url`` with credential query parameters, any ``user:password@`` and credentials in
     its path removed."""
     return _scrub_url(url, patterns_version())
+
+
+def shown_url(url: str) -> str:
+    """``url`` as a message or a label shows it to a person: :func:`scrub_url`, and every path
+    segment that looks random masked too. Webhooks carry their credential in the path (a
+    Discord or a generic ``/hooks/<token>`` URL) in forms no scanner knows; a reader needs the
+    host and the route, never the token."""
+    parts = urlsplit(scrub_url(url))
+    segments = parts.path.split("/")
+    path = "/".join(SCRUBBED if looks_like_credential(s, Strength.WEAK) else s for s in segments)
+    return urlunsplit(parts._replace(path=path))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -183,6 +183,6 @@ def plan_for_stale(
     if not rerecord or mode is Mode.SHADOW:
         return mode, record_mode
     if cassette_changes(path, variant, tools_hash):
-        # `all`, not `rewrite`: a re-record that fails must not replace the good cassette
+        # from scratch, and a re-record that fails never replaces the good cassette
         return Mode.RECORD, RecordMode.ALL
     return mode, record_mode

@@ -7,6 +7,7 @@ OpenTelemetry is an optional extra (``pytest-opsladder[otel]``), imported only b
 from __future__ import annotations
 
 from pytest_opsladder.observability.context import current_context, current_step, step
+from pytest_opsladder.observability.errors import ObservabilityConfigError
 from pytest_opsladder.observability.events import (
     ErrorCode,
     error_code,
@@ -27,6 +28,7 @@ from pytest_opsladder.observability.redaction import (
 __all__ = [
     "ErrorCode",
     "Metrics",
+    "ObservabilityConfigError",
     "RedactingFilter",
     "current_context",
     "current_step",

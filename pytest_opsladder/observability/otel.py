@@ -24,6 +24,11 @@ from pytest_opsladder.capture.run import Run
 from pytest_opsladder.observability.context import STEP
 from pytest_opsladder.observability.events import error_code
 from pytest_opsladder.observability.metrics import token_usage
+from pytest_opsladder.observability.otel_config import (
+    ExportFailures,
+    check_provider,
+    require_otel,
+)
 from pytest_opsladder.observability.redaction import redact, redact_text
 
 if TYPE_CHECKING:
@@ -47,6 +52,7 @@ def export_run(
     capture_content: bool = False,
 ) -> None:
     """Emit ``run`` as spans (and metrics, given a meter provider) through OpenTelemetry."""
+    check_providers("export_run", tracer_provider, meter_provider)
     from opentelemetry import trace
 
     tracer = trace.get_tracer(SCOPE, tracer_provider=tracer_provider)
@@ -169,25 +175,50 @@ def _record_metrics(run: Run, provider: MeterProvider) -> None:
 
 
 class OtelRunScope(AbstractContextManager["OtelRunScope"]):
-    """A run scope that exports the run when it ends (see :func:`enable_otel_export`)."""
+    """A run scope that exports the run when it ends (see :func:`enable_otel_export`).
 
-    def __init__(self, run: Run, tracer_provider: Any, meter_provider: Any) -> None:
+    A failing export is reported through ``failures`` and never raised: the run is recorded
+    and the agent goes on whatever the collector does.
+    """
+
+    def __init__(
+        self, run: Run, tracer_provider: Any, meter_provider: Any, failures: ExportFailures
+    ) -> None:
         self.run, self.tracer_provider, self.meter_provider = run, tracer_provider, meter_provider
+        self.failures = failures
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc is not None and self.run.error is None:
             self.run.error = {"type": type(exc).__name__, "message": str(exc)}
-        export_run(self.run, self.tracer_provider, self.meter_provider)
+        try:
+            export_run(self.run, self.tracer_provider, self.meter_provider)
+        except Exception as failure:  # any exporter fault is reported, never raised
+            self.failures.report(self.run.run_id, failure)
+
+
+def check_providers(call: str, tracer_provider: Any, meter_provider: Any) -> None:
+    """Raise ObservabilityConfigError naming the argument that is not a provider."""
+    require_otel(call)
+    check_provider(call, "tracer_provider", tracer_provider)
+    check_provider(call, "meter_provider", meter_provider)
 
 
 def enable_otel_export(tracer_provider: Any = None, meter_provider: Any = None) -> None:
-    """Export every run (tests and production ``capture()``) through OpenTelemetry at its end."""
+    """Export every run (tests and production ``capture()``) through OpenTelemetry at its end.
+
+    The providers are checked here: anything but a provider instance (or None, the global
+    one) raises :class:`~pytest_opsladder.observability.errors.ObservabilityConfigError`
+    and nothing is enabled. Failures at export time are logged once per kind, never raised.
+    """
     from pytest_opsladder.capture.scopes import register_run_scope
 
+    check_providers("enable_otel_export", tracer_provider, meter_provider)
+    failures = ExportFailures("OpenTelemetry export")
     register_run_scope(
-        "otel", lambda run, _recorded, _plan: OtelRunScope(run, tracer_provider, meter_provider)
+        "otel",
+        lambda run, _recorded, _plan: OtelRunScope(run, tracer_provider, meter_provider, failures),
     )
 
 

@@ -109,9 +109,13 @@ class FileSink:
 
 class WebhookSink:
     def __init__(self, url: str, timeout: float = 5.0, headers: Mapping[str, str] | None = None):
+        from pytest_opsladder.http.scrub import shown_url
+
         if not url.startswith(("http://", "https://")):
-            raise ScheduleConfigError(f"webhook url {url!r} must start with http:// or https://")
-        self.label = f"webhook:{redact_text(url)}"
+            raise ScheduleConfigError(
+                f"webhook url {shown_url(url)!r} must start with http:// or https://"
+            )
+        self.label = f"webhook:{shown_url(url)}"  # shown and stored: never the URL's secret
         self.url, self.headers = url, dict(headers or {})
         self.timeout = _sink_timeout(timeout, self.label)
 

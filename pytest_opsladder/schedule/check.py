@@ -31,6 +31,44 @@ MAX_DELIVERY_ATTEMPTS = 5
 CLAIM_LEASE_S = 600.0  # longer than any sink's timeout: a live sender is never raced
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to send one alert to one sink, as ``monitors check`` reports it."""
+
+    monitor: str
+    kind: str
+    state: str
+    sink: str  # the sink's label: a secret in its target is masked
+    result: str  # "ok" or "error: <type>: <message>" (redacted)
+    attempt: int
+
+    @property
+    def failed(self) -> bool:
+        return self.result != "ok"
+
+    @property
+    def retries_left(self) -> int:
+        return max(MAX_DELIVERY_ATTEMPTS - self.attempt, 0)
+
+
+@dataclass
+class CheckResult:
+    """What one check did: each monitor's report, and every delivery attempt it made."""
+
+    reports: list[MonitorReport]
+    deliveries: list[Delivery]
+
+    @property
+    def undelivered(self) -> list[Delivery]:
+        return [d for d in self.deliveries if d.failed]
+
+
+def attempts(
+    monitor: str, kind: str, state: str, results: dict[str, str], n: int
+) -> list[Delivery]:
+    return [Delivery(monitor, kind, state, sink, res, n) for sink, res in results.items()]
+
+
 @dataclass
 class MonitorReport:
     """What one check found for one monitor."""
@@ -51,9 +89,23 @@ def check_monitors(
     store: MonitorStore, sinks: Sequence[Sink], names: Sequence[str] | None = None
 ) -> list[MonitorReport]:
     """Evaluate every monitor (or ``names``) at ``store.clock()`` and deliver new alerts."""
-    _retry_deliveries(store, sinks)  # earlier alerts first: new ones were just attempted
+    return run_check(store, sinks, names).reports
+
+
+def run_check(
+    store: MonitorStore, sinks: Sequence[Sink], names: Sequence[str] | None = None
+) -> CheckResult:
+    """:func:`check_monitors`, with every delivery attempt (retries of earlier alerts too)."""
+    retried = _retry_deliveries(store, sinks)  # earlier alerts first: new ones were just sent
     states = [store.get(n) for n in names] if names else store.all()
-    return [_check_one(store, st.monitor.name, sinks) for st in states]
+    reports = [_check_one(store, st.monitor.name, sinks) for st in states]
+    new = [
+        d
+        for r in reports
+        for alert, results in zip(r.alerts, r.deliveries, strict=True)
+        for d in attempts(r.name, alert.kind, alert.state, results, 1)
+    ]
+    return CheckResult(reports, retried + new)
 
 
 def _check_one(store: MonitorStore, name: str, sinks: Sequence[Sink]) -> MonitorReport:
@@ -146,10 +198,11 @@ def _last_fail_message(store: MonitorStore, name: str) -> str:
     return str(fails[0]["message"] or "(no message)") if fails else "(no message)"
 
 
-def _retry_deliveries(store: MonitorStore, sinks: Sequence[Sink]) -> None:
+def _retry_deliveries(store: MonitorStore, sinks: Sequence[Sink]) -> list[Delivery]:
     """Resend alerts whose earlier delivery failed (to the sinks that failed) or whose sender
     crashed before delivering (to every sink), a few times, each attempt claimed once."""
     now = store.clock()
+    done: list[Delivery] = []
     for row in store.alerts():
         if not _retry_due(row["deliveries"], now):
             continue
@@ -160,8 +213,10 @@ def _retry_deliveries(store: MonitorStore, sinks: Sequence[Sink]) -> None:
         failed = {k for k, v in results.items() if v != "ok"}
         retry = [s for s in sinks if s.label in failed or not results]
         alert = Alert(row["monitor"], row["kind"], Severity.CRITICAL, row["message"], row["state"])
-        results |= deliver(alert, retry)
-        store.set_deliveries(row["id"], {"results": results, "attempts": record["attempts"]})
+        sent = deliver(alert, retry)
+        store.set_deliveries(row["id"], {"results": results | sent, "attempts": record["attempts"]})
+        done += attempts(alert.name, alert.kind, alert.state, sent, record["attempts"])
+    return done
 
 
 def _retry_due(record: dict[str, Any], now: float) -> bool:

@@ -6,8 +6,10 @@
     opsladder monitors pause nightly / resume nightly / list / serve --port 8787
 
 The state file is ``--db`` (default ``$OPSLADDER_MONITORS_DB`` or ``monitors.sqlite``). ``check``
-exits 1 while any monitor is alerting, so the scheduler running it can page on its own too.
-``send`` always exits 0: a receipt never fails the job that sends it.
+exits 1 while any monitor is alerting or when an alert it sent (or retried) did not reach a
+sink, so the scheduler running it can page on its own too; each undelivered alert is printed on
+stderr with its sink (secrets in the target masked) and the error. ``send`` always exits 0: a
+receipt never fails the job that sends it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pytest_opsladder.schedule.alerts import Alert, Severity, Sink, deliver, load_sinks
-from pytest_opsladder.schedule.check import check_monitors
+from pytest_opsladder.schedule.check import MAX_DELIVERY_ATTEMPTS, Delivery, attempts, run_check
 from pytest_opsladder.schedule.errors import MonitorStateError
 from pytest_opsladder.schedule.monitors import Monitor
 from pytest_opsladder.schedule.state import MonitorStore
@@ -192,22 +194,47 @@ def _flush(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     sinks = load_sinks(args.sinks_file) if args.sinks_file else load_sinks(args.sink)
     try:
-        reports = check_monitors(MonitorStore(args.db, create=False), sinks, args.names or None)
+        result = run_check(MonitorStore(args.db, create=False), sinks, args.names or None)
     except MonitorStateError as exc:
         _alert_state_error(exc, sinks)
         raise  # exit 2: the scheduler running the check sees it fail too
-    for report in reports:
+    for report in result.reports:
         kind = f" ({report.alert_kind})" if report.alert_kind else ""
         new = ", ".join(report.outcomes) or "no new outcomes"
         print(f"{report.name:<24} {report.status}{kind}: {new}")
-    return 1 if any(r.status == "down" for r in reports) else 0
+    for delivery in result.undelivered:
+        print(_undelivered(delivery, _next_step(delivery)), file=sys.stderr)
+    down = any(r.status == "down" for r in result.reports)
+    return 1 if down or result.undelivered else 0
+
+
+def _undelivered(delivery: Delivery, then: str) -> str:
+    why = delivery.result.removeprefix("error: ")
+    return (
+        f"opsladder monitors check: alert {delivery.monitor!r} ({delivery.kind}, "
+        f"{delivery.state}) was NOT delivered to {delivery.sink}: {why}. {then}"
+    )
+
+
+def _next_step(delivery: Delivery) -> str:
+    tried = f"Attempt {delivery.attempt} of {MAX_DELIVERY_ATTEMPTS}"
+    if delivery.retries_left:
+        return f"{tried}; the next check retries it."
+    return (
+        f"{tried}: no more retries. Fix the sink, or add another (--sink file:PATH), "
+        "so the next alert arrives."
+    )
 
 
 def _alert_state_error(exc: MonitorStateError, sinks: Sequence[Sink]) -> None:
     """A check that cannot read its state cannot see missed runs: say so on every sink, every
     time (nothing is recorded, since the state is what is broken)."""
     alert = Alert("opsladder-monitors", "state_error", Severity.CRITICAL, str(exc))
-    deliver(alert, sinks)
+    results = deliver(alert, sinks)
+    for delivery in attempts(alert.name, alert.kind, alert.state, results, 1):
+        if delivery.failed:
+            then = "Every check sends it again while the state file cannot be used."
+            print(_undelivered(delivery, then), file=sys.stderr)
 
 
 def _serve(args: argparse.Namespace) -> int:

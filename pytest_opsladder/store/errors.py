@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_opsladder.exceptions import ConfigError, OpsladderError
+from pytest_opsladder.exceptions import CassetteWriteError, ConfigError, OpsladderError
 from pytest_opsladder.store.layout import INDEX_NAME
 
 
@@ -36,3 +36,9 @@ class IndexVersionError(StoreError):
         )
         self.line = line
         self.found = found
+
+
+class StoreWriteError(StoreError, CassetteWriteError):
+    """A run record, the index or a review line cannot be written to the store; ``path`` names
+    the file. Also a CassetteWriteError: a stored run is a cassette, and code that caught that
+    error around ``capture()`` still does."""

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from pytest_opsladder.cassette.naming import safe_stem
+from pytest_opsladder.cassette.write_errors import WriteTarget
 
 ENV_STORE = "OPSLADDER_STORE"
 DEFAULT_STORE = "runs"
@@ -23,6 +24,21 @@ def resolve_store(store: str | Path | None = None) -> Path:
     if store is not None and str(store) != "":
         return Path(store)
     return Path(os.environ.get(ENV_STORE) or DEFAULT_STORE)
+
+
+def store_target(store: Path) -> WriteTarget:
+    """How a failed write in ``store`` names itself and the production fix (no pytest option:
+    ``capture()`` runs without pytest)."""
+    from pytest_opsladder.store.errors import StoreWriteError
+
+    return WriteTarget(
+        "run-store file",
+        f"point the store elsewhere: capture(store=DIR), ${ENV_STORE}=DIR, or --store DIR on "
+        "the opsladder command line",
+        "run again",
+        place=f" (run store {store}/)",
+        error=StoreWriteError,
+    )
 
 
 def index_path(store: Path) -> Path:

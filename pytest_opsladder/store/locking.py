@@ -18,39 +18,57 @@ from typing import Any
 
 from filelock import FileLock
 
-from pytest_opsladder.store.errors import StoreError
+from pytest_opsladder.cassette.write_errors import WriteTarget, open_failed, write_fix
+from pytest_opsladder.exceptions import CassetteWriteError
+from pytest_opsladder.store.layout import store_target
 
 
 @contextmanager
-def locked(path: Path) -> Iterator[None]:
+def locked(path: Path, target: WriteTarget | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``<path>.lock`` (blocking) for the block."""
     lock = FileLock(str(path.with_name(path.name + ".lock")))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except OSError as exc:
-        raise StoreError(
-            f"cannot lock {lock.lock_file}: {exc.strerror or exc}. Make the store directory "
-            "writable or point it elsewhere (--store DIR / $OPSLADDER_STORE).",
-            path=Path(lock.lock_file),
-        ) from exc
+        where = target or store_target(path.parent)
+        raise open_failed(Path(lock.lock_file), exc, where) from None  # names the cause
     try:
         yield
     finally:
         lock.release()
 
 
-def append_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+def append_jsonl(
+    path: Path, records: list[dict[str, Any]], target: WriteTarget | None = None
+) -> None:
     """Append ``records`` as JSON lines under the lock, each line written whole."""
     data = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
-    with locked(path):
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    where = target or store_target(path.parent)
+    with locked(path, where):
         try:
-            if _ends_mid_line(fd):
-                data = "\n" + data
-            _write_all(fd, data.encode("utf-8"))
-        finally:
-            os.close(fd)
+            _append(path, data)
+        except OSError as exc:
+            raise _append_failed(path, exc, where) from None
+
+
+def _append(path: Path, data: str) -> None:
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        if _ends_mid_line(fd):
+            data = "\n" + data
+        _write_all(fd, data.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def _append_failed(path: Path, exc: OSError, target: WriteTarget) -> CassetteWriteError:
+    return target.error(
+        f"cannot append to {target.noun} {path}{target.place}: {exc.strerror or exc} (errno "
+        f"{exc.errno}); the lines already there are intact (a partial last line is ended by "
+        f"the next writer and skipped by readers). Fix: {write_fix(path, exc, target)}",
+        path=path,
+    )
 
 
 def _ends_mid_line(fd: int) -> bool:

@@ -16,9 +16,9 @@ from typing import Any
 
 from pytest_opsladder.cassette import files
 from pytest_opsladder.exceptions import CassetteError
-from pytest_opsladder.store.errors import StoreError
+from pytest_opsladder.store.errors import StoreError, StoreWriteError
 from pytest_opsladder.store.index import append_entries, dumps_entry, entry_for, entry_path
-from pytest_opsladder.store.layout import index_path, run_path
+from pytest_opsladder.store.layout import index_path, run_path, store_target
 from pytest_opsladder.store.locking import locked
 
 
@@ -35,12 +35,20 @@ def redacted(run: dict[str, Any]) -> dict[str, Any]:
 def write_run(store: Path, run: dict[str, Any], *, index: bool) -> Path:
     """Write a run record atomically under its date folder; index it when it has ended."""
     clean = redacted(run)
+    target = store_target(store)
     entry = entry_for(clean)
     path = run_path(store, entry_path(entry))
     envelope = {"format": files.FORMAT, "schema_version": files.SCHEMA_VERSION, "run": clean}
-    files.atomic_write_text(path, json.dumps(envelope, sort_keys=True, indent=1) + "\n")
+    files.atomic_write_text(path, json.dumps(envelope, sort_keys=True, indent=1) + "\n", target)
     if index:
-        append_entries(store, [entry])
+        try:
+            append_entries(store, [entry])
+        except StoreWriteError as exc:
+            raise StoreWriteError(
+                f"{exc} The run itself is saved at {path}; once the store is fixed, "
+                f"`opsladder sample --store {store} --reindex` indexes it.",
+                path=exc.path,
+            ) from None
     return path
 
 
@@ -87,5 +95,5 @@ def reindex(store: Path) -> Reindexed:
             skipped.append((run_file, str(exc)))
     path = index_path(store)
     with locked(path):
-        files.atomic_write_text(path, "".join(dumps_entry(e) for e in entries))
+        files.atomic_write_text(path, "".join(dumps_entry(e) for e in entries), store_target(store))
     return Reindexed(len(entries), tuple(skipped))

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.cassette.files import atomic_write_text
-from pytest_opsladder.store.errors import StoreError
+from pytest_opsladder.cassette.write_errors import WriteTarget
+from pytest_opsladder.store.errors import StoreError, StoreWriteError
 from pytest_opsladder.store.index import IndexReadStats, checked_lines, iter_index_lines
 from pytest_opsladder.store.layout import ENV_STORE, index_path, resolve_store
 from pytest_opsladder.store.sampling import (
@@ -118,12 +119,20 @@ def _index_of(source: str | None, store: Path) -> Path:
     return index_path(store)
 
 
+_SAMPLE_FILE = WriteTarget(
+    "sample file",
+    "write it elsewhere with -o FILE (or leave -o out to print it)",
+    "run the command again",
+    error=StoreWriteError,
+)
+
+
 def run(args: argparse.Namespace) -> int:
     status = _reindex(resolve_store(args.store)) if args.reindex else 0
     drawn = draw(args)
     text = dumps_sample(drawn)
     if args.output:
-        atomic_write_text(Path(args.output), text)
+        atomic_write_text(Path(args.output), text, _SAMPLE_FILE)
         print(f"wrote {len(drawn)} run(s) to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -144,16 +144,19 @@ def test_one(opsladder_run):
 
 
 @XDIST
-def test_mode_rewrite_deletes_the_cassette_before_the_run(
+def test_mode_rewrite_keeps_the_cassette_until_the_run_has_completed(
     pytester: pytest.Pytester, log: Path, xdist: list[str]
 ) -> None:
+    """Once asserted that rewrite deleted the cassette before the run; an interrupted or failed
+    rewrite then lost a good recording. The old file now stays until the new run completes."""
     pytester.makepyfile(
         test_agent=TOOLS
         + """
 import pathlib
 @pytest.mark.opsladder
 def test_one(opsladder_run):
-    assert not pathlib.Path("cassettes/opsladder/test_agent/test_one/baseline.json").exists()
+    path = pathlib.Path("cassettes/opsladder/test_agent/test_one/baseline.json")
+    assert path.read_text() == "stale, not even JSON"  # still there while the run goes on
     opsladder_run.output = lookup(1)
 """
     )
@@ -165,7 +168,8 @@ def test_one(opsladder_run):
     )
     result.assert_outcomes(passed=1)
     assert executed(log) == [1]
-    assert saved(path)["status"] == "complete"
+    assert saved(path)["status"] == "complete"  # a damaged cassette is no baseline to keep
+    assert sorted(p.name for p in path.parent.iterdir()) == ["baseline.json"]
 
 
 @XDIST

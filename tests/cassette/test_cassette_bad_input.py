@@ -271,7 +271,7 @@ def test_one(opsladder_run):
     cassette = pytester.path / "cassettes/opsladder/test_agent/test_one/baseline.json"
     (cassette / "notes").mkdir(parents=True)
     result = pytester.runpytest("--opsladder-mode=record", f"--opsladder-record-mode={record_mode}")
-    assert result.parseoutcomes()["errors"] == 1  # all: at teardown; rewrite: at setup
+    assert result.parseoutcomes()["errors"] == 1  # at teardown, when the run is written
     result.stdout.fnmatch_lines(
         [f"*cannot * cassette {cassette}: Is a directory*{cassette} is a directory; move it away*"]
     )

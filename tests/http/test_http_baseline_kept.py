@@ -78,13 +78,42 @@ def test_a_failed_re_record_never_replaces_a_good_cassette(
     assert len(list(pytester.path.glob("cassettes/**/prod.error.json"))) == 2
 
 
-def test_only_rewrite_replaces_the_baseline_with_a_failed_run(
+def test_rewrite_never_replaces_the_baseline_with_a_failed_run(
     pytester: pytest.Pytester, recorded: dict[str, bytes]
 ) -> None:
+    """Once asserted that rewrite replaced both good cassettes with these failed runs (an
+    error, and an answer made without the model); a rewrite now keeps them, as `all` does,
+    with the failed runs beside them."""
     before = {p: p.read_bytes() for p in cassettes(pytester)}
     result = pytester.runpytest(
         "--opsladder-mode=record", "--opsladder-record-mode=rewrite", *QUIET
     )
     result.assert_outcomes(passed=1, failed=1)
-    assert all(path.read_bytes() != content for path, content in before.items())
-    assert not list(pytester.path.glob("cassettes/**/prod.error.json"))
+    result.stdout.fnmatch_lines(["*2 good cassette(s) kept: the failed rewrite is beside it*"])
+    assert {p: p.read_bytes() for p in before} == before
+    assert len(list(pytester.path.glob("cassettes/**/prod.error.json"))) == 2
+
+
+def test_a_run_judged_worse_is_used_by_moving_its_error_file_over_the_cassette(
+    pytester: pytest.Pytester, recorded: dict[str, bytes]
+) -> None:
+    """A run that reached no server where the baseline did looks the same whether the agent no
+    longer needs the model or the model was down: rewrite keeps the baseline as `all` does, and
+    the documented way to take the new run anyway is to move its .error.json over it."""
+    pytester.makepyfile(
+        test_agent="""
+def test_agent(opsladder_run):
+    opsladder_run.output = "answered from the FAQ, no model needed"
+"""
+    )
+    [path] = [p for p in cassettes(pytester) if p.parent.name == "test_agent"]
+    before = path.read_bytes()
+    result = pytester.runpytest(
+        "--opsladder-mode=record", "--opsladder-record-mode=rewrite", *QUIET
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*(to use that run anyway, move it over the cassette)*"])
+    assert path.read_bytes() == before
+    path.with_name("prod.error.json").replace(path)
+    pytester.runpytest(*QUIET).assert_outcomes(passed=1)  # replays the new run
+    assert b"answered from the FAQ" in path.read_bytes()

@@ -14,10 +14,11 @@ import pytest
 class Hook(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, hang: threading.Event | None = None) -> None:
+    def __init__(self, hang: threading.Event | None = None, status: int = 200) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.received: list[dict[str, Any]] = []
         self.hang = hang
+        self.status = status
 
     @property
     def url(self) -> str:
@@ -32,7 +33,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.hang is not None:
             self.server.hang.wait(30)  # "answers after 30 s" (released at teardown)
         self.server.received.append({"path": self.path, "json": json.loads(body or b"{}")})
-        self.send_response(200)
+        self.send_response(self.server.status)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -57,6 +58,12 @@ def _serve(server: Hook) -> Iterator[Hook]:
 def webhook() -> Iterator[Hook]:
     """A loopback endpoint that records every JSON POST."""
     yield from _serve(Hook())
+
+
+@pytest.fixture
+def failing_webhook() -> Iterator[Hook]:
+    """A loopback endpoint that takes every POST and answers 500 Internal Server Error."""
+    yield from _serve(Hook(status=500))
 
 
 @pytest.fixture
