@@ -21,10 +21,19 @@ from user_projects import PRICED_PYPROJECT, SHADOW_WIRING
 
 CONFTEST = (
     """
-import asyncio, os, threading
+import asyncio, os, queue, threading
 import aiohttp, requests
 import pytest
 from pytest_opsladder import Variant
+
+JOBS = queue.Queue()
+
+def serve_jobs():
+    while True:
+        call, done = JOBS.get()
+        done.put(call())
+
+threading.Thread(target=serve_jobs, daemon=True).start()  # at import, outside every run
 
 def body(variant, q):
     return {"model": variant.model, "messages": [{"role": "user", "content": q}]}
@@ -41,12 +50,10 @@ def make_agent(variant):
                     reply = await resp.json()
             return reply["choices"][0]["message"]["content"]
         return asyncio.run(go())
-    def from_a_thread(case_input):  # a plain thread: the run's context does not reach it
-        out = []
-        worker = threading.Thread(target=lambda: out.append(over_requests(case_input)))
-        worker.start()
-        worker.join()
-        return out[0]
+    def from_a_thread(case_input):  # a worker started before any run: no run reaches it
+        done = queue.Queue()
+        JOBS.put((lambda: over_requests(case_input), done))
+        return done.get(timeout=30)
     return {"requests": over_requests, "aiohttp": over_aiohttp,
             "thread": from_a_thread}[os.environ["CLIENT"]]
 """
@@ -97,7 +104,7 @@ def test_a_model_call_the_run_could_not_see_leaves_tokens_and_cost_missing_not_z
     monkeypatch.setenv("WIRE_URL", wire.url)
     monkeypatch.setenv("CLIENT", "requests")
     _project(pytester)
-    monkeypatch.setenv("CLIENT", "thread")  # the candidate calls its model from a plain thread
+    monkeypatch.setenv("CLIENT", "thread")  # the candidate's calls go through a shared worker
     doc = _shadow(pytester)
     for case in doc["cases"]:
         run = case["candidate"]["runs"][0]
