@@ -111,7 +111,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _add_shadow_ini(parser)
     parser.addini(
         opt.INI_THREAD_CONTEXT,
-        "carry the current run into ThreadPoolExecutor workers",
+        "carry the current run into the threads and ThreadPoolExecutor work it starts",
         type="bool",
         default=True,
     )

@@ -51,11 +51,13 @@ def test_package_imports_and_locks_without_fcntl(tmp_path: Path) -> None:
 THREAD_POOL_TESTS = textwrap.dedent(
     """
     import concurrent.futures as cf
+    import threading
     import pytest
     from pytest_opsladder import current_run
 
     def untouched():
-        return cf.ThreadPoolExecutor.submit.__module__ == "concurrent.futures.thread"
+        return (cf.ThreadPoolExecutor.submit.__module__ == "concurrent.futures.thread"
+                and threading.Thread.start.__module__ == "threading")
 
     def test_before():
         assert untouched()
@@ -65,6 +67,11 @@ THREAD_POOL_TESTS = textwrap.dedent(
         assert not untouched()
         with cf.ThreadPoolExecutor(1) as pool:
             assert pool.submit(current_run).result() is opsladder_run
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(current_run()))
+        thread.start()
+        thread.join()
+        assert seen == [opsladder_run]
 
     def test_after():
         assert untouched()
@@ -76,3 +83,30 @@ def test_thread_pool_patch_lives_only_while_a_run_is_active(pytester: pytest.Pyt
     pytester.makepyfile(test_pools=THREAD_POOL_TESTS)
     args = ("--opsladder-mode=record", "-p", "no:randomly", "-p", "no:cacheprovider")
     pytester.runpytest_subprocess(*args).assert_outcomes(passed=3)
+
+
+def test_thread_context_off_leaves_threads_and_pools_to_the_stdlib(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\nopsladder_thread_context = false\n")
+    pytester.makepyfile(
+        test_off="""
+        import concurrent.futures as cf
+        import threading
+        import pytest
+        from pytest_opsladder import current_run
+
+        @pytest.mark.opsladder
+        def test_in_a_run(opsladder_run):
+            assert threading.Thread.start.__module__ == "threading"
+            seen = []
+            thread = threading.Thread(target=lambda: seen.append(current_run()))
+            thread.start()
+            thread.join()
+            with cf.ThreadPoolExecutor(1) as pool:
+                seen.append(pool.submit(current_run).result())
+            assert seen == [None, None]
+        """
+    )
+    args = ("--opsladder-mode=record", "-p", "no:cacheprovider")
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)

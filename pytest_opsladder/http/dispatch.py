@@ -130,6 +130,7 @@ class _AllButAiohttp(DispatchStore):
 
 
 _BUILT: list[Any] = []  # vcrpy's patchers but its aiohttp stub's, built at the first install
+_RESETS: list[Any] = []  # [what vcrpy's force_reset puts back] (see .vcr_reset), or [None]
 
 
 def preload() -> None:
@@ -148,14 +149,17 @@ def _build() -> None:
 
     import pytest_opsladder.http.aiohttp_patch
     import pytest_opsladder.http.transport  # noqa: F401
+    from pytest_opsladder.http.vcr_reset import class_resets
 
     if not _BUILT:
         _BUILT.extend(CassettePatcherBuilder(_AllButAiohttp()).build())
+        _RESETS.append(class_resets())
 
 
 def _install() -> None:
     from pytest_opsladder.http.aiohttp_patch import aiohttp_patchers
     from pytest_opsladder.http.transport import transport_patchers
+    from pytest_opsladder.http.vcr_reset import ResetWindows
 
     _build()
     dispatch = DispatchStore()
@@ -164,6 +168,8 @@ def _install() -> None:
             _PATCHES.enter_context(patcher)
         for patcher in aiohttp_patchers(dispatch):  # stacked on vcrpy's aiohttp stub
             _PATCHES.enter_context(patcher)
+        if _RESETS[0] is not None:  # vcrpy's stubs open real connections without unpatching
+            _PATCHES.enter_context(ResetWindows(_RESETS[0]))
         _PATCHES.enter_context(_socket_guard())
     except BaseException:
         _PATCHES.close()

@@ -1,5 +1,5 @@
-"""Ladder level 0: the current run follows the agent into tasks and thread pools, and events from
-many threads stay complete and ordered."""
+"""Ladder level 0: the current run follows the agent into tasks, threads and thread pools, and
+events from many threads stay complete and ordered."""
 
 from __future__ import annotations
 
@@ -123,3 +123,78 @@ def test_concurrent_events_are_all_kept_with_unique_ordered_seqs(tmp_path: Path)
         pass
     assert reloaded.recorded is not None
     assert len(reloaded.recorded.events_of("tool_call")) == threads * per_thread
+
+
+def test_run_follows_into_plain_threads_the_run_starts(tmp_path: Path, patched_pools: None) -> None:
+    seen: dict[str, object] = {}
+
+    def note(name: str) -> None:
+        seen[name] = current_run()
+        square(len(name))
+
+    outside = threading.Thread(target=note, args=("outside",))
+    with recording(tmp_path) as run:
+        inside = threading.Thread(target=note, args=("inside",))
+        timer = threading.Timer(0, note, args=("timer",))
+        for thread in (inside, timer):
+            thread.start()
+            thread.join()
+        outside.start()  # made before the run, started inside it: started by the run
+        outside.join()
+    late = threading.Thread(target=note, args=("late",))
+    late.start()
+    late.join()
+    assert seen == {"inside": run, "timer": run, "outside": run, "late": None}
+    assert recorded_args(run) == [5, 6, 7]
+    assert "run" not in inside.__dict__  # the thread's own run() again, once it began
+
+
+def test_threads_of_concurrent_runs_each_carry_their_own_run(
+    tmp_path: Path, patched_pools: None
+) -> None:
+    barrier = threading.Barrier(4)
+    seen: dict[str, tuple[object, object]] = {}
+
+    def agent(name: str) -> None:
+        recorder = RunRecorder(
+            Case(name), Variant("v"), tmp_path / f"{name}.json",
+            mode=Mode.RECORD, record_mode=RecordMode.ALL,
+        )  # fmt: skip
+        with recorder as run:
+            barrier.wait()  # every run is active before any starts its thread
+            child = threading.Thread(target=lambda: seen.__setitem__(name, (run, current_run())))
+            child.start()
+            child.join()
+            barrier.wait()
+
+    runs = [threading.Thread(target=agent, args=(f"r{i}",)) for i in range(4)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join()
+    assert len(seen) == 4
+    assert all(mine is theirs for mine, theirs in seen.values())
+
+
+def test_pool_workers_a_run_starts_do_not_carry_it_to_later_work(
+    tmp_path: Path, patched_pools: None
+) -> None:
+    """A pool made outside the run and used by it: the worker threads its submits start serve
+    the pool's later submitters, which must not find themselves in that run."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        with recording(tmp_path) as run:
+            assert [pool.submit(current_run).result() for _ in range(2)] == [run, run]
+        assert [f.result() for f in [pool.submit(current_run) for _ in range(4)]] == [None] * 4
+        with ContextThreadPoolExecutor(max_workers=1) as explicit:
+            with recording(tmp_path):
+                explicit.submit(current_run).result()
+            assert explicit.submit(current_run).result() is None
+
+
+def test_stopping_puts_the_stdlib_back() -> None:
+    original_start, original_submit = threading.Thread.start, ThreadPoolExecutor.submit
+    propagate_to_threads()
+    assert threading.Thread.start is not original_start
+    stop_propagating_to_threads()
+    assert threading.Thread.start is original_start
+    assert ThreadPoolExecutor.submit is original_submit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import socket
 import threading
 from pathlib import Path
@@ -49,20 +50,28 @@ def test_allowed_ip_hosts_pass_the_guard(cassette: Path) -> None:
 def test_http_from_outside_the_runs_context_is_neither_recorded_nor_blocked(
     tmp_path: Path, llm_server: LLMServer
 ) -> None:
-    """A background thread of another rung (an exporter) is not the agent's traffic."""
+    """A background thread of another rung (an exporter, started before the run and asked to
+    send from inside it) is not the agent's traffic."""
+    jobs: queue.Queue[queue.Queue[int] | None] = queue.Queue()
+
+    def exporter() -> None:
+        while (reply := jobs.get()) is not None:
+            reply.put(httpx.get(llm_server.url + "/bg").status_code)
 
     def background_get() -> int:
-        box: list[int] = []
-        thread = threading.Thread(
-            target=lambda: box.append(httpx.get(llm_server.url + "/bg").status_code)
-        )
-        thread.start()
-        thread.join()
-        return box[0]
+        reply: queue.Queue[int] = queue.Queue()
+        jobs.put(reply)
+        return reply.get(timeout=30)
 
+    thread = threading.Thread(target=exporter, daemon=True)
+    thread.start()
     path = tmp_path / "c.json"
-    recorded = run_in(path, background_get, Mode.RECORD)
-    assert recorded.output == 200
-    assert recorded.http == []
-    assert recorded.extra["http"] == {"replayed": 0, "recorded": 0, "live": 0, "blocked": 0}
-    assert run_in(path, background_get).output == 200  # replay does not block it either
+    try:
+        recorded = run_in(path, background_get, Mode.RECORD)
+        assert recorded.output == 200
+        assert recorded.http == []
+        assert recorded.extra["http"] == {"replayed": 0, "recorded": 0, "live": 0, "blocked": 0}
+        assert run_in(path, background_get).output == 200  # replay does not block it either
+    finally:
+        jobs.put(None)
+        thread.join()

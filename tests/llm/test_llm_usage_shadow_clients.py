@@ -21,10 +21,19 @@ from user_projects import PRICED_PYPROJECT, SHADOW_WIRING
 
 CONFTEST = (
     """
-import asyncio, os, threading
+import asyncio, os, queue, threading
 import aiohttp, requests
 import pytest
 from pytest_opsladder import Variant
+
+JOBS = queue.Queue()
+
+def serve_jobs():
+    while True:
+        call, done = JOBS.get()
+        done.put(call())
+
+threading.Thread(target=serve_jobs, daemon=True).start()  # at import, outside every run
 
 def body(variant, q):
     return {"model": variant.model, "messages": [{"role": "user", "content": q}]}
@@ -41,12 +50,10 @@ def make_agent(variant):
                     reply = await resp.json()
             return reply["choices"][0]["message"]["content"]
         return asyncio.run(go())
-    def from_a_thread(case_input):  # a plain thread: the run's context does not reach it
-        out = []
-        worker = threading.Thread(target=lambda: out.append(over_requests(case_input)))
-        worker.start()
-        worker.join()
-        return out[0]
+    def from_a_thread(case_input):  # a worker started before any run: no run reaches it
+        done = queue.Queue()
+        JOBS.put((lambda: over_requests(case_input), done))
+        return done.get(timeout=30)
     return {"requests": over_requests, "aiohttp": over_aiohttp,
             "thread": from_a_thread}[os.environ["CLIENT"]]
 """
@@ -56,20 +63,22 @@ def make_agent(variant):
 PYPROJECT = PRICED_PYPROJECT
 
 
-def _project(pytester: pytest.Pytester) -> None:
+def _project(pytester: pytest.Pytester, cases: int = 3) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makefile(".toml", pyproject=PYPROJECT)
-    cases = pytester.path / "nightmare_set"
-    cases.mkdir()
-    for i in range(3):
-        (cases / f"case-{i}.yaml").write_text(
+    folder = pytester.path / "nightmare_set"
+    folder.mkdir()
+    for i in range(cases):
+        (folder / f"case-{i}.yaml").write_text(
             f"id: case-{i}\ninput: {{q: q{i}}}\nchecks:\n  - contains: answer\n"
         )
-    pytester.runpytest("nightmare_set", "--opsladder-mode=record").assert_outcomes(passed=3)
+    pytester.runpytest("nightmare_set", "--opsladder-mode=record").assert_outcomes(passed=cases)
 
 
-def _shadow(pytester: pytest.Pytester) -> dict[str, Any]:
-    result = pytester.runpytest("nightmare_set", "--opsladder-shadow", "--opsladder-candidate=next")
+def _shadow(pytester: pytest.Pytester, *args: str) -> dict[str, Any]:
+    result = pytester.runpytest(
+        "nightmare_set", "--opsladder-shadow", "--opsladder-candidate=next", *args
+    )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     return json.loads((pytester.path / "reports" / "results.json").read_text())  # type: ignore[no-any-return]
 
@@ -97,7 +106,7 @@ def test_a_model_call_the_run_could_not_see_leaves_tokens_and_cost_missing_not_z
     monkeypatch.setenv("WIRE_URL", wire.url)
     monkeypatch.setenv("CLIENT", "requests")
     _project(pytester)
-    monkeypatch.setenv("CLIENT", "thread")  # the candidate calls its model from a plain thread
+    monkeypatch.setenv("CLIENT", "thread")  # the candidate's calls go through a shared worker
     doc = _shadow(pytester)
     for case in doc["cases"]:
         run = case["candidate"]["runs"][0]
@@ -106,3 +115,23 @@ def test_a_model_call_the_run_could_not_see_leaves_tokens_and_cost_missing_not_z
         for name in ("llm_calls", "tokens_in", "tokens_out", "cost"):
             assert metrics[name] is None or math.isnan(metrics[name]), (name, metrics[name])
         assert case["baseline"]["runs"][0]["metrics"]["tokens_in"] == 12
+
+
+def test_concurrent_candidates_over_requests_each_count_their_call(
+    pytester: pytest.Pytester, wire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vcrpy opened each real connection with the real classes back for the whole process: a
+    candidate whose request went out meanwhile, from the other thread, was not intercepted, and
+    about one in four at concurrency 2 counted no call (tokens and cost missing)."""
+    monkeypatch.setenv("WIRE_URL", wire.url)
+    monkeypatch.setenv("CLIENT", "requests")
+    _project(pytester, cases=24)
+    doc = _shadow(pytester, "--opsladder-concurrency=2")
+    lost = []
+    for case in doc["cases"]:
+        run = case["candidate"]["runs"][0]
+        metrics = run["metrics"]
+        assert run["output_text"] == case["case_id"].replace("case-", "answer:q")
+        if (metrics["llm_calls"], metrics["tokens_in"], metrics["tokens_out"]) != (1, 12, 3):
+            lost.append(case["case_id"])
+    assert lost == []
