@@ -200,8 +200,8 @@ def opsladder_run(
     opsladder_variant: Variant,
 ) -> Generator[Run, None, None]:
     """The run this test's agent records into (or replays from); persisted at teardown."""
-    cfg: dict[str, Any] = request.getfixturevalue("opsladder_config")
     item = request.node
+    cfg = _run_config(request)
     case = _case_for(item)
     record_mode = opsladder_settings.record_mode
     if cfg.get("record_mode"):
@@ -232,6 +232,19 @@ def opsladder_run(
     item.stash[RUN_KEY] = run
     yield run
     _end_run(item, recorder)
+
+
+def _run_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The ``opsladder_config`` fixture's value, checked: a bad one fails the test's setup with
+    what is wrong and the fix, never a traceback from the plugin."""
+    from pytest_opsladder.run_config import check_run_config
+
+    failure: ConfigError | None = None
+    try:
+        return check_run_config(request.getfixturevalue("opsladder_config"))
+    except ConfigError as exc:
+        failure = exc
+    pytest.fail(str(failure), pytrace=False)
 
 
 def _setup_failure(item: pytest.Item, error: OpsladderError) -> str:

@@ -149,3 +149,44 @@ def test_a_boolean_option_that_is_not_one_is_named_before_any_test_runs(
         ]
     )
     result.stdout.no_fnmatch_line("*passed*")
+
+
+BAD_RUN_CONFIGS = [
+    ("{'record_mode': 'sometimes'}", "'sometimes' is not a valid record mode*Valid values are*"),
+    ("{'record_mode': 3}", "opsladder_config['record_mode'] is 3; it must be one of: none*"),
+    ("{'cassette_dir': 5}", "opsladder_config['cassette_dir'] is 5; it must be a directory*"),
+    (
+        "{'recordmode': 'all'}",
+        "opsladder_config has the key 'recordmode'*did you mean 'record_mode'?*",
+    ),
+    ("{'allowed_host': ['loopback']}", "*key 'allowed_host'*did you mean 'allowed_hosts'?*"),
+    (
+        "['record_mode', 'all']",
+        "the opsladder_config fixture returned ['record_mode', 'all']; return a dict such as*",
+    ),
+    ("None", "the opsladder_config fixture returned None; return a dict*"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), BAD_RUN_CONFIGS)
+def test_an_opsladder_config_the_plugin_cannot_use_fails_the_setup_with_its_fix(
+    project: pytest.Pytester, value: str, expected: str
+) -> None:
+    """A wrong value was a traceback from the plugin's insides (`'NoneType' object has no
+    attribute 'get'`, `unsupported operand type(s) for /`); a misspelled key was ignored, so
+    `recordmode: all` recorded nothing new without a word."""
+    project.makeconftest(f"import pytest\n\n@pytest.fixture\ndef opsladder_config():\n"
+                         f"    return {value}\n")  # fmt: skip
+    result = project.runpytest("--opsladder-mode=record")
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(["*" + expected.replace("[", "[[]")])
+    assert "pytest_opsladder/" not in result.stdout.str()  # no frame of the plugin's code
+    assert not list(Path(project.path).rglob("*.json"))
+
+
+def test_an_opsladder_config_key_of_a_users_own_scope_passes(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        "import pytest\n\n@pytest.fixture\ndef opsladder_config():\n"
+        "    return {'my_scope_setting': 1, 'record_mode': 'all'}\n"
+    )
+    project.runpytest("--opsladder-mode=record").assert_outcomes(passed=3)
