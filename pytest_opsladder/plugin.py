@@ -281,6 +281,9 @@ def _register_metric_hook(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from pytest_opsladder.capture.agent_call import close_plugin_loops
+
+    close_plugin_loops()  # the loops async agents ran on, closed as asyncio.run closes its own
     remove = config.stash.get(REMOVE_METRICS_KEY, None)
     if remove is not None:
         remove()
