@@ -366,11 +366,60 @@ def _note_outcome(run: Run, outcome: dict[str, Any]) -> None:
 
 
 def _end_run(item: pytest.Item, recorder: RunRecorder) -> None:
-
     outcome = test_outcome(item)
     exc = _run_ending(item, outcome)  # a failed check on the output leaves the run complete
     _note_outcome(recorder.run, outcome)
+    recorder.defer_persist = item.stash.get(TEARING_DOWN, False)
     recorder.__exit__(type(exc) if exc else None, exc, None)
+    if recorder.defer_persist:  # written once every fixture has torn down (see below)
+        item.stash[PENDING_KEY] = recorder
+        return
+    _after_persist(item, recorder)
+
+
+TEARING_DOWN = pytest.StashKey[bool]()
+PENDING_KEY = pytest.StashKey[RunRecorder]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """A run ends with its fixture, but is written after every fixture of the test has torn
+    down: an error in a teardown is part of the test's outcome (the case did not pass), so a
+    baseline recorded with it is not a passing one, and a re-record with it does not replace
+    a good cassette. Interrupted before the teardown, the fixture writes the run itself."""
+    item.stash[TEARING_DOWN] = True
+    error: BaseException | None = None
+    try:
+        return (yield)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        item.stash[TEARING_DOWN] = False
+        recorder = item.stash.get(PENDING_KEY, None)
+        if recorder is not None:
+            del item.stash[PENDING_KEY]
+            _write_after_teardown(item, recorder, error)
+
+
+def _write_after_teardown(
+    item: pytest.Item, recorder: RunRecorder, error: BaseException | None
+) -> None:
+    outcome = recorder.run.extra.get(TEST_OUTCOME) or {}
+    if error is not None and outcome.get("outcome") == "passed" and _is_error(error):
+        recorder.run.extra[TEST_OUTCOME] = _outcome("error", error, "teardown")
+    recorder.persist()
+    _after_persist(item, recorder)
+
+
+def _is_error(exc: BaseException) -> bool:
+    """An exception in a teardown that makes the test an error (not a skip)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_is_error(e) for e in exc.exceptions)
+    return not isinstance(exc, pytest.skip.Exception)
+
+
+def _after_persist(item: pytest.Item, recorder: RunRecorder) -> None:
     tally = item.config.stash[TALLY_KEY]
     run = recorder.run
     if run.status is RunStatus.INCOMPLETE:
