@@ -144,7 +144,9 @@ def _case_for(item: pytest.Item) -> Case:
     if CASE_KEY in item.stash:
         return item.stash[CASE_KEY]
     marker = item.get_closest_marker(opt.MARKER)
-    case_id = (marker.kwargs.get("case") if marker else None) or item.nodeid
+    case_id = (marker.kwargs.get("case") if marker else None) or locations.without_epoch(
+        item, item.nodeid
+    )
     return Case(str(case_id), marker.kwargs.get("input") if marker else None)
 
 
@@ -184,7 +186,8 @@ def _default_cassette(item: pytest.Item, case: Case, variant: Variant, epoch: in
     home = item.path.parent.joinpath(*DEFAULT_CASSETTE_DIR, module)
     name = locations.test_name(item)
     new = cassette_path(home, name, variant.name, epoch)
-    owner = case.id if name != item.name else None  # a class's test: its neighbours' name too
+    # a class's test: its neighbours' name too
+    owner = case.id if name != locations.without_epoch(item, item.name) else None
     for old_home in (home, item.path.parent / "cassettes" / module):  # earlier layouts
         old = locations.legacy_path(old_home, item, variant.name, epoch)
         found = locations.own_or_new(new, old, owner)
@@ -435,6 +438,33 @@ def _after_persist(item: pytest.Item, recorder: RunRecorder) -> None:
 
 @pytest.fixture(autouse=True)
 def _opsladder_marked(request: pytest.FixtureRequest) -> None:
-    """Tests marked @pytest.mark.opsladder run inside a run without asking for the fixture."""
+    """Tests marked @pytest.mark.opsladder run inside a run without asking for the fixture.
+
+    Under ``--opsladder-epochs K`` this fixture carries the epoch (``request.param``)."""
     if request.node.get_closest_marker(opt.MARKER) is not None:
         request.getfixturevalue("opsladder_run")
+
+
+@pytest.hookimpl(trylast=True)  # after the user's parametrize marks: the epoch's id comes last
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``--opsladder-epochs K``: a test that records a run (marked, or requesting
+    ``opsladder_run``) runs K times, as ``test_x[e0]`` .. ``test_x[e<K-1>]`` (``test_x[1-e0]``
+    when it is parametrized), each epoch its own cassette (``<variant>.e<k>.json``)."""
+    settings = metafunc.config.stash.get(SETTINGS_KEY, None)
+    if settings is None or settings.epochs < 2 or not _records_a_run(metafunc):
+        return
+    epochs = range(settings.epochs)
+    metafunc.parametrize(
+        locations.EPOCH_PARAM, epochs, indirect=True, ids=[f"e{k}" for k in epochs]
+    )
+
+
+def _records_a_run(metafunc: pytest.Metafunc) -> bool:
+    marked = metafunc.definition.get_closest_marker(opt.MARKER) is not None
+    return marked or "opsladder_run" in metafunc.fixturenames
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    epoch = locations.epoch_of(item)
+    if epoch is not None:
+        item.stash[EPOCH_KEY] = epoch
