@@ -171,6 +171,9 @@ def cassette_for(
         return _default_cassette(item, case, variant, epoch)
     home = locations.module_dir(Path(base), item, settings.rootdir)
     new = cassette_path(home, locations.test_name(item), variant.name, epoch)
+    found = locations.own_or_earlier(new, item, case.id)
+    if found != new:
+        return found
     old = locations.legacy_path(Path(base) / safe_stem(item.path.stem), item, variant.name, epoch)
     return locations.own_or_new(new, old, case.id)
 
@@ -186,6 +189,9 @@ def _default_cassette(item: pytest.Item, case: Case, variant: Variant, epoch: in
     home = item.path.parent.joinpath(*DEFAULT_CASSETTE_DIR, module)
     name = locations.test_name(item)
     new = cassette_path(home, name, variant.name, epoch)
+    found = locations.own_or_earlier(new, item, case.id)
+    if found != new:
+        return found
     # a class's test: its neighbours' name too
     owner = case.id if name != locations.without_epoch(item, item.name) else None
     for old_home in (home, item.path.parent / "cassettes" / module):  # earlier layouts

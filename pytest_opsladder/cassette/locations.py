@@ -45,9 +45,23 @@ def without_epoch(item: pytest.Item, text: str) -> str:
 
 
 def test_name(item: pytest.Item) -> str:
-    """The test's node id within its module, classes joined by dots: ``TestA.test_x[1]``."""
+    """The test's node id within its module, classes joined by dots: ``TestA.test_x[1]``.
+
+    Only the path is joined: a parameter id keeps its ``::`` (``test_x[std::vector]`` and
+    ``test_x[std.vector]`` are two tests, and were one cassette)."""
     _, sep, inner = without_epoch(item, item.nodeid).partition("::")
-    return inner.replace("::", ".") if sep else without_epoch(item, item.name)
+    if not sep:
+        return without_epoch(item, item.name)
+    path, bracket, params = inner.partition("[")
+    return path.replace("::", ".") + bracket + params
+
+
+def earlier_test_name(item: pytest.Item) -> str | None:
+    """The name the layout before :func:`test_name` gave the test (``::`` joined in its
+    parameter id too), when it differs: its cassette there is still read while it is its own."""
+    _, sep, inner = without_epoch(item, item.nodeid).partition("::")
+    earlier = inner.replace("::", ".")
+    return earlier if sep and earlier != test_name(item) else None
 
 
 def module_dir(base: Path, item: pytest.Item, rootdir: Path) -> Path:
@@ -77,6 +91,15 @@ def recorded_case(path: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return case if isinstance(case, str) else None
+
+
+def own_or_earlier(new: Path, item: pytest.Item, case_id: str) -> Path:
+    """``new``, or the cassette recorded at the test's :func:`earlier_test_name` in the same
+    directory when it is this test's own and none is at ``new`` yet."""
+    earlier = earlier_test_name(item)
+    if earlier is None:
+        return new
+    return own_or_new(new, new.parent.parent / safe_stem(earlier) / new.name, case_id)
 
 
 def legacy_path(root: Path, item: pytest.Item, variant: str, epoch: int) -> Path:
