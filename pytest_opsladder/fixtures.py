@@ -144,7 +144,9 @@ def _case_for(item: pytest.Item) -> Case:
     if CASE_KEY in item.stash:
         return item.stash[CASE_KEY]
     marker = item.get_closest_marker(opt.MARKER)
-    case_id = (marker.kwargs.get("case") if marker else None) or item.nodeid
+    case_id = (marker.kwargs.get("case") if marker else None) or locations.without_epoch(
+        item, item.nodeid
+    )
     return Case(str(case_id), marker.kwargs.get("input") if marker else None)
 
 
@@ -169,6 +171,9 @@ def cassette_for(
         return _default_cassette(item, case, variant, epoch)
     home = locations.module_dir(Path(base), item, settings.rootdir)
     new = cassette_path(home, locations.test_name(item), variant.name, epoch)
+    found = locations.own_or_earlier(new, item, case.id)
+    if found != new:
+        return found
     old = locations.legacy_path(Path(base) / safe_stem(item.path.stem), item, variant.name, epoch)
     return locations.own_or_new(new, old, case.id)
 
@@ -184,7 +189,11 @@ def _default_cassette(item: pytest.Item, case: Case, variant: Variant, epoch: in
     home = item.path.parent.joinpath(*DEFAULT_CASSETTE_DIR, module)
     name = locations.test_name(item)
     new = cassette_path(home, name, variant.name, epoch)
-    owner = case.id if name != item.name else None  # a class's test: its neighbours' name too
+    found = locations.own_or_earlier(new, item, case.id)
+    if found != new:
+        return found
+    # a class's test: its neighbours' name too
+    owner = case.id if name != locations.without_epoch(item, item.name) else None
     for old_home in (home, item.path.parent / "cassettes" / module):  # earlier layouts
         old = locations.legacy_path(old_home, item, variant.name, epoch)
         found = locations.own_or_new(new, old, owner)
@@ -200,8 +209,8 @@ def opsladder_run(
     opsladder_variant: Variant,
 ) -> Generator[Run, None, None]:
     """The run this test's agent records into (or replays from); persisted at teardown."""
-    cfg: dict[str, Any] = request.getfixturevalue("opsladder_config")
     item = request.node
+    cfg = _run_config(request)
     case = _case_for(item)
     record_mode = opsladder_settings.record_mode
     if cfg.get("record_mode"):
@@ -232,6 +241,19 @@ def opsladder_run(
     item.stash[RUN_KEY] = run
     yield run
     _end_run(item, recorder)
+
+
+def _run_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The ``opsladder_config`` fixture's value, checked: a bad one fails the test's setup with
+    what is wrong and the fix, never a traceback from the plugin."""
+    from pytest_opsladder.run_config import check_run_config
+
+    failure: ConfigError | None = None
+    try:
+        return check_run_config(request.getfixturevalue("opsladder_config"))
+    except ConfigError as exc:
+        failure = exc
+    pytest.fail(str(failure), pytrace=False)
 
 
 def _setup_failure(item: pytest.Item, error: OpsladderError) -> str:
@@ -353,11 +375,60 @@ def _note_outcome(run: Run, outcome: dict[str, Any]) -> None:
 
 
 def _end_run(item: pytest.Item, recorder: RunRecorder) -> None:
-
     outcome = test_outcome(item)
     exc = _run_ending(item, outcome)  # a failed check on the output leaves the run complete
     _note_outcome(recorder.run, outcome)
+    recorder.defer_persist = item.stash.get(TEARING_DOWN, False)
     recorder.__exit__(type(exc) if exc else None, exc, None)
+    if recorder.defer_persist:  # written once every fixture has torn down (see below)
+        item.stash[PENDING_KEY] = recorder
+        return
+    _after_persist(item, recorder)
+
+
+TEARING_DOWN = pytest.StashKey[bool]()
+PENDING_KEY = pytest.StashKey[RunRecorder]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """A run ends with its fixture, but is written after every fixture of the test has torn
+    down: an error in a teardown is part of the test's outcome (the case did not pass), so a
+    baseline recorded with it is not a passing one, and a re-record with it does not replace
+    a good cassette. Interrupted before the teardown, the fixture writes the run itself."""
+    item.stash[TEARING_DOWN] = True
+    error: BaseException | None = None
+    try:
+        return (yield)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        item.stash[TEARING_DOWN] = False
+        recorder = item.stash.get(PENDING_KEY, None)
+        if recorder is not None:
+            del item.stash[PENDING_KEY]
+            _write_after_teardown(item, recorder, error)
+
+
+def _write_after_teardown(
+    item: pytest.Item, recorder: RunRecorder, error: BaseException | None
+) -> None:
+    outcome = recorder.run.extra.get(TEST_OUTCOME) or {}
+    if error is not None and outcome.get("outcome") == "passed" and _is_error(error):
+        recorder.run.extra[TEST_OUTCOME] = _outcome("error", error, "teardown")
+    recorder.persist()
+    _after_persist(item, recorder)
+
+
+def _is_error(exc: BaseException) -> bool:
+    """An exception in a teardown that makes the test an error (not a skip)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_is_error(e) for e in exc.exceptions)
+    return not isinstance(exc, pytest.skip.Exception)
+
+
+def _after_persist(item: pytest.Item, recorder: RunRecorder) -> None:
     tally = item.config.stash[TALLY_KEY]
     run = recorder.run
     if run.status is RunStatus.INCOMPLETE:
@@ -374,6 +445,33 @@ def _end_run(item: pytest.Item, recorder: RunRecorder) -> None:
 
 @pytest.fixture(autouse=True)
 def _opsladder_marked(request: pytest.FixtureRequest) -> None:
-    """Tests marked @pytest.mark.opsladder run inside a run without asking for the fixture."""
+    """Tests marked @pytest.mark.opsladder run inside a run without asking for the fixture.
+
+    Under ``--opsladder-epochs K`` this fixture carries the epoch (``request.param``)."""
     if request.node.get_closest_marker(opt.MARKER) is not None:
         request.getfixturevalue("opsladder_run")
+
+
+@pytest.hookimpl(trylast=True)  # after the user's parametrize marks: the epoch's id comes last
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``--opsladder-epochs K``: a test that records a run (marked, or requesting
+    ``opsladder_run``) runs K times, as ``test_x[e0]`` .. ``test_x[e<K-1>]`` (``test_x[1-e0]``
+    when it is parametrized), each epoch its own cassette (``<variant>.e<k>.json``)."""
+    settings = metafunc.config.stash.get(SETTINGS_KEY, None)
+    if settings is None or settings.epochs < 2 or not _records_a_run(metafunc):
+        return
+    epochs = range(settings.epochs)
+    metafunc.parametrize(
+        locations.EPOCH_PARAM, epochs, indirect=True, ids=[f"e{k}" for k in epochs]
+    )
+
+
+def _records_a_run(metafunc: pytest.Metafunc) -> bool:
+    marked = metafunc.definition.get_closest_marker(opt.MARKER) is not None
+    return marked or "opsladder_run" in metafunc.fixturenames
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    epoch = locations.epoch_of(item)
+    if epoch is not None:
+        item.stash[EPOCH_KEY] = epoch

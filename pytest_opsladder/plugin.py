@@ -16,6 +16,8 @@ from pytest_opsladder import options as opt
 from pytest_opsladder._modules import module_available
 from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.ini import check_bool_options, ini_bool
+from pytest_opsladder.pyproject import opsladder_table, pyproject_path
 from pytest_opsladder.settings import (
     Settings,
     merge_variants,
@@ -217,7 +219,9 @@ def _build_settings(config: pytest.Config) -> Settings:
         baseline=str(config.getini(opt.INI_BASELINE)),
         variant_name=config.getoption("opsladder_variant"),
         record_mode_explicit=record_value is not None,
+        pyproject=pyproject_path(config.inipath, root),
     )
+    opsladder_table(settings.pyproject_file)  # a misspelled section is refused before any run
     _shadow_settings(config, settings)
     return settings
 
@@ -242,13 +246,14 @@ def _shadow_settings(config: pytest.Config, settings: Settings) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{opt.MARKER}{opt.MARKER_HELP[len(opt.MARKER) :]}")
     try:
+        check_bool_options(config)
         settings = _build_settings(config)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
     config.stash[TALLY_KEY] = Tally()
     _register_metric_hook(config)
-    if config.getini(opt.INI_THREAD_CONTEXT):  # only while a run is active (not at load)
+    if ini_bool(config, opt.INI_THREAD_CONTEXT):  # only while a run is active (not at load)
         from pytest_opsladder.capture.context import propagate_during_runs
 
         propagate_during_runs(True)
@@ -276,6 +281,9 @@ def _register_metric_hook(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from pytest_opsladder.capture.agent_call import close_plugin_loops
+
+    close_plugin_loops()  # the loops async agents ran on, closed as asyncio.run closes its own
     remove = config.stash.get(REMOVE_METRICS_KEY, None)
     if remove is not None:
         remove()
@@ -289,7 +297,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     settings = session.config.stash[SETTINGS_KEY]
     hook = session.config.hook.pytest_opsladder_variants
     try:
-        declared = [variants_from_pyproject(settings.rootdir), *hook()]
+        declared = [variants_from_pyproject(settings.pyproject_file), *hook()]
         settings.variants = merge_variants(declared, settings.rootdir, "pytest_opsladder_variants")
         settings.run_variant  # noqa: B018 - validates --opsladder-variant / the baseline early
         if settings.mode.value == "shadow":

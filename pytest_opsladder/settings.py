@@ -29,6 +29,12 @@ class Settings:
     report_dir: Path | None = None
     record_mode_explicit: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    pyproject: Path | None = None  # the file of [tool.opsladder]; None: the rootdir's
+
+    @property
+    def pyproject_file(self) -> Path:
+        """The pyproject.toml whose ``[tool.opsladder]`` tables this session reads."""
+        return self.pyproject or self.rootdir / "pyproject.toml"
 
     @property
     def candidate(self) -> Variant:
@@ -84,15 +90,17 @@ def positive_int(value: str | int, setting: str) -> int:
 _VARIANT_KEYS = {"model", "prompt", "params"}
 
 
-def variants_from_pyproject(rootdir: Path) -> list[Variant]:
-    """``[tool.opsladder.variants]``: ``name = {model = ..., prompt = ..., params = {...}}``."""
-    import tomllib
+def variants_from_pyproject(path: Path) -> list[Variant]:
+    """``[tool.opsladder.variants]`` of the pyproject.toml at ``path``:
+    ``name = {model = ..., prompt = ..., params = {...}}``."""
+    from pytest_opsladder.pyproject import opsladder_table
 
-    path = rootdir / "pyproject.toml"
-    if not path.is_file():
-        return []
-    with path.open("rb") as handle:
-        table = tomllib.load(handle).get("tool", {}).get("opsladder", {}).get("variants", {})
+    table = opsladder_table(path).get("variants", {})
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{path}: [tool.opsladder.variants] must be a table of variants, e.g. "
+            '[tool.opsladder.variants] then next = {model = "gpt-5"}.'
+        )
     return [_variant(name, spec, path) for name, spec in table.items()]
 
 

@@ -20,6 +20,8 @@ from pytest_opsladder.capture.run import Run, current_run, stopped_by_test
 
 AGENT_CALLS_S = "agent_calls_s"  # run.extra: seconds spent inside the agent, summed over calls
 _LOOPS = threading.local()
+_MADE: list[asyncio.AbstractEventLoop] = []  # every thread's loop, closed at the session's end
+_MADE_LOCK = threading.Lock()
 
 
 def plugin_loop() -> asyncio.AbstractEventLoop:
@@ -27,13 +29,32 @@ def plugin_loop() -> asyncio.AbstractEventLoop:
     loop: asyncio.AbstractEventLoop | None = getattr(_LOOPS, "loop", None)
     if loop is None or loop.is_closed():
         loop = _LOOPS.loop = asyncio.new_event_loop()
+        with _MADE_LOCK:
+            _MADE.append(loop)
     return loop
 
 
-def close_plugin_loop() -> None:
-    loop: asyncio.AbstractEventLoop | None = getattr(_LOOPS, "loop", None)
-    if loop is not None and not loop.is_closed():
+def close_plugin_loops() -> None:
+    """Close every loop :func:`plugin_loop` made, as ``asyncio.run`` closes its own: tasks
+    left behind cancelled, async generators closed, the default executor shut down. Called
+    when the pytest session ends; a loop made after that is made anew."""
+    with _MADE_LOCK:
+        loops, _MADE[:] = list(_MADE), []
+    for loop in loops:
+        if not loop.is_closed() and not loop.is_running():
+            _close(loop)
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
         loop.close()
 
 

@@ -74,6 +74,10 @@ class RunRecorder:
         self.run = Run(case, variant, tools_hash=tools_schema_hash(), epoch=epoch)
         self.saved_to: Path | None = None
         self.kept_baseline: Path | None = None  # the good cassette a failed run did not replace
+        # Set by the pytest plugin while a test tears down: the run ends with its fixture, and
+        # is written by persist() once every fixture has torn down (an error there is part of
+        # the test's outcome, which decides where the run is kept).
+        self.defer_persist = False
         self._stack = ExitStack()
 
     @property
@@ -123,6 +127,11 @@ class RunRecorder:
         except BaseException:
             self._persist_with_metrics()
             raise
+        if not self.defer_persist:
+            self._persist_with_metrics()
+
+    def persist(self) -> None:
+        """Write the ended run (after ``__exit__`` with ``defer_persist`` set)."""
         self._persist_with_metrics()
 
     def _persist_with_metrics(self) -> None:

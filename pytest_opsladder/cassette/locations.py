@@ -17,11 +17,51 @@ import pytest
 from pytest_opsladder._json import parse
 from pytest_opsladder.cassette.naming import cassette_path, safe_stem
 
+# ``--opsladder-epochs K`` parametrizes each recording test K times through this autouse fixture
+# (indirectly, so no fixture is added): the items are ``test_x[1-e0]`` .. ``test_x[1-e2]``.
+EPOCH_PARAM = "_opsladder_marked"
+
+
+def epoch_of(item: pytest.Item) -> int | None:
+    """The epoch ``--opsladder-epochs`` gave this item, None when it did not repeat it."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or EPOCH_PARAM not in callspec.params:
+        return None
+    return int(callspec.params[EPOCH_PARAM])
+
+
+def without_epoch(item: pytest.Item, text: str) -> str:
+    """``text`` (the item's node id or name) without the id its epoch added: every epoch of a
+    test is the same case, in one cassette directory."""
+    epoch = epoch_of(item)
+    if epoch is None:
+        return text
+    tag = f"e{epoch}]"
+    if text.endswith(f"[{tag}"):
+        return text[: -len(tag) - 1]
+    if text.endswith(f"-{tag}"):
+        return text[: -len(tag) - 1] + "]"
+    return text
+
 
 def test_name(item: pytest.Item) -> str:
-    """The test's node id within its module, classes joined by dots: ``TestA.test_x[1]``."""
-    _, sep, inner = item.nodeid.partition("::")
-    return inner.replace("::", ".") if sep else item.name
+    """The test's node id within its module, classes joined by dots: ``TestA.test_x[1]``.
+
+    Only the path is joined: a parameter id keeps its ``::`` (``test_x[std::vector]`` and
+    ``test_x[std.vector]`` are two tests, and were one cassette)."""
+    _, sep, inner = without_epoch(item, item.nodeid).partition("::")
+    if not sep:
+        return without_epoch(item, item.name)
+    path, bracket, params = inner.partition("[")
+    return path.replace("::", ".") + bracket + params
+
+
+def earlier_test_name(item: pytest.Item) -> str | None:
+    """The name the layout before :func:`test_name` gave the test (``::`` joined in its
+    parameter id too), when it differs: its cassette there is still read while it is its own."""
+    _, sep, inner = without_epoch(item, item.nodeid).partition("::")
+    earlier = inner.replace("::", ".")
+    return earlier if sep and earlier != test_name(item) else None
 
 
 def module_dir(base: Path, item: pytest.Item, rootdir: Path) -> Path:
@@ -53,6 +93,15 @@ def recorded_case(path: Path) -> str | None:
     return case if isinstance(case, str) else None
 
 
+def own_or_earlier(new: Path, item: pytest.Item, case_id: str) -> Path:
+    """``new``, or the cassette recorded at the test's :func:`earlier_test_name` in the same
+    directory when it is this test's own and none is at ``new`` yet."""
+    earlier = earlier_test_name(item)
+    if earlier is None:
+        return new
+    return own_or_new(new, new.parent.parent / safe_stem(earlier) / new.name, case_id)
+
+
 def legacy_path(root: Path, item: pytest.Item, variant: str, epoch: int) -> Path:
     """Where the layout before this one put the test's cassette: under its bare name."""
-    return cassette_path(root, item.name, variant, epoch)
+    return cassette_path(root, without_epoch(item, item.name), variant, epoch)

@@ -9,7 +9,6 @@ builds the metrics table, scores it, writes ``reports/`` and reports the gate as
 from __future__ import annotations
 
 import time
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,9 +63,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def fail_on_inconclusive(config: pytest.Config) -> bool:
     from pytest_opsladder import options as opt
+    from pytest_opsladder.ini import ini_bool
 
     value = config.getoption("opsladder_fail_on_inconclusive")
-    return bool(config.getini(opt.INI_FAIL_ON_INCONCLUSIVE) if value is None else value)
+    return ini_bool(config, opt.INI_FAIL_ON_INCONCLUSIVE) if value is None else bool(value)
 
 
 @pytest.hookimpl(trylast=True)
@@ -80,40 +80,64 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_opsladder.drift.errors import GateConfigError
     from pytest_opsladder.drift.scoring import check_gate, startup_catalogue
 
+    pyproject = _settings(config).pyproject_file
     try:
-        gate = load_gate(_settings(config).rootdir)
+        gate = load_gate(pyproject)
         check_gate(gate, startup_catalogue(known_metrics()))
         config.stash[GATE_KEY] = gate
-        _settings(config).extra["prices"] = load_prices(_settings(config).rootdir)
+        _settings(config).extra["prices"] = load_prices(pyproject)
     except GateConfigError as exc:
-        pyproject = _settings(config).rootdir / "pyproject.toml"
         raise pytest.UsageError(str(exc.in_file(pyproject))) from None
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+    _check_gate_alert(config)
+    fail_on_inconclusive(config)  # a bad ini value is refused now, not after every case ran
 
 
-def _opsladder_table(rootdir: Path) -> dict[str, Any]:
-    pyproject = rootdir / "pyproject.toml"
-    if not pyproject.is_file():
-        return {}
-    with pyproject.open("rb") as handle:
-        table: dict[str, Any] = tomllib.load(handle).get("tool", {}).get("opsladder", {})
-    return table
+def _gate_alert_sinks(config: pytest.Config) -> list[str]:
+    return list(config.getoption("opsladder_gate_alert") or config.getini("opsladder_gate_alert"))
 
 
-def load_gate(rootdir: Path) -> GateConfig:
-    """``[tool.opsladder.gate]`` of the project's pyproject.toml (the defaults without one)."""
+def _check_gate_alert(config: pytest.Config) -> None:
+    """The gate's alert sinks are parsed before any case runs: a misspelled sink used to be a
+    traceback at the end of the session, after every candidate run, when the gate failed."""
+    from pytest_opsladder.schedule.alerts import load_sinks
+
+    sinks = _gate_alert_sinks(config)
+    if not sinks:
+        return
+    try:
+        load_sinks(sinks)
+    except ConfigError as exc:
+        where = f" in {config.inipath}" if not config.getoption("opsladder_gate_alert") else ""
+        raise pytest.UsageError(
+            f"--opsladder-gate-alert / opsladder_gate_alert{where}: {exc} Write each sink as "
+            "stderr, file:PATH, webhook:URL or command:CMD."
+        ) from None
+
+
+def load_gate(pyproject: Path) -> GateConfig:
+    """``[tool.opsladder.gate]`` of the session's pyproject.toml (the defaults without one)."""
     from pytest_opsladder.drift.gate import GateConfig, load_gate_config
+    from pytest_opsladder.pyproject import opsladder_table
 
-    has_gate = "gate" in _opsladder_table(rootdir)
-    return load_gate_config(rootdir / "pyproject.toml") if has_gate else GateConfig.default()
+    has_gate = "gate" in opsladder_table(pyproject)
+    return load_gate_config(pyproject) if has_gate else GateConfig.default()
 
 
-def load_prices(rootdir: Path) -> dict[str, Any]:
+def load_prices(pyproject: Path) -> dict[str, Any]:
     """``[tool.opsladder.prices]``: USD per 1M tokens per model, for the cost metric."""
+    from pytest_opsladder.drift.errors import GateConfigError
     from pytest_opsladder.drift.table import parse_prices
+    from pytest_opsladder.pyproject import opsladder_table
 
-    return dict(parse_prices(_opsladder_table(rootdir).get("prices", {})))
+    prices = opsladder_table(pyproject).get("prices", {})
+    if not isinstance(prices, dict):
+        raise GateConfigError(
+            "[tool.opsladder.prices] must be a table: model = {input = 2.0, output = 8.0}",
+            key="prices",
+        )
+    return dict(parse_prices(prices))
 
 
 # -- per case ----------------------------------------------------------------------------------
@@ -487,7 +511,7 @@ def _gate_text(results: dict[str, Any], failed: bool) -> str:
 
 def _alert(config: pytest.Config, results: dict[str, Any], written: dict[str, Path]) -> None:
     """A failed gate pages through the same sinks as a missed job (ladder levels 1 and 7)."""
-    sinks = config.getoption("opsladder_gate_alert") or config.getini("opsladder_gate_alert")
+    sinks = _gate_alert_sinks(config)
     if not sinks:
         return
     from pytest_opsladder.schedule.alerts import raise_alert
@@ -499,10 +523,13 @@ def _alert(config: pytest.Config, results: dict[str, Any], written: dict[str, Pa
         "failed_metrics": [m["name"] for m in results["metrics"] if m.get("verdict") == "fail"],
         "report": str(written.get("report.html", "")),
     }
-    delivery = raise_alert(
-        "drift-gate", "critical", results.get("verdict_reason", "the drift gate failed"),
-        details, list(sinks), kind="drift",
-    )  # fmt: skip
+    try:
+        delivery = raise_alert(
+            "drift-gate", "critical", results.get("verdict_reason", "the drift gate failed"),
+            details, sinks, kind="drift",
+        )  # fmt: skip
+    except ConfigError as exc:  # a sinks file changed since configure: said, never a traceback
+        delivery = {", ".join(sinks): f"error: {exc}"}
     config.stash[RESULTS_KEY]["alerts"] = delivery
 
 

@@ -49,8 +49,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def fail_on_live(config: pytest.Config) -> bool:
+    from pytest_opsladder.ini import ini_bool
+
     value = config.getoption("opsladder_fail_on_live")
-    return bool(config.getini(INI_FAIL_ON_LIVE) if value is None else value)
+    return ini_bool(config, INI_FAIL_ON_LIVE) if value is None else bool(value)
 
 
 class HttpAccounting:

@@ -36,17 +36,38 @@ class _ReplayMixin:
                 self._opts.sleep(gap)
             yield data
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for gap, data in self._gaps():
-            if gap:
-                await self._opts.async_sleep(gap)
-            yield data
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _ReplayChunks(self._gaps(), self._opts)
 
     def close(self) -> None:
         return None
 
     async def aclose(self) -> None:
         return None
+
+
+class _ReplayChunks:
+    """The recorded chunks as an async iterator that is not an async generator: a client that
+    stops reading at the end of the events (the SDKs stop at ``[DONE]``) leaves nothing for
+    the event loop to finalize. An async generator left suspended was closed by the loop's
+    finalizer hook, late: at interpreter exit, on a loop no longer running, that printed 'Task
+    was destroyed but it is pending!'."""
+
+    def __init__(self, gaps: Iterator[tuple[float, bytes]], opts: HttpOptions) -> None:
+        self._gaps = gaps
+        self._opts = opts
+
+    def __aiter__(self) -> _ReplayChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            gap, data = next(self._gaps)
+        except StopIteration:
+            raise StopAsyncIteration from None
+        if gap:
+            await self._opts.async_sleep(gap)
+        return data
 
 
 class _RecordingMixin:
