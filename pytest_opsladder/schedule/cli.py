@@ -193,7 +193,7 @@ def _flush(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    sinks = load_sinks(args.sinks_file) if args.sinks_file else load_sinks(args.sink)
+    sinks = _sinks(args)
     try:
         result = run_check(MonitorStore(args.db, create=False), sinks, args.names or None)
     except MonitorStateError as exc:
@@ -225,6 +225,17 @@ def _next_step(delivery: Delivery) -> str:
         f"{tried}: no more retries. Fix the sink, or add another (--sink file:PATH), "
         "so the next alert arrives."
     )
+
+
+def _sinks(args: argparse.Namespace) -> list[Sink]:
+    """Every sink asked for: the file's (always read as a file, whatever its name) and each
+    --sink; stderr when neither is given."""
+    from pathlib import Path
+
+    sinks = load_sinks(Path(args.sinks_file)) if args.sinks_file else []
+    if args.sink or not sinks:
+        sinks += load_sinks(args.sink)
+    return sinks
 
 
 def _alert_state_error(exc: MonitorStateError, sinks: Sequence[Sink]) -> None:
