@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -83,6 +84,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OpsladderError as exc:
         print(f"opsladder {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        if _stdout_closed(exc):
+            return SIGPIPE_EXIT
+        print(f"opsladder {args.command}: error: {_describe(exc)}", file=sys.stderr)
+        return 2
+
+
+# What a shell reports for a filter killed by SIGPIPE (`opsladder events jsonl ... | head`):
+# not 1, which would read as "a cassette is invalid" or "the gate failed" under pipefail.
+SIGPIPE_EXIT = 128 + 13
+
+
+def _stdout_closed(exc: OSError) -> bool:
+    """True when the reader of our output went away (the only pipe a command writes to
+    without handling its own errors); stdout then points at /dev/null, so the interpreter's
+    last flush does not fail again on the way out."""
+    if not isinstance(exc, BrokenPipeError):
+        return False
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return True
+
+
+def _describe(exc: OSError) -> str:
+    """An environment failure no command turned into its own error, with the path(s)."""
+    paths = " -> ".join(repr(str(p)) for p in (exc.filename, exc.filename2) if p is not None)
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if not paths:
+        return f"{type(exc).__name__}: {reason}"
+    return f"{reason} ({paths}). Check the path and its permissions, then run the command again."
 
 
 if __name__ == "__main__":

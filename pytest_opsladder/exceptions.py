@@ -14,7 +14,8 @@
     ├── ReplayError                     replay could not reproduce what was recorded
     │   ├── ToolReplayMissError         a tool call that was never recorded
     │   └── HttpReplayMissError         an HTTP request that was never recorded
-    └── RecordedToolError               re-raised in replay: the tool raised this when recorded
+    ├── RecordedToolError               re-raised in replay: the tool raised this when recorded
+    └── OutputWriteError                a file a command was told to write (-o) cannot be written
 
 Every message says what was wrong (with the value), why, and how to fix it; the context is kept
 on attributes (``path``, ``case_id``, ``tool`` ...) so tools and reports can show it.
@@ -128,3 +129,11 @@ class RecordedToolError(OpsladderError):
         self.type_name = type_name
         self.module = module
         self.message = message
+
+
+class OutputWriteError(OpsladderError):
+    """A file a command was told to write (``-o``) cannot be written; nothing was replaced."""
+
+    def __init__(self, message: str, *, path: Path | str) -> None:
+        super().__init__(message)
+        self.path = Path(path)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from typing import Any
 
+from pytest_opsladder._cli_types import bounded_int
 from pytest_opsladder.drift.gate import GateConfig, parse_gate_config
 from pytest_opsladder.drift.simulate import (
     EVIDENCE_GATE,
@@ -39,21 +41,21 @@ def register(subparsers: Any) -> None:
         help="simulate the drift gate's error rates and power (level 7)",
         description="Simulate suites (cases x epochs with case difficulty, log-normal latency "
         "with a case effect, a tie-heavy retry count, tool routes) gated on pass_rate (margin "
-        "0.05), latency_s (10%%) and retries (0); report the gate's error rates at the margins "
+        "0.05), latency_s (10%) and retries (0); report the gate's error rates at the margins "
         "and its power at the MDE it reports, with Monte Carlo error.",
     )
-    parser.add_argument("--cases", type=_positive, default=200, help="cases per suite (200)")
-    parser.add_argument("--epochs", type=_positive, default=1, help="epochs per side (1)")
+    parser.add_argument("--cases", type=_CASES, default=200, help="cases per suite (200)")
+    parser.add_argument("--epochs", type=_EPOCHS, default=1, help="epochs per side (1)")
     parser.add_argument(
-        "--sims", type=_positive, default=None, help="suites per rate (default: 16 (1 - a) / a)"
+        "--sims", type=_SIMS, default=None, help="suites per rate (default: 16 (1 - a) / a)"
     )
     parser.add_argument(
-        "--power-sims", type=_positive, default=400, help="suites per power estimate (400)"
+        "--power-sims", type=_SIMS, default=400, help="suites per power estimate (400)"
     )
     parser.add_argument(
-        "--mde-suites", type=_positive, default=30, help="suites the mean MDE is taken over (30)"
+        "--mde-suites", type=_SIMS, default=30, help="suites the mean MDE is taken over (30)"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=bounded_int(0, 2**32 - 1), default=0)
     parser.add_argument("--alpha", type=_alpha, default=0.01, help="family-wise alpha (0.01)")
     parser.add_argument(
         "--effect",
@@ -65,11 +67,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer")
-    return value
+# a suite is simulated in memory: bounds that keep it there (and the run under hours)
+_CASES, _EPOCHS, _SIMS = bounded_int(1, 100_000), bounded_int(1, 100), bounded_int(1, 1_000_000)
 
 
 def _alpha(text: str) -> float:
@@ -94,9 +93,12 @@ def parse_effect(text: str) -> Effects:
             f"{', '.join(valid)}"
         )
     try:
-        return Effects(**{name: float(value)})
+        number = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--effect {text!r}: {value!r} is not a number") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"--effect {text!r}: {value!r} is not a finite number")
+    return Effects(**{name: number})
 
 
 def _line(label: str, rate: Rate) -> str:
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         effects = [parse_effect(e) for e in (args.effect or DEFAULT_EFFECTS)]
     except argparse.ArgumentTypeError as exc:
-        print(f"opsladder selfcheck: error: {exc}")
+        print(f"opsladder selfcheck: error: {exc}", file=sys.stderr)
         return 2
     gate = parse_gate_config({**EVIDENCE_GATE, "alpha": args.alpha})
     sims = args.sims or default_sims(args.alpha)

@@ -115,6 +115,12 @@ def parse_gate_config(raw: Mapping[str, Any], *, source: Path | str | None = Non
 
 
 def _parse_gate_table(raw: Mapping[str, Any]) -> GateConfig:
+    if not isinstance(raw, Mapping):
+        raise GateConfigError(
+            f"[tool.opsladder.gate] must be a table of settings and gated metrics, not "
+            f"{type(raw).__name__} {raw!r}",
+            key="gate",
+        )
     settings = {k: raw[k] for k in raw if k in _TABLE_KEYS}
     metrics = {}
     for key, value in raw.items():
@@ -122,7 +128,9 @@ def _parse_gate_table(raw: Mapping[str, Any]) -> GateConfig:
             continue
         gate = _parse_metric(str(key), value)
         metrics[gate.name] = gate
-    return GateConfig(metrics, **_parse_settings(settings))
+    # a table that only tunes the gate (alpha = 0.05) still gates what the default gates:
+    # a gate that tests nothing would pass every candidate
+    return GateConfig(metrics or GateConfig.default().metrics, **_parse_settings(settings))
 
 
 def load_gate_config(pyproject: Path | str) -> GateConfig:

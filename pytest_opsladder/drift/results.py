@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pytest_opsladder import _json
-from pytest_opsladder._atomic import open_atomic
+from pytest_opsladder._output import OutputFile
 from pytest_opsladder.capture.run import utc_now
 from pytest_opsladder.drift.cases import build_cases
 from pytest_opsladder.drift.errors import ResultsSchemaError
@@ -293,7 +293,7 @@ def _as_doc(value: Any) -> dict[str, Any]:
 def write_results(doc: Mapping[str, Any], path: Path | str) -> Path:
     """Write atomically (temp file + rename): a reader never sees half a results file."""
     target = Path(path)
-    with open_atomic(target) as fh:
+    with OutputFile(target, option="-o/--output") as fh:
         json.dump(doc, fh, indent=1, allow_nan=False, default=str)
     return target
 

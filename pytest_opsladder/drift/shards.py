@@ -18,6 +18,7 @@ from pytest_opsladder import _json
 from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.drift.errors import ShardError
 from pytest_opsladder.drift.gate import GateConfig, parse_gate_config
+from pytest_opsladder.drift.shard_schema import check_header, check_row
 from pytest_opsladder.secrets import redact_secrets
 
 if TYPE_CHECKING:
@@ -110,7 +111,8 @@ def read_shard(path: Path | str) -> Shard:
             "write shards with this release's write_shard",
             path=source,
         )
-    rows = [_line(source, lines, i) for i in range(1, len(lines)) if lines[i].strip()]
+    check_header(header, source)
+    rows = [_row(source, lines, i) for i in range(1, len(lines)) if lines[i].strip()]
     return Shard(
         settings=dict(header.get("settings") or {}),
         rows=rows,
@@ -121,6 +123,12 @@ def read_shard(path: Path | str) -> Shard:
         fingerprints=dict(header.get("fingerprints") or {}),
         lost=dict(header.get("lost") or {}),
     )
+
+
+def _row(source: Path, lines: list[str], i: int) -> dict[str, Any]:
+    row = _line(source, lines, i)
+    check_row(row, source, i + 1)
+    return row
 
 
 def _line(source: Path, lines: list[str], i: int) -> dict[str, Any]:
@@ -156,7 +164,7 @@ def merge_shards(paths: Iterable[Path | str]) -> Merged:
     """Concatenate shards that agree on their settings; a run seen twice is kept once."""
     import pandas as pd
 
-    from pytest_opsladder.drift.table import coerce_types
+    from pytest_opsladder.drift.table import coerce_types, table_columns
 
     shards = [(Path(p), read_shard(p)) for p in paths]
     if not shards:
@@ -165,7 +173,10 @@ def merge_shards(paths: Iterable[Path | str]) -> Merged:
     for path, shard in shards[1:]:
         _check_same(first_path, first, path, shard)
     rows = [row for _, shard in shards for row in shard.rows]
-    table = pd.DataFrame(rows).drop_duplicates(subset=["role", "case_id", "epoch", "run_id"])
+    # the fixed columns even without a row: a job whose every case lacked a baseline writes a
+    # shard of its header alone, and merging it is an inconclusive verdict, not a KeyError
+    table = pd.DataFrame(rows, columns=table_columns(rows))
+    table = table.drop_duplicates(subset=["role", "case_id", "epoch", "run_id"])
     live: dict[str, int] = {}
     for _, shard in shards:
         for key, value in shard.live_calls.items():

@@ -106,12 +106,13 @@ def metrics_table(
         raise ValueError(f"extras has {len(extra_list)} items for {len(run_list)} runs")
     UNPRICED.clear()
     rows = [_row(r, e, prices or {}, baseline) for r, e in zip(run_list, extra_list, strict=True)]
-    frame = coerce_types(pd.DataFrame(rows, columns=_columns(rows)))
+    frame = coerce_types(pd.DataFrame(rows, columns=table_columns(rows)))
     frame.attrs["unpriced_models"] = sorted(UNPRICED)
     return frame
 
 
-def _columns(rows: list[dict[str, Any]]) -> list[str]:
+def table_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The fixed columns of the metrics table, then every other key of ``rows``, sorted."""
     fixed = [*ID_COLUMNS, *NUMERIC_METRICS, *OTHER_COLUMNS]
     extra = sorted({k for row in rows for k in row} - set(fixed))
     return fixed + extra

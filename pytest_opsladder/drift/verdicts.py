@@ -139,7 +139,11 @@ def overall_verdict(gated: list[dict[str, Any]], gate: GateConfig) -> tuple[str,
         if hits:
             return verdict.value, "; ".join(m["reason"] for m in hits)
     if not gated:
-        return Verdict.PASS.value, "no metric is gated"
+        # nothing was tested, so nothing was shown: never a pass
+        return Verdict.INCONCLUSIVE.value, (
+            "no metric is gated, so the gate tested nothing; name one in "
+            '[tool.opsladder.gate], such as pass_rate = {worse = "lower", margin = 0.05}'
+        )
     return Verdict.PASS.value, (
         f"every gated metric shown within its margin at alpha={gate.alpha:g} (Holm over "
         f"{len(gated)} metric(s)): " + "; ".join(m["reason"] for m in gated)

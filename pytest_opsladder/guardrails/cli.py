@@ -9,12 +9,18 @@ being the workspace.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.guardrails.approval_store import Answer, ApprovalStore, print_review
+from pytest_opsladder.guardrails.approval_store import (
+    Answer,
+    ApprovalStore,
+    ApprovalStoreError,
+    print_review,
+)
 from pytest_opsladder.guardrails.policy import Policy
 from pytest_opsladder.guardrails.policy_load import default_policy, example_results, load_policy
 from pytest_opsladder.guardrails.verdicts import Verdict
@@ -116,10 +122,22 @@ def _test(args: argparse.Namespace) -> int:
 
 def _approvals(args: argparse.Namespace) -> int:
     # issue 15: rows whose stored arguments fail their digest are refused, not shown
-    return print_review(ApprovalStore(args.store), sys.stdout, sys.stderr)
+    return print_review(_existing_store(args.store), sys.stdout, sys.stderr)
+
+
+def _existing_store(path: Path) -> ApprovalStore:
+    """The store the gated calls write to. An operator's command never creates one: at a
+    mistyped path it would print "0 pending" while the real requests wait."""
+    if not os.path.lexists(path):  # a broken link or a loop is the store's own error
+        raise ApprovalStoreError(
+            f"no approvals store at {str(path)!r}: the file does not exist (the first gated call "
+            "creates it). Pass --store the file your agent's approval gate writes to.",
+            path=path,
+        )
+    return ApprovalStore(path)
 
 
 def _answer(args: argparse.Namespace) -> int:
-    state = ApprovalStore(args.store).answer(args.call_id, Answer.parse(args.answer), by=args.by)
+    state = _existing_store(args.store).answer(args.call_id, Answer.parse(args.answer), by=args.by)
     print(f"{args.call_id} {state.value}")
     return 0

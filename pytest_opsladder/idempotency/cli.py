@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from pytest_opsladder.idempotency.errors import (
 )
 from pytest_opsladder.idempotency.holders import Liveness, holder_process, liveness
 from pytest_opsladder.idempotency.records import Backend, Record, Status
-from pytest_opsladder.idempotency.store import open_backend
+from pytest_opsladder.idempotency.store import open_backend, sqlite_file
 
 R = TypeVar("R")
 
@@ -74,6 +75,14 @@ def _store_arg(parser: argparse.ArgumentParser) -> None:
 
 def _guarded(store: str, what: Callable[[Backend], R]) -> R:
     """Open the store and run ``what``; a store failing midway is a named error, not a trace."""
+    path = sqlite_file(store)
+    if path is not None and str(path) and not os.path.lexists(path):
+        # creating it would show a mistyped path as an empty store ("0 key(s)", "cleared 0")
+        raise IdempotencyConfigError(
+            f"no idempotency store at {str(path)!r}: the file does not exist, and this command "
+            "never creates one. Pass the store your jobs use (the path or sqlite:/// URL they "
+            "give IdempotencyStore)."
+        )
     backend = open_backend(store)
     try:
         return what(backend)

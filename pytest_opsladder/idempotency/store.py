@@ -391,6 +391,15 @@ def open_backend(
     return SqliteBackend(path, busy_timeout_s=10.0 if timeout is None else timeout)
 
 
+def sqlite_file(target: str | Path) -> Path | None:
+    """The SQLite file :func:`open_backend` would open for ``target``; None for Redis."""
+    scheme = _scheme(target)
+    if scheme in ("redis", "rediss", "unix"):
+        return None
+    text = str(target)
+    return Path(text[len("sqlite://") :].removeprefix("/") if scheme == "sqlite" else text)
+
+
 _SUPPORTED = "redis://host:port/db, rediss://host:port/db, unix:///path/redis.sock, "
 _SUPPORTED += "sqlite:///path/to/file.sqlite, or a plain file path"
 

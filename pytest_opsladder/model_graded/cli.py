@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,25 @@ def run_calibrate(args: argparse.Namespace) -> int:
     rows = [a.row() for a in self_agreement(judgements, args.repeats, overrides).values()]
     if args.store is not None:
         rows += [a.row() for a in human_agreement(judgements, args.store).values()]
-    print(json.dumps(rows, indent=2) if args.json else _table(rows))
+    print(json.dumps(_json_rows(rows), indent=2) if args.json else _table(rows))
+    if not any(row["n"] for row in rows):
+        errors = sum(row["errors"] for row in rows)
+        print(
+            f"opsladder judge calibrate: nothing was measured: every comparison failed "
+            f"({errors} error(s)). Check that the judge answers at --base-url (or the configured "
+            "default) and that --model names a model it serves.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _json_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """NaN (nothing to compare) as null: JSON has no NaN, and jq and CI parsers refuse it."""
+    return [
+        {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+        for row in rows
+    ]
 
 
 def _table(rows: list[dict[str, Any]]) -> str:

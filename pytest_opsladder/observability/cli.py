@@ -13,8 +13,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from pytest_opsladder._output import OutputFile
 from pytest_opsladder.observability.export import load_runs, write_jsonl
 from pytest_opsladder.observability.metrics import Metrics
 
@@ -36,17 +37,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", type=Path, default=None, help="file (default: stdout)")
 
 
-def _open(path: Path | None) -> IO[str]:
-    return path.open("w", encoding="utf-8") if path else sys.stdout
-
-
 def _jsonl(args: argparse.Namespace) -> int:
-    out = _open(args.out)
-    try:
-        count = write_jsonl(load_runs(args.paths), out)
-    finally:
-        if args.out:
-            out.close()
+    if args.out is None:
+        count = write_jsonl(load_runs(args.paths), sys.stdout)
+    else:
+        # atomic: a bad cassette met halfway leaves the old file, never half a new one
+        with OutputFile(args.out, option="-o/--out") as out:
+            count = write_jsonl(load_runs(args.paths), out)
     print(f"wrote {count} line(s)", file=sys.stderr)
     return 0
 
@@ -58,10 +55,9 @@ def _metrics(args: argparse.Namespace) -> int:
         if args.format == "prometheus"
         else (json.dumps(metrics.to_dict(), indent=1, sort_keys=True) + "\n")
     )
-    out = _open(args.out)
-    try:
-        out.write(text)
-    finally:
-        if args.out:
-            out.close()
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        with OutputFile(args.out, option="-o/--out") as out:
+            out.write(text)
     return 0

@@ -106,8 +106,11 @@ def junit_xml(results: dict[str, Any]) -> bytes:
         )
     _testcase(suite, "gate", results["verdict"], results.get("verdict_reason") or "", {})
     suite.set("failures", str(len(suite.findall("testcase/failure"))))
+    suite.set("errors", "0")  # the gate reports failures, never errors; strict schemas need it
     suite.set("skipped", str(len(suite.findall("testcase/skipped"))))
     root = ET.Element("testsuites", name="opsladder")
+    for key in ("tests", "failures", "errors", "skipped"):
+        root.set(key, suite.get(key, "0"))
     root.append(suite)
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
@@ -120,10 +123,14 @@ def _testcase(
         holder = ET.SubElement(case, "properties")
         for key, value in props.items():
             ET.SubElement(holder, "property", name=key, value=xml_text(value))
+    # the reason as the element's text too: GitLab shows only that text as the test's details
+    # (an attribute-only element reads as a hash there), Jenkins shows it as the stack trace
     if verdict == "fail":
-        ET.SubElement(case, "failure", message=xml_text(reason), type="DriftGateFailure")
+        failure = ET.SubElement(case, "failure", message=xml_text(reason), type="DriftGateFailure")
+        failure.text = xml_text(reason)
     elif verdict == "inconclusive":
-        ET.SubElement(case, "skipped", message=xml_text(f"inconclusive: {reason}"))
+        skipped = ET.SubElement(case, "skipped", message=xml_text(f"inconclusive: {reason}"))
+        skipped.text = xml_text(f"inconclusive: {reason}")
 
 
 def _suite_properties(results: dict[str, Any]) -> dict[str, Any]:

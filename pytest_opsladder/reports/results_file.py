@@ -8,11 +8,14 @@ keys the reports rely on are required; everything else is optional and shown as 
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from pytest_opsladder import _json
 from pytest_opsladder.reports.errors import ResultsFileError, ResultsSchemaError
+from pytest_opsladder.reports.results_shape import check_shape
 from pytest_opsladder.reports.verdicts import CaseVerdict, GateVerdict, MetricVerdict
 
 RESULTS_FORMAT = "pytest-opsladder/results"
@@ -68,10 +71,20 @@ def load_results(path: Path | str) -> dict[str, Any]:
 
 
 def _parse(raw: bytes, path: Path) -> Any:
+    # an integer past float's range (309+ digits) breaks every number the reports format; only
+    # a file holding such a run of digits is read with the (slower) integer check
+    options = {"parse_int": _float_sized_int} if _LONG_DIGITS.search(raw) else {}
     try:
         # surrogateescape keeps undecodable bytes, strict=False raw control characters:
         # a reviewer sees them replaced rather than no report at all
-        return _json.parse(raw.decode("utf-8", errors="surrogateescape"), strict=False)
+        return _json.parse(raw.decode("utf-8", errors="surrogateescape"), strict=False, **options)
+    except _HugeNumberError as exc:
+        raise ResultsFileError(
+            f"{str(path)!r} holds the integer {exc.args[0][:20]}... ({len(exc.args[0])} digits), "
+            "larger than any number a report can show; a results file never holds one, so this "
+            "one was edited by hand: re-run `opsladder merge` to regenerate it.",
+            path=path,
+        ) from None
     except json.JSONDecodeError as exc:
         raise ResultsFileError(
             f"{str(path)!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
@@ -80,6 +93,19 @@ def _parse(raw: bytes, path: Path) -> Any:
             path=path,
             key=f"line {exc.lineno}",
         ) from exc
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{309}")
+
+
+class _HugeNumberError(ValueError):
+    """An integer literal beyond float's range (its text is the argument)."""
+
+
+def _float_sized_int(text: str) -> int:
+    if len(text.lstrip("-")) > 308 and abs(int(text)) > sys.float_info.max:
+        raise _HugeNumberError(text)
+    return int(text)
 
 
 def check_results(results: Any, path: Path | str | None = None) -> dict[str, Any]:
@@ -152,6 +178,7 @@ def _check_optional(
 
 def _check_entries(results: dict[str, Any], where: str, path: Path | str | None) -> None:
     _check_optional(results, _OPTIONAL_TOP, "", where, path)
+    check_shape(results, where, path)
     for i, metric in enumerate(results["metrics"]):
         _require_name(metric, "name", f"metrics[{i}]", where, path)
         verdict = metric.get("verdict", "not_gated")

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._cli_types import port
 from pytest_opsladder.store.index import iter_index
 from pytest_opsladder.store.layout import resolve_store
 from pytest_opsladder.store.reviews import read_reviews
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--case-id", default=None, help="with --promote: the new case's id")
     parser.add_argument("--nightmare-dir", default="nightmare_set", type=Path)
     parser.add_argument("--serve", action="store_true", help="serve the review page on loopback")
-    parser.add_argument("--port", type=int, default=0, help="with --serve (default: a free port)")
+    parser.add_argument("--port", type=port, default=0, help="with --serve (default: a free port)")
     parser.add_argument("--list", action="store_true", help="print the sampled runs and verdicts")
     parser.add_argument("--sample", type=Path, help="review this sample (from `opsladder sample`)")
     add_sampling_arguments(parser)

@@ -261,7 +261,10 @@ class Trash:
     def empty(self, older_than: float = 0.0, *, now: dt.datetime | None = None) -> list[str]:
         """Delete for good the entries trashed more than ``older_than`` seconds ago (damaged
         entries are never among them: their age is unknown)."""
-        cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(seconds=older_than)
+        try:
+            cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(seconds=older_than)
+        except OverflowError:
+            return []  # before year 1: nothing was trashed that long ago
         gone = [e for e in self.entries() if parse_utc(e.deleted_at) <= cutoff]
         for entry in gone:
             shutil.rmtree(entry.entry_dir)

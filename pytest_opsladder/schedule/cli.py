@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from pytest_opsladder._cli_types import port
 from pytest_opsladder.schedule.alerts import Alert, Severity, Sink, deliver, load_sinks
 from pytest_opsladder.schedule.check import MAX_DELIVERY_ATTEMPTS, Delivery, attempts, run_check
 from pytest_opsladder.schedule.errors import MonitorStateError
@@ -54,7 +55,7 @@ def register(sub: Any) -> None:
     serve = actions.add_parser("serve", help="run the HTTP receipt receiver")
     _db(serve)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8787)
+    serve.add_argument("--port", type=port, default=8787, help="0 (a free port) to 65535")
     serve.set_defaults(func=_serve)
 
 
@@ -192,7 +193,7 @@ def _flush(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    sinks = load_sinks(args.sinks_file) if args.sinks_file else load_sinks(args.sink)
+    sinks = _sinks(args)
     try:
         result = run_check(MonitorStore(args.db, create=False), sinks, args.names or None)
     except MonitorStateError as exc:
@@ -226,6 +227,17 @@ def _next_step(delivery: Delivery) -> str:
     )
 
 
+def _sinks(args: argparse.Namespace) -> list[Sink]:
+    """Every sink asked for: the file's (always read as a file, whatever its name) and each
+    --sink; stderr when neither is given."""
+    from pathlib import Path
+
+    sinks = load_sinks(Path(args.sinks_file)) if args.sinks_file else []
+    if args.sink or not sinks:
+        sinks += load_sinks(args.sink)
+    return sinks
+
+
 def _alert_state_error(exc: MonitorStateError, sinks: Sequence[Sink]) -> None:
     """A check that cannot read its state cannot see missed runs: say so on every sink, every
     time (nothing is recorded, since the state is what is broken)."""
@@ -238,9 +250,16 @@ def _alert_state_error(exc: MonitorStateError, sinks: Sequence[Sink]) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from pytest_opsladder.schedule.errors import ScheduleConfigError
     from pytest_opsladder.schedule.receiver import ReceiptServer
 
-    server = ReceiptServer(MonitorStore(args.db), (args.host, args.port))
+    try:
+        server = ReceiptServer(MonitorStore(args.db), (args.host, args.port))
+    except OSError as exc:
+        raise ScheduleConfigError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. Pass --host an "
+            "address of this machine (127.0.0.1 by default) and --port a free port (0 picks one)."
+        ) from exc
     print(f"receiving receipts on {server.url}/ping/<monitor>/<start|success|fail>", flush=True)
     try:
         server.serve_forever()

@@ -18,6 +18,7 @@ from pytest_opsladder.drift.gate import (
 from pytest_opsladder.drift.results import score
 from pytest_opsladder.drift.scoring import check_gate, startup_catalogue
 from pytest_opsladder.drift.simulate import Effects, simulate_table
+from pytest_opsladder.drift.verdicts import overall_verdict
 from pytest_opsladder.exceptions import ConfigError
 
 
@@ -219,3 +220,25 @@ def test_a_value_error_names_the_pyproject_file(tmp_path) -> None:
     with pytest.raises(GateConfigError) as info:
         load_gate_config(pyproject)
     assert str(info.value).startswith(f"{pyproject}: [tool.opsladder.gate] pass_rate.margin")
+
+
+def test_a_gate_with_no_gated_metric_is_inconclusive_never_a_pass() -> None:
+    # nothing tested is nothing shown: a gate without metrics must not wave a candidate through
+    verdict, reason = overall_verdict([], GateConfig())
+    assert verdict == "inconclusive"
+    assert "no metric is gated" in reason
+    assert "[tool.opsladder.gate]" in reason
+
+
+@pytest.mark.parametrize("table", [{}, {"alpha": 0.05, "min_cases": 3}])
+def test_a_gate_table_that_names_no_metric_keeps_the_default_pass_rate_gate(
+    table: dict[str, object],
+) -> None:
+    gate = parse_gate_config(table)
+    assert gate.metrics == GateConfig.default().metrics
+    assert gate.alpha == table.get("alpha", 0.01)
+
+
+def test_a_gate_that_is_not_a_table_is_a_config_error_naming_the_source() -> None:
+    with pytest.raises(GateConfigError, match=r"shard\.jsonl.*must be a table"):
+        parse_gate_config("pass_rate", source="shard.jsonl")  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from pytest_opsladder.drift.gate import parse_gate_config
 from pytest_opsladder.drift.results import load_results, score
 from pytest_opsladder.drift.shards import merge_shards, read_shard, write_shard
 from pytest_opsladder.drift.table import metrics_table
+from pytest_opsladder.reports.results_file import load_results as load_report_results
 
 GATE = parse_gate_config(
     {
@@ -104,3 +105,69 @@ def test_gate_survives_the_shard_header(tmp_path: Path, paired_runs) -> None:
     shard = read_shard(_shard(tmp_path / "w.jsonl", _table(paired_runs)))
     assert parse_gate_config(shard.settings["gate"]) == GATE
     assert shard.settings["alpha"] == 0.01
+
+
+def test_a_shard_of_its_header_alone_merges_to_an_inconclusive_verdict(
+    tmp_path: Path, paired_runs, capsys
+) -> None:
+    # seen in CI: a job whose every case had no baseline yet wrote a header-only shard, and
+    # `opsladder merge` died with a KeyError traceback and exit 1, read as a failed gate
+    table = _table(paired_runs)
+    lost = {"missing_baseline": {"new-case": "no baseline cassette"}}
+    shard = _shard(tmp_path / "job.jsonl", table.iloc[0:0], lost=lost)
+    out = tmp_path / "results.json"
+    assert main(["merge", str(shard), "-o", str(out)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    results = load_report_results(out)  # the reports read what merge wrote
+    assert results["verdict"] == "inconclusive"
+    assert results["n_cases"] == 0
+    assert results["cases_lost"] == {"new-case": "no baseline cassette"}
+    assert main(["merge", str(shard), "-o", str(out), "--fail-on-inconclusive"]) == 1
+
+
+def _edit_row(row: dict, header: dict, key: str, value: object) -> None:
+    row[key] = value
+
+
+def _edit_header(row: dict, header: dict, key: str, value: object) -> None:
+    target = header
+    *parents, last = key.split(".")
+    for parent in parents:
+        target = target[parent]
+    target[last] = value
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "value", "line"),
+    [
+        (_edit_row, "case_id", None, 2),
+        (_edit_row, "role", "other", 2),
+        (_edit_row, "passed", "yes", 2),
+        (_edit_row, "epoch", "x", 2),
+        (_edit_row, "latency_s", "0.1", 2),
+        (_edit_header, "settings", [], 1),
+        (_edit_header, "settings.gate", "pass_rate", 1),
+        (_edit_header, "live_calls", {"live": "many"}, 1),
+        (_edit_header, "provenance", "x", 1),
+        (_edit_header, "fingerprints", {"baseline": "x"}, 1),
+        (_edit_header, "case_meta", {"c": {"tags": "abc"}}, 1),
+        (_edit_header, "first_divergences", {"c": "x"}, 1),
+        (_edit_header, "lost", {"missing_baseline": "abc"}, 1),
+    ],
+)
+def test_a_shard_of_the_wrong_shape_is_refused_naming_file_line_and_key(
+    tmp_path: Path, paired_runs, capsys, edit, key: str, value: object, line: int
+) -> None:
+    # valid JSON of the wrong shape once reached pandas: a traceback and exit 1 (a "failed
+    # gate"), or a results file that `opsladder report` then refused
+    path = _shard(tmp_path / "w.jsonl", _table(paired_runs), provenance={}, fingerprints={})
+    header, row, *rest = (json.loads(text) for text in path.read_text().splitlines())
+    edit(row, header, key, value)
+    path.write_text("\n".join(json.dumps(d) for d in (header, row, *rest)) + "\n")
+    out = tmp_path / "results.json"
+    assert main(["merge", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"w.jsonl:{line}: key '{key.split('.')[0]}" in err
+    assert "regenerate the shard" in err
+    assert not out.exists()

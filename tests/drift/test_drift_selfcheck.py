@@ -48,4 +48,5 @@ def test_cli_prints_fpr_and_power_with_monte_carlo_error(capsys) -> None:
 
 def test_cli_rejects_an_unknown_effect_name(capsys) -> None:
     assert main(["selfcheck", "--sims", "1", "--effect", "vibes=2"]) == 2
-    assert "Valid names are: pass_drop, latency_ratio" in capsys.readouterr().out
+    # on stderr, as every command's errors (it was printed on stdout, into a captured report)
+    assert "Valid names are: pass_drop, latency_ratio" in capsys.readouterr().err

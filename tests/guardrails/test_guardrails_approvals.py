@@ -519,3 +519,17 @@ def test_the_listing_shows_the_whole_arguments(
                   args, "send-asks", "outbound")  # fmt: skip
     assert main(["policy", "approvals", "--store", str(tmp_path / "a.sqlite")]) == 0
     assert "and wire 5000 to acct 42" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["approvals"], ["approve", "call-1"], ["deny", "call-1"]])
+def test_an_operator_command_at_a_missing_store_says_so_and_creates_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # seen: `policy approvals --store aprovals.sqlite` (a typo) printed "0 pending", exit 0,
+    # and created an empty store there, while the real requests kept waiting
+    typo = tmp_path / "aprovals.sqlite"
+    result = policy_cli(*command, "--store", str(typo))
+    assert result.returncode == 2
+    assert f"no approvals store at {str(typo)!r}: the file does not exist" in result.stderr
+    assert "0 pending" not in result.stdout
+    assert not typo.exists()

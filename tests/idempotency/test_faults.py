@@ -358,3 +358,27 @@ def test_store_urls_are_read_case_insensitively_and_plain_paths_stay_files(
         "notes:v2.sqlite",
         "rel.sqlite",
     ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["list", "{store}"],
+        ["show", "{store}", "wf:k"],
+        ["clear", "{store}", "--all"],
+        ["release", "{store}", "wf:k"],
+    ],
+    ids=["list", "show", "clear", "release"],
+)
+@pytest.mark.parametrize("form", ["path", "url"])
+def test_the_cli_at_a_missing_sqlite_store_says_so_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], form: str
+) -> None:
+    # seen: `idempotency clear idem.sqllite --all` (a typo) printed "cleared 0 key(s)", exit 0,
+    # and created an empty store there; the real store kept the keys
+    typo = tmp_path / "idem.sqllite"
+    store = str(typo) if form == "path" else f"sqlite:///{typo}"
+    assert main(["idempotency", *(a.replace("{store}", store) for a in command)]) == 2
+    err = capsys.readouterr().err
+    assert f"no idempotency store at {str(typo)!r}: the file does not exist" in err
+    assert not typo.exists()

@@ -79,6 +79,25 @@ def test_calibrate_with_no_judge_calls_says_what_to_do(
     assert "no such cassette file or directory" in capsys.readouterr().err
 
 
+def test_calibrate_that_measured_nothing_exits_1_with_valid_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # seen: the judge server down, every re-ask failed: exit 0, and `--json` printed
+    # "kappa": NaN, which is not JSON (jq and CI parsers refuse it)
+    server = JudgeServer().start()
+    _record_runs(tmp_path / "cassettes", server.url, ["One point.", "One. Two."])
+    server.stop()  # the judge is gone: connections are refused
+    argv = ["judge", "calibrate", str(tmp_path / "cassettes"), "--base-url", server.url]
+    assert main([*argv, "--repeats", "1", "--json"]) == 1
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    assert rows == [
+        {"judge": "one-sentence", "against": "itself x1", "n": 0, "errors": 2,
+         "percent_agreement": None, "kappa": None}
+    ]  # fmt: skip
+    assert "nothing was measured: every comparison failed (2 error(s))" in captured.err
+
+
 def test_a_finished_run_is_graded_from_its_own_recording_and_never_appended_to(
     tmp_path: Path, judge_server: JudgeServer
 ) -> None:

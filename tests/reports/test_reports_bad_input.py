@@ -174,3 +174,62 @@ def test_an_optional_key_of_the_wrong_type_is_refused_naming_it(
     assert str(path) in err
     assert "Traceback" not in err
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+def _set_path(doc: Any, path: str, value: Any) -> None:
+    """Set ``doc`` at a JSON path such as ``cases[0].baseline.runs[0].trajectory``."""
+    parts = [
+        int(p) if p.isdigit() else p for p in path.replace("[", ".").replace("]", "").split(".")
+    ]
+    for part in parts[:-1]:
+        doc = doc[part]
+    doc[parts[-1]] = value
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("cases[0].baseline.runs", 3),
+        ("cases[0].baseline.runs[0]", None),
+        ("cases[0].candidate.runs[0].trajectory", 7),
+        ("cases[0].first_divergence", {"step": 1, "baseline": "b", "candidate": None}),
+        ("metrics[0].effect", [1, 2]),
+        ("metrics[0].baseline_summary", "x"),
+        ("distributions", {"latency_s": {"baseline": 5, "candidate": []}}),
+        ("aa_noise_floor", {"epochs_split": 5, "metrics": []}),
+        ("aa_noise_floor", {"epochs_split": [1, 1], "metrics": ["x"]}),
+        ("diagnostics", [5]),
+        ("provenance", {"git": "abc", "packages": {}}),
+        ("baseline", {"name": "prod", "fingerprint": "x"}),
+    ],
+)
+def test_a_nested_container_of_the_wrong_type_is_refused_naming_its_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: Any
+) -> None:
+    """A results file edited by hand (or written by another producer) with ``"runs": 3`` or
+    ``"fingerprint": "x"`` once crashed `opsladder report` inside a template (a traceback,
+    exit 1); the container at fault is named, exit 2, and nothing is written."""
+    res = sample_results(3, seed=1, epochs=2)
+    _set_path(res, key, value)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(res), encoding="utf-8")
+    assert main(["report", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"key '{key}" in err
+    assert "docs/results-schema.md" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_integer_past_any_float_is_refused_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    res = sample_results(3, seed=1)
+    res["metrics"][0]["statistic"] = 10**400  # json writes it; no report can format it
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(res), encoding="utf-8")
+    assert main(["report", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err
+    assert "(401 digits)" in err
+    assert "Traceback" not in err

@@ -70,6 +70,26 @@ def test_an_inconclusive_gate_shows_as_skipped_in_junit(tmp_path: Path) -> None:
     assert root.find("testsuite").get("failures") == "0"
 
 
+def test_junit_failures_and_skips_carry_the_reason_as_text_for_gitlab(tmp_path: Path) -> None:
+    # GitLab's parser shows a failed or skipped test's element *text* as its details; with the
+    # reason only in the message attribute its test report showed no reason
+    res = sample_results(6, seed=4)
+    res["verdict"], res["verdict_reason"] = "fail", "pass_rate fell <by> 9 points ]]> & more"
+    res["metrics"][0].update(verdict="inconclusive", reason="too few cases")
+    root = ET.parse(write_reports(res, tmp_path)["junit.xml"]).getroot()
+    gate = next(c for c in root.iter("testcase") if c.get("name") == "gate")
+    assert gate.find("failure").text == "pass_rate fell <by> 9 points ]]> & more"
+    assert gate.find("failure").get("message") == gate.find("failure").text
+    first = root.find("testsuite/testcase")
+    assert first.find("skipped").text == "inconclusive: too few cases"
+    suite = root.find("testsuite")
+    assert (suite.get("errors"), root.get("tests")) == ("0", suite.get("tests"))
+    assert (root.get("failures"), root.get("skipped")) == (
+        suite.get("failures"),
+        suite.get("skipped"),
+    )
+
+
 def test_markdown_summary_has_the_verdict_metrics_and_worst_cases(
     tmp_path: Path, results: dict[str, Any]
 ) -> None:

@@ -288,3 +288,16 @@ def test_delete_works_through_an_outbound_tool(tmp_path: Path) -> None:
         entry_id = remove(str(f))
     assert [e.name for e in run.events_of("tool_call")] == ["remove"]
     assert run.events_of("trash")[0].data["entry"] == entry_id
+
+
+def test_empty_older_than_more_than_anything_can_be_keeps_everything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--older-than 99999999999999w` reaches back before year 1: an OverflowError traceback
+    trash_dir = tmp_path / "trash"
+    (tmp_path / "doc.txt").write_text("doc")
+    Trash(trash_dir).delete(tmp_path / "doc.txt")
+    argv = ["trash", "--dir", str(trash_dir), "empty", "--older-than", "99999999999999w"]
+    assert main(argv) == 0
+    assert "emptied 0 item(s)" in capsys.readouterr().out
+    assert len(Trash(trash_dir).entries()) == 1

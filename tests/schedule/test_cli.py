@@ -179,3 +179,34 @@ def test_send_to_a_target_without_a_scheme_says_so_and_exits_0(tmp_path: Path) -
     assert result.returncode == 0
     assert "receipt not sent" in result.stderr
     assert "'monitors.internal:8787'" in result.stderr
+
+
+def test_check_alerts_through_the_sinks_file_and_every_sink_flag_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # seen: with --sinks-file, every --sink was silently dropped: no alert reached it
+    db = str(tmp_path / "m.sqlite")
+    assert main(["monitors", "add", "etl", "--every", "1h", "--db", db]) == 0
+    assert main(["monitors", "send", "etl", "fail", "--db", db]) == 0
+    from_file, from_flag = tmp_path / "file-sink.jsonl", tmp_path / "flag-sink.jsonl"
+    sinks = tmp_path / "sinks.toml"
+    sinks.write_text(f'[[sink]]\ntype = "file"\npath = "{from_file}"\n')
+    argv = ["monitors", "check", "--db", db, "--sinks-file", str(sinks)]
+    assert main([*argv, "--sink", f"file:{from_flag}"]) == 1
+    for path in (from_file, from_flag):
+        assert json.loads(path.read_text().splitlines()[0])["name"] == "etl"
+
+
+@pytest.mark.parametrize("name", ["sinks.yaml", "alert-sinks"])
+def test_a_sinks_file_of_another_name_is_read_as_a_file_not_as_a_sink_spec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # seen: `--sinks-file sinks.yaml` -> "'sinks.yaml' is not a valid sink type"
+    db = str(tmp_path / "m.sqlite")
+    assert main(["monitors", "add", "etl", "--every", "1h", "--db", db]) == 0
+    sinks = tmp_path / name
+    sinks.write_text("sink:\n  - type: stderr\n")
+    assert main(["monitors", "check", "--db", db, "--sinks-file", str(sinks)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot read sinks file {sinks} as TOML" in err
+    assert "not a valid sink type" not in err

@@ -190,6 +190,24 @@ def test_concurrent_candidates_give_the_same_verdict(project: pytest.Pytester) -
     assert not (project.path / "side_effects.jsonl").exists()
 
 
+@pytest.mark.parametrize("xdist", XDIST, ids=["serial", "xdist"])
+@pytest.mark.parametrize("table", ["", "alpha = 0.05\n"], ids=["empty", "settings-only"])
+def test_a_gate_table_that_names_no_metric_still_gates_the_pass_rate(
+    project: pytest.Pytester, table: str, xdist: list[str]
+) -> None:
+    # seen: `[tool.opsladder.gate]` with only `alpha = 0.05` gated nothing, and the gate
+    # PASSED ("no metric is gated") while every case regressed
+    (project.path / "pyproject.toml").write_text(PYPROJECT + "[tool.opsladder.gate]\n" + table)
+    result = project.runpytest(
+        "nightmare_set", "--opsladder-shadow", "--opsladder-candidate=worse", *xdist
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*FAILED opsladder::gate*pass_rate*"])
+    results = _results(project)
+    assert results["verdict"] == "fail"
+    assert [m["name"] for m in results["metrics"] if m["gated"]] == ["pass_rate"]  # type: ignore[union-attr,index]
+
+
 def test_unknown_gate_metric_is_a_usage_error_naming_it(project: pytest.Pytester) -> None:
     pyproject = project.path / "pyproject.toml"
     pyproject.write_text(PYPROJECT + GATE.replace("pass_rate =", "pass_rat ="))
