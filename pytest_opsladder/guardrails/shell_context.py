@@ -116,7 +116,9 @@ def unsafe_options(name: str, words: Iterable[str]) -> list[Decision]:
     ]
 
 
-def path_decisions(name: str, values: Iterable[str], ctx: ShellContext) -> list[Decision]:
+def path_decisions(
+    name: str, values: Iterable[str], ctx: ShellContext, *, writes: bool = True
+) -> list[Decision]:
     """A deny for every path that leads out of the workspace (from the root or any ``cd``)."""
     out = []
     for value in values:

@@ -156,10 +156,44 @@ def test_anything_dynamic_or_unparseable_asks_never_allows(policy: Policy, comma
         "X=1 rm -rf build",
         "for f in a; do rm -rf $f; done",
         "rm -rf build > /dev/null",
+        "\\rm -rf build",  # a backslash only skips aliases: rm runs
+        "r''m -rf build",
+        '"rm" -rf build',
+        "'rm' -rf build",
+        '"r"m -rf build',
+        "\\git push -f",
+        "g''it reset --hard",
+        "git push \\--force",  # bash passes --force
+        "git push --for\\ce origin main",
+        "sudo \\rm -rf /",
     ],
 )
 def test_dynamic_parts_never_hide_a_destructive_command(policy: Policy, command: str) -> None:
     assert decide(policy, command)[0] == "deny"
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ("time -o out.txt ls", "ask shell:writes: time -o writes 'out.txt'"),
+        ("/usr/bin/time --output=out.txt ls", "ask shell:writes: time --output writes"),
+        ("command time -a -o out.txt ls", "ask shell:writes: time -o writes 'out.txt'"),
+        ("/usr/bin/time -o /etc/passwd ls", "deny shell:path-outside-workspace: time: path"),
+        ("time -o out.txt rm -rf build", "deny shell:rm-recursive-force"),
+        ("ionice -c3 -p 1", "ask shell:processes: ionice -p changes running processes"),
+    ],
+)
+def test_a_wrapper_option_that_writes_or_changes_something_is_not_transparent(
+    policy: Policy, command: str, line: str
+) -> None:
+    assert policy.decide("run_shell", {"command": command}).line().startswith(line), command
+
+
+@pytest.mark.parametrize(
+    "command", ["time ls", "time -p ls", "/usr/bin/time -f %e ls", "ionice -c3 ls", "timeout 5 ls"]
+)
+def test_transparent_wrappers_of_safe_commands_stay_allowed(policy: Policy, command: str) -> None:
+    assert decide(policy, command) == ("allow", "shell-allowed")
 
 
 @pytest.mark.parametrize(
