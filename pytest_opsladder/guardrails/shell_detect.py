@@ -79,6 +79,7 @@ def shell_decisions(text: str, ctx: ShellContext) -> list[Decision]:
     if not parsed.commands and not out:
         out.append(ask("shell:empty", "no command found in the text"))
     out += path_decisions("a redirection", parsed.redirects, ctx)
+    out += path_decisions("a redirection", parsed.reads, ctx, writes=False)
     cwds = ctx.cwds
     for command in parsed.commands:
         argv = list(command.argv)

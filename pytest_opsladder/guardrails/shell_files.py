@@ -18,7 +18,7 @@ from pytest_opsladder.guardrails.shell_context import (
     not_known_safe,
     path_decisions,
 )
-from pytest_opsladder.guardrails.shell_options import parse_options, spec
+from pytest_opsladder.guardrails.shell_options import ParsedArgs, parse_options, spec
 from pytest_opsladder.guardrails.verdicts import Decision
 
 FileCheck = Callable[[list[str], ShellContext], list[Decision]]
@@ -86,10 +86,22 @@ def copy(name: str) -> FileCheck:
 
     def check(args: list[str], ctx: ShellContext) -> list[Decision]:
         parsed = parse_options(args, _COPY)
-        paths = parsed.operands + parsed.paths() + [w.split("=", 1)[-1] for w in parsed.unknown]
-        return [not_known_safe(name), *path_decisions(name, paths, ctx)]
+        sources, targets = _copy_operands(name, parsed)
+        paths = targets + parsed.paths() + [w.split("=", 1)[-1] for w in parsed.unknown]
+        read = path_decisions(name, sources, ctx, writes=False)
+        return [not_known_safe(name), *path_decisions(name, paths, ctx), *read]
 
     return check
+
+
+def _copy_operands(name: str, parsed: ParsedArgs) -> tuple[list[str], list[str]]:
+    """(what ``cp``/``install`` only read, what they write); ``mv`` and ``ln`` change both."""
+    operands = parsed.operands
+    if name not in ("cp", "install") or parsed.get("--directory"):
+        return [], operands
+    if parsed.get("--target-directory") or len(operands) < 2:
+        return operands, []
+    return operands[:-1], operands[-1:]
 
 
 def tee(args: list[str], ctx: ShellContext) -> list[Decision]:
@@ -98,7 +110,9 @@ def tee(args: list[str], ctx: ShellContext) -> list[Decision]:
 
 
 def dd(args: list[str], ctx: ShellContext) -> list[Decision]:
-    out = path_decisions("dd", [a.split("=", 1)[1] for a in args if "=" in a], ctx)
+    read = [a.split("=", 1)[1] for a in args if a.startswith("if=")]
+    written = [a.split("=", 1)[1] for a in args if "=" in a and not a.startswith("if=")]
+    out = path_decisions("dd", written, ctx) + path_decisions("dd", read, ctx, writes=False)
     if any(a.startswith("of=") for a in args):
         return [deny("shell:dd", "dd of=... overwrites a file or device"), *out]
     return [not_known_safe("dd"), *out]

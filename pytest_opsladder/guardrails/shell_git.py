@@ -45,12 +45,11 @@ def git(args: list[str], ctx: ShellContext) -> list[Decision]:
     out = [
         ask("git:config-override", f"git {w} can redefine aliases, hooks and commands") for w in bad
     ]
-    out += path_decisions("git", parsed.paths(), ctx)
     out += _configured_commands(parsed.values("-c"), ctx)
-    if not parsed.operands:
-        return out
-    sub, rest = parsed.operands[0], parsed.operands[1:]
-    return out + subcommand(sub, rest, ctx)
+    found = subcommand(parsed.operands[0], parsed.operands[1:], ctx) if parsed.operands else []
+    # ``git -C DIR status`` only reads DIR; a subcommand that is not a plain read may write it.
+    reads = not found and not out
+    return out + path_decisions("git", parsed.paths(), ctx, writes=not reads) + found
 
 
 # Settings whose value git runs as a shell command (``pager.<cmd>`` and ``!`` aliases too).

@@ -67,7 +67,8 @@ class ShellParse:
 
     commands: list[SimpleCommand] = field(default_factory=list)
     dynamic: list[str] = field(default_factory=list)
-    redirects: list[str] = field(default_factory=list)  # files written or read by redirection
+    redirects: list[str] = field(default_factory=list)  # files written (or opened) by redirection
+    reads: list[str] = field(default_factory=list)  # files only read by redirection (``<``)
 
 
 @lru_cache(maxsize=1)
@@ -260,7 +261,7 @@ def _file_redirect(node: Any, source: str, out: ShellParse) -> None:
         return
     out.dynamic.append(f"a redirection: {_text(node, source)[:60]!r}")
     if value is not None:
-        out.redirects.append(value)
+        (out.reads if operator == "<" else out.redirects).append(value)
 
 
 _WORDS = {"word", "raw_string", "string", "number", "concatenation", "string_content"}

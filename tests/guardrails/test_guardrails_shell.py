@@ -285,10 +285,43 @@ def test_harmless_commands_that_mention_danger_stay_allowed(policy: Policy, comm
 
 
 @pytest.mark.parametrize(
-    "command", ["cat /etc/passwd", "ls ../..", "cat src/../../secret", "cp src /tmp/x"]
+    "command",
+    [
+        "cp src /tmp/x",
+        "cp README.md /etc/motd",
+        "echo x > /etc/hosts",
+        "echo x >> ../notes",
+        "sed -i d /etc/hosts",
+        "mv /etc/hosts x",  # mv removes the source
+        "tee /etc/hosts",
+        "sort -o /etc/passwd x",
+    ],
 )
-def test_paths_outside_the_workspace_are_denied(policy: Policy, command: str) -> None:
+def test_paths_written_outside_the_workspace_are_denied(policy: Policy, command: str) -> None:
     assert decide(policy, command) == ("deny", "shell:path-outside-workspace")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "cat /etc/passwd",
+        "ls ../..",
+        "ls /tmp",
+        "cat src/../../secret",
+        "cat < /etc/hosts",
+        "grep -r password /home",
+        "find / -name id_rsa",
+        "cp /etc/hosts hosts.copy",
+        "sed -n 1p /etc/hosts",
+        "git -C /etc status",
+    ],
+)
+def test_paths_only_read_outside_the_workspace_ask(policy: Policy, command: str) -> None:
+    """Reading outside the workspace destroys nothing, and is not known to be safe: a human
+    decides (``cat ~/.ssh/id_rsa`` hands a key to the model)."""
+    findings = policy.decisions("run_shell", {"command": command})
+    assert decide(policy, command)[0] == "ask"
+    assert "shell:read-outside-workspace" in {d.rule for d in findings}, findings
 
 
 def test_a_symlink_out_of_the_workspace_is_outside(policy: Policy) -> None:
@@ -296,7 +329,8 @@ def test_a_symlink_out_of_the_workspace_is_outside(policy: Policy) -> None:
     import os
 
     os.symlink("/etc", os.path.join(policy.workspace.root, "etc-link"))
-    assert decide(policy, "cat etc-link/hostname") == ("deny", "shell:path-outside-workspace")
+    assert decide(policy, "cat etc-link/hostname") == ("ask", "shell:read-outside-workspace")
+    assert decide(policy, "cp x etc-link/hostname") == ("deny", "shell:path-outside-workspace")
     assert decide(policy, "cat src/../src") == ("allow", "shell-allowed")
 
 
