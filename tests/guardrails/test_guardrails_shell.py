@@ -92,8 +92,8 @@ def test_wrappers_are_unwrapped(policy: Policy, command: str) -> None:
         ("ssh host ls", "shell:remote"),
         ("alias ls='rm -rf'", "shell:state"),
         ("git rm notes.txt", "git:rm"),
-        ("git checkout -- .", "git:discard"),
-        ("git checkout -f main", "git:discard"),
+        ("git checkout main", "git:discard"),
+        ("git restore --staged notes.txt", "git:discard"),
         ("git stash drop", "git:discard"),
         ("source env.sh", "shell:state"),
         (". env.sh", "shell:state"),
@@ -242,6 +242,61 @@ def test_unicode_look_alikes_and_invisible_characters_ask(policy: Policy, comman
 )
 def test_git_and_file_destruction_is_denied(policy: Policy, command: str, rule: str) -> None:
     assert decide(policy, command) == ("deny", rule)
+
+
+@pytest.mark.parametrize(
+    ("command", "rule"),
+    [
+        ("git checkout -- .", "git:discard"),
+        ("git checkout .", "git:discard"),
+        ("git checkout HEAD~3 -- src", "git:discard"),
+        ("git checkout src", "git:discard"),  # an existing directory: a path, not a branch
+        ("git checkout -f main", "git:discard"),
+        ("git checkout --forc main", "git:discard"),
+        ("git switch --discard-changes main", "git:discard"),
+        ("git switch -f main", "git:discard"),
+        ("git restore .", "git:discard"),
+        ("git restore --source=HEAD~5 -- src", "git:discard"),
+        ("git restore -SW src", "git:discard"),
+        ("git stash clear", "git:discard"),
+        ("git gc --prune=now", "git:prune"),
+        ("git gc --prun=all", "git:prune"),
+        ("git prune", "git:prune"),
+        ("git update-ref -d refs/heads/main", "git:branch-delete"),
+        ("git symbolic-ref --delete HEAD", "git:branch-delete"),
+        ("git tag -d v1.0", "git:branch-delete"),
+        ("git tag --force v1.0 HEAD~3", "git:branch-delete"),
+        ("git worktree remove --force ../wt", "git:discard"),
+    ],
+)
+def test_git_forms_that_throw_away_work_or_history_are_denied(
+    policy: Policy, command: str, rule: str
+) -> None:
+    assert decide(policy, command) == ("deny", rule)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git checkout main",
+        "git checkout -b feature",
+        "git checkout -p -- src",
+        "git switch main",
+        "git restore --staged src",
+        "git stash drop",
+        "git gc",
+        "git prune --dry-run",
+        "git update-ref refs/heads/x HEAD",
+        "git worktree remove ../wt",
+    ],
+)
+def test_git_forms_that_keep_uncommitted_work_ask(policy: Policy, command: str) -> None:
+    assert decide(policy, command)[0] == "ask"
+
+
+def test_git_tag_and_worktree_list_stay_allowed(policy: Policy) -> None:
+    assert decide(policy, "git tag --list") == ("allow", "shell-allowed")
+    assert decide(policy, "git worktree list") == ("allow", "shell-allowed")
 
 
 @pytest.mark.parametrize(
