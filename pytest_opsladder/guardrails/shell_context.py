@@ -95,6 +95,23 @@ class ShellContext:
         return self.script_check(text, self.deeper())
 
 
+# Findings that say "this command deletes (or empties) the files it is given".
+DELETES = frozenset({"shell:delete", "git:rm"})
+
+
+def mass_delete(runner: str, inner: list[Decision], rule: str) -> list[Decision]:
+    """A deny when a command run once per file (``find -exec``, ``xargs``) deletes files.
+
+    ``rm FILE`` asks, but ``find . -type f -exec rm {} ;`` and ``find ... | xargs rm`` delete
+    every match, as ``find -delete`` does: they are denied like it.
+    """
+    found = next((d for d in inner if d.rule in DELETES), None)
+    if found is None:
+        return []
+    why = f"{runner} deletes every file it is given ({found.reason})"
+    return [deny(rule, why)]
+
+
 def words(text: str) -> frozenset[str]:
     """A set of names written as one space-separated string (long lists stay readable)."""
     return frozenset(text.split())

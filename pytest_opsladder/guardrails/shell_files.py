@@ -104,6 +104,49 @@ def _copy_operands(name: str, parsed: ParsedArgs) -> tuple[list[str], list[str]]
     return operands[:-1], operands[-1:]
 
 
+_RSYNC_VALUES = {
+    "-e", "--rsh", "-f", "--filter", "--exclude", "--include", "--exclude-from",
+    "--include-from", "--files-from", "-T", "--temp-dir", "--partial-dir", "--backup-dir",
+    "--compare-dest", "--copy-dest", "--link-dest", "--chmod", "--chown", "--usermap",
+    "--groupmap", "--timeout", "--contimeout", "--bwlimit", "--max-size", "--min-size",
+    "--max-delete", "--port", "--out-format", "--log-file", "--log-file-format",
+    "--password-file", "-M", "--remote-option", "--suffix", "--rsync-path", "--iconv",
+    "--block-size", "-B", "--modify-window", "--compress-choice", "--checksum-choice",
+}  # fmt: skip
+_RSYNC_REMOVES = ("--remove-source-files", "--remove-sent-files")
+
+
+def rsync(args: list[str], ctx: ShellContext) -> list[Decision]:
+    """rsync asks; ``--delete`` (and every ``--del*`` form) removes each destination file
+    missing from the source and ``--remove-source-files`` the sources: denied like ``rm -r``.
+    The destination (last operand) is written, the sources only read; ``host:path`` is remote.
+    """
+    out = [not_known_safe("rsync")]
+    operands: list[str] = []
+    i = 0
+    while i < len(args):
+        word, name = args[i], args[i].split("=", 1)[0]
+        if word == "--":
+            operands += args[i + 1 :]
+            break
+        removes = len(name) > 8 and any(n.startswith(name) for n in _RSYNC_REMOVES)
+        if name.startswith("--del") or removes:
+            out.append(deny("shell:rsync-delete", f"rsync {name} deletes files"))
+        if word in _RSYNC_VALUES:
+            i += 1
+        elif not word.startswith("-"):
+            operands.append(word)
+        i += 1
+    target = operands[-1:] if len(operands) > 1 else []
+    sources = operands[:-1] if target else operands
+    out += path_decisions("rsync", [p for p in target if not _remote(p)], ctx)
+    return out + path_decisions("rsync", [p for p in sources if not _remote(p)], ctx, writes=False)
+
+
+def _remote(operand: str) -> bool:
+    return "://" in operand or ":" in operand.split("/", 1)[0]
+
+
 def tee(args: list[str], ctx: ShellContext) -> list[Decision]:
     parsed = parse_options(args, spec("-a|--append -i|--ignore-interrupts -p --output-error?" + _H))
     return [ask("shell:writes", "tee writes files"), *path_decisions("tee", parsed.operands, ctx)]
@@ -187,6 +230,7 @@ FILE_PROGRAMS: dict[str, FileCheck] = {
     "rm": rm,
     "dd": dd,
     "tee": tee,
+    "rsync": rsync,
     "tar": tar,
     "chmod": chmod("chmod"),
     "chown": chmod("chown"),

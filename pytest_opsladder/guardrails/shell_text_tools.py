@@ -18,6 +18,7 @@ from pytest_opsladder.guardrails.shell_context import (
     ShellContext,
     ask,
     deny,
+    mass_delete,
     path_decisions,
     unsafe_options,
     words,
@@ -62,7 +63,8 @@ def _find_expression(args: list[str], ctx: ShellContext) -> list[Decision]:
         elif word in _FIND_EXEC:
             end = next((j for j in range(i + 1, len(args)) if args[j] in (";", "+")), len(args))
             out.append(ask("shell:find-exec", f"find {word} runs a command on every match"))
-            out += ctx.check_argv(args[i + 1 : end])
+            inner = ctx.check_argv(args[i + 1 : end])
+            out += inner + mass_delete(f"find {word}", inner, "shell:find-delete")
             i = end
         elif word in _FIND_WRITES:
             out.append(ask("shell:find-writes", f"find {word} writes a file"))

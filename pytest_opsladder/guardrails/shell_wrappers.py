@@ -16,6 +16,7 @@ from pytest_opsladder.guardrails.shell_context import (
     DYNAMIC,
     ShellContext,
     ask,
+    mass_delete,
     not_known_safe,
     path_decisions,
     unsafe_options,
@@ -212,7 +213,8 @@ _XARGS = spec(
 def xargs(args: list[str], ctx: ShellContext) -> list[Decision]:
     inner = parse_options(args, _XARGS).operands or ["echo"]
     why = "xargs appends arguments read from its input, unknown before it runs"
-    return [ask("shell:xargs", why), *ctx.check_argv(inner)]
+    found = ctx.check_argv(inner)
+    return [ask("shell:xargs", why), *found, *mass_delete("xargs", found, "shell:mass-delete")]
 
 
 _WATCH = spec(
@@ -289,7 +291,9 @@ def _unknown_runner(name: str) -> Check:
         out = [not_known_safe(name)]
         for start in range(len(args)):
             if not args[start].startswith("-"):
-                out += [d for d in ctx.check_argv(args[start:]) if d.verdict.value == "deny"]
+                found = ctx.check_argv(args[start:])
+                out += [d for d in found if d.verdict.value == "deny"]
+                out += mass_delete(name, found, "shell:mass-delete")
                 break
         for word in [a for a in args if " " in a][:3]:
             out += [d for d in ctx.check_script(word) if d.verdict.value == "deny"]

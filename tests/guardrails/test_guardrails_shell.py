@@ -276,6 +276,37 @@ def test_git_forms_that_throw_away_work_or_history_are_denied(
 
 
 @pytest.mark.parametrize(
+    ("command", "rule"),
+    [
+        ("find . -type f -exec rm {} \\;", "shell:find-delete"),
+        ("find . -name '*.log' -execdir rm -- {} +", "shell:find-delete"),
+        ("find . -exec sudo unlink {} +", "shell:find-delete"),
+        ("find . -exec sh -c 'rm \"$1\"' _ {} \\;", "shell:find-delete"),
+        ("find . -exec truncate -s0 {} +", "shell:find-delete"),
+        ("find . -name '*.tmp' -print0 | xargs -0 rm", "shell:mass-delete"),
+        ("git ls-files | xargs git rm", "shell:mass-delete"),
+        ("parallel rm ::: a b", "shell:mass-delete"),
+        ("rsync -a --delete src/ backup/", "shell:rsync-delete"),
+        ("rsync -av --delete-after ./ mirror/", "shell:rsync-delete"),
+        ("rsync -a --del src/ b/", "shell:rsync-delete"),
+        ("rsync --remove-source-files -a src/ b/", "shell:rsync-delete"),
+    ],
+)
+def test_deleting_every_file_a_command_is_given_is_denied_like_find_delete(
+    policy: Policy, command: str, rule: str
+) -> None:
+    assert decide(policy, command) == ("deny", rule)
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["find . -exec grep -l rm {} +", "ls | xargs cat", "rsync -a src/ backup/", "rm notes.txt"],
+)
+def test_per_file_commands_that_delete_nothing_ask(policy: Policy, command: str) -> None:
+    assert decide(policy, command)[0] == "ask"
+
+
+@pytest.mark.parametrize(
     "command",
     [
         "git checkout main",
