@@ -29,6 +29,7 @@ from pytest_opsladder.guardrails.shell_context import (
 )
 from pytest_opsladder.guardrails.shell_files import file_program
 from pytest_opsladder.guardrails.shell_git import git
+from pytest_opsladder.guardrails.shell_infra import INFRA
 from pytest_opsladder.guardrails.shell_parse import parse_shell
 from pytest_opsladder.guardrails.shell_programs import SAFE_PROGRAMS, safe_program_decisions
 from pytest_opsladder.guardrails.shell_runtimes import runtime
@@ -52,6 +53,7 @@ _CHECKS: dict[str, Check] = {
     "cd": text_tools.cd,
     "pushd": text_tools.cd,
     "git": git,
+    **INFRA,
     **SQL_CLIENTS,
     **WRAPPERS,
 }
