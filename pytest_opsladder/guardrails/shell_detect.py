@@ -33,6 +33,7 @@ from pytest_opsladder.guardrails.shell_infra import INFRA
 from pytest_opsladder.guardrails.shell_parse import parse_shell
 from pytest_opsladder.guardrails.shell_programs import SAFE_PROGRAMS, safe_program_decisions
 from pytest_opsladder.guardrails.shell_runtimes import runtime
+from pytest_opsladder.guardrails.shell_services import SERVICES
 from pytest_opsladder.guardrails.shell_sql_clients import SQL_CLIENTS
 from pytest_opsladder.guardrails.shell_wrappers import WRAPPERS
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
@@ -54,6 +55,7 @@ _CHECKS: dict[str, Check] = {
     "pushd": text_tools.cd,
     "git": git,
     **INFRA,
+    **SERVICES,
     **SQL_CLIENTS,
     **WRAPPERS,
 }
