@@ -207,9 +207,47 @@ def fetcher(name: str, path_options: set[str]) -> FileCheck:
         values += [a[2:] for a in args if a[:2] in path_options and len(a) > 2]
         values += [a.split("=", 1)[1] for a in args if "=" in a and a.split("=")[0] in path_options]
         why = f"{name} reaches the network"
-        return [ask("shell:network", why), *path_decisions(name, values, ctx)]
+        out = [ask("shell:network", why), *path_decisions(name, values, ctx)]
+        method = _http_method(name, args)
+        if method == "DELETE":
+            why = f"{name} sends an HTTP DELETE: it deletes the remote resource"
+            out.append(deny("shell:http-delete", why))
+        return out
 
     return check
+
+
+_CURL_VALUES = set("AbcCdDeEFHKmoPQrTuUwxyYz")
+
+
+def _curl_cluster_method(arg: str, following: str) -> str | None:
+    """``-X DELETE``, ``-XDELETE``, ``-sSX DELETE``: flags cluster; a value ends the cluster."""
+    for index, char in enumerate(arg[1:], start=2):
+        if char == "X":
+            return (arg[index:] or following).upper()
+        if char in _CURL_VALUES:
+            return None
+    return None
+
+
+def _http_method(name: str, args: list[str]) -> str | None:
+    """The method of ``curl -X M`` / ``--request M`` / ``-XM``, ``wget --method=M`` (any
+    unique prefix, as getopt takes it), ``http M URL`` (httpie); upper-cased."""
+    for i, arg in enumerate(args):
+        following = args[i + 1] if i + 1 < len(args) else ""
+        key, eq, value = arg.partition("=")
+        if name == "curl" and arg[:1] == "-" and arg[:2] != "--":
+            method = _curl_cluster_method(arg, following)
+            if method is not None:
+                return method
+        if name == "curl" and key == "--request":
+            return (value if eq else following).upper()
+        if name == "wget" and len(key) > 4 and "--method".startswith(key):
+            return (value if eq else following).upper()
+    if name in ("http", "https", "xh", "xhs"):
+        words = [a for a in args if not a.startswith("-")]
+        return words[0].upper() if words else None
+    return None
 
 
 def fixed(rule: str, why: str, *, destructive: bool) -> FileCheck:
@@ -241,6 +279,9 @@ FILE_PROGRAMS: dict[str, FileCheck] = {
     "ln": copy("ln"),
     "curl": fetcher("curl", _CURL_PATHS),
     "wget": fetcher("wget", _WGET_PATHS),
+    "http": fetcher("http", {"-o", "--output", "--download", "-d"}),
+    "https": fetcher("https", {"-o", "--output", "--download", "-d"}),
+    "xh": fetcher("xh", {"-o", "--output", "--download", "-d"}),
     "shred": fixed("shell:shred", "shred destroys file contents", destructive=True),
     "wipefs": _disk("wipefs erases filesystem signatures"),
     "mkfs": _disk("mkfs formats a device"),

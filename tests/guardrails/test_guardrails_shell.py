@@ -309,6 +309,30 @@ def test_per_file_commands_that_delete_nothing_ask(policy: Policy, command: str)
 @pytest.mark.parametrize(
     "command",
     [
+        "curl -X DELETE https://api.example.com/users/1",
+        "curl -XDELETE http://localhost:9200/logs",
+        "curl -sSX delete https://api.example.com/v1/db",
+        "curl --request DELETE https://api.example.com/v1/db",
+        "wget --method=DELETE https://api.example.com/x",
+        "wget --meth DELETE https://api.example.com/x",
+        "http DELETE https://api.example.com/x",
+    ],
+)
+def test_an_http_delete_is_denied(policy: Policy, command: str) -> None:
+    assert decide(policy, command) == ("deny", "shell:http-delete")
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["curl https://api.example.com", "curl -X POST -d '{}' https://x", "curl -oX https://x"],
+)
+def test_other_http_requests_ask(policy: Policy, command: str) -> None:
+    assert decide(policy, command) == ("ask", "shell:network")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
         "git checkout main",
         "git checkout -b feature",
         "git checkout -p -- src",
