@@ -331,6 +331,54 @@ def test_other_http_requests_ask(policy: Policy, command: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("command", "rule"),
+    [
+        ("python -c 'import shutil; shutil.rmtree(\"/\")'", "shell:inline-code"),
+        ("python3 -Bc 'from shutil import rmtree; rmtree(\"build\")'", "shell:inline-code"),
+        ("python -c \"__import__('shutil').rmtree('x')\"", "shell:inline-code"),
+        ("python -c \"import os; os.system('rm -rf build')\"", "shell:rm-recursive-force"),
+        ("python -c \"import subprocess as s; s.run(['git', 'push', '-f'])\"", "git:force-push"),
+        (
+            "python -c \"import subprocess; subprocess.call('git reset --hard', shell=True)\"",
+            "git:reset-hard",
+        ),
+        (
+            "node -e \"require('fs').rmSync('/', {recursive: true, force: true})\"",
+            "shell:inline-code",
+        ),
+        ("node --eval=\"fs.rmdirSync('d', {recursive:true})\"", "shell:inline-code"),
+        (
+            "node -e \"require('child_process').execSync('rm -rf build')\"",
+            "shell:rm-recursive-force",
+        ),
+        ("perl -e 'system(\"rm -rf /\")'", "shell:rm-recursive-force"),
+        ("perl -MFile::Path -e 'rmtree(\"x\")'", "shell:inline-code"),
+        ("ruby -e 'FileUtils.rm_rf(\"x\")'", "shell:inline-code"),
+        ("ruby -e '`git clean -fdx`'", "git:clean"),
+    ],
+)
+def test_inline_code_that_visibly_destroys_is_denied(
+    policy: Policy, command: str, rule: str
+) -> None:
+    assert decide(policy, command) == ("deny", rule)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "python -c \"import os; os.remove('notes.txt')\"",  # one file, like rm notes.txt
+        "python -c 'print(\"shutil.rmtree\")'",  # a string, not a call
+        "python -c '# shutil.rmtree(x)'",
+        "python -c 'x = 1 +'",
+        "node -e \"fs.unlinkSync('a')\"",
+        "python script.py -c 'import shutil; shutil.rmtree(1)'",  # the script's own argument
+    ],
+)
+def test_other_inline_code_still_asks(policy: Policy, command: str) -> None:
+    assert decide(policy, command) == ("ask", "shell:interpreter")
+
+
+@pytest.mark.parametrize(
     "command",
     [
         "git checkout main",
