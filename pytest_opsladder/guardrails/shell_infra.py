@@ -32,6 +32,7 @@ from pytest_opsladder.guardrails.shell_context import (
     path_decisions,
     unsafe_options,
 )
+from pytest_opsladder.guardrails.shell_context import words as name_set
 from pytest_opsladder.guardrails.shell_options import OptionSpec, ParsedArgs, parse_options, spec
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
 
@@ -59,7 +60,7 @@ def _go_spec(text: str) -> OptionSpec:
 # --- kubectl -----------------------------------------------------------------------------
 _KUBE_GLOBAL = (
     " -n=|--namespace= --context= --cluster= --user= --request-timeout= -v= --v= --vmodule="
-    " --log-flush-frequency= --match-server-version --warnings-as-errors --cache-dir@"
+    " --log-flush-frequency= --match-server-version --warnings-as-errors !--cache-dir@"
     " --tls-server-name= !--kubeconfig@ !-s=|--server= !--token= !--as= !--as-group= !--as-uid="
     " !--username= !--password= !--insecure-skip-tls-verify !--certificate-authority@"
     " !--client-certificate@ !--client-key@ !--profile= !--profile-output@ --help -h"
@@ -67,7 +68,7 @@ _KUBE_GLOBAL = (
 _KUBE_READ = _go_spec(
     _KUBE_GLOBAL + " -o=|--output= -l=|--selector= --field-selector= -A|--all-namespaces"
     " -w|--watch --watch-only --output-watch-events --show-labels --sort-by= -L=|--label-columns="
-    " --no-headers --show-kind --chunk-size= --ignore-not-found --raw= -f@|--filename@"
+    " --no-headers --show-kind --chunk-size= --ignore-not-found !--raw= -f@|--filename@"
     " -R|--recursive -k@|--kustomize@ --server-print --subresource= --template="
     " --allow-missing-template-keys --show-managed-fields --show-events -c=|--container="
     " --tail= -p|--previous --since= --since-time= --timestamps --all-containers --prefix"
@@ -129,8 +130,8 @@ def _has_flag(args: list[str], *names: str) -> bool:
 
 # --- helm --------------------------------------------------------------------------------
 _HELM_READ = _go_spec(
-    "-n=|--namespace= --kube-context= --debug --burst-limit= --qps= --registry-config@"
-    " --repository-cache@ --repository-config@ !--kubeconfig@ !--kube-apiserver="
+    "-n=|--namespace= --kube-context= --debug --burst-limit= --qps= !--registry-config@"
+    " !--repository-cache@ !--repository-config@ !--kubeconfig@ !--kube-apiserver="
     " !--kube-token= !--kube-as-user= !--kube-as-group= !--kube-ca-file@"
     " !--kube-insecure-skip-tls-verify -A|--all-namespaces -a|--all -o=|--output= -q|--short"
     " -f=|--filter= --deployed --failed --pending --uninstalled --uninstalling --superseded"
@@ -179,6 +180,7 @@ def terraform(args: list[str], ctx: ShellContext) -> list[Decision]:
     if destroy:
         return [deny("cloud:delete", destroy)]
     reads = sub in _TF_READS and (sub != "fmt" or _tf_fmt_only_checks(parsed))
+    reads = reads and (sub != "providers" or rest in ([], ["schema"]))
     reads = reads or (sub == "state" and bool(rest) and rest[0] in _TF_STATE_READS)
     reads = reads or (sub == "workspace" and rest[:1] in (["list"], ["show"]))
     if not reads:
@@ -278,37 +280,70 @@ def _aws_destroys(service: str, op: str, options: list[str]) -> str | None:
 
 
 # --- gcloud, gsutil, az ------------------------------------------------------------------
-_GCLOUD_SAFE = {
+_GCLOUD_VALUES = {
     "--project", "--zone", "--region", "--filter", "--format", "--limit", "--sort-by",
-    "--page-size", "--uri", "--quiet", "-q", "--verbosity", "--configuration", "--account",
-    "--location", "--global", "--regions", "--zones", "--flatten", "--all",
+    "--page-size", "--verbosity", "--configuration", "--account", "--location", "--regions",
+    "--zones", "--flatten",
 }  # fmt: skip
+_GCLOUD_SAFE = _GCLOUD_VALUES | {"--quiet", "-q", "--uri", "--global", "--all"}
+# Command groups whose ``list`` and ``describe NAME`` only read. A group is named, never
+# guessed: a positional may be a resource name (``instances create vm list`` creates two).
+_GCLOUD_GROUPS = name_set(
+    "alpha beta compute instances disks networks subnets firewall-rules zones regions images"
+    " snapshots addresses operations instance-groups managed unmanaged instance-templates"
+    " machine-types routers routes forwarding-rules backend-services target-pools container"
+    " clusters node-pools sql databases users backups storage buckets objects projects iam"
+    " service-accounts keys roles config configurations auth run services revisions jobs"
+    " functions pubsub topics subscriptions logging logs sinks dns managed-zones record-sets"
+    " app versions secrets kms keyrings artifacts repositories packages docker builds"
+    " triggers organizations folders billing accounts components scheduler tasks queues"
+    " redis memcache spanner bigtable dataproc dataflow composer environments"
+)
+
+
+def _gcloud_words(args: list[str]) -> tuple[list[str], list[str]]:
+    """(positional words, flags) of a gcloud command; a safe flag's value is skipped."""
+    words: list[str] = []
+    flags: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("-"):
+            flags.append(arg)
+            i += 2 if arg in _GCLOUD_VALUES else 1
+        else:
+            words.append(arg)
+            i += 1
+    return words, flags
 
 
 def gcloud(args: list[str], ctx: ShellContext) -> list[Decision]:
     """``gcloud GROUP... VERB [NAME] [--flags]``: the verb ``delete`` is denied anywhere."""
-    words = [a for a in args if not a.startswith("-")]
-    flags = [a for a in args if a.startswith("-")]
+    words, flags = _gcloud_words(args)
     if "delete" in words:
-        return [
-            deny(
-                "cloud:delete",
-                f"gcloud {' '.join(words[: words.index('delete') + 1])} deletes resources",
-            )
-        ]
+        path = " ".join(words[: words.index("delete") + 1])
+        return [deny("cloud:delete", f"gcloud {path} deletes resources")]
     if words[:2] == ["storage", "rm"] and any(f in ("-r", "-R", "--recursive") for f in flags):
         return [deny("cloud:delete", "gcloud storage rm -r deletes every object under the URL")]
     if not words and len(args) == 1 and args[0] in ("--version", "--help", "-h"):
         return []
-    reads = bool(words) and (
-        words[-1] in ("list", "describe") or words[-2:-1] in (["list"], ["describe"])
-    )
-    reads = reads or words[:2] in (["config", "list"], ["config", "get-value"], ["auth", "list"])
-    reads = reads or words[:1] in (["info"], ["version"])
-    if not reads:
+    if not _gcloud_reads(words):
         return _asks("gcloud", " ".join(words[:3]) or "(no command)")
     bad = [f for f in flags if f.split("=", 1)[0] not in _GCLOUD_SAFE]
     return unsafe_options("gcloud", bad)
+
+
+def _gcloud_reads(words: list[str]) -> bool:
+    if words[-1:] == ["list"] and all(w in _GCLOUD_GROUPS for w in words[:-1]):
+        return True
+    if words[-2:-1] == ["describe"] and all(w in _GCLOUD_GROUPS for w in words[:-2]):
+        return True
+    fixed = (["config", "list"], ["auth", "list"], ["info"], ["version"], ["storage", "ls"])
+    return (
+        words in fixed
+        or (words[:2] == ["config", "get-value"] and len(words) == 3)
+        or (words[:2] == ["storage", "ls"] and len(words) == 3)
+    )
 
 
 def gsutil(args: list[str], ctx: ShellContext) -> list[Decision]:

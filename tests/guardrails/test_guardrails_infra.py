@@ -154,6 +154,14 @@ def test_read_only_forms_run_unasked(policy: Policy, command: str) -> None:
         "docker compose down",
         "docker stats",  # never returns
         "docker exec web cp x /etc/",  # a path in the container, not outside the workspace
+        "gcloud compute instances create vm list",  # creates an instance named 'list'
+        "gcloud compute instances stop list --zone z",
+        "gcloud newproduct things list",  # a group nobody listed
+        "kubectl get --raw /api/v1/namespaces/x/services/app:80/proxy/admin",
+        "kubectl get pods --cache-dir=cache",  # writes there
+        "helm list --repository-config repos.yaml",
+        "terraform providers mirror mirror-dir",
+        "terraform providers lock",
     ],
 )
 def test_everything_else_asks(policy: Policy, command: str) -> None:
