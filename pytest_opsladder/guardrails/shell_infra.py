@@ -156,7 +156,7 @@ def helm(args: list[str], ctx: ShellContext) -> list[Decision]:
 
 # --- terraform ---------------------------------------------------------------------------
 _TF_READ = spec(
-    "--chdir@ --help --version --out@ --var= --var-file@ --target= --refresh= --refresh-only"
+    "--chdir@ --help --version !--out@ --var= --var-file@ --target= --refresh= --refresh-only"
     " --destroy --input= --lock= --lock-timeout= --no-color --compact-warnings"
     " --detailed-exitcode --parallelism= --replace= --json --check --diff --list= --recursive"
     " --write= --raw --state@ --id= --type= --plan@ --test-directory= !--generate-config-out@"
@@ -186,7 +186,7 @@ def terraform(args: list[str], ctx: ShellContext) -> list[Decision]:
     if not reads:
         return _asks("terraform", sub or "(no subcommand)")
     paths = [o.value for o in parsed.options if o.name in ("--chdir", "--var-file") and o.value]
-    written = parsed.values("--out")
+    written = parsed.values("--out")  # overwrites that file: asks, as pytest --junitxml does
     return (
         _reads("terraform", parsed, _TF_READ)
         + path_decisions("terraform", paths, ctx, writes=False)

@@ -87,7 +87,7 @@ def test_destructive_forms_are_denied(policy: Policy, command: str, reason: str)
         "helm list -A",
         "helm status web -n prod",
         "helm get values web",
-        "terraform plan -out=tfplan -var-file=prod.tfvars",
+        "terraform plan -var-file=prod.tfvars -target=module.web",
         "terraform validate -json",
         "terraform show -json tfplan",
         "terraform state list",
@@ -162,6 +162,7 @@ def test_read_only_forms_run_unasked(policy: Policy, command: str) -> None:
         "helm list --repository-config repos.yaml",
         "terraform providers mirror mirror-dir",
         "terraform providers lock",
+        "terraform plan -out=README.md",  # overwrites the file it names
     ],
 )
 def test_everything_else_asks(policy: Policy, command: str) -> None:
