@@ -108,6 +108,8 @@ def kubectl(args: list[str], ctx: ShellContext) -> list[Decision]:
     if not reads:
         return _asks("kubectl", sub or "(no subcommand)")
     read = [o.value for o in parsed.options if o.name in ("--filename", "--kustomize") and o.value]
+    # ``-o go-template-file=PATH`` and ``-o jsonpath-file=PATH`` read a template file.
+    read += [v.split("=", 1)[1] for v in parsed.values("--output") if "-file=" in v]
     return _reads("kubectl", parsed, _KUBE_READ) + path_decisions(
         "kubectl", read, ctx, writes=False
     )

@@ -163,6 +163,7 @@ def test_read_only_forms_run_unasked(policy: Policy, command: str) -> None:
         "terraform providers mirror mirror-dir",
         "terraform providers lock",
         "terraform plan -out=README.md",  # overwrites the file it names
+        "kubectl get pods -o go-template-file=/etc/shadow",  # reads outside the workspace
     ],
 )
 def test_everything_else_asks(policy: Policy, command: str) -> None:
