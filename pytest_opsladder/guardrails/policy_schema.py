@@ -12,10 +12,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+import regex
+
 from pytest_opsladder.choices import choice_message
 from pytest_opsladder.guardrails.arguments import Constraint, ConstraintKind
 from pytest_opsladder.guardrails.errors import PolicyError
-from pytest_opsladder.guardrails.inputs import EMBEDDED_INSTRUCTIONS, InputRules
+from pytest_opsladder.guardrails.inputs import (
+    EMBEDDED_INSTRUCTIONS,
+    InputRules,
+    compile_user_pattern,
+)
 from pytest_opsladder.guardrails.policy import CommandTools, Example, Policy, Rule
 from pytest_opsladder.guardrails.safe_extensions import SafePattern
 from pytest_opsladder.guardrails.shell_context import MAX_COMMAND_CHARS
@@ -252,18 +258,24 @@ def _inputs(ctx: _Ctx, table: Any) -> InputRules:
         max_chars=ctx.integer(table, "max_chars", 100_000, None),
         sources=ctx.strings(table, "sources", None, required=False),
         instructions=ctx.verdict(table.get("instructions", "ask"), "[inputs] instructions", None),
-        patterns=EMBEDDED_INSTRUCTIONS + _patterns(ctx, table, "extra_patterns"),
+        patterns=EMBEDDED_INSTRUCTIONS,
         invisible=ctx.verdict(table.get("invisible", "ask"), "[inputs] invisible", None),
+        extra_patterns=_patterns(ctx, table, "extra_patterns"),
     )
 
 
 def _patterns(ctx: _Ctx, table: dict[str, Any], key: str) -> tuple[str, ...]:
-    """Regular expressions of ``[inputs]``, compiled here so a bad one fails at load time."""
+    """Regular expressions of ``[inputs]``, compiled here so a bad one fails at load time.
+
+    They run with a time bound (:mod:`pytest_opsladder.guardrails.inputs`), so a slow one
+    costs at most that bound per input, never a hang.
+    """
     patterns = ctx.strings(table, key, None, required=False)
     for index, pattern in enumerate(patterns):
         try:
-            re.compile(pattern, re.IGNORECASE)
-        except (re.error, RecursionError, OverflowError, ValueError) as exc:
+            re.compile(pattern, re.IGNORECASE)  # the documented syntax: Python's re
+            compile_user_pattern(pattern)  # and how it runs: the regex package, time-bound
+        except (re.error, regex.error, RecursionError, OverflowError, ValueError) as exc:
             raise ctx.fail(
                 f"[inputs] {key}[{index}] {pattern!r} is not a valid regular expression ({exc});"
                 " fix it, or escape it to match the text literally (a backslash before each"

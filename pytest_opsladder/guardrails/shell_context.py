@@ -23,6 +23,8 @@ DYNAMIC = "\x00dynamic"
 # Asks that only say "not on the known-safe list": a policy's safe_commands may clear them.
 NOT_KNOWN_SAFE = "shell:not-known-safe"
 UNSAFE_OPTION = "shell:unsafe-option"
+PATH_OUTSIDE = "shell:path-outside-workspace"  # written, deleted or changed there: deny
+READ_OUTSIDE = "shell:read-outside-workspace"  # only read there: ask
 CLEARABLE = frozenset(
     {NOT_KNOWN_SAFE, UNSAFE_OPTION, "shell:interpreter", "git:not-read-only", "git:network"}
 )
@@ -93,6 +95,23 @@ class ShellContext:
         return self.script_check(text, self.deeper())
 
 
+# Findings that say "this command deletes (or empties) the files it is given".
+DELETES = frozenset({"shell:delete", "git:rm"})
+
+
+def mass_delete(runner: str, inner: list[Decision], rule: str) -> list[Decision]:
+    """A deny when a command run once per file (``find -exec``, ``xargs``) deletes files.
+
+    ``rm FILE`` asks, but ``find . -type f -exec rm {} ;`` and ``find ... | xargs rm`` delete
+    every match, as ``find -delete`` does: they are denied like it.
+    """
+    found = next((d for d in inner if d.rule in DELETES), None)
+    if found is None:
+        return []
+    why = f"{runner} deletes every file it is given ({found.reason})"
+    return [deny(rule, why)]
+
+
 def words(text: str) -> frozenset[str]:
     """A set of names written as one space-separated string (long lists stay readable)."""
     return frozenset(text.split())
@@ -116,8 +135,16 @@ def unsafe_options(name: str, words: Iterable[str]) -> list[Decision]:
     ]
 
 
-def path_decisions(name: str, values: Iterable[str], ctx: ShellContext) -> list[Decision]:
-    """A deny for every path that leads out of the workspace (from the root or any ``cd``)."""
+def path_decisions(
+    name: str, values: Iterable[str], ctx: ShellContext, *, writes: bool = True
+) -> list[Decision]:
+    """A finding for every path that leads out of the workspace (from the root or any ``cd``).
+
+    A path the command writes, deletes or changes (``writes``, the default for anything not
+    known to only read it) is denied there; a path it only reads asks: reading outside the
+    workspace destroys nothing, but it is not known to be safe either (``cat ~/.ssh/id_rsa``).
+    A storage device is denied either way (raw disk access).
+    """
     out = []
     for value in values:
         target = _path_of(value)
@@ -131,8 +158,12 @@ def path_decisions(name: str, values: Iterable[str], ctx: ShellContext) -> list[
             )
         elif ctx.workspace is not None and not _inside(ctx.workspace, target, ctx.cwds):
             root = ctx.workspace.root
-            why = f"{name}: path {value!r} resolves outside the workspace {root}"
-            out.append(deny("shell:path-outside-workspace", why))
+            if writes:
+                why = f"{name}: path {value!r} resolves outside the workspace {root}"
+                out.append(deny(PATH_OUTSIDE, why))
+            else:
+                why = f"{name} reads {value!r}, which resolves outside the workspace {root}"
+                out.append(ask(READ_OUTSIDE, why))
     return out
 
 

@@ -29,9 +29,11 @@ from pytest_opsladder.guardrails.shell_context import (
 )
 from pytest_opsladder.guardrails.shell_files import file_program
 from pytest_opsladder.guardrails.shell_git import git
+from pytest_opsladder.guardrails.shell_infra import INFRA
 from pytest_opsladder.guardrails.shell_parse import parse_shell
 from pytest_opsladder.guardrails.shell_programs import SAFE_PROGRAMS, safe_program_decisions
 from pytest_opsladder.guardrails.shell_runtimes import runtime
+from pytest_opsladder.guardrails.shell_services import SERVICES
 from pytest_opsladder.guardrails.shell_sql_clients import SQL_CLIENTS
 from pytest_opsladder.guardrails.shell_wrappers import WRAPPERS
 from pytest_opsladder.guardrails.verdicts import Decision, Verdict
@@ -52,6 +54,8 @@ _CHECKS: dict[str, Check] = {
     "cd": text_tools.cd,
     "pushd": text_tools.cd,
     "git": git,
+    **INFRA,
+    **SERVICES,
     **SQL_CLIENTS,
     **WRAPPERS,
 }
@@ -79,6 +83,7 @@ def shell_decisions(text: str, ctx: ShellContext) -> list[Decision]:
     if not parsed.commands and not out:
         out.append(ask("shell:empty", "no command found in the text"))
     out += path_decisions("a redirection", parsed.redirects, ctx)
+    out += path_decisions("a redirection", parsed.reads, ctx, writes=False)
     cwds = ctx.cwds
     for command in parsed.commands:
         argv = list(command.argv)

@@ -18,7 +18,7 @@ from pytest_opsladder.guardrails.shell_context import (
     not_known_safe,
     path_decisions,
 )
-from pytest_opsladder.guardrails.shell_options import parse_options, spec
+from pytest_opsladder.guardrails.shell_options import ParsedArgs, parse_options, spec
 from pytest_opsladder.guardrails.verdicts import Decision
 
 FileCheck = Callable[[list[str], ShellContext], list[Decision]]
@@ -86,10 +86,65 @@ def copy(name: str) -> FileCheck:
 
     def check(args: list[str], ctx: ShellContext) -> list[Decision]:
         parsed = parse_options(args, _COPY)
-        paths = parsed.operands + parsed.paths() + [w.split("=", 1)[-1] for w in parsed.unknown]
-        return [not_known_safe(name), *path_decisions(name, paths, ctx)]
+        sources, targets = _copy_operands(name, parsed)
+        paths = targets + parsed.paths() + [w.split("=", 1)[-1] for w in parsed.unknown]
+        read = path_decisions(name, sources, ctx, writes=False)
+        return [not_known_safe(name), *path_decisions(name, paths, ctx), *read]
 
     return check
+
+
+def _copy_operands(name: str, parsed: ParsedArgs) -> tuple[list[str], list[str]]:
+    """(what ``cp``/``install`` only read, what they write); ``mv`` and ``ln`` change both."""
+    operands = parsed.operands
+    if name not in ("cp", "install") or parsed.get("--directory"):
+        return [], operands
+    if parsed.get("--target-directory") or len(operands) < 2:
+        return operands, []
+    return operands[:-1], operands[-1:]
+
+
+_RSYNC_VALUES = {
+    "-e", "--rsh", "-f", "--filter", "--exclude", "--include", "--exclude-from",
+    "--include-from", "--files-from", "-T", "--temp-dir", "--partial-dir", "--backup-dir",
+    "--compare-dest", "--copy-dest", "--link-dest", "--chmod", "--chown", "--usermap",
+    "--groupmap", "--timeout", "--contimeout", "--bwlimit", "--max-size", "--min-size",
+    "--max-delete", "--port", "--out-format", "--log-file", "--log-file-format",
+    "--password-file", "-M", "--remote-option", "--suffix", "--rsync-path", "--iconv",
+    "--block-size", "-B", "--modify-window", "--compress-choice", "--checksum-choice",
+}  # fmt: skip
+_RSYNC_REMOVES = ("--remove-source-files", "--remove-sent-files")
+
+
+def rsync(args: list[str], ctx: ShellContext) -> list[Decision]:
+    """rsync asks; ``--delete`` (and every ``--del*`` form) removes each destination file
+    missing from the source and ``--remove-source-files`` the sources: denied like ``rm -r``.
+    The destination (last operand) is written, the sources only read; ``host:path`` is remote.
+    """
+    out = [not_known_safe("rsync")]
+    operands: list[str] = []
+    i = 0
+    while i < len(args):
+        word, name = args[i], args[i].split("=", 1)[0]
+        if word == "--":
+            operands += args[i + 1 :]
+            break
+        removes = len(name) > 8 and any(n.startswith(name) for n in _RSYNC_REMOVES)
+        if name.startswith("--del") or removes:
+            out.append(deny("shell:rsync-delete", f"rsync {name} deletes files"))
+        if word in _RSYNC_VALUES:
+            i += 1
+        elif not word.startswith("-"):
+            operands.append(word)
+        i += 1
+    target = operands[-1:] if len(operands) > 1 else []
+    sources = operands[:-1] if target else operands
+    out += path_decisions("rsync", [p for p in target if not _remote(p)], ctx)
+    return out + path_decisions("rsync", [p for p in sources if not _remote(p)], ctx, writes=False)
+
+
+def _remote(operand: str) -> bool:
+    return "://" in operand or ":" in operand.split("/", 1)[0]
 
 
 def tee(args: list[str], ctx: ShellContext) -> list[Decision]:
@@ -98,7 +153,9 @@ def tee(args: list[str], ctx: ShellContext) -> list[Decision]:
 
 
 def dd(args: list[str], ctx: ShellContext) -> list[Decision]:
-    out = path_decisions("dd", [a.split("=", 1)[1] for a in args if "=" in a], ctx)
+    read = [a.split("=", 1)[1] for a in args if a.startswith("if=")]
+    written = [a.split("=", 1)[1] for a in args if "=" in a and not a.startswith("if=")]
+    out = path_decisions("dd", written, ctx) + path_decisions("dd", read, ctx, writes=False)
     if any(a.startswith("of=") for a in args):
         return [deny("shell:dd", "dd of=... overwrites a file or device"), *out]
     return [not_known_safe("dd"), *out]
@@ -150,9 +207,47 @@ def fetcher(name: str, path_options: set[str]) -> FileCheck:
         values += [a[2:] for a in args if a[:2] in path_options and len(a) > 2]
         values += [a.split("=", 1)[1] for a in args if "=" in a and a.split("=")[0] in path_options]
         why = f"{name} reaches the network"
-        return [ask("shell:network", why), *path_decisions(name, values, ctx)]
+        out = [ask("shell:network", why), *path_decisions(name, values, ctx)]
+        method = _http_method(name, args)
+        if method == "DELETE":
+            why = f"{name} sends an HTTP DELETE: it deletes the remote resource"
+            out.append(deny("shell:http-delete", why))
+        return out
 
     return check
+
+
+_CURL_VALUES = set("AbcCdDeEFHKmoPQrTuUwxyYz")
+
+
+def _curl_cluster_method(arg: str, following: str) -> str | None:
+    """``-X DELETE``, ``-XDELETE``, ``-sSX DELETE``: flags cluster; a value ends the cluster."""
+    for index, char in enumerate(arg[1:], start=2):
+        if char == "X":
+            return (arg[index:] or following).upper()
+        if char in _CURL_VALUES:
+            return None
+    return None
+
+
+def _http_method(name: str, args: list[str]) -> str | None:
+    """The method of ``curl -X M`` / ``--request M`` / ``-XM``, ``wget --method=M`` (any
+    unique prefix, as getopt takes it), ``http M URL`` (httpie); upper-cased."""
+    for i, arg in enumerate(args):
+        following = args[i + 1] if i + 1 < len(args) else ""
+        key, eq, value = arg.partition("=")
+        if name == "curl" and arg[:1] == "-" and arg[:2] != "--":
+            method = _curl_cluster_method(arg, following)
+            if method is not None:
+                return method
+        if name == "curl" and key == "--request":
+            return (value if eq else following).upper()
+        if name == "wget" and len(key) > 4 and "--method".startswith(key):
+            return (value if eq else following).upper()
+    if name in ("http", "https", "xh", "xhs"):
+        words = [a for a in args if not a.startswith("-")]
+        return words[0].upper() if words else None
+    return None
 
 
 def fixed(rule: str, why: str, *, destructive: bool) -> FileCheck:
@@ -173,6 +268,7 @@ FILE_PROGRAMS: dict[str, FileCheck] = {
     "rm": rm,
     "dd": dd,
     "tee": tee,
+    "rsync": rsync,
     "tar": tar,
     "chmod": chmod("chmod"),
     "chown": chmod("chown"),
@@ -183,6 +279,9 @@ FILE_PROGRAMS: dict[str, FileCheck] = {
     "ln": copy("ln"),
     "curl": fetcher("curl", _CURL_PATHS),
     "wget": fetcher("wget", _WGET_PATHS),
+    "http": fetcher("http", {"-o", "--output", "--download", "-d"}),
+    "https": fetcher("https", {"-o", "--output", "--download", "-d"}),
+    "xh": fetcher("xh", {"-o", "--output", "--download", "-d"}),
     "shred": fixed("shell:shred", "shred destroys file contents", destructive=True),
     "wipefs": _disk("wipefs erases filesystem signatures"),
     "mkfs": _disk("mkfs formats a device"),

@@ -10,6 +10,7 @@ other subcommand asks, and commands git runs for you (``rebase --exec``, ``bisec
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from pytest_opsladder.guardrails.shell_context import (
@@ -45,12 +46,11 @@ def git(args: list[str], ctx: ShellContext) -> list[Decision]:
     out = [
         ask("git:config-override", f"git {w} can redefine aliases, hooks and commands") for w in bad
     ]
-    out += path_decisions("git", parsed.paths(), ctx)
     out += _configured_commands(parsed.values("-c"), ctx)
-    if not parsed.operands:
-        return out
-    sub, rest = parsed.operands[0], parsed.operands[1:]
-    return out + subcommand(sub, rest, ctx)
+    found = subcommand(parsed.operands[0], parsed.operands[1:], ctx) if parsed.operands else []
+    # ``git -C DIR status`` only reads DIR; a subcommand that is not a plain read may write it.
+    reads = not found and not out
+    return out + path_decisions("git", parsed.paths(), ctx, writes=not reads) + found
 
 
 # Settings whose value git runs as a shell command (``pager.<cmd>`` and ``!`` aliases too).
@@ -193,16 +193,134 @@ def _rm(args: list[str], ctx: ShellContext) -> list[Decision]:
     return [*out, ask("git:rm", "git rm deletes files from the working tree")]
 
 
-def _discard(sub: str) -> Check:
+_CHECKOUT = spec(
+    "-q|--quiet --progress --no-progress -f|--force --ours --theirs -b= -B= -t|--track?"
+    " --no-track -l --guess --no-guess --detach --orphan= --ignore-skip-worktree-bits"
+    " -m|--merge --conflict= -p|--patch --ignore-other-worktrees --overwrite-ignore"
+    " --no-overwrite-ignore --recurse-submodules? --no-recurse-submodules --overlay"
+    " --no-overlay --pathspec-from-file= --pathspec-file-nul"
+)
+_SWITCH = spec(
+    "-c=|--create= -C=|--force-create= -d|--detach --guess --no-guess -f|--force"
+    " --discard-changes -m|--merge --conflict= -q|--quiet --progress --no-progress -t|--track?"
+    " --no-track --orphan= --ignore-other-worktrees --recurse-submodules?"
+    " --no-recurse-submodules"
+)
+_RESTORE = spec(
+    "-s=|--source= -p|--patch -W|--worktree -S|--staged -q|--quiet --progress --no-progress"
+    " --ours --theirs -m|--merge --conflict= --ignore-unmerged --ignore-skip-worktree-bits"
+    " --recurse-submodules? --no-recurse-submodules --overlay --no-overlay"
+    " --pathspec-from-file= --pathspec-file-nul"
+)
+
+
+def _checkout(args: list[str], ctx: ShellContext) -> list[Decision]:
+    """``git checkout BRANCH`` refuses to lose work: asks. ``-f`` and checking out paths
+    (``-- .``, ``HEAD -- src``, ``.``, an existing file) overwrite uncommitted changes."""
+    parsed = parse_options(args, _CHECKOUT)
+    force = parsed.get("--force")
+    paths = _pathspecs(args, parsed.operands, ctx)
+    out = path_decisions("git checkout", paths, ctx)
+    if force is not None:
+        why = f"git checkout {force.spelled()} throws away uncommitted changes"
+        return [*out, deny("git:discard", why)]
+    if paths and not parsed.get("--patch"):
+        why = f"git checkout of paths ({' '.join(paths[:3])}) overwrites their uncommitted changes"
+        return [*out, deny("git:discard", why)]
+    why = "git checkout switches branches or changes the working tree"
+    return [*out, ask("git:discard", why), *unsafe_options("git checkout", parsed.unknown)]
+
+
+def _switch(args: list[str], ctx: ShellContext) -> list[Decision]:
+    parsed = parse_options(args, _SWITCH)
+    force = parsed.get("--force", "--discard-changes")
+    if force is not None:
+        why = f"git switch {force.spelled()} throws away uncommitted changes"
+        return [deny("git:discard", why)]
+    why = "git switch changes the checked-out branch"
+    return [ask("git:discard", why), *unsafe_options("git switch", parsed.unknown)]
+
+
+def _restore(args: list[str], ctx: ShellContext) -> list[Decision]:
+    """``git restore PATHS`` (the working tree, the default) discards their changes."""
+    parsed = parse_options(args, _RESTORE)
+    out = path_decisions("git restore", parsed.operands, ctx)
+    worktree = parsed.get("--worktree") is not None or parsed.get("--staged") is None
+    if worktree and not parsed.get("--patch"):
+        why = "git restore overwrites uncommitted changes in the working tree"
+        return [*out, deny("git:discard", why)]
+    why = "git restore changes the index or, interactively, the working tree"
+    return [*out, ask("git:discard", why), *unsafe_options("git restore", parsed.unknown)]
+
+
+def _pathspecs(args: list[str], operands: list[str], ctx: ShellContext) -> list[str]:
+    """The operands of ``git checkout`` that name paths rather than a branch or commit.
+
+    After ``--`` every word is a path; before it, ``.`` and ``:/`` always are, and so is a
+    word naming an existing file or directory of the workspace (git reads it as a path too).
+    """
+    if "--" in args:
+        return args[args.index("--") + 1 :]
+    root = ctx.workspace.root if ctx.workspace is not None else None
+    return [
+        w
+        for w in operands
+        if w in (".", "./", ":/", "*")
+        or (root is not None and os.path.exists(os.path.join(root, w)))
+    ]
+
+
+_GC = _spec_check(
+    "gc",
+    "--aggressive --auto --prune? --no-prune -q|--quiet --force --keep-largest-pack"
+    " --cruft --no-cruft --max-cruft-size=",
+)
+
+
+def _gc(args: list[str], ctx: ShellContext) -> list[Decision]:
+    """``git gc --prune=now`` deletes unreachable commits at once: the last way back to work
+    lost by a reset or a deleted branch (git gc alone keeps them two weeks)."""
+    parsed = _GC(args)
+    prune = parsed.get("--prune")
+    if prune is not None and prune.value not in (None, "never"):
+        why = f"git gc {prune.spelled()}={prune.value} deletes unreachable commits now"
+        return [deny("git:prune", why)]
+    return [ask("git:not-read-only", "git gc repacks the repository")]
+
+
+def _prune(args: list[str], ctx: ShellContext) -> list[Decision]:
+    if any(a in ("-n", "--dry-run") for a in args):
+        return [ask("git:not-read-only", "git prune --dry-run lists what it would delete")]
+    return [deny("git:prune", "git prune deletes every unreachable object (lost commits)")]
+
+
+def _deletes_ref(sub: str, options: tuple[str, ...]) -> Check:
+    """``git update-ref -d REF``, ``git symbolic-ref -d``: a ref deleted like ``branch -D``."""
+
     def check(args: list[str], ctx: ShellContext) -> list[Decision]:
-        why = f"git {sub} can discard uncommitted changes in the working tree"
-        return [ask("git:discard", why), *path_decisions(f"git {sub}", _files(args), ctx)]
+        if any(a in options or (a.startswith("--del") and "--delete".startswith(a)) for a in args):
+            return [deny("git:branch-delete", f"git {sub} -d deletes a ref")]
+        return [ask("git:not-read-only", f"git {sub} moves a ref")]
 
     return check
 
 
-def _files(args: list[str]) -> list[str]:
-    return args[args.index("--") + 1 :] if "--" in args else []
+def _tag(args: list[str], ctx: ShellContext) -> list[Decision]:
+    parsed = parse_options(args, READ_SPECS["tag"])
+    found = parsed.get("--delete", "--force")
+    if found is not None:
+        return [deny("git:branch-delete", f"git tag {found.spelled()} deletes or replaces a tag")]
+    return read_subcommand("tag", args, ctx)
+
+
+def _worktree(args: list[str], ctx: ShellContext) -> list[Decision]:
+    if args[:1] == ["list"]:
+        return []
+    force = any(a in ("-f", "--force") or a.startswith("--forc") for a in args)
+    if args[:1] == ["remove"] and force:
+        why = "git worktree remove --force deletes a working tree with its uncommitted changes"
+        return [deny("git:discard", why)]
+    return [ask("git:not-read-only", "git worktree changes the working trees")]
 
 
 def _stash(args: list[str], ctx: ShellContext) -> list[Decision]:
@@ -212,8 +330,10 @@ def _stash(args: list[str], ctx: ShellContext) -> list[Decision]:
             if args[0] == "list"
             else read_subcommand("diff", args[1:], ctx)
         )
-    if args[:1] in (["drop"], ["clear"]):
-        return [ask("git:discard", f"git stash {args[0]} deletes stashed work")]
+    if args[:1] == ["clear"]:
+        return [deny("git:discard", "git stash clear deletes every stash")]
+    if args[:1] == ["drop"]:
+        return [ask("git:discard", "git stash drop deletes stashed work")]
     return [ask("git:not-read-only", "git stash changes the working tree")]
 
 
@@ -293,9 +413,15 @@ _DESTRUCTIVE: dict[str, Check] = {
     "clean": _clean,
     "branch": _branch,
     "rm": _rm,
-    "checkout": _discard("checkout"),
-    "restore": _discard("restore"),
-    "switch": _discard("switch"),
+    "checkout": _checkout,
+    "restore": _restore,
+    "switch": _switch,
+    "gc": _gc,
+    "prune": _prune,
+    "update-ref": _deletes_ref("update-ref", ("-d",)),
+    "symbolic-ref": _deletes_ref("symbolic-ref", ("-d",)),
+    "tag": _tag,
+    "worktree": _worktree,
     "stash": _stash,
     "filter-branch": _rewrite,
     "filter-repo": _rewrite,

@@ -114,7 +114,8 @@ def read_subcommand(sub: str, args: list[str], ctx: ShellContext) -> list[Decisi
     out = unsafe_options(f"git {sub}", bad)
     if sub == "tag" and parsed.operands and not parsed.get("--list"):
         out.append(ask("git:not-read-only", "git tag NAME creates a tag"))
-    return out + path_decisions(f"git {sub}", _git_paths(parsed) + parsed.paths(), ctx)
+    paths = _git_paths(parsed) + parsed.paths()
+    return out + path_decisions(f"git {sub}", paths, ctx, writes=bool(out))
 
 
 def _git_paths(parsed: ParsedArgs) -> list[str]:

@@ -67,7 +67,8 @@ class ShellParse:
 
     commands: list[SimpleCommand] = field(default_factory=list)
     dynamic: list[str] = field(default_factory=list)
-    redirects: list[str] = field(default_factory=list)  # files written or read by redirection
+    redirects: list[str] = field(default_factory=list)  # files written (or opened) by redirection
+    reads: list[str] = field(default_factory=list)  # files only read by redirection (``<``)
 
 
 @lru_cache(maxsize=1)
@@ -260,7 +261,7 @@ def _file_redirect(node: Any, source: str, out: ShellParse) -> None:
         return
     out.dynamic.append(f"a redirection: {_text(node, source)[:60]!r}")
     if value is not None:
-        out.redirects.append(value)
+        (out.reads if operator == "<" else out.redirects).append(value)
 
 
 _WORDS = {"word", "raw_string", "string", "number", "concatenation", "string_content"}
@@ -277,7 +278,7 @@ def _word(node: Any, source: str, out: ShellParse, *, is_name: bool) -> str | No
             return _LITERAL_WORDS[raw]
         if _EXPANDS.search(raw.replace("{}", "")):  # ``-I{}``: empty braces never expand
             out.dynamic.append(f"glob, brace, tilde or escape characters in {raw[:60]!r}")
-            return None
+            return _unescaped(raw)
         return raw
     value: str | None = None
     if raw in _LITERAL_WORDS:
@@ -291,9 +292,24 @@ def _word(node: Any, source: str, out: ShellParse, *, is_name: bool) -> str | No
     else:
         return None
     if value is not None and is_name:
+        # ``r''m`` and ``"rm"`` run rm: asked for the trick, and checked as what runs.
         out.dynamic.append(f"quoting inside the command name {raw[:60]!r}")
-        return None
     return value
+
+
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescaped(raw: str) -> str | None:
+    """A word whose only special characters are backslash escapes, as bash passes it on.
+
+    ``\\rm`` runs ``rm`` (the backslash only skips aliases) and ``\\--force`` is ``--force``,
+    so what they hide is still checked. A word that also globs, braces or expands ``~`` is
+    unknown until the shell runs: None.
+    """
+    if _EXPANDS.search(_ESCAPED.sub("", raw)):
+        return None
+    return _ESCAPED.sub(r"\1", raw)
 
 
 def _double_quoted(node: Any, source: str) -> str | None:

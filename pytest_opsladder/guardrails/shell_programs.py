@@ -268,7 +268,9 @@ def safe_program_decisions(name: str, args: list[str], ctx: ShellContext) -> lis
         operands = []
     elif program.operands is Operands.PATTERN_PATHS and not parsed.get("--regexp", "--file"):
         operands = operands[1:]
-    return out + path_decisions(name, operands + parsed.paths(), ctx)
+    written = [o.value for o in parsed.options if o.name in program.options.unsafe and o.value]
+    read = operands + [p for p in parsed.paths() if p not in written]
+    return out + path_decisions(name, read, ctx, writes=False) + path_decisions(name, written, ctx)
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

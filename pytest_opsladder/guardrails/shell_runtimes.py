@@ -23,6 +23,7 @@ from pytest_opsladder.guardrails.shell_context import (
     path_decisions,
     unsafe_options,
 )
+from pytest_opsladder.guardrails.shell_inline import inline_decisions
 from pytest_opsladder.guardrails.shell_options import ParsedArgs, parse_options, spec
 from pytest_opsladder.guardrails.verdicts import Decision
 
@@ -187,16 +188,42 @@ def python(args: list[str], ctx: ShellContext) -> list[Decision]:
 
 
 def interpreter(name: str) -> Check:
-    """Inline code and script files ask: nothing checks what they do."""
+    """Inline code and script files ask: nothing checks what they do, except that inline
+    code which visibly destroys is denied (:mod:`shell_inline`)."""
 
     def check(args: list[str], ctx: ShellContext) -> list[Decision]:
         if _prints_version(name, args):
             return []
+        denied = [d for code in inline_code(name, args) for d in inline_decisions(name, code, ctx)]
         if not args or any(a in _INLINE or a.startswith("-c") for a in args[:3]):
-            return [ask("shell:interpreter", f"{name} runs inline code")]
-        return [ask("shell:interpreter", f"{name} runs a program")]
+            return [ask("shell:interpreter", f"{name} runs inline code"), *denied]
+        return [ask("shell:interpreter", f"{name} runs a program"), *denied]
 
     return check
+
+
+# The option letter that takes inline code, per interpreter (it may end a flag cluster:
+# ``python -Bc CODE``, ``perl -lne CODE``, ``perl -pi -e CODE``).
+_CODE_LETTER = {"python": "c", "node": "ep", "deno": "", "bun": "e", "perl": "eE", "ruby": "e"}
+_CODE_LONG = ("--eval", "--print")
+
+
+def inline_code(name: str, args: list[str]) -> list[str]:
+    """Every piece of inline code in an interpreter's arguments (before its script)."""
+    letters = _CODE_LETTER.get(name.rstrip("0123456789.") or name, "")
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        following = args[i + 1] if i + 1 < len(args) else ""
+        if arg == "--" or not arg.startswith("-"):
+            break
+        key, eq, value = arg.partition("=")
+        if key in _CODE_LONG:
+            out.append(value if eq else following)
+        elif not arg.startswith("--") and letters:
+            at = next((j for j, c in enumerate(arg[1:], start=1) if c in letters), None)
+            if at is not None:
+                out.append(arg[at + 1 :] or following)
+    return out
 
 
 def version_only(name: str) -> Check:

@@ -18,6 +18,7 @@ from pytest_opsladder.guardrails.shell_context import (
     ShellContext,
     ask,
     deny,
+    mass_delete,
     path_decisions,
     unsafe_options,
     words,
@@ -49,7 +50,7 @@ def find(args: list[str], ctx: ShellContext) -> list[Decision]:
     while i < len(args) and not args[i].startswith("-") and args[i] not in ("(", "!", ")"):
         starts.append(args[i])
         i += 1
-    return path_decisions("find", starts, ctx) + _find_expression(args[i:], ctx)
+    return path_decisions("find", starts, ctx, writes=False) + _find_expression(args[i:], ctx)
 
 
 def _find_expression(args: list[str], ctx: ShellContext) -> list[Decision]:
@@ -62,7 +63,8 @@ def _find_expression(args: list[str], ctx: ShellContext) -> list[Decision]:
         elif word in _FIND_EXEC:
             end = next((j for j in range(i + 1, len(args)) if args[j] in (";", "+")), len(args))
             out.append(ask("shell:find-exec", f"find {word} runs a command on every match"))
-            out += ctx.check_argv(args[i + 1 : end])
+            inner = ctx.check_argv(args[i + 1 : end])
+            out += inner + mass_delete(f"find {word}", inner, "shell:find-delete")
             i = end
         elif word in _FIND_WRITES:
             out.append(ask("shell:find-writes", f"find {word} writes a file"))
@@ -70,7 +72,7 @@ def _find_expression(args: list[str], ctx: ShellContext) -> list[Decision]:
             i += 2 if word != "-fprintf" else 3
             continue
         elif word in _FIND_TESTS_WITH_PATH:
-            out += path_decisions("find", args[i + 1 : i + 2], ctx)
+            out += path_decisions("find", args[i + 1 : i + 2], ctx, writes=False)
             i += 1
         elif word in _FIND_TESTS_WITH_VALUE or word.startswith("-newer"):
             i += 1
@@ -104,7 +106,12 @@ def sed(args: list[str], ctx: ShellContext) -> list[Decision]:
         if not all(_SED_COMMAND.match(part) for part in re.split(r"[;\n]", script)):
             why = f"sed script {script[:60]!r} may write (w), read (r) or execute (e) commands"
             out.append(ask("shell:sed-script", why))
-    return out + path_decisions("sed", files + parsed.paths(), ctx)
+    in_place = parsed.get("--in-place") is not None
+    return (
+        out
+        + path_decisions("sed", files, ctx, writes=in_place)
+        + path_decisions("sed", parsed.paths(), ctx, writes=False)
+    )
 
 
 _AWK = spec("-F= -v= -f@ -e= --posix -b -c --traditional -O -S --sandbox", prefix=False)
@@ -130,7 +137,7 @@ def awk(args: list[str], ctx: ShellContext) -> list[Decision]:
         files = parsed.operands[1:]
         out += _awk_program(program, ctx)
     files = [f for f in files if "=" not in f]  # var=value operands are assignments
-    return out + path_decisions("awk", files + parsed.paths(), ctx)
+    return out + path_decisions("awk", files + parsed.paths(), ctx, writes=False)
 
 
 def _awk_program(program: str, ctx: ShellContext) -> list[Decision]:
@@ -153,7 +160,7 @@ def date(args: list[str], ctx: ShellContext) -> list[Decision]:
     parsed = parse_options(args, _DATE)
     bad = parsed.unknown + [o.written for o in parsed.options if o.name in _DATE.unsafe]
     bad += [f"operand {w}" for w in parsed.operands if not w.startswith("+")]  # sets the clock
-    return unsafe_options("date", bad) + path_decisions("date", parsed.paths(), ctx)
+    return unsafe_options("date", bad) + path_decisions("date", parsed.paths(), ctx, writes=False)
 
 
 def cd_target(args: list[str]) -> str | None:
@@ -170,4 +177,4 @@ def cd(args: list[str], ctx: ShellContext) -> list[Decision]:
         return [ask("shell:cd", "cd - returns to a directory that is not known here")]
     if ctx.workspace is None and target == os.path.expanduser("~"):
         return [ask("shell:cd", "cd without a directory goes to the home directory")]
-    return path_decisions("cd", [target], ctx)
+    return path_decisions("cd", [target], ctx, writes=False)

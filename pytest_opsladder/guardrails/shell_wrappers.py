@@ -16,10 +16,12 @@ from pytest_opsladder.guardrails.shell_context import (
     DYNAMIC,
     ShellContext,
     ask,
+    mass_delete,
     not_known_safe,
     path_decisions,
+    unsafe_options,
 )
-from pytest_opsladder.guardrails.shell_options import parse_options, spec
+from pytest_opsladder.guardrails.shell_options import Option, ParsedArgs, parse_options, spec
 from pytest_opsladder.guardrails.verdicts import Decision
 
 Check = Callable[[list[str], ShellContext], list[Decision]]
@@ -52,6 +54,44 @@ def wrapper(skip: Skip, why: str | None = None) -> Check:
         return out + ctx.check_argv(inner)
 
     return check
+
+
+_TIME = spec(
+    "-o@|--output@ -a|--append -f=|--format= -p|--portability -v|--verbose -q|--quiet"
+    " -V|--version --help",
+    permute=False,
+)
+
+
+def time_(args: list[str], ctx: ShellContext) -> list[Decision]:
+    """``time CMD`` is as safe as CMD; GNU ``time -o FILE`` also overwrites FILE (``-a``
+    appends to it), so it asks, and FILE may not leave the workspace."""
+    parsed = parse_options(args, _TIME)
+    out = [ask("shell:writes", f"time {o.spelled()} writes {o.value!r}") for o in _outputs(parsed)]
+    out += unsafe_options("time", parsed.unknown)
+    out += path_decisions("time", parsed.paths(), ctx, writes=True)
+    return out + ctx.check_argv(parsed.operands)
+
+
+def _outputs(parsed: ParsedArgs) -> list[Option]:
+    return [o for o in parsed.options if o.name == "--output"]
+
+
+_IONICE = spec(
+    "-c=|--class= -n=|--classdata= -p=|--pid= -P=|--pgid= -u=|--uid= -t|--ignore -h|--help"
+    " -V|--version",
+    permute=False,
+)
+
+
+def ionice(args: list[str], ctx: ShellContext) -> list[Decision]:
+    """``ionice -c3 CMD`` runs CMD; ``ionice -p PID`` changes a running process: asks."""
+    parsed = parse_options(args, _IONICE)
+    out = unsafe_options("ionice", parsed.unknown)
+    targets = [o.spelled() for o in parsed.options if o.name in ("--pid", "--pgid", "--uid")]
+    if targets:
+        out.append(ask("shell:processes", f"ionice {targets[0]} changes running processes"))
+    return out + ctx.check_argv(parsed.operands)
 
 
 def shell_c_script(args: list[str]) -> str | None:
@@ -173,7 +213,8 @@ _XARGS = spec(
 def xargs(args: list[str], ctx: ShellContext) -> list[Decision]:
     inner = parse_options(args, _XARGS).operands or ["echo"]
     why = "xargs appends arguments read from its input, unknown before it runs"
-    return [ask("shell:xargs", why), *ctx.check_argv(inner)]
+    found = ctx.check_argv(inner)
+    return [ask("shell:xargs", why), *found, *mass_delete("xargs", found, "shell:mass-delete")]
 
 
 _WATCH = spec(
@@ -250,7 +291,9 @@ def _unknown_runner(name: str) -> Check:
         out = [not_known_safe(name)]
         for start in range(len(args)):
             if not args[start].startswith("-"):
-                out += [d for d in ctx.check_argv(args[start:]) if d.verdict.value == "deny"]
+                found = ctx.check_argv(args[start:])
+                out += [d for d in found if d.verdict.value == "deny"]
+                out += mass_delete(name, found, "shell:mass-delete")
                 break
         for word in [a for a in args if " " in a][:3]:
             out += [d for d in ctx.check_script(word) if d.verdict.value == "deny"]
@@ -263,11 +306,11 @@ _SUDO = _opts("-u", "-g", "-C", "-h", "-p", "-U", "-r", "-t", "-D", "-T", "--use
 WRAPPERS: dict[str, Check] = {
     "timeout": wrapper(_opts("-s", "-k", "--signal", "--kill-after", then=1)),
     "nice": wrapper(_opts("-n", "--adjustment")),
-    "ionice": wrapper(_opts("-c", "-n", "-p", "-t", "--class", "--classdata")),
+    "ionice": ionice,
     "nohup": wrapper(lambda a: 1 if a[:1] == ["--"] else 0),
     "setsid": wrapper(_opts()),
     "stdbuf": wrapper(_opts("-i", "-o", "-e")),
-    "time": wrapper(_opts("-f", "-o", "--format", "--output")),
+    "time": time_,
     "builtin": wrapper(lambda a: 0),
     "exec": wrapper(_opts("-a")),
     "command": command,

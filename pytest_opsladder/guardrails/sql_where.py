@@ -10,17 +10,21 @@ WHERE is judged the allow-list way, on sqlglot's tree after constant folding
 - tautologies the guard can see do not limit either: ``x = x`` (quoting and the table's own
   qualifier ignored, ``x + 0`` is ``x``), ``x IN (x)``, ``x LIKE '%'``, ``p OR NOT p``
   (``id = 1 OR id <> 1``, ``x IS NULL OR NOT x IS NULL``), ``NOT (x <> x)``;
-- a condition on the table's rows limits when it is a comparison or test of them (``id = 7``,
-  ``name LIKE 'a%'``, ``id IN (SELECT ...)``, ``active``), combined with AND (one limiting
-  part suffices) or OR (every part must limit);
-- anything else on the rows (a function or CASE used as the condition, a column that might
-  belong to another table of the statement or to a subquery) is undecided: it asks.
+- a condition on the table's rows limits when it is a comparison or test of a *bare* column
+  (``id = 7``, ``name LIKE 'a%'``, ``id IN (SELECT ...)``, ``active``), combined with AND (one
+  limiting part suffices) or OR (every part must limit);
+- anything else on the rows is undecided: it asks. That is a function or CASE used as the
+  condition, a column that might belong to another table of the statement or to a subquery,
+  and a comparison of a *function* of a column (``abs(id) >= 0``, ``length(name) >= 0``,
+  ``id * id >= 0``, ``CAST(id AS TEXT) <> ''``): whether it holds for every row takes
+  knowledge of the function and the schema, which the guard does not have.
 
 :func:`where_rows` says which of these a WHERE is.
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -262,6 +266,10 @@ def _on_rows(node: Any, scope: _Scope) -> Rows:
         return Rows.ALL if name in _SAME_IS_TRUE else Rows.NONE
     if isinstance(node, exp.Like | exp.ILike) and _matches_anything(node.expression):
         return Rows.ALL
+    if isinstance(node, exp.Glob) and _literal(node.expression, lambda p: set(p) <= {"*"}):
+        return Rows.ALL
+    if isinstance(node, exp.RegexpLike | exp.RegexpILike | exp.SimilarTo):
+        return _regexp_rows(node.expression)
     if isinstance(node, exp.In) and scope.key(node.this) in {
         scope.key(e) for e in node.expressions
     }:
@@ -270,12 +278,61 @@ def _on_rows(node: Any, scope: _Scope) -> Rows:
         scope.key(node.this) == scope.key(node.args["low"]) == scope.key(node.args["high"])
     ):
         return Rows.ALL
-    if isinstance(node, exp.Predicate | exp.Column):
+    if isinstance(node, exp.Column):
         return Rows.SOME
+    if isinstance(node, exp.Predicate):
+        return Rows.SOME if _bare_operands(node, scope) else Rows.UNKNOWN
     return Rows.UNKNOWN
 
 
-def _matches_anything(pattern: Any) -> bool:
+def _bare_operands(node: Any, scope: _Scope) -> bool:
+    """Every operand that reads the row is a bare column (``id``, ``t.id``), not a function
+    of one (``abs(id)``, ``id * id``): only then does the guard know what the test selects.
+
+    Subqueries are values here (``id IN (SELECT ...)``, a correlated ``EXISTS``).
+    """
     from sqlglot import exp
 
-    return isinstance(pattern, exp.Literal) and pattern.is_string and set(pattern.this) <= {"%"}
+    for value in node.args.values():
+        for operand in value if isinstance(value, list) else [value]:
+            if not isinstance(operand, exp.Expression) or isinstance(operand, exp.Query):
+                continue
+            while isinstance(operand, exp.Paren):
+                operand = operand.this
+            if isinstance(operand, exp.Column | exp.Subquery):
+                continue
+            if scope.refers(operand)[0]:
+                return False
+    return True
+
+
+def _literal(pattern: Any, test: Any) -> bool:
+    from sqlglot import exp
+
+    return isinstance(pattern, exp.Literal) and pattern.is_string and bool(test(pattern.this))
+
+
+def _matches_anything(pattern: Any) -> bool:
+    return _literal(pattern, lambda p: set(p) <= {"%"})
+
+
+_REGEXP_ANCHORS = re.compile(r"[$]|\\[bBzZA]|\(\?")
+
+
+def _regexp_rows(pattern: Any) -> Rows:
+    """``x REGEXP '.*'`` (or ``''``, ``'a*'``, ``'^'``) matches every value: a tautology.
+
+    A pattern that matches the empty string matches somewhere in any value, unless an anchor
+    or a look-around restricts where (``'^$'``): then the guard cannot tell, and asks.
+    """
+    from sqlglot import exp
+
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return Rows.UNKNOWN
+    try:
+        empty = re.search(pattern.this, "") is not None
+    except (re.error, RecursionError, OverflowError):
+        return Rows.UNKNOWN
+    if not empty:
+        return Rows.SOME
+    return Rows.UNKNOWN if _REGEXP_ANCHORS.search(pattern.this) else Rows.ALL

@@ -196,6 +196,45 @@ def test_a_where_the_guard_cannot_judge_asks(policy: Policy, query: str) -> None
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM t WHERE abs(id) >= 0",  # every row, but only the function's meaning shows it
+        "DELETE FROM t WHERE length(name) >= 0",
+        "DELETE FROM t WHERE id * id >= 0",
+        "DELETE FROM t WHERE CAST(id AS TEXT) <> ''",
+        "DELETE FROM t WHERE coalesce(deleted_at, 0) >= 0",
+        "UPDATE t SET a = 0 WHERE length(name) < 1000000",
+        "DELETE FROM t WHERE id = 1 OR abs(id) >= 0",
+        "DELETE FROM t WHERE name REGEXP '^$'",
+    ],
+)
+def test_a_comparison_of_a_function_of_a_column_asks(policy: Policy, query: str) -> None:
+    assert sql_tool(policy, query) == ("ask", "sql:where-unclear")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM t WHERE created_at < now() - interval '7 days'",  # the function is a value
+        "DELETE FROM t WHERE (id) = 3",
+        "DELETE FROM t WHERE id = 1 AND abs(x) >= 0",  # the bare column limits
+        "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.tid = t.id)",
+        "DELETE FROM t WHERE name REGEXP '^a'",
+        "UPDATE t SET a = 0 WHERE updated_at < created_at",
+    ],
+)
+def test_a_comparison_of_bare_columns_still_limits(policy: Policy, query: str) -> None:
+    assert sql_tool(policy, query) == ("allow", "sql-checked")
+
+
+@pytest.mark.parametrize(
+    "query", ["DELETE FROM t WHERE name GLOB '*'", "DELETE FROM t WHERE name REGEXP '.*'"]
+)
+def test_a_pattern_that_matches_every_value_is_denied(policy: Policy, query: str) -> None:
+    assert sql_tool(policy, query) == ("deny", "sql:delete-without-where")
+
+
+@pytest.mark.parametrize(
     ("query", "rule"),
     [
         ("EXEC('DROP TABLE t')", "sql:drop"),
