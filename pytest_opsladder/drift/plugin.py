@@ -469,6 +469,9 @@ def finish_shadow(session: pytest.Session) -> None:
     collector = config.stash[COLLECTOR_KEY]
     if config.option.collectonly:
         return
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED:  # Ctrl-C, errors during collection
+        config.stash[INTERRUPTED_KEY] = collector.paired_cases
+        return
     if not collector.paired_cases:  # nothing to compare: say what is missing, no traceback
         collected = max(len(session.items), config.stash[PROGRESS_KEY]["total"])  # xdist
         config.stash[NO_PAIRS_KEY] = collected
@@ -493,6 +496,9 @@ def finish_shadow(session: pytest.Session) -> None:
 
 
 NO_PAIRS_KEY = pytest.StashKey[int]()
+# The session was interrupted (Ctrl-C, errors during collection): how many cases had been
+# paired. No verdict is given on part of the suite, and the reports of the last whole run stay.
+INTERRUPTED_KEY = pytest.StashKey[int]()
 
 
 def _gate_fails(config: pytest.Config, verdict: str) -> bool:
@@ -569,6 +575,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from pytest_opsladder.drift import shadow_terminal as say
 
+    if INTERRUPTED_KEY in config.stash:
+        terminalreporter.write_sep("-", "opsladder shadow verdict")
+        report_dir = _settings(config).report_dir
+        terminalreporter.write_line(say.interrupted_line(config.stash[INTERRUPTED_KEY], report_dir))
+        return
     if NO_PAIRS_KEY in config.stash:
         collector = config.stash[COLLECTOR_KEY]
         terminalreporter.write_sep("-", "opsladder shadow verdict")

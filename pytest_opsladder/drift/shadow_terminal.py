@@ -7,6 +7,7 @@ runs were replayed instead of calling the model, and which models had no price.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 MAX_REGRESSED = 10
@@ -40,6 +41,16 @@ def no_pairs_lines(missing: list[str], skipped: dict[str, str], collected: int) 
                      "opsladder_run fixture), record them with pytest --opsladder-mode=record, "
                      "then run pytest --opsladder-shadow")  # fmt: skip
     return lines
+
+
+def interrupted_line(paired: int, report_dir: Path | None) -> str:
+    """An interrupted session gives no verdict on the part of the suite that ran."""
+    kept = f"the reports in {report_dir} were left as they were" if report_dir else "no reports"
+    return (
+        f"no verdict: the session was interrupted ({paired} case(s) had run), and the gate "
+        f"does not judge part of the suite; {kept}. Fix what stopped it and rerun "
+        "pytest --opsladder-shadow."
+    )
 
 
 def notes_lines(results: dict[str, Any], replayed: list[str]) -> list[str]:
