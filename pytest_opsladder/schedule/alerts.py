@@ -217,7 +217,9 @@ def _read_sinks_file(path: Path) -> list[Any]:
         data = _json.parse(text) if path.suffix == ".json" else tomllib.loads(text)
     except ValueError as exc:
         kind = "JSON" if path.suffix == ".json" else "TOML (a sinks file not named .json is TOML)"
-        raise ScheduleConfigError(f"cannot read sinks file {path} as {kind}: {exc}") from exc
+        raise ScheduleConfigError(
+            f"cannot read sinks file {path}: not valid {kind}: {exc}"
+        ) from exc
     except RecursionError:  # tomllib recurses per level of nesting
         raise ScheduleConfigError(
             f"cannot read sinks file {path}: nested too deep to read"

@@ -208,5 +208,5 @@ def test_a_sinks_file_of_another_name_is_read_as_a_file_not_as_a_sink_spec(
     sinks.write_text("sink:\n  - type: stderr\n")
     assert main(["monitors", "check", "--db", db, "--sinks-file", str(sinks)]) == 2
     err = capsys.readouterr().err
-    assert f"cannot read sinks file {sinks} as TOML" in err
+    assert f"cannot read sinks file {sinks}: not valid TOML" in err
     assert "not a valid sink type" not in err
