@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 
@@ -43,25 +44,23 @@ class FileProblem(Exception):
 
 def read_regular(path: Path, max_bytes: int) -> bytes:
     """The bytes of the regular file at ``path`` (at most ``max_bytes``), never blocking."""
-    try:
-        fd = os.open(path, _FLAGS)
-    except OSError as exc:
-        raise _open_problem(path, exc) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise FileProblem(path, Problem.SPECIAL, f"is {kind_of(info.st_mode)}")
-        if info.st_size > max_bytes:
-            raise _too_large(path, info.st_size, max_bytes)
-        return _read_all(fd, path, info.st_size, max_bytes)
-    except OSError as exc:
-        raise FileProblem(path, Problem.UNREADABLE, f"cannot be read ({_reason(exc)})") from None
-    finally:
-        os.close(fd)
+
+    def read(fd: int, size: int) -> bytes:
+        if size > max_bytes:
+            raise _too_large(path, size, max_bytes)
+        return _read_all(fd, path, size, max_bytes)
+
+    return _with_regular(path, read)
 
 
 def read_head(path: Path, size: int) -> bytes:
     """The first ``size`` bytes of the regular file at ``path``, never blocking."""
+    return _with_regular(path, lambda fd, _: os.read(fd, size))
+
+
+def _with_regular(path: Path, read: Callable[[int, int], bytes]) -> bytes:
+    """``read(fd, its size)`` on ``path`` opened without blocking, once the opened descriptor
+    is known to be a regular file; every failure is a :class:`FileProblem`."""
     try:
         fd = os.open(path, _FLAGS)
     except OSError as exc:
@@ -70,7 +69,7 @@ def read_head(path: Path, size: int) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise FileProblem(path, Problem.SPECIAL, f"is {kind_of(info.st_mode)}")
-        return os.read(fd, size)
+        return read(fd, info.st_size)
     except OSError as exc:
         raise FileProblem(path, Problem.UNREADABLE, f"cannot be read ({_reason(exc)})") from None
     finally:
