@@ -16,18 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.http import config as http_config
 
-# Keys the plugin reads: the recorder's, then the HTTP recorder's (http/config.py).
-KEYS = (
-    "record_mode",
-    "cassette_dir",
-    "match_ignore",
-    "allowed_hosts",
-    "secrets_allow",
-    "stream_timing",
-    "stream_sleep",
-    "stream_async_sleep",
-)
+# Keys the plugin reads: the recorder's, then the HTTP recorder's.
+KEYS = ("record_mode", "cassette_dir", *http_config.KEYS)
 _EXAMPLE = "{'record_mode': 'new_episodes', 'allowed_hosts': ['loopback']}"
 
 
