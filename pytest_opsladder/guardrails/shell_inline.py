@@ -29,9 +29,9 @@ def inline_decisions(language: str, code: str, ctx: ShellContext) -> list[Decisi
     if language.startswith("python"):
         return _python(code, ctx)
     if language in ("node", "deno", "bun"):
-        return _javascript(code, ctx)
+        return _matched_calls(language, code, ctx, _JS_TREE_DELETE, _JS_SHELL)
     if language in ("perl", "ruby"):
-        return _script_commands(language, code, ctx)
+        return _matched_calls(language, code, ctx, _PERL_RUBY_TREE, _PERL_RUBY_SHELL)
     return []
 
 
@@ -78,31 +78,25 @@ _JS_TREE_DELETE = re.compile(
 _JS_SHELL = re.compile(r"""\b(?:execSync|exec)\s*\(\s*(['"`])((?:(?!\1)[^\\]|\\.)*)\1""")
 
 
-def _javascript(code: str, ctx: ShellContext) -> list[Decision]:
-    out: list[Decision] = []
-    found = _JS_TREE_DELETE.search(code)
-    if found:
-        why = f"node calls {found.group(0)[:40]!r}: it deletes a whole tree"
-        out.append(deny("shell:inline-code", why))
-    for match in _JS_SHELL.finditer(code):
-        out += _denies(ctx.check_script(match.group(2)))
-    return out
-
-
 _PERL_RUBY_TREE = re.compile(r"\b(?:rmtree|remove_tree|rm_rf|rm_r|remove_dir|remove_entry)\b")
 _PERL_RUBY_SHELL = re.compile(
     r"""\b(?:system|exec)\s*\(?\s*(['"])((?:(?!\1)[^\\]|\\.)*)\1|`([^`]*)`"""
 )
 
 
-def _script_commands(language: str, code: str, ctx: ShellContext) -> list[Decision]:
+def _matched_calls(
+    language: str, code: str, ctx: ShellContext, tree: re.Pattern[str], shell: re.Pattern[str]
+) -> list[Decision]:
+    """Denials for a call of ``tree`` (deletes a whole tree) and for a destructive command a
+    ``shell`` call runs (its command: the first group after the quote that matched)."""
     out: list[Decision] = []
-    found = _PERL_RUBY_TREE.search(code)
+    found = tree.search(code)
     if found:
-        why = f"{language} calls {found.group(0)}: it deletes a whole tree"
+        why = f"{language} calls {found.group(0)[:40]!r}: it deletes a whole tree"
         out.append(deny("shell:inline-code", why))
-    for match in _PERL_RUBY_SHELL.finditer(code):
-        out += _denies(ctx.check_script(match.group(2) or match.group(3) or ""))
+    for match in shell.finditer(code):
+        command = next((g for g in match.groups()[1:] if g), "")
+        out += _denies(ctx.check_script(command))
     return out
 
 
