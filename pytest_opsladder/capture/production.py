@@ -46,9 +46,13 @@ class _StoreRecorder(RunRecorder):
         self._write(index=False)
 
     def _write(self, *, index: bool) -> None:
-        from pytest_opsladder.store.runs import write_run
+        from pytest_opsladder.store.runs import index_identity, write_run
 
-        self.saved_to = write_run(self.store, self.run.to_dict(), index=index)
+        if not index:  # the index as the run starts: a reindex meanwhile may list it incomplete
+            self.index_at_start = index_identity(self.store)
+        self.saved_to = write_run(
+            self.store, self.run.to_dict(), index=index, index_at_start=self.index_at_start
+        )
 
     def _persist(self) -> None:
         try:

@@ -43,13 +43,22 @@ def append_jsonl(
     path: Path, records: list[dict[str, Any]], target: WriteTarget | None = None
 ) -> None:
     """Append ``records`` as JSON lines under the lock, each line written whole."""
-    data = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
     where = target or store_target(path.parent)
     with locked(path, where):
-        try:
-            _append(path, data)
-        except OSError as exc:
-            raise _append_failed(path, exc, where) from None
+        append_jsonl_holding_lock(path, records, where)
+
+
+def append_jsonl_holding_lock(
+    path: Path, records: list[dict[str, Any]], target: WriteTarget | None = None
+) -> None:
+    """:func:`append_jsonl` for a caller already inside ``locked(path)`` (a second lock of the
+    same file from the same process would wait on itself)."""
+    data = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
+    where = target or store_target(path.parent)
+    try:
+        _append(path, data)
+    except OSError as exc:
+        raise _append_failed(path, exc, where) from None
 
 
 def _append(path: Path, data: str) -> None:
