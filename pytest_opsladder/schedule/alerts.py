@@ -200,10 +200,28 @@ def load_sinks(config: SinksConfig) -> list[Sink]:
     if isinstance(config, Path) or (
         isinstance(config, str) and config.endswith((".toml", ".json"))
     ):
-        return [sink_from_spec(s) for s in _read_sinks_file(Path(config))]
+        return _distinct_labels([sink_from_spec(s) for s in _read_sinks_file(Path(config))])
     if isinstance(config, str):
         config = [config]
-    return [sink_from_spec(s) for s in config]
+    return _distinct_labels([sink_from_spec(s) for s in config])
+
+
+def _distinct_labels(sinks: list[Sink]) -> list[Sink]:
+    """Give each sink its own label: delivery results, receipts and retries are keyed by it.
+
+    Two webhooks whose tokens are masked alike (two Slack hooks on one host) or two commands of
+    one program shared a label, and one sink's "ok" overwrote the other's failure: the failed
+    delivery was never reported or retried. The second and later get " #2", " #3" (in the
+    order of the configuration, so a label stays the same sink from run to run)."""
+    used: set[str] = set()
+    for sink in sinks:
+        label, count = sink.label, 1
+        while label in used:
+            count += 1
+            label = f"{sink.label} #{count}"
+        sink.label = label
+        used.add(label)
+    return sinks
 
 
 def _read_sinks_file(path: Path) -> list[Any]:
@@ -237,7 +255,7 @@ def deliver(alert: Alert, sinks: Sequence[Sink]) -> dict[str, str]:
     """Send ``alert`` to every sink; returns ``{label: "ok" | "error: ..."}``, never raises."""
     payload = alert.to_dict()
     results: dict[str, str] = {}
-    for sink in sinks:
+    for sink in _distinct_labels(list(sinks)):  # sinks built in code skip load_sinks
         try:
             sink.send(payload)
             results[sink.label] = "ok"

@@ -323,3 +323,39 @@ def test_sink_timeouts_take_durations_and_refuse_the_rest_by_name(
         spec = {"type": "webhook", "url": webhook.url, "timeout": bad}
         with pytest.raises(ScheduleConfigError, match=f"sink 'webhook:{webhook.url}': timeout"):
             raise_alert("x", "info", "m", None, [spec])
+
+
+def test_two_webhooks_whose_tokens_mask_alike_keep_their_own_results(tmp_path: Path) -> None:
+    """Two Slack-style hooks on one host differ only in their (masked) token: one answering 500
+    must be reported, not overwritten by the other's "ok" (and so never retried)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(500 if "Zq8" in self.path else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/services/hooks"
+        good, bad = f"{base}/Kd93hGmP2xQv7LwTn4RbYs1c", f"{base}/Zq8vNw3LkT6pRm2XyH9bCd4f"
+        sinks_file = tmp_path / "sinks.toml"
+        sinks_file.write_text(
+            f'[[sink]]\ntype = "webhook"\nurl = "{good}"\n'
+            f'[[sink]]\ntype = "webhook"\nurl = "{bad}"\n'
+        )
+        results = raise_alert("etl", "critical", "late", None, sinks_file)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(v.split(":")[0] for v in results.values()) == ["error", "ok"]
+    assert next(v for v in results.values() if v != "ok").startswith("error: HTTPError")
+    assert "Zq8v" not in json.dumps(results)  # the tokens stay masked in the labels
+    assert "Kd93" not in json.dumps(results)
