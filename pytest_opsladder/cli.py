@@ -72,6 +72,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; a reader that goes away ends it quietly."""
+    try:
+        try:
+            return _run(argv)
+        finally:  # now, not at the interpreter's exit: see _reader_gone
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
+        return SIGPIPE_EXIT
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in args_list if not a.startswith("-")), None)
     parser = build_parser(only=first if first in SUBCOMMANDS else None)
@@ -84,9 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OpsladderError as exc:
         print(f"opsladder {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        raise  # the reader went away: main ends quietly
     except OSError as exc:
-        if _stdout_closed(exc):
-            return SIGPIPE_EXIT
         print(f"opsladder {args.command}: error: {_describe(exc)}", file=sys.stderr)
         return 2
 
@@ -96,16 +108,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 SIGPIPE_EXIT = 128 + 13
 
 
-def _stdout_closed(exc: OSError) -> bool:
-    """True when the reader of our output went away (the only pipe a command writes to
-    without handling its own errors); stdout then points at /dev/null, so the interpreter's
-    last flush does not fail again on the way out."""
-    if not isinstance(exc, BrokenPipeError):
-        return False
+def _reader_gone() -> None:
+    """The reader of our output closed the pipe (`opsladder ... | head -1`, also with 2>&1).
+    Output still buffered would make the interpreter's last flush fail on the way out, and
+    print "Exception ignored ... BrokenPipeError" and exit 120: stdout and stderr point at
+    /dev/null from here on."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
     os.close(devnull)
-    return True
 
 
 def _describe(exc: OSError) -> str:
