@@ -12,9 +12,11 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TextIO, cast
 
 from pytest_opsladder import __version__
 from pytest_opsladder._modules import module_available
+from pytest_opsladder._visible import VisibleStream
 from pytest_opsladder.exceptions import OpsladderError
 
 # name -> (module with register(), one-line help). Modules are added by the rung they serve.
@@ -72,7 +74,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; a reader that goes away ends it quietly."""
+    """Run one subcommand. Its output shows control and bidi characters as escapes
+    (:mod:`pytest_opsladder._visible`), and a reader that goes away ends it quietly."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (cast(TextIO, VisibleStream(s)) for s in saved)
     try:
         try:
             return _run(argv)
@@ -81,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _reader_gone()
         return SIGPIPE_EXIT
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def _run(argv: Sequence[str] | None) -> int:

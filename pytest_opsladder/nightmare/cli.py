@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._visible import field
 from pytest_opsladder.nightmare import curate, history
 from pytest_opsladder.nightmare.errors import CurationError
 
@@ -149,7 +150,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     for case in curate.load_cases(root):
         has = "yes" if curate.case_cassettes(root, case.id).exists() else "NO"
-        tags = ",".join(case.tags) or "-"
+        tags = field(",".join(case.tags) or "-")
         print(f"{case.id:40} {case.severity.value:8} cassette={has:3} tags={tags}")
     return 0
 
@@ -176,7 +177,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     for results in args.results:
         added = history.record_results(Path(args.dir), results)
         note = "already recorded" if added == 0 else f"{added} run verdict(s)"
-        print(f"{results}: {note}")
+        print(f"{field(results)}: {note}")
     return 0
 
 

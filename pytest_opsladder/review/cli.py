@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_opsladder._cli_types import port
+from pytest_opsladder._visible import field
 from pytest_opsladder.store.index import iter_index
 from pytest_opsladder.store.layout import resolve_store
 from pytest_opsladder.store.reviews import read_reviews
@@ -76,10 +77,8 @@ def _list(args: argparse.Namespace, store: Path) -> int:
     reviews = read_reviews(store)
     for entry in sampled(args):
         latest = (reviews.get(str(entry.get("run_id"))) or [{}])[-1]
-        print(
-            f"{entry.get('run_id')}  {entry.get('case_id')!s:30} {entry.get('status')!s:10} "
-            f"verdict={latest.get('verdict', '-')}"
-        )
+        run_id, case_id, status = (field(entry.get(k)) for k in ("run_id", "case_id", "status"))
+        print(f"{run_id}  {case_id:30} {status:10} verdict={field(latest.get('verdict', '-'))}")
     return 0
 
 
