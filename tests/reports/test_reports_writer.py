@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pytest_opsladder._visible import HIDDEN
 from pytest_opsladder.reports import terminal_summary, write_reports
 from pytest_opsladder.reports.errors import ReportWriteError, ResultsFileError
 from pytest_opsladder.reports.sample import sample_results
@@ -130,3 +131,22 @@ def test_importing_the_reports_api_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_markdown_and_junit_show_bidi_and_control_characters_as_escapes(
+    tmp_path: Path,
+) -> None:
+    # seen: a case id "invoice\u202egpj.exe" read as "invoiceexe.jpg" in the job summary
+    res = sample_results(3, seed=1, regress_fraction=1.0)
+    res["cases"][0]["case_id"] = "invoice\u202egpj.exe"
+    res["verdict_reason"] = "gate \u2066failed\u2069 \x1b[31mred\x1b[0m"
+    res["metrics"][0]["name"] = "pass\u200frate"
+    paths = write_reports(res, tmp_path)
+    text = paths["summary.md"].read_text("utf-8")
+    junit = paths["junit.xml"].read_text("utf-8")
+    for written in (text, junit):
+        assert not set(written) & (HIDDEN - {"\n", "\t"}), written
+    assert "invoice\\\\u202egpj.exe" in text  # renders as invoice\u202egpj.exe
+    assert "gate \\\\u2066failed\\\\u2069 \\\\u001b\\[31mred" in text
+    assert "metric[pass\\u200frate]" in junit
+    assert "\\u001b[31mred" in junit
