@@ -15,7 +15,8 @@ from pytest_opsladder._visible import visible, visible_json
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#!~<>&])")
+# $ too: GitHub renders $...$ as math
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#!~<>&$])")
 _MD_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 
 
@@ -51,8 +52,8 @@ def shown_json(text: str) -> str:
 
 
 def md_text(text: object, width: int = 200) -> str:
-    """One line of Markdown that renders as literal text (no links, HTML or table breaks);
-    line breaks become spaces, other control and bidi characters escapes."""
+    """One line of Markdown that renders as literal text (no links, HTML, math or table
+    breaks); line breaks become spaces, other control and bidi characters escapes."""
     line = " ".join(visible(clean(text), "\n\t\r").split())
     if len(line) > width:
         line = line[: width - 3] + "..."

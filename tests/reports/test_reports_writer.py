@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -131,6 +132,30 @@ def test_importing_the_reports_api_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _unescaped_dollars(text: str) -> list[str]:
+    """The lines with a `$` GitHub would read as a math delimiter (not written as `\\$`)."""
+    return [line for line in text.splitlines() if re.search(r"(?<!\\)\$", line)]
+
+
+def test_markdown_escapes_every_dollar_of_user_text(tmp_path: Path) -> None:
+    # seen: a case "refund-$5" next to a reason "owes $10" rendered "5 ... owes " as math
+    res = sample_results(4, seed=1, regress_fraction=1.0)
+    res["verdict_reason"] = "cost rose from $1.20 to $2.40 per case"
+    res["cases"][0]["case_id"] = "refund-$5"
+    res["cases"][0]["candidate"]["runs"][0]["failed_checks"] = [
+        {"check": "contains", "failure": "expected '$10' in the output"}
+    ]
+    res["cases"][1]["candidate"]["runs"][0]["failure_message"] = "assert $x$ == $y$"
+    res["metrics"][0]["name"] = "cost_$"
+    res["metrics"][0]["reason"] = "$$ delta $$"
+    res["baseline"]["name"] = "prod-$"
+    text = write_reports(res, tmp_path)["summary.md"].read_text("utf-8")
+    assert _unescaped_dollars(text) == []
+    assert "refund-\\$5" in text
+    assert "from \\$1.20 to \\$2.40" in text
+    assert "cost\\_\\$" in text
 
 
 def test_markdown_and_junit_show_bidi_and_control_characters_as_escapes(
