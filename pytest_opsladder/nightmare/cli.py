@@ -147,11 +147,15 @@ def _promote_divergence(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    root = Path(args.dir)
-    for case in curate.load_cases(root):
+    root = curate.set_root(Path(args.dir))
+    cases = curate.load_cases(root)
+    for case in cases:
         has = "yes" if curate.case_cassettes(root, case.id).exists() else "NO"
         tags = field(",".join(case.tags) or "-")
         print(f"{case.id:40} {case.severity.value:8} cassette={has:3} tags={tags}")
+    if not cases:
+        where = "" if root.is_dir() else " (there is no nightmare set directory there: --dir)"
+        print(f"no cases in {str(root)!r}{where}; add one with `opsladder nightmare add`")
     return 0
 
 

@@ -55,6 +55,17 @@ def case_cassettes(root: Path, case_id: str) -> Path:
     return root / "cassettes" / safe_stem(case_id)
 
 
+def set_root(root: Path) -> Path:
+    """``root`` as the nightmare set's directory: a file there is refused (naming it)."""
+    if root.exists() and not root.is_dir():
+        raise CurationError(
+            f"the nightmare set {str(root)!r} is a file, not a directory. Pass --dir the "
+            "directory of case files (default nightmare_set).",
+            path=root,
+        )
+    return root
+
+
 def iter_case_files(root: Path) -> list[Path]:
     """The active case files under ``root``, sorted (what pytest collects)."""
     if not root.is_dir():

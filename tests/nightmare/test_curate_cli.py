@@ -306,3 +306,25 @@ def test_promotions_racing_for_one_id_leave_one_case_with_its_own_cassette(
     case = load_case(root / "same-id.yaml")
     cassette = json.loads((root / "cassettes" / "same-id" / "prod.json").read_text())
     assert cassette["run"]["manifest"]["run_id"] == case.provenance["source_run"]
+
+
+@pytest.mark.parametrize("where", ["empty", "missing"])
+def test_list_of_a_set_without_cases_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    root = tmp_path / "nm"
+    if where == "empty":
+        root.mkdir()
+    assert nm(root, "list") == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"no cases in {str(root)!r}")
+    assert ("there is no nightmare set directory there" in out) == (where == "missing")
+
+
+def test_a_file_given_as_the_set_is_a_named_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "nm.yaml"
+    root.write_text("id: x\n")
+    assert nm(root, "list") == 2
+    assert f"the nightmare set {str(root)!r} is a file, not a directory" in capsys.readouterr().err
