@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_opsladder._visible import HIDDEN
-from pytest_opsladder.reports import terminal_summary, write_reports
+from pytest_opsladder.reports import load_results, terminal_summary, write_reports
 from pytest_opsladder.reports.errors import ReportWriteError, ResultsFileError
 from pytest_opsladder.reports.sample import sample_results
 
@@ -175,3 +175,43 @@ def test_markdown_and_junit_show_bidi_and_control_characters_as_escapes(
     assert "gate \\\\u2066failed\\\\u2069 \\\\u001b\\[31mred" in text
     assert "metric[pass\\u200frate]" in junit
     assert "\\u001b[31mred" in junit
+
+
+def _put(res: dict[str, Any], key: str, value: int) -> None:
+    """Set the value at a JSON path such as ``cases[1].baseline.runs[0].metrics.tokens_in``."""
+    *parents, last = re.findall(r"[^.\[\]]+", key)
+    holder: Any = res
+    for part in parents:
+        holder = holder[int(part)] if part.isdigit() else holder.setdefault(part, {})
+    holder[int(last) if last.isdigit() else last] = value
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), 10**5000], ids=["e400", "-e400", "e5000"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "metrics[0].effect.estimate",
+        "cases[2].metric_deltas.cost",
+        "cases[1].baseline.runs[0].metrics.tokens_in",
+        "distributions.cost.baseline[3]",
+    ],
+)
+def test_an_integer_no_report_can_show_is_a_report_error_naming_its_field(
+    tmp_path: Path, key: str, value: int
+) -> None:
+    # seen: write_reports on an in-memory results dict raised a bare OverflowError ("int too
+    # large to convert to float"), or wrote a results.json `opsladder report` then refused
+    res = sample_results(5, seed=1)
+    _put(res, key, value)
+    with pytest.raises(ResultsFileError) as raised:
+        write_reports(res, tmp_path / "out")
+    assert raised.value.key == key
+    assert f"key {key!r} is an integer of about " in str(raised.value)
+    assert "larger than any number a report can show" in str(raised.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_long_run_of_digits_in_a_text_is_no_number(tmp_path: Path) -> None:
+    res = sample_results(3, seed=1)
+    res["cases"][0]["candidate"]["runs"][0]["output_text"] = "9" * 1000
+    assert load_results(write_reports(res, tmp_path)["results.json"]) == res
