@@ -18,7 +18,7 @@ from pytest_opsladder._visible import field
 from pytest_opsladder.store.index import iter_index
 from pytest_opsladder.store.layout import resolve_store
 from pytest_opsladder.store.reviews import read_reviews
-from pytest_opsladder.store.sample_cli import add_sampling_arguments, draw
+from pytest_opsladder.store.sample_cli import add_sampling_arguments, draw, lines_file
 
 
 def register(subparsers: Any) -> None:
@@ -40,8 +40,14 @@ def register(subparsers: Any) -> None:
 
 def sampled(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.sample is not None:
-        return list(iter_index(args.sample))
+        return list(iter_index(lines_file(args.sample, "--sample", _SAMPLE)))
     return draw(args)
+
+
+_SAMPLE = (
+    "the sample file `opsladder sample -o FILE` wrote (JSON lines). Pass that file, or leave "
+    "--sample out to draw a new sample from the store"
+)
 
 
 def run(args: argparse.Namespace) -> int:
