@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_opsladder._visible import field
 from pytest_opsladder.nightmare import curate, history
+from pytest_opsladder.nightmare.case_id_rule import check_case_id
 from pytest_opsladder.nightmare.errors import CurationError
 
 
@@ -85,7 +86,7 @@ def _fields(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_add(args: argparse.Namespace) -> int:
     provenance = {"source": "manual", "date": curate.today(), "reason": args.reason}
     raw = curate.build_case(
-        args.id,
+        check_case_id(args.id),
         curate.load_json_arg(args.input, "--input"),
         provenance=provenance if args.reason else None,
         **_fields(args),
@@ -107,6 +108,8 @@ def _hint_checks(raw: dict[str, Any], path: Path) -> None:
 
 def cmd_promote(args: argparse.Namespace) -> int:
     root = Path(args.dir)
+    if args.id is not None:
+        check_case_id(args.id)
     if args.results is not None:
         return _promote_divergence(args, root)
     if not args.run:

@@ -65,6 +65,10 @@ def _record(args: argparse.Namespace, store: Path) -> int:
 
     if not args.verdict:
         raise StoreConfigError("recording a verdict needs --verdict good|bad|unsure.")
+    if args.promote and args.case_id is not None:  # refused before the verdict is recorded
+        from pytest_opsladder.nightmare.case_id_rule import check_case_id
+
+        check_case_id(args.case_id, "--case-id")
     record = review_run(
         store,
         args.run_id,

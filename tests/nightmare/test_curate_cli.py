@@ -328,3 +328,33 @@ def test_a_file_given_as_the_set_is_a_named_error(
     root.write_text("id: x\n")
     assert nm(root, "list") == 2
     assert f"the nightmare set {str(root)!r} is a file, not a directory" in capsys.readouterr().err
+
+
+BAD_IDS = ["../../evil", "../evil", "a/b", "a\\b", "/abs", "a..b", "..", ".hidden"]
+
+
+@pytest.mark.parametrize("case_id", BAD_IDS)
+def test_a_case_id_that_is_a_path_is_refused_naming_the_id_and_the_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case_id: str
+) -> None:
+    # seen: `nightmare add --id ../../evil` failed naming nightmare_set/evil-0fbfd372a483.yaml,
+    # a file that never existed and that the user never named
+    root = tmp_path / "set" / "nightmare_set"
+    assert nm(root, "add", "--id", case_id, "--input", '{"q": 1}') == 2
+    err = capsys.readouterr().err
+    assert f"--id {case_id!r} is refused: a case id names the case's file" in err
+    assert "no path separator ('/' or '\\') and no '..'" in err
+    assert ".yaml:" not in err  # no file is named as if it were the culprit
+    assert list(tmp_path.rglob("*.yaml")) == []
+
+
+@pytest.mark.parametrize("case_id", ["../../evil", "a..b"])
+def test_promote_with_a_path_for_an_id_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case_id: str
+) -> None:
+    store = tmp_path / "runs"
+    run_id = _run_in_store(store)
+    root = tmp_path / "nightmare_set"
+    assert nm(root, "promote", run_id, "--store", str(store), "--id", case_id) == 2
+    assert f"--id {case_id!r} is refused" in capsys.readouterr().err
+    assert not root.exists()

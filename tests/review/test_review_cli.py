@@ -185,3 +185,16 @@ def test_sample_input_that_is_a_directory_is_not_called_missing(
     assert main(["sample", "--input", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert f"--input {str(tmp_path)!r} is a directory, not a file; it must be a run index" in err
+
+
+def test_a_case_id_that_is_a_path_is_refused_before_the_verdict_is_recorded(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_id = run_ids(store)[0]
+    nightmare = tmp_path / "nightmare_set"
+    args = ["review", run_id, "--store", str(store), "--verdict", "bad", "--promote"]
+    args += ["--case-id", "../../evil", "--nightmare-dir", str(nightmare)]
+    assert main(args) == 2
+    assert "--case-id '../../evil' is refused: a case id names" in capsys.readouterr().err
+    assert run_id not in read_reviews(store)
+    assert not nightmare.exists()
