@@ -12,9 +12,11 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TextIO, cast
 
 from pytest_opsladder import __version__
 from pytest_opsladder._modules import module_available
+from pytest_opsladder._visible import VisibleStream
 from pytest_opsladder.exceptions import OpsladderError
 
 # name -> (module with register(), one-line help). Modules are added by the rung they serve.
@@ -72,6 +74,23 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand. Its output shows control and bidi characters as escapes
+    (:mod:`pytest_opsladder._visible`), and a reader that goes away ends it quietly."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (cast(TextIO, VisibleStream(s)) for s in saved)
+    try:
+        try:
+            return _run(argv)
+        finally:  # now, not at the interpreter's exit: see _reader_gone
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
+        return SIGPIPE_EXIT
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in args_list if not a.startswith("-")), None)
     parser = build_parser(only=first if first in SUBCOMMANDS else None)
@@ -84,9 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OpsladderError as exc:
         print(f"opsladder {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        raise  # the reader went away: main ends quietly
     except OSError as exc:
-        if _stdout_closed(exc):
-            return SIGPIPE_EXIT
         print(f"opsladder {args.command}: error: {_describe(exc)}", file=sys.stderr)
         return 2
 
@@ -96,16 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 SIGPIPE_EXIT = 128 + 13
 
 
-def _stdout_closed(exc: OSError) -> bool:
-    """True when the reader of our output went away (the only pipe a command writes to
-    without handling its own errors); stdout then points at /dev/null, so the interpreter's
-    last flush does not fail again on the way out."""
-    if not isinstance(exc, BrokenPipeError):
-        return False
+def _reader_gone() -> None:
+    """The reader of our output closed the pipe (`opsladder ... | head -1`, also with 2>&1).
+    Output still buffered would make the interpreter's last flush fail on the way out, and
+    print "Exception ignored ... BrokenPipeError" and exit 120: stdout and stderr point at
+    /dev/null from here on."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
     os.close(devnull)
-    return True
 
 
 def _describe(exc: OSError) -> str:

@@ -118,3 +118,68 @@ def test_a_reader_closing_the_pipe_ends_the_command_quietly(
     assert code == SIGPIPE_EXIT, err
     assert "Traceback" not in err
     assert "Broken pipe" not in err
+
+
+ENTRY_POINTS = {
+    "console-script": [str(Path(sys.executable).with_name("opsladder"))],
+    "python-m-package": [sys.executable, "-m", "pytest_opsladder"],
+    "python-m-cli": [sys.executable, "-m", "pytest_opsladder.cli"],
+}
+SHORT_OUTPUT = {
+    "policy-check": ["policy", "check", "--command", "rm -rf /"],
+    "status": ["status", "--state", "{state}"],
+    "help": ["--help"],
+    "version": ["--version"],
+}
+
+
+def _with_reader_gone(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run ``cmd`` with its stdout on a pipe whose reader has already gone (``| head -1``
+    after the first line): (exit code, stderr)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(cmd, stdout=write_end, stderr=subprocess.PIPE, env=env, timeout=120)
+    finally:
+        os.close(write_end)
+    return done.returncode, done.stderr.decode()
+
+
+@pytest.mark.parametrize("argv", list(SHORT_OUTPUT.values()), ids=list(SHORT_OUTPUT))
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS.values()), ids=list(ENTRY_POINTS))
+def test_every_entry_point_ends_quietly_when_the_reader_goes_away(
+    tmp_path: Path, entry: list[str], argv: list[str]
+) -> None:
+    # seen: `opsladder policy check ... | head -1` printed "Exception ignored in: <_io.
+    # TextIOWrapper name='<stdout>'> BrokenPipeError" and exited 120: output that fits the
+    # buffer was only written at the interpreter's exit, after main() had returned
+    if not Path(entry[0]).exists():
+        pytest.skip("the opsladder console script is not installed beside this Python")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env |= {"PYTHONPATH": str(REPO), "OPSLADDER_PAUSE_LEDGER": str(tmp_path / "ledger")}
+    state = str(tmp_path / "state" / "pause.json")
+    code, err = _with_reader_gone([*entry, *(a.replace("{state}", state) for a in argv)], env)
+    assert code == SIGPIPE_EXIT, err
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["policy", "test", "no-such-policy.toml"]], ids=["output", "error"]
+)
+def test_a_reader_gone_from_both_streams_ends_the_command_quietly(argv: list[str]) -> None:
+    # `opsladder ... 2>&1 | head -1`: the error message meets the closed pipe too
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    cmd = [sys.executable, "-m", "pytest_opsladder", *argv]
+    try:
+        done = subprocess.run(
+            cmd,
+            stdout=write_end,
+            stderr=write_end,
+            env=env | {"PYTHONPATH": str(REPO)},
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == SIGPIPE_EXIT

@@ -31,7 +31,13 @@ from pathlib import Path
 from pytest_opsladder._atomic import open_atomic
 from pytest_opsladder.blast_radius import events as ev
 from pytest_opsladder.blast_radius.errors import PausedError, PauseStateError
-from pytest_opsladder.blast_radius.pause_files import FileKind, PauseFile, read_pause_file
+from pytest_opsladder.blast_radius.pause_files import (
+    FileKind,
+    Occupant,
+    PauseFile,
+    occupant,
+    read_pause_file,
+)
 from pytest_opsladder.blast_radius.pause_ledger import (
     ENV_PAUSE_LEDGER,
     anchor_entry,
@@ -155,9 +161,23 @@ class PauseSwitch:
 
     def _write_copies(self, state: PauseState) -> None:
         """Write ``state`` to every copy; note in ``written`` and ``problems`` how it went."""
+        self._refuse_foreign()
         outcomes = [(copy, self._write_as(state, copy)) for copy in self.copies]
         self.written = [copy for copy, problem in outcomes if not problem]
         self.problems = [problem for _, problem in outcomes if problem]
+
+    def _refuse_foreign(self) -> None:
+        """Raise before writing anything if the state path holds someone's data: any JSON but
+        a pause state, or a file that is not JSON unless a copy shows a pause was kept here
+        (then it is this pause's damaged state, which resume must be able to replace)."""
+        found = occupant(self.path)
+        if found is None or (not found.json and self._copies_kept()):
+            return
+        raise PauseStateError(_foreign_message(self.path, found))
+
+    def _copies_kept(self) -> bool:
+        copies = (read_pause_file(copy) for copy in (self.ledger, self.anchor))
+        return any(copy.kind is FileKind.OK for copy in copies)
 
     def _write_as(self, state: PauseState, path: Path) -> str:
         """Write ``state`` to ``path`` atomically, readable by every user (agents may run as
@@ -201,6 +221,16 @@ def _odd_copy(switch: PauseSwitch, path: Path, copy: PauseFile) -> str:
     return (
         f"{copy.problem}: it is the pause anchor beside the state's directory; fix or remove "
         "it, then run `opsladder resume`"
+    )
+
+
+def _foreign_message(path: Path, found: Occupant) -> str:
+    damaged = "" if found.json else "if it is a damaged pause state, remove it; "
+    return (
+        f"refusing to overwrite {str(path)!r}: it holds {found.what}, not a pause state. "
+        f"Nothing was written. Pass --state the pause state file (${ENV_PAUSE_FILE}, default "
+        f"{DEFAULT_PAUSE_FILE}) or a path where no file is yet; {damaged}then run the command "
+        "again."
     )
 
 

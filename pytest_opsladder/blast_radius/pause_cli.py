@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import Any
 
+from pytest_opsladder._visible import field
 from pytest_opsladder.blast_radius.pause import ENV_PAUSE_FILE, PauseSwitch
 
 
@@ -63,7 +64,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 def _warn(switch: PauseSwitch) -> None:
     for problem in switch.problems:
-        print(f"opsladder: warning: {problem}", file=sys.stderr)
+        print(f"opsladder: warning: {field(problem)}", file=sys.stderr)
 
 
 def _wrote(switch: PauseSwitch) -> None:
@@ -78,5 +79,5 @@ def _status(args: argparse.Namespace) -> int:
         print("running: not paused")
         return 0
     since = f" since {state.since}" if state.since else ""
-    print(f"paused{since}: {state.reason or 'no reason given'}")
+    print(field(f"paused{since}: {state.reason or 'no reason given'}"))
     return 1

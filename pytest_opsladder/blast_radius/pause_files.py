@@ -17,7 +17,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._regular_file import FileProblem, Problem, read_regular
+
 MAX_BYTES = 64 * 1024  # a pause record is a few hundred bytes; more is not one
+# What pause/resume read of a file they are about to replace, to tell a pause state from
+# someone's data (a state padded by hand can pass 64 KiB; a results.json easily 1 MiB)
+_MAX_CHECKED = 1 << 20
 
 
 class FileKind(StrEnum):
@@ -91,3 +96,42 @@ def _parse(path: Path, raw: bytes) -> PauseFile:
     if not isinstance(data, dict) or not isinstance(data.get("paused"), bool):
         return _odd(path, 'expected {"paused": true|false, ...}')
     return PauseFile(FileKind.OK, data)
+
+
+@dataclass(frozen=True)
+class Occupant:
+    """What is in a regular file that pause/resume would replace but is not a pause state:
+    ``what`` for the message; ``json`` when it is JSON data that no pause state ever was
+    (else it may be a damaged one)."""
+
+    what: str
+    json: bool
+
+
+def occupant(path: Path) -> Occupant | None:
+    """What the regular file at ``path`` holds if it is not a pause state, else None (also
+    when there is no regular file: writing a state there is the caller's own problem)."""
+    try:
+        raw = read_regular(path, _MAX_CHECKED)
+    except FileProblem as exc:
+        if exc.problem is Problem.TOO_LARGE:
+            return Occupant(f"{exc.size:,} bytes, far more than a pause state", json=False)
+        return None
+    if not raw.strip():
+        return None  # empty: a truncated state, nothing to lose
+    return _judge(raw)
+
+
+def _judge(raw: bytes) -> Occupant | None:
+    try:
+        data: Any = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return Occupant("text or bytes that are not JSON", json=False)
+    if isinstance(data, dict) and isinstance(data.get("paused"), bool):
+        return None
+    if isinstance(data, dict) and "paused" in data:  # a hand edit gone wrong, perhaps
+        return Occupant('a pause state whose "paused" is not true or false', json=False)
+    if isinstance(data, dict):
+        keys = ", ".join(repr(k) for k in list(data)[:3]) or "no keys"
+        return Occupant(f'a JSON object ({keys}) without "paused": true|false', json=True)
+    return Occupant(f"a JSON {type(data).__name__}", json=True)

@@ -28,6 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from pytest_opsladder._visible import field
 from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.guardrails.errors import ApprovalMismatch
@@ -249,8 +250,8 @@ def print_review(store: ApprovalStore, out: IO[str], err: IO[str]) -> int:
     returns the exit code (1 when any row was refused)."""
     rows, edited = store.review()
     for row in rows:  # the whole arguments: a cut line could hide what would run
-        print(f"{row.call_id} {row.tool} {row.args} ({row.rule}: {row.reason})", file=out)
+        print(field(f"{row.call_id} {row.tool} {row.args} ({row.rule}: {row.reason})"), file=out)
     for row in edited:
-        print(f"REFUSED {row.refusal()}", file=err)
+        print(f"REFUSED {field(row.refusal())}", file=err)
     print(f"{len(rows)} pending" + (f", {len(edited)} refused" if edited else ""), file=err)
     return 1 if edited else 0

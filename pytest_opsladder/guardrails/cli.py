@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._visible import field
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.guardrails.approval_store import (
     Answer,
@@ -92,10 +93,10 @@ def _check(args: argparse.Namespace) -> int:
         tool, call_args = args.tool, args.args  # JSON text: malformed input is decided, too
     decisions = policy.decisions(tool, call_args)
     final = policy.decide(tool, call_args)
-    print(final.line())
+    print(field(final.line()))
     for other in decisions:
         if other != final and other.verdict is not Verdict.ALLOW:
-            print(f"  also: {other.line()}")
+            print(f"  also: {field(other.line())}")
     return EXIT[final.verdict]
 
 
@@ -114,7 +115,8 @@ def _test(args: argparse.Namespace) -> int:
     results = example_results(policy)
     for example, ok, decision in results:
         mark = "PASS" if ok else "FAIL"
-        print(f"{mark} {example.id}: expects {example.expect.value}, got {decision.line()}")
+        got = f"expects {example.expect.value}, got {decision.line()}"
+        print(field(f"{mark} {example.id}: {got}"))
     failed = sum(1 for _, ok, _ in results if not ok)
     print(f"{len(results) - failed} passed, {failed} failed ({policy.source})")
     return 1 if failed else 0
@@ -139,5 +141,5 @@ def _existing_store(path: Path) -> ApprovalStore:
 
 def _answer(args: argparse.Namespace) -> int:
     state = _existing_store(args.store).answer(args.call_id, Answer.parse(args.answer), by=args.by)
-    print(f"{args.call_id} {state.value}")
+    print(f"{field(args.call_id)} {state.value}")
     return 0

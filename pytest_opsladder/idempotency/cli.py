@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from pytest_opsladder._visible import field
 from pytest_opsladder.exceptions import OpsladderError
 from pytest_opsladder.idempotency.errors import (
     IdempotencyConfigError,
@@ -111,7 +112,7 @@ def _iso(when: float) -> str:
 
 def _line(rec: Record, now: float) -> str:
     status = rec.effective_status(now).value
-    line = f"{status:<20} {_iso(rec.updated_at)}  takeovers={rec.takeovers}  {rec.key}"
+    line = f"{status:<20} {_iso(rec.updated_at)}  takeovers={rec.takeovers}  {field(rec.key)}"
     holder = _holder_note(rec, now)
     return f"{line}\n{'':<21}{holder}" if holder else line
 
@@ -183,7 +184,7 @@ def _release(args: argparse.Namespace) -> int:
 
     if _guarded(args.store, release) is None:
         raise _missing(args)
-    print(f"released {args.key}: the next call with this key executes its action")
+    print(f"released {field(args.key)}: the next call with this key executes its action")
     return 0
 
 

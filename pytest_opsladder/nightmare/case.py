@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -226,12 +226,19 @@ def _required(raw: dict[str, Any], key: str, path: Path, text: str) -> Any:
     return raw[key]
 
 
+def valid_id(value: object) -> TypeGuard[str]:
+    """Is ``value`` a case id a case file may have (see :data:`ID_RULE`)?"""
+    return isinstance(value, str) and _ID.match(value) is not None
+
+
+ID_RULE = "use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
+
+
 def _case_id(raw: dict[str, Any], path: Path, text: str) -> str:
     value = _required(raw, "id", path, text)
-    if not isinstance(value, str) or not _ID.match(value):
+    if not valid_id(value):
         raise CaseFormatError(
-            f"id {value!r} is not valid: use 1-128 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit.",
+            f"id {value!r} is not valid: {ID_RULE}.",
             path=path,
             line=line_of(text, "id"),
         )

@@ -15,7 +15,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._visible import field
 from pytest_opsladder.nightmare import curate, history
+from pytest_opsladder.nightmare.case_id_rule import check_case_id
 from pytest_opsladder.nightmare.errors import CurationError
 
 
@@ -84,7 +86,7 @@ def _fields(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_add(args: argparse.Namespace) -> int:
     provenance = {"source": "manual", "date": curate.today(), "reason": args.reason}
     raw = curate.build_case(
-        args.id,
+        check_case_id(args.id),
         curate.load_json_arg(args.input, "--input"),
         provenance=provenance if args.reason else None,
         **_fields(args),
@@ -106,6 +108,8 @@ def _hint_checks(raw: dict[str, Any], path: Path) -> None:
 
 def cmd_promote(args: argparse.Namespace) -> int:
     root = Path(args.dir)
+    if args.id is not None:
+        check_case_id(args.id)
     if args.results is not None:
         return _promote_divergence(args, root)
     if not args.run:
@@ -146,11 +150,15 @@ def _promote_divergence(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    root = Path(args.dir)
-    for case in curate.load_cases(root):
+    root = curate.set_root(Path(args.dir))
+    cases = curate.load_cases(root)
+    for case in cases:
         has = "yes" if curate.case_cassettes(root, case.id).exists() else "NO"
-        tags = ",".join(case.tags) or "-"
+        tags = field(",".join(case.tags) or "-")
         print(f"{case.id:40} {case.severity.value:8} cassette={has:3} tags={tags}")
+    if not cases:
+        where = "" if root.is_dir() else " (there is no nightmare set directory there: --dir)"
+        print(f"no cases in {str(root)!r}{where}; add one with `opsladder nightmare add`")
     return 0
 
 
@@ -176,7 +184,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     for results in args.results:
         added = history.record_results(Path(args.dir), results)
         note = "already recorded" if added == 0 else f"{added} run verdict(s)"
-        print(f"{results}: {note}")
+        print(f"{field(results)}: {note}")
     return 0
 
 

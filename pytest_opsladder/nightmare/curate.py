@@ -33,6 +33,7 @@ from pytest_opsladder.nightmare.case import (
     load_case,
     parse_yaml,
 )
+from pytest_opsladder.nightmare.case_id_rule import check_case_id
 from pytest_opsladder.nightmare.errors import CurationError
 from pytest_opsladder.nightmare.yaml_aliases import AliasExpansionError
 from pytest_opsladder.store.index import input_hash
@@ -53,6 +54,17 @@ def case_file(root: Path, case_id: str) -> Path:
 
 def case_cassettes(root: Path, case_id: str) -> Path:
     return root / "cassettes" / safe_stem(case_id)
+
+
+def set_root(root: Path) -> Path:
+    """``root`` as the nightmare set's directory: a file there is refused (naming it)."""
+    if root.exists() and not root.is_dir():
+        raise CurationError(
+            f"the nightmare set {str(root)!r} is a file, not a directory. Pass --dir the "
+            "directory of case files (default nightmare_set).",
+            path=root,
+        )
+    return root
 
 
 def iter_case_files(root: Path) -> list[Path]:
@@ -186,6 +198,7 @@ def build_case(
     provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The mapping of a new case; a case without checks is tagged ``needs-checks``."""
+    check_case_id(case_id, "case id", dots=True)
     check_list = list(checks)
     tag_list = list(dict.fromkeys(tags))
     if not check_list and NEEDS_CHECKS not in tag_list:

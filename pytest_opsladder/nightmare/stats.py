@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from pytest_opsladder._visible import field
 from pytest_opsladder.nightmare import curate
 from pytest_opsladder.nightmare.case import NightmareCase
 from pytest_opsladder.nightmare.history import CaseHistory, case_histories
@@ -29,7 +30,7 @@ def _summary(root: Path, cases: list[NightmareCase], retired: int) -> None:
     missing = [c.id for c in cases if not curate.case_cassettes(root, c.id).exists()]
     print(f"cases: {len(cases)} active, {retired} retired")
     print("severity: " + ", ".join(f"{k}={v}" for k, v in sorted(severities.items())))
-    print("tags: " + (", ".join(f"{k}={v}" for k, v in tags.most_common(10)) or "-"))
+    print("tags: " + (", ".join(f"{field(k)}={v}" for k, v in tags.most_common(10)) or "-"))
     print(
         f"without a cassette: {len(missing)}" + (f" ({', '.join(missing[:5])})" if missing else "")
     )
@@ -38,4 +39,5 @@ def _summary(root: Path, cases: list[NightmareCase], retired: int) -> None:
 def _row(h: CaseHistory) -> str:
     rate = f"{h.pass_rate:.0%}" if h.pass_rate is not None else "-"
     flag = "FLAKY" if h.flaky else ""
-    return f"  {h.case_id:40} runs={h.runs:<4} pass={rate:>4} flips={h.flips:<3} {flag}".rstrip()
+    case = field(h.case_id)
+    return f"  {case:40} runs={h.runs:<4} pass={rate:>4} flips={h.flips:<3} {flag}".rstrip()

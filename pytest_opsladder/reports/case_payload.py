@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from pytest_opsladder.reports.case_reasons import case_reasons, divergence_words
-from pytest_opsladder.reports.text_safety import clean, utf8_bytes
+from pytest_opsladder.reports.text_safety import shown_json
 from pytest_opsladder.reports.verdicts import CASE_ORDER, CaseVerdict
 
 MAX_TEXT_CHARS = 100_000  # per output in the HTML; results.json keeps the full text
@@ -30,9 +30,10 @@ _SCRIPT_SAFE = str.maketrans(
 
 
 def script_json(value: Any) -> str:
-    """``value`` as JSON that is safe to place inside a <script type=application/json> block."""
+    """``value`` as JSON that is safe to place inside a <script type=application/json> block,
+    its strings showing control and bidi characters as escapes once parsed."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return clean(text).translate(_SCRIPT_SAFE)
+    return shown_json(text).translate(_SCRIPT_SAFE)
 
 
 def ordered_cases(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,8 +83,9 @@ def details_blobs(cases: list[dict[str, Any]]) -> list[str]:
 
 
 def _pack(details: list[dict[str, Any]]) -> str:
-    # undecodable bytes (lone surrogates) become U+FFFD here; results.json keeps them
-    raw = utf8_bytes(json.dumps(details, separators=(",", ":"), ensure_ascii=False))
+    # undecodable bytes (lone surrogates) become U+FFFD here, control and bidi characters
+    # escapes; results.json keeps them
+    raw = shown_json(json.dumps(details, separators=(",", ":"), ensure_ascii=False)).encode()
     packed = gzip.compress(raw, compresslevel=4, mtime=0)  # ~3x faster than 6, ~12% larger
     return base64.b64encode(packed).decode("ascii")
 

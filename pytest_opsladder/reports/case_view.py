@@ -9,10 +9,11 @@ and the output; a reviewer reads a production run exactly as a case in a drift r
 
 from __future__ import annotations
 
+import html
 import json
-from html import escape
 from typing import Any
 
+from pytest_opsladder._visible import visible
 from pytest_opsladder.reports.case_reasons import MESSAGE_KEYS, run_reasons
 
 MAX_CELL_CHARS = 2_000  # per argument or result cell, as in the report
@@ -27,6 +28,11 @@ table.trajectory td:nth-child(n+3){font-family:ui-monospace,monospace;font-size:
 word-break:break-word}
 pre.message{background:#fff4e5;border:1px solid #f7c37a}
 """
+
+
+def escape(text: str) -> str:
+    """``text`` as HTML text, control and bidi characters shown as escapes (newlines kept)."""
+    return html.escape(visible(text, "\n\t"))
 
 
 def _text(value: Any) -> str:

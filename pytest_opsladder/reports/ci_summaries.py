@@ -11,11 +11,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from pytest_opsladder._visible import field
 from pytest_opsladder.reports.case_payload import ordered_cases
 from pytest_opsladder.reports.case_reasons import case_reasons, divergence_words
 from pytest_opsladder.reports.job_summary import markdown_summary
 from pytest_opsladder.reports.svg_plots import fmt_num
-from pytest_opsladder.reports.text_safety import xml_text
+from pytest_opsladder.reports.text_safety import clean, xml_text
 
 TOP_CASES = 10
 _ICON = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
@@ -70,7 +71,7 @@ def terminal_summary(results: dict[str, Any]) -> list[str]:
     live = results.get("live_calls") or {}
     if live:
         lines.append("  calls: " + ", ".join(f"{v} {k}" for k, v in live.items()))
-    return [xml_text(line) for line in lines]
+    return [field(clean(line)) for line in lines]
 
 
 def case_lines(results: dict[str, Any], limit: int = TOP_CASES) -> list[str]:
@@ -86,7 +87,7 @@ def case_lines(results: dict[str, Any], limit: int = TOP_CASES) -> list[str]:
             lines.append(f"      first divergence: {where}")
     if len(bad) > limit:
         lines.append(f"  ... and {len(bad) - limit} more: see report.html")
-    return [xml_text(line) for line in lines]
+    return [field(clean(line)) for line in lines]
 
 
 def junit_xml(results: dict[str, Any]) -> bytes:

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from pytest_opsladder.reports import case_payload, lead, svg_plots
+from pytest_opsladder.reports.text_safety import html_text
 from pytest_opsladder.reports.verdicts import CaseVerdict, MetricType
 
 if TYPE_CHECKING:
@@ -32,9 +33,20 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     env.filters["num"] = svg_plots.fmt_num
     return env
+
+
+def _shown(value: Any) -> Any:
+    """What a ``{{ expression }}`` shows: text with control and bidi characters as escapes
+    (before autoescape); markup built here (plots, the script, the rows' JSON, a macro's
+    output) as it is. Markup is told by its ``__html__``, as autoescape tells it: a test that
+    re-imports markupsafe makes a second Markup class that isinstance would not recognise."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return html_text(value)
+    return value
 
 
 @cache

@@ -57,7 +57,7 @@ def _head(results: dict[str, Any], cases: list[dict[str, Any]]) -> list[str]:
         f"**{md_text(results.get('verdict_reason') or '', 600)}**",
         "",
         f"Baseline **{md_text(base)}** vs candidate **{md_text(cand)}**, "
-        f"{results.get('n_cases', len(results['cases']))} cases. Pass rate "
+        f"{md_text(results.get('n_cases', len(results['cases'])))} cases. Pass rate "
         f"{rate['baseline']} → {rate['candidate']}: {rate['change']}{interval}.",
         "",
         counts,

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from pytest_opsladder._cli_types import port
+from pytest_opsladder._visible import field
 from pytest_opsladder.store.index import iter_index
 from pytest_opsladder.store.layout import resolve_store
 from pytest_opsladder.store.reviews import read_reviews
-from pytest_opsladder.store.sample_cli import add_sampling_arguments, draw
+from pytest_opsladder.store.sample_cli import add_sampling_arguments, draw, lines_file
 
 
 def register(subparsers: Any) -> None:
@@ -39,8 +40,14 @@ def register(subparsers: Any) -> None:
 
 def sampled(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.sample is not None:
-        return list(iter_index(args.sample))
+        return list(iter_index(lines_file(args.sample, "--sample", _SAMPLE)))
     return draw(args)
+
+
+_SAMPLE = (
+    "the sample file `opsladder sample -o FILE` wrote (JSON lines). Pass that file, or leave "
+    "--sample out to draw a new sample from the store"
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +65,10 @@ def _record(args: argparse.Namespace, store: Path) -> int:
 
     if not args.verdict:
         raise StoreConfigError("recording a verdict needs --verdict good|bad|unsure.")
+    if args.promote and args.case_id is not None:  # refused before the verdict is recorded
+        from pytest_opsladder.nightmare.case_id_rule import check_case_id
+
+        check_case_id(args.case_id, "--case-id")
     record = review_run(
         store,
         args.run_id,
@@ -76,10 +87,8 @@ def _list(args: argparse.Namespace, store: Path) -> int:
     reviews = read_reviews(store)
     for entry in sampled(args):
         latest = (reviews.get(str(entry.get("run_id"))) or [{}])[-1]
-        print(
-            f"{entry.get('run_id')}  {entry.get('case_id')!s:30} {entry.get('status')!s:10} "
-            f"verdict={latest.get('verdict', '-')}"
-        )
+        run_id, case_id, status = (field(entry.get(k)) for k in ("run_id", "case_id", "status"))
+        print(f"{run_id}  {case_id:30} {status:10} verdict={field(latest.get('verdict', '-'))}")
     return 0
 
 

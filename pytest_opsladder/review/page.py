@@ -11,6 +11,7 @@ import json
 from html import escape
 from typing import Any
 
+from pytest_opsladder._visible import visible
 from pytest_opsladder.reports.case_view import CSS, reasons_html, run_view_html, summary_from_record
 
 _STYLE = """
@@ -24,10 +25,11 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 8px;text-
 
 
 def text(value: Any) -> str:
-    """Any recorded value as escaped text (JSON when it is not a string)."""
+    """Any recorded value as escaped text (JSON when it is not a string), control and bidi
+    characters shown as escapes."""
     if not isinstance(value, str):
         value = json.dumps(value, indent=1, ensure_ascii=False, sort_keys=True, default=str)
-    return escape(value, quote=True)
+    return escape(visible(value, "\n\t"), quote=True)
 
 
 def render_page(

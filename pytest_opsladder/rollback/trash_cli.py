@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from pytest_opsladder._visible import field_line
 from pytest_opsladder.rollback.trash import ENV_TRASH_DIR, Trash, parse_duration
 
 
@@ -31,9 +32,9 @@ def _list(args: argparse.Namespace) -> int:
     trash = Trash(args.dir)
     entries, damaged = trash.entries(), trash.damaged()
     for e in entries:
-        print(f"{e.id}\t{e.deleted_at}\t{e.kind}\t{e.run_id or '-'}\t{e.original}")
+        print(field_line(e.id, e.deleted_at, e.kind, e.run_id or "-", e.original))
     for d in damaged:
-        print(f"{d.id}\tDAMAGED: {d.reason}; restore with --to PATH")
+        print(field_line(d.id, f"DAMAGED: {d.reason}; restore with --to PATH"))
     if not entries and not damaged:
         where = "" if trash.root.is_dir() else f" (there is no trash directory at {trash.root})"
         print("the trash is empty" + where)

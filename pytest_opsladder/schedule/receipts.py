@@ -33,6 +33,7 @@ from typing import Any
 
 from pytest_opsladder.observability.redaction import redact_text
 from pytest_opsladder.schedule.monitors import ReceiptKind
+from pytest_opsladder.schedule.spool_path import checked_spool
 
 
 class Delivery(StrEnum):
@@ -99,7 +100,7 @@ class Receipts:
     ) -> None:
         self.target = _check_target(target)
         self.timeout = float(timeout)
-        self.spool = Path(spool) if spool is not None else default_spool()
+        self.spool = checked_spool(Path(spool) if spool is not None else default_spool())
         self.clock = clock
         self.last_error: str | None = None
         self.last_delivery: Delivery | None = None

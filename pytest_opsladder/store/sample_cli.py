@@ -15,10 +15,13 @@ skipped and listed on stderr, the sample is drawn from every other run, and the 
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._regular_file import kind_of
 from pytest_opsladder.cassette.files import atomic_write_text
 from pytest_opsladder.cassette.write_errors import WriteTarget
 from pytest_opsladder.store.errors import StoreError, StoreWriteError
@@ -103,13 +106,8 @@ def _index_of(source: str | None, store: Path) -> Path:
     """The index to draw from. A path that is not there is a typo, not an empty store: it
     would draw nothing and say nothing. A store with no index yet (no runs) draws nothing."""
     if source:
-        if not Path(source).is_file():
-            raise StoreError(
-                f"--input {source}: no such file. Pass a run index (a store's index.jsonl), "
-                "or - to read one from stdin.",
-                path=Path(source),
-            )
-        return Path(source)
+        expected = "a run index (a store's index.jsonl). Pass that file, or - to read stdin"
+        return lines_file(Path(source), "--input", expected)
     if not store.is_dir():
         raise StoreError(
             f"no run store at {store}/ (from --store, ${ENV_STORE} or the default runs/). "
@@ -117,6 +115,26 @@ def _index_of(source: str | None, store: Path) -> Path:
             path=store,
         )
     return index_path(store)
+
+
+def lines_file(path: Path, option: str, expected: str) -> Path:
+    """``path`` if it is a regular file (of JSON lines), else a StoreError naming the option,
+    what the path is instead and what it takes: a missing file would read as no lines at all,
+    a directory fail with a bare "Is a directory", a FIFO block the read."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        what = "does not exist"
+    except OSError as exc:
+        what = f"cannot be read ({exc.strerror or exc})"
+    else:
+        if stat.S_ISREG(mode):
+            return path
+        what = f"is {kind_of(mode)}"
+    raise StoreError(
+        f"{option} {str(path)!r} {what}; it must be {expected}.",
+        path=path,
+    )
 
 
 _SAMPLE_FILE = WriteTarget(

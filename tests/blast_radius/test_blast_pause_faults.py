@@ -326,3 +326,43 @@ def test_resume_by_root_reaches_agents_running_as_another_user(tmp_path: Path) -
         assert wrote[2].startswith(str(shared / ".opsladder-pause-ledger"))
     finally:
         shutil.rmtree(shared)
+
+
+RESULTS = {"format": "pytest-opsladder/results", "schema_version": 1, "verdict": "pass"}
+FOREIGN = {
+    "results-json": json.dumps(RESULTS),
+    "object": '{"a": 1}',
+    "list": "[1, 2]",
+    "string": '"paused"',
+    "null": "null",
+    "text": "my notes\n",
+    "bytes": "\x00\x01binary",
+    "paused-not-bool": '{"paused": "no"}',
+}
+
+
+@pytest.mark.parametrize("content", list(FOREIGN.values()), ids=list(FOREIGN))
+@pytest.mark.parametrize("command", ["pause", "resume"])
+def test_pause_and_resume_never_overwrite_a_file_that_is_not_a_pause_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, content: str
+) -> None:
+    # seen: `opsladder pause --state reports/results.json` replaced the results with a
+    # pause record and exited 0
+    path = tmp_path / "reports" / "results.json"
+    path.parent.mkdir()
+    path.write_text(content)
+    assert main([command, "--state", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"opsladder {command}: error: refusing to overwrite {str(path)!r}: ")
+    assert "Nothing was written. Pass --state the pause state file" in err
+    assert path.read_text() == content
+    assert not ledger_entry(path).exists()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["reports", "results.json"]
+
+
+def test_a_damaged_state_of_a_pause_that_was_set_can_still_be_resumed(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "pause.json"
+    PauseSwitch(path).pause("incident 9")
+    path.write_text('{"paused": "no"}')  # a hand edit gone wrong
+    assert main(["resume", "--state", str(path)]) == 0
+    assert json.loads(path.read_text())["paused"] is False

@@ -306,3 +306,55 @@ def test_promotions_racing_for_one_id_leave_one_case_with_its_own_cassette(
     case = load_case(root / "same-id.yaml")
     cassette = json.loads((root / "cassettes" / "same-id" / "prod.json").read_text())
     assert cassette["run"]["manifest"]["run_id"] == case.provenance["source_run"]
+
+
+@pytest.mark.parametrize("where", ["empty", "missing"])
+def test_list_of_a_set_without_cases_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    root = tmp_path / "nm"
+    if where == "empty":
+        root.mkdir()
+    assert nm(root, "list") == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"no cases in {str(root)!r}")
+    assert ("there is no nightmare set directory there" in out) == (where == "missing")
+
+
+def test_a_file_given_as_the_set_is_a_named_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "nm.yaml"
+    root.write_text("id: x\n")
+    assert nm(root, "list") == 2
+    assert f"the nightmare set {str(root)!r} is a file, not a directory" in capsys.readouterr().err
+
+
+BAD_IDS = ["../../evil", "../evil", "a/b", "a\\b", "/abs", "a..b", "..", ".hidden"]
+
+
+@pytest.mark.parametrize("case_id", BAD_IDS)
+def test_a_case_id_that_is_a_path_is_refused_naming_the_id_and_the_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case_id: str
+) -> None:
+    # seen: `nightmare add --id ../../evil` failed naming nightmare_set/evil-0fbfd372a483.yaml,
+    # a file that never existed and that the user never named
+    root = tmp_path / "set" / "nightmare_set"
+    assert nm(root, "add", "--id", case_id, "--input", '{"q": 1}') == 2
+    err = capsys.readouterr().err
+    assert f"--id {case_id!r} is refused: a case id names the case's file" in err
+    assert "no path separator ('/' or '\\') and no '..'" in err
+    assert ".yaml:" not in err  # no file is named as if it were the culprit
+    assert list(tmp_path.rglob("*.yaml")) == []
+
+
+@pytest.mark.parametrize("case_id", ["../../evil", "a..b"])
+def test_promote_with_a_path_for_an_id_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case_id: str
+) -> None:
+    store = tmp_path / "runs"
+    run_id = _run_in_store(store)
+    root = tmp_path / "nightmare_set"
+    assert nm(root, "promote", run_id, "--store", str(store), "--id", case_id) == 2
+    assert f"--id {case_id!r} is refused" in capsys.readouterr().err
+    assert not root.exists()

@@ -11,6 +11,7 @@ from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from pytest_opsladder._visible import HIDDEN
 from pytest_opsladder.reports.sample import sample_results
 
 Opener = Callable[..., Any]
@@ -214,4 +215,39 @@ def test_details_come_from_the_right_case_after_sorting_across_chunks(
         lambda d: d.find_element(By.CSS_SELECTOR, ".run-candidate pre.output")
     )
     assert pre.get_attribute("textContent") == f"output of {last}"
+    assert console_errors() == []
+
+
+def test_bidi_and_control_characters_show_as_escapes_everywhere_on_the_page(
+    open_report: Opener, console_errors: Callable[[], list[Any]]
+) -> None:
+    # seen: a case id "invoice\u202egpj.exe" read as "invoiceexe.jpg" in the report
+    # (Trojan-source spoofing), and an output's ESC sequences reached the page verbatim
+    res = sample_results(6, seed=2, regress_fraction=1.0)
+    case = res["cases"][0]
+    case["case_id"] = "invoice\u202egpj.exe"
+    case["tags"] = ["bill\u2067ing"]
+    run = case["candidate"]["runs"][0]
+    run["output_text"] = "line one\r\nred \x1b[31mtext\u202e end"
+    run["trajectory"][0]["args"] = {"q": "a\u2066b"}
+    run["failed_checks"] = ["check\u200f"]
+    res["verdict_reason"] = "gate\u202e reason \x07"
+    res["metrics"][0]["reason"] = "metric\u202b reason"
+    res["baseline"]["name"] = "prod\u202d"
+    driver = open_report(res)
+    _ready(driver)
+    first = driver.find_element(By.CSS_SELECTOR, "tr.case-row")
+    assert first.find_element(By.TAG_NAME, "td").text == "invoice\\u202egpj.exe"
+    first.click()
+    pre = WebDriverWait(driver, 20).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".run-candidate pre.output")
+    )
+    assert pre.get_attribute("textContent") == "line one\\r\nred \\u001b[31mtext\\u202e end"
+    page = driver.execute_script("return document.title + document.body.innerText")
+    assert not set(page) & (HIDDEN - {"\n", "\t"})
+    for shown in ("gate\\u202e reason \\u0007", "metric\\u202b reason", "prod\\u202d"):
+        assert shown in page
+    assert '{"q":"a\\\\u2066b"}' in page  # the arguments' JSON, the escape escaped again
+    Select(driver.find_element(By.ID, "f-tag")).select_by_visible_text("bill\\u2067ing")
+    assert _column(driver, 0) == ["invoice\\u202egpj.exe"]  # the filter still finds it
     assert console_errors() == []

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from selenium.webdriver.common.by import By
 
 from pytest_opsladder.reports import write_reports
@@ -77,3 +79,15 @@ def test_every_section_a_reviewer_needs_is_shown(
 def test_without_an_aa_split_the_report_says_why(tmp_path: Path, results: dict[str, Any]) -> None:
     html = write_reports({**results, "aa_noise_floor": None}, tmp_path)["report.html"]
     assert "the baseline needs at least 2 epochs" in html.read_text("utf-8")
+
+
+def test_the_page_is_whole_when_markupsafe_was_imported_again(
+    results: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytester's in-process runs restore sys.modules, so markupsafe can be imported a second
+    # time after the template environment was built: a second Markup class. Markup the
+    # template builds (a macro's output) must still be told from text, or it is escaped
+    first = render_report(results)
+    for name in [m for m in sys.modules if m == "markupsafe" or m.startswith("markupsafe.")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert render_report(results) == first

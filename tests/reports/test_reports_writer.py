@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -11,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from pytest_opsladder.reports import terminal_summary, write_reports
+from pytest_opsladder._visible import HIDDEN
+from pytest_opsladder.reports import load_results, terminal_summary, write_reports
 from pytest_opsladder.reports.errors import ReportWriteError, ResultsFileError
 from pytest_opsladder.reports.sample import sample_results
 
@@ -130,3 +132,86 @@ def test_importing_the_reports_api_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _unescaped_dollars(text: str) -> list[str]:
+    """The lines with a `$` GitHub would read as a math delimiter (not written as `\\$`)."""
+    return [line for line in text.splitlines() if re.search(r"(?<!\\)\$", line)]
+
+
+def test_markdown_escapes_every_dollar_of_user_text(tmp_path: Path) -> None:
+    # seen: a case "refund-$5" next to a reason "owes $10" rendered "5 ... owes " as math
+    res = sample_results(4, seed=1, regress_fraction=1.0)
+    res["verdict_reason"] = "cost rose from $1.20 to $2.40 per case"
+    res["cases"][0]["case_id"] = "refund-$5"
+    res["cases"][0]["candidate"]["runs"][0]["failed_checks"] = [
+        {"check": "contains", "failure": "expected '$10' in the output"}
+    ]
+    res["cases"][1]["candidate"]["runs"][0]["failure_message"] = "assert $x$ == $y$"
+    res["metrics"][0]["name"] = "cost_$"
+    res["metrics"][0]["reason"] = "$$ delta $$"
+    res["baseline"]["name"] = "prod-$"
+    text = write_reports(res, tmp_path)["summary.md"].read_text("utf-8")
+    assert _unescaped_dollars(text) == []
+    assert "refund-\\$5" in text
+    assert "from \\$1.20 to \\$2.40" in text
+    assert "cost\\_\\$" in text
+
+
+def test_markdown_and_junit_show_bidi_and_control_characters_as_escapes(
+    tmp_path: Path,
+) -> None:
+    # seen: a case id "invoice\u202egpj.exe" read as "invoiceexe.jpg" in the job summary
+    res = sample_results(3, seed=1, regress_fraction=1.0)
+    res["cases"][0]["case_id"] = "invoice\u202egpj.exe"
+    res["verdict_reason"] = "gate \u2066failed\u2069 \x1b[31mred\x1b[0m"
+    res["metrics"][0]["name"] = "pass\u200frate"
+    paths = write_reports(res, tmp_path)
+    text = paths["summary.md"].read_text("utf-8")
+    junit = paths["junit.xml"].read_text("utf-8")
+    for written in (text, junit):
+        assert not set(written) & (HIDDEN - {"\n", "\t"}), written
+    assert "invoice\\\\u202egpj.exe" in text  # renders as invoice\u202egpj.exe
+    assert "gate \\\\u2066failed\\\\u2069 \\\\u001b\\[31mred" in text
+    assert "metric[pass\\u200frate]" in junit
+    assert "\\u001b[31mred" in junit
+
+
+def _put(res: dict[str, Any], key: str, value: int) -> None:
+    """Set the value at a JSON path such as ``cases[1].baseline.runs[0].metrics.tokens_in``."""
+    *parents, last = re.findall(r"[^.\[\]]+", key)
+    holder: Any = res
+    for part in parents:
+        holder = holder[int(part)] if part.isdigit() else holder.setdefault(part, {})
+    holder[int(last) if last.isdigit() else last] = value
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), 10**5000], ids=["e400", "-e400", "e5000"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "metrics[0].effect.estimate",
+        "cases[2].metric_deltas.cost",
+        "cases[1].baseline.runs[0].metrics.tokens_in",
+        "distributions.cost.baseline[3]",
+    ],
+)
+def test_an_integer_no_report_can_show_is_a_report_error_naming_its_field(
+    tmp_path: Path, key: str, value: int
+) -> None:
+    # seen: write_reports on an in-memory results dict raised a bare OverflowError ("int too
+    # large to convert to float"), or wrote a results.json `opsladder report` then refused
+    res = sample_results(5, seed=1)
+    _put(res, key, value)
+    with pytest.raises(ResultsFileError) as raised:
+        write_reports(res, tmp_path / "out")
+    assert raised.value.key == key
+    assert f"key {key!r} is an integer of about " in str(raised.value)
+    assert "larger than any number a report can show" in str(raised.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_long_run_of_digits_in_a_text_is_no_number(tmp_path: Path) -> None:
+    res = sample_results(3, seed=1)
+    res["cases"][0]["candidate"]["runs"][0]["output_text"] = "9" * 1000
+    assert load_results(write_reports(res, tmp_path)["results.json"]) == res

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -156,3 +157,44 @@ def test_a_second_reviewer_whose_promotion_fails_keeps_the_verdict(
         ("bob", "bob saw it"),
     ]
     assert [bool(r["promoted_to"]) for r in kept] == [True, False]
+
+
+@pytest.mark.parametrize("what", ["directory", "missing", "fifo"])
+@pytest.mark.parametrize("action", [["--list"], ["--serve", "--port", "0"]], ids=["list", "serve"])
+def test_a_sample_path_that_is_no_sample_file_is_named_with_the_fix(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str, action: list[str]
+) -> None:
+    # seen: --sample DIR gave "Is a directory ('samples'). Check the path and its
+    # permissions"; a mistyped --sample printed nothing and exited 0, as if nothing was drawn
+    sample = tmp_path / "samples"
+    if what == "directory":
+        sample.mkdir()
+    elif what == "fifo":
+        os.mkfifo(sample)  # reading it would block the command forever
+    assert main(["review", *action, "--store", str(store), "--sample", str(sample)]) == 2
+    err = capsys.readouterr().err
+    shown = {"directory": "is a directory", "missing": "does not exist", "fifo": "is a FIFO"}
+    assert err.startswith(f"opsladder review: error: --sample {str(sample)!r} {shown[what]}")
+    assert "it must be the sample file `opsladder sample -o FILE` wrote (JSON lines)" in err
+    assert "leave --sample out to draw a new sample from the store" in err
+
+
+def test_sample_input_that_is_a_directory_is_not_called_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sample", "--input", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"--input {str(tmp_path)!r} is a directory, not a file; it must be a run index" in err
+
+
+def test_a_case_id_that_is_a_path_is_refused_before_the_verdict_is_recorded(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_id = run_ids(store)[0]
+    nightmare = tmp_path / "nightmare_set"
+    args = ["review", run_id, "--store", str(store), "--verdict", "bad", "--promote"]
+    args += ["--case-id", "../../evil", "--nightmare-dir", str(nightmare)]
+    assert main(args) == 2
+    assert "--case-id '../../evil' is refused: a case id names" in capsys.readouterr().err
+    assert run_id not in read_reviews(store)
+    assert not nightmare.exists()

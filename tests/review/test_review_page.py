@@ -124,3 +124,30 @@ def test_serve_prints_a_loopback_url(store: Path) -> None:
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_bidi_and_control_characters_in_a_run_show_as_escapes(
+    browser: object, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from pytest_opsladder._visible import HIDDEN
+    from pytest_opsladder.capture.production import capture
+
+    store = tmp_path / "runs"
+    with capture("refund\u202egpj.exe", "prod", store, input={"m": "hi\u2066"}) as run:
+        run.output = {"reply": "ok \x1b[31mred\u200f"}
+    session = ReviewSession(store, list(iter_index(store / "index.jsonl")), tmp_path / "nm")
+    server = make_server(session)
+    thread = serve_in_thread(server)
+    try:
+        browser.get(url_of(server))  # type: ignore[attr-defined]
+        text = browser.find_element(By.TAG_NAME, "body").text  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+    assert not set(text) & (HIDDEN - {"\n", "\t"})
+    assert "refund\\u202egpj.exe" in text
+    assert "hi\\u2066" in text
+    assert "\\u001b[31mred\\u200f" in text

@@ -191,3 +191,29 @@ def test_cli_restore_puts_back_the_last_known_good(
     assert main(["restore", str(f), "--backups", str(tmp_path / "bk"), "--list"]) == 0
     assert "good" in capsys.readouterr().out
     assert main(["restore", str(tmp_path / "other"), "--backups", str(tmp_path / "bk")]) == 2
+
+
+@pytest.mark.parametrize("where", ["empty", "missing"])
+def test_cli_restore_list_says_when_there_is_no_snapshot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    # seen: `opsladder restore --list prices.csv` printed nothing at all (exit 0)
+    backups = tmp_path / "bk"
+    if where == "empty":
+        backups.mkdir()
+    f = tmp_path / "prices.csv"
+    assert main(["restore", str(f), "--backups", str(backups), "--list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"no snapshots of {str(f)!r} in {str(backups)!r}")
+    assert ("no such directory: --backups or $OPSLADDER_BACKUP_DIR" in out) == (where == "missing")
+
+
+def test_cli_restore_with_a_file_for_the_backups_directory_is_a_named_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backups = tmp_path / "bk.txt"
+    backups.write_text("not a directory")
+    for extra in ([], ["--list"]):
+        assert main(["restore", str(tmp_path / "a.csv"), "--backups", str(backups), *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"the backups directory {str(backups)!r} is a file, not a directory" in err

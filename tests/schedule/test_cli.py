@@ -210,3 +210,36 @@ def test_a_sinks_file_of_another_name_is_read_as_a_file_not_as_a_sink_spec(
     err = capsys.readouterr().err
     assert f"cannot read sinks file {sinks}: not valid TOML" in err
     assert "not a valid sink type" not in err
+
+
+@pytest.mark.parametrize(
+    "content", ['{"format": "pytest-opsladder/results", "cases": []}\n', "my notes\n"]
+)
+def test_a_spool_path_holding_someone_elses_file_is_refused_and_left_alone(
+    tmp_path: Path, down_url: str, content: str
+) -> None:
+    # seen: `monitors flush --spool reports/results.json` took the file away and set its
+    # lines aside in results.json.bad as "not a receipt"; `send` appended a receipt to it
+    victim = tmp_path / "results.json"
+    victim.write_text(content)
+    flushed = run("flush", "--target", down_url, "--timeout", "0.5", "--spool", str(victim))
+    assert flushed.returncode == 2
+    assert f"the receipts spool {str(victim)!r} holds something other than receipts" in (
+        flushed.stderr
+    )
+    sent = run(
+        "send", "etl", "start", "--target", down_url, "--timeout", "0.5", "--spool", str(victim)
+    )
+    assert sent.returncode == 0  # a receipt never fails the job that sends it
+    assert "receipt not sent: the receipts spool" in sent.stderr
+    assert victim.read_text() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+def test_a_spool_path_that_is_a_directory_is_named(tmp_path: Path, down_url: str) -> None:
+    # seen: the receipt was silently lost (the spool write's error was swallowed)
+    sent = run(
+        "send", "etl", "fail", "--target", down_url, "--timeout", "0.5", "--spool", str(tmp_path)
+    )
+    assert sent.returncode == 0
+    assert f"receipt not sent: the receipts spool {str(tmp_path)!r} is a directory" in sent.stderr

@@ -138,7 +138,7 @@ def test_a_store_or_index_that_is_not_there_is_named_not_an_empty_sample(
     assert f"no run store at {missing}/" in err
     assert "Pass --store DIR" in err
     assert main(["sample", "--input", str(tmp_path / "index.jsnol")]) == 2
-    assert "index.jsnol: no such file" in capsys.readouterr().err
+    assert f"--input {str(tmp_path / 'index.jsnol')!r} does not exist" in capsys.readouterr().err
     assert main(["review", "--list", "--store", str(missing)]) == 2
     assert f"no run store at {missing}/" in capsys.readouterr().err
     empty = tmp_path / "runs"
