@@ -32,6 +32,7 @@ from pytest_opsladder.tally import Tally
 # module that is not in this install is skipped.
 _PLUGIN_MODULES = (
     "pytest_opsladder.fixtures",
+    "pytest_opsladder.setup_order",
     "pytest_opsladder.nightmare.plugin",
     "pytest_opsladder.http.fixtures",
     "pytest_opsladder.drift.plugin",

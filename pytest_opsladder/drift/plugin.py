@@ -245,6 +245,13 @@ def skipped(item: pytest.Item, case_id: str, reason: str | None, baseline: Run) 
         lost_case(item, case_id, "candidate", why)
 
 
+def skipped_before_run(item: pytest.Item, case_id: str, reason: str | None) -> None:
+    """The candidate's test skipped in a fixture before its run began, where the baseline
+    ran: never observed, so a lost pair, counted with the skips."""
+    item.config.stash[COLLECTOR_KEY].skipped[case_id] = reason or "skipped"
+    lost_case(item, case_id, "candidate", f"skipped by the candidate's test: {reason or 'skipped'}")
+
+
 CANDIDATE_RUN_KEY = pytest.StashKey[str]()
 
 
@@ -583,8 +590,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if NO_PAIRS_KEY in config.stash:
         collector = config.stash[COLLECTOR_KEY]
         terminalreporter.write_sep("-", "opsladder shadow verdict")
+        lost = {case_id: why["reason"] for case_id, why in collector.lost.items()}
         for line in say.no_pairs_lines(sorted(collector.missing_baseline), collector.skipped,
-                                       config.stash[NO_PAIRS_KEY]):  # fmt: skip
+                                       config.stash[NO_PAIRS_KEY], lost):  # fmt: skip
             terminalreporter.write_line(line)
     done = config.stash.get(RESULTS_KEY, None)
     if done is None:
