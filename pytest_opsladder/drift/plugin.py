@@ -106,13 +106,17 @@ def _check_gate_alert(config: pytest.Config) -> None:
     sinks = _gate_alert_sinks(config)
     if not sinks:
         return
+    from pytest_opsladder import options as opt
+    from pytest_opsladder.ini import origin_of
+
     try:
         load_sinks(sinks)
     except ConfigError as exc:
-        where = f" in {config.inipath}" if not config.getoption("opsladder_gate_alert") else ""
+        origin = origin_of(config, opt.INI_GATE_ALERT, dest="opsladder_gate_alert",
+                           flag=opt.OPT_GATE_ALERT)  # fmt: skip
         raise pytest.UsageError(
-            f"--opsladder-gate-alert / opsladder_gate_alert{where}: {exc} Write each sink as "
-            "stderr, file:PATH, webhook:URL or command:CMD."
+            f"--opsladder-gate-alert / opsladder_gate_alert ({origin.where}): {exc} Write each "
+            "sink as stderr, file:PATH, webhook:URL or command:CMD."
         ) from None
 
 
