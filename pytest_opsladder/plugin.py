@@ -352,8 +352,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):
-        return
+    if hasattr(config, "workerinput") or config.getoption("collectonly"):
+        return  # a collect-only session ran nothing: no summary of runs
     tally = config.stash[TALLY_KEY]
     if tally.total or config.stash[SETTINGS_KEY].mode.value != "replay":
         mode = config.stash[SETTINGS_KEY].mode.value
