@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_opsladder.drift.session_coverage import Coverage, cases_of, last_failures, stop_reason
 from pytest_opsladder.drift.shadow import DivergencePolicy, ShadowRecorder
 from pytest_opsladder.drift.shadow_collect import ShadowCollector
 from pytest_opsladder.exceptions import ConfigError
@@ -29,6 +30,9 @@ GATE_KEY = pytest.StashKey["GateConfig"]()
 PROGRESS_KEY = pytest.StashKey[dict[str, Any]]()
 RESULTS_KEY = pytest.StashKey[dict[str, Any]]()
 PREFETCH_KEY = pytest.StashKey[ShadowRecorder]()
+COVERAGE_KEY = pytest.StashKey[Coverage]()
+# Files that failed to collect (node id -> pytest's first line), seen where reports arrive.
+COLLECT_ERRORS_KEY = pytest.StashKey[dict[str, str]]()
 GATE_NODEID = "opsladder::gate"
 
 
@@ -75,6 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     config.stash[COLLECTOR_KEY] = ShadowCollector()
     config.stash[PROGRESS_KEY] = {"total": 0, "done": 0, "divergent": 0, "live": 0}
+    config.stash[COVERAGE_KEY] = Coverage(last_failed=last_failures(config))
+    config.stash[COLLECT_ERRORS_KEY] = {}
     config.pluginmanager.register(ShadowProgress(config), "opsladder-shadow-progress")
     from pytest_opsladder.capture.metrics import known_metrics
     from pytest_opsladder.drift.errors import GateConfigError
@@ -189,8 +195,11 @@ def missing_baseline(item: pytest.Item, case_id: str) -> None:
 
 def lost_case(item: pytest.Item, case_id: str, side: str, reason: str) -> None:
     """A case without a run on ``side`` for ``reason``: a lost pair in the gate, with why."""
-    lost = item.config.stash[COLLECTOR_KEY].lost
-    lost.setdefault(case_id, {"side": side, "reason": reason})
+    lost_case_of(item.config, case_id, side, reason)
+
+
+def lost_case_of(config: pytest.Config, case_id: str, side: str, reason: str) -> None:
+    config.stash[COLLECTOR_KEY].lost.setdefault(case_id, {"side": side, "reason": reason})
 
 
 def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
@@ -413,15 +422,24 @@ def _evaluate_prefetched(item: pytest.Item, recorder: ShadowRecorder) -> None:
 # -- xdist -------------------------------------------------------------------------------------
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent under -p no:xdist
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    data = getattr(node, "workeroutput", {}).get("opsladder_shadow")
-    if data:
-        node.config.stash[COLLECTOR_KEY].merge(data)
+    output = getattr(node, "workeroutput", {})
+    if output.get("opsladder_shadow"):
+        node.config.stash[COLLECTOR_KEY].merge(output["opsladder_shadow"])
+    if output.get("opsladder_coverage"):
+        node.config.stash[COVERAGE_KEY].merge(output["opsladder_coverage"])
+
+
+# -- which cases the session covers (see session_coverage.py) -------------------------------
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items and COVERAGE_KEY in items[0].config.stash:
+        items[0].config.stash[COVERAGE_KEY].deselected.update(cases_of(items))
 
 
 # -- progress ----------------------------------------------------------------------------------
 def pytest_collection_finish(session: pytest.Session) -> None:
     if _shadowing(session.config):
         session.config.stash[PROGRESS_KEY]["total"] = len(session.items)
+        session.config.stash[COVERAGE_KEY].selected.update(cases_of(session.items))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -441,7 +459,15 @@ class ShadowProgress:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.progress["started"] = time.monotonic()
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A file that fails to collect (under xdist the controller hears of it once)."""
+        if report.failed:
+            last = (str(report.longrepr).strip().splitlines() or [""])[-1]
+            self.config.stash[COLLECT_ERRORS_KEY].setdefault(report.nodeid or ".", last[:200])
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "teardown":  # the item ran to its end (see session_coverage.py)
+            self.config.stash[COVERAGE_KEY].finished.add(report.nodeid)
         props = dict(report.user_properties)
         if report.when != "teardown" or "opsladder.divergent" not in props:
             return
@@ -478,18 +504,21 @@ def finish_shadow(session: pytest.Session) -> None:
     config = session.config
     settings = _settings(config)
     collector = config.stash[COLLECTOR_KEY]
-    if config.option.collectonly:
+    if config.option.collectonly or _no_verdict(session, collector):
         return
-    if session.exitstatus == pytest.ExitCode.INTERRUPTED:  # Ctrl-C, errors during collection
-        config.stash[INTERRUPTED_KEY] = collector.paired_cases
-        return
+    coverage = config.stash[COVERAGE_KEY]
+    coverage.stopped = stop_reason(session)
+    for case_id in coverage.not_run():  # -x, --maxfail, --sw: lost pairs, and inconclusive
+        lost_case_of(config, case_id, "candidate", coverage.why_not_run())
     if not collector.paired_cases:  # nothing to compare: say what is missing, no traceback
         collected = max(len(session.items), config.stash[PROGRESS_KEY]["total"])  # xdist
         config.stash[NO_PAIRS_KEY] = collected
         if not collected:  # nothing selected: no gate to run
             return
     try:
-        results, written = score_session(collector, settings, config.stash[GATE_KEY])
+        results, written = score_session(
+            collector, settings, config.stash[GATE_KEY], finalize=coverage.finalize
+        )
     except ConfigError as exc:
         _report_gate(session, "failed", f"the gate could not be scored: {exc}", [])
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
@@ -510,6 +539,19 @@ NO_PAIRS_KEY = pytest.StashKey[int]()
 # The session was interrupted (Ctrl-C, errors during collection): how many cases had been
 # paired. No verdict is given on part of the suite, and the reports of the last whole run stay.
 INTERRUPTED_KEY = pytest.StashKey[int]()
+
+
+def _no_verdict(session: pytest.Session, collector: ShadowCollector) -> bool:
+    """A session that could not run the suite gives no verdict and keeps the last reports:
+    a file failed to collect (serially pytest stops; under xdist, or with
+    --continue-on-collection-errors, the other files run, and the same is said), or Ctrl-C.
+    -x, --maxfail and --sw stop it too, on purpose: those are judged, inconclusive."""
+    config = session.config
+    interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+    if config.stash[COLLECT_ERRORS_KEY] or (interrupted and stop_reason(session) is None):
+        config.stash[INTERRUPTED_KEY] = collector.paired_cases
+        return True
+    return False
 
 
 def _gate_fails(config: pytest.Config, verdict: str) -> bool:
@@ -577,6 +619,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["opsladder_shadow"] = session.config.stash[COLLECTOR_KEY].as_dict()
+        workeroutput["opsladder_coverage"] = session.config.stash[COVERAGE_KEY].as_dict()
         return
     finish_shadow(session)
 
@@ -588,8 +631,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
     if INTERRUPTED_KEY in config.stash:
         terminalreporter.write_sep("-", "opsladder shadow verdict")
-        report_dir = _settings(config).report_dir
-        terminalreporter.write_line(say.interrupted_line(config.stash[INTERRUPTED_KEY], report_dir))
+        report_dir, errors = _settings(config).report_dir, config.stash[COLLECT_ERRORS_KEY]
+        paired = config.stash[INTERRUPTED_KEY]
+        line = (say.collection_errors_line(errors, paired, report_dir) if errors
+                else say.interrupted_line(paired, report_dir))  # fmt: skip
+        terminalreporter.write_line(line)
         return
     if NO_PAIRS_KEY in config.stash:
         collector = config.stash[COLLECTOR_KEY]

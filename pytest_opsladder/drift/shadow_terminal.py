@@ -61,6 +61,17 @@ def interrupted_line(paired: int, report_dir: Path | None) -> str:
     )
 
 
+def collection_errors_line(errors: dict[str, str], paired: int, report_dir: Path | None) -> str:
+    """Files that failed to collect: the suite is not all there, so no verdict is given."""
+    kept = f"the reports in {report_dir} were left as they were" if report_dir else "no reports"
+    files = ", ".join(sorted(errors)[:5]) + (" ..." if len(errors) > 5 else "")
+    return (
+        f"no verdict: {len(errors)} file(s) could not be collected ({files}), so the suite is "
+        f"incomplete ({paired} case(s) had run) and the gate does not judge part of it; {kept}. "
+        "Fix the collection error(s) and rerun pytest --opsladder-shadow."
+    )
+
+
 def notes_lines(results: dict[str, Any], replayed: list[str]) -> list[str]:
     lines = []
     skipped = results.get("cases_skipped") or {}
