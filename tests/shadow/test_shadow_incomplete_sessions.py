@@ -104,8 +104,6 @@ def test_maxfail_stopping_the_session_is_inconclusive_saying_what_did_not_run(
 def test_x_and_stepwise_are_inconclusive_serially_and_under_xdist(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, xdist: list[str], stop: list[str]
 ) -> None:
-    if stop == ["--sw"] and xdist:
-        pytest.skip("pytest's stepwise is not supported under xdist")
     monkeypatch.setenv("FAIL", "3")
     result = project.runpytest("--opsladder-shadow", *stop, "-p", "no:randomly", *xdist)
     doc = _results(project)
