@@ -352,10 +352,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput") or config.getoption("collectonly"):
-        return  # a collect-only session ran nothing: no summary of runs
+    if hasattr(config, "workerinput") or _ran_no_test(config):
+        return  # nothing ran: no summary of runs
     tally = config.stash[TALLY_KEY]
     if tally.total or config.stash[SETTINGS_KEY].mode.value != "replay":
         mode = config.stash[SETTINGS_KEY].mode.value
         terminalreporter.write_sep("-", f"opsladder ({mode})")
         terminalreporter.write_line(tally.summary_line())
+
+
+def _ran_no_test(config: pytest.Config) -> bool:
+    """--collect-only, --setup-only and --setup-plan run no test body (runs never end)."""
+    return any(config.getoption(name, False) for name in ("collectonly", "setuponly", "setupplan"))

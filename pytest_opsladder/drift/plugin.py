@@ -506,6 +506,9 @@ def finish_shadow(session: pytest.Session) -> None:
     collector = config.stash[COLLECTOR_KEY]
     if config.option.collectonly or _no_verdict(session, collector):
         return
+    if _runs_no_test(config):  # --setup-only, --setup-plan: test bodies never ran
+        config.stash[NO_TEST_RAN_KEY] = _runs_no_test(config) or ""
+        return
     coverage = config.stash[COVERAGE_KEY]
     coverage.stopped = stop_reason(session)
     for case_id in coverage.not_run():  # -x, --maxfail, --sw: lost pairs, and inconclusive
@@ -539,6 +542,16 @@ NO_PAIRS_KEY = pytest.StashKey[int]()
 # The session was interrupted (Ctrl-C, errors during collection): how many cases had been
 # paired. No verdict is given on part of the suite, and the reports of the last whole run stay.
 INTERRUPTED_KEY = pytest.StashKey[int]()
+
+
+NO_TEST_RAN_KEY = pytest.StashKey[str]()
+
+
+def _runs_no_test(config: pytest.Config) -> str | None:
+    """The option that set up fixtures without running any test body, if one did."""
+    if config.getoption("setupplan", False):
+        return "--setup-plan"
+    return "--setup-only" if config.getoption("setuponly", False) else None
 
 
 def _no_verdict(session: pytest.Session, collector: ShadowCollector) -> bool:
@@ -629,6 +642,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from pytest_opsladder.drift import shadow_terminal as say
 
+    if NO_TEST_RAN_KEY in config.stash:
+        terminalreporter.write_sep("-", "opsladder shadow verdict")
+        terminalreporter.write_line(
+            f"no verdict: {config.stash[NO_TEST_RAN_KEY]} runs no test, so no candidate was "
+            "observed; the reports were left as they were."
+        )
+        return
     if INTERRUPTED_KEY in config.stash:
         terminalreporter.write_sep("-", "opsladder shadow verdict")
         report_dir, errors = _settings(config).report_dir, config.stash[COLLECT_ERRORS_KEY]
