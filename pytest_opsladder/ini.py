@@ -70,9 +70,9 @@ def origin_of(
         place = _place(config, f"{name}=", " ", "") or " on the command line"
         return Origin(f"-o {name}={override}{place}", name, "-o")
     inipath = getattr(config, "inipath", None)
-    if inipath is not None:
-        table = ini_table(Path(inipath), name)
-        return Origin(f"{inipath} {table}" if table else str(inipath), name)
+    table = ini_table(Path(inipath), name) if inipath is not None else None
+    if table is not None:
+        return Origin(f"{inipath} {table}", name)
     return Origin(f"{name}, not set (its default)", name)
 
 

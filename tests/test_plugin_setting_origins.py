@@ -129,3 +129,13 @@ def test_other_config_files_are_named_with_their_section(
     (Path(project.path) / filename).write_text(f"{table}\nopsladder_thread_context = maybe\n")
     err = _refused(project.runpytest())
     assert err.startswith(f"ERROR: {project.path / filename} {table}: "), err
+
+
+def test_a_default_that_does_not_fit_is_named_as_the_default(project: pytest.Pytester) -> None:
+    """The file exists but does not set the baseline: it is not the file's value."""
+    text = pyproject().replace('opsladder_baseline = "prod"\n', "")
+    (Path(project.path) / "pyproject.toml").write_text(text)
+    err = _refused(project.runpytest())
+    assert err.startswith(
+        "ERROR: opsladder_baseline, not set (its default): unknown variant 'baseline'"
+    ), err
