@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -26,8 +26,11 @@ from pytest_opsladder.settings import Settings
 from pytest_opsladder.stash_keys import (  # shared by the plugin modules; re-exported here
     CASE_KEY,
     EPOCH_KEY,
+    NIGHTMARE_CASE,
     RUN_KEY,
+    RUN_SETUP_FAILURE,
     SETTINGS_KEY,
+    SETUP_REQUEST,
     TALLY_KEY,
 )
 
@@ -62,6 +65,7 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
     """Wrap the user's ``opsladder_agent``: awaited when it is async, and timed."""
+    __tracebackhide__ = True  # a fixture's error shows the fixture, not this wrapper
     result = yield
     if fixturedef.argname != "opsladder_agent" or not callable(result):
         return result
@@ -77,13 +81,19 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
 def test_outcome(item: pytest.Item) -> dict[str, Any]:
     """The case's outcome as the user's test reported it: passed, failed, error or skipped."""
     if SETUP_ERROR in item.stash:
-        return _outcome("error", item.stash[SETUP_ERROR], "setup")
+        return outcome_of(item.stash[SETUP_ERROR], "setup")
     exc = item.stash.get(CALL_OUTCOME, None)
     if exc is None:
         return {"outcome": "passed", "message": None, "phase": "call"}
+    return outcome_of(exc, "call")
+
+
+def outcome_of(exc: BaseException, phase: str) -> dict[str, Any]:
+    """What pytest makes of ``exc`` raised in ``phase``: a skip is skipped wherever it is
+    raised (a fixture that skips skips the test); else failed in the call, error around it."""
     if isinstance(exc, pytest.skip.Exception):
-        return _outcome("skipped", exc, "call")
-    return _outcome("failed", exc, "call")
+        return _outcome("skipped", exc, phase)
+    return _outcome("failed" if phase == "call" else "error", exc, phase)
 
 
 def _outcome(outcome: str, exc: BaseException, phase: str) -> dict[str, Any]:
@@ -140,7 +150,8 @@ def opsladder_agent() -> Callable[[Any], Any]:
     )
 
 
-def _case_for(item: pytest.Item) -> Case:
+def case_for_item(item: pytest.Item) -> Case:
+    """The case a test records: the nightmare case, the marker's ``case=``, or the test id."""
     if CASE_KEY in item.stash:
         return item.stash[CASE_KEY]
     marker = item.get_closest_marker(opt.MARKER)
@@ -211,13 +222,14 @@ def opsladder_run(
     """The run this test's agent records into (or replays from); persisted at teardown."""
     item = request.node
     cfg = _run_config(request)
-    case = _case_for(item)
+    case = case_for_item(item)
     record_mode = opsladder_settings.record_mode
     if cfg.get("record_mode"):
         record_mode = RecordMode(RecordMode.parse(cfg["record_mode"], setting="record_mode"))
     if opsladder_settings.mode is Mode.SHADOW:
-        yield from _shadow_run(item, case, opsladder_settings, cfg)
+        yield from _shadow_run(request, case, opsladder_settings, cfg)
         return
+    _fail_without_nightmare_baseline(request)
     cassette = cassette_for(item, case, opsladder_variant, opsladder_settings, cfg)
     mode: Mode = opsladder_settings.mode
     failure: OpsladderError | None = None
@@ -237,7 +249,7 @@ def opsladder_run(
     except OpsladderError as exc:
         failure = exc
     if failure is not None:  # failed outside the except block: the error is shown once
-        pytest.fail(_setup_failure(item, failure), pytrace=False)
+        fail_setup(request, _setup_failure(item, failure))
     item.stash[RUN_KEY] = run
     yield run
     _end_run(item, recorder)
@@ -253,7 +265,29 @@ def _run_config(request: pytest.FixtureRequest) -> dict[str, Any]:
         return check_run_config(request.getfixturevalue("opsladder_config"))
     except ConfigError as exc:
         failure = exc
-    pytest.fail(str(failure), pytrace=False)
+    fail_setup(request, str(failure))
+
+
+def fail_setup(request: pytest.FixtureRequest, message: str, *, skip: bool = False) -> NoReturn:
+    """Stop the test's setup for the run's own reason (failed, or skipped); the test reports
+    another fixture's failure instead if one fails too (see :mod:`.setup_order`)."""
+    __tracebackhide__ = True
+    exc: BaseException = (
+        pytest.skip.Exception(message) if skip else pytest.fail.Exception(message, pytrace=False)
+    )
+    request.node.stash[RUN_SETUP_FAILURE] = exc
+    raise exc
+
+
+def _fail_without_nightmare_baseline(request: pytest.FixtureRequest) -> None:
+    """A nightmare case that would replay without its cassette: the case's own message."""
+    if NIGHTMARE_CASE not in request.node.stash:
+        return
+    from pytest_opsladder.nightmare.plugin import missing_baseline_message
+
+    message = missing_baseline_message(request.node)
+    if message:
+        fail_setup(request, message)
 
 
 def _setup_failure(item: pytest.Item, error: OpsladderError) -> str:
@@ -285,26 +319,31 @@ def _plan_for_stale(
 
 
 def _shadow_run(
-    item: pytest.Item, case: Case, settings: Settings, cfg: dict[str, Any]
+    request: pytest.FixtureRequest, case: Case, settings: Settings, cfg: dict[str, Any]
 ) -> Generator[Run, None, None]:
     """Shadow mode: the candidate runs against the baseline's recorded tool results."""
     from pytest_opsladder.drift import plugin as shadow_session
 
+    item = request.node
     baseline = settings.variant(settings.baseline)
     base_path = cassette_for(item, case, baseline, settings, cfg)
     cand_path = cassette_for(item, case, settings.candidate, settings, cfg)
     unreadable: CassetteError | None = None
+    missing: CassetteNotFoundError | None = None
     try:
         recorder = shadow_session.open_shadow_run(item, case, settings, base_path, cand_path, cfg)
-    except CassetteNotFoundError as missing:
-        shadow_session.missing_baseline(item, case.id)
-        pytest.skip(f"no baseline to shadow (reported in the results): {missing}")
+    except CassetteNotFoundError as error:
+        missing = error
     except CassetteError as error:
         unreadable = error
+    if missing is not None:
+        shadow_session.missing_baseline(item, case.id)
+        why = f"no baseline to shadow (reported in the results): {missing}"
+        fail_setup(request, why, skip=True)
     if unreadable is not None:  # a lost pair, not a silently smaller suite
         why = f"with an unreadable baseline cassette: {unreadable}"
         shadow_session.lost_case(item, case.id, "baseline", why)
-        pytest.fail(str(unreadable), pytrace=False)
+        fail_setup(request, str(unreadable))
     if recorder.run.manifest.get("ended_at"):  # run concurrently before the items (prefetch)
         yield recorder.run
         outcome = test_outcome(item)
@@ -320,7 +359,7 @@ def _shadow_run(
     except OpsladderError as error:
         failure = error
     if failure is not None:  # outside the except block: the error is shown once
-        pytest.fail(str(failure), pytrace=False)
+        fail_setup(request, str(failure))
     item.stash[RUN_KEY] = run
     yield run
     outcome = test_outcome(item)
@@ -341,8 +380,8 @@ def _run_ending(
     agent has finished; raised before, the test stopped the agent and the run is incomplete
     (in shadow mode a skip or fail is the case's result). A setup error is an ``error`` result
     of a shadow case; when recording, the run never happened (incomplete, never a cassette)."""
-    if outcome["outcome"] == "error" and shadow:
-        return item.stash[SETUP_ERROR]
+    if outcome["phase"] == "setup" and shadow:  # the case's result; a skip is not the run's
+        return None if outcome["outcome"] == "skipped" else item.stash[SETUP_ERROR]
     if CALL_OUTCOME not in item.stash:
         return KeyboardInterrupt("the test was interrupted")
     exc = item.stash[CALL_OUTCOME]
@@ -447,7 +486,9 @@ def _after_persist(item: pytest.Item, recorder: RunRecorder) -> None:
 def _opsladder_marked(request: pytest.FixtureRequest) -> None:
     """Tests marked @pytest.mark.opsladder run inside a run without asking for the fixture.
 
-    Under ``--opsladder-epochs K`` this fixture carries the epoch (``request.param``)."""
+    Under ``--opsladder-epochs K`` this fixture carries the epoch (``request.param``). It keeps
+    the test's request while the test sets up (see :mod:`.setup_order`)."""
+    request.node.stash[SETUP_REQUEST] = request
     if request.node.get_closest_marker(opt.MARKER) is not None:
         request.getfixturevalue("opsladder_run")
 

@@ -16,7 +16,8 @@ from pytest_opsladder import options as opt
 from pytest_opsladder._modules import module_available
 from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.ini import check_bool_options, ini_bool
+from pytest_opsladder.ini import check_bool_options, ini_bool, named_origin
+from pytest_opsladder.modes import Mode, RecordMode
 from pytest_opsladder.pyproject import opsladder_table, pyproject_path
 from pytest_opsladder.settings import (
     Settings,
@@ -32,6 +33,7 @@ from pytest_opsladder.tally import Tally
 # module that is not in this install is skipped.
 _PLUGIN_MODULES = (
     "pytest_opsladder.fixtures",
+    "pytest_opsladder.setup_order",
     "pytest_opsladder.nightmare.plugin",
     "pytest_opsladder.http.fixtures",
     "pytest_opsladder.drift.plugin",
@@ -202,11 +204,21 @@ def _option_or_ini(config: pytest.Config, dest: str, ini: str) -> str | None:
     return value if value is None else str(value)
 
 
-def _build_settings(config: pytest.Config) -> Settings:
+def _modes(config: pytest.Config) -> tuple[Mode, RecordMode]:
+    """The mode and record mode; a bad one is named with where it was set."""
     mode_value = "shadow" if config.getoption("opsladder_shadow") else None
     mode_value = mode_value or _option_or_ini(config, "opsladder_mode", opt.INI_MODE) or "replay"
     record_value = _option_or_ini(config, "opsladder_record_mode", opt.INI_RECORD_MODE)
-    mode, record_mode = resolve_modes(mode_value, record_value)
+    with named_origin(config, opt.INI_MODE, dest="opsladder_mode", flag=opt.OPT_MODE):
+        resolve_modes(mode_value, None)
+    rec = {"dest": "opsladder_record_mode", "flag": opt.OPT_RECORD_MODE}
+    with named_origin(config, opt.INI_RECORD_MODE, **rec):
+        return resolve_modes(mode_value, record_value)
+
+
+def _build_settings(config: pytest.Config) -> Settings:
+    mode, record_mode = _modes(config)
+    record_value = _option_or_ini(config, "opsladder_record_mode", opt.INI_RECORD_MODE)
     root = Path(config.rootpath)
     cassette_dir = _option_or_ini(config, "opsladder_cassette_dir", opt.INI_CASSETTE_DIR)
     nightmare = _option_or_ini(config, "opsladder_nightmare_dir", opt.INI_NIGHTMARE_DIR)
@@ -231,11 +243,16 @@ def _shadow_settings(config: pytest.Config, settings: Settings) -> None:
 
     settings.candidate_name = _option_or_ini(config, "opsladder_candidate", opt.INI_CANDIDATE)
     epochs = _option_or_ini(config, "opsladder_epochs", opt.INI_EPOCHS) or "1"
-    settings.epochs = positive_int(epochs, "--opsladder-epochs / opsladder_epochs")
+    with named_origin(config, opt.INI_EPOCHS, dest="opsladder_epochs", flag=opt.OPT_EPOCHS):
+        settings.epochs = positive_int(epochs, opt.INI_EPOCHS)
     workers = _option_or_ini(config, "opsladder_concurrency", opt.INI_CONCURRENCY) or "1"
-    settings.concurrency = positive_int(workers, "--opsladder-concurrency / opsladder_concurrency")
+    concurrency = {"dest": "opsladder_concurrency", "flag": opt.OPT_CONCURRENCY}
+    with named_origin(config, opt.INI_CONCURRENCY, **concurrency):
+        settings.concurrency = positive_int(workers, opt.INI_CONCURRENCY)
     policy = _option_or_ini(config, "opsladder_divergence", opt.INI_DIVERGENCE) or "nearest"
-    divergence = parse_choice(DivergencePolicy, policy, setting="divergence policy")
+    divergence_at = {"dest": "opsladder_divergence", "flag": opt.OPT_DIVERGENCE}
+    with named_origin(config, opt.INI_DIVERGENCE, **divergence_at):
+        divergence = parse_choice(DivergencePolicy, policy, setting="divergence policy")
     settings.divergence = divergence.value
     report_dir = _option_or_ini(config, "opsladder_report_dir", opt.INI_REPORT_DIR) or "reports"
     settings.report_dir = settings.rootdir / report_dir
@@ -299,11 +316,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         declared = [variants_from_pyproject(settings.pyproject_file), *hook()]
         settings.variants = merge_variants(declared, settings.rootdir, "pytest_opsladder_variants")
-        settings.run_variant  # noqa: B018 - validates --opsladder-variant / the baseline early
-        if settings.mode.value == "shadow":
-            settings.candidate  # noqa: B018 - the candidate must exist before any case runs
+        _check_variants(session.config, settings)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _check_variants(config: pytest.Config, settings: Settings) -> None:
+    """The variants named by the options exist (before any case runs); an unknown one is named
+    with where it was set."""
+    if settings.variant_name:
+        with named_origin(config, "", dest="opsladder_variant", flag=opt.OPT_VARIANT):
+            settings.run_variant  # noqa: B018
+    with named_origin(config, opt.INI_BASELINE):
+        settings.run_variant  # noqa: B018 - the baseline
+    if settings.mode.value == "shadow" and settings.candidate_name:
+        flag = {"dest": "opsladder_candidate", "flag": opt.OPT_CANDIDATE}
+        with named_origin(config, opt.INI_CANDIDATE, **flag):
+            settings.candidate  # noqa: B018
+    elif settings.mode.value == "shadow":
+        settings.candidate  # noqa: B018 - the one variant that is not the baseline
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent under -p no:xdist
@@ -321,10 +352,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):
-        return
+    if hasattr(config, "workerinput") or _ran_no_test(config):
+        return  # nothing ran: no summary of runs
     tally = config.stash[TALLY_KEY]
     if tally.total or config.stash[SETTINGS_KEY].mode.value != "replay":
         mode = config.stash[SETTINGS_KEY].mode.value
         terminalreporter.write_sep("-", f"opsladder ({mode})")
         terminalreporter.write_line(tally.summary_line())
+
+
+def _ran_no_test(config: pytest.Config) -> bool:
+    """--collect-only, --setup-only and --setup-plan run no test body (runs never end)."""
+    return any(config.getoption(name, False) for name in ("collectonly", "setuponly", "setupplan"))

@@ -78,12 +78,15 @@ def resolve_modes(mode: str, record_mode: str | None) -> tuple[Mode, RecordMode]
 
 
 def positive_int(value: str | int, setting: str) -> int:
+    """``value`` as a whole number >= 1, else a ConfigError naming ``setting``."""
     try:
         number = int(value)
     except (TypeError, ValueError):
         number = 0
     if number < 1:
-        raise ConfigError(f"{setting} must be a whole number of at least 1, got {value!r}.")
+        raise ConfigError(
+            f"{setting} must be a whole number of at least 1, got {value!r}; for example 2."
+        )
     return number
 
 

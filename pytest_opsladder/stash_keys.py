@@ -26,3 +26,9 @@ RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
 SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
 TALLY_KEY: pytest.StashKey[Tally] = pytest.StashKey()
 NIGHTMARE_CASE: pytest.StashKey[NightmareCase] = pytest.StashKey()
+# A test's own fixture request, kept by an autouse fixture while the test sets up: the run can
+# still be opened with it after another fixture failed (see setup_order.py).
+SETUP_REQUEST = pytest.StashKey[pytest.FixtureRequest]()
+# The run's own setup failure (no cassette, ...): reported only if the test's other fixtures
+# set up (see setup_order.py).
+RUN_SETUP_FAILURE = pytest.StashKey[BaseException]()

@@ -144,7 +144,8 @@ def test_a_boolean_option_that_is_not_one_is_named_before_any_test_runs(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            f"ERROR: *pyproject.toml: {name} has a value that is not true or false (*'sure'*). "
+            f"ERROR: *pyproject.toml [[]tool.pytest.ini_options]: {name} has a value that is not "
+            "true or false (*'sure'*). "
             f"Write {name} = true or {name} = false*"
         ]
     )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_opsladder.drift.session_coverage import Coverage, cases_of, last_failures, stop_reason
 from pytest_opsladder.drift.shadow import DivergencePolicy, ShadowRecorder
 from pytest_opsladder.drift.shadow_collect import ShadowCollector
 from pytest_opsladder.exceptions import ConfigError
@@ -29,6 +30,9 @@ GATE_KEY = pytest.StashKey["GateConfig"]()
 PROGRESS_KEY = pytest.StashKey[dict[str, Any]]()
 RESULTS_KEY = pytest.StashKey[dict[str, Any]]()
 PREFETCH_KEY = pytest.StashKey[ShadowRecorder]()
+COVERAGE_KEY = pytest.StashKey[Coverage]()
+# Files that failed to collect (node id -> pytest's first line), seen where reports arrive.
+COLLECT_ERRORS_KEY = pytest.StashKey[dict[str, str]]()
 GATE_NODEID = "opsladder::gate"
 
 
@@ -75,6 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     config.stash[COLLECTOR_KEY] = ShadowCollector()
     config.stash[PROGRESS_KEY] = {"total": 0, "done": 0, "divergent": 0, "live": 0}
+    config.stash[COVERAGE_KEY] = Coverage(last_failed=last_failures(config))
+    config.stash[COLLECT_ERRORS_KEY] = {}
     config.pluginmanager.register(ShadowProgress(config), "opsladder-shadow-progress")
     from pytest_opsladder.capture.metrics import known_metrics
     from pytest_opsladder.drift.errors import GateConfigError
@@ -106,13 +112,17 @@ def _check_gate_alert(config: pytest.Config) -> None:
     sinks = _gate_alert_sinks(config)
     if not sinks:
         return
+    from pytest_opsladder import options as opt
+    from pytest_opsladder.ini import origin_of
+
     try:
         load_sinks(sinks)
     except ConfigError as exc:
-        where = f" in {config.inipath}" if not config.getoption("opsladder_gate_alert") else ""
+        origin = origin_of(config, opt.INI_GATE_ALERT, dest="opsladder_gate_alert",
+                           flag=opt.OPT_GATE_ALERT)  # fmt: skip
         raise pytest.UsageError(
-            f"--opsladder-gate-alert / opsladder_gate_alert{where}: {exc} Write each sink as "
-            "stderr, file:PATH, webhook:URL or command:CMD."
+            f"--opsladder-gate-alert / opsladder_gate_alert ({origin.where}): {exc} Write each "
+            "sink as stderr, file:PATH, webhook:URL or command:CMD."
         ) from None
 
 
@@ -185,8 +195,11 @@ def missing_baseline(item: pytest.Item, case_id: str) -> None:
 
 def lost_case(item: pytest.Item, case_id: str, side: str, reason: str) -> None:
     """A case without a run on ``side`` for ``reason``: a lost pair in the gate, with why."""
-    lost = item.config.stash[COLLECTOR_KEY].lost
-    lost.setdefault(case_id, {"side": side, "reason": reason})
+    lost_case_of(item.config, case_id, side, reason)
+
+
+def lost_case_of(config: pytest.Config, case_id: str, side: str, reason: str) -> None:
+    config.stash[COLLECTOR_KEY].lost.setdefault(case_id, {"side": side, "reason": reason})
 
 
 def collect(item: pytest.Item, recorder: ShadowRecorder) -> None:
@@ -243,6 +256,13 @@ def skipped(item: pytest.Item, case_id: str, reason: str | None, baseline: Run) 
     if base_outcome.get("outcome") != "skipped":
         why = f"skipped by the candidate's test: {reason or 'skipped'}"
         lost_case(item, case_id, "candidate", why)
+
+
+def skipped_before_run(item: pytest.Item, case_id: str, reason: str | None) -> None:
+    """The candidate's test skipped in a fixture before its run began, where the baseline
+    ran: never observed, so a lost pair, counted with the skips."""
+    item.config.stash[COLLECTOR_KEY].skipped[case_id] = reason or "skipped"
+    lost_case(item, case_id, "candidate", f"skipped by the candidate's test: {reason or 'skipped'}")
 
 
 CANDIDATE_RUN_KEY = pytest.StashKey[str]()
@@ -402,15 +422,24 @@ def _evaluate_prefetched(item: pytest.Item, recorder: ShadowRecorder) -> None:
 # -- xdist -------------------------------------------------------------------------------------
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent under -p no:xdist
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    data = getattr(node, "workeroutput", {}).get("opsladder_shadow")
-    if data:
-        node.config.stash[COLLECTOR_KEY].merge(data)
+    output = getattr(node, "workeroutput", {})
+    if output.get("opsladder_shadow"):
+        node.config.stash[COLLECTOR_KEY].merge(output["opsladder_shadow"])
+    if output.get("opsladder_coverage"):
+        node.config.stash[COVERAGE_KEY].merge(output["opsladder_coverage"])
+
+
+# -- which cases the session covers (see session_coverage.py) -------------------------------
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items and COVERAGE_KEY in items[0].config.stash:
+        items[0].config.stash[COVERAGE_KEY].deselected.update(cases_of(items))
 
 
 # -- progress ----------------------------------------------------------------------------------
 def pytest_collection_finish(session: pytest.Session) -> None:
     if _shadowing(session.config):
         session.config.stash[PROGRESS_KEY]["total"] = len(session.items)
+        session.config.stash[COVERAGE_KEY].selected.update(cases_of(session.items))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -430,7 +459,15 @@ class ShadowProgress:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.progress["started"] = time.monotonic()
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A file that fails to collect (under xdist the controller hears of it once)."""
+        if report.failed:
+            last = (str(report.longrepr).strip().splitlines() or [""])[-1]
+            self.config.stash[COLLECT_ERRORS_KEY].setdefault(report.nodeid or ".", last[:200])
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "teardown":  # the item ran to its end (see session_coverage.py)
+            self.config.stash[COVERAGE_KEY].finished.add(report.nodeid)
         props = dict(report.user_properties)
         if report.when != "teardown" or "opsladder.divergent" not in props:
             return
@@ -467,18 +504,24 @@ def finish_shadow(session: pytest.Session) -> None:
     config = session.config
     settings = _settings(config)
     collector = config.stash[COLLECTOR_KEY]
-    if config.option.collectonly:
+    if config.option.collectonly or _no_verdict(session, collector):
         return
-    if session.exitstatus == pytest.ExitCode.INTERRUPTED:  # Ctrl-C, errors during collection
-        config.stash[INTERRUPTED_KEY] = collector.paired_cases
+    if _runs_no_test(config):  # --setup-only, --setup-plan: test bodies never ran
+        config.stash[NO_TEST_RAN_KEY] = _runs_no_test(config) or ""
         return
+    coverage = config.stash[COVERAGE_KEY]
+    coverage.stopped = stop_reason(session)
+    for case_id in coverage.not_run():  # -x, --maxfail, --sw: lost pairs, and inconclusive
+        lost_case_of(config, case_id, "candidate", coverage.why_not_run())
     if not collector.paired_cases:  # nothing to compare: say what is missing, no traceback
         collected = max(len(session.items), config.stash[PROGRESS_KEY]["total"])  # xdist
         config.stash[NO_PAIRS_KEY] = collected
         if not collected:  # nothing selected: no gate to run
             return
     try:
-        results, written = score_session(collector, settings, config.stash[GATE_KEY])
+        results, written = score_session(
+            collector, settings, config.stash[GATE_KEY], finalize=coverage.finalize
+        )
     except ConfigError as exc:
         _report_gate(session, "failed", f"the gate could not be scored: {exc}", [])
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
@@ -499,6 +542,29 @@ NO_PAIRS_KEY = pytest.StashKey[int]()
 # The session was interrupted (Ctrl-C, errors during collection): how many cases had been
 # paired. No verdict is given on part of the suite, and the reports of the last whole run stay.
 INTERRUPTED_KEY = pytest.StashKey[int]()
+
+
+NO_TEST_RAN_KEY = pytest.StashKey[str]()
+
+
+def _runs_no_test(config: pytest.Config) -> str | None:
+    """The option that set up fixtures without running any test body, if one did."""
+    if config.getoption("setupplan", False):
+        return "--setup-plan"
+    return "--setup-only" if config.getoption("setuponly", False) else None
+
+
+def _no_verdict(session: pytest.Session, collector: ShadowCollector) -> bool:
+    """A session that could not run the suite gives no verdict and keeps the last reports:
+    a file failed to collect (serially pytest stops; under xdist, or with
+    --continue-on-collection-errors, the other files run, and the same is said), or Ctrl-C.
+    -x, --maxfail and --sw stop it too, on purpose: those are judged, inconclusive."""
+    config = session.config
+    interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+    if config.stash[COLLECT_ERRORS_KEY] or (interrupted and stop_reason(session) is None):
+        config.stash[INTERRUPTED_KEY] = collector.paired_cases
+        return True
+    return False
 
 
 def _gate_fails(config: pytest.Config, verdict: str) -> bool:
@@ -566,6 +632,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["opsladder_shadow"] = session.config.stash[COLLECTOR_KEY].as_dict()
+        workeroutput["opsladder_coverage"] = session.config.stash[COVERAGE_KEY].as_dict()
         return
     finish_shadow(session)
 
@@ -575,16 +642,27 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from pytest_opsladder.drift import shadow_terminal as say
 
+    if NO_TEST_RAN_KEY in config.stash:
+        terminalreporter.write_sep("-", "opsladder shadow verdict")
+        terminalreporter.write_line(
+            f"no verdict: {config.stash[NO_TEST_RAN_KEY]} runs no test, so no candidate was "
+            "observed; the reports were left as they were."
+        )
+        return
     if INTERRUPTED_KEY in config.stash:
         terminalreporter.write_sep("-", "opsladder shadow verdict")
-        report_dir = _settings(config).report_dir
-        terminalreporter.write_line(say.interrupted_line(config.stash[INTERRUPTED_KEY], report_dir))
+        report_dir, errors = _settings(config).report_dir, config.stash[COLLECT_ERRORS_KEY]
+        paired = config.stash[INTERRUPTED_KEY]
+        line = (say.collection_errors_line(errors, paired, report_dir) if errors
+                else say.interrupted_line(paired, report_dir))  # fmt: skip
+        terminalreporter.write_line(line)
         return
     if NO_PAIRS_KEY in config.stash:
         collector = config.stash[COLLECTOR_KEY]
         terminalreporter.write_sep("-", "opsladder shadow verdict")
+        lost = {case_id: why["reason"] for case_id, why in collector.lost.items()}
         for line in say.no_pairs_lines(sorted(collector.missing_baseline), collector.skipped,
-                                       config.stash[NO_PAIRS_KEY]):  # fmt: skip
+                                       config.stash[NO_PAIRS_KEY], lost):  # fmt: skip
             terminalreporter.write_line(line)
     done = config.stash.get(RESULTS_KEY, None)
     if done is None:

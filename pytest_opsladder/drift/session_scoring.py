@@ -7,6 +7,7 @@ reports into the report directory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +32,13 @@ def live_calls(collector: ShadowCollector) -> dict[str, int]:
 
 
 def score_session(
-    collector: ShadowCollector, settings: Settings, gate: GateConfig
+    collector: ShadowCollector,
+    settings: Settings,
+    gate: GateConfig,
+    finalize: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Score the session's pairs and write the reports; ``finalize`` may amend the results
+    first (what the session covered: see :mod:`.session_coverage`)."""
     from pytest_opsladder.drift.results import score
     from pytest_opsladder.drift.table import metrics_table
     from pytest_opsladder.reports.writer import write_reports
@@ -59,6 +65,8 @@ def score_session(
         **lost,
     )
     _add_case_outcomes(results, collector, table)
+    if finalize is not None:
+        finalize(results)
     out_dir = settings.report_dir or settings.rootdir / "reports"
     written = write_reports(results, out_dir)
     shard = settings.extra.get("shard")

@@ -26,8 +26,11 @@ def regressed_lines(regressed: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def no_pairs_lines(missing: list[str], skipped: dict[str, str], collected: int) -> list[str]:
-    """Shadow with nothing to compare: what is missing and how to record it."""
+def no_pairs_lines(
+    missing: list[str], skipped: dict[str, str], collected: int, lost: dict[str, str] | None = None
+) -> list[str]:
+    """Shadow with nothing to compare: what is missing and how to record it; cases that ran
+    and were lost (a test that failed in setup before its run began) say why instead."""
     lines = ["no paired cases: the gate has nothing to compare, so its verdict is inconclusive."]
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
@@ -35,7 +38,12 @@ def no_pairs_lines(missing: list[str], skipped: dict[str, str], collected: int) 
         lines.append("  record the baselines first: pytest --opsladder-mode=record")
     if skipped:
         lines.append(f"  {len(skipped)} case(s) were skipped by their test")
-    if not missing and not skipped:
+    unpaired = {c: why for c, why in (lost or {}).items() if c not in skipped}
+    for case_id, why in sorted(unpaired.items())[:5]:
+        lines.append(f"  {case_id}: {why}")
+    if len(unpaired) > 5:
+        lines.append(f"  ... and {len(unpaired) - 5} more (see cases_lost in the results)")
+    if not missing and not skipped and not unpaired:
         what = "no opsladder case ran" if collected else "no test was selected"
         lines.append(f"  {what}: mark tests with @pytest.mark.opsladder (or use the "
                      "opsladder_run fixture), record them with pytest --opsladder-mode=record, "
@@ -50,6 +58,17 @@ def interrupted_line(paired: int, report_dir: Path | None) -> str:
         f"no verdict: the session was interrupted ({paired} case(s) had run), and the gate "
         f"does not judge part of the suite; {kept}. Fix what stopped it and rerun "
         "pytest --opsladder-shadow."
+    )
+
+
+def collection_errors_line(errors: dict[str, str], paired: int, report_dir: Path | None) -> str:
+    """Files that failed to collect: the suite is not all there, so no verdict is given."""
+    kept = f"the reports in {report_dir} were left as they were" if report_dir else "no reports"
+    files = ", ".join(sorted(errors)[:5]) + (" ..." if len(errors) > 5 else "")
+    return (
+        f"no verdict: {len(errors)} file(s) could not be collected ({files}), so the suite is "
+        f"incomplete ({paired} case(s) had run) and the gate does not judge part of it; {kept}. "
+        "Fix the collection error(s) and rerun pytest --opsladder-shadow."
     )
 
 

@@ -112,9 +112,13 @@ def pytest_configure(config: pytest.Config) -> None:
     value = config.getoption("opsladder_workers")
     if value is None:
         value = config.getini(INI_WORKERS) or None
+    from pytest_opsladder.ini import named_origin
+
     try:
-        config.stash[WORKERS_KEY] = parse_workers(value)
-        config.stash[TIMEOUT_KEY] = parse_timeout(config.getini(INI_TIMEOUT))
+        with named_origin(config, INI_WORKERS, dest="opsladder_workers", flag=OPT_WORKERS):
+            config.stash[WORKERS_KEY] = parse_workers(value)
+        with named_origin(config, INI_TIMEOUT):
+            config.stash[TIMEOUT_KEY] = parse_timeout(config.getini(INI_TIMEOUT))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     if config.stash[WORKERS_KEY] > 1 and under_xdist(config) and not hasattr(config, "workerinput"):

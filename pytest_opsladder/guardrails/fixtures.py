@@ -45,9 +45,12 @@ def _configured(config: pytest.Config) -> Path | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Load a configured policy now, so a broken one stops the session with a usage error."""
+    from pytest_opsladder.ini import named_origin
+
     path = _configured(config)
     if path is not None:
-        _load(config, path)
+        with named_origin(config, INI_POLICY, dest="opsladder_policy", flag=OPT_POLICY):
+            _load(config, path)
 
 
 @pytest.fixture(scope="session")

@@ -87,12 +87,15 @@ def _live_message(run: Run, n: int) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from pytest_opsladder.exceptions import ConfigError
     from pytest_opsladder.http.errors import HttpConfigError
     from pytest_opsladder.http.stale import configure_sdk_level
+    from pytest_opsladder.ini import named_origin
 
     try:
-        configure_sdk_level(config)
-    except HttpConfigError as exc:
+        with named_origin(config, "opsladder_stale_sdk"):
+            configure_sdk_level(config)
+    except (HttpConfigError, ConfigError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STALE_STASH] = []
     config.pluginmanager.register(HttpAccounting(config), "opsladder-http-accounting")

@@ -27,12 +27,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def judge_mode(config: pytest.Config) -> JudgeMode:
-    """Command line, then ini, then replay."""
+    """Command line, then ini, then replay; a bad value is named with where it was set."""
+    from pytest_opsladder.ini import named_origin
+
     value = config.getoption("opsladder_judge") or config.getini(INI_JUDGE) or "replay"
-    where = f"{OPT_JUDGE}="
-    return parse_choice(
-        JudgeMode, value, setting="judge mode", error=pytest.UsageError, where=where
-    )
+    with named_origin(config, INI_JUDGE, dest="opsladder_judge", flag=OPT_JUDGE):
+        return parse_choice(JudgeMode, value, setting="judge mode", error=pytest.UsageError)
+    raise AssertionError("unreachable")  # pragma: no cover (mypy: the block returns or raises)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -97,25 +97,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """In replay, a case without its baseline cassette fails here, saying how to record it."""
+def missing_baseline_message(item: pytest.Item) -> str | None:
+    """In replay, why a case cannot run without its baseline cassette, and how to record it.
+
+    The run fixture fails the case's setup with it, after the case's other fixtures had their
+    turn: an ``opsladder_agent`` fixture that fails is the error to show first."""
     case = item.stash.get(NIGHTMARE_CASE, None)
     if case is None:
-        return
+        return None
     from pytest_opsladder.fixtures import cassette_for
     from pytest_opsladder.nightmare.replay_check import missing_cassette_message, replays
 
     settings = item.config.stash[SETTINGS_KEY]
     if not replays(settings):
-        return
+        return None
     try:
         variant = settings.run_variant
     except ConfigError:
-        return  # the run fixture reports an unknown variant as a usage error
+        return None  # the run fixture reports an unknown variant as a usage error
     path = cassette_for(item, item.stash[CASE_KEY], variant, settings, {})
-    message = missing_cassette_message(case, path, variant.name, settings.rootdir)
-    if message:
-        pytest.fail(message, pytrace=False)
+    return missing_cassette_message(case, path, variant.name, settings.rootdir)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -212,7 +212,7 @@ def test_an_invalid_judge_mode_is_a_usage_error(project: pytest.Pytester) -> Non
     result = project.runpytest("--opsladder-judge=sometimes")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*--opsladder-judge='sometimes' is not a valid judge mode*replay, live*"]
+        ["*--opsladder-judge=sometimes: 'sometimes' is not a valid judge mode*replay, live*"]
     )
 
 

@@ -60,7 +60,10 @@ def test_a_collection_error_gives_no_verdict_and_keeps_the_reports(
     result = project.runpytest("--opsladder-shadow")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
-        ["*no verdict: the session was interrupted (0 case(s) had run)*left as they were*"]
+        [
+            "*no verdict: 1 file(s) could not be collected (test_broken.py), so the suite is "
+            "incomplete (0 case(s) had run)*left as they were*"
+        ]
     )
     result.stdout.no_fnmatch_line("*record a baseline*")
     result.stdout.no_fnmatch_line("*passed*")
