@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pytest_opsladder._visible import visible
+
 MAX_REGRESSED = 10
 
 
@@ -18,9 +20,11 @@ def regressed_lines(regressed: list[dict[str, Any]]) -> list[str]:
         return []
     lines = [f"  regressed cases ({len(regressed)}; passed on the baseline, failed now):"]
     for case in regressed[:MAX_REGRESSED]:
-        lines.append(f"    {case['case_id']}: {case.get('reason') or 'failed'}")
+        # ids, assertion messages and divergences are recorded text: a control or bidi
+        # character in them is shown as an escape, never acted on by the terminal
+        lines.append(f"    {visible(case['case_id'])}: {visible(case.get('reason') or 'failed')}")
         if case.get("first_divergence"):
-            lines.append(f"      first divergence: {case['first_divergence']}")
+            lines.append(f"      first divergence: {visible(case['first_divergence'])}")
     if len(regressed) > MAX_REGRESSED:
         lines.append(f"    ... and {len(regressed) - MAX_REGRESSED} more (see the report)")
     return lines
@@ -33,14 +37,14 @@ def no_pairs_lines(
     and were lost (a test that failed in setup before its run began) say why instead."""
     lines = ["no paired cases: the gate has nothing to compare, so its verdict is inconclusive."]
     if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        shown = ", ".join(map(visible, missing[:5])) + (" ..." if len(missing) > 5 else "")
         lines.append(f"  {len(missing)} case(s) have no baseline cassette: {shown}")
         lines.append("  record the baselines first: pytest --opsladder-mode=record")
     if skipped:
         lines.append(f"  {len(skipped)} case(s) were skipped by their test")
     unpaired = {c: why for c, why in (lost or {}).items() if c not in skipped}
     for case_id, why in sorted(unpaired.items())[:5]:
-        lines.append(f"  {case_id}: {why}")
+        lines.append(f"  {visible(case_id)}: {visible(why)}")
     if len(unpaired) > 5:
         lines.append(f"  ... and {len(unpaired) - 5} more (see cases_lost in the results)")
     if not missing and not skipped and not unpaired:
@@ -85,8 +89,9 @@ def notes_lines(results: dict[str, Any], replayed: list[str]) -> list[str]:
         )
     unpriced = results.get("unpriced_models") or []
     if unpriced:
+        models = ", ".join(map(visible, unpriced))
         lines.append(
-            f"  no price for model(s) {', '.join(unpriced)}: their cost is missing (NaN), not "
+            f"  no price for model(s) {models}: their cost is missing (NaN), not "
             "0; add them to [tool.opsladder.prices] in pyproject.toml"
         )
     return lines
