@@ -173,3 +173,32 @@ def check_bool_options(config: Any) -> None:
             ini_bool(config, name)
         except ValueError:  # not registered: the module that reads it is not installed
             continue
+
+
+def add_number_ini(
+    parser: pytest.Parser, name: str, help: str, default: str, *, fractional: bool = False
+) -> None:
+    """Register a numeric setting. pytest 9's native ``[tool.pytest]`` table holds TOML values
+    as they are, and a setting registered as text refused ``opsladder_epochs = 3`` ("expects a
+    string, got int"). Where pytest reads type unions, the setting is ``str | int`` (and
+    ``float`` for a fractional one): text first, so ini files and ``-o`` give the same text as
+    before, and a native TOML number is read as the number. Readers take either
+    (:func:`ini_text`)."""
+    parser.addini(name, help, type=_number_type(fractional), default=default)
+
+
+def _number_type(fractional: bool) -> Any:
+    from _pytest.config import argparsing
+
+    if not hasattr(argparsing, "_ini_type_to_member"):  # before pytest's ini type unions
+        return "string"
+    return (str | int | float) if fractional else (str | int)
+
+
+def ini_text(config: Any, name: str) -> str | None:
+    """The ini setting ``name`` as text, None when it is not set. A native TOML ``0`` is
+    ``"0"`` (and refused by the setting's own check), never read as "not set"."""
+    value = config.getini(name)
+    if value is None or value == "":
+        return None
+    return str(value)

@@ -16,7 +16,13 @@ from pytest_opsladder import options as opt
 from pytest_opsladder._modules import module_available
 from pytest_opsladder.choices import parse_choice
 from pytest_opsladder.exceptions import ConfigError
-from pytest_opsladder.ini import check_bool_options, ini_bool, named_origin
+from pytest_opsladder.ini import (
+    add_number_ini,
+    check_bool_options,
+    ini_bool,
+    ini_text,
+    named_origin,
+)
 from pytest_opsladder.modes import Mode, RecordMode
 from pytest_opsladder.pyproject import opsladder_table, pyproject_path
 from pytest_opsladder.settings import (
@@ -185,8 +191,8 @@ def _add_shadow_options(group: Any) -> None:
 
 def _add_shadow_ini(parser: pytest.Parser) -> None:
     parser.addini(opt.INI_CANDIDATE, "the shadow candidate variant", default="")
-    parser.addini(opt.INI_EPOCHS, "runs per case", default="1")
-    parser.addini(opt.INI_CONCURRENCY, "concurrent candidate runs in shadow mode", default="1")
+    add_number_ini(parser, opt.INI_EPOCHS, "runs per case", default="1")
+    add_number_ini(parser, opt.INI_CONCURRENCY, "concurrent candidate runs in shadow mode", "1")
     parser.addini(opt.INI_DIVERGENCE, "divergence policy: nearest, error, stop", default="nearest")
     parser.addini(opt.INI_REPORT_DIR, "directory of shadow results and reports", default="reports")
     parser.addini(
@@ -200,8 +206,8 @@ def _add_shadow_ini(parser: pytest.Parser) -> None:
 def _option_or_ini(config: pytest.Config, dest: str, ini: str) -> str | None:
     value = config.getoption(dest)
     if value is None:
-        value = config.getini(ini) or None
-    return value if value is None else str(value)
+        return ini_text(config, ini)
+    return str(value)
 
 
 def _modes(config: pytest.Config) -> tuple[Mode, RecordMode]:

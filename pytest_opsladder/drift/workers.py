@@ -53,6 +53,7 @@ from pytest_opsladder.drift.worker_pool import (
     split,
 )
 from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.ini import add_number_ini, ini_text
 
 if TYPE_CHECKING:
     from pytest_opsladder.drift.worker_fork import Child
@@ -79,13 +80,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"-n, where xdist's workers are the processes). ini: {INI_WORKERS}",
     )
     group.addoption(OPT_PLAN, dest="opsladder_worker_plan", default=None, help="(internal)")
-    parser.addini(INI_WORKERS, "shadow: candidate processes (a number or 'auto')", default="")
-    parser.addini(
+    add_number_ini(parser, INI_WORKERS, "shadow: candidate processes (a number or 'auto')", "")
+    add_number_ini(
+        parser,
         INI_TIMEOUT,
         "shadow: seconds a worker process may still run after the controller's own share "
         "ended before it is killed and its cases run in their items (default: 60, or twice "
         "the controller's share if longer)",
         default="",
+        fractional=True,
     )
 
 
@@ -109,16 +112,17 @@ def parse_workers(value: str | int | None) -> int:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    from pytest_opsladder.ini import named_origin
+
     value = config.getoption("opsladder_workers")
     if value is None:
-        value = config.getini(INI_WORKERS) or None
-    from pytest_opsladder.ini import named_origin
+        value = ini_text(config, INI_WORKERS)
 
     try:
         with named_origin(config, INI_WORKERS, dest="opsladder_workers", flag=OPT_WORKERS):
             config.stash[WORKERS_KEY] = parse_workers(value)
         with named_origin(config, INI_TIMEOUT):
-            config.stash[TIMEOUT_KEY] = parse_timeout(config.getini(INI_TIMEOUT))
+            config.stash[TIMEOUT_KEY] = parse_timeout(ini_text(config, INI_TIMEOUT))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     if config.stash[WORKERS_KEY] > 1 and under_xdist(config) and not hasattr(config, "workerinput"):
@@ -223,7 +227,7 @@ def _may_prefetch(config: pytest.Config) -> bool:
 def _early_workers(config: pytest.Config) -> int:
     value = getattr(config.known_args_namespace, "opsladder_workers", None)
     try:
-        return parse_workers(value if value is not None else config.getini(INI_WORKERS) or None)
+        return parse_workers(value if value is not None else ini_text(config, INI_WORKERS))
     except (ConfigError, ValueError):
         return 1  # a bad value is reported at configure, as a usage error
 
@@ -264,7 +268,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def parse_timeout(value: str | None) -> float | None:
     """``opsladder_workers_timeout`` in seconds (None: not set)."""
-    text = str(value or "").strip()
+    text = "" if value is None else str(value).strip()
     if not text:
         return None
     try:
