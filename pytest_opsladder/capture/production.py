@@ -43,13 +43,15 @@ class _StoreRecorder(RunRecorder):
         self.store = store
         path = store_path(store, self.run)
         self.plan = dataclasses.replace(self.plan, cassette=path, redacts_on_write=True)
+        from pytest_opsladder.store.runs import index_identity
+
+        # the index as the run starts: a reindex while it runs may list it incomplete
+        self.index_at_start = index_identity(store)
         self._write(index=False)
 
     def _write(self, *, index: bool) -> None:
-        from pytest_opsladder.store.runs import index_identity, write_run
+        from pytest_opsladder.store.runs import write_run
 
-        if not index:  # the index as the run starts: a reindex meanwhile may list it incomplete
-            self.index_at_start = index_identity(self.store)
         self.saved_to = write_run(
             self.store, self.run.to_dict(), index=index, index_at_start=self.index_at_start
         )
