@@ -34,9 +34,9 @@ class AnthropicMessages(LlmProvider):
     def read(self, operation: str, exchange: Interaction) -> dict[str, Any]:
         data: dict[str, Any] = {}
         if exchange.streamed:
-            data.update(_stream(exchange))
+            data.update(read_stream(exchange))
         else:
-            data.update(_message(exchange.body, exchange))
+            data.update(read_message(exchange.body, exchange))
         return data
 
 
@@ -50,7 +50,7 @@ def _usage(raw: dict[str, Any], output: int | None = None) -> dict[str, Any]:
     return usage_of(tokens_in, out, cache_read)
 
 
-def _message(body: Any, exchange: Interaction) -> dict[str, Any]:
+def read_message(body: Any, exchange: Interaction) -> dict[str, Any]:
     if not isinstance(body, dict):
         exchange.problems.append("the response is not a JSON object")
         return {}
@@ -63,7 +63,7 @@ def _message(body: Any, exchange: Interaction) -> dict[str, Any]:
     return data
 
 
-def _stream(exchange: Interaction) -> dict[str, Any]:
+def read_stream(exchange: Interaction) -> dict[str, Any]:
     data: dict[str, Any] = {}
     start: dict[str, Any] | None = None
     output: int | None = None

@@ -13,11 +13,12 @@ call with what could be read and a ``parse_error``.
 from __future__ import annotations
 
 import codecs
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pytest_opsladder._json import loads
 from pytest_opsladder.http.bodies import decode_body
@@ -41,6 +42,7 @@ class Interaction:
     request: Any  # the request body as JSON, or None
     status: int
     body: Any = None  # the JSON response body (non-streamed)
+    raw: bytes | None = None  # the response body's bytes (non-streamed: NDJSON, AWS event streams)
     events: list[SseEvent] | None = None  # the SSE events (streamed)
     elapsed: float | None = None
     header_delay: float = 0.0  # seconds from the request to the response headers
@@ -98,9 +100,14 @@ def _builtin_providers() -> None:
         if _LOADED:
             return
         from pytest_opsladder.http.llm_anthropic import AnthropicMessages
+        from pytest_opsladder.http.llm_bedrock import BedrockRuntime
+        from pytest_opsladder.http.llm_cohere import CohereV2
+        from pytest_opsladder.http.llm_gemini import Gemini
+        from pytest_opsladder.http.llm_ollama import Ollama
         from pytest_opsladder.http.llm_openai import OpenAICompatible
 
-        _PROVIDERS.extend([AnthropicMessages(), OpenAICompatible()])
+        builtin = [AnthropicMessages(), OpenAICompatible(), Gemini(), BedrockRuntime()]
+        _PROVIDERS.extend([*builtin, Ollama(), CohereV2()])
         _LOADED.append(True)
 
 
@@ -177,6 +184,7 @@ def _http_error(exchange: Interaction) -> dict[str, Any]:
     body = exchange.body if isinstance(exchange.body, dict) else {}
     err = body.get("error")
     message = err.get("message") if isinstance(err, dict) else err
+    message = message or body.get("message") or body.get("Message")  # Cohere, Bedrock
     data: dict[str, Any] = {"error": f"HTTP {exchange.status}: {message or 'no message'}"}
     data["usage"] = {"input_tokens": 0, "output_tokens": 0, "prompt_tokens": 0,
                      "completion_tokens": 0}  # fmt: skip
@@ -207,15 +215,41 @@ def _interaction(req: dict[str, Any], request: Any, item: dict[str, Any]) -> Int
         exchange.header_delay = max((exchange.elapsed or last) - last, 0.0)
     else:
         exchange.body = _json_body(resp.get("body"), exchange.problems)
+        if exchange.body is None:
+            exchange.raw = _raw_body(resp.get("body"))
     return exchange
+
+
+NOT_JSON = "the response body is not JSON"
 
 
 def _json_body(body: dict[str, Any] | None, problems: list[str]) -> Any:
     try:
         return _body_json(body)
     except ValueError:
-        problems.append("the response body is not JSON")
+        problems.append(NOT_JSON)
         return None
+
+
+def _raw_body(body: dict[str, Any] | None) -> bytes | None:
+    try:
+        return decode_body(body) if body else None
+    except ValueError:
+        return None
+
+
+def raw_body(exchange: Interaction) -> bytes:
+    """The body of a provider that does not answer in one JSON document (NDJSON lines, an AWS
+    event stream): not being JSON is then no problem."""
+    if NOT_JSON in exchange.problems:
+        exchange.problems.remove(NOT_JSON)
+    return exchange.raw or b""
+
+
+def model_in_path(path: str, pattern: re.Pattern[str]) -> str | None:
+    """A model named in the URL (Gemini, Bedrock), percent-decoded (``v1%3A0``)."""
+    found = pattern.search(path)
+    return unquote(found.group(1)) if found else None
 
 
 def sse_events(chunks: list[tuple[float, bytes]], problems: list[str]) -> list[SseEvent]:

@@ -219,31 +219,33 @@ def test_http_errors_and_unknown_endpoints() -> None:
     assert llm_call_of(_item("http://h/v1/threads/t1/messages", threads, {"id": "m"})) is None
 
 
-class Gemini(LlmProvider):
-    name = "gemini"
+class CorpGateway(LlmProvider):
+    """An in-house model gateway (Vertex-style ``:predict``) that no built-in provider reads."""
+
+    name = "corp"
 
     def operation(self, method: str, path: str, request: Any) -> str | None:
-        return "chat" if path.endswith(":generateContent") else None
+        return "chat" if path.endswith(":predict") else None
 
     def read(self, operation: str, exchange: Any) -> dict[str, Any]:
-        meta = exchange.body["usageMetadata"]
-        return {"response_model": exchange.body["modelVersion"],
-                "usage": {"input_tokens": meta["promptTokenCount"],
-                          "output_tokens": meta["candidatesTokenCount"]}}  # fmt: skip
+        meta = exchange.body["metadata"]
+        return {"response_model": exchange.body["deployedModelId"],
+                "usage": {"input_tokens": meta["tokens_in"],
+                          "output_tokens": meta["tokens_out"]}}  # fmt: skip
 
 
 def test_users_extend_the_provider_registry() -> None:
-    item = _item("https://g/v1beta/models/gemini-2.5-flash:generateContent", {"contents": []},
-                 {"modelVersion": "gemini-2.5-flash",
-                  "usageMetadata": {"promptTokenCount": 6, "candidatesTokenCount": 2}})  # fmt: skip
+    item = _item("https://ml.corp/v1/endpoints/summarizer:predict", {"instances": []},
+                 {"deployedModelId": "sum-7",
+                  "metadata": {"tokens_in": 6, "tokens_out": 2}})  # fmt: skip
     assert llm_call_of(item) is None
-    remove = register_llm_provider(Gemini())
+    remove = register_llm_provider(CorpGateway())
     try:
         data = llm_call_of(item)
     finally:
         remove()
     assert data is not None
-    assert (data["provider"], data["usage"]["output_tokens"]) == ("gemini", 2)
+    assert (data["provider"], data["usage"]["output_tokens"]) == ("corp", 2)
 
 
 def _run_with(items: list[dict[str, Any]]) -> Run:
