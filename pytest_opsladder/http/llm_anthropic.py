@@ -1,14 +1,27 @@
 """Anthropic's Messages API read from recorded traffic (ladder levels 0 and 3).
 
+Also Claude on Vertex AI (``AnthropicVertex``: ``:rawPredict`` and ``:streamRawPredict``, the
+model in the URL); Claude on Bedrock is read by :mod:`pytest_opsladder.http.llm_bedrock`.
 A streamed message carries its usage in two places: ``message_start`` has the input tokens
 (and a first output count), ``message_delta`` the final, cumulative output tokens.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from pytest_opsladder.http.llm_providers import Interaction, LlmProvider, number, sse_json, usage_of
+from pytest_opsladder.http.llm_providers import (
+    Interaction,
+    LlmProvider,
+    model_in_path,
+    number,
+    sse_json,
+    usage_of,
+)
+
+# Claude on Vertex AI: .../publishers/anthropic/models/<model>:rawPredict (or streamRawPredict)
+_VERTEX = re.compile(r"/models/([^/:]+):(?:stream)?[rR]awPredict$")
 
 _KNOWN_EVENTS = {
     "message_start",
@@ -26,13 +39,17 @@ class AnthropicMessages(LlmProvider):
     name = "anthropic"
 
     def operation(self, method: str, path: str, request: Any) -> str | None:
-        # Model and messages tell it from other ".../messages" endpoints (OpenAI threads).
-        if not path.endswith("/messages") or not isinstance(request, dict):
+        if not isinstance(request, dict) or "messages" not in request:
             return None
-        return "chat" if "model" in request and "messages" in request else None
+        if _VERTEX.search(path) is not None:  # AnthropicVertex: the model is in the URL
+            return "chat" if "anthropic_version" in request else None
+        # Model and messages tell it from other ".../messages" endpoints (OpenAI threads).
+        return "chat" if path.endswith("/messages") and "model" in request else None
 
     def read(self, operation: str, exchange: Interaction) -> dict[str, Any]:
         data: dict[str, Any] = {}
+        if "model" not in (exchange.request or {}):
+            data["request_model"] = model_in_path(exchange.path, _VERTEX)
         if exchange.streamed:
             data.update(read_stream(exchange))
         else:

@@ -1,5 +1,6 @@
-"""A loopback server speaking the Gemini, Bedrock Runtime, Ollama and Cohere v2 wire formats,
-as their real SDKs (google-genai, boto3, ollama, cohere) expect them.
+"""A loopback server speaking the Gemini, Bedrock Runtime, Ollama and Cohere v2 wire formats
+and Claude on Vertex AI, as their real SDKs (google-genai, boto3, ollama, cohere, anthropic's
+AnthropicVertex) expect them.
 
 The answer is ``answer:<last user text>``. Usage is reported the way each API does; SSE events
 are flushed one per HTTP chunk, Ollama streams NDJSON lines, Bedrock streams AWS event-stream
@@ -135,8 +136,11 @@ def _converse_stream(h: Handler, path: str, body: dict[str, Any], text: str) -> 
 
 
 def _invoke(h: Handler, path: str, body: dict[str, Any], text: str) -> None:
+    model = "claude-3-haiku-20240307"
+    if path.endswith(":rawPredict"):  # Vertex answers with the URL's model, dated
+        model = path.rsplit("/", 1)[1].split(":")[0].replace("@", "-")
     h._json({"id": "msg_1", "type": "message", "role": "assistant",
-             "model": "claude-3-haiku-20240307", "content": [{"type": "text", "text": text}],
+             "model": model, "content": [{"type": "text", "text": text}],
              "stop_reason": "end_turn", "stop_sequence": None,
              "usage": ANTHROPIC_USAGE})  # fmt: skip
 
@@ -184,6 +188,7 @@ _ROUTES = (
     ("/converse", _converse),
     ("/converse-stream", _converse_stream),
     ("/invoke", _invoke),
+    (":rawPredict", _invoke),  # Claude on Vertex AI answers as the Messages API does
     ("/api/chat", _ollama),
     ("/api/generate", _ollama),
     ("/v2/chat", _cohere),

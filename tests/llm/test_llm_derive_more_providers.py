@@ -247,3 +247,29 @@ def test_refused_calls_say_why_and_consumed_nothing(url: str, body: dict[str, An
     assert _tokens(data) == (0, 0)
     assert data["error"].startswith("HTTP 429: ")
     assert "no message" not in data["error"]
+
+
+VERTEX_CLAUDE = (
+    "https://us-east5-aiplatform.googleapis.com/v1/projects/p/locations/us-east5/publishers/"
+    "anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict"
+)
+
+
+def test_claude_on_vertex_is_read_as_anthropic_with_the_model_of_the_url() -> None:
+    events = [
+        sse({"type": "message_start", "message": {"model": "claude-sonnet-4-5-20250929",
+                                                  "usage": {"input_tokens": 4}}}, "message_start"),
+        sse({"type": "content_block_delta", "index": 0,
+             "delta": {"type": "text_delta", "text": "a"}}, "content_block_delta"),
+        sse({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+             "usage": {"output_tokens": 2}}, "message_delta"),
+        sse({"type": "message_stop"}, "message_stop"),
+    ]  # fmt: skip
+    request = {"anthropic_version": "vertex-2023-10-16", "max_tokens": 9, "stream": True,
+               "messages": [{"role": "user", "content": "q"}]}  # fmt: skip
+    data = llm_call_of(_item(VERTEX_CLAUDE, request, chunks=events))
+    assert data is not None
+    assert data["provider"] == "anthropic"
+    assert data["request_model"] == "claude-sonnet-4-5@20250929"
+    assert _tokens(data) == (4, 2)
+    assert "parse_error" not in data

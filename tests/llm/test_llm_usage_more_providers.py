@@ -97,8 +97,16 @@ def cohere_stream(q):
                                          messages=[{"role": "user", "content": q}])
     return "".join(e.delta.message.content.text for e in events if e.type == "content-delta")
 
+def claude_vertex(q):
+    from anthropic import AnthropicVertex
+    client = AnthropicVertex(region="us-east5", project_id="p", access_token="ya29.test",
+                             base_url=URL + "/v1")
+    reply = client.messages.create(model="claude-sonnet-4-5@20250929", max_tokens=20,
+                                   messages=[{"role": "user", "content": q}])
+    return reply.content[0].text
+
 STYLES = [gemini, gemini_stream, converse, converse_stream, invoke, ollama_chat,
-          ollama_stream, ollama_generate, cohere_chat, cohere_stream]
+          ollama_stream, ollama_generate, cohere_chat, cohere_stream, claude_vertex]
 
 @pytest.mark.opsladder
 @pytest.mark.parametrize("style", STYLES, ids=[s.__name__ for s in STYLES])
@@ -119,6 +127,7 @@ next = {model = "m", params = {t = 1}}
 "anthropic.claude-3-haiku-20240307-v1:0" = {input = 0.25, output = 1.25}
 "llama3.2" = {input = 0.01, output = 0.01}
 "command-a-03-2025" = {input = 2.5, output = 10.0}
+"claude-sonnet-4-5" = {input = 3.0, output = 15.0}
 """
 
 # (tokens in, tokens out) each style's API reports: Gemini's thinking tokens are output;
@@ -127,10 +136,11 @@ EXPECTED = {
     "gemini": (7, 5), "gemini_stream": (7, 5), "converse": (9, 4), "converse_stream": (9, 4),
     "invoke": (11, 5), "ollama_chat": (12, 6), "ollama_stream": (12, 6),
     "ollama_generate": (12, 6), "cohere_chat": (70, 2), "cohere_stream": (70, 2),
+    "claude_vertex": (11, 5),
 }  # fmt: skip
 MODELS = {"gemini": "gemini-2.5-flash", "converse": "anthropic.claude-3-haiku-20240307-v1:0",
           "invoke": "anthropic.claude-3-haiku-20240307-v1:0", "ollama": "llama3.2",
-          "cohere": "command-a-03-2025"}  # fmt: skip
+          "cohere": "command-a-03-2025", "claude": "claude-sonnet-4-5-20250929"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -157,16 +167,16 @@ def test_usage_of_gemini_bedrock_ollama_cohere_sdks_recorded_replayed_and_gated(
     # in subprocesses: an in-process run drops the modules it imported (pytester's snapshot), so
     # the next one imported botocore anew, under the classes vcrpy patched at its first import
     run = pytester.runpytest_subprocess
-    run("--opsladder-mode=record", "-q").assert_outcomes(passed=10)
+    run("--opsladder-mode=record", "-q").assert_outcomes(passed=11)
     cassettes = sorted(Path(pytester.path).rglob("prod.json"))
-    assert len(cassettes) == 10
+    assert len(cassettes) == 11
     for cassette in cassettes:
         text = cassette.read_text()
         assert "AIzaSyD-fake" not in text
         assert "AKIAIOSFODNN7EXAMPLE" not in text
         style = cassette.parent.name.removeprefix("test_api_").rsplit("-", 1)[0]
         (call,) = _llm_calls(cassette)
-        assert call["provider"] in ("gemini", "bedrock", "ollama", "cohere"), call
+        assert call["provider"] in ("gemini", "bedrock", "ollama", "cohere", "anthropic"), call
         assert (call["usage"]["input_tokens"], call["usage"]["output_tokens"]) == EXPECTED[style], (
             style,
             call,
@@ -175,7 +185,7 @@ def test_usage_of_gemini_bedrock_ollama_cohere_sdks_recorded_replayed_and_gated(
         assert "parse_error" not in call, call
 
     hits = len(wire.hits)
-    run("-q").assert_outcomes(passed=10)  # replay, from the cassettes
+    run("-q").assert_outcomes(passed=11)  # replay, from the cassettes
     assert wire.hits[hits:] == [], "replay called the model"
 
     for xdist in ([], ["-n", "2"]):
