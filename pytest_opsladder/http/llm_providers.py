@@ -46,6 +46,7 @@ class Interaction:
     events: list[SseEvent] | None = None  # the SSE events (streamed)
     elapsed: float | None = None
     header_delay: float = 0.0  # seconds from the request to the response headers
+    timed: bool = True  # False: a stream stored whole, its events have no arrival times
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -174,7 +175,7 @@ def _read(provider: LlmProvider, op: str, exchange: Interaction) -> dict[str, An
         return _http_error(exchange)
     data = provider.read(op, exchange)
     first = data.pop("first_token_t", None)
-    if first is not None:
+    if first is not None and exchange.timed:
         data["ttft_s"] = round(exchange.header_delay + float(first), 6)
     return data
 
@@ -213,11 +214,25 @@ def _interaction(req: dict[str, Any], request: Any, item: dict[str, Any]) -> Int
         exchange.events = sse_events(chunks, exchange.problems)
         last = chunks[-1][0] if chunks else 0.0
         exchange.header_delay = max((exchange.elapsed or last) - last, 0.0)
+    elif _event_stream(resp.get("headers")):
+        # a stream stored whole (aiohttp through vcrpy): its events, with no arrival times
+        exchange.events = sse_events([(0.0, _raw_body(resp.get("body")) or b"")], exchange.problems)
+        exchange.timed = False
     else:
         exchange.body = _json_body(resp.get("body"), exchange.problems)
         if exchange.body is None:
             exchange.raw = _raw_body(resp.get("body"))
     return exchange
+
+
+def _event_stream(headers: Any) -> bool:
+    if not isinstance(headers, dict):
+        return False
+    for name, values in headers.items():
+        if str(name).lower() == "content-type":
+            types = values if isinstance(values, list) else [values]
+            return any("text/event-stream" in str(t).lower() for t in types)
+    return False
 
 
 NOT_JSON = "the response body is not JSON"

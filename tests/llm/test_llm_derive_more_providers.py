@@ -273,3 +273,24 @@ def test_claude_on_vertex_is_read_as_anthropic_with_the_model_of_the_url() -> No
     assert data["request_model"] == "claude-sonnet-4-5@20250929"
     assert _tokens(data) == (4, 2)
     assert "parse_error" not in data
+
+
+def test_a_stream_stored_as_one_body_is_read_as_its_events_with_no_first_token_time() -> None:
+    """aiohttp stores a stream that arrived at once as a body: an OpenAI chat stream over
+    aiohttp (LiteLLM's async path) had no usage before; its time to first token is unknown."""
+    events = [
+        {"model": "gpt-4.1", "choices": [{"index": 0, "delta": {"content": "a"}}]},
+        {"model": "gpt-4.1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {"model": "gpt-4.1", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 1}},
+    ]
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    request = {"model": "gpt-4.1", "stream": True, "messages": []}
+    item = _item("http://h/v1/chat/completions", request, body)
+    item["response"]["headers"] = {"Content-Type": ["text/event-stream; charset=utf-8"]}
+    data = llm_call_of(item)
+    assert data is not None
+    assert data["streamed"]
+    assert _tokens(data) == (9, 1)
+    assert data["finish_reason"] == "stop"
+    assert "ttft_s" not in data
+    assert "parse_error" not in data

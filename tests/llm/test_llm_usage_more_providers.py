@@ -201,3 +201,85 @@ def test_usage_of_gemini_bedrock_ollama_cohere_sdks_recorded_replayed_and_gated(
                 assert (metrics["tokens_in"], metrics["tokens_out"]) == EXPECTED[style], style
                 assert metrics["cost"] > 0, (style, side)
                 assert metrics["llm_calls"] == 1
+
+
+ASYNC_TESTS = """
+import os
+import pytest
+
+URL = os.environ["WIRE_URL"]
+
+def gemini_client():
+    from google import genai
+    from google.genai import types
+    return genai.Client(api_key="AIzaSyD-fake0123456789abcdefghijklmnopq",
+                        http_options=types.HttpOptions(base_url=URL))
+
+async def gemini_async(q):
+    client = gemini_client()
+    return (await client.aio.models.generate_content(model="gemini-2.5-flash", contents=q)).text
+
+async def gemini_async_stream(q):  # google-genai streams through aiohttp when it is installed
+    client = gemini_client()
+    parts = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents=q)
+    return "".join([p.text or "" async for p in parts])
+
+async def ollama_async_stream(q):
+    import ollama
+    parts = await ollama.AsyncClient(host=URL).chat(model="llama3.2", stream=True,
+                                                    messages=[{"role": "user", "content": q}])
+    return "".join([p.message.content async for p in parts])
+
+async def cohere_async_stream(q):
+    import cohere
+    events = cohere.AsyncClientV2(api_key="co-test", base_url=URL).chat_stream(
+        model="command-a-03-2025", messages=[{"role": "user", "content": q}])
+    return "".join([e.delta.message.content.text async for e in events
+                    if e.type == "content-delta"])
+
+STYLES = [gemini_async, gemini_async_stream, ollama_async_stream, cohere_async_stream]
+
+@pytest.mark.asyncio
+@pytest.mark.opsladder
+@pytest.mark.parametrize("style", STYLES, ids=[s.__name__ for s in STYLES])
+async def test_api(style):
+    assert await style("q7") == "answer:q7"
+"""
+
+
+def test_usage_of_the_async_clients_including_a_stream_recorded_through_aiohttp(
+    pytester: pytest.Pytester, wire: MoreWireServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """google-genai's async client streams through aiohttp, which stores a stream that came
+    at once (the connection already released) as one body: its SSE events are read from that
+    body (the usage was missing before, for any provider streamed over aiohttp), and no time
+    to first token is made up for it."""
+    monkeypatch.setenv("WIRE_URL", wire.url)
+    pytester.makepyfile(test_agent=ASYNC_TESTS)
+    pytester.makefile(".toml", pyproject=PYPROJECT)
+    run = pytester.runpytest_subprocess
+    run("--opsladder-mode=record", "-q").assert_outcomes(passed=4)
+    expected = {"gemini_async": (7, 5), "gemini_async_stream": (7, 5),
+                "ollama_async_stream": (12, 6), "cohere_async_stream": (70, 2)}  # fmt: skip
+    for cassette in sorted(Path(pytester.path).rglob("prod.json")):
+        style = cassette.parent.name.removeprefix("test_api_").rsplit("-", 1)[0]
+        (call,) = _llm_calls(cassette)
+        assert (call["usage"]["input_tokens"], call["usage"]["output_tokens"]) == expected[style], (
+            style,
+            call,
+        )
+        assert "parse_error" not in call, call
+        if style == "gemini_async_stream":
+            assert call["streamed"]
+            (http,) = json.loads(cassette.read_text())["run"]["http"]
+            if "chunks" not in http["response"]:  # a reply that came at once is stored whole
+                assert call.get("ttft_s") is None
+    hits = len(wire.hits)
+    run("-q").assert_outcomes(passed=4)
+    assert wire.hits[hits:] == [], "replay called the model"
+    result = run("--opsladder-shadow", "--opsladder-candidate=next")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    doc = json.loads((Path(pytester.path) / "reports" / "results.json").read_text())
+    for style, case in _by_case(doc).items():
+        metrics = case["candidate"]["runs"][0]["metrics"]
+        assert (metrics["tokens_in"], metrics["tokens_out"]) == expected[style], style
