@@ -42,12 +42,12 @@ class Interaction:
     request: Any  # the request body as JSON, or None
     status: int
     body: Any = None  # the JSON response body (non-streamed)
-    raw: bytes | None = None  # the response body's bytes (non-streamed: NDJSON, AWS event streams)
     events: list[SseEvent] | None = None  # the SSE events (streamed)
     elapsed: float | None = None
     header_delay: float = 0.0  # seconds from the request to the response headers
-    timed: bool = True  # False: a stream stored whole, its events have no arrival times
     problems: list[str] = field(default_factory=list)
+    raw: bytes | None = None  # the response body's bytes (non-streamed: NDJSON, AWS event streams)
+    timed: bool = True  # False: a stream stored whole, its events have no arrival times
 
     @property
     def streamed(self) -> bool:
