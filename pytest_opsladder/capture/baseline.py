@@ -5,9 +5,11 @@ run that ended in ``error`` (the model was unreachable, the agent crashed), whos
 requests all failed (the agent caught the errors and answered anyway), or whose test failed,
 errored or was skipped where the baseline's test passed, is worse evidence than the baseline:
 it is written beside it as ``<name>.error.json`` instead, and the summary counts it.
+A run that recorded a transport failure (see :mod:`pytest_opsladder.http.failures`) for a
+request the baseline got an answer to is worse too, even when the agent coped (a fallback).
 ``--opsladder-record-mode=rewrite`` is judged alike: a rewrite made while the model was
-unreachable looks exactly like one that no longer needs it (a refused connection leaves no
-request in the run), so no mode can tell a deliberate change from a loss. To keep a run judged
+unreachable is no evidence that the agent no longer needs it, so no mode can tell a
+deliberate change from a loss. To keep a run judged
 worse anyway, move its ``.error.json`` over the cassette: an explicit act on one file.
 """
 
@@ -34,7 +36,28 @@ def keeps_baseline(run: Run, path: Path) -> bool:
     if _test_did_worse(run, previous):
         return True
     # reached no server at all, where the baseline did
-    return not _answered(run.http) and _answered(previous.get("http") or [])
+    if not _answered(run.http) and _answered(previous.get("http") or []):
+        return True
+    return _newly_unreachable(run.http, previous.get("http") or [])
+
+
+def _newly_unreachable(http: list[Any], previous: list[Any]) -> bool:
+    """A request failed at the transport (refused, timed out ...) where the baseline got an
+    answer to it: the run may have coped (a fallback, a retry), but it recorded a path taken
+    because a server was down, which is no reason to drop the path recorded while it was up."""
+    answered = {_target(item) for item in previous if _answered([item])}
+    return any(_target(item) in answered for item in http if _transport_failed(item))
+
+
+def _target(item: Any) -> tuple[str, str]:
+    request = item.get("request") if isinstance(item, dict) else None
+    if not isinstance(request, dict):
+        return ("", "")
+    return (str(request.get("method", "")).upper(), str(request.get("url", "")))
+
+
+def _transport_failed(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("error"), dict)
 
 
 def _test_did_worse(run: Run, previous: dict[str, Any]) -> bool:

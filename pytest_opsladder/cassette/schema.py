@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.exceptions import CassetteFormatError
+from pytest_opsladder.http.failures import KINDS as TRANSPORT_ERROR_KINDS
 
 MAX_DEPTH = 64  # nesting of any value; real runs stay under 20
 MAX_STRING = 64 * 1024 * 1024
@@ -160,8 +161,11 @@ SCHEMA: dict[str, Any] = {
             "oneOf": [{"required": ["text"]}, {"required": ["base64"]}, {"required": ["json"]}],
         },
         "interaction": {
+            "description": "one HTTP request with the response it got, or with the transport "
+            "error it failed with (refused, unresolved, timed out, reset): never both",
             "type": "object",
-            "required": ["request", "response"],
+            "required": ["request"],
+            "oneOf": [{"required": ["response"]}, {"required": ["error"]}],
             "properties": {
                 "request": {
                     "type": "object",
@@ -185,9 +189,24 @@ SCHEMA: dict[str, Any] = {
                         "closed_early": {"type": "boolean"},
                     },
                 },
+                "error": {"$ref": "#/$defs/transport_error"},
                 "transport": {"type": "string"},
                 "elapsed": {"type": "number"},
             },
+        },
+        "transport_error": {
+            "description": "a request that got no response: kind is library-neutral, class "
+            "and message what the recording client raised (replay raises the replaying "
+            "client's own error for the kind)",
+            "type": "object",
+            "required": ["version", "kind", "class", "message"],
+            "properties": {
+                "version": {"type": "integer", "const": 1},
+                "kind": {"enum": list(TRANSPORT_ERROR_KINDS)},
+                "class": {"type": "string"},
+                "message": {"type": "string"},
+            },
+            "additionalProperties": False,
         },
     },
 }

@@ -12,6 +12,9 @@ vcrpy's while runs are active (see :mod:`.dispatch`):
   agent reads, each chunk kept with its time since the headers; the interaction is stored when
   the stream ends;
 - the stub's ``build_response``: a replayed stream yields the recorded chunks one read at a time.
+
+A request that fails before its response (refused, unresolved, timed out, disconnected) is
+recorded through ``_request`` too, and replayed as aiohttp's own error (see :mod:`.failures`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any
 from unittest import mock
 
 from pytest_opsladder.http.bodies import ENCODING_HEADERS
+from pytest_opsladder.http.failures import RecordedFailure, aiohttp_error, classify
+from pytest_opsladder.http.store import LAST_REQUEST
 
 
 def aiohttp_patchers(store: Any) -> Iterator[AbstractContextManager[Any]]:
@@ -46,15 +51,35 @@ def _wrap_request(session_cls: Any, store: Any) -> Iterator[None]:
     inner = session_cls._request
 
     async def _request(self: Any, method: str, url: Any, **kwargs: Any) -> Any:
-        if _target(store) is not None:
-            await _serialize_body(self, kwargs)
-        return await inner(self, method, url, **kwargs)
+        target = _target(store)
+        if target is None:
+            return await inner(self, method, url, **kwargs)
+        await _serialize_body(self, kwargs)
+        asked = LAST_REQUEST.set(None)
+        try:
+            return await inner(self, method, url, **kwargs)
+        except RecordedFailure as failure:  # replayed: the error aiohttp raises for it
+            raise aiohttp_error(failure.error, failure.url) from None
+        except Exception as exc:  # raised on as it is; recorded when a transport failure
+            _record_failure(target, exc)
+            raise
+        finally:
+            LAST_REQUEST.reset(asked)
 
     session_cls._request = _request
     try:
         yield
     finally:
         session_cls._request = inner
+
+
+def _record_failure(target: Any, exc: BaseException) -> None:
+    """vcrpy's stub asked the store about the request (``LAST_REQUEST``) and then failed to
+    send it: the store records the failure against that request."""
+    kind = classify(exc)
+    request = LAST_REQUEST.get()
+    if kind is not None and request is not None:
+        target.fail(request, exc, kind)
 
 
 def _target(store: Any) -> Any:

@@ -53,6 +53,9 @@ class _Passthrough:
     def append(self, request: Any, response: Any) -> None:
         return None
 
+    def fail(self, request: Any, exc: BaseException, kind: str) -> None:
+        return None
+
     def decide(self, method: str, url: str, body: bytes | None) -> Any:
         from pytest_opsladder.http.store import Decision, Outcome
 
@@ -159,6 +162,7 @@ def _build() -> None:
 def _install() -> None:
     from pytest_opsladder.http.aiohttp_patch import aiohttp_patchers
     from pytest_opsladder.http.transport import transport_patchers
+    from pytest_opsladder.http.vcr_failures import connection_patchers
     from pytest_opsladder.http.vcr_reset import ResetWindows
 
     _build()
@@ -167,6 +171,8 @@ def _install() -> None:
         for patcher in [*_BUILT, *_vcr_aiohttp_stub(dispatch), *transport_patchers(dispatch)]:
             _PATCHES.enter_context(patcher)
         for patcher in aiohttp_patchers(dispatch):  # stacked on vcrpy's aiohttp stub
+            _PATCHES.enter_context(patcher)
+        for patcher in connection_patchers(dispatch):  # transport failures (see .vcr_failures)
             _PATCHES.enter_context(patcher)
         if _RESETS[0] is not None:  # vcrpy's stubs open real connections without unpatching
             _PATCHES.enter_context(ResetWindows(_RESETS[0]))

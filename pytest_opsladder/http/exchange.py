@@ -7,6 +7,7 @@ is not stored, so a cassette never holds half a response.
 
 from __future__ import annotations
 
+import functools
 from types import ModuleType
 from typing import Any
 
@@ -19,6 +20,7 @@ from pytest_opsladder.http.bodies import (
     encode_body,
     is_event_stream,
 )
+from pytest_opsladder.http.failures import classify, error_entry, httpx_error
 from pytest_opsladder.http.scrub import scrub_httpx_headers, scrub_url
 from pytest_opsladder.http.store import HttpStore, Outcome
 from pytest_opsladder.http.streams import recording_stream_class, replay_stream_class
@@ -47,6 +49,10 @@ class Exchange:
             raise self.store.miss_error(self.request.method, self.url, self.decision.canonical)
         assert self.decision.index is not None
         item, index = self.store.reuse(self.decision.index)
+        if "error" in item:  # a recorded transport failure: httpx's own error for it
+            event = self._event(index=index)
+            self.store.replayed_failure(self.decision, event, item["error"], self.t0)
+            raise httpx_error(self.mod, item["error"], self.request)
         stored = item["response"]
         chunks = _stored_chunks(stored)
         _check_encoding(stored, chunks, f"interaction {index} of {self.store.cassette}")
@@ -60,6 +66,23 @@ class Exchange:
         )
 
     # -- record ----------------------------------------------------------------------------
+    def failed(self, exc: BaseException) -> None:
+        """The request failed before a response came (``exc``, raised on to the caller): a
+        transport failure is noted, and stored when the run records; anything else is not."""
+        kind = classify(exc)
+        if kind is None:
+            return
+        error = error_entry(exc, kind)
+        stored = functools.partial(self._failure, error)
+        self.store.failed(self.decision, self._event(), stored, error, self.t0)
+
+    def _failure(self, error: dict[str, Any]) -> dict[str, Any]:
+        request = vcr_format.stored_request(self.request.method, self.url, (), self.body)
+        request["headers"] = scrub_httpx_headers(self.request.headers)
+        elapsed = round(self.store.run.now() - self.t0, 6)
+        return {"request": request, "error": error, "transport": self.mod.__name__,
+                "elapsed": elapsed}  # fmt: skip
+
     def wrap(self, response: Any) -> Any:
         """Let ``response`` through, keeping a copy of every chunk the caller reads."""
         self.response = response

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from pytest_opsladder._json import loads
 from pytest_opsladder.http.bodies import decode_body
+from pytest_opsladder.http.failures import event_error
 
 
 @dataclass
@@ -156,7 +157,7 @@ def llm_call_of(item: dict[str, Any]) -> dict[str, Any] | None:
     exchange = _interaction(req, request, item)
     data: dict[str, Any] = {"source": "http", "provider": provider.name, "operation": op}
     try:
-        data.update(_read(provider, op, exchange))
+        data.update(_transport_error(item) or _read(provider, op, exchange))
     except Exception as exc:  # a malformed response is a call with a parse error, not a crash
         exchange.problems.append(f"{type(exc).__name__}: {exc}")
     data.setdefault("request_model", _model_of(request))
@@ -177,6 +178,17 @@ def _read(provider: LlmProvider, op: str, exchange: Interaction) -> dict[str, An
     first = data.pop("first_token_t", None)
     if first is not None and exchange.timed:
         data["ttft_s"] = round(exchange.header_delay + float(first), 6)
+    return data
+
+
+def _transport_error(item: dict[str, Any]) -> dict[str, Any] | None:
+    """A call that failed at the transport (see .failures) got no answer and used no tokens."""
+    error = item.get("error")
+    if not isinstance(error, dict):
+        return None
+    data: dict[str, Any] = {"error": f"{error.get('kind')}: {event_error(error)}"}
+    data["usage"] = {"input_tokens": 0, "output_tokens": 0, "prompt_tokens": 0,
+                     "completion_tokens": 0}  # fmt: skip
     return data
 
 

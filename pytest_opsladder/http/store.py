@@ -13,6 +13,7 @@ import functools
 import threading
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -24,12 +25,18 @@ from pytest_opsladder.exceptions import HttpReplayMissError
 from pytest_opsladder.http import vcr_format
 from pytest_opsladder.http.canonical import Canonical, Canonicalizer, url_base
 from pytest_opsladder.http.config import HttpOptions
+from pytest_opsladder.http.failures import RecordedFailure, error_entry, event_error
 from pytest_opsladder.http.scrub import scrub_url
 from pytest_opsladder.secrets import remember
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
     from pytest_opsladder.capture.scopes import RecordingPlan
+
+
+# The vcrpy request this task last asked the store about: a stub that fails before it hands the
+# request back (aiohttp's, on a refused connection) is matched to it by this (see .aiohttp_patch)
+LAST_REQUEST: ContextVar[Any] = ContextVar("opsladder_last_request", default=None)
 
 
 class Outcome(StrEnum):
@@ -184,6 +191,30 @@ class HttpStore:
         name = f"{data.get('method', '')} {url_base(data.get('url', ''))}"
         self.run.emit("http", name, data, t_start=t_start)
 
+    def failed(
+        self,
+        decision: Decision,
+        data: dict[str, Any],
+        interaction: Callable[[], dict[str, Any]],
+        error: dict[str, Any],
+        t_start: float,
+    ) -> None:
+        """A request that failed at the transport: its ``http`` event says how, and a run that
+        records stores it (``interaction()``), so replay raises the same failure."""
+        data = {**data, "error": event_error(error), "error_kind": error["kind"]}
+        if decision.outcome is Outcome.RECORDED:
+            data["index"] = self.store(interaction())
+        self.note(decision, data, t_start)
+
+    def replayed_failure(
+        self, decision: Decision, data: dict[str, Any], error: dict[str, Any], t_start: float
+    ) -> RecordedFailure:
+        """Note a replayed transport error (``data`` holds the request's method, url and
+        index); the caller raises it as its own client library would."""
+        failure = {"error": event_error(error), "error_kind": error["kind"]}
+        self.note(decision, {**data, **failure}, t_start)
+        return RecordedFailure(error, data["url"])
+
     # -- vcrpy's cassette protocol (requests, urllib3, aiohttp, ...) -------------------------
     def can_play_response_for(self, request: Any) -> bool:
         decision = self._decision_for(request)
@@ -196,6 +227,7 @@ class HttpStore:
             decision = self.decide(request.method, request.uri, vcr_format.request_bytes(request))
             pending = self._pending[key] = (request, decision)
             pending[0]._opsladder_t0 = self.run.now()
+            LAST_REQUEST.set(request)
         return pending[1]
 
     def filter_request(self, request: Any) -> Any:
@@ -211,6 +243,8 @@ class HttpStore:
             raise self.miss_error(request.method, request.uri, decision.canonical)
         assert decision.index is not None
         item, index = self.reuse(decision.index)
+        if "error" in item:
+            raise self.replayed_failure(decision, {**data, "index": index}, item["error"], t0)
         data.update(status=item["response"]["status"], index=index)
         self.note(decision, data, t0)
         return vcr_format.to_vcr_response(item["response"])
@@ -229,6 +263,21 @@ class HttpStore:
         elif decision.outcome is Outcome.LIVE:
             _keep_llm_summary(data, request, response, self.run.now() - t0)
         self.note(decision, data, t0)
+
+    def fail(self, request: Any, exc: BaseException, kind: str) -> None:
+        """A request vcrpy's stubs sent failed at the transport (``exc``, of ``kind``)."""
+        pending = self._pending.pop(id(request), None)
+        if pending is None or pending[0] is not request:
+            return
+        decision = pending[1]
+        if decision.outside or decision.outcome not in (Outcome.RECORDED, Outcome.LIVE):
+            return
+        t0 = getattr(request, "_opsladder_t0", self.run.now())
+        data: dict[str, Any] = {"method": request.method, "url": scrub_url(request.uri)}
+        error = error_entry(exc, kind)
+        elapsed = self.run.now() - t0
+        stored = functools.partial(vcr_format.failed_interaction, request, error, elapsed)
+        self.failed(decision, data, stored, error, t0)
 
 
 def _keep_llm_summary(

@@ -4,6 +4,8 @@ vcrpy's httpx stub reads a whole response before handing it on, which joins a st
 server-sent events into one block; the OpenAI and Anthropic SDKs send over httpx2/httpx, so
 these two are patched here (same places vcrpy patches: the transports' ``handle_request``)
 with streams that keep each chunk and its timing. Everything else goes through vcrpy's stubs.
+A request that fails at the transport is recorded as such and replayed as httpx's own error
+(see :mod:`.failures`).
 """
 
 from __future__ import annotations
@@ -52,7 +54,12 @@ def _sync(store: HttpStore, mod: ModuleType, original: Any) -> Any:
             return original(transport, request)
         if exchange.decision.outcome in (Outcome.REPLAYED, Outcome.BLOCKED):
             return exchange.replay()
-        return exchange.wrap(original(transport, request))
+        try:
+            response = original(transport, request)
+        except Exception as exc:  # raised on as it is; recorded when a transport failure
+            exchange.failed(exc)
+            raise
+        return exchange.wrap(response)
 
     return handle_request
 
@@ -64,6 +71,11 @@ def _async(store: HttpStore, mod: ModuleType, original: Any) -> Any:
             return await original(transport, request)
         if exchange.decision.outcome in (Outcome.REPLAYED, Outcome.BLOCKED):
             return exchange.replay()
-        return exchange.wrap(await original(transport, request))
+        try:
+            response = await original(transport, request)
+        except Exception as exc:  # raised on as it is; recorded when a transport failure
+            exchange.failed(exc)
+            raise
+        return exchange.wrap(response)
 
     return handle_async_request

@@ -6,6 +6,9 @@ An interaction in ``run.http`` is::
      "response": {"status", "reason", "headers", "body"} | {..., "chunks": [{"t", "text"}]},
      "transport": "httpx" | "vcrpy", "elapsed": seconds}
 
+or, for a request that failed at the transport, ``"error"`` in place of ``"response"`` (see
+:mod:`.failures`).
+
 Bodies are ``{"text": ...}`` or ``{"base64": ...}`` (see :mod:`.bodies`); a streamed response
 keeps its chunks with ``t``, the seconds since the response headers arrived.
 """
@@ -103,6 +106,17 @@ def from_vcr(request: Any, response: dict[str, Any], elapsed: float) -> dict[str
     return {
         "request": stored_request(request.method, request.uri, req_headers, request_bytes(request)),
         "response": stored_response,
+        "transport": "vcrpy",
+        "elapsed": round(elapsed, 6),
+    }
+
+
+def failed_interaction(request: Any, error: dict[str, Any], elapsed: float) -> dict[str, Any]:
+    """A vcrpy request that failed at the transport, as the run's JSON interaction."""
+    req_headers = [(k, ", ".join(_values(v))) for k, v in dict(request.headers).items()]
+    return {
+        "request": stored_request(request.method, request.uri, req_headers, request_bytes(request)),
+        "error": error,
         "transport": "vcrpy",
         "elapsed": round(elapsed, 6),
     }
