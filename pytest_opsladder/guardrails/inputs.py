@@ -42,7 +42,8 @@ EMBEDDED_INSTRUCTIONS = (
     r"\b(new|updated) (system )?instructions?\s*:",
     # One optional slash between spaces: ``<\s*/?\s*`` split a run of spaces between its two
     # ``\s*`` in every way, a quadratic search ("<" and 100,000 spaces took six minutes).
-    r"<\s*(?:/\s*)?(system|assistant|im_start|im_end)\s*>",
+    # Atomic runs of spaces (nothing after them is a space): linear, without backtracking.
+    r"<(?>\s*)(?:/(?>\s*))?(system|assistant|im_start|im_end)\s*>",
     r"\b(system|developer) prompt\b",
     r"\bdo not (tell|inform) the user\b",
 )

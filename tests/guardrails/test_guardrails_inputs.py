@@ -217,19 +217,20 @@ def test_a_long_pathological_input_asks_and_names_the_pattern_and_the_shared_bud
 @pytest.mark.parametrize("extra", [(), ("wire (all )?funds",)], ids=["builtin-only", "extra"])
 @pytest.mark.parametrize(
     "text",
-    ["<" + " " * 100_000, "<" + " " * 50_000 + "/" + " " * 50_000, "< " * 50_000],
+    ["<" + " " * 99_990, "<" + " " * 49_990 + "/" + " " * 49_990, "< " * 49_990],
     ids=["spaces", "slash-inside", "repeated"],
 )
 def test_inputs_made_to_backtrack_the_built_in_phrases_are_screened(
     extra: tuple[str, ...], text: str
 ) -> None:
     """``<\\s*/?\\s*(system|...)`` was quadratic: a ``<`` and 100,000 spaces held the agent for
-    six minutes with no time bound. Run in a child so a regression fails instead of hanging."""
+    six minutes with no time bound. Run in a child so a regression fails instead of hanging;
+    a generous budget, so a busy machine does not turn the verdict into a timeout."""
     agent = (
         "import sys\n"
         "from pytest_opsladder.guardrails.inputs import InputRules\n"
         "text = sys.stdin.read()\n"
-        "rules = InputRules(extra_patterns=tuple(sys.argv[1:]))\n"
+        "rules = InputRules(extra_patterns=tuple(sys.argv[1:]), budget_s=10.0)\n"
         "print([d.rule for d in rules.check(text, 'web')])\n"
     )
     done = subprocess.run(
