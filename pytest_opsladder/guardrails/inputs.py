@@ -10,13 +10,18 @@ catastrophically (``(a+)+$`` on a long run of ``a``) would otherwise hold the ag
 minutes on one input, and the input is the attacker's to choose. They run under the
 ``regex`` package's ``timeout=``, all of them together within :data:`PATTERN_BUDGET_S`
 seconds per input; a pattern that does not finish in time is a decision of its own
-(``input:pattern-timeout``), at least ``ask``, never a silent pass.
+(``input:pattern-timeout``), at least ``ask``, never a silent pass. The budget is for the
+whole content screen: a policy with patterns of its own runs the built-in phrases under the
+same deadline (they took a tenth of a second of their own on a long input, before the
+policy's patterns started their clock). Without such patterns the built-in phrases run with
+:mod:`re`; each is linear in the input.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +40,10 @@ EMBEDDED_INSTRUCTIONS = (
     r"\bdisregard (all |any )?(the )?(previous|prior|above|system) ",
     r"\byou are now\b",
     r"\b(new|updated) (system )?instructions?\s*:",
-    r"<\s*/?\s*(system|assistant|im_start|im_end)\s*>",
+    # One optional slash between spaces: ``<\s*/?\s*`` split a run of spaces between its two
+    # ``\s*`` in every way, a quadratic search ("<" and 100,000 spaces took six minutes).
+    # Atomic runs of spaces (nothing after them is a space): linear, without backtracking.
+    r"<(?>\s*)(?:/(?>\s*))?(system|assistant|im_start|im_end)\s*>",
     r"\b(system|developer) prompt\b",
     r"\bdo not (tell|inform) the user\b",
 )
@@ -86,15 +94,15 @@ class InputRules:
 
     def _content(self, text: str, source: str) -> list[Decision]:
         out = []
-        found = self._builtin(text) or self._extra(text, source)
+        found = self._builtin(text) if not self.extra_patterns else self._bounded(text, source)
         if isinstance(found, Decision):
             out.append(found)
         elif found is not None:
             why = f"{source!r} contains instructions to the model: {found!r}"
             out.append(Decision(self.instructions, "input:embedded-instructions", why))
-        hidden = next((c for c in text if c in _INVISIBLE), None)
+        hidden = _INVISIBLE_CHAR.search(text)  # not a Python loop: 40 ms a million characters
         if hidden is not None:
-            why = f"{source!r} contains the invisible character U+{ord(hidden):04X}"
+            why = f"{source!r} contains the invisible character U+{ord(hidden.group(0)):04X}"
             out.append(Decision(self.invisible, "input:invisible-characters", why))
         return out
 
@@ -105,36 +113,76 @@ class InputRules:
                 return found.group(0)
         return None
 
-    def _extra(self, text: str, source: str) -> str | Decision | None:
-        """The first match of a policy pattern, or the decision for one that ran out of time."""
-        deadline = self.clock() + self.budget_s
-        for index, pattern in enumerate(self.extra_patterns):
-            left = deadline - self.clock()
-            try:
-                if left <= 0:
-                    raise TimeoutError
-                found = compile_user_pattern(pattern).search(text, timeout=left)
-            except TimeoutError:
-                return self._timed_out(index, pattern, source)
-            if found:
-                return found.group(0)
-        return None
+    def _bounded(self, text: str, source: str) -> str | Decision | None:
+        """The first match of a built-in phrase or a policy pattern, all of them within one
+        deadline, or the decision for the pattern that ran out of time.
 
-    def _timed_out(self, index: int, pattern: str, source: str) -> Decision:
+        The regex package's ``timeout=`` counts the process's CPU time: on a busy machine the
+        wall clock ran on to 2.5 times the budget. The search runs in a thread of its own
+        (``concurrent=True`` lets go of the GIL) and the caller waits the budget on the wall
+        clock; a search still running then ends by its own CPU bound, its result unused.
+        """
+        deadline = self.clock() + self.budget_s
+        named = [(f"the built-in phrase {p!r}", p) for p in self.patterns]
+        named += [
+            (f"[inputs] extra_patterns[{i}] {p!r}", p) for i, p in enumerate(self.extra_patterns)
+        ]
+        search = _Search(named, text, deadline, self.clock)
+        worker = threading.Thread(target=search.run, name="opsladder-input-screen", daemon=True)
+        worker.start()
+        worker.join(self.budget_s)
+        if worker.is_alive() or search.timed_out:
+            return self._timed_out(search.current, source)
+        return search.found
+
+    def _timed_out(self, name: str, source: str) -> Decision:
         why = (
-            f"[inputs] extra_patterns[{index}] {pattern!r} did not finish on {source!r} within"
-            f" {self.budget_s:g}s (all extra_patterns share that time per input), so the input"
-            " was not screened; rewrite the pattern without nested or overlapping repetition"
+            f"{name} did not finish on {source!r} within {self.budget_s:g}s (the built-in"
+            " phrases and all extra_patterns share that time per input), so the input was not"
+            " screened; rewrite the pattern without nested or overlapping repetition"
             " (use '(a+)$' for '(a+)+$', or an atomic group '(?>...)' or a possessive '++')"
+            " or lower [inputs] max_chars"
         )
         verdict = Verdict.DENY if self.instructions is Verdict.DENY else Verdict.ASK  # fail closed
         return Decision(verdict, "input:pattern-timeout", why)
+
+
+class _Search:
+    """The patterns in turn against one input, each within what is left of the deadline."""
+
+    def __init__(
+        self, named: list[tuple[str, str]], text: str, deadline: float, clock: Callable[[], float]
+    ) -> None:
+        self.named, self.text, self.deadline, self.clock = named, text, deadline, clock
+        self.current = named[0][0]
+        self.found: str | None = None
+        self.timed_out = False
+
+    def run(self) -> None:
+        for name, pattern in self.named:
+            self.current = name
+            left = self.deadline - self.clock()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                found = compile_user_pattern(pattern).search(
+                    self.text, timeout=left, concurrent=True
+                )
+            except TimeoutError:
+                self.timed_out = True
+                return
+            if found:
+                self.found = found.group(0)
+                return
 
 
 _INVISIBLE = set(
     "\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
 _INVISIBLE |= {chr(c) for c in range(0xE0000, 0xE0080)}  # Unicode tag characters
+_INVISIBLE_CHAR = re.compile(  # as ranges: a class of each character searched 15 times slower
+    "[\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]"
+)
 
 
 def _source_allowed(source: str, allowed: tuple[str, ...]) -> bool:

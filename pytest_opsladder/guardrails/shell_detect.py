@@ -23,6 +23,7 @@ from pytest_opsladder.guardrails.shell_context import (
     MAX_COMMAND_CHARS,
     ShellContext,
     ask,
+    deny,
     glued_values,
     not_known_safe,
     path_decisions,
@@ -79,7 +80,8 @@ def shell_context(
 def shell_decisions(text: str, ctx: ShellContext) -> list[Decision]:
     """Every finding about a shell command line: dynamic parts, programs, options, paths."""
     parsed = parse_shell(text, max_chars=ctx.max_chars)
-    out = [ask("shell:dynamic", reason) for reason in parsed.dynamic[:1]]
+    out = [deny("shell:remote-code", reason) for reason in parsed.remote_code[:1]]
+    out += [ask("shell:dynamic", reason) for reason in parsed.dynamic[:1]]
     if not parsed.commands and not out:
         out.append(ask("shell:empty", "no command found in the text"))
     out += path_decisions("a redirection", parsed.redirects, ctx)

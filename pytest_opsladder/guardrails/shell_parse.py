@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from pytest_opsladder.guardrails import shell_remote as remote
 from pytest_opsladder.guardrails.shell_context import DYNAMIC, MAX_COMMAND_CHARS, Stdin
 
 # Node types that change nothing about what runs: lists, pipelines, grouping, comments.
@@ -69,6 +70,7 @@ class ShellParse:
     dynamic: list[str] = field(default_factory=list)
     redirects: list[str] = field(default_factory=list)  # files written (or opened) by redirection
     reads: list[str] = field(default_factory=list)  # files only read by redirection (``<``)
+    remote_code: list[str] = field(default_factory=list)  # why fetched content runs as code
 
 
 @lru_cache(maxsize=1)
@@ -147,7 +149,28 @@ def _command(node: Any, source: str, out: ShellParse) -> SimpleCommand:
         dynamic = dynamic or value is None
         argv.append(value if value is not None else DYNAMIC)
     stdin = _NO_STDIN if "<<<" not in _text(node, source) else _here_string(node, source, out)
+    why = remote.substituted(argv, _substituted_fetchers(node, source))
+    out.remote_code += [why] if why else []
     return SimpleCommand(tuple(argv), dynamic, stdin)
+
+
+_SUBSTITUTIONS = {"command_substitution", "process_substitution"}
+
+
+def _substituted_fetchers(node: Any, source: str) -> list[str]:
+    """The downloading programs inside the command's substitutions (``$(curl URL)``)."""
+    found: list[str] = []
+    stack = list(node.named_children)
+    while stack:
+        child = stack.pop()
+        if child.type in _SUBSTITUTIONS:
+            inner = ShellParse()
+            for part in child.named_children:
+                _walk(part, source, inner)
+            found += [str(remote.program(c.argv)) for c in inner.commands if remote.fetches(c.argv)]
+        else:
+            stack.extend(child.named_children)
+    return found
 
 
 def _test_command(node: Any, source: str, out: ShellParse) -> None:
@@ -192,13 +215,18 @@ def _here_string(node: Any, source: str, out: ShellParse) -> Stdin:
 def _pipeline(node: Any, source: str, out: ShellParse) -> None:
     """Each part after a ``|`` reads the previous part's output: known text for echo/printf."""
     previous: SimpleCommand | None = None
+    fetcher: SimpleCommand | None = None  # a download upstream flows through every filter
     for child in node.named_children:
         start = len(out.commands)
         _walk(child, source, out)
         if previous is not None and start < len(out.commands):
+            why = remote.piped((fetcher or previous).argv, out.commands[start].argv)
+            out.remote_code += [why] if why else []
             piped = Stdin(_printed(previous), True)
             out.commands[start] = replace(out.commands[start], stdin=piped)
         previous = out.commands[start] if start < len(out.commands) else None
+        if previous is not None and fetcher is None and remote.fetches(previous.argv):
+            fetcher = previous
 
 
 def _printed(command: SimpleCommand) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from pytest_opsladder.guardrails import (
     screen_input,
     screened,
 )
-from pytest_opsladder.guardrails.inputs import InputRules
+from pytest_opsladder.guardrails.inputs import EMBEDDED_INSTRUCTIONS, InputRules
 
 
 def test_clean_input_from_an_allowed_source_passes(policy: Policy) -> None:
@@ -178,9 +179,73 @@ def test_user_patterns_still_match_and_pass_clean_input_quickly(tmp_path: Path) 
 
 
 def test_all_user_patterns_share_one_time_budget_per_input() -> None:
-    ticks = iter([0.0, 0.0, 10.0])  # the deadline is set, the first pattern runs, time is up
+    # the deadline is set, the built-in phrases and the first pattern run, time is up
+    ticks = itertools.chain([0.0] * (2 + len(EMBEDDED_INSTRUCTIONS)), itertools.repeat(10.0))
 
     rules = InputRules(extra_patterns=("nothing-here", "neither"), clock=lambda: next(ticks))
     (decision,) = rules.check("plain text", "web")
     assert decision.rule == "input:pattern-timeout"
     assert "extra_patterns[1] 'neither'" in decision.reason
+
+
+def test_the_built_in_phrases_count_against_the_same_budget() -> None:
+    """The built-in phrases ran before the policy's patterns started their clock, outside it."""
+    ticks = itertools.chain([0.0, 0.0], itertools.repeat(10.0))  # time is up after the first
+
+    rules = InputRules(extra_patterns=("nothing-here",), clock=lambda: next(ticks))
+    (decision,) = rules.check("plain text", "web")
+    assert (decision.verdict.value, decision.rule) == ("ask", "input:pattern-timeout")
+    assert decision.reason.startswith(f"the built-in phrase {EMBEDDED_INSTRUCTIONS[1]!r}")
+    assert "the built-in phrases and all extra_patterns share that time" in decision.reason
+
+
+def test_a_long_pathological_input_asks_and_names_the_pattern_and_the_shared_budget(
+    tmp_path: Path,
+) -> None:
+    """A 100,000-character input for a backtracking pattern: ask, with the reason.
+
+    The time bound itself is measured in benchmarks/bench_guardrails.py (wall clock on a busy
+    machine); here the verdict and what it tells the operator.
+    """
+    policy = load_policy(_slow_policy(tmp_path))
+    decision = screen_input(policy, "a" * 99_990 + "!", source="web", allow_ask=True)
+    assert (decision.verdict.value, decision.rule) == ("ask", "input:pattern-timeout")
+    assert decision.reason.startswith("[inputs] extra_patterns[1] '^(a|a)*$' did not finish")
+    assert "the built-in phrases and all extra_patterns share that time" in decision.reason
+
+
+@pytest.mark.parametrize("extra", [(), ("wire (all )?funds",)], ids=["builtin-only", "extra"])
+@pytest.mark.parametrize(
+    "text",
+    ["<" + " " * 99_990, "<" + " " * 49_990 + "/" + " " * 49_990, "< " * 49_990],
+    ids=["spaces", "slash-inside", "repeated"],
+)
+def test_inputs_made_to_backtrack_the_built_in_phrases_are_screened(
+    extra: tuple[str, ...], text: str
+) -> None:
+    """``<\\s*/?\\s*(system|...)`` was quadratic: a ``<`` and 100,000 spaces held the agent for
+    six minutes with no time bound. Run in a child so a regression fails instead of hanging;
+    a generous budget, so a busy machine does not turn the verdict into a timeout."""
+    agent = (
+        "import sys\n"
+        "from pytest_opsladder.guardrails.inputs import InputRules\n"
+        "text = sys.stdin.read()\n"
+        "rules = InputRules(extra_patterns=tuple(sys.argv[1:]), budget_s=10.0)\n"
+        "print([d.rule for d in rules.check(text, 'web')])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", agent, *extra],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # nothing to find, and found out
+
+
+def test_a_closing_tag_with_spaces_around_the_slash_is_still_found() -> None:
+    for text in ["< / system >", "</assistant>", "<  im_start>", "<system  >"]:
+        (decision,) = InputRules().check(f"hello {text} there", "web")
+        assert decision.rule == "input:embedded-instructions", text
