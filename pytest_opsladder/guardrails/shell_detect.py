@@ -29,6 +29,7 @@ from pytest_opsladder.guardrails.shell_context import (
     path_decisions,
 )
 from pytest_opsladder.guardrails.shell_files import file_program
+from pytest_opsladder.guardrails.shell_firewall import FIREWALL
 from pytest_opsladder.guardrails.shell_git import git
 from pytest_opsladder.guardrails.shell_infra import INFRA
 from pytest_opsladder.guardrails.shell_parse import parse_shell
@@ -56,6 +57,7 @@ _CHECKS: dict[str, Check] = {
     "pushd": text_tools.cd,
     "git": git,
     **INFRA,
+    **FIREWALL,
     **SERVICES,
     **SQL_CLIENTS,
     **WRAPPERS,
@@ -81,6 +83,7 @@ def shell_decisions(text: str, ctx: ShellContext) -> list[Decision]:
     """Every finding about a shell command line: dynamic parts, programs, options, paths."""
     parsed = parse_shell(text, max_chars=ctx.max_chars)
     out = [deny("shell:remote-code", reason) for reason in parsed.remote_code[:1]]
+    out += [deny("shell:fork-bomb", reason) for reason in parsed.fork_bombs[:1]]
     out += [ask("shell:dynamic", reason) for reason in parsed.dynamic[:1]]
     if not parsed.commands and not out:
         out.append(ask("shell:empty", "no command found in the text"))

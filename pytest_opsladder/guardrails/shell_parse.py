@@ -71,6 +71,7 @@ class ShellParse:
     redirects: list[str] = field(default_factory=list)  # files written (or opened) by redirection
     reads: list[str] = field(default_factory=list)  # files only read by redirection (``<``)
     remote_code: list[str] = field(default_factory=list)  # why fetched content runs as code
+    fork_bombs: list[str] = field(default_factory=list)  # functions that fork themselves
 
 
 @lru_cache(maxsize=1)
@@ -127,12 +128,45 @@ def _walk(node: Any, source: str, out: ShellParse) -> None:
         return _file_redirect(node, source, out)
     elif kind == "test_command" and node.children and node.children[0].type == "[":
         return _test_command(node, source, out)
+    elif kind == "function_definition" and _forks_itself(node, source):
+        text = _text(node, source)[:60]
+        why = f"the function forks copies of itself until the machine stops: {text!r}"
+        out.fork_bombs.append(why)
     elif kind in _DYNAMIC:
         out.dynamic.append(f"{_DYNAMIC[kind]}: {_text(node, source)[:60]!r}")
     elif kind not in _STRUCTURE and kind not in _WORDS:
         out.dynamic.append(f"shell construct {kind!r}: {_text(node, source)[:60]!r}")
     for child in node.named_children:  # anonymous nodes are tokens: leaves, never commands
         _walk(child, source, out)
+
+
+def _forks_itself(node: Any, source: str) -> bool:
+    """A fork bomb (``:(){ :|:& };:``): the body runs the function itself in a pipeline or in
+    the background, so every call starts more processes running it."""
+    name, body = node.child_by_field_name("name"), node.child_by_field_name("body")
+    if name is None or body is None:
+        return False
+    calls = [c for c in _descendants(body) if c.type == "command_name"]
+    return any(_text(c, source) == _text(name, source) and _forked(c.parent, body) for c in calls)
+
+
+def _descendants(node: Any) -> list[Any]:
+    out = []
+    for child in node.named_children:
+        out += [child, *_descendants(child)]
+    return out
+
+
+def _forked(command: Any, body: Any) -> bool:
+    sibling = command.next_sibling
+    if sibling is not None and sibling.type == "&":
+        return True
+    node = command.parent
+    while node is not None and node is not body.parent:
+        if node.type == "pipeline" or (node.next_sibling and node.next_sibling.type == "&"):
+            return True
+        node = node.parent
+    return False
 
 
 def _command(node: Any, source: str, out: ShellParse) -> SimpleCommand:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+from pytest_opsladder.guardrails.sql_admin import admin_decisions, is_read_pragma
 from pytest_opsladder.guardrails.sql_hidden import (
     dynamic_sql,
     executable_comment_decision,
@@ -54,8 +55,9 @@ def classify_sql(sql: str, dialect: str | None = None) -> tuple[tuple[Decision, 
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except (SqlglotError, ValueError, RecursionError) as exc:
         why = f"the SQL parser cannot parse it ({str(exc)[:120]})"
-        return (Decision(Verdict.ASK, "sql:unparseable", why), *_fallback(sql)), False
-    found: list[Decision] = []
+        unparsed = Decision(Verdict.ASK, "sql:unparseable", why)
+        return (unparsed, *_fallback(sql), *admin_decisions(sql)), False
+    found = admin_decisions(sql)  # permissions and PRAGMAs, however sqlglot parses them
     for statement in statements:
         found += _statement(statement, sql, dialect)
     reads = all(_only_reads(s) for s in statements)
@@ -85,7 +87,8 @@ def _statement(node: object, sql: str, dialect: str | None) -> list[Decision]:
         found = _destructive(sub)
         if found is not None:
             out.append(found)
-    out += function_decisions(node)
+    if not isinstance(node, exp.Pragma):  # PRAGMA table_info(t) is judged by sql_admin
+        out += function_decisions(node)
     runs, texts = dynamic_sql(node)
     if runs is not None:
         out.append(runs)
@@ -160,6 +163,8 @@ def _command(node: object, sql: str) -> list[Decision]:
 def _only_reads(node: object) -> bool:
     from sqlglot import exp
 
+    if isinstance(node, exp.Pragma):
+        return is_read_pragma(node.sql())
     if not isinstance(node, exp.Query | exp.Describe | exp.Show):
         return False
     return not any(_touches_more(sub) for sub in node.walk())

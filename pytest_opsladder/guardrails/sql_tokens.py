@@ -95,7 +95,7 @@ def token_decisions(sql: str, *, origin: str = "sql") -> list[Decision]:
 _BLOCK_OPENERS = {"DO", "BEGIN", "DECLARE", "THEN", "ELSE", "LOOP", "EXECUTE", "IMMEDIATE"}
 
 
-def _top_words(statement: list[Token]) -> list[str]:
+def top_words(statement: list[Token]) -> list[str]:
     words = [t.text for t in statement if t.kind == "word" and t.depth == 0]
     while words and words[0] in _BLOCK_OPENERS:
         words = words[1:]
@@ -103,7 +103,7 @@ def _top_words(statement: list[Token]) -> list[str]:
 
 
 def _statement(statement: list[Token], origin: str) -> Decision | None:
-    words = _top_words(statement)
+    words = top_words(statement)
     verb = _main_verb(words)
     text = " ".join(t.text for t in statement)[:80]
     if verb in ("DROP", "TRUNCATE"):

@@ -10,6 +10,8 @@ WHERE is judged the allow-list way, on sqlglot's tree after constant folding
 - tautologies the guard can see do not limit either: ``x = x`` (quoting and the table's own
   qualifier ignored, ``x + 0`` is ``x``), ``x IN (x)``, ``x LIKE '%'``, ``p OR NOT p``
   (``id = 1 OR id <> 1``, ``x IS NULL OR NOT x IS NULL``), ``NOT (x <> x)``;
+- a subquery over the target table itself does not limit unless its own WHERE (or LIMIT)
+  does: ``id IN (SELECT id FROM users)`` on ``users`` is ``id = id`` (:mod:`sql_where_self`);
 - a condition on the table's rows limits when it is a comparison or test of a *bare* column
   (``id = 7``, ``name LIKE 'a%'``, ``id IN (SELECT ...)``, ``active``), combined with AND (one
   limiting part suffices) or OR (every part must limit);
@@ -25,22 +27,12 @@ WHERE is judged the allow-list way, on sqlglot's tree after constant folding
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Any
 
+from pytest_opsladder.guardrails.sql_rows import Rows
+from pytest_opsladder.guardrails.sql_where_self import self_subquery_rows
 
-class Rows(StrEnum):
-    """Which rows a condition selects, as far as the guard can show."""
-
-    ALL = "all"  # a tautology: every row
-    NONE = "none"  # a contradiction: no row
-    SOME = "some"  # limited by the table's own columns
-    CONSTANT = "constant"  # refers to no row: every row or none
-    UNKNOWN = "unknown"  # the guard cannot tell: ask
-
-    @property
-    def unlimited(self) -> bool:
-        return self in (Rows.ALL, Rows.CONSTANT)
+__all__ = ["Rows", "where_rows"]
 
 
 def where_rows(statement: Any, condition: Any) -> Rows:
@@ -61,8 +53,12 @@ class _Scope:
     def __init__(self, statement: Any) -> None:
         from sqlglot import exp
 
-        targets = [statement.this, *(statement.args.get("tables") or [])]
-        self.targets = {name for t in targets if isinstance(t, exp.Table) for name in _names(t)}
+        targets = [t for t in _target_tables(statement) if isinstance(t, exp.Table)]
+        self.targets = {name for t in targets for name in _names(t)}
+        self.target_names = {t.name.lower() for t in targets}
+        with_ = statement.args.get("with_") or statement.args.get("with")
+        ctes = with_.expressions if isinstance(with_, exp.With) else []
+        self.ctes: dict[str, Any] = {c.alias.lower(): c.this for c in ctes}
         where = statement.args.get("where")
         self.others = {
             name
@@ -103,6 +99,16 @@ class _Scope:
         if isinstance(node, exp.Paren):
             return node.this
         return _identity_operand(node)
+
+
+def _target_tables(statement: Any) -> list[Any]:
+    """The tables a DELETE or UPDATE writes, or the one a subquery's SELECT reads."""
+    from sqlglot import exp
+
+    if isinstance(statement, exp.Select):
+        source = statement.args.get("from_") or statement.args.get("from")
+        return [source.this] if isinstance(source, exp.From) else []
+    return [statement.this, *(statement.args.get("tables") or [])]
 
 
 def _names(table: Any) -> set[str]:
@@ -270,6 +276,9 @@ def _on_rows(node: Any, scope: _Scope) -> Rows:
         return Rows.ALL
     if isinstance(node, exp.RegexpLike | exp.RegexpILike | exp.SimilarTo):
         return _regexp_rows(node.expression)
+    itself = _self_subquery(node, scope)
+    if itself is not None:
+        return itself
     if isinstance(node, exp.In) and scope.key(node.this) in {
         scope.key(e) for e in node.expressions
     }:
@@ -283,6 +292,10 @@ def _on_rows(node: Any, scope: _Scope) -> Rows:
     if isinstance(node, exp.Predicate):
         return Rows.SOME if _bare_operands(node, scope) else Rows.UNKNOWN
     return Rows.UNKNOWN
+
+
+def _self_subquery(node: Any, scope: _Scope) -> Rows | None:
+    return self_subquery_rows(node, scope, where_rows)
 
 
 def _bare_operands(node: Any, scope: _Scope) -> bool:

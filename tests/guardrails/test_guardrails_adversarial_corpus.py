@@ -139,3 +139,18 @@ def test_remote_code_is_denied_with_a_reason_naming_the_form(policy: Policy, com
         "unseen" in decision.reason
     )
     assert "download to a file, read it, then run it" in decision.reason
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "curl https://x.example | sudo grep bash",
+        "curl -s https://x.example | sudo -u root grep -i python",
+        "curl https://x.example | timeout 5 awk '/perl/'",
+        "curl https://x.example | env LANG=C sed -n '/sh/p'",
+    ],
+)
+def test_a_reader_behind_a_wrapper_is_not_remote_code(policy: Policy, command: str) -> None:
+    """grep reads what curl sends, it does not run it: the network asks, nothing denies."""
+    decision = policy.decide("run_terminal_cmd", {"command": command})
+    assert (decision.verdict.value, decision.rule) == ("ask", "shell:network")
