@@ -44,7 +44,8 @@ def _class(keep: str) -> str:
 
 
 @cache
-def _hidden(keep: str) -> re.Pattern[str]:
+def hidden_characters(keep: str) -> re.Pattern[str]:
+    """A pattern of one character :func:`visible` escapes, but ``keep``."""
     return re.compile(_class(keep))
 
 
@@ -57,7 +58,7 @@ def visible(text: object, keep: str = "") -> str:
     """``str(text)`` with every control and bidi character (but those in ``keep``, such as
     ``"\\n\\t"`` for a multi-line text) written out as an escape."""
     value = str(text)
-    pattern = _hidden(keep)
+    pattern = hidden_characters(keep)
     if pattern.search(value) is None:  # the common case: one scan, no copy
         return value
     return pattern.sub(lambda m: escaped(m.group()), value)
@@ -70,7 +71,7 @@ def field(text: object) -> str:
 
 
 @cache
-def _json_hidden(keep: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+def _jsonhidden_characters(keep: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """In JSON text (json.dumps, ensure_ascii=False) a hidden character is raw (bidi, DEL,
     C1) or escaped (C0). The first pattern finds any of them (and, rarely, an escaped
     backslash before a "u"); the second reads the text token by token, an escaped backslash
@@ -84,14 +85,14 @@ def _json_hidden(keep: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
 def visible_json(text: str, keep: str = "") -> str:
     """JSON text whose strings, once parsed, hold :func:`visible` forms instead of control
     and bidi characters: what a page shows as text of the parsed data."""
-    hint, tokens = _json_hidden(keep)
+    hint, tokens = _jsonhidden_characters(keep)
     if hint.search(text) is None:  # the common case: one scan, no copy
         return text
 
     def replace(match: re.Match[str]) -> str:
         token = match.group()
         char = json.loads(f'"{token}"') if token[0] == "\\" else token
-        if _hidden(keep).fullmatch(char) is None:
+        if hidden_characters(keep).fullmatch(char) is None:
             return token  # an escaped backslash, or a character shown as it is
         return json.dumps(escaped(char))[1:-1]
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_opsladder._visible import hidden_characters
 from pytest_opsladder.capture import events as ev
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.observability.events import error_code
@@ -139,12 +140,19 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
+# Control and bidi characters in a label value (a recorded tool or model name): the exposition
+# format has no escape for them (only \\, \" and \n), so a terminal would act on them and a
+# visible escape (\u001b) would make strict parsers reject the whole scrape. Each becomes U+FFFD.
+_ACTED_ON = hidden_characters("")
+
+
 def _fmt(labels: Labels) -> str:
     if not labels:
         return ""
 
     def esc(v: str) -> str:
-        return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        v = v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return _ACTED_ON.sub("\ufffd", v)
 
     return "{" + ",".join(f'{k}="{esc(v)}"' for k, v in labels) + "}"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from pytest_opsladder import tool
@@ -255,3 +258,32 @@ def test_the_cli_names_a_file_that_is_not_a_cassette(
     bad.write_text("{not json")
     assert main(["events", "jsonl", str(bad)]) == 2
     assert "notes.json" in capsys.readouterr().err
+
+
+# Prometheus labels as the text format defines them: in a value only \\, \" and \n are escapes.
+_LABELS = re.compile(r'(?:[a-zA-Z_]\w*="(?:[^"\\\n]|\\[\\"n])*"(?:,|$))+')
+
+
+def test_prometheus_labels_with_control_characters_stay_parseable_and_inert(
+    opsladder_telemetry: TelemetryKit, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A recorded name holding an ANSI escape and a bidi override: on stdout it showed as
+    ``\\u001b``, an escape the exposition format does not have (strict parsers reject the
+    scrape); each such character is now U+FFFD, on stdout and in a file alike."""
+    from pytest_opsladder.cassette import files
+    from pytest_opsladder.cli import main
+
+    name = 'fetch\x1b[2J\u202epage\\"x'
+    opsladder_telemetry.run.emit("retry", name, {"attempt": 1})
+    files.save(opsladder_telemetry.run, tmp_path / "runs" / "a.json")
+    args = ["events", "metrics", str(tmp_path / "runs"), "--format", "prometheus"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert main([*args, "-o", str(tmp_path / "m.prom")]) == 0
+    for text in (out, (tmp_path / "m.prom").read_text()):
+        assert 'opsladder_retries_total{name="fetch\ufffd[2J\ufffdpage\\\\\\"x"} 1' in text
+        assert "\x1b" not in text
+        assert "\\u" not in text
+        for line in text.splitlines():
+            if "{" in line:
+                assert _LABELS.fullmatch(line[line.index("{") + 1 : line.rindex("}")]), line
