@@ -9,9 +9,12 @@ is not JSON Schema raised at run time, a typo'd argument (``pth``) was ignored, 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pytest_opsladder.exceptions import ConfigError
@@ -91,6 +94,38 @@ def check_json_schema(schema: Any) -> None:
 def python_target(args: dict[str, Any]) -> str:
     """The ``package.module:function`` a ``python`` check names."""
     return str(args.get("value", args.get("function", "")))
+
+
+def python_targets(checks: list[Any]) -> list[str]:
+    """The targets of the ``python`` checks among raw checks (``{python: 'm:f'}`` mappings)."""
+    out = []
+    for check in checks:
+        if isinstance(check, dict) and "python" in check:
+            args = check["python"]
+            out.append(python_target(args) if isinstance(args, dict) else str(args))
+    return out
+
+
+def missing_module(target: str, root: Path) -> str | None:
+    """The first package or module of ``target`` that cannot be found with ``root`` on the
+    path, or None. Packages on the way are imported (their ``__init__``), the module itself is
+    not: a curation command never runs the check's code."""
+    module_name = target.partition(":")[0]
+    parts = module_name.split(".")
+    sys.path.insert(0, str(root))
+    try:
+        for i in range(1, len(parts) + 1):
+            name = ".".join(parts[:i])
+            try:
+                if importlib.util.find_spec(name) is None:
+                    return name
+            except (ImportError, ValueError):
+                return name
+            except Exception:  # a package whose __init__ fails: collection reports it
+                return None
+    finally:
+        sys.path.remove(str(root))
+    return None
 
 
 def resolve_python_target(target: str) -> Callable[..., Any]:

@@ -12,12 +12,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from pytest_opsladder._visible import field
 from pytest_opsladder.nightmare import curate, history
 from pytest_opsladder.nightmare.case_id_rule import check_case_id
+from pytest_opsladder.nightmare.check_args import missing_module, python_targets
 from pytest_opsladder.nightmare.errors import CurationError
 
 
@@ -104,6 +106,22 @@ def _hint_checks(raw: dict[str, Any], path: Path) -> None:
             f"note: {path} has no checks yet (tagged {curate.NEEDS_CHECKS!r}); a case without "
             "checks passes whenever the agent finishes. Add what must hold of the output."
         )
+    _warn_unfound_targets(raw["checks"], path)
+
+
+def _warn_unfound_targets(checks: list[Any], path: Path) -> None:
+    """A ``python`` check naming a module that cannot be found from here: told now, not when
+    the set is next collected (its module is not imported: finding it runs no user code)."""
+    for target in python_targets(checks):
+        missing = missing_module(target, Path.cwd())
+        if missing:
+            print(
+                f"warning: {path}: python check {target!r}: module {missing!r} is not found "
+                f"from {Path.cwd()}; the case will fail at collection unless the test run can "
+                "import it (the rootdir, pythonpath in the pytest config, or an installed "
+                "package). Fix the name if it is a typo.",
+                file=sys.stderr,
+            )
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
@@ -127,6 +145,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
         **_fields(args),
     )
     print(f"promoted run {args.run} to {path} (baseline cassette under {root / 'cassettes'})")
+    _warn_unfound_targets(_fields(args)["checks"], path)
     return 0
 
 

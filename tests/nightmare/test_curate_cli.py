@@ -358,3 +358,30 @@ def test_promote_with_a_path_for_an_id_is_refused_before_anything_is_written(
     assert nm(root, "promote", run_id, "--store", str(store), "--id", case_id) == 2
     assert f"--id {case_id!r} is refused" in capsys.readouterr().err
     assert not root.exists()
+
+
+def test_add_warns_of_a_python_check_whose_module_is_not_found_and_runs_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The form of a ``python`` target was all `add` checked: a typo'd module was found only
+    when the set was next collected. `add` now says so at once (the case is written: the
+    module may be importable only from the test run), and never imports the check's module."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "evalchecks").mkdir()
+    (tmp_path / "evalchecks" / "__init__.py").write_text("")
+    marker = tmp_path / "imported"
+    (tmp_path / "evalchecks" / "refunds.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\ndef ok(output, run):\n    return True\n"
+    )
+    root = tmp_path / "nm"
+    assert nm(root, "add", "--id", "a", "--input", "1", "--check",
+              "python: 'evalchecks.refunds:ok'") == 0  # fmt: skip
+    assert "warning" not in capsys.readouterr().err
+    assert not marker.exists()
+    assert nm(root, "add", "--id", "b", "--input", "2", "--check",
+              "python: 'evalchecks.refundz:ok'") == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "python check 'evalchecks.refundz:ok'" in err
+    assert "module 'evalchecks.refundz' is not found" in err
+    assert str(root / "b.yaml") in err
+    assert (root / "b.yaml").exists()
