@@ -270,3 +270,53 @@ def _detect_secrets() -> None:
 
 
 _detect_secrets()
+
+
+def _agent_platforms() -> None:
+    """Keys of the platforms AI agents are built on (inference, tracing, vector stores, tool
+    APIs) with a distinctive prefix, shaped as each vendor issues them (gitleaks and
+    detect-secrets list most; the rest from the vendors' documented formats). An agent echoes
+    them into tool results and outputs (an env dump, a config read back): under a credential
+    name they were found already; in free text only these patterns find them."""
+    tail = "(?![A-Za-z0-9])"
+    patterns = {
+        "groq_key": "gsk_" + _started(4) + "[A-Za-z0-9]{48,56}" + tail,
+        "xai_key": "xai-" + _started(4) + "[A-Za-z0-9_]{60,90}" + tail,
+        "perplexity_key": "pplx-" + _started(5) + "[A-Za-z0-9]{40,56}" + tail,
+        "replicate_token": "r8_" + _started(3) + "[A-Za-z0-9]{37}" + tail,
+        "fireworks_key": "fw_" + _started(3) + "[A-Za-z0-9]{24,40}" + tail,
+        "langsmith_key": "lsv2_(?:pt|sk)_" + _started(8) + "[a-f0-9]{32}_[a-f0-9]{10}" + tail,
+        "pinecone_key": "pcsk_" + _started(5) + "[A-Za-z0-9]{4,8}_[A-Za-z0-9]{40,}" + tail,
+        "databricks_token": "dapi" + _started(4) + "[a-f0-9]{32}(?:-[0-9])?" + tail,
+        "supabase_token": "sbp_" + _started(4) + "[a-f0-9]{40}" + tail,
+        "linear_key": "lin_api_" + _started(8) + "[A-Za-z0-9]{40}" + tail,
+        "notion_token": "ntn_"
+        + _started(4)
+        + "[A-Za-z0-9]{40,50}"
+        + tail
+        + "|secret_"
+        + _started(7)
+        + "[A-Za-z0-9]{43}"
+        + tail,
+        "shopify_token": "shp(?:at|ss|ca|pa)_" + _started(6) + "[a-fA-F0-9]{32}" + tail,
+        "atlassian_token": "ATATT3" + _started(6) + "[A-Za-z0-9_=\\-]{150,}",
+        "doppler_token": r"dp\.(?:pt|st|sa|ct|scim|audit)\.(?:[a-z0-9_\-]{1,40}\.)?"
+        + "[A-Za-z0-9]{40,44}"
+        + tail,  # a service token names its config: dp.st.prd.<token>
+        "tavily_key": "tvly-" + _started(5) + "(?:dev-|prod-)?[A-Za-z0-9]{32}" + tail,
+        "mailgun_key": "key-" + _started(4) + "[a-z0-9]{32}" + tail,
+        "slack_app_token": "xapp-" + _started(5) + "[0-9]-[A-Z0-9]+-[0-9]+-[a-f0-9]{32,}",
+        "discord_webhook": r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/"
+        r"[0-9]+/(?P<secret>[A-Za-z0-9_\-]{60,})",
+        "google_oauth_token": r"ya29\." + _started(5) + "[0-9A-Za-z_\\-]{30,}",
+        "digitalocean_token": "do[opr]_v1_" + _started(7) + "[a-f0-9]{64}" + tail,
+        "elevenlabs_key": "sk_" + _started(3, _SK_START) + "[a-f0-9]{48}" + tail,
+        "age_secret_key": "AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
+        "e2b_key": "e2b_" + _started(4) + "[a-f0-9]{40}" + tail,
+        "firecrawl_key": "fc-" + _started(3) + "[a-f0-9]{32}" + tail,
+    }
+    for name, regex in patterns.items():
+        register_secret_pattern(name, regex)
+
+
+_agent_platforms()

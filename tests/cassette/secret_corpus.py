@@ -54,6 +54,27 @@ FORMATS: dict[str, str] = {
     "pem": PEM,
     "pgp": PGP,
     "openssh": OPENSSH,
+    # the platforms agents are built on: inference, tracing, vector stores, tool APIs
+    "groq": "gsk_" + "Tq4Wz8Rb2Yx6Nc1Vm5Lk9Hj3Gf7Dd0Sa" * 1 + "P3oI8uY6tR2eW4qZ9xC1vB7n",
+    "xai": "xai-" + "Lm3Nb7Vc1Xz5Qw9Er2Ty6Ui0Op4As8Df" * 2 + "Gh2Jk6Lp",
+    "perplexity": "pplx-" + "a9B8c7D6e5F4g3H2i1J0k9L8m7N6o5P4q3R2s1T0u9V8w7X6",
+    "replicate": "r8_" + "Zx8Cv6Bn4Mq2Wl0Ek9Rj7Th5Yg3Uf1Id8Os2Q",
+    "fireworks": "fw_" + "3ZkQp8Lm2Nx7Vb4Rt9Yw1Se6",
+    "langsmith": "lsv2_pt_" + "b5d7f38a45954e3bb5c60d13558c3664" + "_903b445eb8",
+    "pinecone": "pcsk_" + "4kP9qz_" + "T8rWx3Ln6Vb1Mc5Zq9Ha2Jd7Kf4Gs0Pe8Ry3Ui6Oo1Lk5Mn",
+    "databricks": "dapi" + "0123456789abcdef0123456789abcdef" + "-2",
+    "supabase": "sbp_" + "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
+    "linear": "lin_api_" + "Kd8Fj3Lq9Wm2Xn7Bv4Rt6Yp1Zs5Hc0Ga8Ue3Io7P",
+    "notion": "ntn_" + "48159207385aB3cD5eF7gH9iJ1kL3mN5oP7qR9sT1uV",
+    "shopify": "shpat_" + "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d",
+    "doppler": "dp.st.prd." + "Rk4Lm8Nq2Vx6Zb1Cw5Ey9Gt3Hu7Ji0Ko4Lp8Mq2Ns6",
+    "tavily": "tvly-dev-" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv",
+    "mailgun": "key-" + "3ax6xnjp29jd6fds4gc373sgvjxteol0",
+    "discord_webhook": "https://discord.com/api/webhooks/1122334455667788990/"
+    + "Xk3Lm9Qp2Wz8Rt5Yv1Bn7Mc4Hj6Gf0Ds2Ea9Sw3Ed7Rf5Tg1Yh8Uj4Ik6Ol0Pa2Sd5Fg9Hj",
+    "google_oauth": "ya29.a0AfB_byC" + "Xq7Lm2Nv9Bz4Wk8Rt3Yp6Hs1Gd5Fj0Kl" * 2,
+    "digitalocean": "dop_v1_" + "0123456789abcdef" * 4,
+    "age": "AGE-SECRET-KEY-1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" + "QPZRY9X8GF2TVDW0S3JN54KHCE",
 }
 
 
