@@ -14,9 +14,9 @@ from typing import Any
 from pytest_opsladder.http.llm_providers import (
     Interaction,
     LlmProvider,
+    json_events,
     model_in_path,
     number,
-    sse_json,
     usage_of,
 )
 
@@ -85,10 +85,7 @@ def read_stream(exchange: Interaction) -> dict[str, Any]:
     start: dict[str, Any] | None = None
     output: int | None = None
     stopped = False
-    for event in exchange.events or []:
-        payload = sse_json(event, exchange.problems)
-        if not isinstance(payload, dict):
-            continue
+    for event, payload in json_events(exchange):
         kind = str(payload.get("type") or event.event)
         if kind not in _KNOWN_EVENTS:
             exchange.problems.append(f"unknown stream event type {kind!r}")

@@ -13,8 +13,8 @@ from typing import Any
 from pytest_opsladder.http.llm_providers import (
     Interaction,
     LlmProvider,
+    json_events,
     number,
-    sse_json,
     usage_of,
 )
 
@@ -62,10 +62,7 @@ def _chat(body: Any, exchange: Interaction) -> dict[str, Any]:
 
 def _stream(exchange: Interaction) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for event in exchange.events or []:
-        payload = sse_json(event, exchange.problems)
-        if not isinstance(payload, dict):
-            continue
+    for event, payload in json_events(exchange):
         kind = str(payload.get("type") or event.event)
         if kind == "content-delta":
             data.setdefault("first_token_t", event.t)

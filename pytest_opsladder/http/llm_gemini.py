@@ -15,9 +15,9 @@ from typing import Any
 from pytest_opsladder.http.llm_providers import (
     Interaction,
     LlmProvider,
+    json_events,
     model_in_path,
     number,
-    sse_json,
     usage_of,
 )
 
@@ -95,10 +95,7 @@ def _has_content(body: dict[str, Any]) -> bool:
 
 def _stream(exchange: Interaction) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for event in exchange.events or []:
-        payload = sse_json(event, exchange.problems)
-        if not isinstance(payload, dict):
-            continue
+    for event, payload in json_events(exchange):
         if _has_content(payload):
             data.setdefault("first_token_t", event.t)
         data.update(_response(payload, exchange, final=False))  # the usage so far: last wins

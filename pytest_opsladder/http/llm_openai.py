@@ -15,6 +15,7 @@ from pytest_opsladder.http.llm_providers import (
     Interaction,
     LlmProvider,
     SseEvent,
+    json_events,
     number,
     sse_json,
     usage_of,
@@ -165,10 +166,7 @@ _RESPONSES_END = ("response.completed", "response.incomplete", "response.failed"
 
 def _responses_stream(exchange: Interaction) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for event in exchange.events or []:
-        payload = sse_json(event, exchange.problems)
-        if not isinstance(payload, dict):
-            continue
+    for event, payload in json_events(exchange):
         kind = str(payload.get("type") or event.event)
         if not kind.startswith(("response.", "error")):
             exchange.problems.append(f"unknown stream event type {kind!r}")

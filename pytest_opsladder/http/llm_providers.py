@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -326,6 +326,14 @@ def sse_json(event: SseEvent, problems: list[str]) -> Any:
     except ValueError:
         problems.append(f"an event's data is not JSON: {event.data[:40]!r}")
         return None
+
+
+def json_events(exchange: Interaction) -> Iterator[tuple[SseEvent, dict[str, Any]]]:
+    """The stream's events whose data is a JSON object, with it (others noted as problems)."""
+    for event in exchange.events or []:
+        payload = sse_json(event, exchange.problems)
+        if isinstance(payload, dict):
+            yield event, payload
 
 
 def number(value: Any) -> int | None:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import binascii
 import json
 import struct
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
+
+from wire_server import WireServer
 
 # (tokens in, tokens out) each endpoint reports, as each API spells them
 GEMINI_USAGE = {"promptTokenCount": 7, "candidatesTokenCount": 3, "thoughtsTokenCount": 2,
@@ -195,23 +196,8 @@ _ROUTES = (
 )
 
 
-class MoreWireServer(ThreadingHTTPServer):
-    daemon_threads = True
+class MoreWireServer(WireServer):
+    """The OpenAI/Anthropic wire server's loopback server and thread, with these formats."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.hits: list[str] = []
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def __enter__(self) -> MoreWireServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
-        self._thread.join(timeout=10)
+        super().__init__(Handler)

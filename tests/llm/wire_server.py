@@ -168,8 +168,8 @@ def _anthropic_events(model: str, text: str) -> Iterator[bytes]:
 class WireServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler] | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), handler or Handler)
         self.hits: list[str] = []
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
