@@ -6,7 +6,9 @@ requests all failed (the agent caught the errors and answered anyway), or whose 
 errored or was skipped where the baseline's test passed, is worse evidence than the baseline:
 it is written beside it as ``<name>.error.json`` instead, and the summary counts it.
 A run that recorded a transport failure (see :mod:`pytest_opsladder.http.failures`) for a
-request the baseline got an answer to is worse too, even when the agent coped (a fallback).
+request the baseline got an answer to is worse too, even when the agent coped (a fallback);
+so is one whose response was cut mid-body (stored partial, with its error) where the
+baseline's came whole.
 ``--opsladder-record-mode=rewrite`` is judged alike: a rewrite made while the model was
 unreachable is no evidence that the agent no longer needs it, so no mode can tell a
 deliberate change from a loss. To keep a run judged
@@ -83,9 +85,12 @@ def failed(run: Run) -> bool:
 
 
 def _answered(http: list[Any]) -> bool:
-    """Some recorded interaction got a non-error answer."""
+    """Some recorded interaction got a whole, non-error answer (a body cut mid-way is none)."""
     for item in http:
-        status = item.get("response", {}).get("status") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or _transport_failed(item):
+            continue
+        response = item.get("response")
+        status = response.get("status") if isinstance(response, dict) else None
         if isinstance(status, int) and status < 400:
             return True
     return False

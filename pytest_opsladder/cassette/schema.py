@@ -162,10 +162,23 @@ SCHEMA: dict[str, Any] = {
         },
         "interaction": {
             "description": "one HTTP request with the response it got, or with the transport "
-            "error it failed with (refused, unresolved, timed out, reset): never both",
+            "error it failed with (refused, unresolved, timed out, reset); both only for a "
+            "body cut mid-way: the response that arrived, marked partial, and the error",
             "type": "object",
             "required": ["request"],
-            "oneOf": [{"required": ["response"]}, {"required": ["error"]}],
+            "oneOf": [
+                {
+                    "description": "a 'response' (whole: no 'partial', no 'error')",
+                    "required": ["response"],
+                    "properties": {"error": False, "response": {"properties": {"partial": False}}},
+                },
+                {
+                    "description": "an 'error' (with a 'response' only if it is marked "
+                    "'partial': true)",
+                    "required": ["error"],
+                    "properties": {"response": {"required": ["partial"]}},
+                },
+            ],
             "properties": {
                 "request": {
                     "type": "object",
@@ -187,6 +200,7 @@ SCHEMA: dict[str, Any] = {
                         "body": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/body"}]},
                         "chunks": {"type": "array", "items": {"$ref": "#/$defs/body"}},
                         "closed_early": {"type": "boolean"},
+                        "partial": {"const": True},
                     },
                 },
                 "error": {"$ref": "#/$defs/transport_error"},
@@ -195,7 +209,8 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "transport_error": {
-            "description": "a request that got no response: kind is library-neutral, class "
+            "description": "a request that got no response, or whose body was cut mid-way "
+            "(incomplete_body, reset, read_timeout): kind is library-neutral, class "
             "and message what the recording client raised (replay raises the replaying "
             "client's own error for the kind)",
             "type": "object",
@@ -325,6 +340,8 @@ class _Probe(_Fast):
 
     def valid(self, value: Any, schema: dict[str, Any], depth: int) -> bool:
         self.nodes = 0  # the walk counts the values; a probe never fails on their number
+        if schema is False:  # type: ignore[comparison-overlap]  # a key an option forbids
+            return False
         return schema is _ANY or super().valid(value, schema, depth)
 
     def json_value(self, value: Any, depth: int) -> bool:
@@ -536,6 +553,8 @@ def _type_fits(value: Any, schema: dict[str, Any]) -> bool:
 
 def _one_of_expected(options: list[dict[str, Any]]) -> str:
     """What a oneOf asks for, in words: ``exactly one of the keys 'text', 'base64', 'json'``."""
+    if all("description" in option for option in options):
+        return "one of: " + "; or ".join(str(option["description"]) for option in options)
     keys = [option.get("required", []) for option in options]
     if all(len(k) == 1 for k in keys):
         return "an object with exactly one of the keys " + ", ".join(repr(k[0]) for k in keys)

@@ -11,7 +11,8 @@ vcrpy's while runs are active (see :mod:`.dispatch`):
 - the stub's ``record_response``: the live stream is tee'd chunk by chunk into the response the
   agent reads, each chunk kept with its time since the headers; the interaction is stored when
   the stream ends;
-- the stub's ``build_response``: a replayed stream yields the recorded chunks one read at a time.
+- the stub's ``build_response``: a replayed stream yields the recorded chunks one read at a time
+  (and, for a stream recorded cut mid-body, then raises aiohttp's error for the cut).
 
 A request that fails before its response (refused, unresolved, timed out, disconnected) is
 recorded through ``_request`` too, and replayed as aiohttp's own error (see :mod:`.failures`).
@@ -188,19 +189,19 @@ async def _pump(live: Any, tee: Any, finish: Any, t0: float, target: Any) -> Non
             chunks.append((target.run.now() - t0, bytes(data)))
             tee.feed_data(data)
     except BaseException as exc:  # the agent still sees the error; what came is recorded
-        finish(chunks)
+        finish(chunks, exc)
         tee.set_exception(exc)
         if isinstance(exc, asyncio.CancelledError):
             raise
         return
-    finish(chunks)
+    finish(chunks, None)
     tee.feed_eof()
 
 
 def _finisher(
     target: Any, vcr_request: Any, response: Any, stubs: Any, elapsed: Callable[[], float]
-) -> Callable[[list[tuple[float, bytes]]], None]:
-    def finish(chunks: list[tuple[float, bytes]]) -> None:
+) -> Callable[[list[tuple[float, bytes]], BaseException | None], None]:
+    def finish(chunks: list[tuple[float, bytes]], error: BaseException | None) -> None:
         headers = {  # the chunks were decoded by aiohttp: no encoding to undo on replay
             k: v
             for k, v in stubs._serialize_headers(response.headers).items()
@@ -208,7 +209,8 @@ def _finisher(
         }
         body = {"string": b"".join(c for _, c in chunks), "chunks": chunks}
         status = {"code": response.status, "message": response.reason}
-        target.append(vcr_request, {"status": status, "headers": headers, "body": body})
+        response_dict = {"status": status, "headers": headers, "body": body}
+        target.append(vcr_request, response_dict, error if isinstance(error, Exception) else None)
 
     return finish
 
@@ -219,8 +221,12 @@ def _builder(stubs: Any) -> Callable[..., Any]:
 
     def build_response(vcr_request: Any, vcr_response: dict[str, Any], history: Any) -> Any:
         response = original(vcr_request, vcr_response, history)
-        chunks = vcr_response.get("body", {}).get("chunks")
-        if chunks:
+        body = vcr_response.get("body", {})
+        chunks, error = body.get("chunks"), body.get("error")
+        if error:  # cut mid-body: the chunks that came, then aiohttp's error for the cut
+            response.content = _chunk_stream(chunks or [body.get("string") or b""])
+            response.content.cut = aiohttp_error(error, str(vcr_request.uri))
+        elif chunks:
             response.content = _chunk_stream(chunks)
         return response
 
@@ -250,9 +256,18 @@ def _stream_class() -> type[Any]:
         ``iter_any``/``iter_chunked``/``readany`` see the recorded chunk boundaries."""
 
         pump: Any = None  # the recording task feeding this stream, kept alive with it
+        cut: BaseException | None = None  # replayed cut mid-body: raised once the chunks are read
 
         def _read_nowait(self, n: int) -> bytes:
+            if not self._buffer and self.cut is not None:
+                raise self.cut
             return self._read_nowait_chunk(n) if self._buffer else b""
+
+        async def readuntil(self, separator: bytes = b"\n", **kwargs: Any) -> bytes:
+            chunk = await super().readuntil(separator, **kwargs)
+            if not chunk and self.cut is not None:
+                raise self.cut
+            return chunk
 
     return Stream
 

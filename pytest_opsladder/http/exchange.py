@@ -1,8 +1,10 @@
 """One HTTP exchange over httpx/httpx2 inside a run: replayed, or recorded as it streams.
 
-A recorded interaction is stored only once its body has been read to the end (or the reader
-closed it); a stream that breaks mid-way is reported as an ``http`` event with the error and
-is not stored, so a cassette never holds half a response.
+A recorded interaction is stored once its body has been read to the end (or the reader
+closed it). A stream cut mid-way by the transport (the peer closed, a reset, a read timeout)
+is stored with what arrived, marked ``"partial": true``, and its ``error`` (see
+:mod:`.failures`); replay yields the same chunks, then raises httpx's error for it. Any other
+error while reading (the caller's own) is reported on the ``http`` event and not stored.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from pytest_opsladder.http.bodies import (
     encode_body,
     is_event_stream,
 )
-from pytest_opsladder.http.failures import classify, error_entry, httpx_error
+from pytest_opsladder.http.failures import (
+    body_kind,
+    classify,
+    error_entry,
+    event_error,
+    httpx_error,
+)
 from pytest_opsladder.http.scrub import scrub_httpx_headers, scrub_url
 from pytest_opsladder.http.store import HttpStore, Outcome
 from pytest_opsladder.http.streams import recording_stream_class, replay_stream_class
@@ -49,21 +57,30 @@ class Exchange:
             raise self.store.miss_error(self.request.method, self.url, self.decision.canonical)
         assert self.decision.index is not None
         item, index = self.store.reuse(self.decision.index)
-        if "error" in item:  # a recorded transport failure: httpx's own error for it
+        if "response" not in item:  # a recorded transport failure: httpx's own error for it
             event = self._event(index=index)
             self.store.replayed_failure(self.decision, event, item["error"], self.t0)
             raise httpx_error(self.mod, item["error"], self.request)
         stored = item["response"]
         chunks = _stored_chunks(stored)
         _check_encoding(stored, chunks, f"interaction {index} of {self.store.cassette}")
-        event = self._event(status=stored["status"], index=index)
-        self.store.note(self.decision, {**event, "chunks": len(chunks)}, self.t0)
+        event = self._event(status=stored["status"], index=index, chunks=len(chunks))
+        cut = self._cut(item.get("error"), event)
+        self.store.note(self.decision, event, self.t0)
         return self.mod.Response(
             stored["status"],
             headers=[(k, v) for k, vals in stored.get("headers", {}).items() for v in vals],
-            stream=replay_stream_class(self.mod)(chunks, self.store.options),
+            stream=replay_stream_class(self.mod)(chunks, self.store.options, cut),
             extensions=_reason(stored),
         )
+
+    def _cut(self, error: Any, event: dict[str, Any]) -> Any:
+        """A stream recorded cut mid-body: its event says so, and its stream raises httpx's
+        error for the cut once the recorded chunks are read."""
+        if not isinstance(error, dict):
+            return None
+        event.update(error=event_error(error), error_kind=error["kind"])
+        return functools.partial(httpx_error, self.mod, error, self.request)
 
     # -- record ----------------------------------------------------------------------------
     def failed(self, exc: BaseException) -> None:
@@ -94,22 +111,26 @@ class Exchange:
         self, chunks: list[tuple[float, bytes]], error: BaseException | None, early: bool
     ) -> None:
         status = self.response.status_code
-        if error is not None:
+        kind = body_kind(error) if error is not None else None
+        if error is not None and kind is None:  # not the transport's: nothing to replay
             failure = f"{type(error).__name__}: {error}"
             event = self._event(status=status, error=failure, chunks=len(chunks), stored=False)
             self.store.note(self.decision, event, self.t0)
             return
         data = self._event(status=status, chunks=len(chunks))
+        cut = error_entry(error, kind) if error is not None and kind is not None else None
+        if cut is not None:
+            data.update(error=event_error(cut), error_kind=kind)
         if early:
             data["closed_early"] = True
         if self.decision.outcome is Outcome.RECORDED:
-            data["index"] = self.store.store(self._interaction(chunks, early))
+            data["index"] = self.store.store(self._interaction(chunks, early, cut))
         elif self.decision.outcome is Outcome.LIVE and not self.decision.outside:
-            self._keep_llm_summary(data, chunks, early)
+            self._keep_llm_summary(data, chunks, cut)
         self.store.note(self.decision, data, self.t0)
 
     def _keep_llm_summary(
-        self, data: dict[str, Any], chunks: list[tuple[float, bytes]], early: bool
+        self, data: dict[str, Any], chunks: list[tuple[float, bytes]], cut: dict[str, Any] | None
     ) -> None:
         """A live LLM call that is not stored (shadow without a candidate cassette) keeps its
         derived llm_call on its http event: nothing else of it will remain to read later."""
@@ -117,7 +138,10 @@ class Exchange:
 
         if self.request.method.upper() != "POST":
             return
-        summary = live_llm_summary(self._summary_item(chunks))
+        item = self._summary_item(chunks)
+        if cut is not None:
+            item["response"]["partial"], item["error"] = True, cut
+        summary = live_llm_summary(item)
         if summary is not None:
             data["llm"] = summary
 
@@ -132,19 +156,25 @@ class Exchange:
         elapsed = round(self.store.run.now() - self.t0, 6)
         return {"request": request, "response": response, "elapsed": elapsed}
 
-    def _interaction(self, chunks: list[tuple[float, bytes]], early: bool) -> dict[str, Any]:
+    def _interaction(
+        self, chunks: list[tuple[float, bytes]], early: bool, cut: dict[str, Any] | None
+    ) -> dict[str, Any]:
         status = {"status": self.response.status_code, "reason": self.response.reason_phrase}
         response = _with_body(status, scrub_httpx_headers(self.response.headers), chunks)
         if early:
             response["closed_early"] = True
         request = vcr_format.stored_request(self.request.method, self.url, (), self.body)
         request["headers"] = scrub_httpx_headers(self.request.headers)
-        return {
+        item = {
             "request": request,
             "response": response,
             "transport": self.mod.__name__,
             "elapsed": round(self.store.run.now() - self.t0, 6),
         }
+        if cut is not None:  # the body stopped mid-way: what arrived, and how it stopped
+            response["partial"] = True
+            item["error"] = cut
+        return item
 
 
 def _with_body(

@@ -15,6 +15,11 @@ error the *replaying* client library raises for that kind (httpx's ``ConnectErro
 (openai, anthropic) turns it into the same ``APIConnectionError`` / ``APITimeoutError`` and an
 agent that handled the failure live handles it again offline. Each attempt of a retrying
 client is its own interaction, replayed in recorded order like any repeated request.
+
+A failure *after* the response headers (a stream cut mid-body: the peer closed, a reset, a read
+timeout between chunks) keeps both: the ``response`` with what arrived, marked
+``"partial": true``, and the ``error`` (:func:`body_kind`). Replay yields the recorded chunks,
+then raises the replaying client's own error for the kind mid-body.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ KINDS = (
     "read_timeout",  # connected and sent, no response within the read timeout
     "write_timeout",  # the request could not be sent within the write timeout
     "reset",  # the connection was reset or closed before a response came
+    "incomplete_body",  # the response began, then the peer closed before its body ended
 )
 
 # The classes the patched HTTP libraries raise for a transport failure, by name (most derived
@@ -61,6 +67,8 @@ _NAMED = {
     "RemoteDisconnected": "reset",
     "ClientConnectionResetError": "reset",
     "ProtocolError": "reset",
+    "ClientPayloadError": "incomplete_body",
+    "IncompleteRead": "incomplete_body",
 }
 _NETWORK_ERRNOS = frozenset(
     {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNABORTED, errno.ETIMEDOUT,
@@ -94,6 +102,17 @@ def classify(exc: BaseException) -> str | None:
     if kind in (*_CONNECT_KINDS, None):
         kind = _connect_detail(chain) or kind
     return kind
+
+
+def body_kind(exc: BaseException) -> str | None:
+    """The kind of a failure while a response body streamed in (after its headers): a peer
+    that closed the connection mid-body is ``incomplete_body``, a reset stays ``reset``."""
+    kind = classify(exc)
+    if kind != "reset":
+        return kind
+    if any(isinstance(e, ConnectionResetError | BrokenPipeError) for e in _chain(exc)):
+        return "reset"
+    return "incomplete_body"
 
 
 def _named_kind(exc: BaseException) -> str | None:
@@ -193,6 +212,7 @@ _HTTPX = {
     "read_timeout": "ReadTimeout",
     "write_timeout": "WriteTimeout",
     "reset": "RemoteProtocolError",
+    "incomplete_body": "RemoteProtocolError",
 }
 
 
@@ -221,6 +241,8 @@ def _socket_error(error: dict[str, Any]) -> Exception:
         return ConnectionRefusedError(errno.ECONNREFUSED, message)
     if kind in ("connect_timeout", "read_timeout", "write_timeout"):
         return TimeoutError(message)
+    if kind == "incomplete_body":
+        return http.client.IncompleteRead(b"")
     if kind == "reset":
         if str(error.get("class", "")).endswith("RemoteDisconnected"):
             return http.client.RemoteDisconnected(message)
@@ -260,6 +282,8 @@ def aiohttp_error(error: dict[str, Any], url: str) -> Exception:
         return ce.SocketTimeoutError(message)
     if recorded.endswith("ServerDisconnectedError"):
         return ce.ServerDisconnectedError(message)
+    if kind == "incomplete_body":
+        return ce.ClientPayloadError(message)
     return ce.ClientOSError(errno.ECONNRESET, message)
 
 

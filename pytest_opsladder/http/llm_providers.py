@@ -158,6 +158,7 @@ def llm_call_of(item: dict[str, Any]) -> dict[str, Any] | None:
     data: dict[str, Any] = {"source": "http", "provider": provider.name, "operation": op}
     try:
         data.update(_transport_error(item) or _read(provider, op, exchange))
+        _cut_stream(item, data, exchange)
     except Exception as exc:  # a malformed response is a call with a parse error, not a crash
         exchange.problems.append(f"{type(exc).__name__}: {exc}")
     data.setdefault("request_model", _model_of(request))
@@ -184,12 +185,28 @@ def _read(provider: LlmProvider, op: str, exchange: Interaction) -> dict[str, An
 def _transport_error(item: dict[str, Any]) -> dict[str, Any] | None:
     """A call that failed at the transport (see .failures) got no answer and used no tokens."""
     error = item.get("error")
-    if not isinstance(error, dict):
+    if not isinstance(error, dict) or "response" in item:  # a cut stream is read: _cut_stream
         return None
     data: dict[str, Any] = {"error": f"{error.get('kind')}: {event_error(error)}"}
     data["usage"] = {"input_tokens": 0, "output_tokens": 0, "prompt_tokens": 0,
                      "completion_tokens": 0}  # fmt: skip
     return data
+
+
+def _cut_stream(item: dict[str, Any], data: dict[str, Any], exchange: Interaction) -> None:
+    """A response cut mid-body (see .failures) is no complete call: its usage is unknown (None,
+    with a parse_error saying so) unless the stream had already carried its final usage (a
+    usage together with a finish reason)."""
+    error, response = item.get("error"), item.get("response")
+    if not isinstance(error, dict) or not isinstance(response, dict):
+        return
+    data["error"] = f"{error.get('kind')}: {event_error(error)}"
+    if data.get("usage") and data.get("finish_reason"):
+        return
+    data["usage"] = None
+    exchange.problems.append(
+        f"the stream was cut ({error.get('kind')}) before the call ended: its usage is unknown"
+    )
 
 
 def _http_error(exchange: Interaction) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from pytest_opsladder.exceptions import HttpReplayMissError
 from pytest_opsladder.http import vcr_format
 from pytest_opsladder.http.canonical import Canonical, Canonicalizer, url_base
 from pytest_opsladder.http.config import HttpOptions
-from pytest_opsladder.http.failures import RecordedFailure, error_entry, event_error
+from pytest_opsladder.http.failures import RecordedFailure, body_kind, error_entry, event_error
 from pytest_opsladder.http.scrub import scrub_url
 from pytest_opsladder.secrets import remember
 
@@ -243,13 +243,20 @@ class HttpStore:
             raise self.miss_error(request.method, request.uri, decision.canonical)
         assert decision.index is not None
         item, index = self.reuse(decision.index)
-        if "error" in item:
+        if "response" not in item:
             raise self.replayed_failure(decision, {**data, "index": index}, item["error"], t0)
         data.update(status=item["response"]["status"], index=index)
+        played = vcr_format.to_vcr_response(item["response"])
+        if "error" in item:  # cut mid-body: the stub raises it after the chunks (aiohttp)
+            data.update(error=event_error(item["error"]), error_kind=item["error"]["kind"])
+            played["body"]["error"] = item["error"]
         self.note(decision, data, t0)
-        return vcr_format.to_vcr_response(item["response"])
+        return played
 
-    def append(self, request: Any, response: dict[str, Any]) -> None:
+    def append(
+        self, request: Any, response: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        """A response vcrpy's stubs got; ``error`` when its body was cut mid-way (aiohttp)."""
         decision = self._decision_for(request)
         self._pending.pop(id(request), None)
         if decision.outside:
@@ -257,8 +264,12 @@ class HttpStore:
         t0 = getattr(request, "_opsladder_t0", self.run.now())
         data: dict[str, Any] = {"method": request.method, "url": scrub_url(request.uri)}
         data["status"] = response["status"]["code"]
+        kind = body_kind(error) if error is not None else None
+        cut = error_entry(error, kind) if error is not None and kind is not None else None
+        if cut is not None:
+            data.update(error=event_error(cut), error_kind=kind)
         if decision.outcome is Outcome.RECORDED:
-            item = vcr_format.from_vcr(request, response, self.run.now() - t0)
+            item = vcr_format.from_vcr(request, response, self.run.now() - t0, cut)
             data["index"] = self.store(item)
         elif decision.outcome is Outcome.LIVE:
             _keep_llm_summary(data, request, response, self.run.now() - t0)

@@ -17,12 +17,16 @@ from typing import Any
 from pytest_opsladder.http.config import HttpOptions
 
 Finish = Callable[[list[tuple[float, bytes]], BaseException | None, bool], None]
+Cut = Callable[[], Exception] | None  # a stream recorded cut mid-body: the error after its chunks
 
 
 class _ReplayMixin:
-    def __init__(self, chunks: list[tuple[float, bytes]], opts: HttpOptions) -> None:
+    def __init__(
+        self, chunks: list[tuple[float, bytes]], opts: HttpOptions, cut: Cut = None
+    ) -> None:
         self._chunks = chunks
         self._opts = opts
+        self._cut = cut
 
     def _gaps(self) -> Iterator[tuple[float, bytes]]:
         factor, last = self._opts.stream_timing, 0.0
@@ -35,9 +39,11 @@ class _ReplayMixin:
             if gap:
                 self._opts.sleep(gap)
             yield data
+        if self._cut is not None:
+            raise self._cut()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return _ReplayChunks(self._gaps(), self._opts)
+        return _ReplayChunks(self._gaps(), self._opts, self._cut)
 
     def close(self) -> None:
         return None
@@ -53,9 +59,10 @@ class _ReplayChunks:
     finalizer hook, late: at interpreter exit, on a loop no longer running, that printed 'Task
     was destroyed but it is pending!'."""
 
-    def __init__(self, gaps: Iterator[tuple[float, bytes]], opts: HttpOptions) -> None:
+    def __init__(self, gaps: Iterator[tuple[float, bytes]], opts: HttpOptions, cut: Cut) -> None:
         self._gaps = gaps
         self._opts = opts
+        self._cut = cut
 
     def __aiter__(self) -> _ReplayChunks:
         return self
@@ -64,6 +71,8 @@ class _ReplayChunks:
         try:
             gap, data = next(self._gaps)
         except StopIteration:
+            if self._cut is not None:
+                raise self._cut() from None
             raise StopAsyncIteration from None
         if gap:
             await self._opts.async_sleep(gap)

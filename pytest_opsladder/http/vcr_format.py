@@ -6,7 +6,8 @@ An interaction in ``run.http`` is::
      "response": {"status", "reason", "headers", "body"} | {..., "chunks": [{"t", "text"}]},
      "transport": "httpx" | "vcrpy", "elapsed": seconds}
 
-or, for a request that failed at the transport, ``"error"`` in place of ``"response"`` (see
+or, for a request that failed at the transport, ``"error"`` in place of ``"response"``; for
+a body cut mid-way, both: the ``response`` with what arrived and ``"partial": true`` (see
 :mod:`.failures`).
 
 Bodies are ``{"text": ...}`` or ``{"base64": ...}`` (see :mod:`.bodies`); a streamed response
@@ -86,8 +87,11 @@ def decoded_response_body(
     return {k: v for k, v in headers.items() if k not in ENCODING_HEADERS}, plain
 
 
-def from_vcr(request: Any, response: dict[str, Any], elapsed: float) -> dict[str, Any]:
-    """A vcrpy (request, response dict) as the run's JSON interaction."""
+def from_vcr(
+    request: Any, response: dict[str, Any], elapsed: float, cut: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A vcrpy (request, response dict) as the run's JSON interaction; ``cut`` is the error
+    entry of a body that stopped mid-way (the response is then marked partial)."""
     req_headers = [(k, ", ".join(_values(v))) for k, v in dict(request.headers).items()]
     resp_headers = scrub_headers(
         (k, v) for k, vals in (response.get("headers") or {}).items() for v in _values(vals)
@@ -103,12 +107,16 @@ def from_vcr(request: Any, response: dict[str, Any], elapsed: float) -> dict[str
     if chunks and is_event_stream(headers):
         del stored_response["body"]
         stored_response["chunks"] = [{"t": round(t, 6), **encode_body(c)} for t, c in chunks]
-    return {
+    item = {
         "request": stored_request(request.method, request.uri, req_headers, request_bytes(request)),
         "response": stored_response,
         "transport": "vcrpy",
         "elapsed": round(elapsed, 6),
     }
+    if cut is not None:
+        stored_response["partial"] = True
+        item["error"] = cut
+    return item
 
 
 def failed_interaction(request: Any, error: dict[str, Any], elapsed: float) -> dict[str, Any]:

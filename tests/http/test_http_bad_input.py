@@ -14,7 +14,8 @@ from llm_servers import BAD_SSE, LLMServer
 
 from pytest_opsladder.capture.run import RunStatus
 from pytest_opsladder.cassette import files
-from pytest_opsladder.modes import Mode
+from pytest_opsladder.http.bodies import decode_body
+from pytest_opsladder.modes import Mode, RecordMode
 
 
 def get(url: str) -> list[Any]:
@@ -99,24 +100,44 @@ def test_malformed_sse_keeps_its_chunks(llm_server: LLMServer, tmp_path: Path) -
     assert len(files.load(path).http[0]["response"]["chunks"]) == len(rec)
 
 
-def test_a_stream_dropped_mid_way_records_the_error_and_no_half_interaction(
+def test_a_stream_dropped_mid_way_is_stored_partial_with_its_error_and_replays_the_same(
     llm_server: LLMServer, tmp_path: Path
 ) -> None:
+    """The server closes the connection after three events: what arrived is stored, marked
+    partial, with the error; replay yields the same chunks, then raises the same error."""
+    got: list[str] = []
+
     def read() -> list[str]:
+        got.clear()
         with httpx.Client() as client, client.stream("POST", llm_server.url + "/drop") as r:
-            return [chunk.decode() for chunk in r.iter_raw()]
+            for chunk in r.iter_raw():
+                got.append(chunk.decode())
+        return got
 
     path = tmp_path / "c.json"
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx.RemoteProtocolError) as live:
         run_in(path, read, Mode.RECORD)
+    recorded_chunks = list(got)
+    assert recorded_chunks
     saved = files.load(path)
     assert saved.status is RunStatus.ERROR
     assert saved.error is not None
     assert saved.error["type"] == "RemoteProtocolError"
-    assert saved.http == []
+    [item] = saved.http
+    assert item["response"]["partial"] is True
+    assert [decode_body(c).decode() for c in item["response"]["chunks"]] == recorded_chunks
+    assert item["error"]["kind"] == "incomplete_body"
+    assert item["error"]["class"] == "httpx.RemoteProtocolError"
     (event,) = saved.events_of("http")
-    assert event.data["stored"] is False
+    assert event.data["error_kind"] == "incomplete_body"
     assert "RemoteProtocolError" in event.data["error"]
+    assert event.data["index"] == 0
+
+    llm_server.stop()
+    with pytest.raises(httpx.RemoteProtocolError) as replayed:
+        run_in(path, read, Mode.REPLAY, record_mode=RecordMode.NONE)
+    assert got == recorded_chunks
+    assert str(replayed.value) == str(live.value)
 
 
 def test_requests_goes_through_vcrpy_and_replays(llm_server: LLMServer, tmp_path: Path) -> None:
