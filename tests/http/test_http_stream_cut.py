@@ -1,0 +1,330 @@
+"""A stream cut after its headers is part of the recording: the chunks that arrived are stored
+(marked partial) with the error that cut them, and replay yields the same chunks, then raises
+the replaying client's own error, so an agent that kept the partial text, retried or fell back
+live does the same offline.
+
+Real parts: a loopback server that sends the headers and two SSE chunks then closes the socket
+(or stalls past the client's read timeout), the real openai SDK (sync and async) and aiohttp.
+Replay points the cutting endpoint at a live server: had anything gone out, it would answer.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llm_servers import LLMServer
+from test_http_transport_errors import QUIET, XDIST, cassette_http, seen, setup_project
+
+from pytest_opsladder.http.llm_providers import llm_call_of
+
+
+def _sse(obj: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(obj).encode() + b"\n\n"
+
+
+def _chunk(word: str) -> bytes:
+    delta = {"role": "assistant", "content": word}
+    choice = {"index": 0, "delta": delta, "finish_reason": None}
+    event = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m1"}
+    return _sse({**event, "choices": [choice]})
+
+
+EVENTS = [_chunk("Hello "), _chunk("world")]
+
+
+class CutServer:
+    """Answers every request with 200, SSE headers and two chunks (chunked encoding), then
+    closes the socket (``close``) or holds it silent (``stall``) until stopped."""
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+        self.hits = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.held: list[socket.socket] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            _read_request(conn)
+            self.hits += 1
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            conn.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+            for event in EVENTS:
+                conn.sendall(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+            if self.how == "close":
+                conn.close()
+            else:
+                self.held.append(conn)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+        self.thread.join(timeout=5)
+
+
+def _read_request(conn: socket.socket) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        got = conn.recv(65536)
+        if not got:
+            return
+        data += got
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+         if line.lower().startswith(b"content-length:")), 0,
+    )  # fmt: skip
+    while len(body) < length:
+        got = conn.recv(65536)
+        if not got:
+            return
+        body += got
+
+
+@pytest.fixture
+def cutting() -> Iterator[dict[str, CutServer]]:
+    servers = {"close": CutServer("close"), "stall": CutServer("stall")}
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def fallback() -> Iterator[LLMServer]:
+    server = LLMServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+AGENT = """
+import os
+import httpx, openai
+
+def stream(url, timeout=0.5):
+    client = openai.OpenAI(base_url=url + "/v1", api_key="sk-test", max_retries=0,
+                           timeout=timeout)
+    parts = []
+    try:
+        for chunk in client.chat.completions.create(
+                model="m1", messages=[{"role": "user", "content": "hi"}], stream=True):
+            if chunk.choices and chunk.choices[0].delta.content:
+                parts.append(chunk.choices[0].delta.content)
+    except (httpx.HTTPError, openai.APIError) as exc:
+        cause = exc.__cause__ or exc.__context__ or exc
+        return "".join(parts), f"{type(exc).__name__} from {type(cause).__name__}"
+    return "".join(parts), None
+
+def test_agent(opsladder_run):
+    kept, errors = [], []
+    for _ in range(2):  # the primary, then one retry of it
+        text, error = stream(os.environ["PRIMARY"])
+        kept.append(text)
+        if error is None:
+            break
+        errors.append(error)
+    answer = stream(os.environ["FALLBACK"], 5.0)[0] if errors else kept[-1]
+    opsladder_run.output = {"kept": kept, "errors": errors, "answer": answer}
+    assert answer
+"""
+
+ASYNC_AGENT = """
+import asyncio, os
+import httpx, openai
+
+async def stream(url, timeout=0.5):
+    parts = []
+    async with openai.AsyncOpenAI(base_url=url + "/v1", api_key="sk-test", max_retries=0,
+                                  timeout=timeout) as client:
+        try:
+            reply = await client.chat.completions.create(
+                model="m1", messages=[{"role": "user", "content": "hi"}], stream=True)
+            async for chunk in reply:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    parts.append(chunk.choices[0].delta.content)
+        except (httpx.HTTPError, openai.APIError) as exc:
+            cause = exc.__cause__ or exc.__context__ or exc
+            return "".join(parts), f"{type(exc).__name__} from {type(cause).__name__}"
+    return "".join(parts), None
+
+def test_async_agent(opsladder_run):
+    kept, errors = [], []
+    for _ in range(2):
+        text, error = asyncio.run(stream(os.environ["PRIMARY"]))
+        kept.append(text)
+        if error is None:
+            break
+        errors.append(error)
+    answer = asyncio.run(stream(os.environ["FALLBACK"], 5.0))[0] if errors else kept[-1]
+    opsladder_run.output = {"kept": kept, "errors": errors, "answer": answer}
+    assert answer
+"""
+
+AIOHTTP_AGENT = """
+import asyncio, os
+import aiohttp
+
+async def read(url):
+    lines = []
+    timeout = aiohttp.ClientTimeout(sock_read=0.5)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with session.post(url + "/v1/chat/completions", json={"stream": True}) as response:
+            try:
+                async for chunk in response.content.iter_any():
+                    lines.append(chunk.decode())
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                return "".join(lines), type(exc).__name__
+    return "".join(lines), None
+
+def test_aiohttp_agent(opsladder_run):
+    text, error = asyncio.run(read(os.environ["PRIMARY"]))
+    opsladder_run.output = {"text": text, "error": error}
+"""
+
+KIND = {"close": "incomplete_body", "stall": "read_timeout"}
+
+
+def _events(runs: dict[str, Any]) -> dict[str, Any]:
+    """The runs as the agent lived them: events without outcome, index or port; outputs."""
+    out = {}
+    for name, run in runs.items():
+        events = [{**e, "outcome": None, "url": e["url"].split("/", 3)[-1]} for e in run["events"]]
+        out[name] = {"events": events, "output": run["output"]}
+    return out
+
+
+def _replay_against_a_live_server(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    events: Path,
+    args: tuple[str, ...] = (),
+    subprocess: bool = False,
+) -> tuple[dict[str, Any], list[str]]:
+    answering = LLMServer().start()  # had replay gone out, the primary would answer now
+    try:
+        monkeypatch.setenv("PRIMARY", answering.url)
+        for path in events.glob("*.json"):
+            path.unlink()
+        session = pytester.runpytest_subprocess if subprocess else pytester.runpytest
+        result = session(*args, *QUIET)
+        result.assert_outcomes(passed=len(list(pytester.path.glob("test_*.py"))))
+        return seen(events), list(answering.hits)
+    finally:
+        answering.stop()
+
+
+@pytest.mark.parametrize("agent", ["sync", "async"])
+@pytest.mark.parametrize("cut", ["close", "stall"])
+def test_an_openai_stream_cut_mid_body_replays_offline_with_its_retry_and_fallback(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    fallback: LLMServer,
+    cutting: dict[str, CutServer],
+    cut: str,
+    agent: str,
+) -> None:
+    """The primary's stream is cut after two chunks, twice (the agent keeps the partial text
+    and retries once), then the agent falls back. Replay, with the fallback gone and the
+    primary answering whole, takes the same path: same partial text, errors, events, output."""
+    events = setup_project(pytester, monkeypatch, PRIMARY=cutting[cut].url, FALLBACK=fallback.url)
+    pytester.makepyfile(**{f"test_{agent}": AGENT if agent == "sync" else ASYNC_AGENT})
+    pytester.runpytest("--opsladder-mode=record", *QUIET).assert_outcomes(passed=1)
+    assert cutting[cut].hits == 2
+    recorded = seen(events)
+    [run] = recorded.values()
+    error = {  # what the SDK raised live, from httpx's error for the cut
+        "stall": "APITimeoutError from ReadTimeout",
+        "close": "APIConnectionError from RemoteProtocolError",
+    }[cut]
+    assert run["output"]["kept"] == ["Hello world", "Hello world"]
+    assert run["output"]["errors"] == [error, error]
+    assert [e["error_kind"] for e in run["events"]] == [KIND[cut], KIND[cut], None]
+    http = cassette_http(pytester)
+    cuts = [item for item in http if "error" in item]
+    assert [item["error"]["kind"] for item in cuts] == [KIND[cut]] * 2
+    assert all(item["response"]["partial"] is True for item in cuts)
+    assert all(len(item["response"]["chunks"]) == 2 for item in cuts)
+    call = llm_call_of(cuts[0])
+    assert call is not None
+    assert call["usage"] is None
+    assert "the stream was cut" in call["parse_error"]
+
+    fallback.stop()
+    replayed, hits = _replay_against_a_live_server(pytester, monkeypatch, events)
+    assert hits == []
+    assert _events(replayed) == _events(recorded)
+    [run] = replayed.values()
+    assert {e["outcome"] for e in run["events"]} == {"replayed"}
+
+
+@pytest.mark.parametrize("xdist", XDIST)
+def test_cut_streams_record_and_replay_serial_and_under_xdist(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    fallback: LLMServer,
+    cutting: dict[str, CutServer],
+    xdist: list[str],
+) -> None:
+    events = setup_project(
+        pytester, monkeypatch, PRIMARY=cutting["close"].url, FALLBACK=fallback.url
+    )
+    pytester.makepyfile(test_sync=AGENT, test_async=ASYNC_AGENT)
+    session = pytester.runpytest_subprocess if xdist else pytester.runpytest
+    session("--opsladder-mode=record", *xdist, *QUIET).assert_outcomes(passed=2)
+    recorded = seen(events)
+    assert len(recorded) == 2
+    for run in recorded.values():
+        assert run["output"]["errors"] == ["APIConnectionError from RemoteProtocolError"] * 2
+    fallback.stop()
+    replayed, hits = _replay_against_a_live_server(
+        pytester, monkeypatch, events, tuple(xdist), subprocess=bool(xdist)
+    )
+    assert hits == []
+    assert _events(replayed) == _events(recorded)
+
+
+@pytest.mark.parametrize("cut", ["close", "stall"])
+def test_an_aiohttp_stream_cut_mid_body_replays_its_chunks_then_aiohttps_error(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    cutting: dict[str, CutServer],
+    cut: str,
+) -> None:
+    events = setup_project(pytester, monkeypatch, PRIMARY=cutting[cut].url)
+    pytester.makepyfile(test_aio=AIOHTTP_AGENT)
+    pytester.runpytest_subprocess("--opsladder-mode=record", *QUIET).assert_outcomes(passed=1)
+    recorded = seen(events)
+    [run] = recorded.values()
+    assert run["output"]["text"] == b"".join(EVENTS).decode()
+    assert run["output"]["error"] == (
+        "ClientPayloadError" if cut == "close" else "SocketTimeoutError"
+    )
+    [item] = cassette_http(pytester)
+    assert item["response"]["partial"] is True
+    assert item["error"]["kind"] == KIND[cut]
+    replayed, hits = _replay_against_a_live_server(pytester, monkeypatch, events, subprocess=True)
+    assert hits == []
+    assert _events(replayed) == _events(recorded)
