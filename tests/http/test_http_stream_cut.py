@@ -40,7 +40,8 @@ EVENTS = [_chunk("Hello "), _chunk("world")]
 
 class CutServer:
     """Answers every request with 200, SSE headers and two chunks (chunked encoding), then
-    closes the socket (``close``) or holds it silent (``stall``) until stopped."""
+    closes the socket (``close``) or holds it silent (``stall``) until stopped; ``whole``
+    ends the stream as it should."""
 
     def __init__(self, how: str) -> None:
         self.how = how
@@ -69,7 +70,12 @@ class CutServer:
             conn.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
             for event in EVENTS:
                 conn.sendall(f"{len(event):x}\r\n".encode() + event + b"\r\n")
-            if self.how == "close":
+            if self.how == "whole":  # the stream as it should end: finish, [DONE], last chunk
+                for event in (_finish_chunk(), b"data: [DONE]\n\n"):
+                    conn.sendall(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                conn.sendall(b"0\r\n\r\n")
+                self.held.append(conn)
+            elif self.how == "close":
                 conn.close()
             else:
                 self.held.append(conn)
@@ -328,3 +334,117 @@ def test_an_aiohttp_stream_cut_mid_body_replays_its_chunks_then_aiohttps_error(
     replayed, hits = _replay_against_a_live_server(pytester, monkeypatch, events, subprocess=True)
     assert hits == []
     assert _events(replayed) == _events(recorded)
+
+
+def test_a_re_record_whose_stream_got_cut_keeps_the_good_cassette(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    fallback: LLMServer,
+    cutting: dict[str, CutServer],
+) -> None:
+    """The baseline got the primary's stream whole; the re-record got it cut (the agent
+    coped by falling back): the recording of the outage is written beside the baseline."""
+    primary = cutting["close"]
+    primary.how = "whole"
+    setup_project(pytester, monkeypatch, PRIMARY=primary.url, FALLBACK=fallback.url)
+    pytester.makepyfile(test_sync=AGENT)
+    pytester.runpytest("--opsladder-mode=record", *QUIET).assert_outcomes(passed=1)
+    [path] = pytester.path.glob("cassettes/**/prod.json")
+    before = path.read_bytes()
+    assert "error" not in json.loads(before)["run"]["http"][0]
+    primary.how = "close"
+    for mode in ("all", "rewrite"):
+        result = pytester.runpytest(
+            "--opsladder-mode=record", f"--opsladder-record-mode={mode}", *QUIET
+        )
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*1 good cassette(s) kept*"])
+        assert path.read_bytes() == before
+        error = json.loads(path.with_name("prod.error.json").read_text())
+        cut = [i for i in error["run"]["http"] if "error" in i]
+        assert [i["error"]["kind"] for i in cut] == ["incomplete_body"] * 2
+        assert all(i["response"]["partial"] is True for i in cut)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("drop_partial", "at $.run.http[0]: expected one of: a 'response' (whole"),
+        ("bad_kind", "at $.run.http[0].error.kind: expected one of 'connect_refused'"),
+        ("partial_without_error", "at $.run.http[0]: expected one of: a 'response' (whole"),
+    ],
+)
+def test_a_malformed_cut_entry_is_a_cassette_error_naming_file_place_and_fix(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    fallback: LLMServer,
+    cutting: dict[str, CutServer],
+    change: str,
+    expected: str,
+) -> None:
+    setup_project(pytester, monkeypatch, PRIMARY=cutting["close"].url, FALLBACK=fallback.url)
+    pytester.makepyfile(test_sync=AGENT)
+    pytester.runpytest("--opsladder-mode=record", *QUIET).assert_outcomes(passed=1)
+    [path] = pytester.path.glob("cassettes/**/prod.json")
+    data = json.loads(path.read_text())
+    item = data["run"]["http"][0]
+    if change == "drop_partial":
+        del item["response"]["partial"]
+    elif change == "bad_kind":
+        item["error"]["kind"] = "gremlins"
+    else:
+        del item["error"]
+    path.write_text(json.dumps(data))
+    result = pytester.runpytest(*QUIET)
+    assert result.ret != 0
+    text = result.stdout.str()
+    assert expected in text
+    assert "prod.json" in text
+    assert "re-record" in text
+    assert "Traceback (most recent call last)" not in text
+
+
+def _usage_chunk() -> bytes:
+    event = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m1"}
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    return _sse({**event, "choices": [], "usage": usage})
+
+
+def _finish_chunk() -> bytes:
+    event = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m1"}
+    return _sse({**event, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+
+
+@pytest.mark.parametrize(
+    ("events", "usage"),
+    [
+        pytest.param(EVENTS, None, id="cut-before-the-end"),
+        pytest.param([*EVENTS, _finish_chunk()], None, id="cut-after-finish-before-usage"),
+        pytest.param([*EVENTS, _finish_chunk(), _usage_chunk()], 5, id="cut-after-usage"),
+    ],
+)
+def test_a_cut_streams_usage_is_unknown_unless_the_stream_carried_its_final_usage(
+    events: list[bytes], usage: int | None
+) -> None:
+    body = {"model": "m1", "stream": True, "messages": []}
+    item = {
+        "request": {"method": "POST", "url": "https://api.openai.com/v1/chat/completions",
+                    "body": {"text": json.dumps(body)}},
+        "response": {"status": 200, "headers": {"content-type": ["text/event-stream"]},
+                     "chunks": [{"t": 0.1 * i, "text": e.decode()} for i, e in enumerate(events)],
+                     "partial": True},
+        "error": {"version": 1, "kind": "incomplete_body", "class": "httpx.RemoteProtocolError",
+                  "message": "peer closed connection without sending complete message body"},
+        "elapsed": 1.0,
+    }  # fmt: skip
+    call = llm_call_of(item)
+    assert call is not None
+    assert "incomplete_body" in call["error"]
+    if usage is None:
+        assert call["usage"] is None
+        assert "the stream was cut (incomplete_body)" in call["parse_error"]
+    else:
+        assert call["usage"]["input_tokens"] + call["usage"]["output_tokens"] == usage
+    whole = {**item, "response": {**item["response"]}}
+    del whole["error"], whole["response"]["partial"]
+    assert (llm_call_of(whole) or {}).get("error") is None
