@@ -272,7 +272,7 @@ class HttpStore:
             item = vcr_format.from_vcr(request, response, self.run.now() - t0, cut)
             data["index"] = self.store(item)
         elif decision.outcome is Outcome.LIVE:
-            _keep_llm_summary(data, request, response, self.run.now() - t0)
+            _keep_llm_summary(data, request, response, self.run.now() - t0, cut)
         self.note(decision, data, t0)
 
     def fail(self, request: Any, exc: BaseException, kind: str) -> None:
@@ -292,7 +292,11 @@ class HttpStore:
 
 
 def _keep_llm_summary(
-    data: dict[str, Any], request: Any, response: dict[str, Any], elapsed: float
+    data: dict[str, Any],
+    request: Any,
+    response: dict[str, Any],
+    elapsed: float,
+    cut: dict[str, Any] | None = None,
 ) -> None:
     """A live LLM call that is not stored (shadow without a candidate cassette) keeps its
     derived llm_call on its http event, as over httpx (see .exchange): nothing else of it
@@ -301,7 +305,7 @@ def _keep_llm_summary(
 
     if request.method.upper() != "POST":
         return
-    summary = live_llm_summary(vcr_format.from_vcr(request, response, elapsed))
+    summary = live_llm_summary(vcr_format.from_vcr(request, response, elapsed, cut))
     if summary is not None:
         data["llm"] = summary
 
