@@ -41,9 +41,7 @@ def _usage(raw: Any) -> dict[str, Any] | None:
     for key in ("tokens", "billed_units"):
         counts = raw.get(key)
         if isinstance(counts, dict) and "input_tokens" in counts:
-            return usage_of(
-                number(counts.get("input_tokens")), number(counts.get("output_tokens")) or 0
-            )
+            return usage_of(number(counts.get("input_tokens")), number(counts.get("output_tokens")))
     return None
 
 

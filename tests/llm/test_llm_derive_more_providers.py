@@ -294,3 +294,8 @@ def test_a_stream_stored_as_one_body_is_read_as_its_events_with_no_first_token_t
     assert data["finish_reason"] == "stop"
     assert "ttft_s" not in data
     assert "parse_error" not in data
+
+
+def test_cohere_output_tokens_left_out_are_missing_not_zero() -> None:
+    body = {"finish_reason": "COMPLETE", "usage": {"tokens": {"input_tokens": 8}}}
+    assert _tokens(llm_call_of(_item(COHERE, COHERE_REQUEST, body))) == (8, None)
