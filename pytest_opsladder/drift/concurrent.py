@@ -30,12 +30,15 @@ from pytest_opsladder.http.dispatch import held as http_patches_held
 
 @dataclass
 class ShadowJob:
-    """One candidate run to make: its recorder, the agent and the case input."""
+    """One candidate run to make: its recorder, the agent and the case input; ``checks``
+    evaluates the case's checks on the run before it ends, inside its scope, as a serial
+    session's item does (a judge check then grades with the run's judge source)."""
 
     recorder: ShadowRecorder
     agent: Callable[[Any], Any]
     case_input: Any
     error: BaseException | None = None
+    checks: Callable[[Any], None] | None = None
 
 
 OnDone = Callable[[ShadowJob], None]
@@ -63,6 +66,8 @@ def _run_sync(job: ShadowJob, on_done: OnDone | None = None) -> ShadowJob:
             output, exc = None, error
         _timed(job, t0)
         _finish(job, output, exc)
+        if job.checks is not None:
+            job.checks(run)
     if on_done is not None:
         on_done(job)
     return job
@@ -87,6 +92,8 @@ async def _run_coro(job: ShadowJob, on_done: OnDone | None = None) -> ShadowJob:
             output, exc = None, error
         _timed(job, t0)
         _finish(job, output, exc)
+        if job.checks is not None:  # a live judge call must not hold the other runs' loop
+            await asyncio.to_thread(job.checks, run)
     if on_done is not None:
         on_done(job)
     return job

@@ -8,6 +8,7 @@ builds the metrics table, scores it, writes ``reports/`` and reports the gate as
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -331,7 +332,6 @@ def _adopt_prefetched(session: pytest.Session, item: pytest.Item, recorder: Any)
 def _prefetch_items(session: pytest.Session, settings: Settings, items: list[pytest.Item]) -> None:
     """Run the candidates of ``items`` at once, at the configured concurrency."""
     for item, job in run_candidates(items, settings, lambda job: _job_done(session.config, job)):
-        _evaluate_prefetched(item, job.recorder)
         item.stash[PREFETCH_KEY] = job.recorder
 
 
@@ -406,14 +406,14 @@ def _job_for(item: pytest.Item, settings: Settings, workdir: Path) -> Any:
         policy=DivergencePolicy(settings.divergence), record_mode=record_mode,
         epoch=item.stash.get(EPOCH_KEY, 0),
     )  # fmt: skip
-    return ShadowJob(recorder, agent, case.input)
+    return ShadowJob(recorder, agent, case.input, checks=functools.partial(_evaluate_checks, item))
 
 
-def _evaluate_prefetched(item: pytest.Item, recorder: ShadowRecorder) -> None:
+def _evaluate_checks(item: pytest.Item, run: Run) -> None:
+    """A prefetched run's checks, evaluated in its scope before it ends (see ShadowJob)."""
     from pytest_opsladder.nightmare.checks import evaluate
     from pytest_opsladder.stash_keys import NIGHTMARE_CASE
 
-    run = recorder.run
     results = evaluate(item.stash[NIGHTMARE_CASE].checks, run)
     run.extra["checks"] = results
     run.extra["passed"] = run.error is None and all(r["passed"] for r in results)

@@ -183,12 +183,11 @@ def run_share(settings: Settings, items: list[pytest.Item]) -> dict[str, Any]:
     """A worker's share, run quietly (no progress lines): its candidate runs (checks
     evaluated) by node id, and the cases it could not run (no baseline, no agent: the item
     reports that), as the results document the controller reads."""
-    from pytest_opsladder.drift.plugin import _evaluate_prefetched, run_candidates
+    from pytest_opsladder.drift.plugin import run_candidates
 
     done = run_candidates(items, settings)
     runs = {}
     for item, job in done:
-        _evaluate_prefetched(item, job.recorder)
         runs[item.nodeid] = {
             "run": job.recorder.run.to_dict(),
             "baseline": job.recorder.baseline.to_dict(),

@@ -303,6 +303,7 @@ def run_in_workers(
     config = session.config
     items = eligible(session.items)
     by_id = {item.nodeid: item for item in items}
+    workers = max(1, min(workers, len(items)))  # no process without a case to run
     shares = split([item.nodeid for item in items], workers)
     pool = config.stash.get(POOL_KEY, (None, []))[1]
     reason = config.stash.get(SPAWN_REASON_KEY, None) if pool else fork_unsafe_reason()
@@ -332,8 +333,10 @@ def _say_how(
     how = "fork" if reason is None else f"spawn: {reason}"
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(f"opsladder shadow: {cases} cases in {workers} processes ({how}), "
-                            f"concurrency {concurrency} each")  # fmt: skip
+        counted = f"{cases} case{'' if cases == 1 else 's'} in {workers} process" + (
+            "" if workers == 1 else "es"
+        )
+        reporter.write_line(f"opsladder shadow: {counted} ({how}), concurrency {concurrency} each")
 
 
 def _run_forked(
@@ -378,6 +381,10 @@ def _run_spawned(
             Worker(None, where, k, None).send(shares[k])  # type: ignore[arg-type]
         pool = [spawn(config, where, k, early=False) for k in range(1, len(shares))]
         config.stash[POOL_KEY] = (tmp, pool)
+    idle = [worker for worker in pool if worker.k >= len(shares)]  # started early, not needed
+    pool = [worker for worker in pool if worker.k < len(shares)]
+    for worker in idle:
+        worker.send([])  # an empty plan ends it; unconfigure reaps it
     for worker in pool:
         worker.send(shares[worker.k])
     started = time.monotonic()

@@ -229,3 +229,17 @@ def test_bad_workers_timeout_is_a_usage_error_naming_it(
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*opsladder_workers_timeout*{value!r}*"])
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_more_workers_than_cases_start_one_process_per_case(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, start: str
+) -> None:
+    """``--opsladder-workers=16`` over 8 cases: 8 processes, none idle; the serial verdict."""
+    if start == "spawn":
+        monkeypatch.setenv("HOLD_THREAD", "1")
+    result, results, pids = _shadow(project, "--opsladder-workers=16", subprocess=True)
+    result.stdout.fnmatch_lines([f"*8 cases in 8 processes ({start}*), concurrency 1 each"])
+    assert "shadow worker" not in result.stdout.str()  # no worker failed or went idle
+    assert len(set(pids.values())) == 8
+    assert _per_case(results) == SERIAL
