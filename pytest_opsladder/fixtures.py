@@ -18,6 +18,7 @@ from pytest_opsladder.cassette.naming import cassette_path, safe_stem
 from pytest_opsladder.exceptions import (
     CassetteError,
     CassetteNotFoundError,
+    CassetteWriteError,
     ConfigError,
     OpsladderError,
 )
@@ -365,8 +366,20 @@ def _shadow_run(
     outcome = test_outcome(item)
     exc = _run_ending(item, outcome, shadow=True)
     _note_outcome(run, outcome)
-    recorder.__exit__(type(exc) if exc else None, exc, None)
-    if outcome["outcome"] == "skipped":  # excluded from pairing, counted in the results
+    try:
+        recorder.__exit__(type(exc) if exc else None, exc, None)
+    except CassetteWriteError:  # the candidate's cassette refused (a secret in it): the run
+        _shadowed(item, case, recorder, outcome)  # is still scored, and fails at teardown
+        raise
+    _shadowed(item, case, recorder, outcome)
+
+
+def _shadowed(item: pytest.Item, case: Case, recorder: Any, outcome: dict[str, Any]) -> None:
+    """Hand an ended candidate run to the session: a skipped one is excluded from pairing
+    (counted in the results), any other is scored."""
+    from pytest_opsladder.drift import plugin as shadow_session
+
+    if outcome["outcome"] == "skipped":
         shadow_session.skipped(item, case.id, outcome["message"], recorder.baseline)
         return
     shadow_session.collect(item, recorder)

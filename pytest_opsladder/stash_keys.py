@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 CASE_KEY: pytest.StashKey[Case] = pytest.StashKey()
 EPOCH_KEY = pytest.StashKey[int]()
+# what a case's item raises after shadow ran its candidate concurrently (drift.concurrent.ShadowJob)
+PREFETCH_ERROR_KEY = pytest.StashKey[BaseException]()
 RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
 SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
 TALLY_KEY: pytest.StashKey[Tally] = pytest.StashKey()

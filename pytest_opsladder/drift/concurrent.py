@@ -37,6 +37,9 @@ class ShadowJob:
     recorder: ShadowRecorder
     agent: Callable[[Any], Any]
     case_input: Any
+    # What a serial item would have raised in its test body or teardown, the run already ended
+    # with it (an output a cassette cannot store, a cassette refused for a secret): the item
+    # raises it, so the session reports the case as a serial one does, and goes on.
     error: BaseException | None = None
     checks: Callable[[Any], None] | None = None
 
@@ -58,16 +61,19 @@ def _finish(job: ShadowJob, output: Any, exc: BaseException | None) -> None:
 def _run_sync(job: ShadowJob, on_done: OnDone | None = None) -> ShadowJob:
     from pytest_opsladder.capture.agent_call import call_agent
 
-    with job.recorder as run:
-        t0 = run.now()
-        try:
-            output, exc = call_agent(job.agent, job.case_input), None  # awaits an awaitable
-        except (Exception, ShadowStopRun) as error:
-            output, exc = None, error
-        _timed(job, t0)
-        _finish(job, output, exc)
-        if job.checks is not None:
-            job.checks(run)
+    try:
+        with job.recorder as run:
+            t0 = run.now()
+            try:
+                output, exc = call_agent(job.agent, job.case_input), None  # awaits an awaitable
+            except (Exception, ShadowStopRun) as error:
+                output, exc = None, error
+            _timed(job, t0)
+            _finish(job, output, exc)
+            if job.checks is not None:
+                job.checks(run)
+    except Exception as error:  # kept for the item, which raises it (see ShadowJob.error)
+        job.error = error
     if on_done is not None:
         on_done(job)
     return job
@@ -84,16 +90,19 @@ async def _run_async(
 
 
 async def _run_coro(job: ShadowJob, on_done: OnDone | None = None) -> ShadowJob:
-    with job.recorder as run:
-        t0 = run.now()
-        try:
-            output, exc = await job.agent(job.case_input), None
-        except (Exception, ShadowStopRun) as error:
-            output, exc = None, error
-        _timed(job, t0)
-        _finish(job, output, exc)
-        if job.checks is not None:  # a live judge call must not hold the other runs' loop
-            await asyncio.to_thread(job.checks, run)
+    try:
+        with job.recorder as run:
+            t0 = run.now()
+            try:
+                output, exc = await job.agent(job.case_input), None
+            except (Exception, ShadowStopRun) as error:
+                output, exc = None, error
+            _timed(job, t0)
+            _finish(job, output, exc)
+            if job.checks is not None:  # a live judge call must not hold the other runs' loop
+                await asyncio.to_thread(job.checks, run)
+    except Exception as error:  # kept for the item, which raises it (see ShadowJob.error)
+        job.error = error
     if on_done is not None:
         on_done(job)
     return job

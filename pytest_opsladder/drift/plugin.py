@@ -333,6 +333,10 @@ def _prefetch_items(session: pytest.Session, settings: Settings, items: list[pyt
     """Run the candidates of ``items`` at once, at the configured concurrency."""
     for item, job in run_candidates(items, settings, lambda job: _job_done(session.config, job)):
         item.stash[PREFETCH_KEY] = job.recorder
+        if job.error is not None:
+            from pytest_opsladder.stash_keys import PREFETCH_ERROR_KEY
+
+            item.stash[PREFETCH_ERROR_KEY] = job.error
 
 
 def run_candidates(

@@ -188,6 +188,8 @@ def run_share(settings: Settings, items: list[pytest.Item]) -> dict[str, Any]:
     done = run_candidates(items, settings)
     runs = {}
     for item, job in done:
+        if job.error is not None:  # left unrun: the controller's item runs it and raises it
+            continue
         runs[item.nodeid] = {
             "run": job.recorder.run.to_dict(),
             "baseline": job.recorder.baseline.to_dict(),

@@ -25,7 +25,13 @@ from pytest_opsladder.drift.shadow import ShadowStopRun
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.nightmare.case import CaseFormatError, NightmareCase, is_case_file, load_case
 from pytest_opsladder.nightmare.checks import evaluate
-from pytest_opsladder.stash_keys import CASE_KEY, EPOCH_KEY, NIGHTMARE_CASE, SETTINGS_KEY
+from pytest_opsladder.stash_keys import (
+    CASE_KEY,
+    EPOCH_KEY,
+    NIGHTMARE_CASE,
+    PREFETCH_ERROR_KEY,
+    SETTINGS_KEY,
+)
 
 SEEN_IDS = pytest.StashKey[dict[str, Path]]()
 FIXTURE_INFO = pytest.StashKey[Any]()
@@ -359,7 +365,12 @@ def _run_nightmare_case(
 ) -> None:
     case: NightmareCase = request.node.stash[NIGHTMARE_CASE]
     if opsladder_run.manifest.get("ended_at"):
-        return  # shadow prefetch already ran this case concurrently and evaluated its checks
+        # shadow prefetch already ran this case concurrently and evaluated its checks; what a
+        # serial run would have raised here (an output a cassette cannot store) is raised now
+        error = request.node.stash.get(PREFETCH_ERROR_KEY, None)
+        if error is not None:
+            raise error
+        return
     shadow = opsladder_run.boundary is not None and hasattr(opsladder_run.boundary, "divergences")
     try:
         output = opsladder_agent(case.input)

@@ -1,0 +1,107 @@
+"""A candidate run that ends in an error a serial item raises after the agent (an output a
+cassette cannot store, a candidate cassette refused for a secret) is reported and scored the
+same under --opsladder-concurrency and --opsladder-workers as serially (issue 18): the session
+goes on, the case is a regression, never an internal error or a case silently left out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+CONFTEST = """
+import os
+import pytest
+from pytest_opsladder import Variant, tool
+
+@tool
+def lookup(q: str) -> dict:
+    return {"q": q}
+
+class Odd:
+    pass
+
+def answer(variant, case_input):
+    lookup(case_input["q"])
+    if variant.name == "next" and case_input["q"] == "q1":
+        if os.environ["BAD_OUTPUT"] == "secret":
+            return {"answer": "sk-proj-Qz8rT2vX9mL4nB7cQz8rT2vX9mL4nB7c"}
+        return {"answer": Odd()}
+    return {"answer": 1}
+
+def make_agent(variant):
+    if os.environ.get("ASYNC_AGENT"):
+        async def agent(case_input):
+            return answer(variant, case_input)
+    else:
+        def agent(case_input):
+            return answer(variant, case_input)
+    return agent
+
+def pytest_opsladder_variants():
+    return [Variant("prod"), Variant("next")]
+
+@pytest.fixture
+def opsladder_agent(opsladder_variant):
+    return make_agent(opsladder_variant)
+
+def pytest_opsladder_build_agent(config, variant, case, workdir):
+    return make_agent(variant)
+"""
+MODES = [[], ["--opsladder-concurrency=3"], ["--opsladder-workers=2"]]
+MODE_IDS = ["serial", "threads", "processes"]
+ERRORS = {"unstorable": "ToolArgumentError", "secret": "CassetteSecretError"}
+# The serial verdict of c1: the run ended by the error, or complete with a failed check (its
+# cassette refused after the run).
+VERDICT = {"unstorable": "error", "secret": "regressed"}
+
+
+@pytest.fixture(params=["sync", "async"])
+def project(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> pytest.Pytester:
+    if request.param == "async":
+        monkeypatch.setenv("ASYNC_AGENT", "1")
+    monkeypatch.setenv("BAD_OUTPUT", "none")
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\nopsladder_baseline = "prod"\n')
+    (pytester.path / "nightmare_set").mkdir()
+    for i in range(6):
+        (pytester.path / f"nightmare_set/c{i}.yaml").write_text(
+            f"id: c{i}\ninput: {{q: q{i}}}\nchecks:\n  - exact: {{path: answer, value: 1}}\n"
+        )
+    pytester.runpytest("nightmare_set", "--opsladder-mode=record").assert_outcomes(passed=6)
+    return pytester
+
+
+def _shadow(project: pytest.Pytester, bad: str, mode: list[str]) -> tuple[Any, dict[str, Any]]:
+    args = ["--opsladder-record-mode=all"] if bad == "secret" else []  # candidates written
+    result = project.runpytest_subprocess(
+        "nightmare_set", "--opsladder-shadow", "--opsladder-candidate=next", *args, *mode
+    )
+    return result, json.loads((project.path / "reports/results.json").read_text())
+
+
+@pytest.mark.parametrize("bad", ["unstorable", "secret"])
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+def test_an_error_after_the_agent_is_a_regression_in_every_mode(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, bad: str, mode: list[str]
+) -> None:
+    monkeypatch.setenv("BAD_OUTPUT", bad)
+    result, results = _shadow(project, bad, mode)
+    out = result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, out  # not an internal error
+    assert "INTERNALERROR" not in out
+    assert "shadow worker" not in out  # no worker process crashed on it
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) + outcomes.get("errors", outcomes.get("error", 0)) == 1
+    assert f"{ERRORS[bad]}: " in out  # the item of c1 says why, as a serial run does
+    cases = {c["case_id"]: c for c in results["cases"]}
+    assert sorted(cases) == [f"c{i}" for i in range(6)]  # none left out
+    assert results["cases_lost"] == {}
+    assert cases["c1"]["verdict"] == VERDICT[bad]
+    assert cases["c1"]["candidate"]["runs"][0]["passed"] is False
+    assert {cases[f"c{i}"]["verdict"] for i in (0, 2, 3, 4, 5)} == {"unchanged"}
+    written = project.path / "nightmare_set/cassettes/c1/next.json"
+    assert not written.exists() or "sk-proj-" not in written.read_text()
