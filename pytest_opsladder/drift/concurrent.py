@@ -24,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import pytest
+
 from pytest_opsladder.drift.shadow import ShadowRecorder, ShadowStopRun
 from pytest_opsladder.http.dispatch import held as http_patches_held
 
@@ -45,6 +47,11 @@ class ShadowJob:
 
 
 OnDone = Callable[[ShadowJob], None]
+# pytest.skip/fail/xfail called by the agent: a serial item skips, fails or xfails on them
+# (they ended the whole session when they escaped the pool). What a job keeps for its item to
+# raise: one of them, or an error after the agent.
+_OUTCOMES = (pytest.skip.Exception, pytest.fail.Exception, pytest.xfail.Exception)
+ITEM_RAISES = (Exception, *_OUTCOMES)
 T = TypeVar("T")
 
 
@@ -68,11 +75,13 @@ def _run_sync(job: ShadowJob, on_done: OnDone | None = None) -> ShadowJob:
                 output, exc = call_agent(job.agent, job.case_input), None  # awaits an awaitable
             except (Exception, ShadowStopRun) as error:
                 output, exc = None, error
+            except _OUTCOMES as outcome:  # the case's result, as in a serial item: the run is
+                output, exc, job.error = None, None, outcome  # complete, its checks not run
             _timed(job, t0)
             _finish(job, output, exc)
-            if job.checks is not None:
+            if job.checks is not None and job.error is None:
                 job.checks(run)
-    except Exception as error:  # kept for the item, which raises it (see ShadowJob.error)
+    except ITEM_RAISES as error:  # kept for the item, which raises it (see ShadowJob.error)
         job.error = error
     if on_done is not None:
         on_done(job)
@@ -97,11 +106,13 @@ async def _run_coro(job: ShadowJob, on_done: OnDone | None = None) -> ShadowJob:
                 output, exc = await job.agent(job.case_input), None
             except (Exception, ShadowStopRun) as error:
                 output, exc = None, error
+            except _OUTCOMES as outcome:  # as in _run_sync
+                output, exc, job.error = None, None, outcome
             _timed(job, t0)
             _finish(job, output, exc)
-            if job.checks is not None:  # a live judge call must not hold the other runs' loop
-                await asyncio.to_thread(job.checks, run)
-    except Exception as error:  # kept for the item, which raises it (see ShadowJob.error)
+            if job.checks is not None and job.error is None:  # a live judge call must not
+                await asyncio.to_thread(job.checks, run)  # hold the other runs' loop
+    except ITEM_RAISES as error:  # kept for the item, which raises it (see ShadowJob.error)
         job.error = error
     if on_done is not None:
         on_done(job)

@@ -59,3 +59,9 @@ class ShardError(OpsladderError):
     def __init__(self, message: str, *, path: Path | str | None = None) -> None:
         super().__init__(message)
         self.path = Path(path) if path is not None else None
+
+
+class AgentBuildError(OpsladderError):
+    """``pytest_opsladder_build_agent`` raised for one case in a shadow worker process: the
+    case's item reports it (its type and message), as it does for a hook that raised in the
+    controller."""

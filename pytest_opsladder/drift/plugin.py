@@ -19,6 +19,7 @@ from pytest_opsladder.drift.session_coverage import Coverage, cases_of, last_fai
 from pytest_opsladder.drift.shadow import DivergencePolicy, ShadowRecorder
 from pytest_opsladder.drift.shadow_collect import ShadowCollector
 from pytest_opsladder.exceptions import ConfigError
+from pytest_opsladder.stash_keys import PREFETCH_ERROR_KEY
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
@@ -334,8 +335,6 @@ def _prefetch_items(session: pytest.Session, settings: Settings, items: list[pyt
     for item, job in run_candidates(items, settings, lambda job: _job_done(session.config, job)):
         item.stash[PREFETCH_KEY] = job.recorder
         if job.error is not None:
-            from pytest_opsladder.stash_keys import PREFETCH_ERROR_KEY
-
             item.stash[PREFETCH_ERROR_KEY] = job.error
 
 
@@ -384,7 +383,7 @@ def _job_done(config: pytest.Config, job: Any) -> None:
 
 def _job_for(item: pytest.Item, settings: Settings, workdir: Path) -> Any:
     from pytest_opsladder.cassette import files
-    from pytest_opsladder.drift.concurrent import ShadowJob
+    from pytest_opsladder.drift.concurrent import ITEM_RAISES, ShadowJob
     from pytest_opsladder.exceptions import CassetteError
     from pytest_opsladder.fixtures import cassette_for
     from pytest_opsladder.stash_keys import CASE_KEY, EPOCH_KEY, NIGHTMARE_CASE
@@ -399,9 +398,13 @@ def _job_for(item: pytest.Item, settings: Settings, workdir: Path) -> Any:
     except CassetteError:
         return None  # reported by the item itself
     workdir.mkdir(parents=True, exist_ok=True)
-    agent = item.config.hook.pytest_opsladder_build_agent(
-        config=item.config, variant=settings.candidate, case=case, workdir=workdir
-    )
+    try:
+        agent = item.config.hook.pytest_opsladder_build_agent(
+            config=item.config, variant=settings.candidate, case=case, workdir=workdir
+        )
+    except ITEM_RAISES as error:  # the user's hook failed (or skipped) this case: its item
+        item.stash[PREFETCH_ERROR_KEY] = error  # raises it; the session goes on
+        return None
     if agent is None:
         return None
     record_mode = settings.record_mode if settings.record_mode_explicit else None

@@ -19,6 +19,7 @@ import pytest
 
 from pytest_opsladder import _json
 from pytest_opsladder.drift.shadow import ShadowRecorder
+from pytest_opsladder.stash_keys import PREFETCH_ERROR_KEY
 
 if TYPE_CHECKING:
     from pytest_opsladder.settings import Settings
@@ -186,7 +187,7 @@ def run_share(settings: Settings, items: list[pytest.Item]) -> dict[str, Any]:
     from pytest_opsladder.drift.plugin import run_candidates
 
     done = run_candidates(items, settings)
-    runs = {}
+    runs: dict[str, Any] = {}
     for item, job in done:
         if job.error is not None:  # left unrun: the controller's item runs it and raises it
             continue
@@ -195,5 +196,36 @@ def run_share(settings: Settings, items: list[pytest.Item]) -> dict[str, Any]:
             "baseline": job.recorder.baseline.to_dict(),
             "replayed_candidate": job.recorder.recorded is not None,
         }
+    for item in items:  # the build hook raised (or skipped) for its case: the item says so
+        error = item.stash.get(PREFETCH_ERROR_KEY, None)
+        if error is not None and item.nodeid not in runs:
+            runs[item.nodeid] = {"hook_error": hook_error(error)}
     unrun = sorted({item.nodeid for item in items} - set(runs))
     return {"runs": runs, "unrun": unrun}
+
+
+_OUTCOME_KINDS = {"skip": pytest.skip.Exception, "fail": pytest.fail.Exception,
+                  "xfail": pytest.xfail.Exception}  # fmt: skip
+
+
+def hook_error(error: BaseException) -> dict[str, str]:
+    """What a worker tells the controller of an exception its build hook raised for a case."""
+    kind = next((k for k, cls in _OUTCOME_KINDS.items() if isinstance(error, cls)), "error")
+    message = getattr(error, "msg", None) if kind != "error" else None
+    return {"kind": kind, "type": type(error).__name__, "message": str(message or error)}
+
+
+def rebuilt_hook_error(raw: dict[str, Any]) -> BaseException:
+    """The exception the case's item raises for a worker's ``hook_error``: the same pytest
+    outcome (skip, fail, xfail) with its reason, else :class:`AgentBuildError` naming it."""
+    from pytest_opsladder.drift.errors import AgentBuildError
+
+    message = str(raw.get("message", ""))
+    outcome = _OUTCOME_KINDS.get(str(raw.get("kind")))
+    if outcome is not None:
+        return outcome(message)
+    return AgentBuildError(
+        f"pytest_opsladder_build_agent raised {raw.get('type', 'an error')}: {message} "
+        "(in a shadow worker process; fix the hook for this case, or run with "
+        "--opsladder-workers=1 to see its traceback)"
+    )

@@ -49,11 +49,13 @@ from pytest_opsladder.drift.worker_pool import (
     collect,
     end_worker,
     read_runs,
+    rebuilt_hook_error,
     spawn,
     split,
 )
 from pytest_opsladder.exceptions import ConfigError
 from pytest_opsladder.ini import add_number_ini, ini_text
+from pytest_opsladder.stash_keys import PREFETCH_ERROR_KEY
 
 if TYPE_CHECKING:
     from pytest_opsladder.drift.worker_fork import Child
@@ -317,6 +319,9 @@ def run_in_workers(
             notice(config, f"opsladder: shadow worker {k} of {workers} failed ({failure}); "
                    "its cases without a run run here, one at a time.")  # fmt: skip
         for nodeid, raw in runs.items():
+            if "hook_error" in raw and nodeid in by_id:  # its item raises it, as here
+                by_id[nodeid].stash[PREFETCH_ERROR_KEY] = rebuilt_hook_error(raw["hook_error"])
+                continue
             recorder = adopt(by_id[nodeid], settings, raw) if nodeid in by_id else None
             if recorder is not None:
                 on_adopted(by_id[nodeid], recorder)

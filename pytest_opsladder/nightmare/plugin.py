@@ -364,13 +364,11 @@ def _run_nightmare_case(
     opsladder_agent: Callable[[Any], Any],
 ) -> None:
     case: NightmareCase = request.node.stash[NIGHTMARE_CASE]
+    error = request.node.stash.get(PREFETCH_ERROR_KEY, None)
+    if error is not None:  # what a serial run would have raised here (an output a cassette
+        raise error  # cannot store), or the build hook raised for this case (its run is here)
     if opsladder_run.manifest.get("ended_at"):
-        # shadow prefetch already ran this case concurrently and evaluated its checks; what a
-        # serial run would have raised here (an output a cassette cannot store) is raised now
-        error = request.node.stash.get(PREFETCH_ERROR_KEY, None)
-        if error is not None:
-            raise error
-        return
+        return  # shadow prefetch already ran this case concurrently and evaluated its checks
     shadow = opsladder_run.boundary is not None and hasattr(opsladder_run.boundary, "divergences")
     try:
         output = opsladder_agent(case.input)

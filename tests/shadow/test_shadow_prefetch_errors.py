@@ -24,7 +24,12 @@ class Odd:
 
 def answer(variant, case_input):
     lookup(case_input["q"])
+    how = os.environ.get("AGENT_OUTCOME")
+    if variant.name == "next" and case_input["q"] == "q2" and how:
+        getattr(pytest, how)("asked by the agent")  # pytest.skip, .fail or .xfail
     if variant.name == "next" and case_input["q"] == "q1":
+        if os.environ["BAD_OUTPUT"] == "none":
+            return {"answer": 1}
         if os.environ["BAD_OUTPUT"] == "secret":
             return {"answer": "sk-proj-Qz8rT2vX9mL4nB7cQz8rT2vX9mL4nB7c"}
         return {"answer": Odd()}
@@ -47,6 +52,10 @@ def opsladder_agent(opsladder_variant):
     return make_agent(opsladder_variant)
 
 def pytest_opsladder_build_agent(config, variant, case, workdir):
+    if os.environ.get("HOOK_FAILS") and case.id == "c3":
+        raise RuntimeError("no credentials for c3")
+    if os.environ.get("HOOK_FAILS") and case.id == "c4":
+        pytest.skip("c4 needs a GPU")
     return make_agent(variant)
 """
 MODES = [[], ["--opsladder-concurrency=3"], ["--opsladder-workers=2"]]
@@ -105,3 +114,49 @@ def test_an_error_after_the_agent_is_a_regression_in_every_mode(
     assert {cases[f"c{i}"]["verdict"] for i in (0, 2, 3, 4, 5)} == {"unchanged"}
     written = project.path / "nightmare_set/cassettes/c1/next.json"
     assert not written.exists() or "sk-proj-" not in written.read_text()
+
+
+def _per_case(results: dict[str, Any]) -> dict[str, tuple[str, str, bool]]:
+    runs = {c["case_id"]: (c["verdict"], c["candidate"]["runs"][0]) for c in results["cases"]}
+    return {case: (verdict, run["status"], run["passed"]) for case, (verdict, run) in runs.items()}
+
+
+@pytest.mark.parametrize("how", ["skip", "fail", "xfail"])
+def test_pytest_outcomes_the_agent_raises_give_the_serial_results(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The agent calls pytest.skip/fail/xfail for one case: that case skips (a lost pair with
+    the reason), fails or xfails in every mode, and the rest of the session runs."""
+    monkeypatch.setenv("AGENT_OUTCOME", how)
+    serial, serial_results = _shadow(project, "none", [])
+    failed = pytest.ExitCode.TESTS_FAILED
+    assert serial.ret == (failed if how == "fail" else pytest.ExitCode.OK)
+    for mode in MODES[1:]:
+        result, results = _shadow(project, "none", mode)
+        out = result.stdout.str()
+        assert "INTERNALERROR" not in out
+        assert "shadow worker" not in out
+        assert result.ret == serial.ret, out
+        assert result.parseoutcomes() == serial.parseoutcomes()
+        assert _per_case(results) == _per_case(serial_results)
+        assert results["cases_lost"] == serial_results["cases_lost"]
+    if how == "skip":
+        assert serial_results["cases_lost"]["c2"].endswith("asked by the agent")
+
+
+@pytest.mark.parametrize("mode", MODES[1:], ids=MODE_IDS[1:])
+def test_a_build_hook_that_raises_or_skips_fails_or_skips_its_case_only(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: list[str]
+) -> None:
+    monkeypatch.setenv("HOOK_FAILS", "1")
+    result, results = _shadow(project, "none", mode)
+    out = result.stdout.str()
+    assert "INTERNALERROR" not in out
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert result.parseoutcomes() == {"failed": 1, "passed": 5, "skipped": 1}  # 5: the gate
+    assert "no credentials for c3" in out  # the hook's own message, in either process
+    cases = _per_case(results)
+    assert cases["c3"][0] == "error"
+    assert "c4" not in cases
+    assert results["cases_lost"]["c4"].endswith("c4 needs a GPU")
+    assert {cases[f"c{i}"][0] for i in (0, 1, 2, 5)} == {"unchanged"}
