@@ -49,9 +49,10 @@ class ShadowJob:
 OnDone = Callable[[ShadowJob], None]
 # pytest.skip/fail/xfail called by the agent: a serial item skips, fails or xfails on them
 # (they ended the whole session when they escaped the pool). What a job keeps for its item to
-# raise: one of them, or an error after the agent.
+# raise: one of them, an error after the agent, or the agent's sys.exit() (a CLI agent's:
+# the run is incomplete and the item fails, as serially).
 _OUTCOMES = (pytest.skip.Exception, pytest.fail.Exception, pytest.xfail.Exception)
-ITEM_RAISES = (Exception, *_OUTCOMES)
+ITEM_RAISES = (Exception, SystemExit, *_OUTCOMES)
 T = TypeVar("T")
 
 

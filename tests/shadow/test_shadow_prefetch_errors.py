@@ -12,6 +12,7 @@ import pytest
 
 CONFTEST = """
 import os
+import sys
 import pytest
 from pytest_opsladder import Variant, tool
 
@@ -26,6 +27,8 @@ def answer(variant, case_input):
     lookup(case_input["q"])
     how = os.environ.get("AGENT_OUTCOME")
     if variant.name == "next" and case_input["q"] == "q2" and how:
+        if how == "exit":
+            sys.exit(3)  # a CLI agent's exit (click's standalone mode)
         getattr(pytest, how)("asked by the agent")  # pytest.skip, .fail or .xfail
     if variant.name == "next" and case_input["q"] == "q1":
         if os.environ["BAD_OUTPUT"] == "none":
@@ -121,7 +124,7 @@ def _per_case(results: dict[str, Any]) -> dict[str, tuple[str, str, bool]]:
     return {case: (verdict, run["status"], run["passed"]) for case, (verdict, run) in runs.items()}
 
 
-@pytest.mark.parametrize("how", ["skip", "fail", "xfail"])
+@pytest.mark.parametrize("how", ["skip", "fail", "xfail", "exit"])
 def test_pytest_outcomes_the_agent_raises_give_the_serial_results(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
@@ -130,7 +133,7 @@ def test_pytest_outcomes_the_agent_raises_give_the_serial_results(
     monkeypatch.setenv("AGENT_OUTCOME", how)
     serial, serial_results = _shadow(project, "none", [])
     failed = pytest.ExitCode.TESTS_FAILED
-    assert serial.ret == (failed if how == "fail" else pytest.ExitCode.OK)
+    assert serial.ret == (failed if how in ("fail", "exit") else pytest.ExitCode.OK)
     for mode in MODES[1:]:
         result, results = _shadow(project, "none", mode)
         out = result.stdout.str()
