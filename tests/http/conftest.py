@@ -16,3 +16,9 @@ def llm_server() -> Iterator[LLMServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def fallback(llm_server: LLMServer) -> LLMServer:
+    """The model an agent falls back to when its primary fails (the same loopback server)."""
+    return llm_server

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from llm_servers import LLMServer
+from raw_servers import RawServer
 from test_http_transport_errors import QUIET, XDIST, cassette_http, seen, setup_project
 
 from pytest_opsladder.http.llm_providers import llm_call_of
@@ -38,73 +38,25 @@ def _chunk(word: str) -> bytes:
 EVENTS = [_chunk("Hello "), _chunk("world")]
 
 
-class CutServer:
+class CutServer(RawServer):
     """Answers every request with 200, SSE headers and two chunks (chunked encoding), then
     closes the socket (``close``) or holds it silent (``stall``) until stopped; ``whole``
     ends the stream as it should."""
 
-    def __init__(self, how: str) -> None:
-        self.how = how
-        self.hits = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.held: list[socket.socket] = []
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            _read_request(conn)
-            self.hits += 1
-            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-            conn.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
-            for event in EVENTS:
+    def answer(self, conn: socket.socket) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        conn.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+        for event in EVENTS:
+            conn.sendall(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+        if self.how == "whole":  # the stream as it should end: finish, [DONE], last chunk
+            for event in (_finish_chunk(), b"data: [DONE]\n\n"):
                 conn.sendall(f"{len(event):x}\r\n".encode() + event + b"\r\n")
-            if self.how == "whole":  # the stream as it should end: finish, [DONE], last chunk
-                for event in (_finish_chunk(), b"data: [DONE]\n\n"):
-                    conn.sendall(f"{len(event):x}\r\n".encode() + event + b"\r\n")
-                conn.sendall(b"0\r\n\r\n")
-                self.held.append(conn)
-            elif self.how == "close":
-                conn.close()
-            else:
-                self.held.append(conn)
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.sock.close()
-        for conn in self.held:
+            conn.sendall(b"0\r\n\r\n")
+            self.hold(conn)
+        elif self.how == "close":
             conn.close()
-        self.thread.join(timeout=5)
-
-
-def _read_request(conn: socket.socket) -> None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        got = conn.recv(65536)
-        if not got:
-            return
-        data += got
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-         if line.lower().startswith(b"content-length:")), 0,
-    )  # fmt: skip
-    while len(body) < length:
-        got = conn.recv(65536)
-        if not got:
-            return
-        body += got
+        else:
+            self.hold(conn)
 
 
 @pytest.fixture
@@ -115,15 +67,6 @@ def cutting() -> Iterator[dict[str, CutServer]]:
     finally:
         for server in servers.values():
             server.stop()
-
-
-@pytest.fixture
-def fallback() -> Iterator[LLMServer]:
-    server = LLMServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 AGENT = """

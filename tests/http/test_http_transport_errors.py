@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from llm_servers import LLMServer
+from raw_servers import RawServer
 
 from pytest_opsladder.http.failures import classify, error_entry
 
@@ -87,63 +87,15 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-class RudeServer:
+class RudeServer(RawServer):
     """Accepts connections, then closes each at once (``close``) or holds it unanswered
     (``stall``) until stopped."""
 
-    def __init__(self, how: str) -> None:
-        self.how = how
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.held: list[socket.socket] = []
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            _read_request(conn)
-            if self.how == "close":
-                conn.close()
-            else:
-                self.held.append(conn)
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.sock.close()
-        for conn in self.held:
+    def answer(self, conn: socket.socket) -> None:
+        if self.how == "close":
             conn.close()
-        self.thread.join(timeout=5)
-
-
-def _read_request(conn: socket.socket) -> None:
-    """The whole request (headers and a Content-Length body): closing with some of it unread
-    would reset the connection instead of closing it."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        got = conn.recv(65536)
-        if not got:
-            return
-        data += got
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    while len(body) < length:
-        got = conn.recv(65536)
-        if not got:
-            return
-        body += got
+        else:
+            self.hold(conn)
 
 
 @pytest.fixture
@@ -154,15 +106,6 @@ def rude() -> Iterator[dict[str, RudeServer]]:
     finally:
         for server in servers.values():
             server.stop()
-
-
-@pytest.fixture
-def fallback() -> Iterator[LLMServer]:
-    server = LLMServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def setup_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, **env: str) -> Path:
