@@ -24,8 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import pytest
-
+from pytest_opsladder.drift.errors import PYTEST_OUTCOMES
 from pytest_opsladder.drift.shadow import ShadowRecorder, ShadowStopRun
 from pytest_opsladder.http.dispatch import held as http_patches_held
 
@@ -51,8 +50,8 @@ OnDone = Callable[[ShadowJob], None]
 # (they ended the whole session when they escaped the pool). What a job keeps for its item to
 # raise: one of them, an error after the agent, or the agent's sys.exit() (a CLI agent's:
 # the run is incomplete and the item fails, as serially).
-_OUTCOMES = (pytest.skip.Exception, pytest.fail.Exception, pytest.xfail.Exception)
-ITEM_RAISES = (Exception, SystemExit, *_OUTCOMES)
+_OUTCOMES: tuple[type[BaseException], ...] = tuple(PYTEST_OUTCOMES.values())
+ITEM_RAISES: tuple[type[BaseException], ...] = (Exception, SystemExit, *_OUTCOMES)
 T = TypeVar("T")
 
 

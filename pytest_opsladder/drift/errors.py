@@ -5,14 +5,25 @@ OpsladderError
 │   └── GateConfigError            a [tool.opsladder.gate] key or value is wrong
 │       └── UnknownGateMetricError a gated metric the metrics table does not have
 ├── ResultsSchemaError             a results JSON this release cannot read
-└── ShardError                     a shard file is unreadable or disagrees with the others
+├── ShardError                     a shard file is unreadable or disagrees with the others
+└── AgentBuildError                the build-agent hook raised in a shadow worker process
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pytest_opsladder.exceptions import ConfigError, OpsladderError
+
+# pytest's outcomes, by name: an agent (or the build hook) that calls pytest.skip/fail/xfail
+# gives its case that outcome, in a thread or a worker process as in a serial item.
+PYTEST_OUTCOMES: dict[str, type[BaseException]] = {
+    "skip": pytest.skip.Exception,
+    "fail": pytest.fail.Exception,
+    "xfail": pytest.xfail.Exception,
+}
 
 
 class GateConfigError(ConfigError):

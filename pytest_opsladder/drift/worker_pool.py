@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_opsladder import _json
+from pytest_opsladder.drift.errors import PYTEST_OUTCOMES, AgentBuildError
 from pytest_opsladder.drift.shadow import ShadowRecorder
 from pytest_opsladder.stash_keys import PREFETCH_ERROR_KEY
 
@@ -204,13 +205,9 @@ def run_share(settings: Settings, items: list[pytest.Item]) -> dict[str, Any]:
     return {"runs": runs, "unrun": unrun}
 
 
-_OUTCOME_KINDS = {"skip": pytest.skip.Exception, "fail": pytest.fail.Exception,
-                  "xfail": pytest.xfail.Exception}  # fmt: skip
-
-
 def hook_error(error: BaseException) -> dict[str, str]:
     """What a worker tells the controller of an exception its build hook raised for a case."""
-    kind = next((k for k, cls in _OUTCOME_KINDS.items() if isinstance(error, cls)), "error")
+    kind = next((k for k, cls in PYTEST_OUTCOMES.items() if isinstance(error, cls)), "error")
     message = getattr(error, "msg", None) if kind != "error" else None
     return {"kind": kind, "type": type(error).__name__, "message": str(message or error)}
 
@@ -218,10 +215,8 @@ def hook_error(error: BaseException) -> dict[str, str]:
 def rebuilt_hook_error(raw: dict[str, Any]) -> BaseException:
     """The exception the case's item raises for a worker's ``hook_error``: the same pytest
     outcome (skip, fail, xfail) with its reason, else :class:`AgentBuildError` naming it."""
-    from pytest_opsladder.drift.errors import AgentBuildError
-
     message = str(raw.get("message", ""))
-    outcome = _OUTCOME_KINDS.get(str(raw.get("kind")))
+    outcome = PYTEST_OUTCOMES.get(str(raw.get("kind")))
     if outcome is not None:
         return outcome(message)
     return AgentBuildError(
