@@ -143,12 +143,35 @@ def opsladder_variant(request: pytest.FixtureRequest, opsladder_settings: Settin
 
 
 @pytest.fixture
-def opsladder_agent() -> Callable[[Any], Any]:
-    """The agent under test: override this fixture in conftest.py (case input -> output)."""
-    raise pytest.UsageError(
-        "no opsladder_agent fixture: define one in conftest.py that returns a callable "
-        "(case input -> output) built for the `opsladder_variant` fixture's variant."
+def opsladder_agent(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
+    """The agent under test (case input -> output): override this fixture in conftest.py, or
+    implement ``pytest_opsladder_build_agent``, which this default calls for the test's case."""
+    config = request.config
+    if not config.pluginmanager.hook.pytest_opsladder_build_agent.get_hookimpls():
+        raise pytest.UsageError(
+            "no opsladder_agent fixture: define one in conftest.py that returns a callable "
+            "(case input -> output) built for the `opsladder_variant` fixture's variant, or "
+            "implement the pytest_opsladder_build_agent(config, variant, case, workdir) hook."
+        )
+    return _agent_from_hook(request)
+
+
+def _agent_from_hook(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
+    """The agent the build hook makes for this test's case and variant, in a fresh workdir
+    (as shadow's concurrent runs and worker processes build it)."""
+    case = case_for_item(request.node)
+    variant = request.getfixturevalue("opsladder_variant")
+    workdir = request.getfixturevalue("tmp_path")
+    agent = request.config.hook.pytest_opsladder_build_agent(
+        config=request.config, variant=variant, case=case, workdir=workdir
     )
+    if not callable(agent):
+        raise pytest.UsageError(
+            f"pytest_opsladder_build_agent returned {type(agent).__name__} for case "
+            f"{case.id!r} (variant {variant.name!r}), and no opsladder_agent fixture is "
+            "defined: return a callable (case input -> output), or define the fixture."
+        )
+    return agent  # type: ignore[no-any-return]
 
 
 def case_for_item(item: pytest.Item) -> Case:

@@ -56,7 +56,9 @@ def pytest_opsladder_build_agent(
 
     Optional. Implement it to let shadow mode run candidates concurrently
     (``--opsladder-concurrency N``): the fixture ``opsladder_agent`` cannot be called outside
-    a test item, a hook can. ``workdir`` is a fresh directory for the run's local state.
+    a test item, a hook can. Without an ``opsladder_agent`` fixture of yours, the default one
+    calls this hook too, so the test items (record, replay, serial shadow) run the same agent.
+    ``workdir`` is a fresh directory for the run's local state.
     Each agent is built just before its run, in the thread that runs it: with concurrency N
     the hook is called from up to N threads at once, like the agents it returns (and, with
     ``--opsladder-workers``, in each worker process).
