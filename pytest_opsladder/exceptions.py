@@ -28,7 +28,21 @@ from typing import Any
 
 
 class OpsladderError(Exception):
-    """Base class of every error raised by pytest-opsladder."""
+    """Base class of every error raised by pytest-opsladder.
+
+    Every one pickles as it is (its message and its attributes), whatever its ``__init__``
+    takes: a shadow worker process hands the error a case's item raises to the controller."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(cls: type[OpsladderError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """An error of ``cls`` with the given args and attributes, its ``__init__`` not called."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(OpsladderError):

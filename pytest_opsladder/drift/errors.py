@@ -6,7 +6,9 @@ OpsladderError
 │       └── UnknownGateMetricError a gated metric the metrics table does not have
 ├── ResultsSchemaError             a results JSON this release cannot read
 ├── ShardError                     a shard file is unreadable or disagrees with the others
-└── AgentBuildError                the build-agent hook raised in a shadow worker process
+├── AgentBuildError                the build-agent hook raised in a shadow worker process
+└── ShadowWorkerRunError           a case's run in a worker process ended in an error that
+                                   could not be carried back as itself
 """
 
 from __future__ import annotations
@@ -76,3 +78,10 @@ class AgentBuildError(OpsladderError):
     """``pytest_opsladder_build_agent`` raised for one case in a shadow worker process: the
     case's item reports it (its type and message), as it does for a hook that raised in the
     controller."""
+
+
+class ShadowWorkerRunError(OpsladderError):
+    """A case's candidate run in a shadow worker process ended in an error its item raises
+    (after the agent: an output a cassette cannot store, a cassette refused for a secret) and
+    that error could not be carried back to the controller as itself (it does not pickle): the
+    item raises this instead, naming its type and message."""

@@ -7,8 +7,11 @@ the session hooks that use them.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
+import pickle
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_opsladder import _json
-from pytest_opsladder.drift.errors import PYTEST_OUTCOMES, AgentBuildError
+from pytest_opsladder.drift.errors import PYTEST_OUTCOMES, AgentBuildError, ShadowWorkerRunError
 from pytest_opsladder.drift.shadow import ShadowRecorder
 from pytest_opsladder.stash_keys import PREFETCH_ERROR_KEY
 
@@ -190,13 +193,13 @@ def run_share(settings: Settings, items: list[pytest.Item]) -> dict[str, Any]:
     done = run_candidates(items, settings)
     runs: dict[str, Any] = {}
     for item, job in done:
-        if job.error is not None:  # left unrun: the controller's item runs it and raises it
-            continue
         runs[item.nodeid] = {
             "run": job.recorder.run.to_dict(),
             "baseline": job.recorder.baseline.to_dict(),
             "replayed_candidate": job.recorder.recorded is not None,
         }
+        if job.error is not None:  # the controller's item raises it; the agent is not run twice
+            runs[item.nodeid]["item_error"] = item_error(job.error)
     for item in items:  # the build hook raised (or skipped) for its case: the item says so
         error = item.stash.get(PREFETCH_ERROR_KEY, None)
         if error is not None and item.nodeid not in runs:
@@ -210,6 +213,38 @@ def hook_error(error: BaseException) -> dict[str, str]:
     kind = next((k for k, cls in PYTEST_OUTCOMES.items() if isinstance(error, cls)), "error")
     message = getattr(error, "msg", None) if kind != "error" else None
     return {"kind": kind, "type": type(error).__name__, "message": str(message or error)}
+
+
+def item_error(error: BaseException) -> dict[str, str]:
+    """What a worker tells the controller of the error a case's item raises after its run
+    (an output a cassette cannot store, the agent's pytest.fail or sys.exit): the exception
+    itself, pickled, when it pickles, and its kind, type and message in any case."""
+    told = hook_error(error)
+    with contextlib.suppress(Exception):  # a user's exception may hold anything: the text says it
+        told["pickled"] = base64.b64encode(pickle.dumps(error)).decode("ascii")
+    return told
+
+
+def rebuilt_item_error(raw: dict[str, Any]) -> BaseException:
+    """The exception the case's item raises for a worker's ``item_error``: the worker's own
+    exception when it unpickles here (the same process image wrote it, in the controller's
+    private temporary directory), else the same pytest outcome, else
+    :class:`ShadowWorkerRunError` naming its type and message."""
+    pickled = raw.get("pickled")
+    if isinstance(pickled, str):
+        try:
+            error = pickle.loads(base64.b64decode(pickled))  # our own worker's file
+        except Exception:  # e.g. an __init__ that takes other arguments
+            error = None
+        if isinstance(error, BaseException):
+            return error
+    outcome = PYTEST_OUTCOMES.get(str(raw.get("kind")))
+    if outcome is not None:
+        return outcome(str(raw.get("message", "")))
+    return ShadowWorkerRunError(
+        f"the candidate run raised {raw.get('type', 'an error')}: {raw.get('message', '')} "
+        "(in a shadow worker process; run with --opsladder-workers=1 to see its traceback)"
+    )
 
 
 def rebuilt_hook_error(raw: dict[str, Any]) -> BaseException:

@@ -50,6 +50,7 @@ from pytest_opsladder.drift.worker_pool import (
     end_worker,
     read_runs,
     rebuilt_hook_error,
+    rebuilt_item_error,
     spawn,
     split,
 )
@@ -325,6 +326,8 @@ def run_in_workers(
             recorder = adopt(by_id[nodeid], settings, raw) if nodeid in by_id else None
             if recorder is not None:
                 on_adopted(by_id[nodeid], recorder)
+                if "item_error" in raw:  # raised by its item, as a serial or threaded run does
+                    by_id[nodeid].stash[PREFETCH_ERROR_KEY] = rebuilt_item_error(raw["item_error"])
 
 
 Results = list[tuple[int, tuple[dict[str, Any], str | None]]]

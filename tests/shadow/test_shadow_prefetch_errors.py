@@ -24,6 +24,9 @@ class Odd:
     pass
 
 def answer(variant, case_input):
+    if os.environ.get("CALLS_LOG"):  # one line per call of the agent, from any process
+        with open(os.environ["CALLS_LOG"], "a") as log:
+            log.write(f"{variant.name}:{case_input['q']}\\n")
     lookup(case_input["q"])
     how = os.environ.get("AGENT_OUTCOME")
     if variant.name == "next" and case_input["q"] == "q2" and how:
@@ -163,3 +166,78 @@ def test_a_build_hook_that_raises_or_skips_fails_or_skips_its_case_only(
     assert "c4" not in cases
     assert results["cases_lost"]["c4"].endswith("c4 needs a GPU")
     assert {cases[f"c{i}"][0] for i in (0, 1, 2, 5)} == {"unchanged"}
+
+
+# In file order (no shuffling), shares of 3 workers are [c0, c3] (the controller's own),
+# [c1, c4] and [c2, c5]: the bad output (c1) and the agent's outcome (c2) run in a worker.
+IN_WORKERS = ["--opsladder-workers=3", "-p", "no:randomly"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "how"),
+    [("unstorable", ""), ("secret", ""), ("none", "fail"), ("none", "exit"), ("none", "skip")],
+    ids=["unstorable", "secret", "pytest.fail", "sys.exit", "pytest.skip"],
+)
+@pytest.mark.parametrize("mode", [MODES[1], IN_WORKERS], ids=MODE_IDS[1:])
+def test_a_run_that_ends_in_its_items_error_calls_the_agent_once(
+    project: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    bad: str,
+    how: str,
+    mode: list[str],
+) -> None:
+    """The error the item raises comes back with the run from a worker process: the case is
+    not run a second time in the controller, so its model calls (paid, and perhaps answered
+    differently) are made once, and the item reports the worker's own error."""
+    log = project.path / "calls.log"
+    monkeypatch.setenv("CALLS_LOG", str(log))
+    monkeypatch.setenv("BAD_OUTPUT", bad)
+    monkeypatch.setenv("AGENT_OUTCOME", how)
+    result, results = _shadow(project, bad, mode)
+    out = result.stdout.str()
+    assert "INTERNALERROR" not in out
+    calls = sorted(log.read_text().split())
+    assert calls == sorted(f"next:q{i}" for i in range(6)), out
+    if bad in ERRORS:
+        assert f"{ERRORS[bad]}: " in out  # the worker's own exception, type and message
+    if how == "exit":
+        assert "SystemExit: 3" in out or "SystemExit(3)" in out, out
+    if how == "skip":
+        assert results["cases_lost"]["c2"].endswith("asked by the agent")
+
+
+class _NeedsAKeyword(Exception):
+    def __init__(self, *, where: str) -> None:
+        super().__init__(f"cannot store the output at {where}")
+
+
+def test_an_error_that_does_not_unpickle_comes_back_named_with_its_type_and_message() -> None:
+    from pytest_opsladder.drift.errors import ShadowWorkerRunError
+    from pytest_opsladder.drift.worker_pool import item_error, rebuilt_item_error
+
+    told = json.loads(json.dumps(item_error(_NeedsAKeyword(where="output.answer"))))
+    rebuilt = rebuilt_item_error(told)
+    assert isinstance(rebuilt, ShadowWorkerRunError)
+    assert "_NeedsAKeyword: cannot store the output at output.answer" in str(rebuilt)
+    assert "--opsladder-workers=1" in str(rebuilt)
+    failed = rebuilt_item_error(json.loads(json.dumps(item_error(pytest.fail.Exception("no")))))
+    assert isinstance(failed, pytest.fail.Exception)
+    assert failed.msg == "no"
+
+
+def test_our_errors_pickle_with_their_message_and_attributes() -> None:
+    """What a worker hands back is the error itself, even where __init__ takes keywords."""
+    import pickle
+
+    from pytest_opsladder.drift.errors import GateConfigError
+    from pytest_opsladder.secrets import CassetteSecretError, scan
+
+    findings = scan({"output": "sk-proj-Qz8rT2vX9mL4nB7cQz8rT2vX9mL4nB7c"})
+    secret = CassetteSecretError("refused", run_id="r1", json_path="$.output", findings=findings)
+    back = pickle.loads(pickle.dumps(secret))
+    assert type(back) is CassetteSecretError
+    assert (str(back), back.run_id, back.json_path) == ("refused", "r1", "$.output")
+    assert back.findings == findings
+    assert len(findings) == 1
+    gate = pickle.loads(pickle.dumps(GateConfigError("bad", key="alpha").in_file("gate.toml")))
+    assert (str(gate), gate.key, str(gate.path)) == ("gate.toml: bad", "alpha", "gate.toml")
