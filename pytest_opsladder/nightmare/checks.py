@@ -38,6 +38,7 @@ from pytest_opsladder.nightmare.check_args import (
     resolve_python_target,
     validate_arguments,
 )
+from pytest_opsladder.nightmare.check_label import check_label
 
 if TYPE_CHECKING:
     from pytest_opsladder.capture.run import Run
@@ -76,7 +77,8 @@ class Check:
         return {self.kind: self.args}
 
     def label(self) -> str:
-        return f"{self.kind}: {json.dumps(self.args, sort_keys=True, default=str)[:80]}"
+        """How results and reports name the check: as the case file wrote it (check_label)."""
+        return check_label(self.kind, self.args)
 
 
 def register_check(kind: str) -> Callable[[CheckFn], CheckFn]:
