@@ -20,6 +20,10 @@ conftest, which imports the SDK, before its test loop). ``ours / alone`` is what
 and pytest add on top of the agent. Shapes are interleaved, best of ``REPEATS``: the machine
 is shared.
 
+Each project also runs once as one serial session (no concurrency, no workers): the workers'
+per-case verdicts and statuses must equal it (issue 18: "the verdict is identical to a serial
+run"), a difference in any case is a MISS.
+
 ``python benchmarks/shadow_workers.py`` runs this part on its own.
 """
 
@@ -160,7 +164,20 @@ def _session(root: Path, url: str, *args: str) -> Figure:
     (loop, runs), done = pytest_in(root, url, *SHADOW, *args)
     results = json.loads((root / "reports/results.json").read_text())
     return {"loop": loop, "runs": runs, "verdict": f"{results['verdict']}, {results['n_cases']} "
-            "cases", "fork": "processes (fork)" in done.stdout}  # fmt: skip
+            "cases", "fork": "processes (fork)" in done.stdout,
+            "per_case": per_case(results)}  # fmt: skip
+
+
+def per_case(results: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Each case's verdict and candidate status: what must not depend on how the runs split."""
+    return {c["case_id"]: (c["verdict"], c["candidate"]["runs"][0]["status"])
+            for c in results["cases"]}  # fmt: skip
+
+
+def differ(fig: Figure, serial: Figure) -> int:
+    """How many cases got another verdict (or status) than in the serial session."""
+    ours, ref = fig["per_case"], serial["per_case"]
+    return sum(ours.get(case) != ref[case] for case in ref) + len(set(ours) - set(ref))
 
 
 def _best(figures: dict[str, list[Figure]]) -> dict[str, Figure]:
@@ -180,19 +197,20 @@ def measure(
     }
     if not one_process:
         del shapes["one process"]
+    shapes["serial"] = lambda: _session(root, url)  # once: the verdicts to compare with
     figures: dict[str, list[Figure]] = {name: [] for name in shapes}
     for round_ in range(REPEATS):  # interleaved, best of: the machine is shared
         for name, fn in shapes.items():
-            if name != "one process" or round_ == 0:  # a reference: once keeps bench_shadow
-                figures[name].append(fn())  # under two minutes
+            if name not in ("one process", "serial") or round_ == 0:  # references: once keeps
+                figures[name].append(fn())  # bench_shadow within minutes
     return _best(figures)
 
 
 def report(title: str, ideal: float, best: dict[str, Figure], procs: int, threads: int) -> None:
     print(f"\n{title} (ideal {ideal:.3f} s), test loop, best of {REPEATS} interleaved:")
-    floor = best["alone"]["loop"]
+    floor, serial = best["alone"]["loop"], best["serial"]
     for name, fig in best.items():
-        if name == "alone":
+        if name in ("alone", "serial"):
             continue
         phases = (f"candidate runs {fig['runs']:5.2f} s, items reporting "
                   f"{fig['loop'] - fig['runs']:4.2f} s")  # fmt: skip
@@ -205,6 +223,12 @@ def report(title: str, ideal: float, best: dict[str, Figure], procs: int, thread
         started = "fork" if fig["fork"] else "spawn"
         print(f"{line}, workers by {started} | {fig['loop'] / floor:.2f}x the agent alone in "
               f"this shape | target <= {TARGET_IDEAL}x ideal {verdict}")  # fmt: skip
+        off = differ(fig, serial)
+        same = "PASS" if off == 0 else "MISS"
+        print(f"  {'':<11}  per-case verdicts vs one serial session ({len(serial['per_case'])} "
+              f"cases): {off} differ | target 0 {same}")  # fmt: skip
+    print(f"  {'serial':<11}: {serial['loop']:5.2f} s, verdict {serial['verdict']} | (info, "
+          "one run, the verdicts' reference)")  # fmt: skip
     print(f"  {'agent alone':<11}: {floor:5.2f} s, {floor / ideal:.2f}x ideal ({procs} processes "
           f"x {threads} threads started together, no pytest, no plugin: this machine's floor "
           f"for the shape) | (info)")  # fmt: skip
