@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import pytest
+from user_projects import ask_cases, write_project
 
 CONFTEST = """
 import os
@@ -60,17 +61,6 @@ SHADOW_MODES = {
 }
 
 
-def _project(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(CONFTEST)
-    pytester.makefile(".toml", pyproject=PYPROJECT)
-    folder = pytester.path / "nightmare_set"
-    folder.mkdir()
-    for i in range(CASES):
-        (folder / f"case-{i}.yaml").write_text(
-            f"id: case-{i}\ninput: {{q: q{i}}}\nchecks:\n  - contains: 'answer:'\n"
-        )
-
-
 def _per_case(pytester: pytest.Pytester) -> dict[str, tuple[Any, ...]]:
     doc = json.loads((pytester.path / "reports" / "results.json").read_text())
     return {
@@ -89,7 +79,7 @@ def test_a_project_with_only_the_build_hook_records_replays_and_shadows(
 ) -> None:
     monkeypatch.setenv("WIRE_URL", wire.url)
     monkeypatch.setenv("AGENT", agent)
-    _project(pytester)
+    write_project(pytester, CONFTEST, PYPROJECT, ask_cases(CASES, check="'answer:'"))
     recorded = pytester.runpytest("nightmare_set", "--opsladder-mode=record")
     recorded.assert_outcomes(passed=CASES)
     cassette = pytester.path / "nightmare_set" / "cassettes" / "case-0" / "prod.json"
@@ -110,16 +100,32 @@ def test_a_project_with_only_the_build_hook_records_replays_and_shadows(
     assert differ == {}, (serial, differ)
 
 
-def test_a_build_hook_that_returns_no_agent_is_a_usage_error_naming_the_case(
-    pytester: pytest.Pytester,
+NO_AGENT_HOOK = (
+    "import pytest\n"
+    "@pytest.hookimpl(optionalhook=True)\n"
+    "def pytest_opsladder_build_agent(config, variant, case, workdir):\n"
+    "    return None\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("conftest", "said"),
+    [
+        (
+            NO_AGENT_HOOK,
+            "*pytest_opsladder_build_agent returned NoneType for case 'refund'"
+            " (variant 'baseline')*return a callable*or define the fixture*",
+        ),
+        (None, "*no opsladder_agent fixture*or implement the pytest_opsladder_build_agent*hook*"),
+    ],
+    ids=["hook-returns-none", "no-hook-no-fixture"],
+)
+def test_no_agent_to_run_is_a_usage_error_naming_the_case_and_the_fix(
+    pytester: pytest.Pytester, conftest: str | None, said: str
 ) -> None:
     pytester.makefile(".toml", pyproject=ASYNCIO_INI)
-    pytester.makeconftest(
-        "import pytest\n"
-        "@pytest.hookimpl(optionalhook=True)\n"
-        "def pytest_opsladder_build_agent(config, variant, case, workdir):\n"
-        "    return None\n"
-    )
+    if conftest is not None:
+        pytester.makeconftest(conftest)
     pytester.makepyfile(
         "import pytest\n"
         "@pytest.mark.opsladder(case='refund')\n"
@@ -128,26 +134,4 @@ def test_a_build_hook_that_returns_no_agent_is_a_usage_error_naming_the_case(
     )
     result = pytester.runpytest("--opsladder-mode=record")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*pytest_opsladder_build_agent returned NoneType for case 'refund'"
-            " (variant 'baseline')*return a callable*or define the fixture*"
-        ]
-    )
-
-
-def test_no_fixture_and_no_hook_names_both_ways_to_give_the_agent(
-    pytester: pytest.Pytester,
-) -> None:
-    pytester.makefile(".toml", pyproject=ASYNCIO_INI)
-    pytester.makepyfile(
-        "import pytest\n"
-        "@pytest.mark.opsladder\n"
-        "def test_agent(opsladder_agent):\n"
-        "    opsladder_agent('hi')\n"
-    )
-    result = pytester.runpytest("--opsladder-mode=record")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(
-        ["*no opsladder_agent fixture*or implement the pytest_opsladder_build_agent*hook*"]
-    )
+    result.stdout.fnmatch_lines([said])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from user_projects import PRICED_PYPROJECT, SHADOW_WIRING
+from user_projects import PRICED_PYPROJECT, SHADOW_WIRING, ask_case, write_project
 from wire_server import WireServer
 
 from pytest_opsladder.cassette import files
@@ -78,15 +78,9 @@ USAGE = (2, 24, 6, (24 * 1.0 + 6 * 4.0) / 1e6)
 
 
 def _project(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(CONFTEST)
-    pytester.makefile(".toml", pyproject=PRICED_PYPROJECT)
-    cases = pytester.path / "nightmare_set"
-    cases.mkdir()
-    for i in range(CASES):
-        style = STYLES[i % len(STYLES)]
-        (cases / f"case-{i}.yaml").write_text(
-            f"id: case-{i}\ninput: {{q: q{i}, style: {style}}}\nchecks:\n  - contains: answer\n"
-        )
+    inputs = [f"{{q: q{i}, style: {STYLES[i % len(STYLES)]}}}" for i in range(CASES)]
+    cases = [(f"case-{i}", ask_case(f"case-{i}", text)) for i, text in enumerate(inputs)]
+    write_project(pytester, CONFTEST, PRICED_PYPROJECT, cases)
 
 
 def _asked(path: Path) -> list[str]:

@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from user_projects import PRICED_PYPROJECT, SHADOW_WIRING
+from user_projects import PRICED_PYPROJECT, SHADOW_WIRING, ask_cases, write_project
 from wire_server import Handler, WireServer
 
 CONFTEST = (
@@ -77,14 +77,7 @@ class _WaveServer(WireServer):
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    pytester.makeconftest(CONFTEST)
-    pytester.makefile(".toml", pyproject=PYPROJECT)
-    cases = pytester.path / "nightmare_set"
-    cases.mkdir()
-    for i in range(CASES):
-        (cases / f"case-{i:02}.yaml").write_text(
-            f"id: case-{i:02}\ninput: {{q: q{i}}}\nchecks:\n  - contains: answer\n"
-        )
+    write_project(pytester, CONFTEST, PYPROJECT, ask_cases(CASES, pad=2))
     with WireServer() as serial:
         monkeypatch.setenv("WIRE_URL", serial.url)
         pytester.runpytest("nightmare_set", "--opsladder-mode=record").assert_outcomes(passed=CASES)

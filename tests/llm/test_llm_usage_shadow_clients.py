@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp  # noqa: F401
 import pytest
 import requests  # noqa: F401
-from user_projects import PRICED_PYPROJECT, SHADOW_WIRING
+from user_projects import PRICED_PYPROJECT, SHADOW_WIRING, ask_cases, write_project
 
 CONFTEST = (
     """
@@ -64,14 +64,7 @@ PYPROJECT = PRICED_PYPROJECT
 
 
 def _project(pytester: pytest.Pytester, cases: int = 3) -> None:
-    pytester.makeconftest(CONFTEST)
-    pytester.makefile(".toml", pyproject=PYPROJECT)
-    folder = pytester.path / "nightmare_set"
-    folder.mkdir()
-    for i in range(cases):
-        (folder / f"case-{i}.yaml").write_text(
-            f"id: case-{i}\ninput: {{q: q{i}}}\nchecks:\n  - contains: answer\n"
-        )
+    write_project(pytester, CONFTEST, PYPROJECT, ask_cases(cases))
     pytester.runpytest("nightmare_set", "--opsladder-mode=record").assert_outcomes(passed=cases)
 
 

@@ -1,5 +1,35 @@
 """Pieces of the scratch projects the tests/llm sessions write with pytester: a user's
-conftest wiring and fixtures, written once here."""
+conftest wiring and fixtures, and the project files themselves, written once here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+
+def write_project(
+    pytester: pytest.Pytester, conftest: str, pyproject: str, cases: Iterable[tuple[str, str]]
+) -> None:
+    """conftest.py, pyproject.toml, and ``nightmare_set/<id>.yaml`` for each (id, case file
+    text) pair (see :func:`ask_cases`)."""
+    pytester.makeconftest(conftest)
+    pytester.makefile(".toml", pyproject=pyproject)
+    folder = pytester.path / "nightmare_set"
+    folder.mkdir()
+    for case_id, text in cases:
+        (folder / f"{case_id}.yaml").write_text(text)
+
+
+def ask_cases(n: int, check: str = "answer", pad: int = 1) -> list[tuple[str, str]]:
+    """``n`` cases ``case-<i>`` asking ``q<i>``, each checked with ``contains: <check>``."""
+    ids = [f"case-{i:0{pad}}" for i in range(n)]
+    return [(cid, ask_case(cid, f"{{q: q{i}}}", check)) for i, cid in enumerate(ids)]
+
+
+def ask_case(case_id: str, case_input: str, check: str = "answer") -> str:
+    return f"id: {case_id}\ninput: {case_input}\nchecks:\n  - contains: {check}\n"
+
 
 # The end of a shadow project's conftest.py: two variants, and the agent ``make_agent``
 # (defined above it) served to the test items and to shadow's concurrent runs.
