@@ -146,14 +146,19 @@ def opsladder_variant(request: pytest.FixtureRequest, opsladder_settings: Settin
 def opsladder_agent(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
     """The agent under test (case input -> output): override this fixture in conftest.py, or
     implement ``pytest_opsladder_build_agent``, which this default calls for the test's case."""
-    config = request.config
-    if not config.pluginmanager.hook.pytest_opsladder_build_agent.get_hookimpls():
+    if not has_build_agent_hook(request.config):
         raise pytest.UsageError(
             "no opsladder_agent fixture: define one in conftest.py that returns a callable "
             "(case input -> output) built for the `opsladder_variant` fixture's variant, or "
             "implement the pytest_opsladder_build_agent(config, variant, case, workdir) hook."
         )
     return _agent_from_hook(request)
+
+
+def has_build_agent_hook(config: pytest.Config) -> bool:
+    """Whether a conftest or plugin implements ``pytest_opsladder_build_agent``: the default
+    ``opsladder_agent`` and shadow's concurrent runs and workers build agents with it."""
+    return bool(config.pluginmanager.hook.pytest_opsladder_build_agent.get_hookimpls())
 
 
 def _agent_from_hook(request: pytest.FixtureRequest) -> Callable[[Any], Any]:

@@ -306,8 +306,9 @@ def prefetch(session: pytest.Session, settings: Settings) -> None:
     """Run every case's candidate at once (``--opsladder-concurrency``), in N processes with
     ``--opsladder-workers`` (see :mod:`.workers`); the items then report."""
     from pytest_opsladder.drift import workers
+    from pytest_opsladder.fixtures import has_build_agent_hook
 
-    if _agent_hook_missing(session.config, settings):
+    if not has_build_agent_hook(session.config):
         _warn_serial(session.config, settings)
         return
     if workers.is_worker(session.config):
@@ -353,10 +354,6 @@ def run_candidates(
         built = run_built(numbered, lambda n: _job_for(n[1], settings, Path(tmp) / str(n[0])),
                           settings.concurrency, on_done)  # fmt: skip
     return [(item, job) for (_, item), job in built]
-
-
-def _agent_hook_missing(config: pytest.Config, settings: Settings) -> bool:
-    return not config.pluginmanager.hook.pytest_opsladder_build_agent.get_hookimpls()
 
 
 def _warn_serial(config: pytest.Config, settings: Settings) -> None:

@@ -228,8 +228,7 @@ def item_error(error: BaseException) -> dict[str, str]:
 def rebuilt_item_error(raw: dict[str, Any]) -> BaseException:
     """The exception the case's item raises for a worker's ``item_error``: the worker's own
     exception when it unpickles here (the same process image wrote it, in the controller's
-    private temporary directory), else the same pytest outcome, else
-    :class:`ShadowWorkerRunError` naming its type and message."""
+    private temporary directory), else as :func:`_rebuilt` makes it."""
     pickled = raw.get("pickled")
     if isinstance(pickled, str):
         try:
@@ -238,24 +237,23 @@ def rebuilt_item_error(raw: dict[str, Any]) -> BaseException:
             error = None
         if isinstance(error, BaseException):
             return error
-    outcome = PYTEST_OUTCOMES.get(str(raw.get("kind")))
-    if outcome is not None:
-        return outcome(str(raw.get("message", "")))
-    return ShadowWorkerRunError(
-        f"the candidate run raised {raw.get('type', 'an error')}: {raw.get('message', '')} "
-        "(in a shadow worker process; run with --opsladder-workers=1 to see its traceback)"
-    )
+    return _rebuilt(raw, ShadowWorkerRunError, "the candidate run raised", "")
 
 
 def rebuilt_hook_error(raw: dict[str, Any]) -> BaseException:
-    """The exception the case's item raises for a worker's ``hook_error``: the same pytest
-    outcome (skip, fail, xfail) with its reason, else :class:`AgentBuildError` naming it."""
+    """The exception the case's item raises for a worker's ``hook_error`` (see :func:`_rebuilt`)."""
+    return _rebuilt(raw, AgentBuildError, "pytest_opsladder_build_agent raised",
+                    "fix the hook for this case, or ")  # fmt: skip
+
+
+def _rebuilt(raw: dict[str, Any], named: type[Exception], what: str, fix: str) -> BaseException:
+    """A worker's error told as text (:func:`hook_error`): the same pytest outcome (skip, fail,
+    xfail) with its reason, else ``named`` saying what raised which type, and the fix."""
     message = str(raw.get("message", ""))
     outcome = PYTEST_OUTCOMES.get(str(raw.get("kind")))
     if outcome is not None:
         return outcome(message)
-    return AgentBuildError(
-        f"pytest_opsladder_build_agent raised {raw.get('type', 'an error')}: {message} "
-        "(in a shadow worker process; fix the hook for this case, or run with "
-        "--opsladder-workers=1 to see its traceback)"
+    return named(
+        f"{what} {raw.get('type', 'an error')}: {message} (in a shadow worker process; "
+        f"{fix}run with --opsladder-workers=1 to see its traceback)"
     )
