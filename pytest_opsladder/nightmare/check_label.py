@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 LABEL_WIDTH = 100
@@ -56,14 +56,14 @@ def check_label(kind: str, args: Any, width: int = LABEL_WIDTH) -> str:
 
 def _flow(value: Any, label: _Label) -> None:
     if isinstance(value, Mapping):
-        _items([(str(k), v) for k, v in value.items()], "{", "}", label)
-    elif isinstance(value, list | tuple):
-        _items([(None, v) for v in value], "[", "]", label)
+        _items(((str(k), v) for k, v in value.items()), "{", "}", label)  # lazily: the label
+    elif isinstance(value, list | tuple):  # stops at its width, however long the value
+        _items(((None, v) for v in value), "[", "]", label)
     else:
         label.add(_scalar(value))
 
 
-def _items(items: list[tuple[str | None, Any]], start: str, end: str, label: _Label) -> None:
+def _items(items: Iterable[tuple[str | None, Any]], start: str, end: str, label: _Label) -> None:
     label.add(start)
     for n, (key, item) in enumerate(items):
         label.add(", " if n else "")
