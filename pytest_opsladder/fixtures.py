@@ -146,11 +146,12 @@ def opsladder_variant(request: pytest.FixtureRequest, opsladder_settings: Settin
 def opsladder_agent(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
     """The agent under test (case input -> output): override this fixture in conftest.py, or
     implement ``pytest_opsladder_build_agent``, which this default calls for the test's case."""
-    if not has_build_agent_hook(request.config):
-        raise pytest.UsageError(
+    if not has_build_agent_hook(request.config):  # the message alone: no traceback of ours
+        pytest.fail(
             "no opsladder_agent fixture: define one in conftest.py that returns a callable "
             "(case input -> output) built for the `opsladder_variant` fixture's variant, or "
-            "implement the pytest_opsladder_build_agent(config, variant, case, workdir) hook."
+            "implement the pytest_opsladder_build_agent(config, variant, case, workdir) hook.",
+            pytrace=False,
         )
     return _agent_from_hook(request)
 
@@ -171,10 +172,11 @@ def _agent_from_hook(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
         config=request.config, variant=variant, case=case, workdir=workdir
     )
     if not callable(agent):
-        raise pytest.UsageError(
+        pytest.fail(
             f"pytest_opsladder_build_agent returned {type(agent).__name__} for case "
             f"{case.id!r} (variant {variant.name!r}), and no opsladder_agent fixture is "
-            "defined: return a callable (case input -> output), or define the fixture."
+            "defined: return a callable (case input -> output), or define the fixture.",
+            pytrace=False,
         )
     return agent  # type: ignore[no-any-return]
 

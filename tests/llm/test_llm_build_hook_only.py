@@ -135,3 +135,4 @@ def test_no_agent_to_run_is_a_usage_error_naming_the_case_and_the_fix(
     result = pytester.runpytest("--opsladder-mode=record")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([said])
+    assert "fixtures.py" not in result.stdout.str()  # the message, not a traceback of ours
