@@ -4,6 +4,7 @@ a stream). Real sockets, no HTTP library on the server side."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -20,6 +21,7 @@ class RawServer:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.held: list[socket.socket] = []
+        self.accepted: list[socket.socket] = []
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -34,6 +36,7 @@ class RawServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            self.accepted.append(conn)
             read_request(conn)
             self.hits += 1
             self.answer(conn)
@@ -45,11 +48,19 @@ class RawServer:
         self.held.append(conn)
 
     def stop(self) -> None:
+        """Stop at once: shutting the sockets down (not only closing them) wakes the serving
+        thread where it blocks, in ``accept`` or in reading a request a client never sent."""
         self.stopped.set()
-        self.sock.close()
-        for conn in self.held:
-            conn.close()
+        for sock in (self.sock, *self.accepted):
+            _shut(sock)
         self.thread.join(timeout=5)
+        assert not self.thread.is_alive(), "the raw server's thread did not stop"
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already, or never connected
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
 
 
 def read_request(conn: socket.socket) -> None:
