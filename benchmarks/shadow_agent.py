@@ -4,6 +4,8 @@ Turn 1 streams a tool call (``propose_post``, its arguments split over SSE chunk
 runs a tool on them (``pick_tags``, an opsladder ``@tool``: answered from the baseline in
 shadow mode), and turn 2 sends the tool's result back for the final summary. The same agent
 comes sync (``StreamingAgent``, for threads) and async (``AsyncStreamingAgent``, for tasks).
+The sync agent can take ``tool_rounds`` such streamed tool calls before the final turn (a
+longer conversation: ``tool_rounds + 1`` model calls a case, each with the history so far).
 Not a benchmark itself (run_all runs ``bench_*.py`` only); bench_shadow and the pytest
 project it writes for ``--opsladder-workers`` import it.
 """
@@ -60,12 +62,26 @@ def _take(chunk: Any, parts: list[str], ids: list[str]) -> None:
 class StreamingAgent:
     """Sync: one shared ``openai.OpenAI`` client (thread-safe), as an app would hold it."""
 
-    def __init__(self, base_url: str, model: str = "demo-model") -> None:
+    def __init__(self, base_url: str, model: str = "demo-model", tool_rounds: int = 1) -> None:
         self.client = openai.OpenAI(base_url=base_url, api_key="demo", max_retries=0)
         self.model = model
+        self.tool_rounds = tool_rounds
 
     def __call__(self, case_input: dict[str, Any]) -> dict[str, Any]:
         messages = _first_turn(case_input)
+        for _ in range(self.tool_rounds):
+            arguments, call_id = self._streamed_tool_call(messages)
+            post = json.loads(arguments)
+            tags = pick_tags(post["tags"])
+            messages += _tool_turn(call_id, arguments, tags)
+        final = self.client.chat.completions.create(
+            model=self.model,
+            seed=7,
+            messages=messages,  # type: ignore[arg-type]
+        )
+        return {"title": post["title"], "tags": tags, "summary": final.choices[0].message.content}
+
+    def _streamed_tool_call(self, messages: list[dict[str, Any]]) -> tuple[str, str]:
         parts: list[str] = []
         ids: list[str] = []
         stream = self.client.chat.completions.create(
@@ -74,16 +90,7 @@ class StreamingAgent:
         )  # fmt: skip
         for chunk in stream:
             _take(chunk, parts, ids)
-        arguments = "".join(parts)
-        post = json.loads(arguments)
-        tags = pick_tags(post["tags"])
-        messages += _tool_turn(next(i for i in ids if i), arguments, tags)
-        final = self.client.chat.completions.create(
-            model=self.model,
-            seed=7,
-            messages=messages,  # type: ignore[arg-type]
-        )
-        return {"title": post["title"], "tags": tags, "summary": final.choices[0].message.content}
+        return "".join(parts), next(i for i in ids if i)
 
 
 class AsyncStreamingAgent:

@@ -153,6 +153,12 @@ def pytest_runtestloop(session):
         Path(os.environ["SHADOW_PHASE"]).write_text(f"{end - start} {runs}")
 """
 
+
+def conftest(tool_rounds: int = 1) -> str:
+    """The conftest of a project shadowing ``StreamingAgent`` with ``tool_rounds`` tool calls."""
+    return CONFTEST.replace("TOOL_ROUNDS = 1", f"TOOL_ROUNDS = {tool_rounds}")
+
+
 CONFTEST = f"""
 import os, sys, threading, time
 from pathlib import Path
@@ -161,6 +167,7 @@ sys.path.insert(0, {str(HERE)!r})
 from shadow_agent import StreamingAgent
 from pytest_opsladder import Variant
 
+TOOL_ROUNDS = 1
 _AGENTS = {{}}
 _LOCK = threading.Lock()  # the build hook is called from the candidate runs' threads
 
@@ -168,7 +175,7 @@ def _agent():
     url = os.environ["MODEL_URL"]  # one client per process, as an app holds it
     with _LOCK:
         if url not in _AGENTS:
-            _AGENTS[url] = StreamingAgent(url)
+            _AGENTS[url] = StreamingAgent(url, tool_rounds=TOOL_ROUNDS)
     return _AGENTS[url]
 
 def pytest_opsladder_variants():

@@ -1,17 +1,24 @@
 """Part 3 of bench_shadow (issue 18): ``--opsladder-workers`` through pytest, and the floor.
 
-Two agents, each through a real pytest session against a loopback model in its own process
+Three agents, each through a real pytest session against a loopback model in its own process
 answering in 50 ms, timed from the test loop's start to its end by a conftest hook (worker
 start-up included, collection not):
 
-- the multi-turn streaming tool-calling agent of part 2 (``shadow_agent.py``), 96 cases x 2
-  model calls, 8 in flight: ``--opsladder-workers`` = cores with concurrency 8 / cores each
-  (and, for reference, one run of one process at concurrency 8);
+- the issue's shape: 200 cases of the multi-turn streaming tool-calling agent of part 2
+  (``shadow_agent.py``) in a longer conversation, 4 streamed tool calls then the final answer
+  (5 model calls a case), 8 in flight: ``--opsladder-workers`` = cores with concurrency
+  8 / cores each;
+- the same agent as in part 2, 96 cases x 2 model calls, 8 in flight, the same split (and, for
+  reference, one run of one process at concurrency 8);
 - the shipped demo agent (``pytest_opsladder.demo``, one non-streaming model call a case, a
   CMS built per case by the build hook), 200 cases, 16 in flight: ``--opsladder-workers`` =
   cores at 16 / cores each.
 
-Target (issue 18): with workers = cores, at most 1.2x the ideal cases x turns x 0.05 / in flight.
+Target (issue 18): with workers = cores, at most 1.2x the ideal cases x turns x 0.05 / in flight,
+judged on the issue's shape (ideal 6.25 s). The two short shapes have ideals of 1.2 s and
+0.6 s, below what starting the worker processes costs: there the agent alone, with no pytest
+and no plugin, is already past 1.2x ideal (1.4x and 2.6x measured), so their ratio to ideal is
+printed as information next to that floor, not judged.
 Next to it, in the same run, the floor this machine sets: the same agent alone (no pytest, no
 plugin) in the same shape, as many processes each running its share of the cases in as many
 threads, started together (each builds its client or agents inside the timing, as the hook
@@ -39,8 +46,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from shadow_agent import TURNS, demo_note
-from shadow_multiturn import CASES, HERE, LATENCY, LOOP_TIMER, pytest_in, slow_model
+from shadow_agent import TURNS, demo_note, note
+from shadow_multiturn import CASES, HERE, LATENCY, LOOP_TIMER, conftest, pytest_in, slow_model
 from shadow_multiturn import write_project as write_multiturn_project
 
 from pytest_opsladder.demo import serve_model
@@ -48,6 +55,9 @@ from pytest_opsladder.demo import serve_model
 REPEATS = 2
 TARGET_IDEAL = 1.2
 K = 8  # multi-turn: model calls in flight
+LONG_CASES = 200  # the issue's shape: 200 cases, a longer conversation, 8 in flight
+LONG_ROUNDS = 4  # streamed tool calls before the final answer
+LONG_TURNS = LONG_ROUNDS + 1
 DEMO_CASES = 200
 DEMO_K = 16
 PROMPTS = HERE.parent / "pytest_opsladder" / "demo" / "prompts"
@@ -102,7 +112,7 @@ kind, url, k, procs, threads, cases = sys.argv[1:7]
 k, procs, threads, cases = int(k), int(procs), int(threads), int(cases)
 mine = range(k, cases, procs)  # the same round-robin share a worker gets
 import openai  # as the conftests import it, before the test loop
-if kind == "multiturn":
+if kind in ("multiturn", "long"):
     from shadow_agent import StreamingAgent, note
 else:
     from pytest_opsladder import Variant
@@ -112,8 +122,9 @@ else:
 tmp = Path(tempfile.mkdtemp())
 print("ready", flush=True)
 sys.stdin.readline()  # go
-if kind == "multiturn":
-    agent = StreamingAgent(url)  # one client per process, as the conftest builds it
+if kind in ("multiturn", "long"):
+    rounds = {LONG_ROUNDS} if kind == "long" else 1
+    agent = StreamingAgent(url, tool_rounds=rounds)  # one client per process, as the conftest
     run = lambda i: agent(note(i))
 else:
     nxt = _variants()[1]
@@ -206,7 +217,10 @@ def measure(
     return _best(figures)
 
 
-def report(title: str, ideal: float, best: dict[str, Figure], procs: int, threads: int) -> None:
+def report(
+    title: str, ideal: float, best: dict[str, Figure], procs: int, threads: int, judged: bool
+) -> None:
+    """Print one shape's figures; ``judged``: the ideal target applies (else: information)."""
     print(f"\n{title} (ideal {ideal:.3f} s), test loop, best of {REPEATS} interleaved:")
     floor, serial = best["alone"]["loop"], best["serial"]
     for name, fig in best.items():
@@ -219,10 +233,9 @@ def report(title: str, ideal: float, best: dict[str, Figure], procs: int, thread
         if name == "one process":
             print(f"{line} | (info, one run)")
             continue
-        verdict = "PASS" if fig["loop"] <= TARGET_IDEAL * ideal else "MISS"
         started = "fork" if fig["fork"] else "spawn"
         print(f"{line}, workers by {started} | {fig['loop'] / floor:.2f}x the agent alone in "
-              f"this shape | target <= {TARGET_IDEAL}x ideal {verdict}")  # fmt: skip
+              f"this shape | {_ideal_verdict(fig['loop'], floor, ideal, judged)}")  # fmt: skip
         off = differ(fig, serial)
         same = "PASS" if off == 0 else "MISS"
         print(f"  {'':<11}  per-case verdicts vs one serial session ({len(serial['per_case'])} "
@@ -234,27 +247,43 @@ def report(title: str, ideal: float, best: dict[str, Figure], procs: int, thread
           f"for the shape) | (info)")  # fmt: skip
 
 
+def _ideal_verdict(loop: float, floor: float, ideal: float, judged: bool) -> str:
+    if judged:
+        verdict = "PASS" if loop <= TARGET_IDEAL * ideal else "MISS"
+        return f"target <= {TARGET_IDEAL}x ideal {verdict}"
+    return (f"(info: ideal {ideal:.2f} s is below process start-up, the agent alone is "
+            f"{floor / ideal:.2f}x ideal; the {TARGET_IDEAL}x target is judged on the "
+            f"{LONG_CASES}-case shape)")  # fmt: skip
+
+
 def workers_part() -> None:
     cores = max(2, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory() as tmp_name, slow_model() as url:
-        multi, demo = Path(tmp_name) / "multiturn", Path(tmp_name) / "demo"
-        multi.mkdir()
-        demo.mkdir()
+        long, multi, demo = (Path(tmp_name) / name for name in ("long", "multiturn", "demo"))
+        for root in (long, multi, demo):
+            root.mkdir()
+        write_multiturn_project(long, conftest(LONG_ROUNDS), [note(i) for i in range(LONG_CASES)])
         write_multiturn_project(multi)
         write_demo_project(demo)
-        with serve_model() as fast, ThreadPoolExecutor(2) as both:  # the baselines, at once
-            list(both.map(lambda root: pytest_in(root, fast, "--opsladder-mode=record"),
-                          [multi, demo]))  # fmt: skip
+        with serve_model() as fast, ThreadPoolExecutor(3) as all_three:  # the baselines, at once
+            list(all_three.map(lambda root: pytest_in(root, fast, "--opsladder-mode=record"),
+                               [long, multi, demo]))  # fmt: skip
         started = time.perf_counter()
+        best_long = measure("long", long, url, LONG_CASES, K, one_process=False)
         best_multi = measure("multiturn", multi, url, CASES, K)
         best_demo = measure("demo", demo, url, DEMO_CASES, DEMO_K, one_process=False)
         took = time.perf_counter() - started
+    per_worker = max(1, K // cores)
+    report(f"pytest shadow, the issue's shape: multi-turn streaming agent, {LONG_CASES} cases x "
+           f"{LONG_TURNS} model calls ({LONG_ROUNDS} streamed tool calls, then the answer) x "
+           f"{LATENCY} s, {K} in flight", LONG_CASES * LONG_TURNS * LATENCY / K, best_long,
+           cores, per_worker, judged=True)  # fmt: skip
     report(f"pytest shadow, multi-turn streaming agent (part 2), {CASES} cases x {TURNS} model "
            f"calls x {LATENCY} s, {K} in flight", CASES * TURNS * LATENCY / K, best_multi,
-           cores, max(1, K // cores))  # fmt: skip
+           cores, per_worker, judged=False)  # fmt: skip
     report(f"pytest shadow, shipped demo agent, {DEMO_CASES} cases x 1 model call x {LATENCY} "
            f"s, {DEMO_K} in flight", DEMO_CASES * LATENCY / DEMO_K, best_demo, cores,
-           max(1, DEMO_K // cores))  # fmt: skip
+           max(1, DEMO_K // cores), judged=False)  # fmt: skip
     print(f"  ({took:.0f} s measuring)")
 
 
