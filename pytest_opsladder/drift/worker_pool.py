@@ -115,7 +115,8 @@ def read_runs(
     """A worker's results file: its runs by node id, and why it failed (None when it did
     not); ``ended`` says how the process ended, for the notice."""
     try:
-        data = _json.parse(out.read_text(encoding="utf-8"))
+        with _json.collection_paused():  # orjson unless an integer could round
+            data = _json.loads_exact(out.read_bytes())
         runs: dict[str, Any] = dict(data["runs"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.exists() else ""
