@@ -9,7 +9,8 @@ start-up included, collection not):
   final answer (20 model calls a case, each sending the history so far), 8 in flight:
   ``--opsladder-workers`` = cores with concurrency 8 / cores each. The issue measured its
   200-case agent alone in 8 threads at 29.6 s on the 50 ms model, which is about 20 model
-  calls a case (ideal 25 s; at this machine's 1.15x for the agent alone, 28.8 s);
+  calls a case (ideal 25 s). The SDK's CPU per call grows with the history it sends: on a
+  2-core machine the agent alone is already about 1.3x ideal in this shape (33.2 s);
 - the same agent as in part 2, 96 cases x 2 model calls, 8 in flight, the same split (and, for
   reference, one run of one process at concurrency 8);
 - the shipped demo agent (``pytest_opsladder.demo``, one non-streaming model call a case, a
