@@ -16,10 +16,7 @@ Both raise ``ValueError`` for a text that is not JSON or is nested too deep to r
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -59,21 +56,3 @@ def parse(text: str | bytes, **options: Any) -> Any:
     except RecursionError:
         doc = text if isinstance(text, str) else text.decode("utf-8", "replace")
         raise json.JSONDecodeError("nested too deep to read", doc, 0) from None
-
-
-@contextmanager
-def collection_paused() -> Iterator[None]:
-    """Cyclic garbage collection paused while a large document is read into a large process.
-
-    Parsing allocates a container per JSON object and array, and in a process holding
-    pytest's session (every item, every imported module) those allocations set off full
-    collections over the whole heap, though parsed JSON holds no cycles: reading a worker's
-    3.8 MB of runs (100 cases of the benchmarks' shape) took 100 ms, 18 ms with collection
-    paused. Left as it was when already paused by a caller."""
-    paused_here = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused_here:
-            gc.enable()

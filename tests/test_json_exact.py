@@ -4,13 +4,11 @@ written back (integers past 64 bits, NaN and Infinity)."""
 from __future__ import annotations
 
 import base64
-import gc
 import json
 import math
 
 import pytest
 
-from pytest_opsladder import _json
 from pytest_opsladder._json import loads, loads_exact, may_round
 from pytest_opsladder.secrets import redact_secrets
 
@@ -58,24 +56,3 @@ def test_a_redacted_body_keeps_its_big_integers(note: str) -> None:
     assert "[REDACTED]" in text
     assert note not in text
     assert json.loads(text)["order"] == 123456789012345678901
-
-
-def test_collection_is_paused_while_reading_and_restored_after_even_on_an_error() -> None:
-    assert gc.isenabled()
-    with _json.collection_paused():
-        assert not gc.isenabled()
-        assert _json.loads_exact(b'{"runs": {"a": [1, 2]}}') == {"runs": {"a": [1, 2]}}
-    assert gc.isenabled()
-    with pytest.raises(json.JSONDecodeError), _json.collection_paused():
-        _json.loads_exact(b"{not json")
-    assert gc.isenabled()
-
-
-def test_collection_paused_by_a_caller_stays_paused() -> None:
-    gc.disable()
-    try:
-        with _json.collection_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the caller's pause is the caller's to end
-    finally:
-        gc.enable()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_opsladder import _json
+from pytest_opsladder._gc import collection_paused
 from pytest_opsladder.drift.errors import PYTEST_OUTCOMES, AgentBuildError, ShadowWorkerRunError
 from pytest_opsladder.drift.shadow import ShadowRecorder
 from pytest_opsladder.stash_keys import PREFETCH_ERROR_KEY
@@ -115,8 +116,8 @@ def read_runs(
     """A worker's results file: its runs by node id, and why it failed (None when it did
     not); ``ended`` says how the process ended, for the notice."""
     try:
-        with _json.collection_paused():  # orjson unless an integer could round
-            data = _json.loads_exact(out.read_bytes())
+        with collection_paused():
+            data = _json.loads_exact(out.read_bytes())  # orjson unless an integer could round
         runs: dict[str, Any] = dict(data["runs"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.exists() else ""

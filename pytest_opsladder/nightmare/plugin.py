@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from pytest_opsladder._gc import collection_paused
 from pytest_opsladder.capture.jsonable import to_jsonable
 from pytest_opsladder.capture.run import Run
 from pytest_opsladder.capture.variant import Case
@@ -68,11 +69,10 @@ def pytest_collection(session: pytest.Session) -> Any:
     After a large collection, one full pass clears what collection left behind and the items
     are frozen (gc.freeze), so later passes skip them too.
     """
-    gc.disable()
     try:
-        return (yield)
+        with collection_paused():
+            return (yield)
     finally:
-        gc.enable()
         if _count_cases(session.items, LARGE_SET) >= LARGE_SET:
             gc.collect()
             gc.freeze()
