@@ -156,10 +156,7 @@ def pytest_runtestloop(session):
 
 def conftest(tool_rounds: int = 1) -> str:
     """The conftest of a project shadowing ``StreamingAgent`` with ``tool_rounds`` tool calls."""
-    return CONFTEST.replace("TOOL_ROUNDS = 1", f"TOOL_ROUNDS = {tool_rounds}")
-
-
-CONFTEST = f"""
+    return f"""
 import os, sys, threading, time
 from pathlib import Path
 import pytest
@@ -167,7 +164,7 @@ sys.path.insert(0, {str(HERE)!r})
 from shadow_agent import StreamingAgent
 from pytest_opsladder import Variant
 
-TOOL_ROUNDS = 1
+TOOL_ROUNDS = {tool_rounds}
 _AGENTS = {{}}
 _LOCK = threading.Lock()  # the build hook is called from the candidate runs' threads
 
@@ -189,6 +186,9 @@ def pytest_opsladder_build_agent(config, variant, case, workdir):
     return _agent()
 {LOOP_TIMER}
 """
+
+
+CONFTEST = conftest()
 
 
 def write_project(root: Path, conftest: str = CONFTEST, inputs: list[Any] | None = None) -> None:

@@ -289,7 +289,9 @@ def workers_part() -> None:
                 list(all_three.map(lambda root: pytest_in(root, fast, "--opsladder-mode=record"),
                                    [long, multi, demo]))  # fmt: skip
             started = time.perf_counter()
-            best_long = measure("long", long, url, LONG_CASES, K, False, serial_url=fast)
+            best_long = measure(
+                "long", long, url, LONG_CASES, K, one_process=False, serial_url=fast
+            )
             best_multi = measure("multiturn", multi, url, CASES, K)
             best_demo = measure("demo", demo, url, DEMO_CASES, DEMO_K, one_process=False)
             took = time.perf_counter() - started

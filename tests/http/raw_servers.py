@@ -20,7 +20,6 @@ class RawServer:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
-        self.held: list[socket.socket] = []
         self.accepted: list[socket.socket] = []
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -45,7 +44,7 @@ class RawServer:
         raise NotImplementedError
 
     def hold(self, conn: socket.socket) -> None:
-        self.held.append(conn)
+        """Leave ``conn`` open and unanswered: :meth:`stop` shuts every accepted connection."""
 
     def stop(self) -> None:
         """Stop at once: shutting the sockets down (not only closing them) wakes the serving
