@@ -79,6 +79,16 @@ class _ReplayChunks:
         return data
 
 
+def _finished_already(
+    chunks: list[tuple[float, bytes]], error: BaseException | None, early: bool
+) -> None:
+    """A recording stream's callback once it has finished: there is nothing left to record."""
+
+
+def _no_clock() -> float:
+    return 0.0
+
+
 class _RecordingMixin:
     def __init__(self, inner: Any, clock: Callable[[], float], finish: Finish) -> None:
         self._inner = inner
@@ -94,7 +104,15 @@ class _RecordingMixin:
     def _finish(self, error: BaseException | None = None, closed_early: bool = False) -> None:
         if not self._done:
             self._done = True
-            self._finish_cb(self._chunks, error, closed_early)
+            finish, chunks = self._finish_cb, self._chunks
+            # The callback is the exchange's, which holds the response that holds this stream:
+            # let go of it, of the chunks (now stored) and of the run's clock, so that the
+            # response, its request and the connection's objects are freed when the caller
+            # drops them and not left as a cycle for the collector (about 80 objects a request,
+            # which set off its passes); and a client that keeps its responses in cycles of its
+            # own (httpx 0.x) does not keep the run alive with them.
+            self._finish_cb, self._chunks, self._clock = _finished_already, [], _no_clock
+            finish(chunks, error, closed_early)
 
     def __iter__(self) -> Iterator[bytes]:
         try:
