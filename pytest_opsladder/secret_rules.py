@@ -27,6 +27,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
+import ahocorasick
+
 from pytest_opsladder.observability import redaction
 
 # Words that make a name a credential's. Strong ones hold secrets whatever the value's shape;
@@ -53,7 +55,7 @@ _PLACEHOLDER = re.compile(
     r"(?i)^(?:<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}|\{\{[^}]*\}\}|\*+|x{3,}|\.{3,}|null|none|true|"
     r"false|redacted|scrubbed|changeme|example|placeholder|undefined)$"
 )
-_MASKS = ("<scrubbed>", redaction.MASK, "%3Cscrubbed%3E")
+MASKS = ("<scrubbed>", redaction.MASK, "%3Cscrubbed%3E")  # what a masked value holds
 SCHEMES = ("bearer ", "basic ", "token ", "digest ")
 
 
@@ -110,7 +112,7 @@ def looks_like_credential(value: str, strength: int) -> bool:
     for scheme in SCHEMES:
         if low.startswith(scheme):
             return looks_like_credential(value[len(scheme) :], Strength.STRONG)
-    if not value or any(m in value for m in _MASKS) or _PLACEHOLDER.match(value):
+    if not value or any(m in value for m in MASKS) or _PLACEHOLDER.match(value):
         return False
     if any(c.isspace() for c in value):
         return False
@@ -158,11 +160,12 @@ _SKIP_PATTERNS = frozenset({"key_value"})  # level-3's own: the name rule below 
 def detect(text: str, name: str | None = None, *, depth: int = 0) -> list[Hit]:
     """Every credential in ``text`` (stored under ``name``), as spans of ``text``."""
     low = fold(text)
-    hits = _pattern_hits(text, low)
+    literals, hints = _words_in(low)
+    hits = _pattern_hits(text, low, literals)
     strength = name_strength(name) if name else Strength.NONE
     if strength and looks_like_credential(text, strength):
         hits.append(Hit(0, len(text), f"value of credential field {name!r}"))
-    hits += _named_hits(text, low)
+    hits += _named_hits(text, hints)
     if depth == 0:
         hits += _decoded_hits(text, name)
     return hits
@@ -251,40 +254,38 @@ def fold(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_FOLD).lower()
 
 
-def _trie_regex(words: Iterable[str]) -> re.Pattern[str]:
-    """One regex matching any of ``words``, shaped as their trie: ``re`` tries one branch per
-    position instead of one per word (a plain alternation is several times slower)."""
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-    return re.compile(_trie_pattern(trie))
-
-
-def _trie_pattern(node: dict[str, Any]) -> str:
-    branches = [re.escape(char) + _trie_pattern(sub) for char, sub in sorted(node.items()) if char]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    return f"(?:{body})?" if "" in node else body
-
-
 # Searched in the folded text: no literal of any format, then no built-in format but the loose.
 _WORDS = frozenset(word for words in _LITERALS.values() for word in words)
-_ANCHOR = _trie_regex(_WORDS)
-_INSIDE = {a: frozenset(b for b in _WORDS if b in a) for a in _WORDS}
-_OVERHANG = {
-    a: tuple(
-        (i, b)
-        for i in range(1, len(a))
-        for b in sorted(_WORDS)
-        if len(b) > len(a) - i and b.startswith(a[i:])
-    )
-    for a in _WORDS
-}
-_HINT = _trie_regex(_HINTS)
+
+
+def _automaton() -> Any:
+    """One Aho-Corasick automaton of the formats' literals and the names' hints: every
+    occurrence of either, overlapping ones included, in one pass in C (pyahocorasick). Each
+    word's value: (the word, its length less one, is a literal, is a hint). The two trie-shaped
+    regexes it replaced tried a branch at each position of the text from ``re``, 33 ns a
+    character between them; this is 10 (17 us to 5 us on a 529-character chat completion)."""
+    automaton = ahocorasick.Automaton()
+    for word in sorted(_WORDS | set(_HINTS)):
+        automaton.add_word(word, (word, len(word) - 1, word in _WORDS, word in _HINTS))
+    automaton.make_automaton()
+    return automaton
+
+
+_AUTOMATON = _automaton()
+
+
+def _words_in(low: str) -> tuple[set[str], list[int]]:
+    """The literals ``low`` holds, and where each hint in it starts (in order)."""
+    literals: set[str] = set()
+    hints: list[int] = []
+    for end, (word, back, literal, hint) in _AUTOMATON.iter(low):
+        if literal:
+            literals.add(word)
+        if hint:
+            hints.append(end - back)
+    hints.sort()
+    return literals, hints
+
 
 Gated = tuple[tuple[str, re.Pattern[str], tuple[str, ...], re.Pattern[str] | None], ...]
 Screened = tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]
@@ -300,6 +301,7 @@ class _Screens:
     gated: Gated  # (kind, pattern, its literals, its quick screen of the folded text)
     loose: Screened  # (kind, pattern, its screen of the text)
     custom: tuple[tuple[str, re.Pattern[str]], ...]
+    by_literal: dict[str, tuple[int, ...]]  # a literal -> the gated formats (index) holding it
 
 
 _SCREENS: list[_Screens] = []
@@ -323,14 +325,26 @@ def _screens() -> _Screens:
             loose.append((kind, pattern, _LOOSE[kind]))
         else:  # a built-in with no screen written for it: run on every text, never skipped
             custom.append((kind, pattern))
-    screens = _Screens(version, tuple(gated), tuple(loose), tuple(custom))
+    by_literal: dict[str, list[int]] = {}
+    for index, (_, _, literals, _) in enumerate(gated):
+        for literal in literals:
+            by_literal.setdefault(literal, []).append(index)
+    indexes = {literal: tuple(at) for literal, at in by_literal.items()}
+    screens = _Screens(version, tuple(gated), tuple(loose), tuple(custom), indexes)
     _SCREENS[:] = [screens]
     return screens
 
 
-def _pattern_hits(text: str, low: str) -> list[Hit]:
-    """The registry's matches in ``text`` (``low``: the text folded), in registry order within
-    the custom, the loose and the gated formats."""
+def joinable() -> bool:
+    """Whether texts may be read in one scan joined (see ``secrets._JOIN``): every pattern is a
+    built-in one, whose look-arounds and classes were read for it. A pattern registered by the
+    user may be anchored (``^``, ``$``) or run across lines: with one, each text is read alone."""
+    return not _screens().custom
+
+
+def _pattern_hits(text: str, low: str, present: set[str]) -> list[Hit]:
+    """The registry's matches in ``text`` (``low``: the text folded; ``present``: the literals
+    it holds), in registry order within the custom, the loose and the gated formats."""
     screens = _screens()
     out: list[Hit] = []
     _matches(text, screens.custom, out)
@@ -339,27 +353,19 @@ def _pattern_hits(text: str, low: str) -> list[Hit]:
     for kind, pattern, screen in screens.loose:
         if screen.search(text) is not None:
             _matches(text, ((kind, pattern),), out)
-    present = _literals_in(low)
     if not present:
         return out
-    for kind, pattern, literals, quick in screens.gated:
-        if not present.isdisjoint(literals) and (quick is None or quick.search(low)):
+    held = {at for literal in present for at in screens.by_literal.get(literal, ())}
+    for at in sorted(held):  # the formats holding a literal found, in registry order
+        kind, pattern, _, quick = screens.gated[at]
+        if quick is None or quick.search(low):
             _matches(text, ((kind, pattern),), out)
     return out
 
 
 def _literals_in(low: str) -> set[str]:
-    """Every literal of :data:`_LITERALS` that ``low`` holds, in one search. A match is the
-    longest literal starting there; the ones it holds are counted with it, and the ones that
-    start inside it and run past its end are looked for where they would start."""
-    present: set[str] = set()
-    for match in _ANCHOR.finditer(low):
-        word = match.group()
-        present |= _INSIDE[word]
-        for offset, longer in _OVERHANG[word]:
-            if low.startswith(longer, match.start() + offset):
-                present.add(longer)
-    return present
+    """Every literal of :data:`_LITERALS` that ``low`` holds (overlapping ones too)."""
+    return _words_in(low)[0]
 
 
 def _matches(text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], out: list[Hit]) -> None:
@@ -367,14 +373,15 @@ def _matches(text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], out: 
         for match in pattern.finditer(text):
             group = "secret" if "secret" in pattern.groupindex and match.group("secret") else 0
             value = match.group(group)
-            if value and not any(m in value for m in _MASKS):
+            if value and not any(m in value for m in MASKS):
                 out.append(Hit(*match.span(group), kind))
 
 
-def _named_hits(text: str, low: str) -> list[Hit]:
+def _named_hits(text: str, hints: list[int]) -> list[Hit]:
     """Values of credential names: ``name=value`` pairs and multipart parts whose name holds a
-    hint (every credential word does), found in the stretches around the hints only."""
-    spans = _hinted_stretches(text, low)
+    hint (every credential word does), found in the stretches around the hints only
+    (``hints``: where each starts, in order; folding keeps every position)."""
+    spans = _hinted_stretches(text, hints)
     if not spans:
         return []
     out: list[Hit] = []
@@ -391,14 +398,14 @@ _BARRIER = re.compile(r"[&,;}<\]]")
 _LAST_BARRIER = re.compile(r"(?s:.*)[&,;}<\]]")  # matched up to a hint: the barrier before it
 
 
-def _hinted_stretches(text: str, low: str) -> list[tuple[int, int]]:
-    """The stretches between barriers that hold a hint, in order (``low``: ``text`` folded,
-    which keeps every position). Each edge is one search in C: the last barrier between the
-    previous stretch's end (itself a barrier) and the hint, and the first barrier after it."""
+def _hinted_stretches(text: str, hints: list[int]) -> list[tuple[int, int]]:
+    """The stretches between barriers that hold a hint, in order (``hints``: where each hint
+    starts, in order; folding keeps every position). Each edge is one search in C: the last
+    barrier between the previous stretch's end (itself a barrier) and the hint, and the first
+    barrier after it."""
     spans: list[tuple[int, int]] = []
     end = 0
-    for match in _HINT.finditer(low):
-        at = match.start()
+    for at in hints:
         if at < end:
             continue  # in the stretch already taken
         before = _LAST_BARRIER.match(text, end, at)

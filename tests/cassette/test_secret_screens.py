@@ -178,7 +178,12 @@ def test_the_literal_screens_find_what_every_pattern_finds() -> None:
     differ = [
         t
         for t in TEXTS
-        if sorted(secret_rules._pattern_hits(t, secret_rules.fold(t)), key=repr)
+        if sorted(
+            secret_rules._pattern_hits(
+                t, secret_rules.fold(t), secret_rules._literals_in(secret_rules.fold(t))
+            ),
+            key=repr,
+        )
         != sorted(plain_pattern_hits(t), key=repr)
     ]
     assert differ == []
@@ -186,7 +191,10 @@ def test_the_literal_screens_find_what_every_pattern_finds() -> None:
 
 def test_names_are_read_in_the_stretches_around_credential_words_only() -> None:
     differ = [
-        t for t in TEXTS if secret_rules._named_hits(t, secret_rules.fold(t)) != plain_named_hits(t)
+        t
+        for t in TEXTS
+        if secret_rules._named_hits(t, secret_rules._words_in(secret_rules.fold(t))[1])
+        != plain_named_hits(t)
     ]
     assert differ == []
 
@@ -211,15 +219,21 @@ def test_a_letter_ignorecase_takes_for_i_still_finds_the_format(char: str) -> No
 
 
 def test_a_literal_overhanging_a_longer_one_is_found() -> None:
-    """The PuTTY header is the longest literal where it starts; a PEM block starts at its last
-    dash and runs on, so one search, which goes on after the header, does not see it."""
+    """The PuTTY header is a literal; a PEM block starts at its last dash and runs on. Both
+    literals are found (a search that went on after the first, as the trie regex did, would
+    not see the second), and so is the format."""
     text = "PuTTY-User-Key-File-" + "----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA"
-    found = [m.group() for m in secret_rules._ANCHOR.finditer(text.lower())]
-    assert found[0] == "putty-user-key-file-"
-    assert "-----begin " not in found  # (later matches: "key-" of "PRIVATE KEY-----")
-    assert "-----begin " in secret_rules._literals_in(text.lower())
+    present = secret_rules._literals_in(text.lower())
+    assert {"putty-user-key-file-", "-----begin "} <= present
     assert [h.kind for h in detect(text)] == ["private_key_block"]
     assert [h.kind for h in plain_pattern_hits(text)] == ["private_key_block"]
+
+
+def test_every_literal_is_found_wherever_it_stands() -> None:
+    """Each literal alone, inside another word, overlapping another literal and at the end."""
+    for word in secret_rules._WORDS:
+        for text in (word, f"x{word}y", f"{word}{word}", f"ab {word[:-1]}{word}", f"-{word}"):
+            assert word in secret_rules._literals_in(text), (word, text)
 
 
 def test_a_pattern_registered_by_the_user_runs_on_every_text() -> None:
