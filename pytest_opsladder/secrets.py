@@ -31,7 +31,7 @@ import orjson
 from pytest_opsladder._json import loads, loads_exact
 from pytest_opsladder.exceptions import CassetteWriteError
 from pytest_opsladder.observability.redaction import MASK, pair_name, patterns_version, redact
-from pytest_opsladder.secret_rules import Hit, detect
+from pytest_opsladder.secret_rules import MASKS, Hit, detect, joinable, name_strength
 
 Allow = tuple[re.Pattern[str], ...]
 Steps = tuple[str | int, ...]
@@ -127,7 +127,7 @@ def remember(value: dict[str, Any]) -> None:
     after they are recorded are remembered (event data and interactions the recorder built).
     """
     _check_caches()
-    if _Screen().clean(value, None):
+    if _Screen().all_clean(value):
         found: list[Finding] = []
     else:
         walker = _Walker((), redacting=False)
@@ -291,9 +291,7 @@ class _Walker:
             return []
         hits = detect(text, name)
         if not hits:
-            if len(_CLEAN) > _CLEAN_MAX:
-                _CLEAN.clear()
-            _CLEAN.add(key)
+            _remember_clean(key)
             return []
         return [h for h in hits if not self._allowed(text[h.start : h.end])]
 
@@ -413,16 +411,34 @@ _CLEAN_BLOBS: set[tuple[str | None, bytes]] = set()
 class _Screen:
     """The clean case, fast: whether ``value`` holds no credential, without keeping paths.
 
-    ``clean`` answers True only when the full walk (:class:`_Walker`) would find nothing; on
-    anything it does not handle itself (a run's events, a possible hit) it answers False and
-    the caller runs the full walk, which finds the paths. A stream's response is walked on its
-    own, so the request beside it keeps the fast path. Containers in
-    lists (a conversation's messages, its tool schemas, resent on every turn) are remembered
-    by their serialized form, so each is checked once.
+    ``all_clean`` answers True only when the full walk (:class:`_Walker`) would find nothing;
+    on anything it does not handle itself (a run's events, a possible hit) it answers False and
+    the caller runs the full walk, which finds the paths. Containers in lists (a conversation's
+    messages, its tool schemas, resent on every turn) are remembered by their serialized form,
+    so each is checked once.
+
+    The strings it reads under no credential name (nearly all of them) are read in one scan
+    at the end, joined by a separator (:func:`_joined_clean`), instead of one scan each: a
+    recorded chat completion holds some 30 strings, and each scan has a fixed cost.
     """
 
     def __init__(self) -> None:
-        self._hits = _Walker((), redacting=False).hits
+        self._walker = _Walker((), redacting=False)
+        self._hits = self._walker.hits
+        self._joins = joinable()
+        self._pending: dict[tuple[str, str | None], None] = {}  # read at the end, joined
+        self._blobs: list[tuple[str | None, bytes]] = []  # remembered once all is clean
+
+    def all_clean(self, value: Any) -> bool:
+        if not self.clean(value, None):
+            return False
+        if self._pending and not _joined_clean(list(self._pending)):
+            return False
+        for key in self._pending:
+            _remember_clean(key)
+        for blob in self._blobs:
+            _remember_blob(blob)
+        return True
 
     def clean(self, value: Any, name: str | None) -> bool:
         kind = type(value)
@@ -441,13 +457,14 @@ class _Screen:
                 if (item, name) not in _CLEAN and not self.text(item, name):
                     return False
             elif kind is dict or kind is list:
-                blob = _blob(item, name)
+                # a stream's chunks are each seen once: no use remembering them
+                blob = _blob(item, name) if name != "chunks" else None
                 if blob is not None and blob in _CLEAN_BLOBS:
                     continue
                 if not self.clean(item, name):
                     return False
                 if blob is not None:
-                    _remember_blob(blob)
+                    self._blobs.append(blob)
             elif not _plain_leaf(item):
                 return False
         return True
@@ -456,15 +473,11 @@ class _Screen:
         known = _MEMO.get(id(value))
         if known is not None and known[0] is value and not known[1]:
             return True  # remembered clean (or vouched for: scrubbed headers)
-        if "chunks" in value:  # a stream: its chunks joined are read too, as the walk reads them
-            walker = _Walker((), redacting=False)
-            walker.mapping(value, ("$",), name)
-            return not walker.findings
         if _is_body(value):
             return self.body(value, name)
         pair = pair_name(value)
         for key, item in value.items():
-            if type(key) is not str or ((key, None) not in _CLEAN and self._hits(key, None)):
+            if type(key) is not str or ((key, None) not in _CLEAN and not self.read(key, None)):
                 return False
             if pair is not None and key == pair[0]:
                 key = pair[1]
@@ -474,7 +487,17 @@ class _Screen:
                     return False
             elif not self.clean(item, key):
                 return False
-        return True
+        chunks = value.get("chunks")
+        return self.stream(chunks) if isinstance(chunks, list) else True
+
+    def stream(self, chunks: list[Any]) -> bool:
+        """A stream as the walk reads it: each chunk (read above), its chunks joined, and its
+        events' fields joined (see :func:`_delta_hits`)."""
+        texts = [_chunk_text(c) for c in chunks]
+        if any(t is None for t in texts):
+            return True  # the walk reads the chunks alone then, as done above
+        joined = "".join(t for t in texts if t is not None)
+        return self.read(joined, None) and self.read(_delta_screen(joined)[1], None)
 
     def body(self, body: dict[str, Any], name: str | None) -> bool:
         key = "text" if "text" in body else "base64"
@@ -497,6 +520,14 @@ class _Screen:
             data = _json_of(text)
             if data is not _NOT_JSON and isinstance(data, dict | list):
                 return self._clean_parsed(data)
+        return self.read(text, name)
+
+    def read(self, text: str, name: str | None) -> bool:
+        """False when ``text`` (under ``name``) holds a credential. A text under no credential
+        name is kept for the joined scan at the end (True until then)."""
+        if self._joins and (name is None or not name_strength(name)):
+            self._pending[(text, name)] = None
+            return True
         return not self._hits(text, name)
 
     def _clean_parsed(self, data: Any) -> bool:
@@ -505,6 +536,36 @@ class _Screen:
             return self.clean(data, None)
         except RecursionError:
             return False
+
+
+# What joins the texts of one joined scan: no built-in format's match that starts in one text
+# runs across it into the next (each class either stops at the newline or at the NUL), and at
+# a text's edges every format's look-around reads it as it reads the text's own start or end
+# (a newline: not a word character, not in any format's class, matched by \s).
+_JOIN = "\n\x00\n"
+# Texts the joined scan does not take as they are: a percent escape (its decoded form is read
+# too, and decoding the whole joined text could form a mask or a multipart name), a multipart
+# part's name (its pattern's name class runs across lines), and a mask (a match holding one is
+# dropped, so one match run across two texts could hide one of the second's).
+_READ_ALONE = ("%", 'name="', *MASKS)
+
+
+def _joined_clean(keys: list[tuple[str, str | None]]) -> bool:
+    """Whether every text of ``keys`` (each under a name that is not a credential's, so read as
+    under no name) holds no credential: one scan of them all joined by :data:`_JOIN` when none
+    of them holds what the joined scan cannot take (:data:`_READ_ALONE`), else one scan each.
+    Any hit answers False: the full walk then reads each string and finds the paths."""
+    texts = list(dict.fromkeys(text for text, _ in keys))
+    joined = _JOIN.join(texts)
+    if any(mark in joined for mark in _READ_ALONE):
+        return not any(detect(text) for text in texts)
+    return not detect(joined)
+
+
+def _remember_clean(key: tuple[str, str | None]) -> None:
+    if len(_CLEAN) > _CLEAN_MAX:
+        _CLEAN.clear()
+    _CLEAN.add(key)
 
 
 def _plain_leaf(value: Any) -> bool:
@@ -657,7 +718,19 @@ def _delta_hits(joined: str, walker: _Walker) -> list[Hit]:
     values joined in order. One scan of every field (a separator no format crosses between
     them) screens the stream; only on a hit is each field read alone and mapped back to the
     values' written spans."""
-    lines: list[tuple[tuple[int, int], list[tuple[_Field, str]]]] = []
+    lines, screen = _delta_screen(joined)
+    if not walker.hits(screen, None):
+        return []
+    return _delta_spans(joined, lines, walker)
+
+
+_Lines = list[tuple[tuple[int, int], list[tuple[_Field, str]]]]
+
+
+def _delta_screen(joined: str) -> tuple[_Lines, str]:
+    """The stream's events as :func:`_delta_hits` reads them: each data line's span and its
+    strings by field, and every field's values joined (the text that one scan screens)."""
+    lines: _Lines = []
     fields: dict[_Field, list[str]] = {}
     for match in _DATA_LINE.finditer(joined):
         data = _json_of(match.group(1))
@@ -669,10 +742,7 @@ def _delta_hits(joined: str, walker: _Walker) -> list[Hit]:
         for path, leaf in leaves:
             if leaf:
                 fields.setdefault(path, []).append(leaf)
-    screen = _FIELD_SEPARATOR.join("".join(values) for values in fields.values())
-    if not walker.hits(screen, None):
-        return []
-    return _delta_spans(joined, lines, walker)
+    return lines, _FIELD_SEPARATOR.join("".join(values) for values in fields.values())
 
 
 def _field_leaves(value: Any, path: _Field, out: list[tuple[_Field, str]]) -> None:

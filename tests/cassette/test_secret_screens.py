@@ -294,7 +294,7 @@ def test_a_streamed_interaction_is_screened_as_the_full_walk_reads_it(name: str)
     item = copy.deepcopy(STREAMS[name])
     found = scan(item)
     assert (found == []) is (name == "clean")
-    assert secrets._Screen().clean(copy.deepcopy(item), None) is (found == [])
+    assert secrets._Screen().all_clean(copy.deepcopy(item)) is (found == [])
     secrets.remember(item)
     assert scan(item) == found
 
@@ -392,7 +392,7 @@ def test_a_key_written_with_json_escapes_in_one_delta_is_found() -> None:
     assert KEY not in json.dumps(item)
     found = scan(item)
     assert [f.path for f in found] == ["$.response.chunks"]
-    assert secrets._Screen().clean(copy.deepcopy(item), None) is False
+    assert secrets._Screen().all_clean(copy.deepcopy(item)) is False
     masked = json.dumps(secrets.redact_secrets(item))
     assert escaped.replace("\\", "\\\\") not in masked
     assert KEY[1:5] not in masked
@@ -472,3 +472,106 @@ def test_a_key_split_across_a_providers_deltas_is_found_and_masked(
     assert [p for p in pieces if len(p) > 3 and p in written] == []
     clean = PROVIDER_STREAMS[shape](["key ", "sk-", "proj", " is not here"])
     assert scan(_stream(*(f"data: {json.dumps(e)}\n\n" for e in clean))) == []
+
+
+# -- the joined scan of the screen (secrets._joined_clean) -----------------------------------
+CLEAN_TEXTS = [t for t in TEXTS if not detect(t)]
+DIRTY_TEXTS = [t for t in TEXTS if detect(t)]
+
+
+def test_the_corpus_has_both_clean_and_dirty_texts() -> None:
+    assert len(CLEAN_TEXTS) > 300
+    assert len(DIRTY_TEXTS) > 1000
+
+
+def test_a_text_with_a_credential_is_found_wherever_it_stands_among_clean_ones() -> None:
+    """The joined scan is a necessary condition: a text one scan alone finds a credential in,
+    joined among clean texts (which end and start with every kind of character the corpus
+    has: word characters, base64 runs, ``name=``, quotes, separators), is never called clean."""
+    rng = random.Random(1818)
+    missed = []
+    for text in DIRTY_TEXTS:
+        group = rng.sample(CLEAN_TEXTS, rng.randrange(0, 6))
+        group.insert(rng.randrange(len(group) + 1), text)
+        if secrets._joined_clean([(t, None) for t in group]):
+            missed.append(text)
+    assert missed == []
+
+
+def test_clean_texts_joined_are_mostly_clean() -> None:
+    """The join's purpose: texts found clean alone are found clean together (a match across
+    the separator would send the screen to the full walk; it would cost time, not safety)."""
+    rng = random.Random(18)
+    groups = [rng.sample(CLEAN_TEXTS, 6) for _ in range(500)]
+    clean = sum(secrets._joined_clean([(t, None) for t in group]) for group in groups)
+    assert clean >= 490
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "key%3D" + SAMPLES["openai_key"].replace("-", "%2D"),  # found in its decoded form
+        'name="password"\r\n\r\ns3cr3t-Pa55\r\n',
+        "secret=<scrubbed> token=" + SAMPLES["github_token"],
+    ],
+    ids=["percent-encoded", "multipart", "beside a mask"],
+)
+def test_texts_the_join_cannot_take_are_read_alone(text: str) -> None:
+    assert detect(text)
+    group = [(t, None) for t in ("hello", text, "world")]
+    assert secrets._joined_clean(group) is False
+    assert secrets._joined_clean([("hello", None), ("world %20 ok", None)]) is True
+
+
+def test_with_a_pattern_registered_by_the_user_each_text_is_read_alone() -> None:
+    """A user's pattern may be anchored: joined, ``^TCK`` would not match the second text."""
+    remove = redaction.register_secret_pattern("ticket_key", r"^TCK-[0-9]{4}$")
+    try:
+        item = {"request": {"body": {"text": json.dumps({"a": "hello", "b": "TCK-1234"})}}}
+        assert [f.kind for f in scan(item)] == ["ticket_key"]
+        assert secrets._Screen().all_clean(copy.deepcopy(item)) is False
+        secrets.remember(item)
+        assert [f.kind for f in scan(item)] == ["ticket_key"]
+    finally:
+        remove()
+
+
+def _completion(content: str, arguments: str) -> dict[str, Any]:
+    """A recorded chat completion whose answer holds ``content`` and a tool call's ``arguments``."""
+    answer = {
+        "id": "chatcmpl-c47de32656638991ada805cf",
+        "choices": [
+            {
+                "message": {
+                    "role": "assistant",
+                    "content": content,
+                    "tool_calls": [{"id": "call_72999f6cf50242a7", "type": "function",
+                                    "function": {"name": "f", "arguments": arguments}}],
+                }
+            }
+        ],
+        "usage": {"prompt_tokens": 19, "completion_tokens": 25, "total_tokens": 44},
+    }  # fmt: skip
+    request = {"model": "m", "messages": [{"role": "user", "content": "Note 4"}]}
+    return {
+        "request": {"method": "POST", "url": "http://127.0.0.1/v1/chat/completions",
+                    "headers": {}, "body": {"text": json.dumps(request)}},
+        "response": {"status": 200, "headers": {}, "body": {"text": json.dumps(answer)}},
+    }  # fmt: skip
+
+
+def test_a_recorded_completion_is_screened_as_the_full_walk_reads_it() -> None:
+    """Every corpus text as an answer's content and in its tool call's arguments: the screen
+    calls the interaction clean exactly when the full walk finds nothing, and what remember()
+    keeps for the write is what the walk finds."""
+    rng = random.Random(180)
+    differ = []
+    for text in rng.sample(TEXTS, 1500):
+        arguments = json.dumps({"q": rng.choice(CLEAN_TEXTS), "note": text})
+        for item in (_completion(text, "{}"), _completion("ok", arguments)):
+            found = scan(item)
+            if secrets._Screen().all_clean(copy.deepcopy(item)) is not (found == []):
+                differ.append(text)
+            secrets.remember(item)
+            assert scan(item) == found
+    assert differ == []
