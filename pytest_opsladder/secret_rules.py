@@ -161,7 +161,7 @@ def detect(text: str, name: str | None = None, *, depth: int = 0) -> list[Hit]:
     """Every credential in ``text`` (stored under ``name``), as spans of ``text``."""
     low = fold(text)
     literals, hints = _words_in(low)
-    hits = _pattern_hits(text, low, literals)
+    hits = _pattern_hits(text, literals)
     strength = name_strength(name) if name else Strength.NONE
     if strength and looks_like_credential(text, strength):
         hits.append(Hit(0, len(text), f"value of credential field {name!r}"))
@@ -179,6 +179,9 @@ _BUILT_IN = dict(redaction.registered_patterns())  # name -> the pattern shipped
 # for the formats it may hold, not for all of them (one alternation of every pattern costs
 # over 1 ms on a 2 KB stream, where ``token`` of ``prompt_tokens`` is the only literal).
 _GITLAB = ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glimt-", "glptt-", "glagent-")
+# A literal ending in this is its word followed by whitespace (the pattern's ``\s`` after it),
+# for formats whose word is a common one (a usage block's ``prompt_tokens``).
+_SPACED = "\\s"
 _LITERALS: dict[str, tuple[str, ...]] = {
     "anthropic_key": ("sk-ant-",),
     "openai_key": ("sk-",),
@@ -190,8 +193,8 @@ _LITERALS: dict[str, tuple[str, ...]] = {
     "huggingface_token": ("hf_",),
     "google_api_key": ("aiza",),
     "jwt": ("eyj",),
-    "bearer": ("bearer", "token"),
-    "basic_auth": ("basic",),
+    "bearer": ("bearer" + _SPACED, "token" + _SPACED),
+    "basic_auth": ("basic" + _SPACED,),
     "private_key_block": ("-----begin ",),
     "url_credentials": ("://",),
     "azure_storage_key": ("accountkey=",),
@@ -227,16 +230,13 @@ _LITERALS: dict[str, tuple[str, ...]] = {
     "e2b_key": ("e2b_",),
     "firecrawl_key": ("fc-",),
 }
-# A second, quicker necessary condition on the lowercased text, for formats whose literal is a
-# common word (a usage block's ``prompt_tokens``): the literal followed by whitespace.
-_QUICK_LOW = {
-    "bearer": re.compile(r"(?:bearer|token)\s"),
-    "basic_auth": re.compile(r"basic\s"),
-}
 # The four formats with no literal: a necessary condition of each, written to start with a
 # literal character so that ``re`` skips to it (a lookbehind or a class first makes it try
 # every position). Each is implied by its pattern: the characters a match must have before and
-# after the literal (a Discord token's first letter, M, N or O, is one of its class's).
+# after the literal (a Discord token's first letter, M, N or O, is one of its class's). Two of
+# them hold a case-sensitive literal too, looked for first (``in``, in C): a Twilio key starts
+# with AC or SK, a Mailchimp key holds -us.
+_LOOSE_NEEDLES = {"twilio_key": ("AC", "SK"), "mailchimp_key": ("-us",)}
 _LOOSE = {
     "telegram_bot_token": re.compile(r":(?<=\d{8}:)[0-9A-Za-z_-]{35}"),
     "discord_bot_token": re.compile(r"\.(?<=[a-zA-Z\d_-]{24}\.)[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}"),
@@ -256,17 +256,20 @@ def fold(text: str) -> str:
 
 # Searched in the folded text: no literal of any format, then no built-in format but the loose.
 _WORDS = frozenset(word for words in _LITERALS.values() for word in words)
+_BARE = frozenset(word.removesuffix(_SPACED) for word in _WORDS)  # what the automaton seeks
 
 
 def _automaton() -> Any:
     """One Aho-Corasick automaton of the formats' literals and the names' hints: every
     occurrence of either, overlapping ones included, in one pass in C (pyahocorasick). Each
-    word's value: (the word, its length less one, is a literal, is a hint). The two trie-shaped
+    word's value: (the word, its length less one, is a literal, is one followed by whitespace,
+    is a hint). The two trie-shaped
     regexes it replaced tried a branch at each position of the text from ``re``, 33 ns a
     character between them; this is 10 (17 us to 5 us on a 529-character chat completion)."""
     automaton = ahocorasick.Automaton()
-    for word in sorted(_WORDS | set(_HINTS)):
-        automaton.add_word(word, (word, len(word) - 1, word in _WORDS, word in _HINTS))
+    for word in sorted(_BARE | set(_HINTS)):
+        literal, spaced = word in _WORDS, word + _SPACED in _WORDS
+        automaton.add_word(word, (word, len(word) - 1, literal, spaced, word in _HINTS))
     automaton.make_automaton()
     return automaton
 
@@ -278,17 +281,19 @@ def _words_in(low: str) -> tuple[set[str], list[int]]:
     """The literals ``low`` holds, and where each hint in it starts (in order)."""
     literals: set[str] = set()
     hints: list[int] = []
-    for end, (word, back, literal, hint) in _AUTOMATON.iter(low):
+    for end, (word, back, literal, spaced, hint) in _AUTOMATON.iter(low):
         if literal:
             literals.add(word)
+        if spaced and low[end + 1 : end + 2].isspace():
+            literals.add(word + _SPACED)
         if hint:
             hints.append(end - back)
     hints.sort()
     return literals, hints
 
 
-Gated = tuple[tuple[str, re.Pattern[str], tuple[str, ...], re.Pattern[str] | None], ...]
-Screened = tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]
+Gated = tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...]
+Screened = tuple[tuple[str, re.Pattern[str], re.Pattern[str], tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,8 +303,8 @@ class _Screens:
     built-in name registered again, run on every text."""
 
     version: int
-    gated: Gated  # (kind, pattern, its literals, its quick screen of the folded text)
-    loose: Screened  # (kind, pattern, its screen of the text)
+    gated: Gated  # (kind, pattern, its literals)
+    loose: Screened  # (kind, pattern, its screen of the text, literals one of which it holds)
     custom: tuple[tuple[str, re.Pattern[str]], ...]
     by_literal: dict[str, tuple[int, ...]]  # a literal -> the gated formats (index) holding it
 
@@ -311,8 +316,8 @@ def _screens() -> _Screens:
     version = redaction.patterns_version()
     if _SCREENS and _SCREENS[0].version == version:
         return _SCREENS[0]
-    gated: list[tuple[str, re.Pattern[str], tuple[str, ...], re.Pattern[str] | None]] = []
-    loose: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = []
+    gated: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = []
+    loose: list[tuple[str, re.Pattern[str], re.Pattern[str], tuple[str, ...]]] = []
     custom: list[tuple[str, re.Pattern[str]]] = []
     for kind, pattern in redaction.registered_patterns().items():
         if kind in _SKIP_PATTERNS:
@@ -320,13 +325,13 @@ def _screens() -> _Screens:
         if _BUILT_IN.get(kind) is not pattern:
             custom.append((kind, pattern))
         elif kind in _LITERALS:
-            gated.append((kind, pattern, _LITERALS[kind], _QUICK_LOW.get(kind)))
+            gated.append((kind, pattern, _LITERALS[kind]))
         elif kind in _LOOSE:
-            loose.append((kind, pattern, _LOOSE[kind]))
+            loose.append((kind, pattern, _LOOSE[kind], _LOOSE_NEEDLES.get(kind, ())))
         else:  # a built-in with no screen written for it: run on every text, never skipped
             custom.append((kind, pattern))
     by_literal: dict[str, list[int]] = {}
-    for index, (_, _, literals, _) in enumerate(gated):
+    for index, (_, _, literals) in enumerate(gated):
         for literal in literals:
             by_literal.setdefault(literal, []).append(index)
     indexes = {literal: tuple(at) for literal, at in by_literal.items()}
@@ -342,24 +347,25 @@ def joinable() -> bool:
     return not _screens().custom
 
 
-def _pattern_hits(text: str, low: str, present: set[str]) -> list[Hit]:
-    """The registry's matches in ``text`` (``low``: the text folded; ``present``: the literals
-    it holds), in registry order within the custom, the loose and the gated formats."""
+def _pattern_hits(text: str, present: set[str]) -> list[Hit]:
+    """The registry's matches in ``text`` (``present``: the literals its folded form holds), in
+    registry order within the custom, the loose and the gated formats."""
     screens = _screens()
     out: list[Hit] = []
     _matches(text, screens.custom, out)
     if len(text) < _SHORTEST:
         return out
-    for kind, pattern, screen in screens.loose:
+    for kind, pattern, screen, needles in screens.loose:
+        if needles and not any(needle in text for needle in needles):
+            continue
         if screen.search(text) is not None:
             _matches(text, ((kind, pattern),), out)
     if not present:
         return out
     held = {at for literal in present for at in screens.by_literal.get(literal, ())}
     for at in sorted(held):  # the formats holding a literal found, in registry order
-        kind, pattern, _, quick = screens.gated[at]
-        if quick is None or quick.search(low):
-            _matches(text, ((kind, pattern),), out)
+        kind, pattern, _ = screens.gated[at]
+        _matches(text, ((kind, pattern),), out)
     return out
 
 

@@ -179,9 +179,7 @@ def test_the_literal_screens_find_what_every_pattern_finds() -> None:
         t
         for t in TEXTS
         if sorted(
-            secret_rules._pattern_hits(
-                t, secret_rules.fold(t), secret_rules._literals_in(secret_rules.fold(t))
-            ),
+            secret_rules._pattern_hits(t, secret_rules._literals_in(secret_rules.fold(t))),
             key=repr,
         )
         != sorted(plain_pattern_hits(t), key=repr)
@@ -230,10 +228,18 @@ def test_a_literal_overhanging_a_longer_one_is_found() -> None:
 
 
 def test_every_literal_is_found_wherever_it_stands() -> None:
-    """Each literal alone, inside another word, overlapping another literal and at the end."""
-    for word in secret_rules._WORDS:
-        for text in (word, f"x{word}y", f"{word}{word}", f"ab {word[:-1]}{word}", f"-{word}"):
-            assert word in secret_rules._literals_in(text), (word, text)
+    """Each literal alone, inside another word, overlapping another literal and at the end;
+    one that is a word followed by whitespace (``token\\s``) with each whitespace character
+    the patterns' ``\\s`` takes, and not when a letter follows (``prompt_tokens``)."""
+    spaced = secret_rules._SPACED
+    for literal in secret_rules._WORDS:
+        word = literal.removesuffix(spaced)
+        tails = ("\t", "\n", "\u00a0", " x") if literal.endswith(spaced) else ("", "y")
+        for tail in tails:
+            for text in (word + tail, f"x{word}{tail}", f"{word}{word}{tail}", f"-{word}{tail}"):
+                assert literal in secret_rules._literals_in(text), (literal, text)
+        if literal.endswith(spaced):
+            assert literal not in secret_rules._literals_in(f"x {word}s y {word}")
 
 
 def test_a_pattern_registered_by_the_user_runs_on_every_text() -> None:
