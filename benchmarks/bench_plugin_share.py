@@ -12,6 +12,9 @@ tool call's arguments split across them, as agents mostly ask):
   cassette written at the end, amortised over its requests),
 - inside a shadow run (``ShadowRecorder`` against a recorded baseline, candidate calls live).
 
+Every request of the benchmark is a new one (its note names the pass), so every answer is new
+text, as an agent's are: the scanner's memory of strings found clean does not carry a pass.
+
 Two measures of the plugin's own share, both on thread CPU clocks (``time.thread_time``), so
 that neighbours on a loaded machine do not count:
 
@@ -80,10 +83,18 @@ SHAPES = ("tool-calling", "streamed tool-calling")
 _STREAMED = [False]  # the shape being measured
 
 
+_PASS = [0]  # which pass is running: every request of the benchmark is a new one
+
+
 def _messages(i: int) -> list[dict[str, str]]:
+    """The request's messages: a note no earlier request of the benchmark sent. The model's
+    answer is a function of the request, and a pass that resent the last pass's requests would
+    get the same answers, which the scanner has seen and remembered clean; an agent's answers
+    are new text."""
+    note = f"{i}.{_PASS[0]}"
     return [
         {"role": "system", "content": "Write a post for the note."},
-        {"role": "user", "content": f"# Note {i}\nBody of note {i}.\nTags: python, ops"},
+        {"role": "user", "content": f"# Note {note}\nBody of note {note}.\nTags: python, ops"},
     ]
 
 
@@ -129,6 +140,7 @@ def client_cpu(
     """CPU seconds per request of the client thread inside the runs (the requests), per run of
     the client thread opening and closing the runs, and of the server, over every run."""
     SERVER_CPU[0] = 0.0
+    _PASS[0] += 1
     inside = around = 0.0
     for r, ctx in enumerate(_runs(tmp, kind, baseline)):
         t0 = time.thread_time()
