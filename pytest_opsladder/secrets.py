@@ -423,8 +423,7 @@ class _Screen:
     """
 
     def __init__(self) -> None:
-        self._walker = _Walker((), redacting=False)
-        self._hits = self._walker.hits
+        self._hits = _Walker((), redacting=False).hits
         self._joins = joinable()
         self._pending: dict[tuple[str, str | None], None] = {}  # read at the end, joined
         self._blobs: list[tuple[str | None, bytes]] = []  # remembered once all is clean
