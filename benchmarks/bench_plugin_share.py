@@ -31,6 +31,9 @@ that neighbours on a loaded machine do not count:
 
 The SDK's share is the agent alone's client CPU; the server's is its handler threads' CPU.
 
+Next to the recorded figure (info): one read of the answer's new text by the scanner's rules,
+hot, the least a scanner that reads every new character once could cost.
+
 Target (issue 18): the plugin's own cost per recorded request <= 50 us.
 """
 
@@ -40,6 +43,7 @@ import gc
 import tempfile
 import threading
 import time
+import timeit
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -55,6 +59,7 @@ from pytest_opsladder.demo.agent import PROPOSE_POST
 from pytest_opsladder.drift.shadow import DivergencePolicy, ShadowRecorder
 from pytest_opsladder.http import exchange, store, streams
 from pytest_opsladder.modes import Mode, RecordMode
+from pytest_opsladder.secret_rules import detect
 
 RUNS = 40
 REQUESTS_PER_RUN = 5
@@ -293,6 +298,21 @@ def probed_share(client: openai.OpenAI, tmp: Path, kind: str, baseline: Any) -> 
     return best
 
 
+def scan_floor(baseline: Any) -> tuple[int, float]:
+    """The length of the new text of one recorded answer (its body, or its stream's chunks
+    joined) and the CPU of one read of it by the scanner's rules (``detect``, hot, best of):
+    what a scanner that reads every new character once, and nothing else, would cost. The
+    recording reads a stream twice (chunk by chunk, and joined) and its events' fields too."""
+    response = baseline.http[-1]["response"]
+    if "chunks" in response:
+        text = "".join(chunk.get("text", "") for chunk in response["chunks"])
+    else:
+        text = response["body"].get("text", "")
+    n = 500
+    best = min(timeit.timeit(lambda: detect(text), number=n) for _ in range(REPEATS)) / n
+    return len(text), best
+
+
 def measure(shape: str) -> None:
     """Every figure of one request shape, printed as one section."""
     _STREAMED[0] = shape.startswith("streamed")
@@ -302,6 +322,7 @@ def measure(shape: str) -> None:
         tmp = Path(tmp_name)
         client = openai.OpenAI(base_url=url, api_key="demo", max_retries=0)
         baseline = record_baseline(client, tmp)
+        floor = scan_floor(baseline)
         for _ in range(REPEATS):  # interleaved, best of: the machine is shared
             for kind in kinds:
                 figure = client_cpu(client, tmp, kind, baseline)
@@ -328,6 +349,9 @@ def measure(shape: str) -> None:
               f"({ours / (alone * 1e6) * 100:.1f}% of the SDK's) {target}")  # fmt: skip
         for layer, seconds in sorted(split.items(), key=lambda kv: -kv[1]):
             print(f"    {layer:<40} {seconds * 1e6:7.1f} us")
+        if kind == "recorded":
+            print(f"    (one read of the answer's new text, {floor[0]:,} characters, by the "
+                  f"scanner's rules, hot: {floor[1] * 1e6:.1f} us) (info)")  # fmt: skip
         print(f"    (probe's own clocks, taken off: {cost:.1f} us)")
         diff = (best[kind][0] - alone) * 1e6
         print(f"  the same by difference with the agent alone: {diff:7.1f} us (info: noisy)")
