@@ -8,6 +8,10 @@ format's shape, credential names, JSON and SSE punctuation, odd case and the cha
 ``re``'s IGNORECASE folds to ASCII letters, gets the same hits from the fast path as from the
 plain rules (every registered pattern run on the whole text; one search of the name=value
 pattern over the whole text).
+
+The recording's screen (``secrets._Screen``) reads the strings of a value in one scan, joined by
+a separator: a text with a credential is never called clean among clean ones, and a recorded
+completion is called clean exactly when the full walk finds nothing.
 """
 
 from __future__ import annotations
