@@ -391,9 +391,25 @@ def _named_hits(text: str, hints: list[int]) -> list[Hit]:
         return []
     out: list[Hit] = []
     for start, end in spans:
-        _credential_values(_KEY_VALUE.finditer(text, start, end), out)
+        key_value_hits(text, start, end, out)
     _credential_values(_MULTIPART.finditer(text), out)
     return out
+
+
+def key_value_hits(text: str, start: int, end: int, out: list[Hit]) -> None:
+    """The credential values of the ``name=value`` pairs of ``text[start:end]``, a pair inside
+    another pair's value too: after a pair whose name is not a credential's, the search goes on
+    from its value, not past it. (Past it, ``note: password=hunter2hunter2`` hid the password
+    in the value of ``note``, and so did ``DATABASE_URL: password=...``.)"""
+    at = start
+    while (match := _KEY_VALUE.search(text, at, end)) is not None:
+        name, secret = match.group("name"), match.group("secret")
+        strength = name_strength(name)
+        if strength and looks_like_credential(secret, strength):
+            out.append(Hit(*match.span("secret"), f"value of credential field {name!r}"))
+            at = match.end()
+        else:
+            at = match.start("secret")  # after the name and its separator: progress
 
 
 # No name=value match holds one of these (the name, the separators and the value all exclude

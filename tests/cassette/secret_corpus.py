@@ -242,6 +242,15 @@ def _named_entries() -> list[Entry]:
         Entry("secret_as_key", _result({OPENAI: "x"}), (OPENAI,)),
         Entry("event_data_token", _event({"token": RANDOM + "9Z"}), (RANDOM,)),
         Entry("variant_param", _variant({"api_key": RANDOM}), (RANDOM,)),
+        # a credential pair inside the value of a pair whose name is not a credential's
+        Entry("pair_in_a_value", _result("note: password=S3cure!pass"), ("S3cure!pass",)),
+        Entry("pair_in_a_value_eq", _set_output(f"cfg=api_key={RANDOM}"), (RANDOM,)),
+        Entry("env_line_pair", _arg({"env": "DATABASE_URL: password=Zq9!xLr2vN"}), ("Zq9!xLr2vN",)),
+        Entry(
+            "sse_pair_after_a_bare_field",
+            http(chunks=["event\n\n", ": password=S3cure!pass\n\n"]),
+            ("S3cure!pass",),
+        ),
     ]
 
 

@@ -153,10 +153,11 @@ def plain_pattern_hits(text: str) -> list[Hit]:
 
 
 def plain_named_hits(text: str) -> list[Hit]:
-    """One search of the name=value and the multipart patterns over the whole text."""
+    """The name=value rule over the whole text (a pair inside another pair's value too), and
+    one search of the multipart pattern."""
     out: list[Hit] = []
-    for regex in (secret_rules._KEY_VALUE, secret_rules._MULTIPART):
-        secret_rules._credential_values(regex.finditer(text), out)
+    secret_rules.key_value_hits(text, 0, len(text), out)
+    secret_rules._credential_values(secret_rules._MULTIPART.finditer(text), out)
     return out
 
 
