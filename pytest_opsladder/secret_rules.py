@@ -139,9 +139,11 @@ def _random_looking(value: str) -> bool:
 # cannot make a match, and trying to cost each word of a text up to 64 tries.
 # A value is not the next name: under a YAML key with nested keys (``environment:`` then
 # ``POSTGRES_PASSWORD: x`` on the next line) the value is the next line's own pair.
+# A name starts a word, or follows a command-line flag's dashes (``--password=x``, ``-token=x``).
 _NEXT_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}[\"']?[ \t]*(?:=>|=|:)(?:\s|$)"
+_NAME_START = r"(?:(?<![A-Za-z0-9_.\-])|(?<=-)(?<![A-Za-z0-9_.]-))"
 _KEY_VALUE = re.compile(
-    r"(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\\?[\"']?\s*(?:=>|=|:(?!//))"
+    _NAME_START + r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\\?[\"']?\s*(?:=>|=|:(?!//))"
     r"\s*\[?\s*\\?[\"']?"
     r"(?P<secret>(?!" + _NEXT_NAME + r")(?:(?i:bearer|basic|token)\s+)?[^\s\"'&,;}<>\[\]\\]{4,})"
 )

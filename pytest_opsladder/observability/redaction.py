@@ -229,7 +229,7 @@ register_secret_pattern(
     r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)",
 )
 register_secret_pattern(
-    "url_credentials", r"(?i)\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:(?P<secret>[^@\s/]+)@"
+    "url_credentials", r"(?i)\b[a-z][a-z0-9+.\-]*://[^/\s:@]*:(?P<secret>[^@\s/]+)@"
 )
 register_secret_pattern(
     "key_value",

@@ -246,6 +246,14 @@ def _named_entries() -> list[Entry]:
         Entry("pair_in_a_value", _result("note: password=S3cure!pass"), ("S3cure!pass",)),
         Entry("pair_in_a_value_eq", _set_output(f"cfg=api_key={RANDOM}"), (RANDOM,)),
         Entry("env_line_pair", _arg({"env": "DATABASE_URL: password=Zq9!xLr2vN"}), ("Zq9!xLr2vN",)),
+        # a command-line flag's value (a shell tool's argument), a Redis URL with no user
+        Entry(
+            "cli_flag_password",
+            _arg({"command": "mysql -u root --password=S3cr3tP4ss-prod app"}),
+            ("S3cr3tP4ss-prod",),
+        ),
+        Entry("cli_flag_api_key", _result(f"deploy -api-key={RANDOM} ok"), (RANDOM,)),
+        Entry("redis_url_no_user", _result("redis://:Zq9xLr2vN7@cache:6379/0"), ("Zq9xLr2vN7",)),
         Entry(
             "sse_pair_after_a_bare_field",
             http(chunks=["event\n\n", ": password=S3cure!pass\n\n"]),
