@@ -56,7 +56,7 @@ _PLACEHOLDER = re.compile(
     r"false|redacted|scrubbed|changeme|example|placeholder|undefined)$"
 )
 MASKS = ("<scrubbed>", redaction.MASK, "%3Cscrubbed%3E")  # what a masked value holds
-SCHEMES = ("bearer ", "basic ", "token ", "digest ")
+SCHEMES = ("bearer ", "basic ", "token ", "digest ", "apikey ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +143,17 @@ def _random_looking(value: str) -> bool:
 _NEXT_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}[\"']?[ \t]*(?:=>|=|:)(?:\s|$)"
 _NAME_START = r"(?:(?<![A-Za-z0-9_.\-])|(?<=-)(?<![A-Za-z0-9_.]-))"
 _KEY_VALUE = re.compile(
-    _NAME_START + r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\\?[\"']?\s*(?:=>|=|:(?!//))"
+    _NAME_START + r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\\?[\"']?\s*(?:=>|:=|=|:(?!//))"
     r"\s*\[?\s*\\?[\"']?"
-    r"(?P<secret>(?!" + _NEXT_NAME + r")(?:(?i:bearer|basic|token)\s+)?[^\s\"'&,;}<>\[\]\\]{4,})"
+    r"(?P<secret>(?!"
+    + _NEXT_NAME
+    + r")(?:(?i:bearer|basic|token|apikey)\s+)?[^\s\"'&,;}<>\[\]\\]{4,})"
+)
+# <password>value</password> (Maven's settings.xml, .NET and Java configs): one line, so that
+# no match runs from one text of a joined scan into the next (see ``secrets._JOIN``).
+_XML_ELEMENT = re.compile(
+    r"<(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})(?:[ \t][^<>\r\n]*)?>"
+    r"(?P<secret>[^<>\s]{4,})</(?P=name)>"
 )
 _MULTIPART = re.compile(
     r"name=\"(?P<name>[^\"]{1,64})\"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n(?P<secret>[^\r\n]{4,})"
@@ -385,8 +393,8 @@ def _matches(text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], out: 
 
 
 def _named_hits(text: str, hints: list[int]) -> list[Hit]:
-    """Values of credential names: ``name=value`` pairs and multipart parts whose name holds a
-    hint (every credential word does), found in the stretches around the hints only
+    """Values of credential names: ``name=value`` pairs, multipart parts and XML elements whose
+    name holds a hint (every credential word does), found in the stretches around the hints only
     (``hints``: where each starts, in order; folding keeps every position)."""
     spans = _hinted_stretches(text, hints)
     if not spans:
@@ -395,6 +403,8 @@ def _named_hits(text: str, hints: list[int]) -> list[Hit]:
     for start, end in spans:
         key_value_hits(text, start, end, out)
     _credential_values(_MULTIPART.finditer(text), out)
+    if "</" in text:
+        _credential_values(_XML_ELEMENT.finditer(text), out)
     return out
 
 

@@ -254,6 +254,14 @@ def _named_entries() -> list[Entry]:
         ),
         Entry("cli_flag_api_key", _result(f"deploy -api-key={RANDOM} ok"), (RANDOM,)),
         Entry("redis_url_no_user", _result("redis://:Zq9xLr2vN7@cache:6379/0"), ("Zq9xLr2vN7",)),
+        # an XML element (Maven's settings.xml), Go's :=, an Authorization scheme in text
+        Entry(
+            "xml_element_password",
+            _result("<server><id>repo</id><password>S3cr3tP4ss-prod</password></server>"),
+            ("S3cr3tP4ss-prod",),
+        ),
+        Entry("go_assignment", _arg({"code": f'apiKey := "{RANDOM}"'}), (RANDOM,)),
+        Entry("apikey_scheme", _result(f"Authorization: ApiKey {RANDOM}"), (RANDOM,)),
         Entry(
             "sse_pair_after_a_bare_field",
             http(chunks=["event\n\n", ": password=S3cure!pass\n\n"]),
