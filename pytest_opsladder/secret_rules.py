@@ -82,6 +82,8 @@ def name_strength(name: str) -> int:
         return Strength.NONE
     if any(_word_strength(w) == Strength.STRONG for w in words):
         return Strength.STRONG
+    if len(words) > 1 and words[-1] == "pass" and name.isupper():
+        return Strength.STRONG  # an environment variable's password: DB_PASS, SMTP_PASS
     if any(w in _NOT_SECRET for w in words):
         return Strength.NONE
     pairs = any((a, b) in _PAIRS for a, b in itertools.pairwise(words))

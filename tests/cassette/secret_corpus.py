@@ -262,6 +262,8 @@ def _named_entries() -> list[Entry]:
         ),
         Entry("go_assignment", _arg({"code": f'apiKey := "{RANDOM}"'}), (RANDOM,)),
         Entry("apikey_scheme", _result(f"Authorization: ApiKey {RANDOM}"), (RANDOM,)),
+        Entry("env_pass_variable", _result("SMTP_PASS=S3cr3tP4ss-prod\n"), ("S3cr3tP4ss-prod",)),
+        Entry("env_pass_field", _arg({"env": {"DB_PASS": "Zq9xLr2vN7"}}), ("Zq9xLr2vN7",)),
         Entry(
             "sse_pair_after_a_bare_field",
             http(chunks=["event\n\n", ": password=S3cure!pass\n\n"]),
