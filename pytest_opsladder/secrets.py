@@ -801,8 +801,12 @@ def _field_spans(
         touched = [
             i for i, at in enumerate(bounds[:-1]) if at < hit.end and hit.start < bounds[i + 1]
         ]
-        if len(touched) < 2 and all(values[i][2] for i in touched):
-            continue  # inside one value as written: the chunks' own scan reports it
+        if (
+            len(touched) == 1
+            and values[touched[0]][2]
+            and _alone(hit, parts, bounds, touched[0], walker)
+        ):
+            continue  # inside one value as written, found in it alone: the chunks' scan reports it
         for i in touched:
             _, (a, b), as_written = values[i]
             if as_written:  # the hit's own characters of this value
@@ -810,6 +814,14 @@ def _field_spans(
                 a, b = a + max(hit.start - at, 0), a + min(hit.end, bounds[i + 1]) - at
             out.append(Hit(a, b, hit.kind))  # else the whole value: its escapes shift offsets
     return out
+
+
+def _alone(hit: Hit, parts: list[str], bounds: list[int], i: int, walker: _Walker) -> bool:
+    """Whether value ``i`` read alone shows ``hit`` (its part of the joined field). A hit inside
+    one value may need the values before it: a credential's name streamed in one delta and its
+    value in the next (``my password=`` then ``S3cr3t...``), which no chunk shows whole."""
+    start, end = hit.start - bounds[i], hit.end - bounds[i]
+    return any(h.start <= start and end <= h.end for h in walker.hits(parts[i], None))
 
 
 def _mask_chunks(chunks: list[Any], parts: list[str], bounds: list[int], hits: list[Hit]) -> Any:

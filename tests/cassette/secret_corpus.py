@@ -264,6 +264,17 @@ def _named_entries() -> list[Entry]:
         Entry("apikey_scheme", _result(f"Authorization: ApiKey {RANDOM}"), (RANDOM,)),
         Entry("env_pass_variable", _result("SMTP_PASS=S3cr3tP4ss-prod\n"), ("S3cr3tP4ss-prod",)),
         Entry("env_pass_field", _arg({"env": {"DB_PASS": "Zq9xLr2vN7"}}), ("Zq9xLr2vN7",)),
+        # a credential's name in one delta and its value in the next, as a model streams tokens
+        Entry(
+            "sse_name_then_value",
+            http(chunks=[_sse_delta("my password="), _sse_delta("S3cr3tP4ss-prod ok")]),
+            ("S3cr3tP4ss-prod",),
+        ),
+        Entry(
+            "sse_xml_element_split",
+            http(chunks=[_sse_delta("<password>"), _sse_delta("Zq9xLr2vN7</password>")]),
+            ("Zq9xLr2vN7",),
+        ),
         Entry(
             "sse_pair_after_a_bare_field",
             http(chunks=["event\n\n", ": password=S3cure!pass\n\n"]),
@@ -299,6 +310,10 @@ def _wide(codec: str) -> str:
 
 def _set_output(value: Any) -> Callable[[Run], None]:
     return lambda run: setattr(run, "output", value)
+
+
+def _sse_delta(text: str) -> str:
+    return "data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": text}}]}) + "\n\n"
 
 
 def _openai_chunks(key: str) -> list[str]:
