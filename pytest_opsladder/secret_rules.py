@@ -403,14 +403,14 @@ def _named_hits(text: str, hints: list[int]) -> list[Hit]:
         return []
     out: list[Hit] = []
     for start, end in spans:
-        key_value_hits(text, start, end, out)
+        _key_value_hits(text, start, end, out)
     _credential_values(_MULTIPART.finditer(text), out)
     if "</" in text:
         _credential_values(_XML_ELEMENT.finditer(text), out)
     return out
 
 
-def key_value_hits(text: str, start: int, end: int, out: list[Hit]) -> None:
+def _key_value_hits(text: str, start: int, end: int, out: list[Hit]) -> None:
     """The credential values of the ``name=value`` pairs of ``text[start:end]``, a pair inside
     another pair's value too: after a pair whose name is not a credential's, the search goes on
     from its value, not past it. (Past it, ``note: password=hunter2hunter2`` hid the password

@@ -156,7 +156,7 @@ def plain_named_hits(text: str) -> list[Hit]:
     """The name=value rule over the whole text (a pair inside another pair's value too), and
     one search of the multipart and the XML element patterns."""
     out: list[Hit] = []
-    secret_rules.key_value_hits(text, 0, len(text), out)
+    secret_rules._key_value_hits(text, 0, len(text), out)
     secret_rules._credential_values(secret_rules._MULTIPART.finditer(text), out)
     secret_rules._credential_values(secret_rules._XML_ELEMENT.finditer(text), out)
     return out
