@@ -47,6 +47,7 @@ _DESCRIPTIVE = frozenset(
     {"type", "count", "limit", "length", "len", "max", "min", "usage", "hash", "name", "names"}
     | {"expires", "expiry", "expiration", "format", "method", "kind", "mode", "ttl", "url"}
     | {"idempotency", "tokens", "keys", "path", "file", "id_type", "enabled", "required"}
+    | {"stdin", "prompt", "env", "less"}  # --password-stdin: how a credential is passed
 )
 # Keys that are ids for dedup and tracing, not credentials (idempotency_key, trace_token).
 _NOT_SECRET = frozenset({"idempotency", "request", "trace", "correlation", "cache", "public"})
@@ -178,6 +179,7 @@ def detect(text: str, name: str | None = None, *, depth: int = 0) -> list[Hit]:
     if strength and looks_like_credential(text, strength):
         hits.append(Hit(0, len(text), f"value of credential field {name!r}"))
     hits += _named_hits(text, hints)
+    hits += _command_hits(text, literals, hints)
     if depth == 0:
         hits += _decoded_hits(text, name)
     return hits
@@ -269,6 +271,11 @@ def fold(text: str) -> str:
 # Searched in the folded text: no literal of any format, then no built-in format but the loose.
 _WORDS = frozenset(word for words in _LITERALS.values() for word in words)
 _BARE = frozenset(word.removesuffix(_SPACED) for word in _WORDS)  # what the automaton seeks
+# The words of the command-line and code rules (``_command_hits``), sought by the automaton too.
+_COMMAND_WORDS = frozenset(
+    {"mysql", "sshpass", "redis-cli", "login", "curl", "wget", "http ", "https ", "auth"}
+    | {"password"}
+)
 
 
 def _automaton() -> Any:
@@ -278,8 +285,8 @@ def _automaton() -> Any:
     follows it, is a hint). It replaced two trie-shaped regexes, which ``re`` tried at each
     position of the text: 17.8 us on a 529-character chat completion between them, 5.7 us."""
     automaton = ahocorasick.Automaton()
-    for word in sorted(_BARE | set(_HINTS)):
-        literal, spaced = word in _WORDS, word + _SPACED in _WORDS
+    for word in sorted(_BARE | set(_HINTS) | set(_COMMAND_WORDS)):
+        literal, spaced = word in _WORDS or word in _COMMAND_WORDS, word + _SPACED in _WORDS
         automaton.add_word(word, (word, len(word) - 1, literal, spaced, word in _HINTS))
     automaton.make_automaton()
     return automaton
@@ -456,6 +463,99 @@ def _credential_values(matches: Iterable[re.Match[str]], out: list[Hit]) -> None
         if strength and looks_like_credential(match.group("secret"), strength):
             label = f"value of credential field {match.group('name')!r}"
             out.append(Hit(*match.span("secret"), label))
+
+
+# -- command lines and code: a credential passed as an argument -----------------------------
+# A value after a space (or in a .netrc, a tab-separated row) is read as a credential only
+# when it is not a plain word: "--password followed by ..." is prose, "--password S3cr3t" not.
+# It never starts with a dash (the next flag), a quote, a $ (a variable: $PW, ${PW}, $(cat))
+# or a bracket or a comma (code or JSON: in a stream's chunk, `-p "}}]}` ends a string).
+_VALUE = r"(?P<secret>[^\s\"'$\-{}()\[\],;][^\s\"']{3,})"
+_ARG = r"[\"']?" + _VALUE
+# --password S3cr3t, -token abc..., and an argv list written in code: "--password", "S3cr3t"
+# (quoted: ``["--password", password]`` passes a variable).
+_FLAG_SPACED = re.compile(
+    r"-(?<![A-Za-z0-9_.\-]-)-?(?P<name>[A-Za-z][A-Za-z0-9_\-]{0,63}+)"
+    r"(?:[ \t]+[\"']?|[\"']\s*,\s*[\"'])" + _VALUE
+)
+_TAB_PAIR = re.compile(r"(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\t+" + _ARG)
+# A .netrc's password: inline after a login or a machine, or a line of its own.
+_NETRC = (
+    re.compile(r"\b(?:login|machine)[ \t]+\S+[ \t]+(?P<name>password)[ \t]+" + _ARG),
+    re.compile(r"(?m)^[ \t]*(?P<name>password)[ \t]+" + _ARG + r"[ \t]*$"),
+)
+# A tool's own password flags, and user:password after curl's, wget's or HTTPie's user flag.
+_USER_PASS = r"[\"']?[^\s:\"']+:" + _VALUE  # user:password, the password right after the colon
+_TOOL_FLAGS = (
+    (("mysql",), re.compile(r"\bmysql[a-z]*\b[^\n]*?[ \t]-p" + _ARG)),
+    (("sshpass",), re.compile(r"\bsshpass[ \t]+-p[ \t]*" + _ARG)),
+    (("redis-cli",), re.compile(r"\bredis-cli\b[^\n]*?[ \t](?:-a|--pass)[ \t]+" + _ARG)),
+    (("login",), re.compile(r"\blogin\b[^\n]*?[ \t]-p[ \t]+" + _ARG)),
+    (("curl",), re.compile(r"\bcurl\b[^\n]*?[ \t](?:-u|--user)(?:[ \t]*|=)" + _USER_PASS)),
+    (("wget",), re.compile(r"\bwget\b[^\n]*?[ \t]--(?:http-)?user(?:[ \t]+|=)" + _USER_PASS)),
+    (
+        ("http ", "https "),
+        re.compile(r"\bhttps?(?= )[^\n]*?[ \t](?:-a|--auth)(?:[ \t]+|=)" + _USER_PASS),
+    ),
+)
+# auth=("user", "password"), HTTPBasicAuth('user', 'password'): the pair's second string.
+_AUTH_PAIR = re.compile(
+    r"(?:\bauth\s*=\s*|\b(?:HTTP)?(?:Basic|Digest|Proxy)Auth\s*)[(\[]\s*(?P<q>\\?[\"'])"
+    r"[^\"'\\\n]*(?P=q)\s*,\s*(?P<q2>\\?[\"'])(?P<secret>[^\"'\\\n]{4,})(?P=q2)"
+)
+
+
+def _command_hits(text: str, words: set[str], hints: list[int]) -> list[Hit]:
+    """Credentials passed as a command's or a call's arguments (see the patterns above): each
+    rule runs only on a text holding its word (``words``: the automaton's finds, which hold
+    :data:`_COMMAND_WORDS`), a flag's and a tab pair's where a credential word is (``hints``)."""
+    out: list[Hit] = []
+    if hints and "-" in text:
+        _spaced_values(_FLAG_SPACED.finditer(text), out)
+    if hints and "\t" in text:
+        _spaced_values(_TAB_PAIR.finditer(text), out)
+    if not words:
+        return out
+    if "password" in words:
+        for netrc in _NETRC:
+            _spaced_values(netrc.finditer(text), out)
+    for tool, pattern in _TOOL_FLAGS:
+        if any(word in words for word in tool):
+            _argument_values(pattern.finditer(text), tool[0].strip(), out)
+    if "auth" in words:
+        _argument_values(_AUTH_PAIR.finditer(text), "auth", out)
+    return out
+
+
+def _spaced_values(matches: Iterable[re.Match[str]], out: list[Hit]) -> None:
+    """A credential name's value after a space or a tab: a credential's shape, not a word."""
+    for match in matches:
+        name, secret = match.group("name"), match.group("secret")
+        strength = name_strength(name)
+        if strength and _not_a_word(secret) and looks_like_credential(secret, strength):
+            out.append(Hit(*match.span("secret"), f"value of credential argument {name!r}"))
+
+
+# What follows a flag but is not its value: an environment variable's name (``--secrets
+# HF_TOKEN``) or an assignment (``--secrets KEY=value``, read by the name=value rule).
+_NOT_A_VALUE = re.compile(r"[A-Z][A-Z0-9_]*|[A-Za-z_][A-Za-z0-9_]*=.*")
+
+
+def _not_a_word(value: str) -> bool:
+    bare = value.strip("`'\".,;:()[]{}<>")  # as written in prose or Markdown: `--secrets X`
+    return not bare.isalpha() and _NOT_A_VALUE.fullmatch(bare) is None
+
+
+def _argument_values(matches: Iterable[re.Match[str]], word: str, out: list[Hit]) -> None:
+    """A password where a tool or a call takes one: any value but a placeholder (``<pw>``,
+    ``***``) or a credential's own name (``user:password`` in documentation)."""
+    for match in matches:
+        secret = match.group("secret")
+        if any(m in secret for m in MASKS) or _PLACEHOLDER.match(secret):
+            continue
+        if name_strength(secret.strip("()[]{}<>")) or secret.lower() in ("pass", "pw"):
+            continue
+        out.append(Hit(*match.span("secret"), f"password passed to {word.strip()}"))
 
 
 def _decoded_hits(text: str, name: str | None) -> list[Hit]:

@@ -232,9 +232,16 @@ class _Walker:
         if kind is list or kind is tuple:
             if name == "events" and not self.redacting:
                 return self.events(value, steps)
-            out = [self.visit(item, (*steps, i), name) for i, item in enumerate(value)]
-            return out if self.redacting else value
+            return self.items(value, steps, name)
         return self.subclassed(value, steps, name)
+
+    def items(self, value: list[Any] | tuple[Any, ...], steps: Steps, name: str | None) -> Any:
+        names = _item_names(value, name)
+        out = [
+            self.visit(item, (*steps, i), name if names is None else names[i])
+            for i, item in enumerate(value)
+        ]
+        return out if self.redacting else value
 
     def subclassed(self, value: Any, steps: Steps, name: str | None) -> Any:
         """A subclass of str, dict, list or tuple (a StrEnum, an OrderedDict, a token type):
@@ -244,8 +251,7 @@ class _Walker:
         if isinstance(value, dict):
             return self.mapping(value, steps, name)
         if isinstance(value, list | tuple):
-            out = [self.visit(item, (*steps, i), name) for i, item in enumerate(value)]
-            return out if self.redacting else value
+            return self.items(value, steps, name)
         return value
 
     def events(self, events: list[Any], steps: Steps) -> list[Any]:
@@ -450,10 +456,12 @@ class _Screen:
         return _plain_leaf(value)  # anything else (a dataclass, a datetime): the full walk
 
     def items(self, value: list[Any], name: str | None) -> bool:
-        for item in value:
+        names = _item_names(value, name)
+        for i, item in enumerate(value):
             kind = type(item)
             if kind is str:
-                if (item, name) not in _CLEAN and not self.text(item, name):
+                named = name if names is None else names[i]
+                if (item, named) not in _CLEAN and not self.text(item, named):
                     return False
             elif kind is dict or kind is list:
                 # a stream's chunks are each seen once: no use remembering them
@@ -565,6 +573,33 @@ def _remember_clean(key: tuple[str, str | None]) -> None:
     if len(_CLEAN) > _CLEAN_MAX:
         _CLEAN.clear()
     _CLEAN.add(key)
+
+
+# An argv list's flag: the item after it is its value (["mysql", "--password", "S3cr3t"]).
+_FLAG = re.compile(r"--?(?P<name>[A-Za-z][A-Za-z0-9_\-]{0,63})")
+
+
+def _item_names(items: list[Any] | tuple[Any, ...], name: str | None) -> list[str | None] | None:
+    """The names a list's items are read under, where one is not the list's own (None: every
+    item is read under ``name``): the item after a credential flag of an argv list under the
+    flag's name, and the second of a two-string list under an auth name (``"auth": ["ann",
+    "S3cr3t"]``, a user and a password, as HTTP clients take them) under ``password``."""
+    if len(items) == 2 and type(items[0]) is str and type(items[1]) is str and _auth(name):
+        return [name, "password"]
+    names: list[str | None] | None = None
+    for i in range(len(items) - 1):
+        item = items[i]
+        if type(item) is not str or item[:1] != "-":
+            continue
+        flag = _FLAG.fullmatch(item)
+        if flag is not None and name_strength(flag["name"]):
+            names = names or [name] * len(items)
+            names[i + 1] = flag["name"]
+    return names
+
+
+def _auth(name: str | None) -> bool:
+    return name is not None and "auth" in name.lower() and bool(name_strength(name))
 
 
 def _plain_leaf(value: Any) -> bool:

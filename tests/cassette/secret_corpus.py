@@ -398,9 +398,69 @@ def _pair_entries() -> list[Entry]:
     ]
 
 
+def _command_entries() -> list[Entry]:
+    """Credentials a shell or code-writing agent passes as a command's or a call's arguments:
+    a flag's value after a space, a tool's own password flag, ``user:password`` after curl's
+    ``-u``, an argv list, a (user, password) pair, a .netrc, a tab-separated row."""
+    pw, key = "S3cr3tP4ss-prod", RANDOM
+    cmd = lambda text: _arg({"command": text})  # noqa: E731
+    return [
+        Entry(
+            "flag_space_password", cmd(f"docker login --username ci --password {pw} ghcr.io"), (pw,)
+        ),
+        Entry("flag_space_token", _result(f"ran: kubectl --token {key} get pods"), (key,)),
+        Entry("flag_space_quoted", cmd(f"vault-cli --db-password '{pw}' sync"), (pw,)),
+        Entry("argv_list_password", _arg({"argv": ["mysql", "-h", "db", "--password", pw]}), (pw,)),
+        Entry("argv_list_in_code", _arg({"code": f'run(["psql", "--password", "{pw}"])'}), (pw,)),
+        Entry("mysql_attached_p", cmd(f"mysql -u root -p{pw} app"), (pw,)),
+        Entry("sshpass_p", cmd("sshpass -p 'Zq9xLr2vN7' ssh deploy@web1 uptime"), ("Zq9xLr2vN7",)),
+        Entry(
+            "docker_login_p",
+            cmd("docker login -u ci -p Zq9xLr2vN7 registry.local"),
+            ("Zq9xLr2vN7",),
+        ),
+        Entry("redis_cli_a", cmd("redis-cli -h cache -a Zq9xLr2vN7 ping"), ("Zq9xLr2vN7",)),
+        Entry(
+            "curl_user_colon", cmd("curl -u admin:Zq9xLr2vN7 https://api.local/v1"), ("Zq9xLr2vN7",)
+        ),
+        Entry("curl_user_long", _result(f'curl --user "ci-bot:{pw}" https://h/x'), (pw,)),
+        Entry(
+            "requests_auth_tuple", _arg({"code": f"requests.get(u, auth=('admin', '{pw}'))"}), (pw,)
+        ),
+        Entry(
+            "basic_auth_class", _result('aiohttp.BasicAuth("svc", "Zq9xLr2vN7")'), ("Zq9xLr2vN7",)
+        ),
+        Entry("auth_pair_list", _arg({"auth": ["admin", pw]}), (pw,)),
+        Entry("netrc_inline", _result(f"machine api.local login ann password {pw}\n"), (pw,)),
+        Entry(
+            "netrc_lines",
+            _result(f"machine api.heroku.com\n  login me@example.com\n  password {pw}\n"),
+            (pw,),
+        ),
+        Entry("tab_separated_password", _result(f"user\tann\npassword\t{pw}\n"), (pw,)),
+        Entry("httpie_auth", cmd("http -a ann:Zq9xLr2vN7 POST https://h/x"), ("Zq9xLr2vN7",)),
+        Entry("wget_user", cmd(f"wget --http-user=ann:{pw} https://h/f"), (pw,)),
+        Entry("argv_tuple", _result(("redis-cli", "--pass", "x", "--password", pw)), (pw,)),
+        Entry(
+            "sse_command_streamed",  # a model writing the command, the password in its own delta
+            lambda run: run.http.append(
+                _interaction(
+                    chunks=[
+                        _sse_delta("Run: curl -u admin:"),
+                        _sse_delta("Zq9xLr2vN7"),
+                        _sse_delta(" https://h"),
+                    ]
+                )
+            ),
+            ("Zq9xLr2vN7",),
+        ),
+    ]
+
+
 CORPUS: list[Entry] = [
     *(_placed(f, p) for f in FORMATS for p in PLACES),
     *_named_entries(),
     *(entry for fmt in JOINABLE for entry in _joined(fmt)),
     *_pair_entries(),
+    *_command_entries(),
 ]

@@ -122,6 +122,17 @@ def test_shards_results_json_and_reports_hold_no_secret(tmp_path: Path) -> None:
         {"params": [{"name": "temperature", "value": "0.7"}, {"key": "auth", "value": "none"}]},
         {"env": [{"name": "SESSION_LOCALE", "value": "en-US"}, {"name": "A", "value": None}]},
         {"text": "a risk-ant-colony-optimisation-heuristic and the task-proj-management-tool"},
+        # commands and code that name a credential without holding one
+        {"command": "echo $PW | docker login --password-stdin --username ci ghcr.io"},
+        {"text": "Run it with --password followed by your password, or --token-file tok.txt"},
+        {"command": 'curl -u "$API_USER:$API_PASS" https://api.local/v1 && curl -u ann: h'},
+        {"command": "curl -u user:password https://h && curl -u <user>:<password> https://h"},
+        {"command": "mysql -u root -p app_db; mkdir -p /tmp/out; ssh -p 2222 host"},
+        {"command": "docker run -u 1000:1000 -p 8080:80 nginx && sshpass -p $SSHPASS ssh h"},
+        {"code": "requests.get(url, auth=(user, password)); HTTPBasicAuth(u, os.environ['P'])"},
+        {"argv": ["deploy", "--password-file", "/run/secrets/db", "--secret-name", "prod/db"]},
+        {"argv": ["gh", "auth", "login", "--with-token"], "auth": ["bearer", "none"]},
+        {"text": "Your password\tunchanged\nmachine list\npassword reset\nlogin page"},
     ],
 )
 def test_ordinary_model_and_tool_data_is_not_taken_for_a_secret(data: object) -> None:

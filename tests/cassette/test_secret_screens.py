@@ -80,6 +80,11 @@ MORE = (
     "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
     "glrt-Ab3De6Gh9Jk2Mn5Pq8St", "gloas-Ab3De6Gh9Jk2Mn5Pq8St", "sk-svcacct-Qz8rT2vX9mL4nB7cQz",
     "xoxp-2291234567-A9b8C7d6E5f4",
+    # passed as a command's or a call's arguments
+    "curl -u admin:Zq9xLr2vN7 https://h/x", "mysql -u root -pS3cr3tP4ss app",
+    "--token q8Zt3LmN5pRw7Yx2Kv4B", "--password S3cr3tP4ss-prod", '"--password", "S3cr3tP4ss"',
+    "auth=('ann', 'S3cr3tP4ss')", "machine h login ann password S3cr3tP4ss",
+    "password\tS3cr3tP4ss-1", "sshpass -p Zq9xLr2vN7 ssh h",
 )  # fmt: skip
 NAMES = (
     "token", "api_key", "apiKey", "password", "privateToken", "X-Session-Id", "auth", "secret",
