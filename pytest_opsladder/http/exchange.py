@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from pytest_opsladder.exceptions import CassetteReplayError
-from pytest_opsladder.http import vcr_format
+from pytest_opsladder.http import retry_wait, vcr_format
 from pytest_opsladder.http.bodies import (
     ENCODING_HEADERS,
     decode_body,
@@ -46,6 +46,8 @@ class Exchange:
         self.url = str(request.url)
         self.decision = store.decide(request.method, self.url, body)
         self.response: Any = None
+        if not self.decision.outside:
+            retry_wait.answered(None)  # until replay answers it from the cassette
 
     def _event(self, **data: Any) -> dict[str, Any]:
         return {"method": self.request.method, "url": scrub_url(self.url), **data}
@@ -58,10 +60,12 @@ class Exchange:
         assert self.decision.index is not None
         item, index = self.store.reuse(self.decision.index)
         if "response" not in item:  # a recorded transport failure: httpx's own error for it
+            self._answered(may_retry=True)
             event = self._event(index=index)
             self.store.replayed_failure(self.decision, event, item["error"], self.t0)
             raise httpx_error(self.mod, item["error"], self.request)
         stored = item["response"]
+        self._answered(may_retry=retry_wait.retryable(stored["status"]))
         chunks = _stored_chunks(stored)
         _check_encoding(stored, chunks, f"interaction {index} of {self.store.cassette}")
         event = self._event(status=stored["status"], index=index, chunks=len(chunks))
@@ -73,6 +77,12 @@ class Exchange:
             stream=replay_stream_class(self.mod)(chunks, self.store.options, cut),
             extensions=_reason(stored),
         )
+
+    def _answered(self, *, may_retry: bool) -> None:
+        """An SDK retrying this replayed answer does not wait (see :mod:`.retry_wait`), unless
+        replay keeps the recorded timing."""
+        instant = not self.store.options.stream_timing
+        retry_wait.answered(self.store if instant else None, may_retry=may_retry)
 
     def _cut(self, error: Any, event: dict[str, Any]) -> Any:
         """A stream recorded cut mid-body: its event says so, and its stream raises httpx's

@@ -64,6 +64,7 @@ class HttpScope:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.store.open = False
         self._stack.close()
         counts = {o.value: self.store.counts[o.value] for o in Outcome}
         self.run.extra[COUNTS_KEY] = counts

@@ -96,6 +96,7 @@ class HttpStore:
         self.counts: Counter[str] = Counter()
         self.cassette = plan.cassette
         self.fresh: list[int] = []  # indexes in run.http of interactions recorded by this run
+        self.open = True  # until the run's HTTP scope ends (an SDK's retry waits: .retry_wait)
         self._lock = threading.Lock()
         self._index = self._build_index(recorded)
         self._pending: dict[int, tuple[Any, Decision]] = {}
