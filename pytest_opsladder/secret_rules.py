@@ -137,29 +137,36 @@ def _random_looking(value: str) -> bool:
     return classes >= 2 and entropy(value) >= 3.2
 
 
-# name=value, "name": "value", name: value (headers), multipart parts. The name is taken
+# name=value, "name": "value", name: value (headers), multipart parts. Whitespace is taken
+# possessively (nothing after it may start with whitespace): backtracking through it made
+# "password:" and 50,000 spaces cost 100 s. The name is taken
 # whole (possessive): what may follow it is never a name's character, so giving some back
 # cannot make a match, and trying to cost each word of a text up to 64 tries.
 # A value is not the next name: under a YAML key with nested keys (``environment:`` then
 # ``POSTGRES_PASSWORD: x`` on the next line) the value is the next line's own pair.
 # A name starts a word, or follows a command-line flag's dashes (``--password=x``, ``-token=x``).
-_NEXT_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}[\"']?[ \t]*(?:=>|=|:)(?:\s|$)"
+_NEXT_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}+[\"']?[ \t]*+(?:=>|=|:)(?:\s|$)"
 _NAME_START = r"(?:(?<![A-Za-z0-9_.\-])|(?<=-)(?<![A-Za-z0-9_.]-))"
 _KEY_VALUE = re.compile(
-    _NAME_START + r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\\?[\"']?\s*(?:=>|:=|=|:(?!//))"
-    r"\s*\[?\s*\\?[\"']?"
+    _NAME_START + r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\\?[\"']?\s*+(?:=>|:=|=|:(?!//))"
+    r"\s*+(?:\[\s*+)?\\?[\"']?"
     r"(?P<secret>(?!"
     + _NEXT_NAME
-    + r")(?:(?i:bearer|basic|token|apikey)\s+)?[^\s\"'&,;}<>\[\]\\]{4,})"
+    + r")(?:(?i:bearer|basic|token|apikey)\s++)?[^\s\"'&,;}<>\[\]\\]{4,})"
 )
+_KEY_VALUE_NEAR = re.compile(_KEY_VALUE.pattern.replace("]{4,})", "]{4,256})"))
 # <password>value</password> (Maven's settings.xml, .NET and Java configs): one line, so that
 # no match runs from one text of a joined scan into the next (see ``secrets._JOIN``).
 _XML_ELEMENT = re.compile(
     r"<(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})(?:[ \t][^<>\r\n]*)?>"
     r"(?P<secret>[^<>\s]{4,})</(?P=name)>"
 )
+# A part's headers are a few short lines: bounded, so that each name=" costs a few lines at
+# most (unbounded, every name=" of an HTML page read on to the page's first blank line, and a
+# 137 KB form of 3,000 inputs took 3 s).
 _MULTIPART = re.compile(
-    r"name=\"(?P<name>[^\"]{1,64})\"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n(?P<secret>[^\r\n]{4,})"
+    r"name=\"(?P<name>[^\"]{1,64})\"[^\r\n]{0,256}\r?\n(?:[^\r\n]{1,256}\r?\n){0,4}\r?\n"
+    r"(?P<secret>[^\r\n]{4,})"
 )
 _HINTS = (
     "pass", "pwd", "secret", "token", "auth", "session", "sid", "cookie", "key", "credential",
@@ -422,15 +429,25 @@ def _key_value_hits(text: str, start: int, end: int, out: list[Hit]) -> None:
     another pair's value too: after a pair whose name is not a credential's, the search goes on
     from its value, not past it. (Past it, ``note: password=hunter2hunter2`` hid the password
     in the value of ``note``, and so did ``DATABASE_URL: password=...``.)"""
-    at = start
-    while (match := _KEY_VALUE.search(text, at, end)) is not None:
+    at, nested, value_end = start, 0, -1
+    while (match := _pairs(nested).search(text, at, end)) is not None:
+        if match.start() >= value_end:
+            nested = 0  # not inside the last pair's value
         name, secret = match.group("name"), match.group("secret")
         strength = name_strength(name)
         if strength and looks_like_credential(secret, strength):
             out.append(Hit(*match.span("secret"), f"value of credential field {name!r}"))
             at = match.end()
-        else:
-            at = match.start("secret")  # after the name and its separator: progress
+        else:  # after the name and its separator: progress
+            at, nested, value_end = match.start("secret"), nested + 1, match.end()
+
+
+def _pairs(nested: int) -> re.Pattern[str]:
+    """The name=value search for a pair ``nested`` deep in other pairs' values. Each nested
+    search reads on to the value's end, so a chain (``a=b=c=...``) cost the square of its
+    length (``:_authToken=`` 6,000 times over: 15 s); past a few, a value is read for at
+    most 256 characters (a longer credential is found by its first 256)."""
+    return _KEY_VALUE if nested < 8 else _KEY_VALUE_NEAR
 
 
 # No name=value match holds one of these (the name, the separators and the value all exclude
@@ -485,17 +502,32 @@ _NETRC = (
     re.compile(r"(?m)^[ \t]*(?P<name>password)[ \t]+" + _ARG + r"[ \t]*$"),
 )
 # A tool's own password flags, and user:password after curl's, wget's or HTTPie's user flag.
+# A flag within this many characters of its tool's name, on its line: each name found costs at
+# most this much (an unbounded search ran to the line's end from each of them, and a minified
+# JSON of 5,000 GitHub users, a "login" in each, took 16 s).
+_ON_THE_LINE = r"[^\n]{0,256}?"
 _USER_PASS = r"[\"']?[^\s:\"']+:" + _VALUE  # user:password, the password right after the colon
 _TOOL_FLAGS = (
-    (("mysql",), re.compile(r"\bmysql[a-z]*\b[^\n]*?[ \t]-p" + _ARG)),
+    (("mysql",), re.compile(r"\bmysql[a-z]*\b" + _ON_THE_LINE + r"[ \t]-p" + _ARG)),
     (("sshpass",), re.compile(r"\bsshpass[ \t]+-p[ \t]*" + _ARG)),
-    (("redis-cli",), re.compile(r"\bredis-cli\b[^\n]*?[ \t](?:-a|--pass)[ \t]+" + _ARG)),
-    (("login",), re.compile(r"\blogin\b[^\n]*?[ \t]-p[ \t]+" + _ARG)),
-    (("curl",), re.compile(r"\bcurl\b[^\n]*?[ \t](?:-u|--user)(?:[ \t]*|=)" + _USER_PASS)),
-    (("wget",), re.compile(r"\bwget\b[^\n]*?[ \t]--(?:http-)?user(?:[ \t]+|=)" + _USER_PASS)),
+    (
+        ("redis-cli",),
+        re.compile(r"\bredis-cli\b" + _ON_THE_LINE + r"[ \t](?:-a|--pass)[ \t]+" + _ARG),
+    ),
+    (("login",), re.compile(r"\blogin\b" + _ON_THE_LINE + r"[ \t]-p[ \t]+" + _ARG)),
+    (
+        ("curl",),
+        re.compile(r"\bcurl\b" + _ON_THE_LINE + r"[ \t](?:-u|--user)(?:[ \t]*|=)" + _USER_PASS),
+    ),
+    (
+        ("wget",),
+        re.compile(r"\bwget\b" + _ON_THE_LINE + r"[ \t]--(?:http-)?user(?:[ \t]+|=)" + _USER_PASS),
+    ),
     (
         ("http ", "https "),
-        re.compile(r"\bhttps?(?= )[^\n]*?[ \t](?:-a|--auth)(?:[ \t]+|=)" + _USER_PASS),
+        re.compile(
+            r"\bhttps?(?= )" + _ON_THE_LINE + r"[ \t](?:-a|--auth)(?:[ \t]+|=)" + _USER_PASS
+        ),
     ),
 )
 # auth=("user", "password"), HTTPBasicAuth('user', 'password'): the pair's second string.
