@@ -147,14 +147,23 @@ def _random_looking(value: str) -> bool:
 # A name starts a word, or follows a command-line flag's dashes (``--password=x``, ``-token=x``).
 _NEXT_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}+[\"']?[ \t]*+(?:=>|=|:)(?:\s|$)"
 _NAME_START = r"(?:(?<![A-Za-z0-9_.\-])|(?<=-)(?<![A-Za-z0-9_.]-))"
-_KEY_VALUE = re.compile(
-    _NAME_START + r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\\?[\"']?\s*+(?:=>|:=|=|:(?!//))"
-    r"\s*+(?:\[\s*+)?\\?[\"']?"
-    r"(?P<secret>(?!"
-    + _NEXT_NAME
-    + r")(?:(?i:bearer|basic|token|apikey)\s++)?[^\s\"'&,;}<>\[\]\\]{4,})"
-)
-_KEY_VALUE_NEAR = re.compile(_KEY_VALUE.pattern.replace("]{4,})", "]{4,256})"))
+
+
+def _key_value(longest: str) -> re.Pattern[str]:
+    """The name=value search, its value read for at most ``longest`` characters ("": any)."""
+    return re.compile(
+        _NAME_START + r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)\\?[\"']?\s*+(?:=>|:=|=|:(?!//))"
+        r"\s*+(?:\[\s*+)?\\?[\"']?"
+        r"(?P<secret>(?!"
+        + _NEXT_NAME
+        + r")(?:(?i:bearer|basic|token|apikey)\s++)?[^\s\"'&,;}<>\[\]\\]{4,"
+        + longest
+        + "})"
+    )
+
+
+_KEY_VALUE = _key_value("")
+_KEY_VALUE_NEAR = _key_value("256")  # a pair nested deep in other pairs' values: see _pairs
 # <password>value</password> (Maven's settings.xml, .NET and Java configs): one line, so that
 # no match runs from one text of a joined scan into the next (see ``secrets._JOIN``).
 _XML_ELEMENT = re.compile(
@@ -585,7 +594,7 @@ def _argument_values(matches: Iterable[re.Match[str]], word: str, out: list[Hit]
         secret = match.group("secret")
         if any(m in secret for m in MASKS) or _PLACEHOLDER.match(secret):
             continue
-        if name_strength(secret.strip("()[]{}<>")) or secret.lower() in ("pass", "pw"):
+        if name_strength(secret.strip("()[]{}<>")) or secret.lower() == "pass":
             continue
         out.append(Hit(*match.span("secret"), f"password passed to {word.strip()}"))
 
